@@ -1,0 +1,55 @@
+# Candor: `make run` to try it, `make test` to check it. Everything installs from PyPI and npm.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+VENDOR := app/static/vendor
+VENDOR_FILES := $(VENDOR)/libsodium-sumo.js $(VENDOR)/libsodium-wrappers.js $(VENDOR)/eff-long.txt
+
+.PHONY: run test lint vendor install db clean
+
+$(BIN)/candor: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/candor
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+# The browser's copies of libsodium and the codename word list, served from our own origin.
+$(VENDOR_FILES) &: node_modules/.package-lock.json $(BIN)/candor
+	mkdir -p $(VENDOR)
+	cp node_modules/libsodium-sumo/dist/modules-sumo/libsodium-sumo.js $(VENDOR)/
+	cp node_modules/libsodium-wrappers-sumo/dist/modules-sumo/libsodium-wrappers.js $(VENDOR)/
+	$(BIN)/python -c "import importlib.resources as r, shutil; shutil.copyfile(r.files('xkcdpass') / 'static' / 'eff-long', '$(VENDOR)/eff-long.txt')"
+
+vendor: $(VENDOR_FILES)
+
+db: install
+	$(BIN)/candor db upgrade
+
+run: install vendor db
+	@$(BIN)/candor seed-demo
+	@echo
+	@echo "Candor is starting on http://127.0.0.1:$(PORT)/  (staff sign-in: http://127.0.0.1:$(PORT)/auth/login)"
+	@echo "Sign in with a demonstration account above; a code is printed by: $(BIN)/candor totp-code rso"
+	@echo "Ctrl-C stops the web app and the scheduler."
+	@trap 'kill 0' INT TERM EXIT; \
+	  $(BIN)/candor scheduler & \
+	  PORT=$(PORT) $(BIN)/gunicorn -c python:app.gunicorn_conf 'app.wsgi:app' & \
+	  wait
+
+lint: install
+	$(BIN)/ruff check app crypto tests bench migrations/env.py
+	$(BIN)/mypy app crypto
+
+test: install vendor lint
+	$(BIN)/pytest -p no:cacheprovider
+	CANDOR_TEST_DATABASE=postgresql $(BIN)/pytest -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,63 @@
+"""Candor: anonymous, end-to-end encrypted reporting of Responsible Scaling Policy concerns.
+
+``create_app`` assembles the web application and does nothing else: no scheduler, no
+migrations, no network, no prompts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from app.config import Config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Config | None = None) -> Flask:
+    instance_path = config.instance_path if config else default_instance_path()
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    if config is None:
+        config = Config.from_env(Path(app.instance_path))
+    app.config.from_mapping(config.flask_settings())
+    app.extensions["candor_config"] = config
+
+    from app import assets, errors, request_logging, security_headers
+    from app.extensions import csrf, db, migrate
+    from app.surfaces import SurfaceSessionInterface
+
+    request_logging.init_logging()
+    app.session_interface = SurfaceSessionInterface()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    security_headers.init_app(app, https=config.https)
+    errors.init_app(app)
+    assets.init_app(app)
+
+    from app import auth, cli
+    from app.api.routes import bp as api_bp
+    from app.reporter.routes import bp as reporter_bp
+    from app.staff.routes import bp as staff_bp
+
+    auth.init_app(app)
+    for blueprint in (reporter_bp, staff_bp, api_bp):
+        app.register_blueprint(blueprint)
+    cli.init_app(app)
+    return app
+
+
+def default_instance_path() -> Path:
+    return Path(os.environ.get("CANDOR_INSTANCE_PATH") or PROJECT_ROOT / "instance").resolve()
+
+
+def get_config(app: Flask) -> Config:
+    config: Config = app.extensions["candor_config"]
+    return config

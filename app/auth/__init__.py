@@ -1,0 +1,21 @@
+"""Staff authentication: server-side sessions behind Flask-Login, and the route guard."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.extensions import login_manager
+
+
+def init_app(app: Flask) -> None:
+    from app.auth import sessions
+    from app.auth.routes import bp
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    # Our own server-side sessions already bind a login to one browser; Flask-Login's
+    # "strong" protection would hash the client's address and user agent, which we never read.
+    login_manager.session_protection = None
+    login_manager.user_loader(sessions.load_principal)
+    app.register_blueprint(bp)

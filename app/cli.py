@@ -1,0 +1,264 @@
+"""The ``candor`` command: Flask's CLI for this app plus Candor's own commands."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from datetime import UTC, datetime, timedelta
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from app.config import ConfigError
+from app.extensions import db
+from app.roles import Role
+
+DEMO_PASSWORD_PREFIX = "candor-demo-"
+TICK_INTERVAL_SECONDS = 60
+
+
+def _create_app() -> Flask:
+    from app import create_app
+
+    try:
+        return create_app()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Candor: anonymous, end-to-end encrypted reporting and case management."""
+
+
+def _config():  # type: ignore[no-untyped-def]
+    from app import get_config
+
+    return get_config(current_app)
+
+
+# --- keys -------------------------------------------------------------------------------------
+keys_group = click.Group("keys", help="The organisation signing key and the key directory.")
+
+
+@keys_group.command("init")
+@with_appcontext
+def keys_init() -> None:
+    """Create the organisation signing key and print its fingerprint."""
+    from app.services.directory import DirectoryError, init_organisation_key
+    from crypto.directory import fingerprint
+
+    path = _config().org_signing_key_path
+    try:
+        row = init_organisation_key(db.session, path)
+    except DirectoryError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Organisation signing key written to {path} (mode 0600).")
+    click.echo(f"Fingerprint: {fingerprint(row.verify_key)}")
+    click.echo("Publish this fingerprint where staff will see it; keep the key file offline.")
+
+
+@keys_group.command("fingerprint")
+@with_appcontext
+def keys_fingerprint() -> None:
+    """Print the current organisation key fingerprint."""
+    from app.services.directory import current_fingerprint
+
+    value = current_fingerprint(db.session)
+    if value is None:
+        raise click.ClickException("no organisation key yet: run `candor keys init`")
+    click.echo(value)
+
+
+@keys_group.command("sign-directory")
+@with_appcontext
+def keys_sign_directory() -> None:
+    """Re-sign every enabled staff member's directory entry (renews them for a year)."""
+    from app.models import StaffUser
+    from app.services.directory import DirectoryError, load_signing_key, sign_staff_entry
+
+    try:
+        signing_key = load_signing_key(_config().org_signing_key_path)
+    except DirectoryError as error:
+        raise click.ClickException(str(error)) from None
+    people = db.session.scalars(db.select(StaffUser).where(StaffUser.disabled_at.is_(None))).all()
+    for staff in people:
+        sign_staff_entry(staff, signing_key)
+    db.session.commit()
+    click.echo(f"Signed {len(people)} directory entries.")
+
+
+# --- staff ------------------------------------------------------------------------------------
+staff_group = click.Group("staff", help="Staff accounts.")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            raise click.ClickException("the passwords differ")
+    if len(password) < 12:
+        raise click.ClickException("a password must have at least 12 characters")
+    return password
+
+
+@staff_group.command("create")
+@click.option("--username", required=True)
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([role.value for role in Role]), help="Repeat for several roles.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def staff_create(username: str, roles: tuple[str, ...], password_stdin: bool) -> None:
+    """Create a staff account; TOTP is enrolled at first sign-in."""
+    import re
+
+    from app.services.directory import DirectoryError, load_signing_key
+    from app.services.staff_accounts import USERNAME_PATTERN, AccountError, create_staff
+
+    if not re.fullmatch(USERNAME_PATTERN, username):
+        raise click.ClickException(
+            "a username is 2 to 64 lowercase letters, digits, dots, dashes or underscores"
+        )
+    config = _config()
+    try:
+        signing_key = load_signing_key(config.org_signing_key_path)
+        staff = create_staff(
+            db.session, username=username, roles=[Role(r) for r in roles],
+            password=_read_password(password_stdin), config=config, signing_key=signing_key,
+        )
+    except (AccountError, DirectoryError) as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Created {staff.username} ({', '.join(sorted(roles))}).")
+
+
+@staff_group.command("list")
+@with_appcontext
+def staff_list() -> None:
+    """List staff accounts with their roles and state."""
+    from app.models import StaffUser
+
+    for staff in db.session.scalars(db.select(StaffUser).order_by(StaffUser.username)):
+        state = "disabled" if staff.disabled_at else (
+            "active" if staff.totp_enrolled_at else "awaiting first sign-in")
+        roles = ",".join(sorted(role.value for role in staff.roles))
+        click.echo(f"{staff.username}\t{roles}\t{state}")
+
+
+# --- demonstration data -----------------------------------------------------------------------
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Development only: an organisation key and one account per role, then print how to sign in."""
+    import pyotp
+
+    from app.services.directory import current_key, init_organisation_key, load_signing_key
+    from app.services.staff_accounts import create_staff, find_staff
+
+    config = _config()
+    if config.environment == "production":
+        raise click.ClickException("demonstration accounts are never created in production")
+    if current_key(db.session) is None:
+        init_organisation_key(db.session, config.org_signing_key_path)
+        db.session.commit()
+    signing_key = load_signing_key(config.org_signing_key_path)
+    click.echo("Demonstration accounts (development only):")
+    for role in Role:
+        username = role.value
+        staff = find_staff(db.session, username)
+        if staff is None:
+            staff = create_staff(
+                db.session, username=username, roles=[role],
+                password=DEMO_PASSWORD_PREFIX + role.value, config=config,
+                signing_key=signing_key,
+            )
+            staff.totp_secret = pyotp.random_base32()
+            staff.totp_enrolled_at = staff.created_at
+            db.session.commit()
+        click.echo(f"  {username:<11} password {DEMO_PASSWORD_PREFIX + role.value:<24} "
+                   f"TOTP secret {staff.totp_secret}")
+    click.echo("Current codes: `candor totp-code USERNAME` (development only).")
+
+
+@click.command("totp-code")
+@click.argument("username")
+@with_appcontext
+def totp_code(username: str) -> None:
+    """Development only: print a demonstration account's current TOTP code."""
+    import pyotp
+
+    from app.services.staff_accounts import find_staff
+
+    if _config().environment == "production":
+        raise click.ClickException("not available in production")
+    staff = find_staff(db.session, username)
+    if staff is None or staff.totp_secret is None:
+        raise click.ClickException(f"no TOTP secret for {username!r}")
+    click.echo(pyotp.TOTP(staff.totp_secret).now())
+
+
+# --- periodic work ----------------------------------------------------------------------------
+def _parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC).replace(tzinfo=None)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO-8601 date and time") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def run_tick(now: datetime) -> dict[str, int]:
+    """Run every periodic job once. Safe to run twice and at any time."""
+    from app.services.housekeeping import purge_idle_staff_sessions
+
+    idle = timedelta(minutes=_config().staff_idle_minutes)
+    results = {"idle_staff_sessions_purged": purge_idle_staff_sessions(db.session, now, idle)}
+    db.session.commit()
+    return results
+
+
+@click.command("tick")
+@click.option("--now", "now_text", metavar="ISO-8601", help="Run as if it were this moment.")
+@with_appcontext
+def tick(now_text: str | None) -> None:
+    """Run all due periodic work once (for cron and tests)."""
+    for name, count in run_tick(_parse_now(now_text)).items():
+        click.echo(f"{name}: {count}")
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler() -> None:
+    """Run periodic work in this process until stopped (never inside web workers)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def job() -> None:
+        with app.app_context():
+            run_tick(_parse_now(None))
+
+    blocking = BlockingScheduler(timezone="UTC")
+    blocking.add_job(job, "interval", seconds=TICK_INTERVAL_SECONDS, id="tick",
+                     max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    click.echo(f"Scheduler running: tick every {TICK_INTERVAL_SECONDS} s. Ctrl-C stops it.")
+    try:
+        blocking.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+def init_app(app: Flask) -> None:
+    for command in (keys_group, staff_group, seed_demo, totp_code, tick, scheduler):
+        app.cli.add_command(command)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""Configuration: one typed, frozen object, read once from ``CANDOR_*`` variables and the
+instance folder, and validated before the app is assembled.
+
+Production fails closed: a missing or placeholder secret key, or a missing database URL, stops
+start-up with a message naming every missing item.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+Environment = Literal["development", "production", "testing"]
+ENVIRONMENTS: tuple[Environment, ...] = ("development", "production", "testing")
+
+# Values people paste from examples; a production secret must be none of these.
+_PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
+MIN_SECRET_LENGTH = 32
+SECRET_KEY_FILE = "secret_key"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used. ``str(error)`` says exactly what to fix."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything Candor reads from its environment. See the README's configuration table."""
+
+    environment: Environment
+    secret_key: str = field(repr=False)
+    database_url: str
+    instance_path: Path
+    https: bool = False
+    org_key_file: Path | None = None
+    staff_idle_minutes: int = 30
+    reporter_idle_minutes: int = 15
+    max_request_bytes: int = 16 * 1024 * 1024
+    login_attempts_before_lockout: int = 5
+    login_lockout_minutes: int = 15
+    # Test suites replace the production key-derivation cost with the cheapest allowed one.
+    fast_kdf_for_tests: bool = False
+
+    @property
+    def blob_path(self) -> Path:
+        return self.instance_path / "blobs"
+
+    @property
+    def org_signing_key_path(self) -> Path:
+        return self.org_key_file or self.instance_path / "org-signing.key"
+
+    @classmethod
+    def from_env(cls, instance_path: Path, env: Mapping[str, str] | None = None) -> Config:
+        """Read the configuration; raise :class:`ConfigError` naming everything missing."""
+        env = os.environ if env is None else env
+        environment = env.get("CANDOR_ENV", "development")
+        if environment not in ENVIRONMENTS:
+            raise ConfigError(
+                f"CANDOR_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}"
+            )
+        production = environment == "production"
+        problems: list[str] = []
+
+        secret_key = env.get("CANDOR_SECRET_KEY", "")
+        if not secret_key:
+            secret_key = _read_secret_file(instance_path)
+        if not secret_key and not production:
+            secret_key = _create_secret_file(instance_path)
+        if secret_key.lower() in _PLACEHOLDER_SECRETS or len(secret_key) < MIN_SECRET_LENGTH:
+            problems.append(
+                "CANDOR_SECRET_KEY is missing or too weak: set it to at least "
+                f"{MIN_SECRET_LENGTH} random characters (for example the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+
+        database_url = env.get("CANDOR_DATABASE_URL", "")
+        if not database_url:
+            if production:
+                problems.append(
+                    "CANDOR_DATABASE_URL is missing: set it to the PostgreSQL URL, for example "
+                    "postgresql+psycopg://candor@/candor"
+                )
+            else:
+                database_url = f"sqlite:///{instance_path / 'candor.sqlite3'}"
+        if problems:
+            raise ConfigError("Candor cannot start in production:\n- " + "\n- ".join(problems))
+
+        org_key = env.get("CANDOR_ORG_KEY_FILE")
+        return cls(
+            environment=environment,  # type: ignore[arg-type]  # checked against ENVIRONMENTS
+            secret_key=secret_key,
+            database_url=database_url,
+            instance_path=instance_path,
+            https=_bool(env, "CANDOR_HTTPS", production),
+            org_key_file=Path(org_key) if org_key else None,
+            staff_idle_minutes=_int(env, "CANDOR_STAFF_IDLE_MINUTES", 30, minimum=1),
+            reporter_idle_minutes=_int(env, "CANDOR_REPORTER_IDLE_MINUTES", 15, minimum=1),
+            max_request_bytes=_int(env, "CANDOR_MAX_REQUEST_BYTES", 16 * 1024 * 1024, 1024),
+            login_attempts_before_lockout=_int(env, "CANDOR_LOGIN_ATTEMPTS", 5, minimum=1),
+            login_lockout_minutes=_int(env, "CANDOR_LOGIN_LOCKOUT_MINUTES", 15, minimum=1),
+        )
+
+    def with_overrides(self, **changes: Any) -> Config:
+        return replace(self, **changes)
+
+    def flask_settings(self) -> dict[str, Any]:
+        """The subset of settings Flask and its extensions read from ``app.config``."""
+        return {
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "MAX_CONTENT_LENGTH": self.max_request_bytes,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Strict",
+            "SESSION_COOKIE_SECURE": self.https,
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SAMESITE": "Strict",
+            "REMEMBER_COOKIE_SECURE": self.https,
+            "PREFERRED_URL_SCHEME": "https" if self.https else "http",
+            "WTF_CSRF_ENABLED": True,
+            "WTF_CSRF_TIME_LIMIT": None,  # tokens live as long as the session that holds them
+            "WTF_CSRF_SSL_STRICT": False,  # the Referer header is never sent (no-referrer)
+            "TESTING": self.environment == "testing",
+        }
+
+
+def _read_secret_file(instance_path: Path) -> str:
+    path = instance_path / SECRET_KEY_FILE
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return ""
+
+
+def _create_secret_file(instance_path: Path) -> str:
+    """Development only: make a random secret once and keep it in the instance folder."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path = instance_path / SECRET_KEY_FILE
+    secret = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker created it first
+        return _read_secret_file(instance_path)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secret)
+    return secret

@@ -1,0 +1,30 @@
+"""Gunicorn settings: ``gunicorn -c python:app.gunicorn_conf app.wsgi:app``.
+
+The access log records method, path (without query string), status and size: never the client
+address (%(h)s), the user agent (%(a)s), the referrer (%(f)s) or the time (%(t)s)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+from app.request_logging import ScrubAddressesFilter
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+accesslog = "-"
+access_log_format = '"%(m)s %(U)s" %(s)s %(B)s'
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+class AnonymousLogger(Logger):  # type: ignore[misc]
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            log.addFilter(ScrubAddressesFilter())
+
+
+logger_class = AnonymousLogger

@@ -1,0 +1,108 @@
+"""Database models. Content is never stored here in plain form: only ciphertext, public keys,
+wrapped private keys and the metadata workflow needs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.roles import Permission, Role, permissions_for
+
+
+def utcnow() -> datetime:
+    """Naive UTC: both SQLite and PostgreSQL columns store it the same way."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class OrganisationKey(db.Model):  # type: ignore[name-defined]
+    """The public half of an organisation signing key; the private half lives off the database."""
+
+    __tablename__ = "organisation_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    verify_key: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None]
+
+
+class StaffUser(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    # Argon2id string of the login secret the browser derives; never the password itself.
+    login_hash: Mapped[str] = mapped_column(String(255))
+    kdf_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
+    kdf_version: Mapped[int]
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    wrapped_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    recovery_salt: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    recovery_wrapped_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    directory_entry: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_at: Mapped[datetime | None]
+    last_totp_step: Mapped[int | None]  # refuses a code replayed within its window
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    role_rows: Mapped[list[StaffRole]] = relationship(
+        back_populates="staff", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(Role(row.role) for row in self.role_rows)
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return permissions_for(self.roles)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+
+class StaffRole(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "staff_roles"
+    __table_args__ = (UniqueConstraint("staff_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+
+    staff: Mapped[StaffUser] = relationship(back_populates="role_rows")
+
+
+class StaffSession(db.Model):  # type: ignore[name-defined]
+    """A server-side staff session: the cookie carries only a random token whose hash is here,
+    so logout, idle timeout and disabling an account take effect at once."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    # "enrolment" until TOTP is set up at first login, then "full".
+    stage: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    staff: Mapped[StaffUser] = relationship()
+
+
+class SessionPrincipal(UserMixin):
+    """What Flask-Login holds for a request: the staff member and their server-side session."""
+
+    def __init__(self, staff: StaffUser, session: StaffSession, token: str) -> None:
+        self.staff = staff
+        self.session = session
+        self._token = token
+
+    def get_id(self) -> str:
+        return self._token

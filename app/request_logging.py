@@ -1,0 +1,48 @@
+"""Logging that never records who asked: no client address, no user agent, no request time.
+
+Werkzeug's development server writes ``ADDRESS - - [TIME] "GET / HTTP/1.1" 200 -``; its filter
+cuts the address and the time before any handler sees the line. Gunicorn's access-log format
+(``app/gunicorn_conf.py``) has neither, and its error log is scrubbed of addresses because a few
+of its warnings name the peer ("Invalid request from ip=...").
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_WERKZEUG_PREFIX = re.compile(r"^.*? - - \[[^\]]*\] ", re.DOTALL)
+_ADDRESS = re.compile(
+    r"(?<![\w.:])(?:\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}\]?)"
+    r"(?![\w.:])"
+)
+
+
+def scrub_addresses(text: str) -> str:
+    return _ADDRESS.sub("[address]", text)
+
+
+class ScrubAddressesFilter(logging.Filter):
+    """Replaces every IPv4 or IPv6 literal in a record's final message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = scrub_addresses(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+class AnonymousRequestFilter(ScrubAddressesFilter):
+    """For Werkzeug: drops the ``ADDRESS - - [TIME]`` prefix, then scrubs what is left."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _WERKZEUG_PREFIX.sub("", record.msg, count=1)
+        return super().filter(record)
+
+
+def init_logging() -> None:
+    werkzeug_logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, AnonymousRequestFilter) for f in werkzeug_logger.filters):
+        werkzeug_logger.addFilter(AnonymousRequestFilter())

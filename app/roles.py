@@ -1,0 +1,53 @@
+"""Staff roles and what each may do: the one table every permission check reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    RSO = "rso"
+    EXECUTIVE = "executive"  # a recipient outside the RSO's reporting line
+    BOARD = "board"
+    GOVERNANCE = "governance"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    VIEW_OWN_ACCOUNT = "view_own_account"
+    HANDLE_CASES = "handle_cases"  # inbox, case pages, replies: content sealed to them
+    VIEW_DEADLINES = "view_deadlines"
+    VIEW_STATISTICS = "view_statistics"  # aggregates only, never content
+    VIEW_AUDIT_TRAIL = "view_audit_trail"
+    MANAGE_STAFF = "manage_staff"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.RSO: frozenset(
+        {Permission.VIEW_OWN_ACCOUNT, Permission.HANDLE_CASES, Permission.VIEW_DEADLINES,
+         Permission.VIEW_STATISTICS}
+    ),
+    Role.EXECUTIVE: frozenset(
+        {Permission.VIEW_OWN_ACCOUNT, Permission.HANDLE_CASES, Permission.VIEW_DEADLINES}
+    ),
+    Role.BOARD: frozenset(
+        {Permission.VIEW_OWN_ACCOUNT, Permission.HANDLE_CASES, Permission.VIEW_STATISTICS}
+    ),
+    Role.GOVERNANCE: frozenset({Permission.VIEW_OWN_ACCOUNT, Permission.VIEW_STATISTICS}),
+    Role.AUDITOR: frozenset(
+        {Permission.VIEW_OWN_ACCOUNT, Permission.VIEW_STATISTICS, Permission.VIEW_AUDIT_TRAIL}
+    ),
+    Role.ADMIN: frozenset({Permission.VIEW_OWN_ACCOUNT, Permission.MANAGE_STAFF}),
+}
+
+# Roles whose holders receive reports and therefore need a key pair in the directory.
+RECIPIENT_ROLES = frozenset({Role.RSO, Role.EXECUTIVE, Role.BOARD})
+
+
+def permissions_for(roles: Iterable[Role]) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS[role]
+    return frozenset(granted)

@@ -1,0 +1,88 @@
+"""The key directory: the organisation signing key and the signed entries of staff public keys.
+
+The private half of the organisation key is a file outside the database (``candor keys init``
+writes it with mode 0600); the README explains how to keep it offline between signings.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import OrganisationKey, StaffUser, utcnow
+from app.roles import RECIPIENT_ROLES
+from crypto.directory import DirectoryEntry, OrganisationSigningKey, fingerprint, sign_entry
+
+
+ENTRY_LIFETIME = timedelta(days=365)
+
+
+class DirectoryError(Exception):
+    """The directory cannot do what was asked; the message says why and what to run."""
+
+
+def init_organisation_key(session: Session, key_path: Path) -> OrganisationKey:
+    """Create the organisation signing key; refuse to overwrite an existing one."""
+    if key_path.exists():
+        raise DirectoryError(f"{key_path} already exists; refusing to replace the organisation key")
+    signing_key = OrganisationSigningKey.generate()
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(signing_key.to_bytes())
+    for old in session.scalars(select(OrganisationKey).where(OrganisationKey.retired_at.is_(None))):
+        old.retired_at = utcnow()
+    row = OrganisationKey(verify_key=signing_key.verify_key)
+    session.add(row)
+    return row
+
+
+def load_signing_key(key_path: Path) -> OrganisationSigningKey:
+    try:
+        return OrganisationSigningKey.from_bytes(key_path.read_bytes())
+    except FileNotFoundError:
+        raise DirectoryError(
+            f"the organisation signing key is not at {key_path}: run `candor keys init`, or "
+            "bring the offline key back and set CANDOR_ORG_KEY_FILE"
+        ) from None
+
+
+def current_key(session: Session) -> OrganisationKey | None:
+    return session.scalars(
+        select(OrganisationKey).where(OrganisationKey.retired_at.is_(None))
+    ).first()
+
+
+def current_fingerprint(session: Session) -> str | None:
+    key = current_key(session)
+    return fingerprint(key.verify_key) if key else None
+
+
+def sign_staff_entry(staff: StaffUser, signing_key: OrganisationSigningKey,
+                     now: datetime | None = None) -> None:
+    """(Re)sign the staff member's directory entry with their current public key and roles,
+    valid for ``ENTRY_LIFETIME`` from now (``candor keys sign-directory`` renews them)."""
+    created = int((now or datetime.now(UTC)).timestamp())
+    entry = DirectoryEntry(
+        staff_id=str(staff.id),
+        username=staff.username,
+        roles=tuple(sorted(role.value for role in staff.roles)),
+        public_key=staff.public_key,
+        created=created,
+        not_after=created + int(ENTRY_LIFETIME.total_seconds()),
+    )
+    staff.directory_entry = sign_entry(signing_key, entry)
+
+
+def active_entries(session: Session) -> list[StaffUser]:
+    """Enabled recipients with a signed entry: the only keys a client may encrypt to."""
+    candidates = session.scalars(
+        select(StaffUser)
+        .where(StaffUser.disabled_at.is_(None), StaffUser.directory_entry.is_not(None))
+        .order_by(StaffUser.id)
+    )
+    return [staff for staff in candidates if staff.roles & RECIPIENT_ROLES]

@@ -1,0 +1,88 @@
+"""The staff surface: home, own account, and staff administration."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+
+from app import get_config
+from app.auth.guards import staff_required
+from app.extensions import db
+from app.json_input import bytes_field, int_field, json_body
+from app.models import SessionPrincipal, StaffUser
+from app.roles import Permission
+from app.services import staff_accounts
+from app.services.staff_accounts import AccountError
+from crypto.directory import fingerprint
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+@bp.context_processor
+def permission_names() -> dict[str, object]:
+    return {"Permission": Permission}
+
+
+@bp.get("/")
+@staff_required(Permission.VIEW_OWN_ACCOUNT)
+def home(principal: SessionPrincipal) -> str:
+    return render_template(
+        "staff/home.html",
+        principal=principal,
+        key_fingerprint=fingerprint(principal.staff.public_key),
+        permissions=principal.staff.permissions,
+    )
+
+
+@bp.get("/account/password")
+@staff_required(Permission.VIEW_OWN_ACCOUNT)
+def password(principal: SessionPrincipal) -> str:
+    return render_template("staff/password.html", principal=principal)
+
+
+@bp.post("/account/password")
+@staff_required(Permission.VIEW_OWN_ACCOUNT)
+def password_submit(principal: SessionPrincipal) -> tuple[Response, int] | Response:
+    data = json_body()
+    try:
+        staff_accounts.change_password(
+            principal.staff,
+            current_login_secret=bytes_field(data, "current_login_secret"),
+            new_login_secret=bytes_field(data, "new_login_secret"),
+            new_salt=bytes_field(data, "new_salt"),
+            new_kdf_version=int_field(data, "new_kdf_version"),
+            new_wrapped_private_key=bytes_field(data, "new_wrapped_private_key"),
+            config=get_config(current_app),
+        )
+    except AccountError as error:
+        return jsonify(error="password_change_failed", message=str(error)), 400
+    db.session.commit()
+    return jsonify(message="Your password is changed.")
+
+
+@bp.get("/admin/staff")
+@staff_required(Permission.MANAGE_STAFF)
+def admin_staff(principal: SessionPrincipal) -> str:
+    people = db.session.scalars(db.select(StaffUser).order_by(StaffUser.username)).all()
+    return render_template(
+        "staff/admin_staff.html", principal=principal, people=people, form=FlaskForm(),
+        fingerprint=fingerprint,
+    )
+
+
+@bp.post("/admin/staff/<int:staff_id>/disable")
+@staff_required(Permission.MANAGE_STAFF)
+def admin_disable(principal: SessionPrincipal, staff_id: int) -> Response:
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    staff = db.session.get(StaffUser, staff_id)
+    if staff is None:
+        abort(404)
+    if staff.id == principal.staff.id:
+        flash("You cannot disable your own account.", "error")
+    elif staff.disabled_at is None:
+        staff_accounts.disable_staff(db.session, staff)
+        db.session.commit()
+        flash(f"{staff.username} is disabled and removed from the key directory.", "success")
+    return redirect(url_for(".admin_staff"))  # type: ignore[return-value]

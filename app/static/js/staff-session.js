@@ -1,0 +1,170 @@
+// Staff sign-in, TOTP enrolment, password change and sign-out, in the browser.
+// The password is used only here: the page derives a login secret (sent) and an unwrapping
+// key (kept), and the unwrapped private key lives only in this tab's sessionStorage.
+import * as candor from "./candor-crypto.js";
+
+const KEY_PREFIX = "candor.staff.";
+const IDLE_MS = 30 * 60 * 1000;
+
+const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
+const b64 = (bytes) => sodium.to_base64(bytes, sodium.base64_variants.ORIGINAL);
+const unb64 = (text) => sodium.from_base64(text, sodium.base64_variants.ORIGINAL);
+
+export function clearKeys() {
+  for (const name of Object.keys(sessionStorage)) {
+    if (name.startsWith(KEY_PREFIX)) sessionStorage.removeItem(name);
+  }
+}
+
+export function storeKeyPair(staffId, keyPair) {
+  sessionStorage.setItem(KEY_PREFIX + "id", String(staffId));
+  sessionStorage.setItem(KEY_PREFIX + "private", b64(keyPair.privateKey));
+  sessionStorage.setItem(KEY_PREFIX + "public", b64(keyPair.publicKey));
+}
+
+export function loadKeyPair(staffId) {
+  if (sessionStorage.getItem(KEY_PREFIX + "id") !== String(staffId)) return null;
+  const privateKey = sessionStorage.getItem(KEY_PREFIX + "private");
+  const publicKey = sessionStorage.getItem(KEY_PREFIX + "public");
+  return privateKey && publicKey ? { privateKey: unb64(privateKey), publicKey: unb64(publicKey) } : null;
+}
+
+async function postJson(url, body) {
+  const response = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+    body: JSON.stringify(body),
+  });
+  let data = {};
+  try { data = await response.json(); } catch { /* an empty or non-JSON error body */ }
+  if (!response.ok) throw new Error(data.message || `The server answered ${response.status}.`);
+  return data;
+}
+
+function showError(id, error) {
+  const box = document.getElementById(id);
+  box.textContent = error.message || String(error);
+  box.hidden = false;
+}
+
+async function deriveFor(preloginUrl, username, password) {
+  const answer = await postJson(preloginUrl, { username });
+  const params = candor.kdfParams(answer.kdf.version, answer.kdf.opslimit, answer.kdf.memlimit);
+  return candor.deriveStaffSecrets(password, unb64(answer.salt), params);
+}
+
+async function signIn(form) {
+  const username = form.username.value.trim().toLowerCase();
+  const password = form.password.value;
+  const progress = document.getElementById("login-progress");
+  progress.hidden = false;
+  try {
+    const secrets = await deriveFor(form.dataset.preloginUrl, username, password);
+    const answer = await postJson(form.dataset.loginUrl, {
+      username, login_secret: b64(secrets.loginSecret), totp: form.totp.value.trim(),
+    });
+    const keyPair = candor.unwrapPrivateKey(unb64(answer.wrapped_private_key), secrets.unwrapKey,
+                                            answer.staff_id);
+    storeKeyPair(answer.staff_id, keyPair);
+    window.location.assign(answer.next);
+  } finally {
+    progress.hidden = true;
+    form.password.value = "";
+  }
+}
+
+async function enrol(form) {
+  const staffId = form.dataset.staffId;
+  const keyPair = loadKeyPair(staffId);
+  if (!keyPair) throw new Error("Your private key is not in this tab any more. Sign in again.");
+  const recoveryCode = candor.generateRecoveryCode();
+  const salt = candor.generateSalt();
+  const wrapped = candor.wrapPrivateKey(keyPair, candor.recoveryUnwrapKey(recoveryCode, salt), staffId);
+  await postJson(form.dataset.enrolUrl, {
+    totp: form.totp.value.trim(), recovery_salt: b64(salt), recovery_wrapped_private_key: b64(wrapped),
+  });
+  form.hidden = true;
+  const section = document.getElementById("recovery");
+  document.getElementById("recovery-code").textContent = recoveryCode;
+  section.hidden = false;
+  const saved = document.getElementById("recovery-saved");
+  const next = document.getElementById("recovery-continue");
+  saved.addEventListener("change", () => next.setAttribute("aria-disabled", String(!saved.checked)));
+}
+
+async function changePassword(form) {
+  if (form.new_password.value !== form.repeat_password.value) {
+    throw new Error("The two new passwords differ.");
+  }
+  if (form.new_password.value.length < 12) throw new Error("Use at least 12 characters.");
+  const staffId = form.dataset.staffId;
+  const current = await deriveFor(form.dataset.preloginUrl, form.dataset.username,
+                                  form.current_password.value);
+  const keyPair = loadKeyPair(staffId);
+  if (!keyPair) throw new Error("Your private key is not in this tab any more. Sign in again.");
+  const params = candor.currentStaffParams();
+  const salt = candor.generateSalt();
+  const next = candor.deriveStaffSecrets(form.new_password.value, salt, params);
+  const answer = await postJson(form.dataset.submitUrl, {
+    current_login_secret: b64(current.loginSecret),
+    new_login_secret: b64(next.loginSecret),
+    new_salt: b64(salt),
+    new_kdf_version: params.version,
+    new_wrapped_private_key: b64(candor.wrapPrivateKey(keyPair, next.unwrapKey, staffId)),
+  });
+  form.reset();
+  const done = document.getElementById("password-done");
+  done.textContent = answer.message;
+  done.hidden = false;
+}
+
+function bind(formId, errorId, handler) {
+  const form = document.getElementById(formId);
+  if (!form) return;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    document.getElementById(errorId).hidden = true;
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      await candor.ready();
+      await handler(form);
+    } catch (error) {
+      showError(errorId, error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+function watchIdle() {
+  let timer;
+  const reset = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { clearKeys(); window.location.assign("/auth/login"); }, IDLE_MS);
+  };
+  for (const name of ["keydown", "pointerdown", "scroll"]) {
+    window.addEventListener(name, reset, { passive: true });
+  }
+  reset();
+}
+
+function showKeyState() {
+  const state = document.getElementById("key-state");
+  if (!state) return;
+  const unlocked = loadKeyPair(state.dataset.staffId) !== null;
+  state.textContent = unlocked
+    ? "Your private key is unlocked in this tab only. Signing out or closing the tab removes it."
+    : "Your private key is not unlocked in this tab. Sign out and sign in again to read case content.";
+  state.classList.add(unlocked ? "notice-success" : "notice-error");
+}
+
+if (document.getElementById("login-form") || document.getElementById("logged-out")) clearKeys();
+document.querySelectorAll("form[action$='/auth/logout']").forEach((form) =>
+  form.addEventListener("submit", clearKeys));
+bind("login-form", "login-error", signIn);
+bind("enrol-form", "enrol-error", enrol);
+bind("password-form", "password-error", changePassword);
+showKeyState();
+if (document.body.classList.contains("staff") && !document.getElementById("login-form")) watchIdle();

@@ -1,0 +1,22 @@
+"""The reporter and staff surfaces never share a session: each has its own cookie."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
+
+REPORTER_COOKIE = "candor_reporter"
+STAFF_COOKIE = "candor_staff"
+STAFF_PATH_PREFIXES = ("/staff", "/auth", "/governance", "/api/v1/staff")
+
+
+def is_staff_path(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in STAFF_PATH_PREFIXES)
+
+
+class SurfaceSessionInterface(SecureCookieSessionInterface):
+    """Chooses the cookie by the surface a request belongs to; a staff cookie is never read on
+    the reporter side and the other way round."""
+
+    def get_cookie_name(self, app: Flask) -> str:
+        return STAFF_COOKIE if is_staff_path(request.path) else REPORTER_COOKIE

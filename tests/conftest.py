@@ -1,0 +1,186 @@
+"""Fixtures in layers: database → app → client / runner → helpers; live server → browser → page.
+
+``CANDOR_TEST_DATABASE=postgresql`` runs the whole suite on a throwaway PostgreSQL cluster
+started in a temporary directory; the default is SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.config import Config
+from app.extensions import db
+from tests.support import databases
+from tests.support.staff import StaffLogin
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SECRET = "test-secret-key-that-is-long-enough-to-pass-checks"
+
+
+def pytest_report_header() -> str:
+    return f"candor database: {databases.backend()}"
+
+
+@pytest.fixture(scope="session")
+def database_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[databases.Server]:
+    with databases.start(tmp_path_factory.mktemp("db")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def migrated_template(database_server: databases.Server, tmp_path_factory: pytest.TempPathFactory
+                      ) -> str:
+    """A database upgraded through every migration, copied for each test."""
+    import flask_migrate
+
+    url = database_server.create_database("candor_template")
+    app = create_app(make_config(tmp_path_factory.mktemp("template"), url))
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+    return url
+
+
+def make_config(tmp_path: Path, database_url: str, **overrides: Any) -> Config:
+    settings: dict[str, Any] = {
+        "environment": "testing",
+        "secret_key": SECRET,
+        "database_url": database_url,
+        "instance_path": tmp_path / "instance",
+        "fast_kdf_for_tests": True,
+    }
+    settings.update(overrides)
+    return Config(**settings)
+
+
+@pytest.fixture
+def database_url(database_server: databases.Server, migrated_template: str,
+                 request: pytest.FixtureRequest) -> str:
+    name = "t_" + re.sub(r"\W", "_", request.node.name)[-40:].lower() + f"_{os.getpid()}"
+    return database_server.create_database(name, template=migrated_template)
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    application = create_app(make_config(tmp_path, database_url))
+    with application.app_context():
+        from app.services.directory import init_organisation_key
+
+        init_organisation_key(db.session, application.extensions["candor_config"].org_signing_key_path)
+        db.session.commit()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def staff(app: Flask) -> StaffLogin:
+    """Create staff accounts and sign them in, speaking the same protocol as the browser."""
+    return StaffLogin(app)
+
+
+# --- live server and browser ------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; .ci/run installs Debian's chromium package")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI never skips this")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class PageLog:
+    """What a page did: console errors and every request it made."""
+
+    def __init__(self) -> None:
+        self.console_errors: list[str] = []
+        self.requests: list[Any] = []
+
+
+@pytest.fixture
+def page_log() -> PageLog:
+    return PageLog()
+
+
+@pytest.fixture
+def page(browser: Any, page_log: PageLog) -> Iterator[Any]:
+    context = browser.new_context()
+    new_page = context.new_page()
+    new_page.on("console", lambda m: m.type == "error" and page_log.console_errors.append(m.text))
+    new_page.on("pageerror", lambda e: page_log.console_errors.append(str(e)))
+    new_page.on("request", page_log.requests.append)
+    yield new_page
+    context.close()
+
+
+@pytest.fixture
+def make_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """Pages in extra contexts, e.g. ``make_page(java_script_enabled=False)``."""
+    contexts: list[Any] = []
+
+    def factory(**options: Any) -> Any:
+        context = browser.new_context(**options)
+        contexts.append(context)
+        return context.new_page()
+
+    yield factory
+    for context in contexts:
+        context.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Keep the fast tests first, so a failure shows before the browser starts.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+

@@ -1,0 +1,94 @@
+"""Staff helpers for tests: create accounts and sign in the way the browser does."""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+
+import pyotp
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.extensions import db
+from app.models import StaffUser
+from app.roles import Role
+from app.services.directory import load_signing_key
+from app.services.staff_accounts import create_staff, find_staff
+from crypto import kdf, keys
+
+_CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/auth/login") -> str:
+    """The CSRF token a page at ``path`` would hand its scripts."""
+    match = _CSRF_META.search(client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+@dataclass
+class Account:
+    id: int
+    username: str
+    password: str
+    totp_secret: str | None
+
+    def totp_now(self) -> str:
+        assert self.totp_secret
+        return pyotp.TOTP(self.totp_secret).now()
+
+
+class StaffLogin:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def create(self, username: str, *roles: Role, password: str | None = None,
+               enrolled: bool = True) -> Account:
+        password = password or f"password-of-{username}"
+        with self.app.app_context():
+            config = self.app.extensions["candor_config"]
+            staff = create_staff(
+                db.session, username=username, roles=list(roles), password=password,
+                config=config, signing_key=load_signing_key(config.org_signing_key_path),
+            )
+            if enrolled:
+                staff.totp_secret = pyotp.random_base32()
+                staff.totp_enrolled_at = staff.created_at
+            db.session.commit()
+            return Account(staff.id, username, password, staff.totp_secret)
+
+    def get(self, username: str) -> StaffUser:
+        staff = find_staff(db.session, username)
+        assert staff is not None
+        return staff
+
+    def login_secret(self, client: FlaskClient, username: str, password: str) -> bytes:
+        token = csrf_token(client)
+        answer = client.post("/auth/prelogin", json={"username": username},
+                             headers={"X-CSRFToken": token}).get_json()
+        params = kdf.params_by_version(answer["kdf"]["version"])
+        secrets_ = kdf.derive_staff_secrets(password, base64.b64decode(answer["salt"]), params)
+        return secrets_.login_secret
+
+    def post_login(self, client: FlaskClient, account: Account, totp: str | None = None,
+                   password: str | None = None):  # type: ignore[no-untyped-def]
+        secret = self.login_secret(client, account.username, password or account.password)
+        code = totp if totp is not None else (account.totp_now() if account.totp_secret else "")
+        return client.post(
+            "/auth/login",
+            json={"username": account.username, "login_secret": base64.b64encode(secret).decode(),
+                  "totp": code},
+            headers={"X-CSRFToken": csrf_token(client)},
+        )
+
+    def login(self, client: FlaskClient, account: Account) -> None:
+        response = self.post_login(client, account)
+        assert response.status_code == 200, response.get_json()
+
+    def unwrap(self, account: Account, wrapped_b64: str) -> keys.StaffKeyPair:
+        with self.app.app_context():
+            staff = self.get(account.username)
+            params = kdf.params_by_version(staff.kdf_version)
+            unwrap_key = kdf.derive_staff_secrets(account.password, staff.kdf_salt, params).unwrap_key
+        return keys.unwrap_private_key(base64.b64decode(wrapped_b64), unwrap_key, str(account.id))

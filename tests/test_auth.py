@@ -1,0 +1,200 @@
+"""Staff sign-in: login secret, TOTP, lockout, enrolment, sessions, password change, disabling."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+
+import pyotp
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.extensions import db
+from app.models import StaffSession, utcnow
+from app.roles import Role
+from crypto import kdf, keys
+from tests.support.staff import StaffLogin, csrf_token
+
+
+def test_login_returns_a_private_key_only_the_password_unwraps(
+        client: FlaskClient, staff: StaffLogin, app: Flask) -> None:
+    account = staff.create("rso1", Role.RSO)
+    response = staff.post_login(client, account)
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["next"] == "/staff/"
+    keypair = staff.unwrap(account, data["wrapped_private_key"])
+    with app.app_context():
+        assert keypair.public_key == staff.get("rso1").public_key
+    assert client.get("/staff/").status_code == 200
+
+
+def test_server_stores_no_password_or_unwrap_key(app: Flask, staff: StaffLogin) -> None:
+    account = staff.create("rso2", Role.RSO, password="correct horse battery staple")
+    with app.app_context():
+        row = staff.get("rso2")
+        secrets_ = kdf.derive_staff_secrets(account.password, row.kdf_salt,
+                                            kdf.params_by_version(row.kdf_version))
+        stored = b"".join(v if isinstance(v, bytes) else str(v).encode()
+                          for v in vars(row).values())
+        assert account.password.encode() not in stored
+        assert secrets_.login_secret not in stored
+        assert bytes(secrets_.unwrap_key) not in stored
+        assert row.login_hash.startswith("$argon2id$")
+
+
+def test_wrong_password_wrong_code_and_unknown_user_look_the_same(
+        client: FlaskClient, staff: StaffLogin) -> None:
+    account = staff.create("exec1", Role.EXECUTIVE)
+    wrong_password = staff.post_login(client, account, password="not the password")
+    wrong_code = staff.post_login(client, account, totp="000000")
+    ghost = staff.post_login(client, type(account)(999, "ghost", "whatever-pass", None))
+    for response in (wrong_password, wrong_code, ghost):
+        assert response.status_code == 401
+        assert response.get_json()["message"] == "The username, password or code is not right."
+
+
+def test_prelogin_does_not_reveal_accounts(client: FlaskClient, staff: StaffLogin) -> None:
+    staff.create("real", Role.RSO)
+    token = csrf_token(client)
+
+    def ask(name: str) -> dict:  # type: ignore[type-arg]
+        return client.post("/auth/prelogin", json={"username": name},
+                           headers={"X-CSRFToken": token}).get_json()
+
+    real, ghost = ask("real"), ask("ghost")
+    assert set(real) == set(ghost) and real["kdf"] == ghost["kdf"]
+    assert ask("ghost") == ghost  # stable, so asking twice does not tell either
+    assert len(base64.b64decode(ghost["salt"])) == kdf.SALT_SIZE
+
+
+def test_lockout_after_repeated_failures_with_clear_message(
+        client: FlaskClient, staff: StaffLogin, app: Flask) -> None:
+    account = staff.create("board1", Role.BOARD)
+    limit = app.extensions["candor_config"].login_attempts_before_lockout
+    for _ in range(limit - 1):
+        assert staff.post_login(client, account, password="wrong password!").status_code == 401
+    locked = staff.post_login(client, account, password="wrong password!")
+    assert locked.status_code == 429
+    assert "locked until" in locked.get_json()["message"]
+    # even the right password is refused while locked
+    assert staff.post_login(client, account).status_code == 429
+
+
+def test_totp_code_cannot_be_replayed(app: Flask, staff: StaffLogin) -> None:
+    account = staff.create("rso3", Role.RSO)
+    code = account.totp_now()
+    assert staff.post_login(app.test_client(), account, totp=code).status_code == 200
+    assert staff.post_login(app.test_client(), account, totp=code).status_code == 401
+
+
+def test_session_is_regenerated_at_login(client: FlaskClient, staff: StaffLogin) -> None:
+    account = staff.create("rso4", Role.RSO)
+    before = csrf_token(client)
+    staff.login(client, account)
+    assert csrf_token(client, "/staff/") != before
+
+
+def test_first_login_requires_totp_enrolment(app: Flask, client: FlaskClient,
+                                             staff: StaffLogin) -> None:
+    account = staff.create("newbie", Role.RSO, enrolled=False)
+    response = staff.post_login(client, account, totp="")
+    assert response.get_json()["next"] == "/auth/enrol"
+    keypair = staff.unwrap(account, response.get_json()["wrapped_private_key"])
+    assert client.get("/staff/").location.endswith("/auth/enrol")
+    page = client.get("/auth/enrol").get_data(as_text=True)
+    assert "<svg" in page
+    with app.app_context():
+        secret = staff.get("newbie").totp_secret
+    assert secret and secret in page
+
+    code = keys.generate_recovery_code()
+    salt = kdf.generate_salt()
+    wrapped = keys.wrap_private_key(keypair, keys.recovery_unwrap_key(code, salt), str(account.id))
+    token = csrf_token(client, "/auth/enrol")
+    body = {"totp": "123", "recovery_salt": base64.b64encode(salt).decode(),
+            "recovery_wrapped_private_key": base64.b64encode(wrapped).decode()}
+    assert client.post("/auth/enrol", json=body, headers={"X-CSRFToken": token}).status_code == 400
+    body["totp"] = pyotp.TOTP(secret).now()
+    answer = client.post("/auth/enrol", json=body, headers={"X-CSRFToken": token})
+    assert answer.status_code == 200, answer.get_json()
+    assert client.get("/staff/").status_code == 200
+    with app.app_context():
+        row = staff.get("newbie")
+        restored = keys.unwrap_private_key(row.recovery_wrapped_private_key,
+                                           keys.recovery_unwrap_key(code, row.recovery_salt),
+                                           str(account.id))
+    assert restored.public_key == keypair.public_key
+
+
+def test_idle_session_ends(app: Flask, client: FlaskClient, staff: StaffLogin) -> None:
+    account = staff.create("idler", Role.RSO)
+    staff.login(client, account)
+    idle = app.extensions["candor_config"].staff_idle_minutes
+    with app.app_context():
+        for row in db.session.scalars(db.select(StaffSession)):
+            row.last_seen_at = utcnow() - timedelta(minutes=idle + 1)
+        db.session.commit()
+    assert client.get("/staff/").status_code == 302
+    with app.app_context():
+        assert db.session.scalars(db.select(StaffSession)).first() is None
+
+
+def test_logout_ends_the_server_session(app: Flask, client: FlaskClient,
+                                        staff: StaffLogin) -> None:
+    account = staff.create("leaver", Role.RSO)
+    staff.login(client, account)
+    cookie = client.get_cookie("candor_staff")
+    assert cookie is not None
+    response = client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/staff/")})
+    assert response.status_code == 302
+    other = app.test_client()
+    other.set_cookie("candor_staff", cookie.value)  # a stolen copy of the old cookie
+    assert other.get("/staff/").status_code == 302
+
+
+def test_password_change_rewraps_in_client(app: Flask, client: FlaskClient,
+                                           staff: StaffLogin) -> None:
+    account = staff.create("changer", Role.RSO)
+    response = staff.post_login(client, account)
+    keypair = staff.unwrap(account, response.get_json()["wrapped_private_key"])
+    current = staff.login_secret(client, "changer", account.password)
+    salt = kdf.generate_salt()
+    new = kdf.derive_staff_secrets("a brand new passphrase", salt, kdf.TEST_FAST)
+    body = {
+        "current_login_secret": base64.b64encode(current).decode(),
+        "new_login_secret": base64.b64encode(new.login_secret).decode(),
+        "new_salt": base64.b64encode(salt).decode(),
+        "new_kdf_version": kdf.TEST_FAST.version,
+        "new_wrapped_private_key": base64.b64encode(
+            keys.wrap_private_key(keypair, new.unwrap_key, str(account.id))).decode(),
+    }
+    token = csrf_token(client, "/staff/")
+    wrong = dict(body, current_login_secret=base64.b64encode(b"\x01" * 32).decode())
+    assert client.post("/staff/account/password", json=wrong,
+                       headers={"X-CSRFToken": token}).status_code == 400
+    assert client.post("/staff/account/password", json=body,
+                       headers={"X-CSRFToken": token}).status_code == 200
+    account.password = "a brand new passphrase"
+    fresh = app.test_client()
+    response = staff.post_login(fresh, account, totp=pyotp.TOTP(account.totp_secret).at(
+        utcnow() + timedelta(seconds=30)))
+    assert response.status_code == 200
+    assert staff.unwrap(account, response.get_json()["wrapped_private_key"]).public_key == \
+        keypair.public_key
+
+
+def test_disabling_ends_sessions_and_leaves_the_directory(
+        app: Flask, client: FlaskClient, staff: StaffLogin) -> None:
+    admin = staff.create("admin1", Role.ADMIN)
+    victim = staff.create("exec2", Role.EXECUTIVE)
+    victim_client = app.test_client()
+    staff.login(victim_client, victim)
+    assert len(client.get("/api/v1/directory").get_json()["entries"]) == 1
+    staff.login(client, admin)
+    response = client.post(f"/staff/admin/staff/{victim.id}/disable",
+                           data={"csrf_token": csrf_token(client, "/staff/")})
+    assert response.status_code == 302
+    assert victim_client.get("/staff/").status_code == 302
+    assert client.get("/api/v1/directory").get_json()["entries"] == []
+    assert staff.post_login(app.test_client(), victim).status_code == 401

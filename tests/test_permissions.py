@@ -1,0 +1,68 @@
+"""Permission matrix: every staff route, for every role and for anonymous callers."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.roles import ROLE_PERMISSIONS, Permission, Role
+from tests.support.staff import StaffLogin, csrf_token
+from tests.test_security_headers import concrete_urls
+
+# The permission each guarded route needs; a route missing here fails the completeness test.
+ROUTE_PERMISSIONS: dict[str, Permission] = {
+    "staff.home": Permission.VIEW_OWN_ACCOUNT,
+    "staff.password": Permission.VIEW_OWN_ACCOUNT,
+    "staff.password_submit": Permission.VIEW_OWN_ACCOUNT,
+    "staff.admin_staff": Permission.MANAGE_STAFF,
+    "staff.admin_disable": Permission.MANAGE_STAFF,
+}
+PUBLIC_ENDPOINTS = {
+    "static", "reporter.index", "api.key_directory", "auth.login", "auth.prelogin",
+    "auth.login_submit", "auth.logout", "auth.logged_out", "auth.enrol", "auth.enrol_submit",
+}
+
+
+def test_every_route_is_classified(app: Flask) -> None:
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(ROUTE_PERMISSIONS) | PUBLIC_ENDPOINTS
+
+
+def guarded_requests(app: Flask) -> list[tuple[str, str, str]]:
+    return [(rule.endpoint, method, url) for rule, method, url in concrete_urls(app)
+            if rule.endpoint in ROUTE_PERMISSIONS]
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_matrix_for_role(app: Flask, client: FlaskClient, staff: StaffLogin, role: Role) -> None:
+    target = staff.create("target", Role.EXECUTIVE)
+    account = staff.create(f"holder-{role.value}", role)
+    staff.login(client, account)
+    allowed = ROLE_PERMISSIONS[role]
+    for endpoint, method, url in guarded_requests(app):
+        url = url.replace("/1/", f"/{target.id}/")
+        token = csrf_token(client, "/staff/")
+        response = client.open(url, method=method, data={"csrf_token": token},
+                               headers={"X-CSRFToken": token})
+        needed = ROUTE_PERMISSIONS[endpoint]
+        if needed in allowed:
+            assert response.status_code not in (401, 403), f"{role} {method} {url}"
+        else:
+            assert response.status_code == 403, f"{role} {method} {url}: {response.status_code}"
+
+
+def test_anonymous_is_sent_to_sign_in(app: Flask, client: FlaskClient) -> None:
+    for _endpoint, method, url in guarded_requests(app):
+        response = client.open(url, method=method, data={"csrf_token": csrf_token(client)})
+        assert response.status_code == 302 and "/auth/login" in response.location, url
+
+
+def test_enrolment_session_reaches_no_staff_page(app: Flask, client: FlaskClient,
+                                                 staff: StaffLogin) -> None:
+    account = staff.create("newcomer", Role.RSO, enrolled=False)
+    staff.login(client, account)
+    for _endpoint, method, url in guarded_requests(app):
+        if method == "GET":
+            response = client.get(url)
+            assert response.status_code == 302 and response.location.endswith("/auth/enrol")

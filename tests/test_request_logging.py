@@ -1,0 +1,92 @@
+"""No log line, from the development server or from gunicorn, names a client address or agent."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from app.request_logging import scrub_addresses
+
+AGENT = "CandorTestAgent/7.7 (identifying-browser-string)"
+
+
+def fetch(url: str) -> None:
+    request = urllib.request.Request(url, headers={"User-Agent": AGENT, "Referer": "http://x.test/"})
+    try:
+        urllib.request.urlopen(request, timeout=10).read()  # noqa: S310 - loopback test server
+    except urllib.error.HTTPError:
+        pass
+
+
+def send_garbage(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"NOT-HTTP \x00\x01\r\n\r\n")
+        try:
+            sock.recv(1024)
+        except OSError:
+            pass
+
+
+def assert_anonymous(lines: str) -> None:
+    assert lines.strip(), "expected some log output to check"
+    assert "127.0.0.1" not in lines
+    assert AGENT not in lines and "CandorTestAgent" not in lines
+    assert "x.test" not in lines
+
+
+def test_scrubber_removes_ipv4_and_ipv6() -> None:
+    text = "Invalid request from ip=10.1.2.3: x; peer [2001:db8::1]:443 and ::1"
+    scrubbed = scrub_addresses(text)
+    assert "10.1.2.3" not in scrubbed and "2001:db8::1" not in scrubbed and "::1" not in scrubbed
+
+
+def test_development_server_log(live_server: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    fetch(live_server + "/")
+    fetch(live_server + "/no-such-page")
+    send_garbage(int(live_server.rsplit(":", 1)[1]))
+    time.sleep(0.2)
+    assert_anonymous("\n".join(record.getMessage() for record in caplog.records))
+
+
+def test_gunicorn_logs(tmp_path: Path, database_url: str) -> None:
+    from tests.conftest import SECRET, free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
+    env.update(CANDOR_ENV="production", CANDOR_SECRET_KEY=SECRET, CANDOR_DATABASE_URL=database_url,
+               CANDOR_INSTANCE_PATH=str(tmp_path), CANDOR_HTTPS="false", PORT=str(port),
+               WEB_CONCURRENCY="1")
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:app.gunicorn_conf", "app.wsgi:app"],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        fetch(f"http://127.0.0.1:{port}/")
+        fetch(f"http://127.0.0.1:{port}/no-such-page?who=me")
+        send_garbage(port)
+        time.sleep(0.5)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    lines = log_path.read_text()
+    assert '"GET /" 200' in lines and '"GET /no-such-page" 404' in lines, lines
+    assert "who=me" not in lines
+    assert_anonymous(lines)
