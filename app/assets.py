@@ -7,9 +7,15 @@ import hashlib
 from pathlib import Path
 
 from flask import Flask, url_for
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 ASSET_FOLDERS = ("css", "js", "vendor")
+# Markup.format escapes every argument; the templates themselves are constants.
+_CLASSIC_SCRIPT = Markup('<script src="{}" integrity="{}" crossorigin="anonymous"></script>')
+_MODULE_SCRIPT = Markup(
+    '<script type="module" src="{}" integrity="{}" crossorigin="anonymous"></script>'
+)
+_STYLESHEET = Markup('<link rel="stylesheet" href="{}" integrity="{}" crossorigin="anonymous">')
 
 
 def compute_integrity(static_folder: Path) -> dict[str, str]:
@@ -38,16 +44,10 @@ def init_app(app: Flask) -> None:
             ) from None
 
     def script_tag(filename: str, module: bool = False) -> Markup:
-        kind = ' type="module"' if module else ""
-        return Markup(
-            f'<script{kind} src="{escape(url_for("static", filename=filename))}" '
-            f'integrity="{_integrity(filename)}" crossorigin="anonymous"></script>'
-        )
+        template = _MODULE_SCRIPT if module else _CLASSIC_SCRIPT
+        return template.format(url_for("static", filename=filename), _integrity(filename))
 
     def stylesheet_tag(filename: str) -> Markup:
-        return Markup(
-            f'<link rel="stylesheet" href="{escape(url_for("static", filename=filename))}" '
-            f'integrity="{_integrity(filename)}" crossorigin="anonymous">'
-        )
+        return _STYLESHEET.format(url_for("static", filename=filename), _integrity(filename))
 
     app.jinja_env.globals.update(script_tag=script_tag, stylesheet_tag=stylesheet_tag)

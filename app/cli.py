@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import sys
 from datetime import UTC, datetime, timedelta
@@ -10,11 +11,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from app.config import ConfigError
+from app.config import Config, ConfigError
 from app.extensions import db
 from app.roles import Role
 
-DEMO_PASSWORD_PREFIX = "candor-demo-"
+DEMO_PASSWORD_PREFIX = "candor-demo-"  # noqa: S105 - development-only demo accounts
 TICK_INTERVAL_SECONDS = 60
 
 
@@ -32,7 +33,7 @@ def main() -> None:
     """Candor: anonymous, end-to-end encrypted reporting and case management."""
 
 
-def _config():  # type: ignore[no-untyped-def]
+def _config() -> Config:
     from app import get_config
 
     return get_config(current_app)
@@ -249,10 +250,8 @@ def scheduler() -> None:
     blocking.add_job(job, "interval", seconds=TICK_INTERVAL_SECONDS, id="tick",
                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     click.echo(f"Scheduler running: tick every {TICK_INTERVAL_SECONDS} s. Ctrl-C stops it.")
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         blocking.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
 
 
 def init_app(app: Flask) -> None:

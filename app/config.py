@@ -20,7 +20,7 @@ ENVIRONMENTS: tuple[Environment, ...] = ("development", "production", "testing")
 # Values people paste from examples; a production secret must be none of these.
 _PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
 MIN_SECRET_LENGTH = 32
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 
 class ConfigError(Exception):
@@ -115,7 +115,7 @@ class Config:
 
         org_key = env.get("CANDOR_ORG_KEY_FILE")
         return cls(
-            environment=environment,  # type: ignore[arg-type]  # checked against ENVIRONMENTS
+            environment=environment,
             secret_key=secret_key,
             database_url=database_url,
             instance_path=instance_path,

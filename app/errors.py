@@ -24,7 +24,7 @@ CSRF_MESSAGE = ("Form expired", "This form expired or was not sent from this sit
 
 
 def _respond(status: int, title: str, message: str) -> tuple[Response | str, int]:
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/") or request.is_json:
         return jsonify(error=title, message=message), status
     return render_template("errors/error.html", status=status, title=title,
                            message=message), status

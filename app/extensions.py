@@ -1,11 +1,13 @@
 """Flask extensions, created unbound here and bound to the app in ``create_app``."""
 
+from typing import Any, TypeAlias
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 # Stable constraint names, so migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -15,6 +17,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# What services accept as their database session: Flask-SQLAlchemy's scoped ``db.session`` or a
+# plain SQLAlchemy session.
+DbSession: TypeAlias = Session | scoped_session[Any]
 
 
 class Base(DeclarativeBase):

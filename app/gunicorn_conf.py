@@ -18,6 +18,8 @@ accesslog = "-"
 access_log_format = '"%(m)s %(U)s" %(s)s %(B)s'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# No runtime control socket: two instances on one machine (tests, make run) must not collide.
+control_socket_disable = True
 
 
 class AnonymousLogger(Logger):  # type: ignore[misc]

@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Base
 from app.roles import Permission, Role, permissions_for
 
 
@@ -18,7 +18,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class OrganisationKey(db.Model):  # type: ignore[name-defined]
+class OrganisationKey(Base):
     """The public half of an organisation signing key; the private half lives off the database."""
 
     __tablename__ = "organisation_keys"
@@ -29,7 +29,7 @@ class OrganisationKey(db.Model):  # type: ignore[name-defined]
     retired_at: Mapped[datetime | None]
 
 
-class StaffUser(db.Model):  # type: ignore[name-defined]
+class StaffUser(Base):
     __tablename__ = "staff_users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,7 +67,7 @@ class StaffUser(db.Model):  # type: ignore[name-defined]
         return permission in self.permissions
 
 
-class StaffRole(db.Model):  # type: ignore[name-defined]
+class StaffRole(Base):
     __tablename__ = "staff_roles"
     __table_args__ = (UniqueConstraint("staff_id", "role"),)
 
@@ -78,7 +78,7 @@ class StaffRole(db.Model):  # type: ignore[name-defined]
     staff: Mapped[StaffUser] = relationship(back_populates="role_rows")
 
 
-class StaffSession(db.Model):  # type: ignore[name-defined]
+class StaffSession(Base):
     """A server-side staff session: the cookie carries only a random token whose hash is here,
     so logout, idle timeout and disabling an account take effect at once."""
 
@@ -96,7 +96,7 @@ class StaffSession(db.Model):  # type: ignore[name-defined]
     staff: Mapped[StaffUser] = relationship()
 
 
-class SessionPrincipal(UserMixin):
+class SessionPrincipal(UserMixin):  # type: ignore[misc]  # flask_login is untyped
     """What Flask-Login holds for a request: the staff member and their server-side session."""
 
     def __init__(self, staff: StaffUser, session: StaffSession, token: str) -> None:

@@ -12,10 +12,11 @@ import logging
 import re
 
 _WERKZEUG_PREFIX = re.compile(r"^.*? - - \[[^\]]*\] ", re.DOTALL)
-_ADDRESS = re.compile(
-    r"(?<![\w.:])(?:\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}\]?)"
-    r"(?![\w.:])"
-)
+_IPV4 = r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])"
+# IPv6 needs "::" or at least five colons, so that clock times like 17:31:29 are left alone.
+_IPV6 = (r"(?<![\w:])(?:(?=[0-9A-Fa-f:]*::)[0-9A-Fa-f:]{2,}"
+         r"|[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){5,7})(?![\w:])")
+_ADDRESS = re.compile(f"{_IPV4}|{_IPV6}")
 
 
 def scrub_addresses(text: str) -> str:

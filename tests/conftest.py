@@ -85,7 +85,8 @@ def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
     with application.app_context():
         from app.services.directory import init_organisation_key
 
-        init_organisation_key(db.session, application.extensions["candor_config"].org_signing_key_path)
+        config = application.extensions["candor_config"]
+        init_organisation_key(db.session, config.org_signing_key_path)
         db.session.commit()
     yield application
     with application.app_context():
@@ -159,7 +160,7 @@ def page(browser: Any, page_log: PageLog) -> Iterator[Any]:
     new_page = context.new_page()
     new_page.on("console", lambda m: m.type == "error" and page_log.console_errors.append(m.text))
     new_page.on("pageerror", lambda e: page_log.console_errors.append(str(e)))
-    new_page.on("request", page_log.requests.append)
+    new_page.on("request", lambda r: page_log.requests.append(r))
     yield new_page
     context.close()
 

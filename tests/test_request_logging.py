@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -20,20 +21,17 @@ AGENT = "CandorTestAgent/7.7 (identifying-browser-string)"
 
 
 def fetch(url: str) -> None:
-    request = urllib.request.Request(url, headers={"User-Agent": AGENT, "Referer": "http://x.test/"})
-    try:
-        urllib.request.urlopen(request, timeout=10).read()  # noqa: S310 - loopback test server
-    except urllib.error.HTTPError:
+    headers = {"User-Agent": AGENT, "Referer": "http://x.test/"}
+    request = urllib.request.Request(url, headers=headers)
+    with contextlib.suppress(urllib.error.HTTPError), urllib.request.urlopen(request, timeout=10):
         pass
 
 
 def send_garbage(port: int) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(b"NOT-HTTP \x00\x01\r\n\r\n")
-        try:
+        with contextlib.suppress(OSError):
             sock.recv(1024)
-        except OSError:
-            pass
 
 
 def assert_anonymous(lines: str) -> None:

@@ -38,6 +38,7 @@ def assert_baseline(response, rule: Rule, method: str) -> None:  # type: ignore[
     if rule.endpoint != "static":
         assert response.headers.get("Cache-Control") == "no-store", where
     assert response.status_code < 500, where
+    response.close()
 
 
 def test_every_route_anonymous(app: Flask, client: FlaskClient) -> None:
@@ -59,11 +60,15 @@ def test_every_route_signed_in_with_every_role(app: Flask, client: FlaskClient,
 
 
 def test_error_pages_and_static_files_carry_headers(client: FlaskClient) -> None:
-    for response in (client.get("/no-such-page"), client.delete("/"),
-                     client.get("/static/css/candor.css")):
+    for path, method in (("/no-such-page", "GET"), ("/", "DELETE"),
+                         ("/static/css/candor.css", "GET")):
+        response = client.open(path, method=method)
         for name, value in BASELINE_HEADERS.items():
             assert response.headers[name] == value
-    assert "no-store" not in client.get("/static/css/candor.css").headers.get("Cache-Control", "")
+        response.close()
+    static = client.get("/static/css/candor.css")
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+    static.close()
 
 
 def test_csp_forbids_inline_code_and_other_origins(client: FlaskClient) -> None:

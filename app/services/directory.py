@@ -11,12 +11,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from app.extensions import DbSession
 from app.models import OrganisationKey, StaffUser, utcnow
 from app.roles import RECIPIENT_ROLES
 from crypto.directory import DirectoryEntry, OrganisationSigningKey, fingerprint, sign_entry
-
 
 ENTRY_LIFETIME = timedelta(days=365)
 
@@ -25,7 +24,7 @@ class DirectoryError(Exception):
     """The directory cannot do what was asked; the message says why and what to run."""
 
 
-def init_organisation_key(session: Session, key_path: Path) -> OrganisationKey:
+def init_organisation_key(session: DbSession, key_path: Path) -> OrganisationKey:
     """Create the organisation signing key; refuse to overwrite an existing one."""
     if key_path.exists():
         raise DirectoryError(f"{key_path} already exists; refusing to replace the organisation key")
@@ -51,13 +50,13 @@ def load_signing_key(key_path: Path) -> OrganisationSigningKey:
         ) from None
 
 
-def current_key(session: Session) -> OrganisationKey | None:
+def current_key(session: DbSession) -> OrganisationKey | None:
     return session.scalars(
         select(OrganisationKey).where(OrganisationKey.retired_at.is_(None))
     ).first()
 
 
-def current_fingerprint(session: Session) -> str | None:
+def current_fingerprint(session: DbSession) -> str | None:
     key = current_key(session)
     return fingerprint(key.verify_key) if key else None
 
@@ -78,7 +77,7 @@ def sign_staff_entry(staff: StaffUser, signing_key: OrganisationSigningKey,
     staff.directory_entry = sign_entry(signing_key, entry)
 
 
-def active_entries(session: Session) -> list[StaffUser]:
+def active_entries(session: DbSession) -> list[StaffUser]:
     """Enabled recipients with a signed entry: the only keys a client may encrypt to."""
     candidates = session.scalars(
         select(StaffUser)

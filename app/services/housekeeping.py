@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.orm import Session
 
+from app.extensions import DbSession
 from app.models import StaffSession
 
 
-def purge_idle_staff_sessions(session: Session, now: datetime, idle: timedelta) -> int:
+def purge_idle_staff_sessions(session: DbSession, now: datetime, idle: timedelta) -> int:
     """Delete staff sessions idle for longer than ``idle``; return how many went."""
     result = session.execute(delete(StaffSession).where(StaffSession.last_seen_at < now - idle))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -17,15 +17,15 @@ import nacl.exceptions
 import nacl.pwhash
 import pyotp
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.config import Config
+from app.extensions import DbSession
 from app.models import StaffRole, StaffUser, utcnow
 from app.roles import Role
 from crypto import kdf, keys
+from crypto.directory import OrganisationSigningKey
 from crypto.encoding import VERSION
 from crypto.errors import CryptoError
-from crypto.directory import OrganisationSigningKey
 
 USERNAME_PATTERN = r"[a-z][a-z0-9._-]{1,63}"
 LOGIN_SECRET_SIZE = 32
@@ -85,12 +85,12 @@ def _dummy_hash(opslimit: int, memlimit: int) -> str:
     ).decode("ascii")
 
 
-def find_staff(session: Session, username: str) -> StaffUser | None:
+def find_staff(session: DbSession, username: str) -> StaffUser | None:
     return session.scalars(select(StaffUser).where(StaffUser.username == username)).first()
 
 
 def prelogin_parameters(
-    session: Session, username: str, config: Config
+    session: DbSession, username: str, config: Config
 ) -> PreloginParameters:
     """The salt and KDF parameters a client needs to derive its login secret.
 
@@ -106,7 +106,7 @@ def prelogin_parameters(
 
 
 def create_staff(
-    session: Session,
+    session: DbSession,
     *,
     username: str,
     roles: list[Role],
@@ -144,7 +144,7 @@ def create_staff(
 
 
 def authenticate(
-    session: Session, username: str, login_secret: bytes, totp_code: str, config: Config
+    session: DbSession, username: str, login_secret: bytes, totp_code: str, config: Config
 ) -> StaffUser:
     """Check the login secret and, once enrolled, the TOTP code. Counts failures per account."""
     staff = find_staff(session, username)
@@ -202,7 +202,8 @@ def totp_provisioning(staff: StaffUser) -> tuple[str, str]:
         raise AccountError("two-factor authentication is already set up for this account")
     if staff.totp_secret is None:
         staff.totp_secret = pyotp.random_base32()
-    uri = pyotp.TOTP(staff.totp_secret).provisioning_uri(name=staff.username, issuer_name=TOTP_ISSUER)
+    totp = pyotp.TOTP(staff.totp_secret)
+    uri = totp.provisioning_uri(name=staff.username, issuer_name=TOTP_ISSUER)
     return staff.totp_secret, uri
 
 
@@ -249,7 +250,7 @@ def change_password(
     staff.wrapped_private_key = new_wrapped_private_key
 
 
-def disable_staff(session: Session, staff: StaffUser) -> None:
+def disable_staff(session: DbSession, staff: StaffUser) -> None:
     """Disable the account: its sessions end and its key leaves the directory."""
     from app.auth.sessions import close_all_sessions
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,6 +80,8 @@ def start(directory: Path) -> Iterator[Server]:
         return
     if backend() != "postgresql":
         raise RuntimeError("CANDOR_TEST_DATABASE must be sqlite or postgresql")
+    # pytest's own temporary tree is private to root, so the cluster gets a directory of its own.
+    directory = Path(tempfile.mkdtemp(prefix="candor-pg-"))
     data = directory / "pgdata"
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres")
@@ -102,4 +105,4 @@ def start(directory: Path) -> Iterator[Server]:
     finally:
         subprocess.run(_as_postgres(["pg_ctl", "-D", str(data), "-m", "immediate", "stop"]),
                        check=False, capture_output=True)
-        shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(directory, ignore_errors=True)

@@ -90,5 +90,6 @@ class StaffLogin:
         with self.app.app_context():
             staff = self.get(account.username)
             params = kdf.params_by_version(staff.kdf_version)
-            unwrap_key = kdf.derive_staff_secrets(account.password, staff.kdf_salt, params).unwrap_key
+            derived = kdf.derive_staff_secrets(account.password, staff.kdf_salt, params)
+            unwrap_key = derived.unwrap_key
         return keys.unwrap_private_key(base64.b64decode(wrapped_b64), unwrap_key, str(account.id))
