@@ -25,7 +25,6 @@ from app.roles import Role
 from crypto import kdf, keys
 from crypto.directory import OrganisationSigningKey
 from crypto.encoding import VERSION
-from crypto.errors import CryptoError
 
 USERNAME_PATTERN = r"[a-z][a-z0-9._-]{1,63}"
 LOGIN_SECRET_SIZE = 32
@@ -239,10 +238,9 @@ def change_password(
         raise AccountError("The current password is not right.")
     if len(new_login_secret) != LOGIN_SECRET_SIZE or len(new_salt) != kdf.SALT_SIZE:
         raise AccountError("The new password material is malformed.")
-    try:
-        kdf.params_by_version(new_kdf_version)
-    except CryptoError:
-        raise AccountError("Unknown key-derivation parameters.") from None
+    if new_kdf_version != staff_kdf_params(config).version:
+        # A client may not choose cheaper key derivation than this installation requires.
+        raise AccountError("The new password was derived with the wrong parameters.")
     _check_wrapped_key(new_wrapped_private_key)
     staff.login_hash = hash_login_secret(new_login_secret, config)
     staff.kdf_salt = new_salt

@@ -47,7 +47,8 @@ def home(principal: SessionPrincipal) -> str:
 @bp.get("/account/password")
 @staff_required(Permission.VIEW_OWN_ACCOUNT)
 def password(principal: SessionPrincipal) -> str:
-    return render_template("staff/password.html", principal=principal)
+    params = staff_accounts.staff_kdf_params(get_config(current_app))
+    return render_template("staff/password.html", principal=principal, kdf_version=params.version)
 
 
 @bp.post("/account/password")

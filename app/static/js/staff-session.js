@@ -103,7 +103,7 @@ async function changePassword(form) {
                                   form.current_password.value);
   const keyPair = loadKeyPair(staffId);
   if (!keyPair) throw new Error("Your private key is not in this tab any more. Sign in again.");
-  const params = candor.currentStaffParams();
+  const params = candor.paramsByVersion(Number(form.dataset.kdfVersion));
   const salt = candor.generateSalt();
   const next = candor.deriveStaffSecrets(form.new_password.value, salt, params);
   const answer = await postJson(form.dataset.submitUrl, {

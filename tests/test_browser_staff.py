@@ -1,0 +1,118 @@
+"""Staff sign-in in real Chromium: first sign-in with TOTP enrolment, a second sign-in, and a
+search of the whole database for the password, the unwrapping key and the private key."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+from typing import Any
+
+import pyotp
+import pytest
+from flask import Flask
+
+from app.models import utcnow
+from app.roles import Role
+from crypto import kdf, keys
+from tests.conftest import PageLog
+from tests.support.dump import database_dump, encodings
+from tests.support.staff import StaffLogin
+
+pytestmark = pytest.mark.browser
+PASSWORD = "a long and memorable staff passphrase"
+
+
+def sign_in(page: Any, base: str, username: str, password: str, code: str = "") -> None:
+    page.goto(base + "/auth/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.fill("#totp", code)
+    page.click("#login-button")
+
+
+def test_sign_in_enrol_and_nothing_secret_stored(
+        page: Any, page_log: PageLog, live_server: str, app: Flask, staff: StaffLogin) -> None:
+    account = staff.create("rso-browser", Role.RSO, password=PASSWORD, enrolled=False)
+    bodies: list[bytes] = []
+    page.on("request", lambda r: bodies.append(r.post_data_buffer or b""))
+
+    sign_in(page, live_server, account.username, PASSWORD)
+    page.wait_for_url("**/auth/enrol")
+    secret = page.locator("figcaption code").inner_text().strip()
+    page.fill("#totp", pyotp.TOTP(secret).now())
+    page.click("#enrol-form button[type=submit]")
+    page.wait_for_selector("#recovery-code:not(:empty)")
+    recovery_code = page.locator("#recovery-code").inner_text()
+    assert page.get_attribute("#recovery-continue", "aria-disabled") == "true"
+    page.check("#recovery-saved")
+    page.click("#recovery-continue")
+    page.wait_for_url("**/staff/")
+    assert "unlocked in this tab" in page.locator("#key-state").inner_text()
+
+    # sign out clears the key from the tab; sign in again with a fresh TOTP code
+    page.click("form[action$='/auth/logout'] button")
+    page.wait_for_url("**/auth/logged-out")
+    assert page.evaluate("Object.keys(sessionStorage).length") == 0
+    next_code = pyotp.TOTP(secret).at(utcnow() + timedelta(seconds=30))
+    sign_in(page, live_server, account.username, PASSWORD, next_code)
+    page.wait_for_url("**/staff/")
+    assert "unlocked in this tab" in page.locator("#key-state").inner_text()
+    stored = page.evaluate("sessionStorage.getItem('candor.staff.private')")
+    private_in_tab = base64.b64decode(stored)
+
+    with app.app_context():
+        row = staff.get(account.username)
+        unwrap_key = kdf.derive_staff_secrets(PASSWORD, row.kdf_salt,
+                                              kdf.params_by_version(row.kdf_version)).unwrap_key
+        keypair = keys.unwrap_private_key(row.wrapped_private_key, unwrap_key, str(row.id))
+        recovered = keys.unwrap_private_key(
+            row.recovery_wrapped_private_key,
+            keys.recovery_unwrap_key(recovery_code, row.recovery_salt), str(row.id))
+    assert keypair.private_key == private_in_tab == recovered.private_key
+
+    dump = database_dump(app)
+    for secret_bytes in (PASSWORD.encode(), bytes(unwrap_key), keypair.private_key,
+                         recovery_code.encode()):
+        for form in encodings(secret_bytes):
+            assert form not in dump
+    sent = b"\n".join(bodies)
+    assert PASSWORD.encode() not in sent and recovery_code.encode() not in sent
+    for form in encodings(keypair.private_key) + encodings(bytes(unwrap_key)):
+        assert form not in sent
+    assert page_log.console_errors == []
+
+
+def test_password_change_rewraps_the_key_in_the_page(
+        page: Any, live_server: str, app: Flask, staff: StaffLogin) -> None:
+    account = staff.create("changer-browser", Role.RSO, password=PASSWORD)
+    sign_in(page, live_server, account.username, PASSWORD, account.totp_now())
+    page.wait_for_url("**/staff/")
+    page.goto(live_server + "/staff/account/password")
+    page.fill("#current_password", PASSWORD)
+    page.fill("#new_password", "an entirely different passphrase")
+    page.fill("#repeat_password", "an entirely different passphrase")
+    page.click("#password-form button[type=submit]")
+    page.wait_for_selector("#password-done:not([hidden])")
+    with app.app_context():
+        row = staff.get(account.username)
+        params = kdf.params_by_version(row.kdf_version)
+        new_key = kdf.derive_staff_secrets("an entirely different passphrase", row.kdf_salt,
+                                           params).unwrap_key
+        keypair = keys.unwrap_private_key(row.wrapped_private_key, new_key, str(row.id))
+    assert keypair.public_key == row.public_key
+
+
+def test_wrong_password_shows_a_clear_message(page: Any, live_server: str,
+                                              staff: StaffLogin) -> None:
+    account = staff.create("exec-browser", Role.EXECUTIVE, password=PASSWORD)
+    sign_in(page, live_server, account.username, "not the password at all", account.totp_now())
+    page.wait_for_selector("#login-error:not([hidden])")
+    assert "not right" in page.locator("#login-error").inner_text()
+    assert page.url.endswith("/auth/login")
+
+
+def test_staff_pages_explain_that_javascript_is_needed(make_page: Any, live_server: str) -> None:
+    page = make_page(java_script_enabled=False)
+    page.goto(live_server + "/auth/login")
+    assert "needs JavaScript" in page.locator("noscript").first.inner_text() or \
+        "needs JavaScript" in page.content()
