@@ -49,6 +49,8 @@ class StaffUser(Base):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
+    # None until the person has chosen a password through their invitation link.
+    activated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     role_rows: Mapped[list[StaffRole]] = relationship(
@@ -76,6 +78,25 @@ class StaffRole(Base):
     role: Mapped[str] = mapped_column(String(32))
 
     staff: Mapped[StaffUser] = relationship(back_populates="role_rows")
+
+
+class StaffInvitation(Base):
+    """A one-time link with which a new staff member sets their own password and key pair, so
+    no administrator ever holds either."""
+
+    __tablename__ = "staff_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    staff: Mapped[StaffUser] = relationship(foreign_keys=[staff_id])
 
 
 class StaffSession(Base):

@@ -17,10 +17,13 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "staff.password_submit": Permission.VIEW_OWN_ACCOUNT,
     "staff.admin_staff": Permission.MANAGE_STAFF,
     "staff.admin_disable": Permission.MANAGE_STAFF,
+    "staff.admin_invite": Permission.MANAGE_STAFF,
 }
 PUBLIC_ENDPOINTS = {
     "static", "reporter.index", "api.key_directory", "auth.login", "auth.prelogin",
     "auth.login_submit", "auth.logout", "auth.logged_out", "auth.enrol", "auth.enrol_submit",
+    "auth.activate", "auth.activate_submit", "auth.recover", "auth.recover_begin",
+    "auth.recover_complete",
 }
 
 

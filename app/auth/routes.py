@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import segno
@@ -23,9 +24,10 @@ from markupsafe import Markup
 from app import get_config
 from app.auth import sessions
 from app.extensions import db
-from app.json_input import b64, bytes_field, json_body, text_field
-from app.models import SessionPrincipal
-from app.services import staff_accounts
+from app.json_input import b64, bytes_field, int_field, json_body, text_field
+from app.models import SessionPrincipal, StaffUser
+from app.services import invitations, staff_accounts
+from app.services.directory import DirectoryError, load_signing_key
 from app.services.staff_accounts import USERNAME_PATTERN, AccountError, AccountLocked
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -123,6 +125,115 @@ def enrol_submit() -> tuple[Response, int] | Response:
     principal.session.stage = sessions.STAGE_FULL
     db.session.commit()
     return jsonify(next=url_for("staff.home"))
+
+
+@bp.get("/activate/<token>")
+def activate(token: str) -> tuple[str, int]:
+    invitation = invitations.open_invitation(db.session, token)
+    if invitation is None:
+        return render_template("auth/activate.html", invitation=None), 404
+    params = staff_accounts.staff_kdf_params(get_config(current_app))
+    return render_template("auth/activate.html", invitation=invitation,
+                           kdf_version=params.version), 200
+
+
+@bp.post("/activate/<token>")
+def activate_submit(token: str) -> tuple[Response, int] | Response:
+    invitation = invitations.open_invitation(db.session, token)
+    if invitation is None:
+        abort(404)
+    data = json_body()
+    config = get_config(current_app)
+    try:
+        signing_key = load_signing_key(config.org_signing_key_path)
+        invitations.activate(
+            invitation,
+            login_secret=bytes_field(data, "login_secret"),
+            salt=bytes_field(data, "salt"),
+            kdf_version=int_field(data, "kdf_version"),
+            public_key=bytes_field(data, "public_key"),
+            wrapped_private_key=bytes_field(data, "wrapped_private_key"),
+            config=config,
+            signing_key=signing_key,
+        )
+    except DirectoryError:
+        return jsonify(error="directory_offline", message=(
+            "Your account cannot be activated right now: the organisation key is offline. "
+            "Ask an administrator, then use this link again.")), 503
+    except AccountError as error:
+        return jsonify(error="activation_failed", message=str(error)), 400
+    db.session.commit()
+    return jsonify(message="Your account is ready. Sign in to set up two-factor authentication.",
+                   next=url_for("auth.login"))
+
+
+RECOVERY_SESSION_KEY = "recovery"
+RECOVERY_WINDOW_SECONDS = 300
+
+
+@bp.get("/recover")
+def recover() -> str:
+    return render_template("auth/recover.html")
+
+
+@bp.post("/recover/begin")
+def recover_begin() -> tuple[Response, int] | Response:
+    data = json_body()
+    username = _username(data)
+    totp_code = text_field(data, "totp", max_length=16).strip()
+    config = get_config(current_app)
+    try:
+        started = staff_accounts.begin_recovery(db.session, username, totp_code, config)
+    except AccountLocked as error:
+        return jsonify(error="locked", message=str(error)), 429
+    except AccountError as error:
+        return jsonify(error="recovery_failed", message=str(error)), 401
+    db.session.commit()
+    staff = started.staff
+    # The cookie is signed, not secret: it holds only a digest of the challenge, never the
+    # challenge, so only the holder of the private key can answer it.
+    session[RECOVERY_SESSION_KEY] = {
+        "staff_id": staff.id,
+        "digest": started.challenge_digest.hex(),
+        "expires": time.time() + RECOVERY_WINDOW_SECONDS,
+    }
+    assert staff.recovery_salt is not None and staff.recovery_wrapped_private_key is not None
+    return jsonify(
+        staff_id=str(staff.id),
+        recovery_salt=b64(staff.recovery_salt),
+        recovery_wrapped_private_key=b64(staff.recovery_wrapped_private_key),
+        sealed_challenge=b64(started.sealed_challenge),
+        kdf_version=staff_accounts.staff_kdf_params(config).version,
+    )
+
+
+@bp.post("/recover/complete")
+def recover_complete() -> tuple[Response, int] | Response:
+    pending = session.pop(RECOVERY_SESSION_KEY, None)
+    if not isinstance(pending, dict) or pending.get("expires", 0) < time.time():
+        return jsonify(error="recovery_expired",
+                       message="This recovery has expired. Start again."), 400
+    staff = db.session.get(StaffUser, pending["staff_id"])
+    if staff is None or staff.disabled_at is not None:
+        abort(400, description="This recovery has expired. Start again.")
+    data = json_body()
+    try:
+        staff_accounts.complete_recovery(
+            staff,
+            challenge=bytes_field(data, "challenge"),
+            expected_digest=bytes.fromhex(pending["digest"]),
+            new_login_secret=bytes_field(data, "new_login_secret"),
+            new_salt=bytes_field(data, "new_salt"),
+            new_kdf_version=int_field(data, "new_kdf_version"),
+            new_wrapped_private_key=bytes_field(data, "new_wrapped_private_key"),
+            config=get_config(current_app),
+        )
+    except AccountError as error:
+        return jsonify(error="recovery_failed", message=str(error)), 400
+    sessions.close_all_sessions(staff)  # whoever knew the old password is signed out
+    db.session.commit()
+    return jsonify(message="Your password is reset. Sign in with it now.",
+                   next=url_for("auth.login"))
 
 
 @bp.post("/logout")

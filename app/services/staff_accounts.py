@@ -72,8 +72,8 @@ def hash_login_secret(login_secret: bytes, config: Config) -> str:
 
 def _login_secret_matches(stored: str, login_secret: bytes) -> bool:
     try:
-        return nacl.pwhash.verify(stored.encode("ascii"), login_secret)
-    except nacl.exceptions.InvalidkeyError:
+        return bool(nacl.pwhash.verify(stored.encode("ascii"), login_secret))
+    except nacl.exceptions.CryptoError:  # a wrong secret, or an unusable (invited) hash
         return False
 
 
@@ -131,6 +131,7 @@ def create_staff(
         kdf_version=params.version,
         public_key=keypair.public_key,
         wrapped_private_key=b"",
+        activated_at=utcnow(),
     )
     staff.role_rows = [StaffRole(role=role.value) for role in sorted(set(roles))]
     session.add(staff)
@@ -146,31 +147,91 @@ def authenticate(
     session: DbSession, username: str, login_secret: bytes, totp_code: str, config: Config
 ) -> StaffUser:
     """Check the login secret and, once enrolled, the TOTP code. Counts failures per account."""
-    staff = find_staff(session, username)
-    if staff is None or staff.disabled_at is not None:
-        # Spend the same time as a real check so a timing difference does not reveal accounts.
-        _login_secret_matches(_dummy_hash(*_hash_params(config)), login_secret)
-        raise LoginFailed()
-    now = utcnow()
-    if staff.locked_until is not None and staff.locked_until > now:
-        raise AccountLocked(staff.locked_until)
+    staff = _enabled_staff(session, username, login_secret, config)
     ok = len(login_secret) == LOGIN_SECRET_SIZE and _login_secret_matches(
         staff.login_hash, login_secret
     )
     if ok and staff.totp_enrolled_at is not None:
-        ok = _accept_totp(staff, totp_code, now)
-    if not ok:
-        staff.failed_logins += 1
-        if staff.failed_logins >= config.login_attempts_before_lockout:
-            staff.locked_until = now + timedelta(minutes=config.login_lockout_minutes)
-            staff.failed_logins = 0
-            session.commit()
-            raise AccountLocked(staff.locked_until)
-        session.commit()
+        ok = _accept_totp(staff, totp_code, utcnow())
+    _record_attempt(session, staff, ok, config)
+    return staff
+
+
+def _enabled_staff(
+    session: DbSession, username: str, login_secret: bytes, config: Config
+) -> StaffUser:
+    """The enabled, unlocked account of that name, or the same failure as a wrong password."""
+    staff = find_staff(session, username)
+    if staff is None or staff.disabled_at is not None or staff.activated_at is None:
+        # Spend the same time as a real check so a timing difference does not reveal accounts.
+        _login_secret_matches(_dummy_hash(*_hash_params(config)), login_secret)
         raise LoginFailed()
+    if staff.locked_until is not None and staff.locked_until > utcnow():
+        raise AccountLocked(staff.locked_until)
+    return staff
+
+
+def _record_attempt(session: DbSession, staff: StaffUser, ok: bool, config: Config) -> None:
+    """Reset the failure count on success; count a failure, locking at the limit, and raise."""
+    if ok:
+        staff.failed_logins = 0
+        staff.locked_until = None
+        return
+    staff.failed_logins += 1
+    if staff.failed_logins >= config.login_attempts_before_lockout:
+        staff.locked_until = utcnow() + timedelta(minutes=config.login_lockout_minutes)
+        staff.failed_logins = 0
+        session.commit()
+        raise AccountLocked(staff.locked_until)
+    session.commit()
+    raise LoginFailed()
+
+
+@dataclass(frozen=True)
+class RecoveryChallenge:
+    """What a client needs to prove it holds the private key: the recovery-wrapped copy, and a
+    random challenge sealed to the account's public key (crypto/SPEC.md, recovery)."""
+
+    staff: StaffUser
+    sealed_challenge: bytes
+    challenge_digest: bytes
+
+
+def begin_recovery(
+    session: DbSession, username: str, totp_code: str, config: Config
+) -> RecoveryChallenge:
+    """First step of a forgotten-password recovery: a valid TOTP code, counted like a login."""
+    staff = _enabled_staff(session, username, b"", config)
+    ok = staff.recovery_wrapped_private_key is not None and _accept_totp(
+        staff, totp_code, utcnow()
+    )
+    _record_attempt(session, staff, ok, config)
+    challenge = keys.generate_recovery_challenge()
+    return RecoveryChallenge(
+        staff=staff,
+        sealed_challenge=keys.seal_recovery_challenge(challenge, staff.public_key),
+        challenge_digest=hashlib.sha256(challenge).digest(),
+    )
+
+
+def complete_recovery(
+    staff: StaffUser,
+    *,
+    challenge: bytes,
+    expected_digest: bytes,
+    new_login_secret: bytes,
+    new_salt: bytes,
+    new_kdf_version: int,
+    new_wrapped_private_key: bytes,
+    config: Config,
+) -> None:
+    """Set a new password once the client has opened the challenge with the recovered key."""
+    if not hmac.compare_digest(hashlib.sha256(challenge).digest(), expected_digest):
+        raise AccountError("The recovery code did not unlock this account's key.")
+    set_password(staff, new_login_secret, new_salt, new_kdf_version, new_wrapped_private_key,
+                  config)
     staff.failed_logins = 0
     staff.locked_until = None
-    return staff
 
 
 def _accept_totp(staff: StaffUser, code: str, now: datetime) -> bool:
@@ -236,16 +297,22 @@ def change_password(
     """Replace the login secret and the password-wrapped key, both made in the browser."""
     if not _login_secret_matches(staff.login_hash, current_login_secret):
         raise AccountError("The current password is not right.")
-    if len(new_login_secret) != LOGIN_SECRET_SIZE or len(new_salt) != kdf.SALT_SIZE:
+    set_password(staff, new_login_secret, new_salt, new_kdf_version, new_wrapped_private_key,
+                  config)
+
+
+def set_password(staff: StaffUser, login_secret: bytes, salt: bytes, kdf_version: int,
+                  wrapped_private_key: bytes, config: Config) -> None:
+    if len(login_secret) != LOGIN_SECRET_SIZE or len(salt) != kdf.SALT_SIZE:
         raise AccountError("The new password material is malformed.")
-    if new_kdf_version != staff_kdf_params(config).version:
+    if kdf_version != staff_kdf_params(config).version:
         # A client may not choose cheaper key derivation than this installation requires.
         raise AccountError("The new password was derived with the wrong parameters.")
-    _check_wrapped_key(new_wrapped_private_key)
-    staff.login_hash = hash_login_secret(new_login_secret, config)
-    staff.kdf_salt = new_salt
-    staff.kdf_version = new_kdf_version
-    staff.wrapped_private_key = new_wrapped_private_key
+    _check_wrapped_key(wrapped_private_key)
+    staff.login_hash = hash_login_secret(login_secret, config)
+    staff.kdf_salt = salt
+    staff.kdf_version = kdf_version
+    staff.wrapped_private_key = wrapped_private_key
 
 
 def disable_staff(session: DbSession, staff: StaffUser) -> None:

@@ -20,9 +20,10 @@ from app.auth.guards import staff_required
 from app.extensions import db
 from app.json_input import bytes_field, int_field, json_body
 from app.models import SessionPrincipal, StaffUser
-from app.roles import Permission
-from app.services import staff_accounts
+from app.roles import Permission, Role
+from app.services import invitations, staff_accounts
 from app.services.staff_accounts import AccountError
+from app.staff.forms import InviteStaffForm
 from crypto.directory import fingerprint
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -71,14 +72,38 @@ def password_submit(principal: SessionPrincipal) -> tuple[Response, int] | Respo
     return jsonify(message="Your password is changed.")
 
 
-@bp.get("/admin/staff")
-@staff_required(Permission.MANAGE_STAFF)
-def admin_staff(principal: SessionPrincipal) -> str:
+def _admin_page(principal: SessionPrincipal, invite_form: InviteStaffForm,
+                invitation_url: str | None = None, status: int = 200) -> tuple[str, int]:
     people = db.session.scalars(db.select(StaffUser).order_by(StaffUser.username)).all()
     return render_template(
         "staff/admin_staff.html", principal=principal, people=people, form=FlaskForm(),
-        fingerprint=fingerprint,
-    )
+        invite_form=invite_form, invitation_url=invitation_url, fingerprint=fingerprint,
+    ), status
+
+
+@bp.get("/admin/staff")
+@staff_required(Permission.MANAGE_STAFF)
+def admin_staff(principal: SessionPrincipal) -> tuple[str, int]:
+    return _admin_page(principal, InviteStaffForm())
+
+
+@bp.post("/admin/staff/invite")
+@staff_required(Permission.MANAGE_STAFF)
+def admin_invite(principal: SessionPrincipal) -> tuple[str, int]:
+    form = InviteStaffForm()
+    if not form.validate_on_submit():
+        return _admin_page(principal, form, status=400)
+    try:
+        token = invitations.invite_staff(
+            db.session, username=form.username.data or "",
+            roles=[Role(value) for value in form.roles.data or []], invited_by=principal.staff,
+        )
+    except AccountError as error:
+        form.username.errors = [str(error)]
+        return _admin_page(principal, form, status=400)
+    db.session.commit()
+    url = url_for("auth.activate", token=token, _external=True)
+    return _admin_page(principal, InviteStaffForm(formdata=None), invitation_url=url)
 
 
 @bp.post("/admin/staff/<int:staff_id>/disable")

@@ -94,10 +94,7 @@ async function enrol(form) {
 }
 
 async function changePassword(form) {
-  if (form.new_password.value !== form.repeat_password.value) {
-    throw new Error("The two new passwords differ.");
-  }
-  if (form.new_password.value.length < 12) throw new Error("Use at least 12 characters.");
+  checkNewPassword(form);
   const staffId = form.dataset.staffId;
   const current = await deriveFor(form.dataset.preloginUrl, form.dataset.username,
                                   form.current_password.value);
@@ -117,6 +114,64 @@ async function changePassword(form) {
   const done = document.getElementById("password-done");
   done.textContent = answer.message;
   done.hidden = false;
+}
+
+function checkNewPassword(form) {
+  if (form.new_password.value !== form.repeat_password.value) {
+    throw new Error("The two new passwords differ.");
+  }
+  if (form.new_password.value.length < 12) throw new Error("Use at least 12 characters.");
+}
+
+async function recover(form) {
+  checkNewPassword(form);
+  const begun = await postJson(form.dataset.beginUrl, {
+    username: form.username.value.trim().toLowerCase(), totp: form.totp.value.trim(),
+  });
+  const staffId = begun.staff_id;
+  const keyPair = candor.unwrapPrivateKey(
+    unb64(begun.recovery_wrapped_private_key),
+    candor.recoveryUnwrapKey(form.recovery_code.value, unb64(begun.recovery_salt)), staffId);
+  const challenge = candor.openRecoveryChallenge(unb64(begun.sealed_challenge), keyPair);
+  const params = candor.paramsByVersion(begun.kdf_version);
+  const salt = candor.generateSalt();
+  const next = candor.deriveStaffSecrets(form.new_password.value, salt, params);
+  const answer = await postJson(form.dataset.completeUrl, {
+    challenge: b64(challenge),
+    new_login_secret: b64(next.loginSecret),
+    new_salt: b64(salt),
+    new_kdf_version: params.version,
+    new_wrapped_private_key: b64(candor.wrapPrivateKey(keyPair, next.unwrapKey, staffId)),
+  });
+  form.reset();
+  const done = document.getElementById("recover-done");
+  done.textContent = answer.message;
+  done.hidden = false;
+}
+
+async function activate(form) {
+  checkNewPassword(form);
+  const staffId = form.dataset.staffId;
+  const keyPair = candor.generateStaffKeyPair();
+  const params = candor.paramsByVersion(Number(form.dataset.kdfVersion));
+  const salt = candor.generateSalt();
+  const secrets = candor.deriveStaffSecrets(form.new_password.value, salt, params);
+  const answer = await postJson(form.dataset.submitUrl, {
+    login_secret: b64(secrets.loginSecret),
+    salt: b64(salt),
+    kdf_version: params.version,
+    public_key: b64(keyPair.publicKey),
+    wrapped_private_key: b64(candor.wrapPrivateKey(keyPair, secrets.unwrapKey, staffId)),
+  });
+  form.hidden = true;
+  const done = document.getElementById("activate-done");
+  done.textContent = answer.message;
+  done.hidden = false;
+  const link = document.createElement("a");
+  link.href = answer.next;
+  link.className = "button";
+  link.textContent = "Sign in";
+  done.after(link);
 }
 
 function bind(formId, errorId, handler) {
@@ -166,5 +221,7 @@ document.querySelectorAll("form[action$='/auth/logout']").forEach((form) =>
 bind("login-form", "login-error", signIn);
 bind("enrol-form", "enrol-error", enrol);
 bind("password-form", "password-error", changePassword);
+bind("recover-form", "recover-error", recover);
+bind("activate-form", "activate-error", activate);
 showKeyState();
 if (document.body.classList.contains("staff") && !document.getElementById("login-form")) watchIdle();

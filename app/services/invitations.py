@@ -1,0 +1,86 @@
+"""Staff invitations: an administrator names the person and their roles; the person opens a
+one-time link and their own browser makes their key pair and password secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.config import Config
+from app.extensions import DbSession
+from app.models import StaffInvitation, StaffRole, StaffUser, utcnow
+from app.roles import Role
+from app.services import staff_accounts
+from app.services.directory import sign_staff_entry
+from app.services.staff_accounts import AccountError
+from crypto.directory import OrganisationSigningKey
+from crypto.keys import BoxKeyPair
+
+INVITATION_LIFETIME = timedelta(days=3)
+# Not an Argon2id string, so no login secret ever matches it: the account cannot sign in
+# until the invitation is used.
+UNUSABLE_LOGIN_HASH = "!"
+
+
+def _hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode("ascii", "replace")).digest()
+
+
+def invite_staff(
+    session: DbSession, *, username: str, roles: list[Role], invited_by: StaffUser
+) -> str:
+    """Reserve the account and return the one-time token for its activation link."""
+    if staff_accounts.find_staff(session, username) is not None:
+        raise AccountError(f"a staff member named {username!r} already exists")
+    if not roles:
+        raise AccountError("give at least one role")
+    staff = StaffUser(
+        username=username, login_hash=UNUSABLE_LOGIN_HASH, kdf_salt=b"\0" * 16, kdf_version=0,
+        public_key=b"\0" * BoxKeyPair.PUBLIC_SIZE, wrapped_private_key=b"",
+    )
+    staff.role_rows = [StaffRole(role=role.value) for role in sorted(set(roles))]
+    session.add(staff)
+    session.flush()
+    token = secrets.token_urlsafe(32)
+    session.add(StaffInvitation(
+        token_hash=_hash(token), staff_id=staff.id, created_by_id=invited_by.id,
+        expires_at=utcnow() + INVITATION_LIFETIME,
+    ))
+    return token
+
+
+def open_invitation(session: DbSession, token: str) -> StaffInvitation | None:
+    """The invitation for this token if it is unused, unexpired and its account enabled."""
+    invitation = session.scalars(
+        select(StaffInvitation).where(StaffInvitation.token_hash == _hash(token))
+    ).first()
+    if (invitation is None or invitation.used_at is not None
+            or invitation.expires_at < utcnow() or invitation.staff.disabled_at is not None):
+        return None
+    return invitation
+
+
+def activate(
+    invitation: StaffInvitation,
+    *,
+    login_secret: bytes,
+    salt: bytes,
+    kdf_version: int,
+    public_key: bytes,
+    wrapped_private_key: bytes,
+    config: Config,
+    signing_key: OrganisationSigningKey,
+) -> StaffUser:
+    """Store what the invitee's browser made, sign their directory entry, use up the link."""
+    if len(public_key) != BoxKeyPair.PUBLIC_SIZE:
+        raise AccountError("The public key is malformed.")
+    staff = invitation.staff
+    staff_accounts.set_password(staff, login_secret, salt, kdf_version, wrapped_private_key,
+                                config)
+    staff.public_key = public_key
+    staff.activated_at = invitation.used_at = utcnow()
+    sign_staff_entry(staff, signing_key)
+    return staff
