@@ -198,3 +198,83 @@ def test_disabling_ends_sessions_and_leaves_the_directory(
     assert victim_client.get("/staff/").status_code == 302
     assert client.get("/api/v1/directory").get_json()["entries"] == []
     assert staff.post_login(app.test_client(), victim).status_code == 401
+
+
+def _give_recovery_code(app: Flask, staff: StaffLogin, account) -> str:  # type: ignore[no-untyped-def]
+    code = keys.generate_recovery_code()
+    with app.app_context():
+        row = staff.get(account.username)
+        pair = keys.unwrap_private_key(row.wrapped_private_key, kdf.derive_staff_secrets(
+            account.password, row.kdf_salt, kdf.params_by_version(row.kdf_version)).unwrap_key,
+            str(row.id))
+        row.recovery_salt = kdf.generate_salt()
+        row.recovery_wrapped_private_key = keys.wrap_private_key(
+            pair, keys.recovery_unwrap_key(code, row.recovery_salt), str(row.id))
+        db.session.commit()
+    return code
+
+
+def test_recovery_code_resets_the_password(app: Flask, client: FlaskClient,
+                                           staff: StaffLogin) -> None:
+    account = staff.create("forgetful", Role.RSO)
+    code = _give_recovery_code(app, staff, account)
+    with app.app_context():
+        from app.auth.sessions import STAGE_FULL, open_session
+
+        open_session(staff.get("forgetful"), STAGE_FULL)  # someone signed in elsewhere
+        db.session.commit()
+
+    token = csrf_token(client)
+    begun = client.post("/auth/recover/begin", json={"username": "forgetful",
+                                                     "totp": account.totp_now()},
+                        headers={"X-CSRFToken": token})
+    assert begun.status_code == 200, begun.get_json()
+    data = begun.get_json()
+    staff_id = data["staff_id"]
+    pair = keys.unwrap_private_key(
+        base64.b64decode(data["recovery_wrapped_private_key"]),
+        keys.recovery_unwrap_key(code, base64.b64decode(data["recovery_salt"])), staff_id)
+    challenge = keys.open_recovery_challenge(base64.b64decode(data["sealed_challenge"]), pair)
+    salt = kdf.generate_salt()
+    new = kdf.derive_staff_secrets("my brand new passphrase", salt,
+                                   kdf.params_by_version(data["kdf_version"]))
+    body = {
+        "challenge": base64.b64encode(challenge).decode(),
+        "new_login_secret": base64.b64encode(new.login_secret).decode(),
+        "new_salt": base64.b64encode(salt).decode(),
+        "new_kdf_version": data["kdf_version"],
+        "new_wrapped_private_key": base64.b64encode(
+            keys.wrap_private_key(pair, new.unwrap_key, staff_id)).decode(),
+    }
+    wrong = dict(body, challenge=base64.b64encode(b"\0" * 32).decode())
+    assert client.post("/auth/recover/complete", json=wrong,
+                       headers={"X-CSRFToken": token}).status_code == 400
+    # a refused answer uses up the challenge: the same session cannot try again
+    assert client.post("/auth/recover/complete", json=body,
+                       headers={"X-CSRFToken": token}).status_code == 400
+
+    data = client.post("/auth/recover/begin", json={
+        "username": "forgetful", "totp": pyotp.TOTP(account.totp_secret).at(
+            utcnow() + timedelta(seconds=30))}, headers={"X-CSRFToken": token}).get_json()
+    challenge = keys.open_recovery_challenge(base64.b64decode(data["sealed_challenge"]), pair)
+    body["challenge"] = base64.b64encode(challenge).decode()
+    done = client.post("/auth/recover/complete", json=body, headers={"X-CSRFToken": token})
+    assert done.status_code == 200, done.get_json()
+    with app.app_context():
+        assert db.session.scalars(db.select(StaffSession)).first() is None  # all signed out
+        row = staff.get("forgetful")
+        assert keys.unwrap_private_key(row.wrapped_private_key, new.unwrap_key,
+                                       str(row.id)).public_key == pair.public_key
+
+
+def test_recovery_needs_a_totp_code_and_counts_failures(app: Flask, client: FlaskClient,
+                                                        staff: StaffLogin) -> None:
+    account = staff.create("guessed", Role.RSO)
+    _give_recovery_code(app, staff, account)
+    token = csrf_token(client)
+    limit = app.extensions["candor_config"].login_attempts_before_lockout
+    statuses = [client.post("/auth/recover/begin", json={"username": "guessed", "totp": "000000"},
+                            headers={"X-CSRFToken": token}).status_code for _ in range(limit)]
+    assert statuses == [401] * (limit - 1) + [429]
+    assert client.post("/auth/recover/complete", json={},
+                       headers={"X-CSRFToken": token}).status_code == 400

@@ -116,3 +116,52 @@ def test_staff_pages_explain_that_javascript_is_needed(make_page: Any, live_serv
     page.goto(live_server + "/auth/login")
     assert "needs JavaScript" in page.locator("noscript").first.inner_text() or \
         "needs JavaScript" in page.content()
+
+
+def test_recovery_code_resets_a_forgotten_password(
+        page: Any, live_server: str, app: Flask, staff: StaffLogin) -> None:
+    from tests.test_auth import _give_recovery_code
+
+    account = staff.create("forgot-browser", Role.RSO, password=PASSWORD)
+    code = _give_recovery_code(app, staff, account)
+    page.goto(live_server + "/auth/login")
+    page.click("text=Forgotten your password?")
+    page.fill("#username", account.username)
+    page.fill("#recovery_code", code.lower().replace("-", " "))
+    page.fill("#totp", account.totp_now())
+    page.fill("#new_password", "a replacement passphrase")
+    page.fill("#repeat_password", "a replacement passphrase")
+    page.click("#recover-form button[type=submit]")
+    page.wait_for_selector("#recover-done:not([hidden])")
+    with app.app_context():
+        row = staff.get(account.username)
+        unwrap_key = kdf.derive_staff_secrets("a replacement passphrase", row.kdf_salt,
+                                              kdf.params_by_version(row.kdf_version)).unwrap_key
+        assert keys.unwrap_private_key(row.wrapped_private_key, unwrap_key,
+                                       str(row.id)).public_key == row.public_key
+
+
+def test_invitation_activates_in_the_browser(
+        page: Any, live_server: str, app: Flask, staff: StaffLogin) -> None:
+    admin = staff.create("admin-browser", Role.ADMIN, password=PASSWORD)
+    sign_in(page, live_server, admin.username, PASSWORD, admin.totp_now())
+    page.wait_for_url("**/staff/")
+    page.goto(live_server + "/staff/admin/staff")
+    page.fill("#username", "invitee")
+    page.check("input[value=executive]")
+    page.click("form[action$='/invite'] button[type=submit]")
+    url = page.locator("#invitation-url").inner_text().strip()
+    assert url.startswith(live_server + "/auth/activate/")
+
+    invitee = page.context.browser.new_context().new_page()
+    invitee.goto(url)
+    invitee.fill("#new_password", "the invitee's own passphrase")
+    invitee.fill("#repeat_password", "the invitee's own passphrase")
+    invitee.click("#activate-form button[type=submit]")
+    invitee.wait_for_selector("#activate-done:not([hidden])")
+    sign_in(invitee, live_server, "invitee", "the invitee's own passphrase")
+    invitee.wait_for_url("**/auth/enrol")
+    with app.app_context():
+        row = staff.get("invitee")
+        assert row.activated_at is not None and row.directory_entry is not None
+    invitee.context.close()

@@ -12,7 +12,7 @@ from app.roles import Role
 from app.services.staff_accounts import USERNAME_PATTERN
 
 
-class InviteStaffForm(FlaskForm):
+class InviteStaffForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     username = StringField(
         "Username",
         filters=[lambda value: value.strip().lower() if isinstance(value, str) else value],

@@ -1,0 +1,118 @@
+"""Thin, checked wrappers around the libsodium primitives the protocol uses (SPEC.md sections 3-4).
+
+Nothing here knows about cases or staff; the modules above give each use its own context string
+and associated data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import ClassVar, Self
+
+import nacl.bindings as sodium
+import nacl.exceptions
+import nacl.utils
+
+from .encoding import require_bytes
+from .errors import DecryptionError, MalformedInput
+
+AEAD_NONCE_SIZE = 24
+AEAD_TAG_SIZE = 16
+HASH_SIZE = 32
+
+
+def random_bytes(n: int) -> bytes:
+    return bytes(nacl.utils.random(n))
+
+
+def equal(a: bytes, b: bytes) -> bool:
+    """Constant-time comparison of two byte strings (the length is not secret)."""
+    return hmac.compare_digest(a, b)
+
+
+class SymmetricKey:
+    """A 32-byte secret key of one purpose.
+
+    Subclasses exist so that a case key cannot be passed where an unwrap key is expected. Equality
+    is constant-time; ``repr`` never shows the key. ``bytes(key)`` gives the raw key.
+
+    Misuse hazard: the raw bytes are secret. Do not log them, put them in a cookie, or store them
+    outside the wrapped or sealed forms the protocol defines.
+    """
+
+    SIZE: ClassVar[int] = 32
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes) -> None:
+        self._key = require_bytes(key, self.SIZE, type(self).__name__)
+
+    @classmethod
+    def generate(cls) -> Self:
+        """A new random key."""
+        return cls(random_bytes(cls.SIZE))
+
+    def __bytes__(self) -> bytes:
+        return self._key
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, SymmetricKey)
+        return equal(self._key, other._key)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+def aead_encrypt(key: SymmetricKey, nonce: bytes, plaintext: bytes, ad: bytes) -> bytes:
+    """XChaCha20-Poly1305-IETF encryption; returns ciphertext with its 16-byte tag appended."""
+    require_bytes(nonce, AEAD_NONCE_SIZE, "nonce")
+    result: bytes = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        bytes(plaintext), ad, nonce, bytes(key)
+    )
+    return result
+
+
+def aead_decrypt(key: SymmetricKey, nonce: bytes, ciphertext: bytes, ad: bytes) -> bytes:
+    """XChaCha20-Poly1305-IETF decryption; raises DecryptionError if authentication fails."""
+    require_bytes(nonce, AEAD_NONCE_SIZE, "nonce")
+    if len(ciphertext) < AEAD_TAG_SIZE:
+        raise MalformedInput("ciphertext shorter than its tag")
+    try:
+        result: bytes = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
+            bytes(ciphertext), ad, nonce, bytes(key)
+        )
+    except nacl.exceptions.CryptoError:
+        raise DecryptionError("ciphertext does not authenticate") from None
+    return result
+
+
+def _check_context(name: str) -> bytes:
+    raw = name.encode("ascii")
+    if not 16 <= len(raw) <= 64:
+        raise ValueError("context strings are 16-64 ASCII bytes (the BLAKE2b key range)")
+    return raw
+
+
+def subkey(ikm: bytes, context: str) -> bytes:
+    """``Subkey``: BLAKE2b-256 keyed with 32 bytes of secret ``ikm`` over the context string."""
+    require_bytes(ikm, 32, "key material")
+    return hashlib.blake2b(_check_context(context), digest_size=HASH_SIZE, key=ikm).digest()
+
+
+def context_hash(context: str, data: bytes) -> bytes:
+    """``ContextHash``: BLAKE2b-256 keyed with the context string, over ``data``."""
+    return hashlib.blake2b(bytes(data), digest_size=HASH_SIZE, key=_check_context(context)).digest()
+
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def base32_crockford(data: bytes) -> str:
+    """Crockford base32 of ``data``, most significant bits first; ``len(data)`` multiple of 5."""
+    if len(data) % 5:
+        raise ValueError("base32 input must be a whole number of 40-bit groups")
+    bits = int.from_bytes(data, "big")
+    count = len(data) * 8 // 5
+    return "".join(CROCKFORD[(bits >> (5 * (count - 1 - i))) & 31] for i in range(count))

@@ -1,0 +1,201 @@
+"""Attachments encrypted in fixed-size chunks with secretstream (SPEC.md section 8.9).
+
+Neither side ever holds a whole file: ``StreamEncryptor`` and ``StreamDecryptor`` take bytes in
+pieces of any size and give back whole frames or chunks; ``encrypt_chunks``/``decrypt_chunks`` wrap
+them for iterables and ``encrypt_file``/``decrypt_file`` for binary file objects.
+
+Misuse hazard: a decryptor yields plaintext before it has seen the end of the stream. Treat the
+output as untrusted until the decryptor has finished without error (write to a temporary file and
+rename it only then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+import nacl.bindings as sodium
+import nacl.exceptions
+
+from .encoding import VERSION, context, identifier, lp, pad_to, strip_padding, u8
+from .envelope import CaseKey, RecordKind, decrypt_record, encrypt_record
+from .errors import DecryptionError, MalformedInput, TruncatedStream, UnsupportedVersion
+from .primitives import SymmetricKey
+
+ATTACHMENT_CONTEXT = "candor/v1/attachment"
+CHUNK_SIZE = 64 * 1024
+FRAME_SIZE = CHUNK_SIZE + sodium.crypto_secretstream_xchacha20poly1305_ABYTES
+HEADER_SIZE = 1 + sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES
+TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
+TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+
+
+class FileKey(SymmetricKey):
+    """The random key of one attachment, kept in a ``FILE_KEY`` record of its case."""
+
+
+def attachment_associated_data(case_id: str, attachment_id: str) -> bytes:
+    return (
+        context(ATTACHMENT_CONTEXT)
+        + u8(VERSION)
+        + lp(identifier(case_id, "case id"))
+        + lp(identifier(attachment_id, "attachment id"))
+    )
+
+
+class StreamEncryptor:
+    """Encrypts one attachment. Send ``header`` first, then everything ``update`` returns, then
+    what ``finish`` returns. Uses a fresh random secretstream header."""
+
+    def __init__(self, file_key: FileKey, case_id: str, attachment_id: str) -> None:
+        if not isinstance(file_key, FileKey):
+            raise TypeError("file_key must be a FileKey")
+        self._ad = attachment_associated_data(case_id, attachment_id)
+        self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
+        header = sodium.crypto_secretstream_xchacha20poly1305_init_push(
+            self._state, bytes(file_key)
+        )
+        self.header: bytes = u8(VERSION) + bytes(header)
+        self._buffer = bytearray()
+        self._finished = False
+
+    def _push(self, chunk: bytes, tag: int) -> bytes:
+        frame: bytes = sodium.crypto_secretstream_xchacha20poly1305_push(
+            self._state, chunk, self._ad, tag
+        )
+        return frame
+
+    def update(self, data: bytes) -> list[bytes]:
+        """Add file data; return the frames that are now complete (possibly none)."""
+        if self._finished:
+            raise ValueError("stream already finished")
+        self._buffer += data
+        frames = []
+        while len(self._buffer) >= CHUNK_SIZE:
+            frames.append(self._push(bytes(self._buffer[:CHUNK_SIZE]), TAG_MESSAGE))
+            del self._buffer[:CHUNK_SIZE]
+        return frames
+
+    def finish(self) -> bytes:
+        """The final frame: the remaining data, padded to a whole chunk, tagged FINAL."""
+        if self._finished:
+            raise ValueError("stream already finished")
+        self._finished = True
+        frame = self._push(pad_to(bytes(self._buffer), CHUNK_SIZE), TAG_FINAL)
+        self._buffer.clear()
+        return frame
+
+
+class StreamDecryptor:
+    """Decrypts one attachment given in pieces of any size. Call ``finish`` after the last piece:
+    it raises TruncatedStream if the stream did not end with its final frame."""
+
+    def __init__(self, file_key: FileKey, case_id: str, attachment_id: str) -> None:
+        if not isinstance(file_key, FileKey):
+            raise TypeError("file_key must be a FileKey")
+        self._key = bytes(file_key)
+        self._ad = attachment_associated_data(case_id, attachment_id)
+        self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
+        self._started = False
+        self._done = False
+        self._buffer = bytearray()
+
+    def update(self, data: bytes) -> list[bytes]:
+        """Add stream bytes; return the plaintext of every frame that is now complete."""
+        if self._done and data:
+            raise MalformedInput("data after the final frame")
+        self._buffer += data
+        if not self._started:
+            if self._buffer and self._buffer[0] != VERSION:
+                raise UnsupportedVersion(f"stream version {self._buffer[0]}")
+            if len(self._buffer) < HEADER_SIZE:
+                return []
+            sodium.crypto_secretstream_xchacha20poly1305_init_pull(
+                self._state, bytes(self._buffer[1:HEADER_SIZE]), self._key
+            )
+            del self._buffer[:HEADER_SIZE]
+            self._started = True
+        chunks = []
+        while len(self._buffer) >= FRAME_SIZE:
+            if self._done:
+                raise MalformedInput("data after the final frame")
+            chunks.append(self._pull(bytes(self._buffer[:FRAME_SIZE])))
+            del self._buffer[:FRAME_SIZE]
+        if self._done and self._buffer:
+            raise MalformedInput("data after the final frame")
+        return chunks
+
+    def _pull(self, frame: bytes) -> bytes:
+        try:
+            chunk, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(
+                self._state, frame, self._ad
+            )
+        except nacl.exceptions.CryptoError:
+            raise DecryptionError("stream frame does not authenticate") from None
+        if tag == TAG_MESSAGE:
+            return bytes(chunk)
+        if tag == TAG_FINAL:
+            self._done = True
+            return strip_padding(bytes(chunk))
+        raise MalformedInput(f"unexpected stream tag {tag}")
+
+    def finish(self) -> None:
+        """Raise TruncatedStream unless the final frame has been decrypted."""
+        if not self._done:
+            raise TruncatedStream("stream ended before its final frame")
+
+
+def encrypt_chunks(
+    file_key: FileKey, case_id: str, attachment_id: str, chunks: Iterable[bytes]
+) -> Iterator[bytes]:
+    """Encrypt file data given as an iterable of byte strings; yields the header, then frames."""
+    encryptor = StreamEncryptor(file_key, case_id, attachment_id)
+    yield encryptor.header
+    for data in chunks:
+        yield from encryptor.update(data)
+    yield encryptor.finish()
+
+
+def decrypt_chunks(
+    file_key: FileKey, case_id: str, attachment_id: str, chunks: Iterable[bytes]
+) -> Iterator[bytes]:
+    """Decrypt a stream given as an iterable of byte strings; yields plaintext chunks and raises
+    at the end if the stream was truncated (see the module's misuse hazard)."""
+    decryptor = StreamDecryptor(file_key, case_id, attachment_id)
+    for data in chunks:
+        yield from decryptor.update(data)
+    decryptor.finish()
+
+
+def _read_pieces(source: BinaryIO) -> Iterator[bytes]:
+    while piece := source.read(CHUNK_SIZE):
+        yield piece
+
+
+def encrypt_file(
+    file_key: FileKey, case_id: str, attachment_id: str, source: BinaryIO, destination: BinaryIO
+) -> None:
+    """Encrypt ``source`` into ``destination``, one chunk at a time."""
+    for frame in encrypt_chunks(file_key, case_id, attachment_id, _read_pieces(source)):
+        destination.write(frame)
+
+
+def decrypt_file(
+    file_key: FileKey, case_id: str, attachment_id: str, source: BinaryIO, destination: BinaryIO
+) -> None:
+    """Decrypt ``source`` into ``destination``, one chunk at a time. ``destination`` holds
+    unauthenticated data until this returns without error."""
+    for chunk in decrypt_chunks(file_key, case_id, attachment_id, _read_pieces(source)):
+        destination.write(chunk)
+
+
+def encrypt_file_key(case_key: CaseKey, case_id: str, record_id: str, file_key: FileKey) -> bytes:
+    """The ``FILE_KEY`` record that stores an attachment's file key."""
+    return encrypt_record(case_key, RecordKind.FILE_KEY, case_id, record_id, bytes(file_key))
+
+
+def decrypt_file_key(case_key: CaseKey, case_id: str, record_id: str, record: bytes) -> FileKey:
+    content = decrypt_record(case_key, RecordKind.FILE_KEY, case_id, record_id, record)
+    if len(content) != FileKey.SIZE:
+        raise MalformedInput("file key record must hold 32 bytes")
+    return FileKey(content)
