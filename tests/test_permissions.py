@@ -18,6 +18,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "staff.admin_staff": Permission.MANAGE_STAFF,
     "staff.admin_disable": Permission.MANAGE_STAFF,
     "staff.admin_invite": Permission.MANAGE_STAFF,
+    "governance.home": Permission.VIEW_STATISTICS,
 }
 PUBLIC_ENDPOINTS = {
     "static", "reporter.index", "api.key_directory", "auth.login", "auth.prelogin",
