@@ -41,6 +41,9 @@ def create_app(config: Config | None = None) -> Flask:
     security_headers.init_app(app, https=config.https)
     errors.init_app(app)
     assets.init_app(app)
+    from app.roles import Permission
+
+    app.jinja_env.globals["Permission"] = Permission  # templates show what a role may do
 
     from app import auth, cli
     from app.api.routes import bp as api_bp

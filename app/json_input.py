@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import abort, request
 
+from app.services.staff_accounts import PasswordMaterial
+
 
 def json_body() -> dict[str, Any]:
     data = request.get_json(silent=True)
@@ -45,6 +47,16 @@ def bytes_field(data: dict[str, Any], name: str, size: int | None = None,
     if size is not None and len(value) != size:
         abort(400, description=f"The field {name!r} must decode to {size} bytes.")
     return value
+
+
+def password_material(data: dict[str, Any]) -> PasswordMaterial:
+    """The fields every new-password request carries (activation, change, recovery)."""
+    return PasswordMaterial(
+        login_secret=bytes_field(data, "login_secret"),
+        salt=bytes_field(data, "salt"),
+        kdf_version=int_field(data, "kdf_version"),
+        wrapped_private_key=bytes_field(data, "wrapped_private_key"),
+    )
 
 
 def b64(value: bytes) -> str:

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import StaffSession, utcnow
 from app.roles import Role
 from crypto import kdf, keys
-from tests.support.staff import StaffLogin, csrf_token
+from tests.support.staff import StaffLogin, csrf_token, password_material
 
 
 def test_login_returns_a_private_key_only_the_password_unwraps(
@@ -159,16 +159,8 @@ def test_password_change_rewraps_in_client(app: Flask, client: FlaskClient,
     response = staff.post_login(client, account)
     keypair = staff.unwrap(account, response.get_json()["wrapped_private_key"])
     current = staff.login_secret(client, "changer", account.password)
-    salt = kdf.generate_salt()
-    new = kdf.derive_staff_secrets("a brand new passphrase", salt, kdf.TEST_FAST)
-    body = {
-        "current_login_secret": base64.b64encode(current).decode(),
-        "new_login_secret": base64.b64encode(new.login_secret).decode(),
-        "new_salt": base64.b64encode(salt).decode(),
-        "new_kdf_version": kdf.TEST_FAST.version,
-        "new_wrapped_private_key": base64.b64encode(
-            keys.wrap_private_key(keypair, new.unwrap_key, str(account.id))).decode(),
-    }
+    body = {"current_login_secret": base64.b64encode(current).decode(),
+            **password_material("a brand new passphrase", keypair, str(account.id))}
     token = csrf_token(client, "/staff/")
     wrong = dict(body, current_login_secret=base64.b64encode(b"\x01" * 32).decode())
     assert client.post("/staff/account/password", json=wrong,
@@ -235,17 +227,9 @@ def test_recovery_code_resets_the_password(app: Flask, client: FlaskClient,
         base64.b64decode(data["recovery_wrapped_private_key"]),
         keys.recovery_unwrap_key(code, base64.b64decode(data["recovery_salt"])), staff_id)
     challenge = keys.open_recovery_challenge(base64.b64decode(data["sealed_challenge"]), pair)
-    salt = kdf.generate_salt()
-    new = kdf.derive_staff_secrets("my brand new passphrase", salt,
-                                   kdf.params_by_version(data["kdf_version"]))
-    body = {
-        "challenge": base64.b64encode(challenge).decode(),
-        "new_login_secret": base64.b64encode(new.login_secret).decode(),
-        "new_salt": base64.b64encode(salt).decode(),
-        "new_kdf_version": data["kdf_version"],
-        "new_wrapped_private_key": base64.b64encode(
-            keys.wrap_private_key(pair, new.unwrap_key, staff_id)).decode(),
-    }
+    body = {"challenge": base64.b64encode(challenge).decode(),
+            **password_material("my brand new passphrase", pair, staff_id,
+                                kdf.params_by_version(data["kdf_version"]))}
     wrong = dict(body, challenge=base64.b64encode(b"\0" * 32).decode())
     assert client.post("/auth/recover/complete", json=wrong,
                        headers={"X-CSRFToken": token}).status_code == 400
@@ -263,7 +247,9 @@ def test_recovery_code_resets_the_password(app: Flask, client: FlaskClient,
     with app.app_context():
         assert db.session.scalars(db.select(StaffSession)).first() is None  # all signed out
         row = staff.get("forgetful")
-        assert keys.unwrap_private_key(row.wrapped_private_key, new.unwrap_key,
+        new_key = kdf.derive_staff_secrets("my brand new passphrase", row.kdf_salt,
+                                           kdf.params_by_version(row.kdf_version)).unwrap_key
+        assert keys.unwrap_private_key(row.wrapped_private_key, new_key,
                                        str(row.id)).public_key == pair.public_key
 
 

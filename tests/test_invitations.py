@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from app.extensions import db
 from app.models import StaffInvitation, utcnow
 from app.roles import Role
-from crypto import kdf, keys
+from crypto import keys
 from crypto.directory import verify_entry
-from tests.support.staff import Account, StaffLogin, csrf_token
+from tests.support.staff import Account, StaffLogin, csrf_token, password_material
 
 
 def invite(client: FlaskClient, username: str, *roles: str) -> tuple[int, str]:
@@ -30,15 +30,8 @@ def activate(client: FlaskClient, app: Flask, url: str, password: str) -> tuple[
     page = client.get(path).get_data(as_text=True)
     staff_id = re.search(r'data-staff-id="(\d+)"', page).group(1)  # type: ignore[union-attr]
     keypair = keys.StaffKeyPair.generate()
-    salt = kdf.generate_salt()
-    secrets_ = kdf.derive_staff_secrets(password, salt, kdf.TEST_FAST)
-    body = {
-        "login_secret": base64.b64encode(secrets_.login_secret).decode(),
-        "salt": base64.b64encode(salt).decode(), "kdf_version": kdf.TEST_FAST.version,
-        "public_key": base64.b64encode(keypair.public_key).decode(),
-        "wrapped_private_key": base64.b64encode(
-            keys.wrap_private_key(keypair, secrets_.unwrap_key, staff_id)).decode(),
-    }
+    body = {"public_key": base64.b64encode(keypair.public_key).decode(),
+            **password_material(password, keypair, staff_id)}
     response = client.post(path, json=body, headers={"X-CSRFToken": csrf_token(client, path)})
     return response.status_code, keypair.public_key
 

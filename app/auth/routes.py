@@ -24,7 +24,7 @@ from markupsafe import Markup
 from app import get_config
 from app.auth import sessions
 from app.extensions import db
-from app.json_input import b64, bytes_field, int_field, json_body, text_field
+from app.json_input import b64, bytes_field, json_body, password_material, text_field
 from app.models import SessionPrincipal, StaffUser
 from app.services import invitations, staff_accounts
 from app.services.directory import DirectoryError, load_signing_key
@@ -147,14 +147,8 @@ def activate_submit(token: str) -> tuple[Response, int] | Response:
     try:
         signing_key = load_signing_key(config.org_signing_key_path)
         invitations.activate(
-            invitation,
-            login_secret=bytes_field(data, "login_secret"),
-            salt=bytes_field(data, "salt"),
-            kdf_version=int_field(data, "kdf_version"),
-            public_key=bytes_field(data, "public_key"),
-            wrapped_private_key=bytes_field(data, "wrapped_private_key"),
-            config=config,
-            signing_key=signing_key,
+            invitation, password=password_material(data),
+            public_key=bytes_field(data, "public_key"), config=config, signing_key=signing_key,
         )
     except DirectoryError:
         return jsonify(error="directory_offline", message=(
@@ -222,10 +216,7 @@ def recover_complete() -> tuple[Response, int] | Response:
             staff,
             challenge=bytes_field(data, "challenge"),
             expected_digest=bytes.fromhex(pending["digest"]),
-            new_login_secret=bytes_field(data, "new_login_secret"),
-            new_salt=bytes_field(data, "new_salt"),
-            new_kdf_version=int_field(data, "new_kdf_version"),
-            new_wrapped_private_key=bytes_field(data, "new_wrapped_private_key"),
+            new=password_material(data),
             config=get_config(current_app),
         )
     except AccountError as error:

@@ -13,11 +13,6 @@ from app.services.readiness import route_readiness
 bp = Blueprint("governance", __name__, url_prefix="/governance")
 
 
-@bp.context_processor
-def permission_names() -> dict[str, object]:
-    return {"Permission": Permission}
-
-
 @bp.get("/")
 @staff_required(Permission.VIEW_STATISTICS)
 def home(principal: SessionPrincipal) -> str:

@@ -15,7 +15,7 @@ from app.models import StaffInvitation, StaffRole, StaffUser, utcnow
 from app.roles import Role
 from app.services import staff_accounts
 from app.services.directory import sign_staff_entry
-from app.services.staff_accounts import AccountError
+from app.services.staff_accounts import AccountError, PasswordMaterial
 from crypto.directory import OrganisationSigningKey
 from crypto.keys import BoxKeyPair
 
@@ -66,11 +66,8 @@ def open_invitation(session: DbSession, token: str) -> StaffInvitation | None:
 def activate(
     invitation: StaffInvitation,
     *,
-    login_secret: bytes,
-    salt: bytes,
-    kdf_version: int,
+    password: PasswordMaterial,
     public_key: bytes,
-    wrapped_private_key: bytes,
     config: Config,
     signing_key: OrganisationSigningKey,
 ) -> StaffUser:
@@ -78,8 +75,7 @@ def activate(
     if len(public_key) != BoxKeyPair.PUBLIC_SIZE:
         raise AccountError("The public key is malformed.")
     staff = invitation.staff
-    staff_accounts.set_password(staff, login_secret, salt, kdf_version, wrapped_private_key,
-                                config)
+    staff_accounts.set_password(staff, password, config)
     staff.public_key = public_key
     staff.activated_at = invitation.used_at = utcnow()
     sign_staff_entry(staff, signing_key)

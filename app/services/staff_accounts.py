@@ -50,6 +50,18 @@ class AccountLocked(AccountError):
 
 
 @dataclass(frozen=True)
+class PasswordMaterial:
+    """What a browser makes for a new password, never the password itself: the login secret,
+    the salt and parameter set it was derived with, and the private key wrapped under the
+    unwrapping key derived alongside it."""
+
+    login_secret: bytes
+    salt: bytes
+    kdf_version: int
+    wrapped_private_key: bytes
+
+
+@dataclass(frozen=True)
 class PreloginParameters:
     salt: bytes
     params: kdf.KdfParams
@@ -215,21 +227,13 @@ def begin_recovery(
 
 
 def complete_recovery(
-    staff: StaffUser,
-    *,
-    challenge: bytes,
-    expected_digest: bytes,
-    new_login_secret: bytes,
-    new_salt: bytes,
-    new_kdf_version: int,
-    new_wrapped_private_key: bytes,
+    staff: StaffUser, *, challenge: bytes, expected_digest: bytes, new: PasswordMaterial,
     config: Config,
 ) -> None:
     """Set a new password once the client has opened the challenge with the recovered key."""
     if not hmac.compare_digest(hashlib.sha256(challenge).digest(), expected_digest):
         raise AccountError("The recovery code did not unlock this account's key.")
-    set_password(staff, new_login_secret, new_salt, new_kdf_version, new_wrapped_private_key,
-                  config)
+    set_password(staff, new, config)
     staff.failed_logins = 0
     staff.locked_until = None
 
@@ -285,34 +289,25 @@ def complete_enrolment(
 
 
 def change_password(
-    staff: StaffUser,
-    *,
-    current_login_secret: bytes,
-    new_login_secret: bytes,
-    new_salt: bytes,
-    new_kdf_version: int,
-    new_wrapped_private_key: bytes,
-    config: Config,
+    staff: StaffUser, *, current_login_secret: bytes, new: PasswordMaterial, config: Config
 ) -> None:
     """Replace the login secret and the password-wrapped key, both made in the browser."""
     if not _login_secret_matches(staff.login_hash, current_login_secret):
         raise AccountError("The current password is not right.")
-    set_password(staff, new_login_secret, new_salt, new_kdf_version, new_wrapped_private_key,
-                  config)
+    set_password(staff, new, config)
 
 
-def set_password(staff: StaffUser, login_secret: bytes, salt: bytes, kdf_version: int,
-                  wrapped_private_key: bytes, config: Config) -> None:
-    if len(login_secret) != LOGIN_SECRET_SIZE or len(salt) != kdf.SALT_SIZE:
+def set_password(staff: StaffUser, new: PasswordMaterial, config: Config) -> None:
+    if len(new.login_secret) != LOGIN_SECRET_SIZE or len(new.salt) != kdf.SALT_SIZE:
         raise AccountError("The new password material is malformed.")
-    if kdf_version != staff_kdf_params(config).version:
+    if new.kdf_version != staff_kdf_params(config).version:
         # A client may not choose cheaper key derivation than this installation requires.
         raise AccountError("The new password was derived with the wrong parameters.")
-    _check_wrapped_key(wrapped_private_key)
-    staff.login_hash = hash_login_secret(login_secret, config)
-    staff.kdf_salt = salt
-    staff.kdf_version = kdf_version
-    staff.wrapped_private_key = wrapped_private_key
+    _check_wrapped_key(new.wrapped_private_key)
+    staff.login_hash = hash_login_secret(new.login_secret, config)
+    staff.kdf_salt = new.salt
+    staff.kdf_version = new.kdf_version
+    staff.wrapped_private_key = new.wrapped_private_key
 
 
 def disable_staff(session: DbSession, staff: StaffUser) -> None:

@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from app import get_config
 from app.auth.guards import staff_required
 from app.extensions import db
-from app.json_input import bytes_field, int_field, json_body
+from app.json_input import bytes_field, json_body, password_material
 from app.models import SessionPrincipal, StaffUser
 from app.roles import Permission, Role
 from app.services import invitations, staff_accounts
@@ -27,11 +27,6 @@ from app.staff.forms import InviteStaffForm
 from crypto.directory import fingerprint
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-
-
-@bp.context_processor
-def permission_names() -> dict[str, object]:
-    return {"Permission": Permission}
 
 
 @bp.get("/")
@@ -60,10 +55,7 @@ def password_submit(principal: SessionPrincipal) -> tuple[Response, int] | Respo
         staff_accounts.change_password(
             principal.staff,
             current_login_secret=bytes_field(data, "current_login_secret"),
-            new_login_secret=bytes_field(data, "new_login_secret"),
-            new_salt=bytes_field(data, "new_salt"),
-            new_kdf_version=int_field(data, "new_kdf_version"),
-            new_wrapped_private_key=bytes_field(data, "new_wrapped_private_key"),
+            new=password_material(data),
             config=get_config(current_app),
         )
     except AccountError as error:

@@ -27,6 +27,17 @@ def csrf_token(client: FlaskClient, path: str = "/auth/login") -> str:
     return match.group(1)
 
 
+def password_material(password: str, keypair: keys.BoxKeyPair, staff_id: str,
+                      params: kdf.KdfParams = kdf.TEST_FAST) -> dict[str, object]:
+    """The JSON fields a browser sends for a new password (what staff-session.js makes)."""
+    salt = kdf.generate_salt()
+    derived = kdf.derive_staff_secrets(password, salt, params)
+    wrapped = keys.wrap_private_key(keypair, derived.unwrap_key, staff_id)
+    return {"login_secret": base64.b64encode(derived.login_secret).decode(),
+            "salt": base64.b64encode(salt).decode(), "kdf_version": params.version,
+            "wrapped_private_key": base64.b64encode(wrapped).decode()}
+
+
 @dataclass
 class Account:
     id: int

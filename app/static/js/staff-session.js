@@ -101,19 +101,26 @@ async function changePassword(form) {
   const keyPair = loadKeyPair(staffId);
   if (!keyPair) throw new Error("Your private key is not in this tab any more. Sign in again.");
   const params = candor.paramsByVersion(Number(form.dataset.kdfVersion));
-  const salt = candor.generateSalt();
-  const next = candor.deriveStaffSecrets(form.new_password.value, salt, params);
   const answer = await postJson(form.dataset.submitUrl, {
     current_login_secret: b64(current.loginSecret),
-    new_login_secret: b64(next.loginSecret),
-    new_salt: b64(salt),
-    new_kdf_version: params.version,
-    new_wrapped_private_key: b64(candor.wrapPrivateKey(keyPair, next.unwrapKey, staffId)),
+    ...passwordMaterial(form.new_password.value, params, keyPair, staffId),
   });
   form.reset();
   const done = document.getElementById("password-done");
   done.textContent = answer.message;
   done.hidden = false;
+}
+
+// The fields of every new-password request: made here, so the password itself is never sent.
+function passwordMaterial(password, params, keyPair, staffId) {
+  const salt = candor.generateSalt();
+  const secrets = candor.deriveStaffSecrets(password, salt, params);
+  return {
+    login_secret: b64(secrets.loginSecret),
+    salt: b64(salt),
+    kdf_version: params.version,
+    wrapped_private_key: b64(candor.wrapPrivateKey(keyPair, secrets.unwrapKey, staffId)),
+  };
 }
 
 function checkNewPassword(form) {
@@ -134,14 +141,9 @@ async function recover(form) {
     candor.recoveryUnwrapKey(form.recovery_code.value, unb64(begun.recovery_salt)), staffId);
   const challenge = candor.openRecoveryChallenge(unb64(begun.sealed_challenge), keyPair);
   const params = candor.paramsByVersion(begun.kdf_version);
-  const salt = candor.generateSalt();
-  const next = candor.deriveStaffSecrets(form.new_password.value, salt, params);
   const answer = await postJson(form.dataset.completeUrl, {
     challenge: b64(challenge),
-    new_login_secret: b64(next.loginSecret),
-    new_salt: b64(salt),
-    new_kdf_version: params.version,
-    new_wrapped_private_key: b64(candor.wrapPrivateKey(keyPair, next.unwrapKey, staffId)),
+    ...passwordMaterial(form.new_password.value, params, keyPair, staffId),
   });
   form.reset();
   const done = document.getElementById("recover-done");
@@ -154,14 +156,9 @@ async function activate(form) {
   const staffId = form.dataset.staffId;
   const keyPair = candor.generateStaffKeyPair();
   const params = candor.paramsByVersion(Number(form.dataset.kdfVersion));
-  const salt = candor.generateSalt();
-  const secrets = candor.deriveStaffSecrets(form.new_password.value, salt, params);
   const answer = await postJson(form.dataset.submitUrl, {
-    login_secret: b64(secrets.loginSecret),
-    salt: b64(salt),
-    kdf_version: params.version,
     public_key: b64(keyPair.publicKey),
-    wrapped_private_key: b64(candor.wrapPrivateKey(keyPair, secrets.unwrapKey, staffId)),
+    ...passwordMaterial(form.new_password.value, params, keyPair, staffId),
   });
   form.hidden = true;
   const done = document.getElementById("activate-done");
