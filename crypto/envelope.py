@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-import nacl.bindings as sodium
-import nacl.exceptions
-
 from .encoding import (
     BUCKETS,
     MAX_IDENTIFIER_LENGTH,
@@ -21,7 +18,6 @@ from .encoding import (
     identifier,
     lp,
     pad,
-    require_bytes,
     u8,
     unpad,
 )
@@ -30,14 +26,16 @@ from .keys import BoxKeyPair
 from .primitives import (
     AEAD_NONCE_SIZE,
     AEAD_TAG_SIZE,
+    SEAL_OVERHEAD,
     SymmetricKey,
     aead_decrypt,
     aead_encrypt,
     random_bytes,
+    seal,
+    seal_open,
 )
 
 RECORD_CONTEXT = "candor/v1/record"
-SEAL_OVERHEAD = 48
 
 
 class CaseKey(SymmetricKey):
@@ -86,10 +84,8 @@ def seal_case_key(
     """
     if not isinstance(case_key, CaseKey):
         raise TypeError("case_key must be a CaseKey")
-    recipient = require_bytes(recipient_public_key, BoxKeyPair.PUBLIC_SIZE, "public key")
     inner = u8(VERSION) + u8(_kind(kind, GrantKind)) + lp(identifier(case_id, "case id"))
-    sealed: bytes = sodium.crypto_box_seal(inner + bytes(case_key), recipient)
-    return u8(VERSION) + sealed
+    return u8(VERSION) + seal(inner + bytes(case_key), recipient_public_key)
 
 
 def open_grant(grant: bytes, keypair: BoxKeyPair, case_id: str, kind: GrantKind) -> CaseKey:
@@ -104,12 +100,7 @@ def open_grant(grant: bytes, keypair: BoxKeyPair, case_id: str, kind: GrantKind)
         raise UnsupportedVersion(f"grant version {grant[0]}")
     if not GRANT_MIN_SIZE <= len(grant) <= GRANT_MAX_SIZE:
         raise MalformedInput(f"grant must be {GRANT_MIN_SIZE}-{GRANT_MAX_SIZE} bytes")
-    try:
-        inner = bytes(
-            sodium.crypto_box_seal_open(grant[1:], keypair.public_key, keypair.private_key)
-        )
-    except nacl.exceptions.CryptoError:
-        raise DecryptionError("grant does not open with this key pair") from None
+    inner = seal_open(grant[1:], keypair.public_key, keypair.private_key, "grant")
     r = Reader(inner)
     if r.u8() != VERSION:
         raise UnsupportedVersion("grant content version")

@@ -6,7 +6,6 @@ import re
 from typing import ClassVar, Self
 
 import nacl.bindings as sodium
-import nacl.exceptions
 
 from .encoding import VERSION, context, identifier, lp, require_bytes, u8
 from .errors import DecryptionError, MalformedInput, UnsupportedVersion
@@ -15,11 +14,14 @@ from .primitives import (
     AEAD_NONCE_SIZE,
     AEAD_TAG_SIZE,
     CROCKFORD,
+    SEAL_OVERHEAD,
     aead_decrypt,
     aead_encrypt,
     context_hash,
     equal,
     random_bytes,
+    seal,
+    seal_open,
 )
 
 WRAP_CONTEXT = "candor/v1/wrapped-private-key"
@@ -160,9 +162,8 @@ def recovery_unwrap_key(code: str, salt: bytes) -> UnwrapKey:
 
 RECOVERY_CHALLENGE_CONTEXT = "candor/v1/recovery-challenge"
 RECOVERY_CHALLENGE_SIZE = 32
-_SEAL_OVERHEAD = 48  # X25519 ephemeral public key (32) + Poly1305 tag (16)
 SEALED_CHALLENGE_SIZE = (
-    1 + _SEAL_OVERHEAD + len(context(RECOVERY_CHALLENGE_CONTEXT)) + RECOVERY_CHALLENGE_SIZE
+    1 + SEAL_OVERHEAD + len(context(RECOVERY_CHALLENGE_CONTEXT)) + RECOVERY_CHALLENGE_SIZE
 )
 
 
@@ -175,9 +176,7 @@ def seal_recovery_challenge(challenge: bytes, public_key: bytes) -> bytes:
     """Seal ``challenge`` to a staff public key, so only the holder of the private key (for
     example, recovered with the recovery code) can return it."""
     challenge = require_bytes(challenge, RECOVERY_CHALLENGE_SIZE, "challenge")
-    public_key = require_bytes(public_key, BoxKeyPair.PUBLIC_SIZE, "public key")
-    plaintext = context(RECOVERY_CHALLENGE_CONTEXT) + challenge
-    return u8(VERSION) + bytes(sodium.crypto_box_seal(plaintext, public_key))
+    return u8(VERSION) + seal(context(RECOVERY_CHALLENGE_CONTEXT) + challenge, public_key)
 
 
 def open_recovery_challenge(sealed: bytes, keypair: BoxKeyPair) -> bytes:
@@ -190,12 +189,7 @@ def open_recovery_challenge(sealed: bytes, keypair: BoxKeyPair) -> bytes:
         raise UnsupportedVersion(f"sealed challenge version {sealed[0]}")
     if len(sealed) != SEALED_CHALLENGE_SIZE:
         raise MalformedInput(f"sealed challenge must be {SEALED_CHALLENGE_SIZE} bytes")
-    try:
-        opened = bytes(
-            sodium.crypto_box_seal_open(sealed[1:], keypair.public_key, keypair.private_key)
-        )
-    except nacl.exceptions.CryptoError:
-        raise DecryptionError("challenge does not open with this key pair") from None
+    opened = seal_open(sealed[1:], keypair.public_key, keypair.private_key, "challenge")
     prefix = context(RECOVERY_CHALLENGE_CONTEXT)
     if not equal(opened[: len(prefix)], prefix):
         raise DecryptionError("sealed box is not a recovery challenge")

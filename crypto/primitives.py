@@ -88,6 +88,22 @@ def aead_decrypt(key: SymmetricKey, nonce: bytes, ciphertext: bytes, ad: bytes) 
     return result
 
 
+SEAL_OVERHEAD = 48  # X25519 ephemeral public key (32) + Poly1305 tag (16)
+
+
+def seal(plaintext: bytes, public_key: bytes) -> bytes:
+    """X25519 sealed box (``crypto_box_seal``) to a 32-byte public key."""
+    return bytes(sodium.crypto_box_seal(plaintext, require_bytes(public_key, 32, "public key")))
+
+
+def seal_open(sealed: bytes, public_key: bytes, private_key: bytes, what: str) -> bytes:
+    """Open a sealed box; raises DecryptionError naming ``what`` if it is not for this key pair."""
+    try:
+        return bytes(sodium.crypto_box_seal_open(sealed, public_key, private_key))
+    except nacl.exceptions.CryptoError:
+        raise DecryptionError(f"{what} does not open with this key pair") from None
+
+
 def _check_context(name: str) -> bytes:
     raw = name.encode("ascii")
     if not 16 <= len(raw) <= 64:

@@ -249,6 +249,15 @@ const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 const randomBytes = (n) => S().randombytes_buf(n);
 
+/** Open an X25519 sealed box; DecryptionError naming `what` if it is not for this key pair. */
+function sealOpen(sealed, keyPair, what) {
+  try {
+    return S().crypto_box_seal_open(sealed, keyPair.publicKey, keyPair.privateKey);
+  } catch {
+    throw new DecryptionError(`${what} does not open with this key pair`);
+  }
+}
+
 function aeadEncrypt(key, nonce, plaintext, ad) {
   requireBytes(nonce, AEAD_NONCE_SIZE, "nonce");
   return S().crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, ad, null, nonce, key);
@@ -485,12 +494,7 @@ export function openRecoveryChallenge(sealed, keyPair) {
   }
   requireBytes(keyPair?.privateKey, 32, "private key");
   requireBytes(keyPair?.publicKey, 32, "public key");
-  let opened;
-  try {
-    opened = S().crypto_box_seal_open(sealed.slice(1), keyPair.publicKey, keyPair.privateKey);
-  } catch {
-    throw new DecryptionError("challenge does not open with this key pair");
-  }
+  const opened = sealOpen(sealed.slice(1), keyPair, "challenge");
   const prefix = context(RECOVERY_CHALLENGE_CONTEXT);
   if (!S().memcmp(opened.slice(0, prefix.length), prefix)) {
     throw new DecryptionError("sealed box is not a recovery challenge");
@@ -656,12 +660,7 @@ export function openGrant(grant, keyPair, caseId, kind) {
   }
   requireBytes(keyPair?.privateKey, 32, "private key");
   requireBytes(keyPair?.publicKey, 32, "public key");
-  let inner;
-  try {
-    inner = S().crypto_box_seal_open(grant.slice(1), keyPair.publicKey, keyPair.privateKey);
-  } catch {
-    throw new DecryptionError("grant does not open with this key pair");
-  }
+  const inner = sealOpen(grant.slice(1), keyPair, "grant");
   const r = new Reader(inner);
   if (r.u8() !== VERSION) throw new UnsupportedVersion("grant content version");
   const sealedKind = r.u8();
