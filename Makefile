@@ -40,7 +40,7 @@ run: install vendor db
 	@echo "Ctrl-C stops the web app and the scheduler."
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(BIN)/candor scheduler & \
-	  PORT=$(PORT) $(BIN)/gunicorn -c python:app.gunicorn_conf 'app.wsgi:app' & \
+	  CANDOR_ENV=$${CANDOR_ENV:-development} PORT=$(PORT) $(BIN)/gunicorn -c python:app.gunicorn_conf 'app.wsgi:app' & \
 	  wait
 
 lint: install

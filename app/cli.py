@@ -74,21 +74,38 @@ def keys_fingerprint() -> None:
 
 
 @keys_group.command("sign-directory")
+@click.option("--yes", is_flag=True, help="Sign without asking about each entry.")
 @with_appcontext
-def keys_sign_directory() -> None:
-    """Re-sign every enabled staff member's directory entry (renews them for a year)."""
-    from app.models import StaffUser
-    from app.services.directory import DirectoryError, load_signing_key, sign_staff_entry
+def keys_sign_directory(yes: bool) -> None:
+    """Sign new and changed staff keys into the directory, and renew the others for a year.
+
+    Each new or changed key is shown with its roles and fingerprint; compare the fingerprint
+    with the one the person saw when they activated their account before you confirm.
+    """
+    from app.services.directory import (
+        DirectoryError,
+        entries_to_sign,
+        load_signing_key,
+        sign_staff_entry,
+    )
+    from crypto.directory import fingerprint
 
     try:
         signing_key = load_signing_key(_config().org_signing_key_path)
     except DirectoryError as error:
         raise click.ClickException(str(error)) from None
-    people = db.session.scalars(db.select(StaffUser).where(StaffUser.disabled_at.is_(None))).all()
-    for staff in people:
+    signed = 0
+    for staff, is_new in entries_to_sign(db.session, signing_key):
+        roles = ",".join(sorted(role.value for role in staff.roles))
+        if is_new and not yes and not click.confirm(
+            f"Sign {staff.username} ({roles}) with key {fingerprint(staff.public_key)}?"
+        ):
+            click.echo(f"Skipped {staff.username}.")
+            continue
         sign_staff_entry(staff, signing_key)
+        signed += 1
     db.session.commit()
-    click.echo(f"Signed {len(people)} directory entries.")
+    click.echo(f"Signed {signed} directory entries.")
 
 
 # --- staff ------------------------------------------------------------------------------------

@@ -78,10 +78,15 @@ class Config:
         return self.org_key_file or self.instance_path / "org-signing.key"
 
     @classmethod
-    def from_env(cls, instance_path: Path, env: Mapping[str, str] | None = None) -> Config:
-        """Read the configuration; raise :class:`ConfigError` naming everything missing."""
+    def from_env(cls, instance_path: Path, env: Mapping[str, str] | None = None,
+                 default_environment: Environment = "development") -> Config:
+        """Read the configuration; raise :class:`ConfigError` naming everything missing.
+
+        ``default_environment`` applies when ``CANDOR_ENV`` is unset: the WSGI entry point
+        passes "production", so a server started without it fails closed.
+        """
         env = os.environ if env is None else env
-        environment = env.get("CANDOR_ENV", "development")
+        environment = env.get("CANDOR_ENV") or default_environment
         if environment not in ENVIRONMENTS:
             raise ConfigError(
                 f"CANDOR_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}"

@@ -46,8 +46,6 @@ class StaffUser(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enrolled_at: Mapped[datetime | None]
     last_totp_step: Mapped[int | None]  # refuses a code replayed within its window
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
     # None until the person has chosen a password through their invitation link.
     activated_at: Mapped[datetime | None]
@@ -97,6 +95,18 @@ class StaffInvitation(Base):
     used_at: Mapped[datetime | None]
 
     staff: Mapped[StaffUser] = relationship(foreign_keys=[staff_id])
+
+
+class LoginThrottle(Base):
+    """Failed attempts per account name and purpose, kept for names that do not exist too, so a
+    lockout says nothing about which accounts exist. The key is a keyed hash of the name."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class StaffSession(Base):

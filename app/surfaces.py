@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 
 REPORTER_COOKIE = "candor_reporter"
 STAFF_COOKIE = "candor_staff"
@@ -20,3 +21,9 @@ class SurfaceSessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_name(self, app: Flask) -> str:
         return STAFF_COOKIE if is_staff_path(request.path) else REPORTER_COOKIE
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        # A salt per surface: a reporter cookie's value is not a valid staff cookie, nor the
+        # other way round, even though one secret key signs both.
+        self.salt = "candor-" + self.get_cookie_name(app)
+        return super().get_signing_serializer(app)

@@ -1,5 +1,6 @@
-"""WSGI entry point for gunicorn."""
+"""WSGI entry point for gunicorn: production unless ``CANDOR_ENV`` says otherwise."""
 
-from app import create_app
+from app import create_app, default_instance_path
+from app.config import Config
 
-app = create_app()
+app = create_app(Config.from_env(default_instance_path(), default_environment="production"))

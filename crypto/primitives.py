@@ -91,9 +91,23 @@ def aead_decrypt(key: SymmetricKey, nonce: bytes, ciphertext: bytes, ad: bytes) 
 SEAL_OVERHEAD = 48  # X25519 ephemeral public key (32) + Poly1305 tag (16)
 
 
+_TEST_SCALAR = bytes([9]) + bytes(31)
+
+
+def check_public_key(public_key: bytes) -> bytes:
+    """Return ``public_key`` if it is a 32-byte X25519 key of full order; raise MalformedInput
+    for a low-order point (such as all zeros), with which no secret would be shared."""
+    public_key = require_bytes(public_key, 32, "public key")
+    try:
+        sodium.crypto_scalarmult(_TEST_SCALAR, public_key)
+    except nacl.exceptions.CryptoError:  # libsodium refuses an all-zero shared secret
+        raise MalformedInput("public key is of low order") from None
+    return public_key
+
+
 def seal(plaintext: bytes, public_key: bytes) -> bytes:
-    """X25519 sealed box (``crypto_box_seal``) to a 32-byte public key."""
-    return bytes(sodium.crypto_box_seal(plaintext, require_bytes(public_key, 32, "public key")))
+    """X25519 sealed box (``crypto_box_seal``) to a checked 32-byte public key."""
+    return bytes(sodium.crypto_box_seal(plaintext, check_public_key(public_key)))
 
 
 def seal_open(sealed: bytes, public_key: bytes, private_key: bytes, what: str) -> bytes:

@@ -76,9 +76,62 @@ def test_lockout_after_repeated_failures_with_clear_message(
         assert staff.post_login(client, account, password="wrong password!").status_code == 401
     locked = staff.post_login(client, account, password="wrong password!")
     assert locked.status_code == 429
-    assert "locked until" in locked.get_json()["message"]
+    assert "paused until" in locked.get_json()["message"]
     # even the right password is refused while locked
     assert staff.post_login(client, account).status_code == 429
+
+
+def test_unknown_names_lock_exactly_like_real_ones(client: FlaskClient, staff: StaffLogin,
+                                                   app: Flask) -> None:
+    real = staff.create("exists", Role.BOARD)
+    ghost = type(real)(999, "doesnotexist", "whatever-pass", None)
+    limit = app.extensions["candor_config"].login_attempts_before_lockout
+
+    def attempts(account) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+        answers = [staff.post_login(client, account, password="wrong password!", totp="123456")
+                   for _ in range(limit + 1)]
+        return [(a.status_code, a.get_json()["error"]) for a in answers]
+
+    assert attempts(real) == attempts(ghost)
+    assert attempts(ghost)[-1] == (429, "locked")
+
+
+def test_non_ascii_digits_are_a_wrong_code_not_an_error(client: FlaskClient,
+                                                        staff: StaffLogin) -> None:
+    account = staff.create("arabic", Role.RSO)
+    _give = staff.post_login(client, account, totp="\u0661" * 6)
+    assert _give.status_code == 401
+    token = csrf_token(client)
+    answer = client.post("/auth/recover/begin", json={"username": "arabic", "totp": "\u0661" * 6},
+                         headers={"X-CSRFToken": token})
+    assert answer.status_code == 401
+
+
+def test_session_cookie_holds_no_client_fingerprint(client: FlaskClient,
+                                                    staff: StaffLogin) -> None:
+    from flask.sessions import SecureCookieSessionInterface
+
+    account = staff.create("cookie", Role.RSO)
+    staff.login(client, account, headers={"User-Agent": "Fingerprintable/1.0"})
+    cookie = client.get_cookie("candor_staff")
+    assert cookie is not None
+    serializer = SecureCookieSessionInterface()
+    serializer.salt = "candor-candor_staff"
+    data = serializer.get_signing_serializer(client.application).loads(cookie.value)
+    assert data.get("_id", "") == ""  # Flask-Login would put hash(address | user agent) here
+    assert set(data) <= {"_user_id", "_fresh", "_id", "csrf_token"}
+
+
+def test_reporter_and_staff_cookies_are_not_interchangeable(app: Flask, client: FlaskClient,
+                                                            staff: StaffLogin) -> None:
+    account = staff.create("swapper", Role.RSO)
+    staff.login(client, account)
+    staff_cookie = client.get_cookie("candor_staff")
+    other = app.test_client()
+    other.set_cookie("candor_reporter", staff_cookie.value)
+    other.set_cookie("candor_staff", "")
+    other.get("/")
+    assert other.get("/staff/").status_code == 302
 
 
 def test_totp_code_cannot_be_replayed(app: Flask, staff: StaffLogin) -> None:
@@ -165,15 +218,35 @@ def test_password_change_rewraps_in_client(app: Flask, client: FlaskClient,
     wrong = dict(body, current_login_secret=base64.b64encode(b"\x01" * 32).decode())
     assert client.post("/staff/account/password", json=wrong,
                        headers={"X-CSRFToken": token}).status_code == 400
+    elsewhere = app.test_client()
+    staff.login(elsewhere, account, totp=pyotp.TOTP(account.totp_secret).at(
+        utcnow() + timedelta(seconds=30)))
     assert client.post("/staff/account/password", json=body,
                        headers={"X-CSRFToken": token}).status_code == 200
+    assert client.get("/staff/").status_code == 200  # this session goes on
+    assert elsewhere.get("/staff/").status_code == 302  # the other one is signed out
     account.password = "a brand new passphrase"
-    fresh = app.test_client()
-    response = staff.post_login(fresh, account, totp=pyotp.TOTP(account.totp_secret).at(
-        utcnow() + timedelta(seconds=30)))
-    assert response.status_code == 200
-    assert staff.unwrap(account, response.get_json()["wrapped_private_key"]).public_key == \
-        keypair.public_key
+    with app.app_context():
+        row = staff.get("changer")
+        new_key = kdf.derive_staff_secrets(account.password, row.kdf_salt,
+                                           kdf.params_by_version(row.kdf_version)).unwrap_key
+        assert keys.unwrap_private_key(row.wrapped_private_key, new_key,
+                                       str(row.id)).public_key == keypair.public_key
+
+
+def test_guessing_the_current_password_counts_as_failed_sign_ins(
+        app: Flask, client: FlaskClient, staff: StaffLogin) -> None:
+    account = staff.create("stolen", Role.RSO)
+    staff.login(client, account)
+    token = csrf_token(client, "/staff/")
+    keypair = keys.StaffKeyPair.generate()
+    limit = app.extensions["candor_config"].login_attempts_before_lockout
+    statuses = [client.post("/staff/account/password", headers={"X-CSRFToken": token}, json={
+        "current_login_secret": base64.b64encode(bytes([n]) * 32).decode(),
+        **password_material("new passphrase here", keypair, str(account.id))}).status_code
+        for n in range(limit)]
+    assert statuses == [400] * (limit - 1) + [429]
+    assert staff.post_login(app.test_client(), account).status_code == 429
 
 
 def test_disabling_ends_sessions_and_leaves_the_directory(
@@ -264,3 +337,57 @@ def test_recovery_needs_a_totp_code_and_counts_failures(app: Flask, client: Flas
     assert statuses == [401] * (limit - 1) + [429]
     assert client.post("/auth/recover/complete", json={},
                        headers={"X-CSRFToken": token}).status_code == 400
+    # guessing recovery codes cannot lock the person out of signing in
+    staff.login(app.test_client(), account)
+    ghost = [client.post("/auth/recover/begin", json={"username": "nobody", "totp": "000000"},
+                         headers={"X-CSRFToken": token}).status_code for _ in range(limit)]
+    assert ghost == statuses
+
+
+def test_a_copied_recovery_cookie_cannot_be_replayed(app: Flask, client: FlaskClient,
+                                                     staff: StaffLogin) -> None:
+    account = staff.create("replayed", Role.RSO)
+    code = _give_recovery_code(app, staff, account)
+    token = csrf_token(client)
+    data = client.post("/auth/recover/begin", json={"username": "replayed",
+                                                    "totp": account.totp_now()},
+                       headers={"X-CSRFToken": token}).get_json()
+    copied = client.get_cookie("candor_staff").value
+    pair = keys.unwrap_private_key(
+        base64.b64decode(data["recovery_wrapped_private_key"]),
+        keys.recovery_unwrap_key(code, base64.b64decode(data["recovery_salt"])), data["staff_id"])
+    challenge = keys.open_recovery_challenge(base64.b64decode(data["sealed_challenge"]), pair)
+    body = {"challenge": base64.b64encode(challenge).decode(),
+            **password_material("first new passphrase", pair, data["staff_id"])}
+    assert client.post("/auth/recover/complete", json=body,
+                       headers={"X-CSRFToken": token}).status_code == 200
+    replay = app.test_client()
+    replay.set_cookie("candor_staff", copied)
+    body = {"challenge": base64.b64encode(challenge).decode(),
+            **password_material("attacker's passphrase", pair, data["staff_id"])}
+    assert replay.post("/auth/recover/complete", json=body,
+                       headers={"X-CSRFToken": token}).status_code == 400
+
+
+def test_a_second_enrolment_session_is_sent_back_to_sign_in(
+        app: Flask, staff: StaffLogin) -> None:
+    account = staff.create("twice", Role.RSO, enrolled=False)
+    first, second = app.test_client(), app.test_client()
+    staff.login(first, account, totp="")
+    staff.login(second, account, totp="")
+    first.get("/auth/enrol")
+    keypair = staff.unwrap(account, staff.post_login(app.test_client(), account,
+                                                     totp="").get_json()["wrapped_private_key"])
+    with app.app_context():
+        secret = staff.get("twice").totp_secret
+    salt = kdf.generate_salt()
+    body = {"totp": pyotp.TOTP(secret).now(), "recovery_salt": base64.b64encode(salt).decode(),
+            "recovery_wrapped_private_key": base64.b64encode(keys.wrap_private_key(
+                keypair, keys.recovery_unwrap_key(keys.generate_recovery_code(), salt),
+                str(account.id))).decode()}
+    done = first.post("/auth/enrol", json=body,
+                      headers={"X-CSRFToken": csrf_token(first, "/auth/enrol")})
+    assert done.status_code == 200
+    assert first.get("/staff/").status_code == 200
+    response = second.get("/auth/enrol")
+    assert response.status_code == 302 and response.location.endswith("/auth/login")

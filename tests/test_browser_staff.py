@@ -14,6 +14,7 @@ from flask import Flask
 from app.models import utcnow
 from app.roles import Role
 from crypto import kdf, keys
+from crypto.directory import fingerprint
 from tests.conftest import PageLog
 from tests.support.dump import database_dump, encodings
 from tests.support.staff import StaffLogin
@@ -151,17 +152,34 @@ def test_invitation_activates_in_the_browser(
     page.check("input[value=executive]")
     page.click("form[action$='/invite'] button[type=submit]")
     url = page.locator("#invitation-url").inner_text().strip()
-    assert url.startswith(live_server + "/auth/activate/")
+    assert url.startswith(live_server + "/auth/activate#")
 
     invitee = page.context.browser.new_context().new_page()
+    requests: list[tuple[str, str]] = []
+    invitee.on("request", lambda r: requests.append((r.url, r.post_data or "")))
     invitee.goto(url)
+    invitee.wait_for_selector("#activate-form:not([hidden])")
+    assert invitee.locator("#activate-username").inner_text() == "invitee"
     invitee.fill("#new_password", "the invitee's own passphrase")
     invitee.fill("#repeat_password", "the invitee's own passphrase")
     invitee.click("#activate-form button[type=submit]")
     invitee.wait_for_selector("#activate-done:not([hidden])")
+    shown = invitee.locator("#activate-fingerprint").inner_text()
+    token = url.split("#", 1)[1]
+    # The token travels in POST bodies only, never in a URL a server or proxy would log.
+    assert all(token not in request_url for request_url, _body in requests)
+    assert any(token in body for _url, body in requests)
     sign_in(invitee, live_server, "invitee", "the invitee's own passphrase")
     invitee.wait_for_url("**/auth/enrol")
     with app.app_context():
         row = staff.get("invitee")
-        assert row.activated_at is not None and row.directory_entry is not None
+        assert row.activated_at is not None and row.directory_entry is None
+        assert fingerprint(row.public_key) == shown
     invitee.context.close()
+
+
+def test_an_unknown_invitation_says_so(page: Any, live_server: str) -> None:
+    page.goto(live_server + "/auth/activate#not-a-real-token")
+    page.wait_for_selector("#activate-error:not([hidden])")
+    assert "does not work" in page.locator("#activate-error").inner_text()
+    assert page.locator("#activate-form").is_hidden()

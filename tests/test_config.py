@@ -87,3 +87,13 @@ def test_config_is_frozen(tmp_path: Path) -> None:
     config = Config.from_env(tmp_path, {})
     with pytest.raises(AttributeError):
         config.database_url = "x"  # type: ignore[misc]
+
+
+def test_the_wsgi_entry_point_defaults_to_production(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
+    env["CANDOR_INSTANCE_PATH"] = str(tmp_path)
+    result = subprocess.run([sys.executable, "-c", "import app.wsgi"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "Candor cannot start in production" in result.stderr
+    assert not (tmp_path / "secret_key").exists()  # no development secret was made up

@@ -23,8 +23,8 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
 PUBLIC_ENDPOINTS = {
     "static", "reporter.index", "api.key_directory", "auth.login", "auth.prelogin",
     "auth.login_submit", "auth.logout", "auth.logged_out", "auth.enrol", "auth.enrol_submit",
-    "auth.activate", "auth.activate_submit", "auth.recover", "auth.recover_begin",
-    "auth.recover_complete",
+    "auth.activate", "auth.activate_open", "auth.activate_complete", "auth.recover",
+    "auth.recover_begin", "auth.recover_complete",
 }
 
 

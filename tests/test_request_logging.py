@@ -42,18 +42,24 @@ def assert_anonymous(lines: str) -> None:
 
 
 def test_scrubber_removes_ipv4_and_ipv6() -> None:
-    text = "Invalid request from ip=10.1.2.3: x; peer [2001:db8::1]:443 and ::1"
+    text = "Invalid request from ip=10.1.2.3: x; peer [2001:db8::1]:443, ::1, ::ffff:10.9.8.7"
     scrubbed = scrub_addresses(text)
-    assert "10.1.2.3" not in scrubbed and "2001:db8::1" not in scrubbed and "::1" not in scrubbed
+    for address in ("10.1.2.3", "2001:db8::1", "::1", "10.9.8.7", "9.8.7"):
+        assert address not in scrubbed, scrubbed
+    assert "17:31:29" in scrub_addresses("at 17:31:29")
 
 
 def test_development_server_log(live_server: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="werkzeug")
     fetch(live_server + "/")
-    fetch(live_server + "/no-such-page")
+    fetch(live_server + "/auth/login?who=me")
+    fetch(live_server + "/staff/no-such-page")
     send_garbage(int(live_server.rsplit(":", 1)[1]))
     time.sleep(0.2)
-    assert_anonymous("\n".join(record.getMessage() for record in caplog.records))
+    lines = "\n".join(record.getMessage() for record in caplog.records)
+    assert '"GET /auth/login' in lines and "/staff/no-such-page" in lines
+    assert '"GET / ' not in lines, "a reporter request was logged"
+    assert_anonymous(lines)
 
 
 def test_gunicorn_logs(tmp_path: Path, database_url: str) -> None:
@@ -78,13 +84,15 @@ def test_gunicorn_logs(tmp_path: Path, database_url: str) -> None:
             except OSError:
                 time.sleep(0.1)
         fetch(f"http://127.0.0.1:{port}/")
-        fetch(f"http://127.0.0.1:{port}/no-such-page?who=me")
+        fetch(f"http://127.0.0.1:{port}/auth/login")
+        fetch(f"http://127.0.0.1:{port}/staff/no-such-page?who=me")
         send_garbage(port)
         time.sleep(0.5)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
     lines = log_path.read_text()
-    assert '"GET /" 200' in lines and '"GET /no-such-page" 404' in lines, lines
+    assert '"GET /auth/login" 200' in lines and '"GET /staff/no-such-page" 404' in lines, lines
+    assert '"GET /"' not in lines, "a reporter request was logged"
     assert "who=me" not in lines
     assert_anonymous(lines)

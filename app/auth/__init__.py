@@ -17,5 +17,8 @@ def init_app(app: Flask) -> None:
     # Our own server-side sessions already bind a login to one browser; Flask-Login's
     # "strong" protection would hash the client's address and user agent, which we never read.
     login_manager.session_protection = None
+    # Flask-Login otherwise puts a hash of the client's address and user agent in the cookie
+    # at every login, whatever session_protection says.
+    login_manager._session_identifier_generator = lambda: ""
     login_manager.user_loader(sessions.load_principal)
     app.register_blueprint(bp)

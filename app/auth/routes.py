@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from typing import Any
@@ -25,10 +26,10 @@ from app import get_config
 from app.auth import sessions
 from app.extensions import db
 from app.json_input import b64, bytes_field, json_body, password_material, text_field
-from app.models import SessionPrincipal, StaffUser
+from app.models import SessionPrincipal, StaffInvitation, StaffUser
 from app.services import invitations, staff_accounts
-from app.services.directory import DirectoryError, load_signing_key
 from app.services.staff_accounts import USERNAME_PATTERN, AccountError, AccountLocked
+from crypto.directory import fingerprint
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 _USERNAME = re.compile(USERNAME_PATTERN)
@@ -102,6 +103,12 @@ def enrol() -> str | Response:
         return redirect(url_for("auth.login"))  # type: ignore[return-value]
     if principal.session.stage != sessions.STAGE_ENROLMENT:
         return redirect(url_for("staff.home"))  # type: ignore[return-value]
+    if principal.staff.totp_enrolled_at is not None:
+        # Another session finished enrolment first: this one must sign in again with a code.
+        sessions.close_session(principal)
+        db.session.commit()
+        logout_user()
+        return redirect(url_for("auth.login"))  # type: ignore[return-value]
     secret, uri = staff_accounts.totp_provisioning(principal.staff)
     db.session.commit()
     # Rendered here as SVG markup: the secret never goes to an outside QR service.
@@ -118,47 +125,62 @@ def enrol_submit() -> tuple[Response, int] | Response:
     recovery_salt = bytes_field(data, "recovery_salt")
     recovery_wrapped = bytes_field(data, "recovery_wrapped_private_key")
     try:
-        staff_accounts.complete_enrolment(principal.staff, code, recovery_salt, recovery_wrapped)
+        staff_accounts.complete_enrolment(db.session, principal.staff, code, recovery_salt,
+                                          recovery_wrapped)
     except AccountError as error:
         db.session.commit()  # keeps the consumed TOTP step, so the code cannot be replayed
         return jsonify(error="enrolment_failed", message=str(error)), 400
     principal.session.stage = sessions.STAGE_FULL
+    sessions.close_all_sessions(principal.staff, keep=principal.session)
     db.session.commit()
     return jsonify(next=url_for("staff.home"))
 
 
-@bp.get("/activate/<token>")
-def activate(token: str) -> tuple[str, int]:
+# The invitation token travels in the link's fragment (/auth/activate#TOKEN), which browsers
+# never send, and then in POST bodies: it appears in no request line and so in no access log.
+INVITATION_MISSING = ("This invitation link does not work: it may have been used or have "
+                      "expired. Ask an administrator for a new one.")
+
+
+@bp.get("/activate")
+def activate() -> str:
+    return render_template("auth/activate.html")
+
+
+def _invitation(data: dict[str, Any]) -> StaffInvitation:
+    token = text_field(data, "token", max_length=128).strip()
     invitation = invitations.open_invitation(db.session, token)
     if invitation is None:
-        return render_template("auth/activate.html", invitation=None), 404
+        abort(404, description=INVITATION_MISSING)
+    return invitation
+
+
+@bp.post("/activate/open")
+def activate_open() -> Response:
+    invitation = _invitation(json_body())
     params = staff_accounts.staff_kdf_params(get_config(current_app))
-    return render_template("auth/activate.html", invitation=invitation,
-                           kdf_version=params.version), 200
+    return jsonify(username=invitation.staff.username, staff_id=str(invitation.staff.id),
+                   kdf_version=params.version)
 
 
-@bp.post("/activate/<token>")
-def activate_submit(token: str) -> tuple[Response, int] | Response:
-    invitation = invitations.open_invitation(db.session, token)
-    if invitation is None:
-        abort(404)
+@bp.post("/activate/complete")
+def activate_complete() -> tuple[Response, int] | Response:
     data = json_body()
-    config = get_config(current_app)
+    invitation = _invitation(data)
     try:
-        signing_key = load_signing_key(config.org_signing_key_path)
-        invitations.activate(
+        staff = invitations.activate(
             invitation, password=password_material(data),
-            public_key=bytes_field(data, "public_key"), config=config, signing_key=signing_key,
+            public_key=bytes_field(data, "public_key"), config=get_config(current_app),
         )
-    except DirectoryError:
-        return jsonify(error="directory_offline", message=(
-            "Your account cannot be activated right now: the organisation key is offline. "
-            "Ask an administrator, then use this link again.")), 503
     except AccountError as error:
         return jsonify(error="activation_failed", message=str(error)), 400
     db.session.commit()
-    return jsonify(message="Your account is ready. Sign in to set up two-factor authentication.",
-                   next=url_for("auth.login"))
+    return jsonify(
+        message=("Your account is ready. Before reports can be encrypted to you, the operator "
+                 "signs your key; tell them this fingerprint so they can check it:"),
+        fingerprint=fingerprint(staff.public_key),
+        next=url_for("auth.login"),
+    )
 
 
 RECOVERY_SESSION_KEY = "recovery"
@@ -189,6 +211,8 @@ def recover_begin() -> tuple[Response, int] | Response:
     session[RECOVERY_SESSION_KEY] = {
         "staff_id": staff.id,
         "digest": started.challenge_digest.hex(),
+        # A copy of this cookie cannot be replayed: completing recovery changes the salt.
+        "salt": hashlib.sha256(staff.kdf_salt).hexdigest(),
         "expires": time.time() + RECOVERY_WINDOW_SECONDS,
     }
     assert staff.recovery_salt is not None and staff.recovery_wrapped_private_key is not None
@@ -208,11 +232,13 @@ def recover_complete() -> tuple[Response, int] | Response:
         return jsonify(error="recovery_expired",
                        message="This recovery has expired. Start again."), 400
     staff = db.session.get(StaffUser, pending["staff_id"])
-    if staff is None or staff.disabled_at is not None:
+    if (staff is None or staff.disabled_at is not None
+            or hashlib.sha256(staff.kdf_salt).hexdigest() != pending.get("salt")):
         abort(400, description="This recovery has expired. Start again.")
     data = json_body()
     try:
         staff_accounts.complete_recovery(
+            db.session,
             staff,
             challenge=bytes_field(data, "challenge"),
             expected_digest=bytes.fromhex(pending["digest"]),

@@ -15,6 +15,8 @@ from app.models import SessionPrincipal, StaffSession, StaffUser, utcnow
 STAGE_ENROLMENT = "enrolment"  # signed in, TOTP not yet set up: only enrolment pages open
 STAGE_FULL = "full"
 _LAST_SEEN_GRANULARITY = timedelta(seconds=60)
+# However active, a session ends this long after sign-in.
+MAX_SESSION_AGE = timedelta(hours=12)
 
 
 def _hash(token: str) -> bytes:
@@ -35,7 +37,8 @@ def load_principal(token: str) -> SessionPrincipal | None:
         return None
     now = utcnow()
     idle = timedelta(minutes=get_config(current_app).staff_idle_minutes)
-    if row.staff.disabled_at is not None or now - row.last_seen_at > idle:
+    if (row.staff.disabled_at is not None or now - row.last_seen_at > idle
+            or now - row.created_at > MAX_SESSION_AGE):
         db.session.delete(row)
         db.session.commit()
         return None
@@ -49,5 +52,9 @@ def close_session(principal: SessionPrincipal) -> None:
     db.session.delete(principal.session)
 
 
-def close_all_sessions(staff: StaffUser) -> None:
-    db.session.execute(db.delete(StaffSession).where(StaffSession.staff_id == staff.id))
+def close_all_sessions(staff: StaffUser, keep: StaffSession | None = None) -> None:
+    """End every session of ``staff`` except ``keep``."""
+    statement = db.delete(StaffSession).where(StaffSession.staff_id == staff.id)
+    if keep is not None:
+        statement = statement.where(StaffSession.token_hash != keep.token_hash)
+    db.session.execute(statement)

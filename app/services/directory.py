@@ -15,7 +15,14 @@ from sqlalchemy import select
 from app.extensions import DbSession
 from app.models import OrganisationKey, StaffUser, utcnow
 from app.roles import RECIPIENT_ROLES
-from crypto.directory import DirectoryEntry, OrganisationSigningKey, fingerprint, sign_entry
+from crypto.directory import (
+    DirectoryEntry,
+    OrganisationSigningKey,
+    fingerprint,
+    sign_entry,
+    verify_entry,
+)
+from crypto.errors import CryptoError
 
 ENTRY_LIFETIME = timedelta(days=365)
 
@@ -75,6 +82,30 @@ def sign_staff_entry(staff: StaffUser, signing_key: OrganisationSigningKey,
         not_after=created + int(ENTRY_LIFETIME.total_seconds()),
     )
     staff.directory_entry = sign_entry(signing_key, entry)
+
+
+def entries_to_sign(
+    session: DbSession, signing_key: OrganisationSigningKey
+) -> list[tuple[StaffUser, bool]]:
+    """Every enabled, activated account, each with whether its key or roles differ from what
+    its current entry (if any) says: those are the ones an operator must check."""
+    people = session.scalars(
+        select(StaffUser)
+        .where(StaffUser.disabled_at.is_(None), StaffUser.activated_at.is_not(None))
+        .order_by(StaffUser.username)
+    )
+    result = []
+    for staff in people:
+        current = None
+        if staff.directory_entry is not None:
+            try:
+                current = verify_entry(signing_key.verify_key, staff.directory_entry)
+            except CryptoError:
+                current = None  # signed by an older organisation key: treat as new
+        unchanged = current is not None and current.public_key == staff.public_key and \
+            set(current.roles) == {role.value for role in staff.roles}
+        result.append((staff, not unchanged))
+    return result
 
 
 def active_entries(session: DbSession) -> list[StaffUser]:

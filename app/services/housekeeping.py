@@ -6,11 +6,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
+from app.auth.sessions import MAX_SESSION_AGE
 from app.extensions import DbSession
 from app.models import StaffSession
 
 
 def purge_idle_staff_sessions(session: DbSession, now: datetime, idle: timedelta) -> int:
-    """Delete staff sessions idle for longer than ``idle``; return how many went."""
-    result = session.execute(delete(StaffSession).where(StaffSession.last_seen_at < now - idle))
+    """Delete staff sessions idle for longer than ``idle`` or older than the maximum age;
+    return how many went."""
+    result = session.execute(delete(StaffSession).where(
+        (StaffSession.last_seen_at < now - idle)
+        | (StaffSession.created_at < now - MAX_SESSION_AGE)
+    ))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,5 +1,6 @@
 """Staff invitations: an administrator names the person and their roles; the person opens a
-one-time link and their own browser makes their key pair and password secrets."""
+one-time link and their own browser makes their key pair and password secrets; the operator
+signs the new key into the directory."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from app.extensions import DbSession
 from app.models import StaffInvitation, StaffRole, StaffUser, utcnow
 from app.roles import Role
 from app.services import staff_accounts
-from app.services.directory import sign_staff_entry
 from app.services.staff_accounts import AccountError, PasswordMaterial
-from crypto.directory import OrganisationSigningKey
+from crypto import kdf
+from crypto.errors import CryptoError
 from crypto.keys import BoxKeyPair
+from crypto.primitives import check_public_key
 
 INVITATION_LIFETIME = timedelta(days=3)
 # Not an Argon2id string, so no login secret ever matches it: the account cannot sign in
@@ -30,15 +32,20 @@ def _hash(token: str) -> bytes:
 
 
 def invite_staff(
-    session: DbSession, *, username: str, roles: list[Role], invited_by: StaffUser
+    session: DbSession, *, username: str, roles: list[Role], invited_by: StaffUser,
+    config: Config,
 ) -> str:
     """Reserve the account and return the one-time token for its activation link."""
     if staff_accounts.find_staff(session, username) is not None:
         raise AccountError(f"a staff member named {username!r} already exists")
     if not roles:
         raise AccountError("give at least one role")
+    # Until activation the account has no key pair (a zero public key, never signed into the
+    # directory) and a random salt with the current parameters, so that the sign-in page's
+    # answers look like those of any other account.
     staff = StaffUser(
-        username=username, login_hash=UNUSABLE_LOGIN_HASH, kdf_salt=b"\0" * 16, kdf_version=0,
+        username=username, login_hash=UNUSABLE_LOGIN_HASH, kdf_salt=kdf.generate_salt(),
+        kdf_version=staff_accounts.staff_kdf_params(config).version,
         public_key=b"\0" * BoxKeyPair.PUBLIC_SIZE, wrapped_private_key=b"",
     )
     staff.role_rows = [StaffRole(role=role.value) for role in sorted(set(roles))]
@@ -69,14 +76,20 @@ def activate(
     password: PasswordMaterial,
     public_key: bytes,
     config: Config,
-    signing_key: OrganisationSigningKey,
 ) -> StaffUser:
-    """Store what the invitee's browser made, sign their directory entry, use up the link."""
-    if len(public_key) != BoxKeyPair.PUBLIC_SIZE:
-        raise AccountError("The public key is malformed.")
+    """Store what the invitee's browser made and use up the link.
+
+    The key is not signed here: the web server never holds the organisation key, and an
+    administrator who could read the link must not be able to put a key of their own in the
+    directory. The operator signs it with ``candor keys sign-directory`` after checking its
+    fingerprint with the person.
+    """
+    try:
+        check_public_key(public_key)
+    except CryptoError:
+        raise AccountError("The public key is malformed.") from None
     staff = invitation.staff
     staff_accounts.set_password(staff, password, config)
     staff.public_key = public_key
     staff.activated_at = invitation.used_at = utcnow()
-    sign_staff_entry(staff, signing_key)
     return staff

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -16,17 +19,19 @@ from functools import cache
 import nacl.exceptions
 import nacl.pwhash
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from app.config import Config
 from app.extensions import DbSession
 from app.models import StaffRole, StaffUser, utcnow
 from app.roles import Role
+from app.services import throttle
 from crypto import kdf, keys
 from crypto.directory import OrganisationSigningKey
 from crypto.encoding import VERSION
 
 USERNAME_PATTERN = r"[a-z][a-z0-9._-]{1,63}"
+_TOTP_CODE = re.compile(r"[0-9]{6}")
 LOGIN_SECRET_SIZE = 32
 TOTP_ISSUER = "Candor"
 
@@ -44,8 +49,8 @@ class LoginFailed(AccountError):
 class AccountLocked(AccountError):
     def __init__(self, until: datetime) -> None:
         super().__init__(
-            "Too many failed attempts: this account is locked until "
-            f"{until:%H:%M} UTC. Try again then, or ask an administrator."
+            "Too many failed attempts: signing in with this username is paused until "
+            f"{until:%H:%M} UTC. Try again then."
         )
 
 
@@ -158,51 +163,49 @@ def create_staff(
 def authenticate(
     session: DbSession, username: str, login_secret: bytes, totp_code: str, config: Config
 ) -> StaffUser:
-    """Check the login secret and, once enrolled, the TOTP code. Counts failures per account."""
-    staff = _enabled_staff(session, username, login_secret, config)
-    ok = len(login_secret) == LOGIN_SECRET_SIZE and _login_secret_matches(
-        staff.login_hash, login_secret
-    )
-    if ok and staff.totp_enrolled_at is not None:
-        ok = _accept_totp(staff, totp_code, utcnow())
-    _record_attempt(session, staff, ok, config)
+    """Check the login secret and, once enrolled, the TOTP code. Failures count per name
+    (existing or not) and lock it at the limit; every failure looks the same."""
+    key = throttle.throttle_key(config, throttle.SIGN_IN, username)
+    with _lockout_as_error():
+        throttle.check(session, key)
+        staff = _signable_staff(session, username)
+        if staff is None:
+            # Spend the same time as a real check so a timing difference does not reveal accounts.
+            _login_secret_matches(_dummy_hash(*_hash_params(config)), login_secret)
+            throttle.record_failure(session, key, config)
+            raise LoginFailed()
+        ok = len(login_secret) == LOGIN_SECRET_SIZE and _login_secret_matches(
+            staff.login_hash, login_secret
+        )
+        if ok and staff.totp_enrolled_at is not None:
+            ok = _claim_totp(session, staff, totp_code)
+        if not ok:
+            throttle.record_failure(session, key, config)
+            raise LoginFailed()
+    throttle.reset(session, key)
     return staff
 
 
-def _enabled_staff(
-    session: DbSession, username: str, login_secret: bytes, config: Config
-) -> StaffUser:
-    """The enabled, unlocked account of that name, or the same failure as a wrong password."""
+@contextmanager
+def _lockout_as_error() -> Iterator[None]:
+    try:
+        yield
+    except throttle.Locked as locked:
+        raise AccountLocked(locked.until) from None
+
+
+def _signable_staff(session: DbSession, username: str) -> StaffUser | None:
+    """The enabled, activated account of that name."""
     staff = find_staff(session, username)
     if staff is None or staff.disabled_at is not None or staff.activated_at is None:
-        # Spend the same time as a real check so a timing difference does not reveal accounts.
-        _login_secret_matches(_dummy_hash(*_hash_params(config)), login_secret)
-        raise LoginFailed()
-    if staff.locked_until is not None and staff.locked_until > utcnow():
-        raise AccountLocked(staff.locked_until)
+        return None
     return staff
-
-
-def _record_attempt(session: DbSession, staff: StaffUser, ok: bool, config: Config) -> None:
-    """Reset the failure count on success; count a failure, locking at the limit, and raise."""
-    if ok:
-        staff.failed_logins = 0
-        staff.locked_until = None
-        return
-    staff.failed_logins += 1
-    if staff.failed_logins >= config.login_attempts_before_lockout:
-        staff.locked_until = utcnow() + timedelta(minutes=config.login_lockout_minutes)
-        staff.failed_logins = 0
-        session.commit()
-        raise AccountLocked(staff.locked_until)
-    session.commit()
-    raise LoginFailed()
 
 
 @dataclass(frozen=True)
 class RecoveryChallenge:
     """What a client needs to prove it holds the private key: the recovery-wrapped copy, and a
-    random challenge sealed to the account's public key (crypto/SPEC.md, recovery)."""
+    random challenge sealed to the account's public key (crypto/SPEC.md 8.3)."""
 
     staff: StaffUser
     sealed_challenge: bytes
@@ -212,12 +215,18 @@ class RecoveryChallenge:
 def begin_recovery(
     session: DbSession, username: str, totp_code: str, config: Config
 ) -> RecoveryChallenge:
-    """First step of a forgotten-password recovery: a valid TOTP code, counted like a login."""
-    staff = _enabled_staff(session, username, b"", config)
-    ok = staff.recovery_wrapped_private_key is not None and _accept_totp(
-        staff, totp_code, utcnow()
-    )
-    _record_attempt(session, staff, ok, config)
+    """First step of a forgotten-password recovery: a valid TOTP code. Failures count on their
+    own per name, so guessing codes here cannot lock anyone out of signing in."""
+    key = throttle.throttle_key(config, throttle.RECOVERY, username)
+    with _lockout_as_error():
+        throttle.check(session, key)
+        staff = _signable_staff(session, username)
+        ok = (staff is not None and staff.recovery_wrapped_private_key is not None
+              and _claim_totp(session, staff, totp_code))
+        if not ok or staff is None:
+            throttle.record_failure(session, key, config)
+            raise LoginFailed()
+    throttle.reset(session, key)
     challenge = keys.generate_recovery_challenge()
     return RecoveryChallenge(
         staff=staff,
@@ -227,30 +236,37 @@ def begin_recovery(
 
 
 def complete_recovery(
-    staff: StaffUser, *, challenge: bytes, expected_digest: bytes, new: PasswordMaterial,
-    config: Config,
+    session: DbSession, staff: StaffUser, *, challenge: bytes, expected_digest: bytes,
+    new: PasswordMaterial, config: Config,
 ) -> None:
     """Set a new password once the client has opened the challenge with the recovered key."""
     if not hmac.compare_digest(hashlib.sha256(challenge).digest(), expected_digest):
         raise AccountError("The recovery code did not unlock this account's key.")
     set_password(staff, new, config)
-    staff.failed_logins = 0
-    staff.locked_until = None
+    throttle.reset(session, throttle.throttle_key(config, throttle.SIGN_IN, staff.username))
 
 
-def _accept_totp(staff: StaffUser, code: str, now: datetime) -> bool:
-    """Accept a code from this or an adjacent 30-second step, never the same step twice."""
-    if staff.totp_secret is None or not code.isdigit() or len(code) != 6:
+def _claim_totp(session: DbSession, staff: StaffUser, code: str) -> bool:
+    """Accept a code from this or an adjacent 30-second step, and never a step already used:
+    the step is claimed by one conditional update, so two requests cannot both use it."""
+    # ASCII digits only: str.isdigit() also accepts other scripts' digits.
+    if staff.totp_secret is None or not _TOTP_CODE.fullmatch(code):
         return False
     totp = pyotp.TOTP(staff.totp_secret)
+    now = utcnow()
     for offset in (-1, 0, 1):
         moment = now + timedelta(seconds=30 * offset)
-        step = totp.timecode(moment)
         if hmac.compare_digest(totp.at(moment), code):
-            if staff.last_totp_step is not None and step <= staff.last_totp_step:
-                return False
-            staff.last_totp_step = step
-            return True
+            step = totp.timecode(moment)
+            claimed = session.execute(
+                update(StaffUser)
+                .where(StaffUser.id == staff.id,
+                       or_(StaffUser.last_totp_step.is_(None), StaffUser.last_totp_step < step))
+                .values(last_totp_step=step)
+                .execution_options(synchronize_session=False)
+            )
+            session.refresh(staff, ["last_totp_step"])
+            return bool(claimed.rowcount)  # type: ignore[attr-defined]
     return False
 
 
@@ -272,13 +288,14 @@ def totp_provisioning(staff: StaffUser) -> tuple[str, str]:
 
 
 def complete_enrolment(
-    staff: StaffUser, code: str, recovery_salt: bytes, recovery_wrapped: bytes
+    session: DbSession, staff: StaffUser, code: str, recovery_salt: bytes,
+    recovery_wrapped: bytes,
 ) -> None:
     """Finish first login: a working TOTP code, and the private key wrapped under the recovery
     code the browser generated and showed once."""
     if staff.totp_enrolled_at is not None:
         raise AccountError("two-factor authentication is already set up for this account")
-    if not _accept_totp(staff, code, utcnow()):
+    if not _claim_totp(session, staff, code):
         raise AccountError("That code is not right. Check the time on your device and try again.")
     _check_wrapped_key(recovery_wrapped)
     if len(recovery_salt) != kdf.SALT_SIZE:
@@ -289,11 +306,17 @@ def complete_enrolment(
 
 
 def change_password(
-    staff: StaffUser, *, current_login_secret: bytes, new: PasswordMaterial, config: Config
+    session: DbSession, staff: StaffUser, *, current_login_secret: bytes,
+    new: PasswordMaterial, config: Config,
 ) -> None:
-    """Replace the login secret and the password-wrapped key, both made in the browser."""
-    if not _login_secret_matches(staff.login_hash, current_login_secret):
-        raise AccountError("The current password is not right.")
+    """Replace the login secret and the password-wrapped key, both made in the browser. A
+    wrong current password counts as a failed sign-in, so a stolen session cannot guess on."""
+    key = throttle.throttle_key(config, throttle.SIGN_IN, staff.username)
+    with _lockout_as_error():
+        throttle.check(session, key)
+        if not _login_secret_matches(staff.login_hash, current_login_secret):
+            throttle.record_failure(session, key, config)
+            raise AccountError("The current password is not right.")
     set_password(staff, new, config)
 
 

@@ -17,12 +17,13 @@ from flask_wtf import FlaskForm
 
 from app import get_config
 from app.auth.guards import staff_required
+from app.auth.sessions import close_all_sessions
 from app.extensions import db
 from app.json_input import bytes_field, json_body, password_material
 from app.models import SessionPrincipal, StaffUser
 from app.roles import Permission, Role
 from app.services import invitations, staff_accounts
-from app.services.staff_accounts import AccountError
+from app.services.staff_accounts import AccountError, AccountLocked
 from app.staff.forms import InviteStaffForm
 from crypto.directory import fingerprint
 
@@ -53,15 +54,20 @@ def password_submit(principal: SessionPrincipal) -> tuple[Response, int] | Respo
     data = json_body()
     try:
         staff_accounts.change_password(
+            db.session,
             principal.staff,
             current_login_secret=bytes_field(data, "current_login_secret"),
             new=password_material(data),
             config=get_config(current_app),
         )
+    except AccountLocked as error:
+        return jsonify(error="locked", message=str(error)), 429
     except AccountError as error:
         return jsonify(error="password_change_failed", message=str(error)), 400
+    # Whoever else is signed in with the old password is signed out.
+    close_all_sessions(principal.staff, keep=principal.session)
     db.session.commit()
-    return jsonify(message="Your password is changed.")
+    return jsonify(message="Your password is changed. Other sessions have been signed out.")
 
 
 def _admin_page(principal: SessionPrincipal, invite_form: InviteStaffForm,
@@ -89,12 +95,14 @@ def admin_invite(principal: SessionPrincipal) -> tuple[str, int]:
         token = invitations.invite_staff(
             db.session, username=form.username.data or "",
             roles=[Role(value) for value in form.roles.data or []], invited_by=principal.staff,
+            config=get_config(current_app),
         )
     except AccountError as error:
         form.username.errors = [str(error)]
         return _admin_page(principal, form, status=400)
     db.session.commit()
-    url = url_for("auth.activate", token=token, _external=True)
+    # The token goes in the fragment, which browsers never send: it reaches no server log.
+    url = url_for("auth.activate", _external=True) + "#" + token
     return _admin_page(principal, InviteStaffForm(formdata=None), invitation_url=url)
 
 

@@ -92,3 +92,8 @@ def test_case_keys_compare_in_constant_time_and_by_type() -> None:
     assert (bytes(KEY) == KEY) is False
     with pytest.raises(MalformedInput):
         CaseKey(bytes(31))
+
+
+def test_sealing_to_a_low_order_key_is_refused() -> None:
+    with pytest.raises(MalformedInput):
+        envelope.seal_case_key(CaseKey.generate(), bytes(32), "case-1", GrantKind.RECIPIENT)

@@ -83,18 +83,20 @@ class StaffLogin:
         return secrets_.login_secret
 
     def post_login(self, client: FlaskClient, account: Account, totp: str | None = None,
-                   password: str | None = None):  # type: ignore[no-untyped-def]
+                   password: str | None = None,
+                   headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
         secret = self.login_secret(client, account.username, password or account.password)
         code = totp if totp is not None else (account.totp_now() if account.totp_secret else "")
         return client.post(
             "/auth/login",
             json={"username": account.username, "login_secret": base64.b64encode(secret).decode(),
                   "totp": code},
-            headers={"X-CSRFToken": csrf_token(client)},
+            headers={"X-CSRFToken": csrf_token(client), **(headers or {})},
         )
 
-    def login(self, client: FlaskClient, account: Account) -> None:
-        response = self.post_login(client, account)
+    def login(self, client: FlaskClient, account: Account, totp: str | None = None,
+              headers: dict[str, str] | None = None) -> None:
+        response = self.post_login(client, account, totp=totp, headers=headers)
         assert response.status_code == 200, response.get_json()
 
     def unwrap(self, account: Account, wrapped_b64: str) -> keys.StaffKeyPair:

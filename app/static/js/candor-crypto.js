@@ -249,6 +249,20 @@ const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 const randomBytes = (n) => S().randombytes_buf(n);
 
+const TEST_SCALAR = new Uint8Array(32);
+TEST_SCALAR[0] = 9;
+
+/** Throw MalformedInput unless `publicKey` is a 32-byte X25519 key of full order. */
+export function checkPublicKey(publicKey) {
+  requireBytes(publicKey, 32, "public key");
+  try {
+    S().crypto_scalarmult(TEST_SCALAR, publicKey);
+  } catch {
+    throw new MalformedInput("public key is of low order");
+  }
+  return publicKey;
+}
+
 /** Open an X25519 sealed box; DecryptionError naming `what` if it is not for this key pair. */
 function sealOpen(sealed, keyPair, what) {
   try {
@@ -643,7 +657,7 @@ export function generateCaseKey() {
  */
 export function sealCaseKey(caseKey, recipientPublicKey, caseId, kind) {
   symmetricKey(caseKey, "case key");
-  requireBytes(recipientPublicKey, 32, "public key");
+  checkPublicKey(recipientPublicKey);
   const inner = concat(u8(VERSION), u8(kindValue(kind, GrantKind, "grant kind")),
     lp(identifier(caseId, "case id")), caseKey);
   return concat(u8(VERSION), S().crypto_box_seal(inner, recipientPublicKey));

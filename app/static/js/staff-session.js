@@ -151,24 +151,34 @@ async function recover(form) {
   done.hidden = false;
 }
 
+const invitationToken = () => decodeURIComponent(window.location.hash.slice(1));
+
+async function openInvitation(form) {
+  try {
+    await candor.ready();
+    const invitation = await postJson(form.dataset.openUrl, { token: invitationToken() });
+    form.dataset.staffId = invitation.staff_id;
+    form.dataset.kdfVersion = invitation.kdf_version;
+    document.getElementById("activate-username").textContent = invitation.username;
+    form.hidden = false;
+  } catch (error) {
+    showError("activate-error", error);
+  }
+}
+
 async function activate(form) {
   checkNewPassword(form);
-  const staffId = form.dataset.staffId;
   const keyPair = candor.generateStaffKeyPair();
   const params = candor.paramsByVersion(Number(form.dataset.kdfVersion));
   const answer = await postJson(form.dataset.submitUrl, {
+    token: invitationToken(),
     public_key: b64(keyPair.publicKey),
-    ...passwordMaterial(form.new_password.value, params, keyPair, staffId),
+    ...passwordMaterial(form.new_password.value, params, keyPair, form.dataset.staffId),
   });
   form.hidden = true;
-  const done = document.getElementById("activate-done");
-  done.textContent = answer.message;
-  done.hidden = false;
-  const link = document.createElement("a");
-  link.href = answer.next;
-  link.className = "button";
-  link.textContent = "Sign in";
-  done.after(link);
+  document.getElementById("activate-message").textContent = answer.message;
+  document.getElementById("activate-fingerprint").textContent = answer.fingerprint;
+  document.getElementById("activate-done").hidden = false;
 }
 
 function bind(formId, errorId, handler) {
@@ -220,5 +230,7 @@ bind("enrol-form", "enrol-error", enrol);
 bind("password-form", "password-error", changePassword);
 bind("recover-form", "recover-error", recover);
 bind("activate-form", "activate-error", activate);
+const activateForm = document.getElementById("activate-form");
+if (activateForm) openInvitation(activateForm);
 showKeyState();
 if (document.body.classList.contains("staff") && !document.getElementById("login-form")) watchIdle();
