@@ -38,10 +38,10 @@ run: install vendor db
 	@echo "Candor is starting on http://127.0.0.1:$(PORT)/  (staff sign-in: http://127.0.0.1:$(PORT)/auth/login)"
 	@echo "Sign in with a demonstration account above; a code is printed by: $(BIN)/candor totp-code rso"
 	@echo "Ctrl-C stops the web app and the scheduler."
-	@trap 'kill 0' INT TERM EXIT; \
-	  $(BIN)/candor scheduler & \
-	  CANDOR_ENV=$${CANDOR_ENV:-development} PORT=$(PORT) $(BIN)/gunicorn -c python:app.gunicorn_conf 'app.wsgi:app' & \
-	  wait
+	@$(BIN)/candor scheduler & scheduler=$$!; \
+	  trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT; \
+	  CANDOR_ENV=$${CANDOR_ENV:-development} PORT=$(PORT) \
+	    $(BIN)/gunicorn -c python:app.gunicorn_conf 'app.wsgi:app'
 
 lint: install
 	$(BIN)/ruff check app crypto tests bench migrations/env.py
