@@ -46,7 +46,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.jinja_env.globals["Permission"] = Permission  # templates show what a role may do
 
     from app import auth, cli
-    from app.api.routes import bp as api_bp
+    from app.api import bp as api_bp
     from app.governance.routes import bp as governance_bp
     from app.reporter.routes import bp as reporter_bp
     from app.staff.routes import bp as staff_bp

@@ -34,6 +34,28 @@ def int_field(data: dict[str, Any], name: str) -> int:
     return value
 
 
+def bool_field(data: dict[str, Any], name: str, default: bool = False) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        abort(400, description=f"The field {name!r} must be true or false.")
+    return value
+
+
+def list_field(data: dict[str, Any], name: str, max_items: int) -> list[Any]:
+    value = data.get(name, [])
+    if not isinstance(value, list):
+        abort(400, description=f"The field {name!r} must be a list.")
+    if len(value) > max_items:
+        abort(400, description=f"The field {name!r} has more than {max_items} items.")
+    return value
+
+
+def object_item(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        abort(400, description=f"Each item of {name!r} must be an object.")
+    return value
+
+
 def bytes_field(data: dict[str, Any], name: str, size: int | None = None,
                 max_size: int = 4096) -> bytes:
     """A base64 (standard alphabet, padded) field, optionally of an exact decoded size."""

@@ -3,7 +3,7 @@ wrapped private keys and the metadata workflow needs."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
@@ -16,6 +16,11 @@ from app.roles import Permission, Role, permissions_for
 def utcnow() -> datetime:
     """Naive UTC: both SQLite and PostgreSQL columns store it the same way."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def today() -> date:
+    """The UTC date: what is stored of any moment a reporter acted (never the time of day)."""
+    return datetime.now(UTC).date()
 
 
 class OrganisationKey(Base):
@@ -137,3 +142,116 @@ class SessionPrincipal(UserMixin):  # type: ignore[misc]  # flask_login is untyp
 
     def get_id(self) -> str:
         return self._token
+
+
+class Case(Base):
+    """One report (or a case opened by staff). Content lives only in ``CaseRecord`` ciphertext;
+    these columns are the metadata workflow and statistics need. Nothing here records when in the
+    day a reporter acted, from where, or with what."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The identifier bound into every ciphertext's associated data; chosen by the reporter's
+    # client before encrypting (random, so it says nothing).
+    case_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    # Short number staff and notifications use ("C-7KQ2M").
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    # HMAC of the codename lookup identifier under a server key: the codename finds the case.
+    lookup_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    reporter_salt: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    reporter_kdf_version: Mapped[int | None]
+    reporter_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    route: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(48))
+    taxonomy_version: Mapped[str] = mapped_column(String(32))
+    concerns_rso: Mapped[bool] = mapped_column(default=False)
+    material_risk: Mapped[bool] = mapped_column(default=False)
+    sb53_disclosure: Mapped[bool] = mapped_column(default=False)
+    identity_given: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(24), default="received")
+    received_on: Mapped[date]
+    acknowledged_on: Mapped[date | None]
+    linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+
+    grants: Mapped[list[CaseGrant]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseGrant.id"
+    )
+    records: Mapped[list[CaseRecord]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseRecord.id"
+    )
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseEvent.id"
+    )
+    exclusions: Mapped[list[CaseExclusion]] = relationship(
+        back_populates="case", cascade="all, delete-orphan"
+    )
+
+
+class CaseGrant(Base):
+    """The case key sealed to one public key: a current recipient, the reporter, or an escrow
+    copy for the escalation tier that the server releases only when the case escalates."""
+
+    __tablename__ = "case_grants"
+    __table_args__ = (UniqueConstraint("case_id", "kind", "staff_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # recipient | reporter | escrow
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    grant: Mapped[bytes] = mapped_column(LargeBinary)
+    released_on: Mapped[date | None]
+
+    case: Mapped[Case] = relationship(back_populates="grants")
+
+
+class CaseRecord(Base):
+    """One encrypted piece of a case: the report, a message, a note, the identity..."""
+
+    __tablename__ = "case_records"
+    __table_args__ = (UniqueConstraint("case_id", "record_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    record_ref: Mapped[str] = mapped_column(String(64))  # bound into the associated data
+    kind: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str] = mapped_column(String(16))  # "reporter" or "staff"
+    author_staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    visible_to_reporter: Mapped[bool]
+    created_on: Mapped[date]
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+
+    case: Mapped[Case] = relationship(back_populates="records")
+
+
+class CaseEvent(Base):
+    """The case's timeline. Dates only: a reporter's actions are never timed to the minute."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_on: Mapped[date]
+    visible_to_reporter: Mapped[bool]
+    detail: Mapped[str | None] = mapped_column(String(200))  # never content: a status name
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class CaseExclusion(Base):
+    """A staff member the reporter named as concerned: they receive no key and, later, cannot
+    learn the case exists."""
+
+    __tablename__ = "case_exclusions"
+    __table_args__ = (UniqueConstraint("case_id", "staff_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+
+    case: Mapped[Case] = relationship(back_populates="exclusions")

@@ -93,13 +93,7 @@ def open_grant(grant: bytes, keypair: BoxKeyPair, case_id: str, kind: GrantKind)
     ``kind``; raises DecryptionError if it was not, or if it is not sealed to ``keypair``."""
     expected_kind = _kind(kind, GrantKind)
     identifier(case_id, "case id")
-    grant = bytes(grant)
-    if not grant:
-        raise MalformedInput("grant is empty")
-    if grant[0] != VERSION:
-        raise UnsupportedVersion(f"grant version {grant[0]}")
-    if not GRANT_MIN_SIZE <= len(grant) <= GRANT_MAX_SIZE:
-        raise MalformedInput(f"grant must be {GRANT_MIN_SIZE}-{GRANT_MAX_SIZE} bytes")
+    grant = check_grant_shape(grant)
     inner = seal_open(grant[1:], keypair.public_key, keypair.private_key, "grant")
     r = Reader(inner)
     if r.u8() != VERSION:
@@ -161,6 +155,31 @@ def _encrypt_record_with_nonce(
     return u8(VERSION) + nonce + aead_encrypt(case_key, nonce, plaintext, ad)
 
 
+def check_record_shape(record: bytes) -> bytes:
+    """What a server can check of a record without the key: version and padded length.
+    Raises MalformedInput or UnsupportedVersion; returns the record as bytes."""
+    record = bytes(record)
+    if not record:
+        raise MalformedInput("record is empty")
+    if record[0] != VERSION:
+        raise UnsupportedVersion(f"record version {record[0]}")
+    if len(record) - 1 - AEAD_NONCE_SIZE - AEAD_TAG_SIZE not in BUCKETS:
+        raise MalformedInput("record length is not a padded bucket")
+    return record
+
+
+def check_grant_shape(grant: bytes) -> bytes:
+    """What a server can check of a grant without the private key: version and length."""
+    grant = bytes(grant)
+    if not grant:
+        raise MalformedInput("grant is empty")
+    if grant[0] != VERSION:
+        raise UnsupportedVersion(f"grant version {grant[0]}")
+    if not GRANT_MIN_SIZE <= len(grant) <= GRANT_MAX_SIZE:
+        raise MalformedInput(f"grant must be {GRANT_MIN_SIZE}-{GRANT_MAX_SIZE} bytes")
+    return grant
+
+
 def decrypt_record(
     case_key: CaseKey, kind: RecordKind, case_id: str, record_id: str, record: bytes
 ) -> bytes:
@@ -172,12 +191,6 @@ def decrypt_record(
     if not isinstance(case_key, CaseKey):
         raise TypeError("case_key must be a CaseKey")
     ad = record_associated_data(kind, case_id, record_id)
-    record = bytes(record)
-    if not record:
-        raise MalformedInput("record is empty")
-    if record[0] != VERSION:
-        raise UnsupportedVersion(f"record version {record[0]}")
-    if len(record) - 1 - AEAD_NONCE_SIZE - AEAD_TAG_SIZE not in BUCKETS:
-        raise MalformedInput("record length is not a padded bucket")
+    record = check_record_shape(record)
     nonce = record[1 : 1 + AEAD_NONCE_SIZE]
     return unpad(aead_decrypt(case_key, nonce, record[1 + AEAD_NONCE_SIZE :], ad))

@@ -68,6 +68,7 @@ def current_fingerprint(session: DbSession) -> str | None:
     return fingerprint(key.verify_key) if key else None
 
 
+
 def sign_staff_entry(staff: StaffUser, signing_key: OrganisationSigningKey,
                      now: datetime | None = None) -> None:
     """(Re)sign the staff member's directory entry with their current public key and roles,

@@ -1,14 +1,13 @@
-"""JSON API, version 1."""
+"""The key directory, served to every client."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Response, jsonify
 
+from app.api import bp
 from app.extensions import db
 from app.json_input import b64
 from app.services import directory
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/directory")

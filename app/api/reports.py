@@ -1,0 +1,235 @@
+"""The reporter's JSON API: readers of a route, filing a report, coming back with a codename.
+
+These endpoints take ciphertext and metadata only. The browser (``reporter.js``) and the
+command-line client (``candor report``) speak them; ``/api/v1/openapi.json`` describes them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Response, abort, current_app, jsonify, session
+from flask_wtf.csrf import generate_csrf
+
+from app import get_config
+from app.api import bp
+from app.extensions import db
+from app.json_input import (
+    b64,
+    bool_field,
+    bytes_field,
+    int_field,
+    json_body,
+    list_field,
+    object_item,
+    text_field,
+)
+from app.models import Case
+from app.services import deadlines, reports
+from app.services.directory import current_fingerprint
+from app.services.routing import ROUTE_LABELS, Route, RoutingError, readers_for
+from app.taxonomy import load_taxonomy
+from crypto.envelope import RecordKind
+from crypto.keys import BoxKeyPair
+
+REPORTER_CASE = "reporter_case"
+REPORTER_SEEN = "reporter_seen"
+MAX_RECORD_BYTES = 4 * 1024 * 1024 + 64
+MAX_STAFF_IDS = 200
+NOT_FOUND = "No report matches this codename. Check each word and try again."
+
+
+def _route(data: dict[str, Any]) -> Route:
+    value = text_field(data, "route", max_length=16)
+    try:
+        return Route(value)
+    except ValueError:
+        abort(400, description="Choose one of the routes: rso, executive or board.")
+
+
+def _staff_ids(data: dict[str, Any], name: str) -> list[int]:
+    ids = list_field(data, name, MAX_STAFF_IDS)
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        abort(400, description=f"The field {name!r} must be a list of staff ids.")
+    return ids
+
+
+@bp.get("/session")
+def reporter_session() -> Response:
+    """A CSRF token for clients that are not pages (the command-line client)."""
+    return jsonify(csrf_token=generate_csrf())
+
+
+@bp.get("/report-options")
+def report_options() -> Response:
+    config = get_config(current_app)
+    taxonomy = load_taxonomy(config.instance_path)
+    params = reports.reporter_kdf_params(config)
+    return jsonify(
+        routes=[{"id": route.value, "label": label} for route, label in ROUTE_LABELS.items()],
+        taxonomy={"version": taxonomy.version,
+                  "categories": [{"id": c.id, "label": c.label} for c in taxonomy.categories]},
+        reporter_kdf={"version": params.version, "opslimit": params.opslimit,
+                      "memlimit": params.memlimit},
+        organisation_fingerprint=current_fingerprint(db.session),
+    )
+
+
+@bp.post("/readers")
+def report_readers() -> Response:
+    data = json_body()
+    try:
+        readers = readers_for(db.session, _route(data), bool_field(data, "concerns_rso"),
+                              _staff_ids(data, "concerned_staff_ids"))
+    except RoutingError as error:
+        abort(409, description=str(error))
+
+    def people(staff: Any) -> list[dict[str, Any]]:
+        return [{"staff_id": s.id, "username": s.username,
+                 "roles": sorted(r.value for r in s.roles)} for s in staff]
+
+    return jsonify(now=people(readers.now), on_escalation=people(readers.on_escalation))
+
+
+def _submission(data: dict[str, Any]) -> reports.Submission:
+    grants = []
+    for item in list_field(data, "grants", MAX_STAFF_IDS + 1):
+        item = object_item(item, "grants")
+        staff_id = item.get("staff_id")
+        if staff_id is not None and (not isinstance(staff_id, int) or isinstance(staff_id, bool)):
+            abort(400, description="A grant's staff_id must be a staff id or null.")
+        grants.append(reports.GrantIn(kind=text_field(item, "kind", 16), staff_id=staff_id,
+                                      grant=bytes_field(item, "grant", max_size=512)))
+    records = []
+    for item in list_field(data, "records", reports.MAX_RECORDS_PER_SUBMISSION):
+        item = object_item(item, "records")
+        kind = text_field(item, "kind", 16)
+        if kind not in ("report", "identity"):
+            abort(400, description="A submitted record is a report or an identity.")
+        records.append(reports.RecordIn(
+            record_ref=text_field(item, "record_ref", 64), kind=RecordKind[kind.upper()],
+            ciphertext=bytes_field(item, "ciphertext", max_size=MAX_RECORD_BYTES)))
+    return reports.Submission(
+        case_ref=text_field(data, "case_ref", 64),
+        route=_route(data),
+        category=text_field(data, "category", 48),
+        lookup_id=bytes_field(data, "lookup_id", size=reports.LOOKUP_ID_SIZE),
+        reporter_salt=bytes_field(data, "reporter_salt"),
+        reporter_kdf_version=int_field(data, "reporter_kdf_version"),
+        reporter_public_key=bytes_field(data, "reporter_public_key",
+                                        size=BoxKeyPair.PUBLIC_SIZE),
+        grants=grants,
+        records=records,
+        concerns_rso=bool_field(data, "concerns_rso"),
+        concerned_staff_ids=_staff_ids(data, "concerned_staff_ids"),
+        material_risk=bool_field(data, "material_risk"),
+        sb53_disclosure=bool_field(data, "sb53_disclosure"),
+    )
+
+
+@bp.post("/reports")
+def submit_report() -> tuple[Response, int]:
+    config = get_config(current_app)
+    submission = _submission(json_body())
+    try:
+        case = reports.submit_report(db.session, submission, config,
+                                     load_taxonomy(config.instance_path))
+    except reports.SubmissionRejected as error:
+        db.session.rollback()
+        return jsonify(error="submission_rejected", message=str(error)), 400
+    db.session.commit()
+    token = _open_reporter_session(case)
+    return jsonify(case_ref=case.case_ref, number=case.number, csrf_token=token), 201
+
+
+def _open_reporter_session(case: Case) -> str:
+    """A fresh session for this case; returns its new CSRF token, which the client must use
+    from now on (nothing from the session before carries over)."""
+    session.clear()
+    session[REPORTER_CASE] = case.id
+    session[REPORTER_SEEN] = int(time.time())
+    return generate_csrf()
+
+
+def _reporter_case() -> Case:
+    """The case this reporter session opened, if the session has not gone idle."""
+    idle = get_config(current_app).reporter_idle_minutes * 60
+    case_id, seen = session.get(REPORTER_CASE), session.get(REPORTER_SEEN, 0)
+    if case_id is None or time.time() - seen > idle:
+        session.clear()
+        abort(401, description="Your session ended. Enter your codename again.")
+    case = db.session.get(Case, case_id)
+    if case is None:
+        session.clear()
+        abort(401, description="Your session ended. Enter your codename again.")
+    session[REPORTER_SEEN] = int(time.time())
+    return case
+
+
+def reporter_view(case: Case) -> dict[str, Any]:
+    """Everything the reporter may see of their case: status, dates, and the ciphertext of the
+    records meant for them with their own copy of the case key. Never staff notes."""
+    params = case.reporter_kdf_version
+    reporter_grant = next(g for g in case.grants if g.kind == "reporter")
+    taxonomy = load_taxonomy(get_config(current_app).instance_path)
+    category = taxonomy.get(case.category)
+    return {
+        "case_ref": case.case_ref,
+        "number": case.number,
+        "status": case.status,
+        "route": case.route,
+        "category": category.label if category else case.category,
+        "received_on": case.received_on.isoformat(),
+        "acknowledge_by": deadlines.acknowledge_by(case.received_on).isoformat(),
+        "feedback_by": deadlines.feedback_by(case.received_on, case.acknowledged_on).isoformat(),
+        "reporter_salt": b64(case.reporter_salt or b""),
+        "reporter_kdf_version": params,
+        "reporter_grant": b64(reporter_grant.grant),
+        "records": [
+            {"record_ref": r.record_ref, "kind": r.kind, "author": r.author,
+             "created_on": r.created_on.isoformat(), "ciphertext": b64(r.ciphertext)}
+            for r in case.records if r.visible_to_reporter
+        ],
+        "timeline": [
+            {"kind": e.kind, "on": e.occurred_on.isoformat(), "detail": e.detail}
+            for e in case.events if e.visible_to_reporter
+        ],
+    }
+
+
+@bp.post("/reporter/open")
+def reporter_open() -> Response | tuple[Response, int]:
+    data = json_body()
+    lookup_id = bytes_field(data, "lookup_id", size=reports.LOOKUP_ID_SIZE)
+    case = reports.find_case(db.session, lookup_id, get_config(current_app))
+    if case is None:
+        session.clear()  # whatever case this browser had open is closed
+        return jsonify(error="Not found", message=NOT_FOUND, csrf_token=generate_csrf()), 404
+    token = _open_reporter_session(case)
+    return jsonify({**reporter_view(case), "csrf_token": token})
+
+
+@bp.get("/reporter/case")
+def reporter_case() -> Response:
+    return jsonify(reporter_view(_reporter_case()))
+
+
+@bp.post("/reporter/messages")
+def reporter_message() -> tuple[Response, int]:
+    case = _reporter_case()
+    data = json_body()
+    try:
+        reports.add_reporter_message(db.session, case, text_field(data, "record_ref", 64),
+                                     bytes_field(data, "ciphertext", max_size=MAX_RECORD_BYTES))
+    except reports.SubmissionRejected as error:
+        db.session.rollback()
+        return jsonify(error="message_rejected", message=str(error)), 400
+    db.session.commit()
+    return jsonify(reporter_view(case)), 201
+
+
+@bp.post("/reporter/leave")
+def reporter_leave() -> Response:
+    session.clear()
+    return jsonify(message="Your session has ended.")

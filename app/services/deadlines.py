@@ -1,0 +1,26 @@
+"""The dates a reporter is owed (EU Directive 2019/1937 art. 9): acknowledgement within 7 days
+of receipt; feedback within 3 months of acknowledgement, or of the 7-day mark if none came."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+
+ACKNOWLEDGE_WITHIN = timedelta(days=7)
+FEEDBACK_WITHIN_MONTHS = 3
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, or the month's last day when it has no such day."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def acknowledge_by(received_on: date) -> date:
+    return received_on + ACKNOWLEDGE_WITHIN
+
+
+def feedback_by(received_on: date, acknowledged_on: date | None) -> date:
+    start = acknowledged_on or acknowledge_by(received_on)
+    return add_months(start, FEEDBACK_WITHIN_MONTHS)

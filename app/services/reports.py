@@ -1,0 +1,213 @@
+"""Reports from the reporter's side: filing one, finding it again with the codename, replying.
+
+Everything here sees only ciphertext and the metadata listed in DESIGN.md. It checks what a
+server can check without keys: shapes, sizes, versions, and that the case key was sealed to
+exactly the people the route says, before anything is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from app.config import Config
+from app.extensions import DbSession
+from app.models import (
+    Case,
+    CaseEvent,
+    CaseExclusion,
+    CaseGrant,
+    CaseRecord,
+    StaffUser,
+    today,
+)
+from app.services.routing import Route, RoutingError, readers_for
+from app.taxonomy import Taxonomy
+from crypto import kdf
+from crypto.envelope import RecordKind, check_grant_shape, check_record_shape
+from crypto.errors import CryptoError
+from crypto.primitives import CROCKFORD, check_public_key
+
+CASE_REF = re.compile(r"c-[0-9a-f]{32}")
+RECORD_REF = re.compile(r"r-[0-9a-f]{32}")
+LOOKUP_ID_SIZE = 32
+MAX_RECORDS_PER_SUBMISSION = 4
+GRANT_KINDS = ("recipient", "reporter", "escrow")
+# What a reporter may send and see; staff notes are never among them.
+REPORTER_RECORD_KINDS = {RecordKind.REPORT, RecordKind.IDENTITY, RecordKind.MESSAGE}
+
+
+class SubmissionRejected(Exception):
+    """The submission is refused; ``str(error)`` is safe to show the reporter."""
+
+
+@dataclass(frozen=True)
+class GrantIn:
+    kind: str
+    staff_id: int | None
+    grant: bytes
+
+
+@dataclass(frozen=True)
+class RecordIn:
+    record_ref: str
+    kind: RecordKind
+    ciphertext: bytes
+
+
+@dataclass(frozen=True)
+class Submission:
+    case_ref: str
+    route: Route
+    category: str
+    lookup_id: bytes
+    reporter_salt: bytes
+    reporter_kdf_version: int
+    reporter_public_key: bytes
+    grants: list[GrantIn]
+    records: list[RecordIn]
+    concerns_rso: bool = False
+    concerned_staff_ids: list[int] = field(default_factory=list)
+    material_risk: bool = False
+    sb53_disclosure: bool = False
+
+
+def reporter_kdf_params(config: Config) -> kdf.KdfParams:
+    return kdf.TEST_FAST if config.fast_kdf_for_tests else kdf.REPORTER_CODENAME_V1
+
+
+def lookup_hash(lookup_id: bytes, config: Config) -> bytes:
+    """What the database holds of a codename's lookup identifier: a keyed hash, so a copy of
+    the database alone cannot test codename guesses (crypto/SPEC.md, limitation 8)."""
+    key = hashlib.sha256(b"candor/lookup-hash\0" + config.secret_key.encode()).digest()
+    return hmac.new(key, lookup_id, hashlib.sha256).digest()
+
+
+def _new_number(session: DbSession) -> str:
+    while True:
+        number = "C-" + "".join(secrets.choice(CROCKFORD) for _ in range(5))
+        if session.scalar(select(Case.id).where(Case.number == number)) is None:
+            return number
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise SubmissionRejected(message)
+
+
+def submit_report(
+    session: DbSession, submission: Submission, config: Config, taxonomy: Taxonomy
+) -> Case:
+    """Validate a submission completely, then store it as one new case (not yet committed)."""
+    s = submission
+    _check(bool(CASE_REF.fullmatch(s.case_ref)), "The case identifier is malformed.")
+    _check(taxonomy.get(s.category) is not None, "Choose one of the listed categories.")
+    _check(len(s.lookup_id) == LOOKUP_ID_SIZE, "The codename lookup identifier is malformed.")
+    _check(len(s.reporter_salt) == kdf.SALT_SIZE, "The reporter salt is malformed.")
+    _check(s.reporter_kdf_version == reporter_kdf_params(config).version,
+           "The codename key was derived with the wrong parameters.")
+    try:
+        check_public_key(s.reporter_public_key)
+    except CryptoError:
+        raise SubmissionRejected("The reporter public key is malformed.") from None
+    _check(session.scalar(select(Case.id).where(Case.case_ref == s.case_ref)) is None,
+           "This case identifier is taken; submit again.")
+    _check(session.scalar(select(Case.id).where(
+        Case.lookup_hash == lookup_hash(s.lookup_id, config))) is None,
+        "This codename is taken; submit again.")
+    concerned = set(s.concerned_staff_ids)
+    known = set(session.scalars(select(StaffUser.id).where(StaffUser.id.in_(concerned))))
+    _check(known == concerned, "Someone named as concerned is not a member of staff.")
+    try:
+        readers = readers_for(session, s.route, s.concerns_rso, concerned)
+    except RoutingError as error:
+        raise SubmissionRejected(str(error)) from None
+    _check_grants(s.grants, {r.id for r in readers.now}, {r.id for r in readers.on_escalation})
+    _check_records(s.records)
+
+    case = Case(
+        case_ref=s.case_ref, number=_new_number(session),
+        lookup_hash=lookup_hash(s.lookup_id, config), reporter_salt=s.reporter_salt,
+        reporter_kdf_version=s.reporter_kdf_version, reporter_public_key=s.reporter_public_key,
+        route=s.route.value, category=s.category, taxonomy_version=taxonomy.version,
+        concerns_rso=s.concerns_rso, material_risk=s.material_risk,
+        sb53_disclosure=s.sb53_disclosure,
+        identity_given=any(r.kind == RecordKind.IDENTITY for r in s.records),
+        status="received", received_on=today(),
+    )
+    case.grants = [CaseGrant(kind=g.kind, staff_id=g.staff_id, grant=g.grant) for g in s.grants]
+    case.records = [
+        CaseRecord(record_ref=r.record_ref, kind=r.kind.name.lower(), author="reporter",
+                   visible_to_reporter=True, created_on=today(), ciphertext=r.ciphertext)
+        for r in s.records
+    ]
+    case.exclusions = [CaseExclusion(staff_id=staff_id) for staff_id in sorted(concerned)]
+    # The automatic acknowledgement of receipt the reporter sees at once.
+    case.events = [CaseEvent(kind="received", occurred_on=today(), visible_to_reporter=True,
+                             detail="Your report was received and is waiting for its readers.")]
+    session.add(case)
+    return case
+
+
+def _check_grants(grants: list[GrantIn], now: set[int], escalation: set[int]) -> None:
+    try:
+        for grant in grants:
+            check_grant_shape(grant.grant)
+    except CryptoError as error:
+        raise SubmissionRejected(f"A sealed key is malformed: {error}.") from None
+    by_kind: dict[str, list[int | None]] = {kind: [] for kind in GRANT_KINDS}
+    for grant in grants:
+        _check(grant.kind in by_kind, f"Unknown grant kind {grant.kind!r}.")
+        by_kind[grant.kind].append(grant.staff_id)
+    _check(by_kind["reporter"] == [None], "Exactly one copy of the key must be yours.")
+    for kind, expected in (("recipient", now), ("escrow", escalation)):
+        ids = by_kind[kind]
+        _check(len(ids) == len(set(ids)) and set(ids) == expected,
+               "The report was not encrypted to exactly the current readers of this route; "
+               "reload the page and submit again.")
+
+
+def _check_records(records: list[RecordIn]) -> None:
+    _check(0 < len(records) <= MAX_RECORDS_PER_SUBMISSION, "The submission has no report.")
+    kinds = [r.kind for r in records]
+    _check(kinds.count(RecordKind.REPORT) == 1, "A submission holds exactly one report.")
+    _check(set(kinds) <= {RecordKind.REPORT, RecordKind.IDENTITY} and
+           kinds.count(RecordKind.IDENTITY) <= 1, "A submission holds a report and an identity.")
+    refs = [r.record_ref for r in records]
+    _check(len(set(refs)) == len(refs) and all(RECORD_REF.fullmatch(r) for r in refs),
+           "A record identifier is malformed.")
+    try:
+        for record in records:
+            check_record_shape(record.ciphertext)
+    except CryptoError as error:
+        raise SubmissionRejected(f"The encrypted report is malformed: {error}.") from None
+
+
+def find_case(session: DbSession, lookup_id: bytes, config: Config) -> Case | None:
+    """The case a codename's lookup identifier opens. Unknown and malformed identifiers cost
+    the same keyed hash and the same indexed query, so the answer's timing reveals nothing."""
+    digest = lookup_hash(lookup_id, config)
+    return session.scalars(select(Case).where(Case.lookup_hash == digest)).first()
+
+
+def add_reporter_message(session: DbSession, case: Case, record_ref: str,
+                         ciphertext: bytes) -> CaseRecord:
+    _check(bool(RECORD_REF.fullmatch(record_ref)), "The message identifier is malformed.")
+    _check(session.scalar(select(CaseRecord.id).where(
+        CaseRecord.case_id == case.id, CaseRecord.record_ref == record_ref)) is None,
+        "This message identifier is taken; send again.")
+    try:
+        check_record_shape(ciphertext)
+    except CryptoError as error:
+        raise SubmissionRejected(f"The encrypted message is malformed: {error}.") from None
+    record = CaseRecord(record_ref=record_ref, kind="message", author="reporter",
+                        visible_to_reporter=True, created_on=today(), ciphertext=ciphertext)
+    case.records.append(record)
+    case.events.append(CaseEvent(kind="reporter_message", occurred_on=today(),
+                                 visible_to_reporter=True, detail="You sent a message."))
+    return record

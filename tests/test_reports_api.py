@@ -1,0 +1,187 @@
+"""Filing a report and coming back with the codename, through the JSON API."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.extensions import db
+from app.models import Case, CaseGrant, CaseRecord
+from app.reporter import protocol
+from app.roles import Role
+from tests.support.dump import database_dump
+from tests.support.reporting import ReporterClient
+from tests.support.staff import StaffLogin
+
+
+@pytest.fixture
+def recipients(staff: StaffLogin) -> dict[str, int]:
+    return {name: staff.create(name, role).id for name, role in (
+        ("rso1", Role.RSO), ("exec1", Role.EXECUTIVE), ("board1", Role.BOARD),
+        ("board2", Role.BOARD))}
+
+
+def cases(app: Flask) -> list[Case]:
+    with app.app_context():
+        return list(db.session.scalars(db.select(Case)))
+
+
+def test_submit_and_come_back(app: Flask, client: FlaskClient,
+                              recipients: dict[str, int]) -> None:
+    reporter = ReporterClient(client)
+    text = "Weights were copied to an unapproved bucket on 3 November."
+    response, codename = reporter.submit(text, category="weights-security",
+                                         identity="Jane, jane@example.org")
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["number"].startswith("C-")
+    assert len(codename.split()) == 7
+
+    again = ReporterClient(app.test_client())
+    messages = again.read(codename)
+    assert [(m.kind, m.text) for m in messages] == [("report", text),
+                                                    ("identity", "Jane, jane@example.org")]
+    view = again.client.get("/api/v1/reporter/case").get_json()
+    assert view["status"] == "received"
+    assert view["timeline"][0]["kind"] == "received"
+    received = date.fromisoformat(view["received_on"])
+    assert date.fromisoformat(view["acknowledge_by"]) == received + timedelta(days=7)
+
+    with app.app_context():
+        case = db.session.scalars(db.select(Case)).one()
+        grants = {(g.kind, g.staff_id) for g in case.grants}
+    assert grants == {("reporter", None), ("recipient", recipients["rso1"]),
+                      ("escrow", recipients["board1"]), ("escrow", recipients["board2"])}
+    dump = database_dump(app)
+    for secret in (text, codename, "jane@example.org"):
+        assert secret.encode() not in dump
+
+
+def test_a_wrong_codename_gets_the_same_answer_as_an_unknown_one(
+        client: FlaskClient, recipients: dict[str, int]) -> None:
+    reporter = ReporterClient(client)
+    _response, codename = reporter.submit()
+    words = codename.split()
+    wrong = " ".join([*words[:-1], "zebra" if words[-1] != "zebra" else "apple"])
+    answers = [reporter.open(c) for c in (wrong, "abacus " * 7)]
+    assert {a.status_code for a in answers} == {404}
+    assert len({a.get_json()["message"] for a in answers}) == 1
+    assert client.get("/api/v1/reporter/case").status_code == 401
+
+
+def test_reporter_reply_and_leaving(app: Flask, client: FlaskClient,
+                                    recipients: dict[str, int]) -> None:
+    reporter = ReporterClient(client)
+    _response, codename = reporter.submit()
+    view = reporter.open(codename).get_json()
+    opened = protocol.open_case(view, codename)
+    sent = reporter.post("/api/v1/reporter/messages",
+                         protocol.build_message(opened, "One more detail."))
+    assert sent.status_code == 201
+    assert [m.text for m in protocol.read_messages(sent.get_json(), opened)][-1] == \
+        "One more detail."
+    assert reporter.post("/api/v1/reporter/leave", {}).status_code == 200
+    assert client.get("/api/v1/reporter/case").status_code == 401
+
+
+def test_reporter_session_expires_when_idle(app: Flask, client: FlaskClient,
+                                            recipients: dict[str, int],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    reporter = ReporterClient(client)
+    _response, codename = reporter.submit()
+    reporter.open(codename)
+    idle = app.extensions["candor_config"].reporter_idle_minutes * 60
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + idle + 1)
+    assert client.get("/api/v1/reporter/case").status_code == 401
+
+
+def test_concerned_people_are_left_out(app: Flask, client: FlaskClient,
+                                       recipients: dict[str, int]) -> None:
+    reporter = ReporterClient(client)
+    response, _codename = reporter.submit(route="executive",
+                                          concerned_staff_ids=(recipients["board1"],))
+    assert response.status_code == 201
+    with app.app_context():
+        grants = {(g.kind, g.staff_id) for g in db.session.scalars(db.select(CaseGrant))}
+    assert ("escrow", recipients["board1"]) not in grants
+    assert ("recipient", recipients["exec1"]) in grants
+
+
+def test_a_report_concerning_the_rso_goes_to_the_board(client: FlaskClient,
+                                                       recipients: dict[str, int]) -> None:
+    reporter = ReporterClient(client)
+    readers = reporter.post("/api/v1/readers", {"route": "rso", "concerns_rso": True}).get_json()
+    assert {p["username"] for p in readers["now"]} == {"board1", "board2"}
+    assert readers["on_escalation"] == []
+    response, _codename = reporter.submit(concerns_rso=True)
+    assert response.status_code == 201
+
+
+def test_grants_must_match_the_readers_exactly(app: Flask, client: FlaskClient,
+                                               recipients: dict[str, int]) -> None:
+    reporter = ReporterClient(client)
+    body, _codename = reporter.build(protocol.NewReport("rso", "other", "text"))
+    without_escrow = dict(body, grants=[g for g in body["grants"] if g["kind"] != "escrow"])
+    swapped = dict(body, grants=[dict(g, staff_id=recipients["exec1"])
+                                 if g["kind"] == "recipient" else g for g in body["grants"]])
+    for bad in (without_escrow, swapped):
+        answer = reporter.post("/api/v1/reports", bad)
+        assert answer.status_code == 400
+        assert "exactly the current readers" in answer.get_json()["message"]
+    assert cases(app) == []
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda b: b.update(category="gossip"), "categories"),
+    (lambda b: b.update(route="ceo"), "routes"),
+    (lambda b: b.update(case_ref="../../etc"), "case identifier"),
+    (lambda b: b.update(reporter_kdf_version=1), "wrong parameters"),
+    (lambda b: b.update(reporter_public_key=base64.b64encode(bytes(32)).decode()), "public key"),
+    (lambda b: b.update(lookup_id="not base64!"), "base64"),
+    (lambda b: b.update(records=[]), "no report"),
+    (lambda b: b["records"][0].update(ciphertext=base64.b64encode(b"\x01" * 100).decode()),
+     "malformed"),
+    (lambda b: b["records"][0].update(ciphertext=base64.b64encode(b"\x02" + b"x" * 296).decode()),
+     "malformed"),
+    (lambda b: b["records"][0].update(kind="note"), "report or an identity"),
+    (lambda b: b["grants"][0].update(grant=base64.b64encode(b"\x01" * 10).decode()), "sealed key"),
+    (lambda b: b.update(concerned_staff_ids=[987654]), "not a member of staff"),
+    (lambda b: b.update(concerned_staff_ids="everyone"), "list"),
+    (lambda b: b.update(material_risk="yes"), "true or false"),
+])
+def test_bad_submissions_are_refused_and_nothing_is_stored(
+        app: Flask, client: FlaskClient, recipients: dict[str, int], change, message) -> None:  # type: ignore[no-untyped-def]
+    reporter = ReporterClient(client)
+    body, _codename = reporter.build(protocol.NewReport("rso", "other", "text"))
+    change(body)
+    answer = reporter.post("/api/v1/reports", body)
+    assert answer.status_code == 400
+    assert message in answer.get_json()["message"]
+    assert cases(app) == []
+
+
+def test_a_route_nobody_can_read_is_refused(client: FlaskClient, staff: StaffLogin) -> None:
+    staff.create("only-rso", Role.RSO)
+    reporter = ReporterClient(client)
+    answer = reporter.post("/api/v1/readers", {"route": "board"})
+    assert answer.status_code == 409 and "No one can receive" in answer.get_json()["message"]
+
+
+def test_nothing_about_the_reporters_connection_is_stored(
+        app: Flask, client: FlaskClient, recipients: dict[str, int]) -> None:
+    reporter = ReporterClient(client)
+    client.environ_base.update(REMOTE_ADDR="203.0.113.77",
+                               HTTP_USER_AGENT="ReporterBrowser/9.9 (unique-agent)")
+    response, _codename = reporter.submit()
+    assert response.status_code == 201
+    dump = database_dump(app)
+    assert b"203.0.113.77" not in dump and b"unique-agent" not in dump
+    with app.app_context():
+        record = db.session.scalars(db.select(CaseRecord)).first()
+        assert record is not None and record.created_on == date.today()
