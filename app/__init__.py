@@ -27,6 +27,12 @@ def create_app(config: Config | None = None) -> Flask:
         config = Config.from_env(Path(app.instance_path))
     app.config.from_mapping(config.flask_settings())
     app.extensions["candor_config"] = config
+    from app.rate_limit import GlobalRateLimit
+
+    app.extensions["candor_rate_limits"] = {
+        "submission": GlobalRateLimit(config.submissions_per_minute),
+        "codename": GlobalRateLimit(config.codename_attempts_per_minute),
+    }
 
     from app import assets, errors, request_logging, security_headers
     from app.extensions import csrf, db, migrate
@@ -65,3 +71,8 @@ def default_instance_path() -> Path:
 def get_config(app: Flask) -> Config:
     config: Config = app.extensions["candor_config"]
     return config
+
+
+def take_rate_limit(app: Flask, kind: str) -> None:
+    """Count one anonymous event of ``kind``; raise RateLimited when there are too many."""
+    app.extensions["candor_rate_limits"][kind].take()

@@ -66,6 +66,9 @@ class Config:
     max_request_bytes: int = 16 * 1024 * 1024
     login_attempts_before_lockout: int = 5
     login_lockout_minutes: int = 15
+    # Global limits on anonymous traffic (per worker process; see app/rate_limit.py).
+    submissions_per_minute: int = 30
+    codename_attempts_per_minute: int = 300
     # Test suites replace the production key-derivation cost with the cheapest allowed one.
     fast_kdf_for_tests: bool = False
 
@@ -131,6 +134,9 @@ class Config:
             max_request_bytes=_int(env, "CANDOR_MAX_REQUEST_BYTES", 16 * 1024 * 1024, 1024),
             login_attempts_before_lockout=_int(env, "CANDOR_LOGIN_ATTEMPTS", 5, minimum=1),
             login_lockout_minutes=_int(env, "CANDOR_LOGIN_LOCKOUT_MINUTES", 15, minimum=1),
+            submissions_per_minute=_int(env, "CANDOR_SUBMISSIONS_PER_MINUTE", 30, minimum=1),
+            codename_attempts_per_minute=_int(env, "CANDOR_CODENAME_ATTEMPTS_PER_MINUTE", 300,
+                                              minimum=1),
         )
 
     def with_overrides(self, **changes: Any) -> Config:

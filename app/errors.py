@@ -6,6 +6,8 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.rate_limit import RateLimited
+
 MESSAGES: dict[int, tuple[str, str]] = {
     400: ("Bad request", "The request could not be understood. Check what you entered and try "
           "again."),
@@ -31,6 +33,13 @@ def _respond(status: int, title: str, message: str) -> tuple[Response | str, int
 
 
 def init_app(app: Flask) -> None:
+    @app.errorhandler(RateLimited)
+    def rate_limited(error: RateLimited) -> tuple[Response | str, int, dict[str, str]]:
+        body, status = _respond(429, "Too many requests", (
+            "Many reports are arriving right now. Nothing you sent was stored; wait "
+            f"{error.retry_after} seconds and try again."))
+        return body, status, {"Retry-After": str(error.retry_after)}
+
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError) -> tuple[Response | str, int]:
         return _respond(400, *CSRF_MESSAGE)

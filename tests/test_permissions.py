@@ -28,6 +28,7 @@ PUBLIC_ENDPOINTS = {
     # the reporter's API: no account; the reporter endpoints check the reporter session
     "api.reporter_session", "api.report_options", "api.report_readers", "api.submit_report",
     "api.reporter_open", "api.reporter_case", "api.reporter_message", "api.reporter_leave",
+    "api.openapi",
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Response, abort, current_app, jsonify, session
 from flask_wtf.csrf import generate_csrf
 
-from app import get_config
+from app import get_config, take_rate_limit
 from app.api import bp
 from app.extensions import db
 from app.json_input import (
@@ -131,6 +131,7 @@ def _submission(data: dict[str, Any]) -> reports.Submission:
 @bp.post("/reports")
 def submit_report() -> tuple[Response, int]:
     config = get_config(current_app)
+    take_rate_limit(current_app, "submission")
     submission = _submission(json_body())
     try:
         case = reports.submit_report(db.session, submission, config,
@@ -149,7 +150,7 @@ def _open_reporter_session(case: Case) -> str:
     session.clear()
     session[REPORTER_CASE] = case.id
     session[REPORTER_SEEN] = int(time.time())
-    return generate_csrf()
+    return str(generate_csrf())
 
 
 def _reporter_case() -> Case:
@@ -200,6 +201,7 @@ def reporter_view(case: Case) -> dict[str, Any]:
 
 @bp.post("/reporter/open")
 def reporter_open() -> Response | tuple[Response, int]:
+    take_rate_limit(current_app, "codename")
     data = json_body()
     lookup_id = bytes_field(data, "lookup_id", size=reports.LOOKUP_ID_SIZE)
     case = reports.find_case(db.session, lookup_id, get_config(current_app))

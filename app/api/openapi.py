@@ -1,0 +1,133 @@
+"""The OpenAPI 3.1 description of ``/api/v1``, served at ``/api/v1/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify
+
+from app.api import bp
+
+B64 = {"type": "string", "contentEncoding": "base64"}
+ERROR = {"type": "object", "properties": {"error": {"type": "string"},
+                                          "message": {"type": "string"}}}
+CSRF: list[dict[str, list[str]]] = [{"csrfToken": []}]
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _answer(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, **(_json(schema) if schema else {})}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    texts = {400: "Bad input or CSRF failure; nothing was stored", 401: "No reporter session",
+             404: "Not found", 409: "No one can receive on this route", 413: "Too large"}
+    return {str(code): _answer(texts[code], ERROR) for code in codes}
+
+
+STAFF_IDS = {"type": "array", "items": {"type": "integer"}, "maxItems": 200}
+READERS_REQUEST = {"type": "object", "required": ["route"], "properties": {
+    "route": {"enum": ["rso", "executive", "board"]}, "concerns_rso": {"type": "boolean"},
+    "concerned_staff_ids": STAFF_IDS}}
+PERSON = {"type": "object", "properties": {"staff_id": {"type": "integer"},
+                                           "username": {"type": "string"},
+                                           "roles": {"type": "array",
+                                                     "items": {"type": "string"}}}}
+REF = {"type": "string", "pattern": "^[cr]-[0-9a-f]{32}$"}
+SUBMISSION = {"type": "object", "required": [
+    "case_ref", "route", "category", "lookup_id", "reporter_salt", "reporter_kdf_version",
+    "reporter_public_key", "grants", "records"], "properties": {
+    "case_ref": REF, "route": {"enum": ["rso", "executive", "board"]},
+    "category": {"type": "string"}, "concerns_rso": {"type": "boolean"},
+    "concerned_staff_ids": STAFF_IDS, "material_risk": {"type": "boolean"},
+    "sb53_disclosure": {"type": "boolean"}, "lookup_id": B64, "reporter_salt": B64,
+    "reporter_kdf_version": {"type": "integer"}, "reporter_public_key": B64,
+    "grants": {"type": "array", "items": {"type": "object", "required": ["kind", "grant"],
+               "properties": {"kind": {"enum": ["recipient", "reporter", "escrow"]},
+                              "staff_id": {"type": ["integer", "null"]}, "grant": B64}}},
+    "records": {"type": "array", "maxItems": 4, "items": {
+        "type": "object", "required": ["record_ref", "kind", "ciphertext"],
+        "properties": {"record_ref": REF, "kind": {"enum": ["report", "identity"]},
+                       "ciphertext": B64}}}}}
+CASE_VIEW = {"type": "object", "properties": {
+    **{name: {"type": "string"} for name in (
+        "case_ref", "number", "status", "route", "category", "received_on", "acknowledge_by",
+        "feedback_by")},
+    "reporter_salt": B64, "reporter_kdf_version": {"type": "integer"}, "reporter_grant": B64,
+    "records": {"type": "array", "items": {"type": "object", "properties": {
+        "record_ref": REF, "kind": {"type": "string"}, "author": {"enum": ["reporter", "staff"]},
+        "created_on": {"type": "string", "format": "date"}, "ciphertext": B64}}},
+    "timeline": {"type": "array", "items": {"type": "object", "properties": {
+        "kind": {"type": "string"}, "on": {"type": "string", "format": "date"},
+        "detail": {"type": ["string", "null"]}}}},
+    "csrf_token": {"type": "string"}}}
+
+
+def document() -> dict[str, Any]:
+    post = {"security": CSRF}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Candor API", "version": "1",
+                 "description": "Ciphertext and metadata only: every encryption happens in the "
+                                "client (crypto/SPEC.md). POSTs need the X-CSRFToken header; "
+                                "GET /session gives a token."},
+        "servers": [{"url": "/api/v1"}],
+        "components": {"securitySchemes": {"csrfToken": {
+            "type": "apiKey", "in": "header", "name": "X-CSRFToken"}}},
+        "paths": {
+            "/session": {"get": {"summary": "A CSRF token for this client's session",
+                                 "responses": {"200": _answer("Token", {
+                                     "type": "object",
+                                     "properties": {"csrf_token": {"type": "string"}}})}}},
+            "/directory": {"get": {"summary": "Signed key-directory entries of the recipients",
+                                   "responses": {"200": _answer("Directory", {
+                                       "type": "object", "properties": {
+                                           "organisation_key": {**B64, "type": ["string", "null"]},
+                                           "entries": {"type": "array", "items": B64}}})}}},
+            "/report-options": {"get": {"summary": "Routes, categories, codename KDF parameters",
+                                        "responses": {"200": _answer("Options", {
+                                            "type": "object"})}}},
+            "/readers": {"post": {**post, "summary": "Who reads a report now and on escalation",
+                                  "requestBody": _json(READERS_REQUEST),
+                                  "responses": {"200": _answer("Readers", {
+                                      "type": "object", "properties": {
+                                          "now": {"type": "array", "items": PERSON},
+                                          "on_escalation": {"type": "array", "items": PERSON}}}),
+                                      **_errors(400, 409)}}},
+            "/reports": {"post": {**post, "summary": "File an encrypted report",
+                                  "requestBody": _json(SUBMISSION),
+                                  "responses": {"201": _answer("Filed", {
+                                      "type": "object", "properties": {
+                                          "case_ref": REF, "number": {"type": "string"},
+                                          "csrf_token": {"type": "string"}}}),
+                                      **_errors(400, 413)}}},
+            "/reporter/open": {"post": {**post, "summary": "Open a case with a codename's "
+                                        "lookup identifier",
+                                        "requestBody": _json({"type": "object",
+                                                              "required": ["lookup_id"],
+                                                              "properties": {"lookup_id": B64}}),
+                                        "responses": {"200": _answer("Case", CASE_VIEW),
+                                                      **_errors(400, 404)}}},
+            "/reporter/case": {"get": {"summary": "The open case, again",
+                                       "responses": {"200": _answer("Case", CASE_VIEW),
+                                                     **_errors(401)}}},
+            "/reporter/messages": {"post": {**post, "summary": "Send an encrypted message",
+                                            "requestBody": _json({
+                                                "type": "object",
+                                                "required": ["record_ref", "ciphertext"],
+                                                "properties": {"record_ref": REF,
+                                                               "ciphertext": B64}}),
+                                            "responses": {"201": _answer("Case", CASE_VIEW),
+                                                          **_errors(400, 401)}}},
+            "/reporter/leave": {"post": {**post, "summary": "End the reporter session",
+                                         "responses": {"200": _answer("Ended", ERROR)}}},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(document())

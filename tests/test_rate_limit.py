@@ -1,0 +1,41 @@
+"""Global limits on anonymous traffic: clear 429s, nothing stored, nothing identifying kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from app import create_app
+from app.rate_limit import GlobalRateLimit, RateLimited
+from app.roles import Role
+from tests.conftest import make_config
+from tests.support.reporting import ReporterClient
+from tests.support.staff import StaffLogin
+
+
+def test_the_window_slides() -> None:
+    now = [0.0]
+    limit = GlobalRateLimit(2, window=60, clock=lambda: now[0])
+    limit.take()
+    limit.take()
+    with pytest.raises(RateLimited) as error:
+        limit.take()
+    assert 1 <= error.value.retry_after <= 61
+    now[0] = 60.0
+    limit.take()
+
+
+def test_too_many_submissions_get_a_clear_429(tmp_path: Path, database_url: str,
+                                              app: Flask, staff: StaffLogin) -> None:
+    staff.create("rso1", Role.RSO)
+    limited = create_app(make_config(tmp_path, database_url, submissions_per_minute=1,
+                                     org_key_file=app.extensions["candor_config"]
+                                     .org_signing_key_path))
+    reporter = ReporterClient(limited.test_client())
+    first, _codename = reporter.submit()
+    assert first.status_code == 201
+    second, _codename = reporter.submit()
+    assert second.status_code == 429
+    assert "wait" in second.get_json()["message"] and int(second.headers["Retry-After"]) >= 1
