@@ -13,6 +13,7 @@ import pytest
 from crypto import codename, directory, encoding, envelope, kdf, keys, stream
 from crypto.envelope import CaseKey, GrantKind, RecordKind
 from crypto.errors import CryptoError
+from tests.crypto.make_vectors import entry_json
 
 VECTORS = sorted((Path(__file__).parent / "vectors").glob("*.json"))
 
@@ -29,18 +30,6 @@ def params(p: Json) -> kdf.KdfParams:
 
 def kind(enum: type[GrantKind] | type[RecordKind], value: str | int) -> Any:
     return enum[value] if isinstance(value, str) else value
-
-
-def entry_json(e: directory.DirectoryEntry) -> Json:
-    return {
-        "staff_id": e.staff_id,
-        "username": e.username,
-        "roles": list(e.roles),
-        "public_key": e.public_key.hex(),
-        "created": e.created,
-        "not_after": e.not_after,
-        "revoked": e.revoked,
-    }
 
 
 def derive_staff_secrets(i: Json) -> Json:
