@@ -54,11 +54,12 @@ def create_app(config: Config | None = None) -> Flask:
     from app import auth, cli
     from app.api import bp as api_bp
     from app.governance.routes import bp as governance_bp
+    from app.reporter.plain import bp as reporter_plain_bp
     from app.reporter.routes import bp as reporter_bp
     from app.staff.routes import bp as staff_bp
 
     auth.init_app(app)
-    for blueprint in (reporter_bp, staff_bp, governance_bp, api_bp):
+    for blueprint in (reporter_bp, reporter_plain_bp, staff_bp, governance_bp, api_bp):
         app.register_blueprint(blueprint)
     cli.init_app(app)
     return app
