@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 
 from app.extensions import db
 from app.services import directory
+from app.services.routing import ROUTE_LABELS
 
 bp = Blueprint("reporter", __name__)
 
@@ -15,3 +16,19 @@ def index() -> str:
     return render_template(
         "reporter/index.html", org_fingerprint=directory.current_fingerprint(db.session)
     )
+
+
+@bp.get("/report/new")
+def new_report() -> str:
+    """The report form. Its script encrypts in the browser, and only to directory entries signed
+    by the organisation key whose fingerprint this page carries."""
+    return render_template(
+        "reporter/new.html", org_fingerprint=directory.current_fingerprint(db.session),
+        routes=ROUTE_LABELS,
+    )
+
+
+@bp.get("/report/case")
+def case() -> str:
+    """Coming back with the codename; the script derives everything from it in the browser."""
+    return render_template("reporter/case.html")

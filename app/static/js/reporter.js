@@ -1,0 +1,491 @@
+// The reporter's journey in the browser: making a report and coming back to it with the
+// codename. It does, step for step, what app/reporter/protocol.py does: the server receives
+// ciphertext, the choices it needs for routing, and the codename's lookup identifier.
+//
+// The codename exists only in variables of this page: never in a URL, a cookie, storage or a
+// request body. Decrypted text reaches the page only through textContent.
+import * as candor from "./candor-crypto.js";
+import { loadDirectory } from "./key-directory.js";
+
+const $ = (id) => document.getElementById(id);
+const b64 = (bytes) => sodium.to_base64(bytes, sodium.base64_variants.ORIGINAL);
+const unb64 = (text) => sodium.from_base64(text, sodium.base64_variants.ORIGINAL);
+const csrfMeta = () => document.querySelector('meta[name="csrf-token"]');
+const newRef = (prefix) => prefix + candor.toHex(sodium.randombytes_buf(16));
+const pause = () => new Promise((resolve) => setTimeout(resolve, 50)); // lets a status paint
+
+const STATUS_LABELS = {
+  received: "Received", acknowledged: "Acknowledged", triaged: "Triaged",
+  investigating: "Being investigated", findings_recorded: "Findings recorded",
+  corrective_action: "Corrective action under way", closed: "Closed",
+};
+const ROLE_LABELS = { rso: "RSO", executive: "executive", board: "Board" };
+const RECORD_LABELS = {
+  report: "Report", identity: "Identity and contact details", message: "Message",
+};
+
+// What this page holds in memory only: the codename just made (until the reporter has saved
+// it) and the case key of the case on screen. Leaving or reloading the page forgets both.
+let newCodename = null;
+let openedCase = null;
+
+/** A refusal with a message meant for the reporter (from the server or from this script). */
+class ReporterError extends Error {
+  constructor(message, status = 0) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** A reader the server named has no verified directory entry: nothing is encrypted to them. */
+class ReaderKeyMissing extends candor.CryptoError {}
+
+async function request(url, options = {}) {
+  let response;
+  try {
+    response = await fetch(url, { credentials: "same-origin", ...options });
+  } catch {
+    throw new ReporterError("Candor could not be reached. Check your connection and try again.");
+  }
+  let data = {};
+  try { data = await response.json(); } catch { /* an empty or non-JSON error body */ }
+  // Opening or closing a reporter session issues a new CSRF token; the old one stops working.
+  if (typeof data.csrf_token === "string") csrfMeta().content = data.csrf_token;
+  if (!response.ok) {
+    throw new ReporterError(data.message || `The server answered ${response.status}.`,
+                            response.status);
+  }
+  return data;
+}
+
+const getJson = (url) => request(url);
+
+function postJson(url, body) {
+  return request(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfMeta().content },
+    body: JSON.stringify(body),
+  });
+}
+
+function explain(error) {
+  if (error instanceof ReporterError || error instanceof ReaderKeyMissing) return error.message;
+  if (error instanceof candor.SignatureInvalid) {
+    return "The recipients' keys could not be verified against the organisation key, so " +
+      "nothing was encrypted or sent. Try again later, and tell the lab if it keeps happening.";
+  }
+  if (error instanceof candor.CryptoError) {
+    return "Something could not be encrypted or decrypted, so nothing is shown or sent " +
+      `(${error.message}).`;
+  }
+  return error.message || String(error);
+}
+
+function showError(id, error) {
+  const box = $(id);
+  box.textContent = explain(error);
+  box.hidden = false;
+}
+
+function hideError(id) {
+  $(id).hidden = true;
+  $(id).textContent = "";
+}
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+/** A `<time>` for an ISO date (YYYY-MM-DD), written out in the reader's own locale. */
+function dateElement(iso) {
+  const [year, month, day] = iso.split("-").map(Number);
+  const shown = new Date(year, month - 1, day).toLocaleDateString(undefined,
+    { year: "numeric", month: "long", day: "numeric" });
+  const time = element("time", shown);
+  time.dateTime = iso;
+  return time;
+}
+
+function showDate(id, iso) {
+  $(id).replaceChildren(dateElement(iso));
+}
+
+/** The Argon2id parameters the server names for codenames, if this script knows them exactly. */
+function reporterParams(offered) {
+  const params = candor.paramsByVersion(offered.version);
+  if (params.opslimit !== offered.opslimit || params.memlimit !== offered.memlimit) {
+    throw new candor.KdfParametersRejected("the codename parameters do not match their version");
+  }
+  return params;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Making a report
+
+function textRecord(caseKey, caseRef, kind, text) {
+  const ref = newRef("r-");
+  const kindValue = candor.RecordKind[kind.toUpperCase()];
+  return { record_ref: ref, kind,
+           ciphertext: b64(candor.encryptTextRecord(caseKey, kindValue, caseRef, ref, text)) };
+}
+
+/**
+ * The `/api/v1/reports` body for `report`, encrypted for the `readers` the server named, each
+ * only with a key from the verified directory (`keys`: staff id → public key); and the new
+ * codename. As `protocol.build_submission`.
+ */
+async function buildSubmission(report, readers, keys, params) {
+  const codename = await candor.generateCodename();
+  const salt = candor.generateSalt();
+  const reporter = await candor.deriveReporterKeyPair(codename, salt, params);
+  const caseRef = newRef("c-");
+  const caseKey = candor.generateCaseKey();
+  const grants = [{ kind: "reporter", staff_id: null,
+    grant: b64(candor.sealCaseKey(caseKey, reporter.publicKey, caseRef,
+                                  candor.GrantKind.REPORTER)) }];
+  for (const [kind, grantKind, people] of [
+    ["recipient", candor.GrantKind.RECIPIENT, readers.now],
+    ["escrow", candor.GrantKind.ESCROW, readers.on_escalation],
+  ]) {
+    for (const person of people) {
+      const publicKey = keys.get(String(person.staff_id));
+      if (!publicKey) {
+        throw new ReaderKeyMissing(`${person.username} has no verified key in the directory, ` +
+          "so the report was not encrypted or sent.");
+      }
+      grants.push({ kind, staff_id: person.staff_id,
+                    grant: b64(candor.sealCaseKey(caseKey, publicKey, caseRef, grantKind)) });
+    }
+  }
+  const records = [textRecord(caseKey, caseRef, "report", report.text)];
+  if (report.identity) records.push(textRecord(caseKey, caseRef, "identity", report.identity));
+  const body = {
+    case_ref: caseRef, route: report.route, category: report.category,
+    concerns_rso: report.concerns_rso, concerned_staff_ids: report.concerned_staff_ids,
+    material_risk: report.material_risk, sb53_disclosure: report.sb53_disclosure,
+    lookup_id: b64(await candor.codenameLookupId(codename)),
+    reporter_salt: b64(salt), reporter_kdf_version: params.version,
+    reporter_public_key: b64(reporter.publicKey),
+    grants, records,
+  };
+  return { body, codename };
+}
+
+function peopleList(list, people, empty) {
+  const names = people.map((person) =>
+    `${person.username} (${person.roles.map((role) => ROLE_LABELS[role] ?? role).join(", ")})`);
+  list.replaceChildren(...(names.length ? names : [empty]).map((text) => element("li", text)));
+}
+
+function startReportPage(form) {
+  const submit = $("report-submit");
+  let options = null;
+  let readersAsked = 0;
+
+  const choices = () => ({
+    route: form.querySelector('input[name="route"]:checked').value,
+    concerns_rso: $("concerns-rso").checked,
+    concerned_staff_ids: Array.from(form.querySelectorAll('input[name="concerned"]:checked'),
+                                    (box) => Number(box.value)),
+  });
+
+  async function showReaders() {
+    const asked = ++readersAsked;
+    try {
+      const readers = await postJson(form.dataset.readersUrl, choices());
+      if (asked !== readersAsked) return; // a later change has its own answer coming
+      hideError("readers-error");
+      peopleList($("readers-now"), readers.now, "No one");
+      peopleList($("readers-escalation"), readers.on_escalation, "No one else");
+    } catch (error) {
+      if (asked !== readersAsked) return;
+      $("readers-now").replaceChildren();
+      $("readers-escalation").replaceChildren();
+      showError("readers-error", error);
+    }
+  }
+
+  function listRecipients(entries) {
+    const sorted = [...entries].sort((a, b) => a.username.localeCompare(b.username));
+    $("concerned-list").replaceChildren(...sorted.map((entry) => {
+      const box = element("input");
+      box.type = "checkbox";
+      box.name = "concerned";
+      box.value = String(entry.staffId);
+      const label = element("label", undefined, "checkbox");
+      label.append(box, ` ${entry.username}`);
+      const item = element("li");
+      item.append(label);
+      return item;
+    }));
+  }
+
+  async function start() {
+    try {
+      await candor.ready();
+      if (!form.dataset.fingerprint) {
+        throw new ReporterError("This installation has no organisation key yet, so no report " +
+          "can be encrypted. Use another channel, such as those on the start page.");
+      }
+      const [answer, entries] = await Promise.all([getJson(form.dataset.optionsUrl),
+                                                   loadDirectory(form.dataset.fingerprint)]);
+      options = answer;
+      $("category").append(...options.taxonomy.categories.map((c) => {
+        const option = element("option", c.label);
+        option.value = c.id;
+        return option;
+      }));
+      listRecipients(entries);
+      form.hidden = false;
+      await showReaders();
+    } catch (error) {
+      showError("page-error", error);
+    }
+  }
+
+  async function send() {
+    const text = $("report-text").value;
+    const identity = $("identity").value;
+    if (!$("category").value) throw new ReporterError("Choose what the report is about.");
+    if (!text.trim()) throw new ReporterError("Write what happened before sending.");
+    $("report-status").textContent = "Encrypting your report in this browser…";
+    await pause();
+    const chosen = choices();
+    const [entries, readers] = await Promise.all([loadDirectory(form.dataset.fingerprint),
+                                                  postJson(form.dataset.readersUrl, chosen)]);
+    const keys = new Map(entries.map((entry) => [String(entry.staffId), entry.publicKey]));
+    const { body, codename } = await buildSubmission({
+      ...chosen, category: $("category").value, text, identity: identity.trim() ? identity : null,
+      material_risk: $("material-risk").checked, sb53_disclosure: $("sb53").checked,
+    }, readers, keys, reporterParams(options.reporter_kdf));
+    $("report-status").textContent = "Sending…";
+    const answer = await postJson(form.dataset.submitUrl, body);
+    newCodename = codename;
+    showReceipt(answer.number);
+  }
+
+  // The report is filed: the codename is shown before anything else can go wrong.
+  async function showReceipt(number) {
+    form.reset(); // the plaintext need not stay in the page
+    form.hidden = true;
+    $("receipt-number").textContent = number;
+    $("receipt-codename").textContent = newCodename;
+    const receipt = $("receipt");
+    receipt.hidden = false;
+    receipt.focus();
+    try {
+      const view = await getJson(form.dataset.caseUrl);
+      showDate("receipt-acknowledge-by", view.acknowledge_by);
+      showDate("receipt-feedback-by", view.feedback_by);
+    } catch {
+      for (const id of ["receipt-acknowledge-by", "receipt-feedback-by"]) {
+        $(id).textContent = "Shown when you return to your report.";
+      }
+    }
+  }
+
+  for (const input of form.querySelectorAll('input[name="route"], #concerns-rso')) {
+    input.addEventListener("change", showReaders);
+  }
+  $("concerned-list").addEventListener("change", showReaders);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    hideError("report-error");
+    submit.disabled = true;
+    try {
+      await send();
+    } catch (error) {
+      showError("report-error", error);
+    } finally {
+      submit.disabled = false;
+      $("report-status").textContent = "";
+    }
+  });
+  startReceipt();
+  start();
+}
+
+function startReceipt() {
+  const saved = $("codename-saved");
+  const next = $("receipt-continue");
+  saved.addEventListener("change", () => { next.disabled = !saved.checked; });
+  $("copy-codename").addEventListener("click", async () => {
+    const status = $("copy-status");
+    try {
+      await navigator.clipboard.writeText(newCodename);
+      status.textContent = "Copied. Paste it somewhere safe, then clear your clipboard.";
+    } catch {
+      const range = document.createRange();
+      range.selectNodeContents($("receipt-codename"));
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+      status.textContent = "This browser did not allow copying: the codename is selected, " +
+        "so copy it with your keyboard or menu.";
+    }
+  });
+  next.addEventListener("click", () => {
+    newCodename = null;
+    $("receipt-codename").textContent = "";
+    window.location.assign(next.dataset.nextUrl);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Coming back with the codename
+
+function decryptView(view, opened) {
+  if (view.case_ref !== opened.caseRef) throw new candor.DecryptionError("another case came back");
+  return view.records.map((record) => ({
+    ...record,
+    text: candor.decryptTextRecord(opened.caseKey, candor.RecordKind[record.kind.toUpperCase()],
+                                   opened.caseRef, record.record_ref, unb64(record.ciphertext)),
+  }));
+}
+
+function messageItem(message) {
+  const mine = message.author === "reporter";
+  const item = element("li", undefined, `message ${mine ? "message-you" : "message-them"}`);
+  const meta = element("p", undefined, "message-meta");
+  meta.append(element("strong", mine ? "You" : "The recipients"),
+              ` · ${RECORD_LABELS[message.kind] ?? message.kind} · `,
+              dateElement(message.created_on));
+  item.append(meta, element("p", message.text, "message-text"));
+  return item;
+}
+
+function renderCase(view, opened) {
+  const messages = decryptView(view, opened); // everything decrypts before anything is shown
+  $("case-number").textContent = view.number;
+  $("case-status").textContent = STATUS_LABELS[view.status] ?? view.status.replaceAll("_", " ");
+  $("case-category").textContent = view.category;
+  showDate("case-received", view.received_on);
+  showDate("case-acknowledge-by", view.acknowledge_by);
+  showDate("case-feedback-by", view.feedback_by);
+  $("case-timeline").replaceChildren(...view.timeline.map((event) => {
+    const item = element("li");
+    item.append(dateElement(event.on), element("span", event.detail || event.kind));
+    return item;
+  }));
+  $("case-conversation").replaceChildren(...messages.map(messageItem));
+}
+
+async function openCase(form) {
+  let normalised;
+  try {
+    normalised = await candor.normaliseCodename($("codename").value);
+  } catch (error) {
+    if (!(error instanceof candor.MalformedInput)) throw error;
+    throw new ReporterError(error instanceof candor.UnknownCodenameWord
+      ? "One of the words is not in the codename word list. Check the spelling of each word."
+      : `A codename has ${candor.MIN_WORDS} to ${candor.MAX_WORDS} words. Check that you ` +
+        "typed all of them.");
+  }
+  const status = $("open-status");
+  status.textContent = "Working… finding your report and deriving its key from your " +
+    "codename. This can take a few seconds.";
+  let opened;
+  try {
+    await pause();
+    const view = await postJson(form.dataset.openUrl,
+                                { lookup_id: b64(await candor.codenameLookupId(normalised)) });
+    const params = candor.paramsByVersion(view.reporter_kdf_version);
+    const reporter = await candor.deriveReporterKeyPair(normalised, unb64(view.reporter_salt),
+                                                        params);
+    opened = {
+      caseRef: view.case_ref,
+      caseKey: candor.openGrant(unb64(view.reporter_grant), reporter, view.case_ref,
+                                candor.GrantKind.REPORTER),
+    };
+    renderCase(view, opened);
+  } finally {
+    status.textContent = "";
+  }
+  openedCase = opened;
+  $("codename").value = "";
+  $("open-panel").hidden = true;
+  $("case-view").hidden = false;
+  $("case-view").focus();
+}
+
+async function sendReply() {
+  const text = $("reply-text").value;
+  if (!text.trim()) throw new ReporterError("Write your message before sending.");
+  const ref = newRef("r-");
+  const ciphertext = candor.encryptTextRecord(openedCase.caseKey, candor.RecordKind.MESSAGE,
+                                              openedCase.caseRef, ref, text);
+  const view = await postJson($("reply-form").dataset.messagesUrl,
+                              { record_ref: ref, ciphertext: b64(ciphertext) });
+  renderCase(view, openedCase);
+  $("reply-text").value = "";
+  $("reply-status").textContent = "Your message was sent.";
+}
+
+function closeCase(error) {
+  openedCase = null;
+  $("case-view").hidden = true;
+  $("case-conversation").replaceChildren();
+  $("open-panel").hidden = false;
+  showError("open-error", error);
+}
+
+function bind(form, button, errorId, statusId, handler) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    hideError(errorId);
+    $(statusId).textContent = "";
+    button.disabled = true;
+    try {
+      await candor.ready();
+      await handler(form);
+    } catch (error) {
+      if (error.status === 401 && openedCase) closeCase(error); // the session ended
+      else showError(errorId, error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+function startCasePage(form) {
+  bind(form, $("open-submit"), "open-error", "open-status", openCase);
+  bind($("reply-form"), $("reply-submit"), "reply-error", "reply-status", sendReply);
+  form.hidden = false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaving in a hurry
+
+function wipePage() {
+  for (const field of document.querySelectorAll("input, textarea, select")) {
+    field.value = "";
+    field.checked = false;
+  }
+  document.title = "Candor";
+  document.body.replaceChildren();
+}
+
+function startLeaveButton(button) {
+  button.addEventListener("click", async () => {
+    newCodename = null;
+    openedCase = null;
+    const leave = postJson(button.dataset.leaveUrl, {}); // reads the token before the wipe
+    wipePage();
+    try {
+      await leave;
+    } catch {
+      // Leave anyway: an abandoned reporter session also ends by itself when idle.
+    }
+    window.location.replace(button.dataset.homeUrl);
+  });
+  button.hidden = false;
+}
+
+const leaveButton = $("leave-now");
+if (leaveButton) startLeaveButton(leaveButton);
+const reportForm = $("report-form");
+if (reportForm) startReportPage(reportForm);
+const openForm = $("open-form");
+if (openForm) startCasePage(openForm);

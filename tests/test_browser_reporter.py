@@ -1,0 +1,237 @@
+"""The reporter's journey in Chromium with JavaScript: making a report, coming back to it with the
+codename in another browser, replying and leaving; and proof that neither the content nor the
+codename ever left the browser or reached the database."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from playwright.sync_api import expect
+
+from app.api.reports import NOT_FOUND
+from app.extensions import db
+from app.models import Case
+from app.roles import Role
+from crypto.envelope import GrantKind, RecordKind, decrypt_record, open_grant
+from tests.conftest import PageLog
+from tests.support.dump import database_dump
+from tests.support.reporting import ReporterClient
+from tests.support.staff import Account, StaffLogin
+
+pytestmark = pytest.mark.browser
+
+REPORT = "The CBRN uplift evaluation for the new model was skipped before launch."
+IDENTITY = "Alex Example, reachable at alex.example@proton.me"
+REPLY = "One more detail: the skipped run was scheduled for the 4th."
+REPORTER_JS = Path(__file__).resolve().parent.parent / "app/static/js/reporter.js"
+
+
+@pytest.fixture
+def recipients(staff: StaffLogin) -> dict[str, Account]:
+    return {name: staff.create(name, role) for name, role in (
+        ("rso1", Role.RSO), ("exec1", Role.EXECUTIVE), ("board1", Role.BOARD),
+        ("board2", Role.BOARD))}
+
+
+def watch(page: Any) -> PageLog:
+    """Console errors and every request of a page opened with ``make_page``."""
+    log = PageLog()
+    page.on("console", lambda m: m.type == "error" and log.console_errors.append(m.text))
+    page.on("pageerror", lambda e: log.console_errors.append(str(e)))
+    page.on("request", lambda r: log.requests.append(r))
+    return log
+
+
+def sent_bytes(log: PageLog) -> bytes:
+    """Everything the page sent: each request's URL and body."""
+    return b"\n".join(r.url.encode() + b"\n" + (r.post_data_buffer or b"") for r in log.requests)
+
+
+def codename_forms(codename: str) -> list[bytes]:
+    words = codename.split()
+    return [separator.join(words).encode() for separator in (" ", "", "+", "-", "_", "%20")]
+
+
+def open_case(page: Any, base: str, codename: str) -> None:
+    page.goto(base + "/report/case")
+    page.fill("#codename", codename)
+    page.click("#open-submit")
+    expect(page.locator("#case-view")).to_be_visible()
+
+
+def test_report_and_return_in_the_browser(
+        page: Any, page_log: PageLog, make_page: Any, live_server: str, app: Flask,
+        staff: StaffLogin, recipients: dict[str, Account]) -> None:
+    page.goto(live_server + "/")
+    page.click("text=Make a report")
+    page.wait_for_url("**/report/new")
+    now, later = page.locator("#readers-now li"), page.locator("#readers-escalation li")
+    expect(now).to_have_text(["rso1 (RSO)"])
+    expect(later).to_have_text(["board1 (Board)", "board2 (Board)"])
+    expect(page.locator("#concerned-list label")).to_have_text(
+        ["board1", "board2", "exec1", "rso1"])
+    page.check("#concerns-rso")
+    expect(now).to_have_text(["board1 (Board)", "board2 (Board)"])
+    expect(later).to_have_text(["No one else"])
+    page.uncheck("#concerns-rso")
+    expect(now).to_have_text(["rso1 (RSO)"])
+    page.check("#concerned-list label:has-text('board2') input")
+    expect(later).to_have_text(["board1 (Board)"])
+
+    page.select_option("#category", "weights-security")
+    page.fill("#report-text", REPORT)
+    page.fill("#identity", IDENTITY)
+    page.check("#material-risk")
+    page.click("#report-submit")
+    expect(page.locator("#receipt")).to_be_visible()
+    codename = page.locator("#receipt-codename").inner_text().strip()
+    number = page.locator("#receipt-number").inner_text()
+    assert len(codename.split()) == 7 and number.startswith("C-")
+    assert page.locator("#receipt-acknowledge-by time").get_attribute("datetime")
+    assert page.locator("#receipt-feedback-by time").get_attribute("datetime")
+    assert page.locator("#report-form").is_hidden()
+    assert page.locator("#report-text").input_value() == ""
+    continue_button = page.locator("#receipt-continue")
+    expect(continue_button).to_be_disabled()
+    page.check("#codename-saved")
+    expect(continue_button).to_be_enabled()
+    assert page.evaluate("[localStorage.length, sessionStorage.length]") == [0, 0]
+    cookies = "".join(c["value"] for c in page.context.cookies()).encode()
+    continue_button.click()
+    page.wait_for_url("**/report/case")
+
+    returning = make_page()
+    return_log = watch(returning)
+    open_case(returning, live_server, codename)
+    assert returning.locator("#case-number").inner_text() == number
+    assert returning.locator("#case-status").inner_text() == "Received"
+    messages = returning.locator("#case-conversation li")
+    expect(messages).to_have_count(2)
+    expect(messages.nth(0)).to_contain_text(REPORT)
+    expect(messages.nth(1)).to_contain_text(IDENTITY)
+    returning.fill("#reply-text", REPLY)
+    returning.click("#reply-submit")
+    expect(messages).to_have_count(3)
+    expect(messages.nth(2)).to_contain_text(REPLY)
+    expect(messages.nth(2)).to_contain_text("You")
+    expect(returning.locator("#reply-status")).to_have_text("Your message was sent.")
+    assert returning.evaluate("[localStorage.length, sessionStorage.length]") == [0, 0]
+
+    # What the browser stored opens with the codename, and with the RSO's own key.
+    texts = [(m.kind, m.text) for m in ReporterClient(app.test_client()).read(codename)]
+    assert texts == [("report", REPORT), ("identity", IDENTITY), ("message", REPLY)]
+    with app.app_context():
+        case = db.session.scalars(db.select(Case)).one()
+        assert (case.number, case.category, case.material_risk) == \
+            (number, "weights-security", True)
+        assert {(g.kind, g.staff_id) for g in case.grants} == {
+            ("reporter", None), ("recipient", recipients["rso1"].id),
+            ("escrow", recipients["board1"].id)}
+        grant = next(g.grant for g in case.grants if g.kind == "recipient")
+        report = next(r for r in case.records if r.kind == "report")
+        case_ref, record_ref, ciphertext = case.case_ref, report.record_ref, report.ciphertext
+        wrapped = base64.b64encode(staff.get("rso1").wrapped_private_key).decode()
+    rso_key = staff.unwrap(recipients["rso1"], wrapped)
+    case_key = open_grant(grant, rso_key, case_ref, GrantKind.RECIPIENT)
+    assert decrypt_record(case_key, RecordKind.REPORT, case_ref, record_ref,
+                          ciphertext).decode() == REPORT
+
+    # Nothing secret was sent, kept in a cookie, or stored.
+    sent = sent_bytes(page_log) + sent_bytes(return_log)
+    assert b'"lookup_id"' in sent and b'"ciphertext"' in sent
+    dump = database_dump(app)
+    for secret in [REPORT.encode(), IDENTITY.encode(), REPLY.encode(), *codename_forms(codename)]:
+        assert secret not in sent and secret not in dump and secret not in cookies
+    assert page_log.console_errors == [] and return_log.console_errors == []
+    origins = {urlsplit(r.url).netloc for r in page_log.requests + return_log.requests}
+    assert origins == {urlsplit(live_server).netloc}
+
+
+def test_wrong_codename_reload_and_leaving(make_page: Any, live_server: str, app: Flask,
+                                           recipients: dict[str, Account]) -> None:
+    _response, codename = ReporterClient(app.test_client()).submit(REPORT)
+    page = make_page()
+    page.goto(live_server + "/report/case")
+    words = codename.split()
+    page.fill("#codename", " ".join([*words[:-1], "zebra" if words[-1] != "zebra" else "apple"]))
+    page.click("#open-submit")
+    expect(page.locator("#open-error")).to_have_text(NOT_FOUND)
+    page.fill("#codename", "notaword " * 7)
+    page.click("#open-submit")
+    expect(page.locator("#open-error")).to_contain_text("not in the codename word list")
+
+    # The session the wrong codename closed issued a new CSRF token, which the page now uses.
+    page.fill("#codename", f"  {codename.upper()} ")
+    page.click("#open-submit")
+    expect(page.locator("#case-conversation li").first).to_contain_text(REPORT)
+    page.reload()
+    expect(page.locator("#open-form")).to_be_visible()
+    assert page.locator("#case-view").is_hidden() and page.input_value("#codename") == ""
+
+    open_case(page, live_server, codename)
+    page.click("#leave-now")
+    page.wait_for_url(live_server + "/")
+    assert page.locator("h1").inner_text().startswith("Tell us")
+    assert page.request.get(live_server + "/api/v1/reporter/case").status == 401
+
+
+def test_no_report_to_a_reader_without_a_verified_key(
+        page: Any, page_log: PageLog, live_server: str, recipients: dict[str, Account]) -> None:
+    def drop_rso(route: Any) -> None:
+        answer = route.fetch().json()
+        answer["entries"] = answer["entries"][1:]  # rso1 was created first
+        route.fulfill(json=answer)
+
+    page.route("**/api/v1/directory", drop_rso)
+    page.goto(live_server + "/report/new")
+    expect(page.locator("#readers-now li")).to_have_text(["rso1 (RSO)"])
+    expect(page.locator("#concerned-list label")).to_have_count(3)
+    page.select_option("#category", "other")
+    page.fill("#report-text", REPORT)
+    page.click("#report-submit")
+    expect(page.locator("#report-error")).to_contain_text("rso1 has no verified key")
+    assert not [r for r in page_log.requests if r.url.endswith("/api/v1/reports")]
+
+
+def test_without_javascript_the_pages_point_to_the_plain_version(
+        make_page: Any, live_server: str) -> None:
+    page = make_page(java_script_enabled=False)
+    for path, form, plain in (("/report/new", "#report-form", "/report/plain/new"),
+                              ("/report/case", "#open-form", "/report/plain/open")):
+        page.goto(live_server + path)
+        expect(page.locator(f"a[href='{plain}']")).to_be_visible()
+        assert page.locator(form).is_hidden()
+        assert page.locator("#leave-now").is_hidden()
+
+
+def test_reporter_pages_on_a_phone(make_page: Any, live_server: str,
+                                   recipients: dict[str, Account]) -> None:
+    page = make_page(viewport={"width": 375, "height": 740}, device_scale_factor=2)
+    page.goto(live_server + "/report/new")
+    expect(page.locator("#readers-now li")).to_have_text(["rso1 (RSO)"])
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.select_option("#category", "capability-ai-rnd")
+    page.fill("#report-text", REPORT)
+    page.click("#report-submit")
+    expect(page.locator("#receipt-codename")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.goto(live_server + "/report/case")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+@pytest.mark.parametrize("path", ["/", "/report/new", "/report/case"])
+def test_reporter_pages_are_csp_clean(client: FlaskClient, path: str) -> None:
+    html = client.get(path).get_data(as_text=True)
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    assert "<style" not in html and " style=" not in html
+    assert not re.search(r"\son[a-z]+=", html)
+    source = REPORTER_JS.read_text()
+    assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", source)
+    assert not re.search(r"localStorage|sessionStorage|document\.cookie", source)
