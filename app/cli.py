@@ -13,6 +13,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from app.config import Config, ConfigError
 from app.extensions import db
+from app.reporter.cli import report_group
 from app.roles import Role
 
 DEMO_PASSWORD_PREFIX = "candor-demo-"  # noqa: S105 - development-only demo accounts
@@ -31,6 +32,11 @@ def _create_app() -> Flask:
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
 def main() -> None:
     """Candor: anonymous, end-to-end encrypted reporting and case management."""
+
+
+# A reporter's own machine has no server configuration: the group hangs on ``main`` itself,
+# which FlaskGroup searches before it loads the app.
+main.add_command(report_group)
 
 
 def _config() -> Config:

@@ -1,0 +1,392 @@
+"""``candor report``: report, read replies and answer from a reporter's own machine.
+
+For reporters who trust no code a server serves them. Every key is derived, every report and
+message encrypted and decrypted here (``app.reporter.protocol``); the server gets ciphertext
+and metadata only. The key directory is checked against the organisation key fingerprint given
+on the command line before anything is encrypted or any codename-derived value is sent.
+
+Nothing here reads server configuration or writes a file: the codename is printed once and
+kept nowhere, and the session cookie lives in memory for one command.
+"""
+
+from __future__ import annotations
+
+import http.client
+import http.cookiejar
+import ipaddress
+import json
+import re
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+import click
+
+from app.reporter import protocol
+from crypto import kdf
+from crypto.directory import verify_entry
+from crypto.errors import CryptoError
+
+TIMEOUT_SECONDS = 60
+AUTHOR_LABELS = {"reporter": "You", "staff": "Staff"}
+KIND_LABELS = {"report": "report", "identity": "your identity", "message": "message"}
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def shown(value: Any) -> str:
+    """Text from the server or from staff as it may reach a terminal: control characters
+    (which could rewrite what is on screen) replaced, newlines and tabs kept."""
+    return _CONTROL_CHARACTERS.sub("\N{REPLACEMENT CHARACTER}", str(value))
+
+
+class ServerError(click.ClickException):
+    """The server could not be reached or refused a request; the message says which."""
+
+
+class CandorServer:
+    """JSON over HTTP to one Candor server, with the reporter API's CSRF flow: a token from
+    ``GET /api/v1/session`` on every POST, replaced whenever an answer carries a new one (a
+    report filed or a case opened starts a new session). Cookies stay in memory."""
+
+    def __init__(self, base_url: str) -> None:
+        if urlsplit(base_url).scheme not in ("http", "https"):
+            raise click.BadParameter("give the server as an http:// or https:// address")
+        self.base_url = base_url.rstrip("/")
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.csrf_token: str | None = None
+
+    def get(self, path: str) -> Any:
+        return self._send(self._request(path, "GET"))
+
+    def post(self, path: str, body: Mapping[str, Any]) -> Any:
+        if self.csrf_token is None:
+            self.csrf_token = str(self.get("/api/v1/session")["csrf_token"])
+        request = self._request(path, "POST", json.dumps(body).encode("utf-8"))
+        request.add_header("Content-Type", "application/json")
+        request.add_header("X-CSRFToken", self.csrf_token)
+        return self._send(request)
+
+    def _request(self, path: str, method: str, data: bytes | None = None
+                 ) -> urllib.request.Request:
+        # S310: __init__ admits only http and https, never file: or other schemes.
+        return urllib.request.Request(self.base_url + path, data=data,  # noqa: S310
+                                      method=method)
+
+    def _send(self, request: urllib.request.Request) -> Any:
+        request.add_header("Accept", "application/json")
+        try:
+            with self.opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+                return self._answer(response.read())
+        except urllib.error.HTTPError as error:
+            with error:
+                answer = self._answer(error.read(), required=False)
+            if isinstance(answer, dict) and answer.get("message"):
+                raise ServerError(f"{shown(answer['message'])} (HTTP {error.code})") from None
+            raise ServerError(f"the server answered HTTP {error.code}") from None
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise ServerError(f"cannot reach {self.base_url}: {reason}") from None
+
+    def _answer(self, raw: bytes, required: bool = True) -> Any:
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            if not required:
+                return None
+            raise ServerError(f"{self.base_url} did not answer as a Candor server "
+                              "(not JSON)") from None
+        if isinstance(answer, dict) and isinstance(answer.get("csrf_token"), str):
+            self.csrf_token = answer["csrf_token"]
+        return answer
+
+
+def server_url(value: str) -> str:
+    """Accept only http(s) URLs; warn when plain http could be read on the way."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter("give the server as an http:// or https:// address")
+    if parts.scheme == "http" and not _private_network(parts.hostname):
+        click.echo(f"Warning: {value} is plain http: anyone on the way can see and change "
+                   "what is sent. Use https:// or the .onion address.", err=True)
+    return value
+
+
+def _private_network(host: str) -> bool:
+    """Loopback and onion addresses: plain http never crosses a network anyone can watch."""
+    if host == "localhost" or host.endswith(".onion"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Recipient:
+    staff_id: int
+    username: str
+    roles: tuple[str, ...]
+    public_key: bytes
+
+
+def verified_recipients(answer: Mapping[str, Any], expected_fingerprint: str
+                        ) -> dict[int, Recipient]:
+    """Staff id → recipient for every usable entry of a ``/api/v1/directory`` answer, with the
+    username and roles signed into the entry. Raises CryptoError (or ValueError for a broken
+    answer) exactly when ``protocol.verified_directory`` refuses the answer."""
+    if not isinstance(answer, Mapping):
+        raise ValueError("the directory is not a JSON object")
+    keys = protocol.verified_directory(answer, expected_fingerprint)
+    org_key = protocol.unb64(str(answer["organisation_key"]))
+    recipients = {}
+    for signed in answer["entries"]:
+        entry = verify_entry(org_key, protocol.unb64(signed))
+        staff_id = int(entry.staff_id)
+        if staff_id in keys:
+            recipients[staff_id] = Recipient(staff_id, entry.username, entry.roles, keys[staff_id])
+    return recipients
+
+
+def fetch_recipients(server: CandorServer, fingerprint: str) -> dict[int, Recipient]:
+    try:
+        return verified_recipients(server.get("/api/v1/directory"), fingerprint)
+    except (CryptoError, ValueError, KeyError, TypeError) as error:
+        raise click.ClickException(
+            f"the key directory of {server.base_url} failed verification ({shown(error)}). Nothing "
+            "was sent. Check the organisation key fingerprint with a source you trust, such as "
+            "the staff handbook; if it is right, this server must not be used.") from None
+
+
+server_option = click.option(
+    "--server", required=True, callback=lambda _ctx, _param, value: server_url(value),
+    help="The Candor server, e.g. https://candor.example.org")
+fingerprint_option = click.option(
+    "--fingerprint", required=True,
+    help="The organisation key fingerprint, from a source you trust (not the server).")
+text_file_option = click.option(
+    "--text-file", type=click.File("r", encoding="utf-8"),
+    help="Read the text from this file instead of standard input.")
+
+
+class ReportGroup(click.Group):
+    """The server is not trusted: an answer of the wrong shape ends the command with a clear
+    message, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise click.ClickException(f"the server's answer was not understood "
+                                   f"({shown(repr(error))}); "
+                                       "is this a Candor server?") from None
+
+
+@click.group("report", cls=ReportGroup)
+def report_group() -> None:
+    """Report, read replies and answer, encrypting on this machine.
+
+    Needs no server configuration: give the server's address and the organisation key
+    fingerprint you got from a source you trust.
+    """
+
+
+# --- submit -----------------------------------------------------------------------------------
+@report_group.command("submit")
+@server_option
+@fingerprint_option
+@click.option("--route", type=click.Choice(["rso", "executive", "board"]), default="rso",
+              show_default=True, help="Who receives the report.")
+@click.option("--category", help="Category id (see --list-categories).")
+@click.option("--list-categories", is_flag=True, help="Print the categories and exit.")
+@click.option("--concerns-rso", is_flag=True,
+              help="The report concerns the RSO: the Board receives it, not the RSO.")
+@click.option("--concerned", "concerned", multiple=True, metavar="USERNAME",
+              help="A recipient the report concerns; they get no copy. Repeatable.")
+@click.option("--identity", help="Your name or contact, encrypted with the report; leave it "
+              "out to stay anonymous. Your shell history keeps it: clear that afterwards.")
+@click.option("--material-risk", is_flag=True, help="The concern involves material safety risk.")
+@click.option("--sb53", is_flag=True,
+              help="This is a disclosure under California SB 53 (Labor Code §1107.1).")
+@text_file_option
+@click.option("--yes", is_flag=True, help="Submit without asking to confirm the readers.")
+def submit(server: str, fingerprint: str, route: str, category: str | None,
+           list_categories: bool, concerns_rso: bool, concerned: tuple[str, ...],
+           identity: str | None, material_risk: bool, sb53: bool, text_file: TextIO | None,
+           yes: bool) -> None:
+    """Encrypt a report here and file it. The text comes from --text-file or standard input."""
+    client = CandorServer(server)
+    options = client.get("/api/v1/report-options")
+    categories = {c["id"]: c["label"] for c in options["taxonomy"]["categories"]}
+    if list_categories:
+        for category_id, label in categories.items():
+            click.echo(f"{shown(category_id):<24} {shown(label)}")
+        return
+    if category is None or category not in categories:
+        raise click.UsageError("choose a --category; --list-categories shows them")
+    if text_file is None and not yes and not sys.stdin.isatty():
+        raise click.UsageError("the confirmation is read from standard input too: give the "
+                               "report with --text-file, or pass --yes")
+    params = _reporter_kdf(options["reporter_kdf"])
+    recipients = fetch_recipients(client, fingerprint)
+    by_username = {r.username: r.staff_id for r in recipients.values()}
+    unknown = [name for name in concerned if name not in by_username]
+    if unknown:
+        raise click.UsageError(f"not in the key directory: {', '.join(unknown)}. Only "
+                               "recipients need naming; they are the ones left out.")
+    report = protocol.NewReport(
+        route=route, category=category, text=_read_text(text_file, "report"),
+        identity=identity or None, concerns_rso=concerns_rso,
+        concerned_staff_ids=tuple(by_username[name] for name in concerned),
+        material_risk=material_risk, sb53_disclosure=sb53)
+    readers = client.post("/api/v1/readers", {
+        "route": route, "concerns_rso": concerns_rso,
+        "concerned_staff_ids": list(report.concerned_staff_ids)})
+    _show_readers(readers, recipients)
+    if concerned:
+        click.echo(f"Left out, as the report concerns them: {', '.join(concerned)}")
+    if not yes:
+        click.confirm("Encrypt the report to these people and submit it?", abort=True)
+    try:
+        body, codename = protocol.build_submission(report, readers, protocol_keys(recipients),
+                                                   params)
+    except CryptoError as error:
+        raise click.ClickException(f"the report was not encrypted: {error}") from None
+    filed = client.post("/api/v1/reports", body)
+    click.echo(f"\nReport filed as case {shown(filed['number'])}.\n")
+    click.echo("Your codename, shown only this once. It is the only way back to your report:")
+    click.echo(f"\n    Codename: {codename}\n")
+    click.echo("Write it down and keep it somewhere safe and private. It is stored nowhere,\n"
+               "not even on this computer, and anyone who has it can read your case.")
+
+
+def protocol_keys(recipients: Mapping[int, Recipient]) -> dict[int, bytes]:
+    return {staff_id: r.public_key for staff_id, r in recipients.items()}
+
+
+def _reporter_kdf(served: Mapping[str, Any]) -> kdf.KdfParams:
+    """The named parameter set the server asks for; its numbers must be that set's own."""
+    try:
+        params = kdf.params_by_version(served["version"])
+    except CryptoError as error:
+        raise click.ClickException(f"the server asks for key derivation this client does not "
+                                   f"know ({error})") from None
+    if (served.get("opslimit"), served.get("memlimit")) != (params.opslimit, params.memlimit):
+        raise click.ClickException("the server's key derivation parameters do not match their "
+                                   "version; refusing to continue")
+    if not params.is_at_least(kdf.REPORTER_CODENAME_V1):
+        click.echo("Warning: the server asks for test-only key derivation parameters; a "
+                   "production server never does.", err=True)
+    return params
+
+
+def _show_readers(readers: Mapping[str, Any], recipients: Mapping[int, Recipient]) -> None:
+    """Name the readers by their signed directory entries, not by what the server says."""
+    for key, heading in (("now", "Can read this report now:"),
+                         ("on_escalation", "Can read it if the case is escalated to the Board:")):
+        people = readers.get(key, [])
+        if not people:
+            continue
+        click.echo(heading)
+        for person in people:
+            entry = recipients.get(int(person["staff_id"]))
+            if entry is None:
+                raise click.ClickException(
+                    f"the server names reader {shown(person.get('username'))!r}, who has no "
+                    "verified key in the directory; nothing was sent")
+            click.echo(f"  {entry.username} ({', '.join(entry.roles)})")
+
+
+def _read_text(source: TextIO | None, what: str) -> str:
+    stdin = sys.stdin
+    if source is None and stdin.isatty():
+        click.echo(f"Type the {what}; end it with Ctrl-D on a line of its own.", err=True)
+    try:
+        text = (source or stdin).read().strip()
+    except UnicodeDecodeError:
+        raise click.UsageError(f"the {what} is not UTF-8 text") from None
+    if not text:
+        raise click.UsageError(f"the {what} is empty")
+    return text
+
+
+# --- read and reply ---------------------------------------------------------------------------
+codename_stdin_option = click.option(
+    "--codename-stdin", is_flag=True,
+    help="Read the codename from the first line of standard input instead of a hidden prompt.")
+
+
+def _codename(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().strip()
+    return str(click.prompt("Codename", hide_input=True))
+
+
+def _open(client: CandorServer, fingerprint: str, codename: str
+          ) -> tuple[dict[str, Any], protocol.OpenedCase]:
+    """Verify the server, then open the case the codename names."""
+    fetch_recipients(client, fingerprint)  # never send a codename-derived value elsewhere
+    try:
+        lookup = protocol.lookup_request(codename)
+    except CryptoError as error:
+        raise click.ClickException(f"that is not a codename: {error}") from None
+    view = client.post("/api/v1/reporter/open", lookup)
+    try:
+        return view, protocol.open_case(view, codename)
+    except (CryptoError, KeyError, ValueError) as error:
+        raise click.ClickException(f"the case could not be opened with this codename "
+                                   f"({error})") from None
+
+
+def _show_case(view: Mapping[str, Any], opened: protocol.OpenedCase) -> None:
+    try:
+        messages = protocol.read_messages(view, opened)
+    except (CryptoError, KeyError, ValueError) as error:
+        raise click.ClickException(f"a record of the case failed to decrypt ({error}); it may "
+                                   "have been tampered with") from None
+    click.echo(shown(f"Case {view['number']}: {view['status']}"))
+    click.echo(shown(f"Route: {view['route']}; category: {view['category']}"))
+    click.echo(shown(f"Received {view['received_on']}; acknowledgement due by "
+                     f"{view['acknowledge_by']}; feedback due by {view['feedback_by']}"))
+    click.echo("\nTimeline:")
+    for event in view["timeline"]:
+        click.echo(shown(f"  {event['on']}  {event['detail'] or event['kind']}"))
+    click.echo("\nConversation:")
+    for message in messages:
+        author = AUTHOR_LABELS.get(message.author, message.author)
+        click.echo(shown(f"\n--- {message.created_on}  {author}, "
+                         f"{KIND_LABELS.get(message.kind, message.kind)}"))
+        click.echo(shown(message.text))
+
+
+@report_group.command("read")
+@server_option
+@fingerprint_option
+@codename_stdin_option
+def read(server: str, fingerprint: str, codename_stdin: bool) -> None:
+    """Show your case: status, deadlines, timeline and the conversation."""
+    client = CandorServer(server)
+    view, opened = _open(client, fingerprint, _codename(codename_stdin))
+    _show_case(view, opened)
+
+
+@report_group.command("reply")
+@server_option
+@fingerprint_option
+@codename_stdin_option
+@text_file_option
+def reply(server: str, fingerprint: str, codename_stdin: bool,
+          text_file: TextIO | None) -> None:
+    """Send a message on your case. The text comes from --text-file or standard input (after
+    the codename's line with --codename-stdin)."""
+    client = CandorServer(server)
+    codename = _codename(codename_stdin)
+    text = _read_text(text_file, "message")
+    _view, opened = _open(client, fingerprint, codename)
+    view = client.post("/api/v1/reporter/messages", protocol.build_message(opened, text))
+    click.echo("Message sent.\n")
+    _show_case(view, opened)
