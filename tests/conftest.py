@@ -95,6 +95,22 @@ def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def make_app(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Flask]]:
+    """More apps on the test database with other settings; their connections are closed."""
+    made: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        made.append(create_app(make_config(tmp_path / f"app{len(made)}", database_url,
+                                           **overrides)))
+        return made[-1]
+
+    yield factory
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

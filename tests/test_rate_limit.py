@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 
-from app import create_app
 from app.rate_limit import GlobalRateLimit, RateLimited
 from app.roles import Role
-from tests.conftest import make_config
 from tests.support.reporting import ReporterClient
 from tests.support.staff import StaffLogin
 
@@ -27,12 +25,11 @@ def test_the_window_slides() -> None:
     limit.take()
 
 
-def test_too_many_submissions_get_a_clear_429(tmp_path: Path, database_url: str,
-                                              app: Flask, staff: StaffLogin) -> None:
+def test_too_many_submissions_get_a_clear_429(make_app: Callable[..., Flask], app: Flask,
+                                              staff: StaffLogin) -> None:
     staff.create("rso1", Role.RSO)
-    limited = create_app(make_config(tmp_path, database_url, submissions_per_minute=1,
-                                     org_key_file=app.extensions["candor_config"]
-                                     .org_signing_key_path))
+    limited = make_app(submissions_per_minute=1,
+                       org_key_file=app.extensions["candor_config"].org_signing_key_path)
     reporter = ReporterClient(limited.test_client())
     first, _codename = reporter.submit()
     assert first.status_code == 201

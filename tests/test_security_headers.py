@@ -91,11 +91,8 @@ def test_surfaces_use_separate_strict_cookies(client: FlaskClient, path: str, co
     assert "HttpOnly" in set_cookie and "SameSite=Strict" in set_cookie
 
 
-def test_secure_cookies_and_hsts_under_https(tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
-    from app import create_app
-    from tests.conftest import make_config
-
-    app = create_app(make_config(tmp_path, database_url, https=True))
+def test_secure_cookies_and_hsts_under_https(make_app) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(https=True)
     response = app.test_client().get("/auth/login", base_url="https://candor.test")
     assert "Secure" in response.headers["Set-Cookie"]
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
