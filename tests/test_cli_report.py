@@ -20,7 +20,8 @@ from werkzeug.serving import make_server
 from app.extensions import db
 from app.models import Case, CaseRecord, today
 from app.reporter import protocol
-from app.reporter.cli import report_group, server_url, shown, verified_recipients
+from app.reporter.cli import report_group, server_url, shown
+from app.reporter.protocol import verified_directory
 from app.roles import Role
 from app.services.directory import current_fingerprint
 from crypto import codename as codenames
@@ -167,16 +168,16 @@ def test_a_wrong_fingerprint_sends_nothing(app: Flask, live_server: str, rso: Ac
 def test_a_tampered_directory_entry_is_refused(app: Flask, live_server: str,
                                                org_fingerprint: str, rso: Account) -> None:
     answer = json.loads(app.test_client().get("/api/v1/directory").get_data())
-    assert {r.username for r in verified_recipients(answer, org_fingerprint).values()} == \
+    assert {r.username for r in verified_directory(answer, org_fingerprint).values()} == \
         {"rso1", "exec1", "board1"}
     entry = bytearray(base64.b64decode(answer["entries"][0]))
     entry[5] ^= 1
     tampered = dict(answer, entries=[base64.b64encode(entry).decode(), *answer["entries"][1:]])
     with pytest.raises(CryptoError):
-        verified_recipients(tampered, org_fingerprint)
+        verified_directory(tampered, org_fingerprint)
     other = OrganisationSigningKey.generate().verify_key
     with pytest.raises(CryptoError):
-        verified_recipients(dict(answer, organisation_key=base64.b64encode(other).decode()),
+        verified_directory(dict(answer, organisation_key=base64.b64encode(other).decode()),
                             org_fingerprint)
 
 

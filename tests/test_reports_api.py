@@ -185,3 +185,30 @@ def test_nothing_about_the_reporters_connection_is_stored(
     with app.app_context():
         record = db.session.scalars(db.select(CaseRecord)).first()
         assert record is not None and record.created_on == date.today()
+
+
+def test_clients_work_out_the_readers_from_signed_roles(app: Flask, client: FlaskClient,
+                                                        recipients: dict[str, int]) -> None:
+    """Whatever the server says, a client seals only to the route's signed role holders and
+    never to someone named as concerned; a server whose roles disagree gets no report."""
+    reporter = ReporterClient(client)
+    directory = protocol.verified_directory(client.get("/api/v1/directory").get_json(),
+                                            reporter.options()["organisation_fingerprint"])
+    readers = protocol.expected_readers(directory, "executive", False, [recipients["board2"]])
+    assert [r.username for r in readers.now] == ["exec1"]
+    assert [r.username for r in readers.on_escalation] == ["board1"]
+    with pytest.raises(protocol.NoReaders):
+        protocol.expected_readers(directory, "executive", False, [recipients["exec1"]])
+    concerns = protocol.expected_readers(directory, "rso", True, [])
+    assert {r.username for r in concerns.now} == {"board1", "board2"}
+
+    # The database now says exec1 is an RSO, but the signed entry still says executive.
+    with app.app_context():
+        from app.models import StaffRole
+
+        db.session.add(StaffRole(staff_id=recipients["exec1"], role="rso"))
+        db.session.commit()
+    answer, _codename = reporter.submit(route="rso")
+    assert answer.status_code == 400 and "exactly the current readers" in \
+        answer.get_json()["message"]
+    assert cases(app) == []

@@ -20,7 +20,6 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
@@ -28,7 +27,6 @@ import click
 
 from app.reporter import protocol
 from crypto import kdf
-from crypto.directory import verify_entry
 from crypto.errors import CryptoError
 
 TIMEOUT_SECONDS = 60
@@ -126,35 +124,12 @@ def _private_network(host: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class Recipient:
-    staff_id: int
-    username: str
-    roles: tuple[str, ...]
-    public_key: bytes
-
-
-def verified_recipients(answer: Mapping[str, Any], expected_fingerprint: str
-                        ) -> dict[int, Recipient]:
-    """Staff id → recipient for every usable entry of a ``/api/v1/directory`` answer, with the
-    username and roles signed into the entry. Raises CryptoError (or ValueError for a broken
-    answer) exactly when ``protocol.verified_directory`` refuses the answer."""
-    if not isinstance(answer, Mapping):
-        raise ValueError("the directory is not a JSON object")
-    keys = protocol.verified_directory(answer, expected_fingerprint)
-    org_key = protocol.unb64(str(answer["organisation_key"]))
-    recipients = {}
-    for signed in answer["entries"]:
-        entry = verify_entry(org_key, protocol.unb64(signed))
-        staff_id = int(entry.staff_id)
-        if staff_id in keys:
-            recipients[staff_id] = Recipient(staff_id, entry.username, entry.roles, keys[staff_id])
-    return recipients
-
-
-def fetch_recipients(server: CandorServer, fingerprint: str) -> dict[int, Recipient]:
+def fetch_recipients(server: CandorServer, fingerprint: str) -> dict[int, protocol.Reader]:
     try:
-        return verified_recipients(server.get("/api/v1/directory"), fingerprint)
+        answer = server.get("/api/v1/directory")
+        if not isinstance(answer, Mapping):
+            raise ValueError("the directory is not a JSON object")
+        return protocol.verified_directory(answer, fingerprint)
     except (CryptoError, ValueError, KeyError, TypeError) as error:
         raise click.ClickException(
             f"the key directory of {server.base_url} failed verification ({shown(error)}). Nothing "
@@ -243,18 +218,19 @@ def submit(server: str, fingerprint: str, route: str, category: str | None,
         identity=identity or None, concerns_rso=concerns_rso,
         concerned_staff_ids=tuple(by_username[name] for name in concerned),
         material_risk=material_risk, sb53_disclosure=sb53)
-    readers = client.post("/api/v1/readers", {
-        "route": route, "concerns_rso": concerns_rso,
-        "concerned_staff_ids": list(report.concerned_staff_ids)})
-    _show_readers(readers, recipients)
+    try:
+        readers = protocol.expected_readers(recipients, route, concerns_rso,
+                                            report.concerned_staff_ids)
+    except protocol.NoReaders as error:
+        raise click.ClickException(str(error)) from None
+    _show_readers(readers)
     if concerned:
         click.echo(f"Left out, as the report concerns them: {', '.join(concerned)}")
     if not yes:
         click.confirm("Encrypt the report to these people and submit it?", abort=True)
     try:
-        body, codename = protocol.build_submission(report, readers, protocol_keys(recipients),
-                                                   params)
-    except CryptoError as error:
+        body, codename = protocol.build_submission(report, recipients, params)
+    except (CryptoError, protocol.NoReaders) as error:
         raise click.ClickException(f"the report was not encrypted: {error}") from None
     filed = client.post("/api/v1/reports", body)
     click.echo(f"\nReport filed as case {shown(filed['number'])}.\n")
@@ -262,10 +238,6 @@ def submit(server: str, fingerprint: str, route: str, category: str | None,
     click.echo(f"\n    Codename: {codename}\n")
     click.echo("Write it down and keep it somewhere safe and private. It is stored nowhere,\n"
                "not even on this computer, and anyone who has it can read your case.")
-
-
-def protocol_keys(recipients: Mapping[int, Recipient]) -> dict[int, bytes]:
-    return {staff_id: r.public_key for staff_id, r in recipients.items()}
 
 
 def _reporter_kdf(served: Mapping[str, Any]) -> kdf.KdfParams:
@@ -284,21 +256,16 @@ def _reporter_kdf(served: Mapping[str, Any]) -> kdf.KdfParams:
     return params
 
 
-def _show_readers(readers: Mapping[str, Any], recipients: Mapping[int, Recipient]) -> None:
-    """Name the readers by their signed directory entries, not by what the server says."""
-    for key, heading in (("now", "Can read this report now:"),
-                         ("on_escalation", "Can read it if the case is escalated to the Board:")):
-        people = readers.get(key, [])
-        if not people:
-            continue
-        click.echo(heading)
-        for person in people:
-            entry = recipients.get(int(person["staff_id"]))
-            if entry is None:
-                raise click.ClickException(
-                    f"the server names reader {shown(person.get('username'))!r}, who has no "
-                    "verified key in the directory; nothing was sent")
-            click.echo(f"  {entry.username} ({', '.join(entry.roles)})")
+def _show_readers(readers: protocol.Readers) -> None:
+    """Name the readers as the organisation signed them: worked out here from the verified
+    directory, never taken from the server."""
+    for people, heading in ((readers.now, "Can read this report now:"),
+                            (readers.on_escalation,
+                             "Can read it if the case is escalated to the Board:")):
+        if people:
+            click.echo(heading)
+            for reader in people:
+                click.echo(f"  {shown(reader.username)} ({', '.join(reader.roles)})")
 
 
 def _read_text(source: TextIO | None, what: str) -> str:

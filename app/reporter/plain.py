@@ -135,7 +135,7 @@ def _new_page(form: NewReportForm, status: int = 200, message: str | None = None
                            routing_error=routing_error, message=message), status
 
 
-def _verified_keys() -> dict[int, bytes]:
+def _verified_directory() -> dict[int, protocol.Reader]:
     """The server checks its own directory the way a client does: each signed entry against
     the organisation key named by the fingerprint, refusing everything if one fails."""
     key = directory.current_key(db.session)
@@ -145,12 +145,6 @@ def _verified_keys() -> dict[int, bytes]:
                     if s.directory_entry is not None],
     }
     return protocol.verified_directory(answer, directory.current_fingerprint(db.session) or "")
-
-
-def _readers_answer(readers: Readers) -> dict[str, list[dict[str, Any]]]:
-    """The readers in the shape ``/api/v1/readers`` answers, which the protocol takes."""
-    return {kind: [{"staff_id": s.id, "username": s.username} for s in people]
-            for kind, people in (("now", readers.now), ("on_escalation", readers.on_escalation))}
 
 
 def _submission(body: dict[str, Any]) -> reports.Submission:
@@ -180,9 +174,9 @@ def _file_report(form: NewReportForm) -> tuple[Case, str]:
         concerns_rso=form.concerns_rso.data, concerned_staff_ids=tuple(form.concerned.data or ()),
         material_risk=form.material_risk.data, sb53_disclosure=form.sb53_disclosure.data,
     )
-    readers = readers_for(db.session, Route(report.route), report.concerns_rso,
-                          report.concerned_staff_ids)
-    body, codename = protocol.build_submission(report, _readers_answer(readers), _verified_keys(),
+    # Encrypted to the readers the signed directory gives, exactly as a client would; the
+    # service then checks them against the roles in the database.
+    body, codename = protocol.build_submission(report, _verified_directory(),
                                                reports.reporter_kdf_params(config))
     case = reports.submit_report(db.session, _submission(body), config,
                                  load_taxonomy(config.instance_path))
@@ -201,7 +195,7 @@ def new() -> tuple[str, int]:
         return _new_page(form, 400, "Nothing was sent. Correct the fields marked below.")
     try:
         case, codename = _file_report(form)
-    except (reports.SubmissionRejected, RoutingError) as error:
+    except (reports.SubmissionRejected, RoutingError, protocol.NoReaders) as error:
         db.session.rollback()
         return _new_page(form, 400, f"Nothing was sent. {error}")
     except CryptoError:

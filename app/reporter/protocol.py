@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +27,7 @@ from crypto.envelope import (
     open_grant,
     seal_case_key,
 )
-from crypto.errors import CryptoError, SignatureInvalid
+from crypto.errors import SignatureInvalid
 from crypto.keys import ReporterKeyPair
 
 
@@ -47,9 +47,19 @@ def new_record_ref() -> str:
     return "r-" + secrets.token_hex(16)
 
 
+@dataclass(frozen=True)
+class Reader:
+    """A recipient as its signed directory entry describes it."""
+
+    staff_id: int
+    username: str
+    roles: tuple[str, ...]
+    public_key: bytes
+
+
 def verified_directory(answer: Mapping[str, Any], expected_fingerprint: str,
-                       now: int | None = None) -> dict[int, bytes]:
-    """Staff id → public key for every usable entry of a ``/api/v1/directory`` answer.
+                       now: int | None = None) -> dict[int, Reader]:
+    """Staff id → reader for every usable entry of a ``/api/v1/directory`` answer.
 
     Raises SignatureInvalid if the organisation key is not the one ``expected_fingerprint``
     names, or if any entry fails: one forged entry discredits the whole answer.
@@ -58,16 +68,58 @@ def verified_directory(answer: Mapping[str, Any], expected_fingerprint: str,
     if len(org_key) != 32 or _compact(fingerprint(org_key)) != _compact(expected_fingerprint):
         raise SignatureInvalid("the organisation key does not match the fingerprint")
     moment = int(datetime.now(UTC).timestamp()) if now is None else now
-    keys: dict[int, bytes] = {}
+    readers: dict[int, Reader] = {}
     for signed in answer.get("entries", []):
         entry = verify_entry(org_key, unb64(signed))
         if entry.usable_at(moment):
-            keys[int(entry.staff_id)] = entry.public_key
-    return keys
+            readers[int(entry.staff_id)] = Reader(int(entry.staff_id), entry.username,
+                                                  entry.roles, entry.public_key)
+    return readers
 
 
 def _compact(value: str) -> str:
     return "".join(value.split()).upper()
+
+
+class NoReaders(ValueError):
+    """No signed recipient could read a report on this route."""
+
+
+@dataclass(frozen=True)
+class Readers:
+    now: tuple[Reader, ...]
+    on_escalation: tuple[Reader, ...]
+
+
+def expected_readers(directory: Mapping[int, Reader], route: str, concerns_rso: bool,
+                     concerned: Iterable[int]) -> Readers:
+    """Who reads a report, worked out from the roles the organisation signed, never from what
+    the server says (RSP v3 §4, as ``app/services/routing.py`` applies it on the server): the
+    route's role holders now, with the Board and without any RSO when the report concerns the
+    RSO; the Board on escalation otherwise; nobody named as concerned, ever."""
+    left_out = set(concerned)
+    eligible = sorted((r for r in directory.values() if r.staff_id not in left_out),
+                      key=lambda r: r.staff_id)
+    wanted = {route, "board"} if concerns_rso else {route}
+    now = tuple(r for r in eligible
+                if wanted & set(r.roles) and not (concerns_rso and "rso" in r.roles))
+    if not now:
+        raise NoReaders("No one can receive a report on this route right now. Choose another "
+                        "route, or report outside the lab (see the start page).")
+    escalation: tuple[Reader, ...] = ()
+    if "board" not in wanted:
+        escalation = tuple(r for r in eligible if "board" in r.roles and r not in now)
+    return Readers(now, escalation)
+
+
+def same_readers(answer: Mapping[str, Any], readers: Readers) -> bool:
+    """Whether a ``/api/v1/readers`` answer names exactly the readers worked out here."""
+    def ids(people: Any) -> list[int]:
+        return sorted(int(p["staff_id"]) for p in people)
+
+    return (ids(answer.get("now", [])) == [r.staff_id for r in readers.now]
+            and ids(answer.get("on_escalation", [])) == sorted(r.staff_id
+                                                               for r in readers.on_escalation))
 
 
 @dataclass(frozen=True)
@@ -82,32 +134,26 @@ class NewReport:
     sb53_disclosure: bool = False
 
 
-class ReaderKeyMissing(CryptoError):
-    """A reader the server named has no verified entry in the directory: refuse to encrypt."""
-
-
-def build_submission(report: NewReport, readers: Mapping[str, Any], keys: Mapping[int, bytes],
+def build_submission(report: NewReport, directory: Mapping[int, Reader],
                      params: kdf.KdfParams) -> tuple[dict[str, Any], str]:
-    """Encrypt a report for the readers ``/api/v1/readers`` named, using only keys from the
-    verified directory. Returns the ``/api/v1/reports`` body and the new codename, which is
-    shown to the reporter once and kept nowhere."""
+    """Encrypt a report to the readers the signed directory gives for its route (see
+    ``expected_readers``). Returns the ``/api/v1/reports`` body and the new codename, which is
+    shown to the reporter once and kept nowhere. Raises NoReaders if no one could read it."""
+    readers = expected_readers(directory, report.route, report.concerns_rso,
+                               report.concerned_staff_ids)
     codename = codenames.generate_codename()
     salt = kdf.generate_salt()
     reporter = codenames.derive_reporter_keypair(codename, salt, params)
     case_ref = new_case_ref()
     case_key = CaseKey.generate()
-    grants: list[dict[str, Any]] = [{"kind": "reporter", "staff_id": None,
-               "grant": b64(seal_case_key(case_key, reporter.public_key, case_ref,
-                                          GrantKind.REPORTER))}]
-    for kind, grant_kind, people in (("recipient", GrantKind.RECIPIENT, readers["now"]),
-                                     ("escrow", GrantKind.ESCROW, readers["on_escalation"])):
-        for person in people:
-            staff_id = int(person["staff_id"])
-            if staff_id not in keys:
-                raise ReaderKeyMissing(f"no verified key for reader {person.get('username')}")
-            grants.append({"kind": kind, "staff_id": staff_id,
-                           "grant": b64(seal_case_key(case_key, keys[staff_id], case_ref,
-                                                      grant_kind))})
+    grants: list[dict[str, Any]] = [{
+        "kind": "reporter", "staff_id": None,
+        "grant": b64(seal_case_key(case_key, reporter.public_key, case_ref, GrantKind.REPORTER))}]
+    for kind, grant_kind, people in (("recipient", GrantKind.RECIPIENT, readers.now),
+                                     ("escrow", GrantKind.ESCROW, readers.on_escalation)):
+        grants += [{"kind": kind, "staff_id": reader.staff_id,
+                    "grant": b64(seal_case_key(case_key, reader.public_key, case_ref, grant_kind))}
+                   for reader in people]
     records = [_record(case_key, case_ref, RecordKind.REPORT, report.text)]
     if report.identity:
         records.append(_record(case_key, case_ref, RecordKind.IDENTITY, report.identity))

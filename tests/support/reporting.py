@@ -28,13 +28,10 @@ class ReporterClient:
 
     def build(self, report: protocol.NewReport) -> tuple[dict[str, Any], str]:
         options = self.options()
-        keys = protocol.verified_directory(self.client.get("/api/v1/directory").get_json(),
-                                           options["organisation_fingerprint"])
-        readers = self.post("/api/v1/readers", {
-            "route": report.route, "concerns_rso": report.concerns_rso,
-            "concerned_staff_ids": list(report.concerned_staff_ids)}).get_json()
+        directory = protocol.verified_directory(self.client.get("/api/v1/directory").get_json(),
+                                                options["organisation_fingerprint"])
         params = kdf.params_by_version(options["reporter_kdf"]["version"])
-        return protocol.build_submission(report, readers, keys, params)
+        return protocol.build_submission(report, directory, params)
 
     def submit(self, text: str = "The CBRN eval was skipped.", **fields: Any
                ) -> tuple[Any, str]:

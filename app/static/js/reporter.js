@@ -38,7 +38,6 @@ class ReporterError extends Error {
 }
 
 /** A reader the server named has no verified directory entry: nothing is encrypted to them. */
-class ReaderKeyMissing extends candor.CryptoError {}
 
 async function request(url, options = {}) {
   let response;
@@ -69,7 +68,7 @@ function postJson(url, body) {
 }
 
 function explain(error) {
-  if (error instanceof ReporterError || error instanceof ReaderKeyMissing) return error.message;
+  if (error instanceof ReporterError) return error.message;
   if (error instanceof candor.SignatureInvalid) {
     return "The recipients' keys could not be verified against the organisation key, so " +
       "nothing was encrypted or sent. Try again later, and tell the lab if it keeps happening.";
@@ -133,11 +132,34 @@ function textRecord(caseKey, caseRef, kind, text) {
 }
 
 /**
- * The `/api/v1/reports` body for `report`, encrypted for the `readers` the server named, each
- * only with a key from the verified directory (`keys`: staff id → public key); and the new
- * codename. As `protocol.build_submission`.
+ * Who reads a report, worked out from the roles the organisation signed into the verified
+ * directory entries, never from what the server says (as `protocol.expected_readers`): the
+ * route's role holders now, with the Board and without any RSO when the report concerns the
+ * RSO; the Board on escalation otherwise; nobody named as concerned, ever.
  */
-async function buildSubmission(report, readers, keys, params) {
+function expectedReaders(entries, route, concernsRso, concernedIds) {
+  const leftOut = new Set(concernedIds.map(String));
+  const eligible = entries.filter((entry) => !leftOut.has(String(entry.staffId)))
+    .sort((a, b) => Number(a.staffId) - Number(b.staffId));
+  const wanted = new Set(concernsRso ? [route, "board"] : [route]);
+  const now = eligible.filter((entry) => entry.roles.some((role) => wanted.has(role)) &&
+    !(concernsRso && entry.roles.includes("rso")));
+  if (!now.length) {
+    throw new ReporterError("No one can receive a report on this route right now. Choose " +
+      "another route, or report outside the lab (see the start page).");
+  }
+  const onEscalation = wanted.has("board") ? [] :
+    eligible.filter((entry) => entry.roles.includes("board") && !now.includes(entry));
+  return { now, onEscalation };
+}
+
+/**
+ * The `/api/v1/reports` body for `report`, encrypted to the readers the verified `entries`
+ * give for its route; and the new codename. As `protocol.build_submission`.
+ */
+async function buildSubmission(report, entries, params) {
+  const readers = expectedReaders(entries, report.route, report.concerns_rso,
+                                  report.concerned_staff_ids);
   const codename = await candor.generateCodename();
   const salt = candor.generateSalt();
   const reporter = await candor.deriveReporterKeyPair(codename, salt, params);
@@ -148,16 +170,11 @@ async function buildSubmission(report, readers, keys, params) {
                                   candor.GrantKind.REPORTER)) }];
   for (const [kind, grantKind, people] of [
     ["recipient", candor.GrantKind.RECIPIENT, readers.now],
-    ["escrow", candor.GrantKind.ESCROW, readers.on_escalation],
+    ["escrow", candor.GrantKind.ESCROW, readers.onEscalation],
   ]) {
-    for (const person of people) {
-      const publicKey = keys.get(String(person.staff_id));
-      if (!publicKey) {
-        throw new ReaderKeyMissing(`${person.username} has no verified key in the directory, ` +
-          "so the report was not encrypted or sent.");
-      }
-      grants.push({ kind, staff_id: person.staff_id,
-                    grant: b64(candor.sealCaseKey(caseKey, publicKey, caseRef, grantKind)) });
+    for (const entry of people) {
+      grants.push({ kind, staff_id: Number(entry.staffId),
+                    grant: b64(candor.sealCaseKey(caseKey, entry.publicKey, caseRef, grantKind)) });
     }
   }
   const records = [textRecord(caseKey, caseRef, "report", report.text)];
@@ -183,7 +200,6 @@ function peopleList(list, people, empty) {
 function startReportPage(form) {
   const submit = $("report-submit");
   let options = null;
-  let readersAsked = 0;
 
   const choices = () => ({
     route: form.querySelector('input[name="route"]:checked').value,
@@ -192,16 +208,19 @@ function startReportPage(form) {
                                     (box) => Number(box.value)),
   });
 
-  async function showReaders() {
-    const asked = ++readersAsked;
+  let entries = [];
+
+  // The readers shown are the ones the report will be encrypted to: both come from the
+  // signed directory entries, so the server cannot show one list and receive for another.
+  function showReaders() {
+    const chosen = choices();
     try {
-      const readers = await postJson(form.dataset.readersUrl, choices());
-      if (asked !== readersAsked) return; // a later change has its own answer coming
+      const readers = expectedReaders(entries, chosen.route, chosen.concerns_rso,
+                                      chosen.concerned_staff_ids);
       hideError("readers-error");
       peopleList($("readers-now"), readers.now, "No one");
-      peopleList($("readers-escalation"), readers.on_escalation, "No one else");
+      peopleList($("readers-escalation"), readers.onEscalation, "No one else");
     } catch (error) {
-      if (asked !== readersAsked) return;
       $("readers-now").replaceChildren();
       $("readers-escalation").replaceChildren();
       showError("readers-error", error);
@@ -230,9 +249,10 @@ function startReportPage(form) {
         throw new ReporterError("This installation has no organisation key yet, so no report " +
           "can be encrypted. Use another channel, such as those on the start page.");
       }
-      const [answer, entries] = await Promise.all([getJson(form.dataset.optionsUrl),
-                                                   loadDirectory(form.dataset.fingerprint)]);
+      const [answer, verified] = await Promise.all([getJson(form.dataset.optionsUrl),
+                                                    loadDirectory(form.dataset.fingerprint)]);
       options = answer;
+      entries = verified;
       $("category").append(...options.taxonomy.categories.map((c) => {
         const option = element("option", c.label);
         option.value = c.id;
@@ -240,7 +260,7 @@ function startReportPage(form) {
       }));
       listRecipients(entries);
       form.hidden = false;
-      await showReaders();
+      showReaders();
     } catch (error) {
       showError("page-error", error);
     }
@@ -253,14 +273,23 @@ function startReportPage(form) {
     if (!text.trim()) throw new ReporterError("Write what happened before sending.");
     $("report-status").textContent = "Encrypting your report in this browser…";
     await pause();
+    // Keys may have been revoked since the page loaded: check the directory again, and stop if
+    // the readers are no longer the ones the reporter was shown.
     const chosen = choices();
-    const [entries, readers] = await Promise.all([loadDirectory(form.dataset.fingerprint),
-                                                  postJson(form.dataset.readersUrl, chosen)]);
-    const keys = new Map(entries.map((entry) => [String(entry.staffId), entry.publicKey]));
+    const ids = (list) => expectedReaders(list, chosen.route, chosen.concerns_rso,
+      chosen.concerned_staff_ids).now.map((entry) => entry.staffId).join();
+    const fresh = await loadDirectory(form.dataset.fingerprint);
+    if (ids(fresh) !== ids(entries)) {
+      entries = fresh;
+      showReaders();
+      throw new ReporterError("The readers changed since this page was loaded. Check the list " +
+        "again, then send.");
+    }
     const { body, codename } = await buildSubmission({
-      ...chosen, category: $("category").value, text, identity: identity.trim() ? identity : null,
+      ...choices(), category: $("category").value, text,
+      identity: identity.trim() ? identity : null,
       material_risk: $("material-risk").checked, sb53_disclosure: $("sb53").checked,
-    }, readers, keys, reporterParams(options.reporter_kdf));
+    }, entries, reporterParams(options.reporter_kdf));
     $("report-status").textContent = "Sending…";
     const answer = await postJson(form.dataset.submitUrl, body);
     newCodename = codename;
