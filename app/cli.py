@@ -58,25 +58,30 @@ def keys_init() -> None:
 
     path = _config().org_signing_key_path
     try:
-        row = init_organisation_key(db.session, path)
+        row = init_organisation_key(db.session, path, _config().instance_path)
     except DirectoryError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"Organisation signing key written to {path} (mode 0600).")
     click.echo(f"Fingerprint: {fingerprint(row.verify_key)}")
-    click.echo("Publish this fingerprint where staff will see it; keep the key file offline.")
+    click.echo("It is pinned in the instance folder (or set CANDOR_ORG_FINGERPRINT on every web "
+               "server). Publish it where staff will see it; keep the key file offline.")
 
 
 @keys_group.command("fingerprint")
 @with_appcontext
 def keys_fingerprint() -> None:
-    """Print the current organisation key fingerprint."""
-    from app.services.directory import current_fingerprint
+    """Print the pinned organisation key fingerprint (and check the database agrees)."""
+    from app.services.directory import current_fingerprint, pinned_fingerprint
 
-    value = current_fingerprint(db.session)
-    if value is None:
-        raise click.ClickException("no organisation key yet: run `candor keys init`")
-    click.echo(value)
+    pinned = pinned_fingerprint(_config())
+    if pinned is None:
+        raise click.ClickException("no organisation key fingerprint is pinned: run "
+                                   "`candor keys init` or set CANDOR_ORG_FINGERPRINT")
+    click.echo(pinned)
+    if current_fingerprint(db.session) != pinned:
+        raise click.ClickException("the organisation key in the database does NOT match this "
+                                   "fingerprint: reporting refuses to encrypt until it does")
 
 
 @keys_group.command("sign-directory")
@@ -187,7 +192,7 @@ def seed_demo() -> None:
     if config.environment == "production":
         raise click.ClickException("demonstration accounts are never created in production")
     if current_key(db.session) is None:
-        init_organisation_key(db.session, config.org_signing_key_path)
+        init_organisation_key(db.session, config.org_signing_key_path, config.instance_path)
         db.session.commit()
     signing_key = load_signing_key(config.org_signing_key_path)
     click.echo("Demonstration accounts (development only):")

@@ -69,6 +69,9 @@ class Config:
     # Global limits on anonymous traffic (per worker process; see app/rate_limit.py).
     submissions_per_minute: int = 30
     codename_attempts_per_minute: int = 300
+    # The organisation key every client checks the directory against. Kept outside the
+    # database, so that whoever can write the database cannot swap the key (see README).
+    org_fingerprint: str | None = None
     # Test suites replace the production key-derivation cost with the cheapest allowed one.
     fast_kdf_for_tests: bool = False
 
@@ -129,6 +132,7 @@ class Config:
             instance_path=instance_path,
             https=_bool(env, "CANDOR_HTTPS", production),
             org_key_file=Path(org_key) if org_key else None,
+            org_fingerprint=env.get("CANDOR_ORG_FINGERPRINT") or None,
             staff_idle_minutes=_int(env, "CANDOR_STAFF_IDLE_MINUTES", 30, minimum=1),
             reporter_idle_minutes=_int(env, "CANDOR_REPORTER_IDLE_MINUTES", 15, minimum=1),
             max_request_bytes=_int(env, "CANDOR_MAX_REQUEST_BYTES", 16 * 1024 * 1024, 1024),

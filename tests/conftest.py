@@ -86,7 +86,7 @@ def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
         from app.services.directory import init_organisation_key
 
         config = application.extensions["candor_config"]
-        init_organisation_key(db.session, config.org_signing_key_path)
+        init_organisation_key(db.session, config.org_signing_key_path, config.instance_path)
         db.session.commit()
     yield application
     with application.app_context():

@@ -9,6 +9,7 @@ from flask import Flask
 
 from app.rate_limit import GlobalRateLimit, RateLimited
 from app.roles import Role
+from app.services.directory import pinned_fingerprint
 from tests.support.reporting import ReporterClient
 from tests.support.staff import StaffLogin
 
@@ -28,8 +29,9 @@ def test_the_window_slides() -> None:
 def test_too_many_submissions_get_a_clear_429(make_app: Callable[..., Flask], app: Flask,
                                               staff: StaffLogin) -> None:
     staff.create("rso1", Role.RSO)
-    limited = make_app(submissions_per_minute=1,
-                       org_key_file=app.extensions["candor_config"].org_signing_key_path)
+    config = app.extensions["candor_config"]
+    limited = make_app(submissions_per_minute=1, org_key_file=config.org_signing_key_path,
+                       org_fingerprint=pinned_fingerprint(config))
     reporter = ReporterClient(limited.test_client())
     first, _codename = reporter.submit()
     assert first.status_code == 201

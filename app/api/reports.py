@@ -27,7 +27,7 @@ from app.json_input import (
 )
 from app.models import Case
 from app.services import deadlines, reports
-from app.services.directory import current_fingerprint
+from app.services.directory import pinned_fingerprint
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, readers_for
 from app.taxonomy import load_taxonomy
 from crypto.envelope import RecordKind
@@ -72,7 +72,7 @@ def report_options() -> Response:
                   "categories": [{"id": c.id, "label": c.label} for c in taxonomy.categories]},
         reporter_kdf={"version": params.version, "opslimit": params.opslimit,
                       "memlimit": params.memlimit},
-        organisation_fingerprint=current_fingerprint(db.session),
+        organisation_fingerprint=pinned_fingerprint(config),
     )
 
 

@@ -144,7 +144,8 @@ def _verified_directory() -> dict[int, protocol.Reader]:
         "entries": [protocol.b64(s.directory_entry) for s in directory.active_entries(db.session)
                     if s.directory_entry is not None],
     }
-    return protocol.verified_directory(answer, directory.current_fingerprint(db.session) or "")
+    pinned = directory.pinned_fingerprint(get_config(current_app))
+    return protocol.verified_directory(answer, pinned or "")
 
 
 def _submission(body: dict[str, Any]) -> reports.Submission:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
+from app import get_config
 from app.extensions import db
 from app.services import directory
 from app.services.routing import ROUTE_LABELS
@@ -13,8 +14,10 @@ bp = Blueprint("reporter", __name__)
 
 @bp.get("/")
 def index() -> str:
+    pinned = directory.pinned_fingerprint(get_config(current_app))
     return render_template(
-        "reporter/index.html", org_fingerprint=directory.current_fingerprint(db.session)
+        "reporter/index.html", org_fingerprint=pinned,
+        key_mismatch=pinned is not None and directory.current_fingerprint(db.session) != pinned,
     )
 
 
@@ -23,7 +26,8 @@ def new_report() -> str:
     """The report form. Its script encrypts in the browser, and only to directory entries signed
     by the organisation key whose fingerprint this page carries."""
     return render_template(
-        "reporter/new.html", org_fingerprint=directory.current_fingerprint(db.session),
+        "reporter/new.html",
+        org_fingerprint=directory.pinned_fingerprint(get_config(current_app)),
         routes=ROUTE_LABELS,
     )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from app.config import Config
 from app.extensions import DbSession
 from app.models import OrganisationKey, StaffUser, utcnow
 from app.roles import RECIPIENT_ROLES
@@ -31,8 +32,25 @@ class DirectoryError(Exception):
     """The directory cannot do what was asked; the message says why and what to run."""
 
 
-def init_organisation_key(session: DbSession, key_path: Path) -> OrganisationKey:
-    """Create the organisation signing key; refuse to overwrite an existing one."""
+FINGERPRINT_FILE = "org-fingerprint"
+
+
+def pinned_fingerprint(config: Config) -> str | None:
+    """The organisation key fingerprint clients must check against: ``CANDOR_ORG_FINGERPRINT``,
+    else the instance file ``candor keys init`` wrote. Never read from the database, so that
+    whoever can write the database cannot put a key of their own in front of reporters."""
+    if config.org_fingerprint:
+        return config.org_fingerprint
+    try:
+        return (config.instance_path / FINGERPRINT_FILE).read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+
+
+def init_organisation_key(session: DbSession, key_path: Path,
+                          instance_path: Path) -> OrganisationKey:
+    """Create the organisation signing key and pin its fingerprint in the instance folder;
+    refuse to overwrite an existing key."""
     if key_path.exists():
         raise DirectoryError(f"{key_path} already exists; refusing to replace the organisation key")
     signing_key = OrganisationSigningKey.generate()
@@ -44,6 +62,9 @@ def init_organisation_key(session: DbSession, key_path: Path) -> OrganisationKey
         old.retired_at = utcnow()
     row = OrganisationKey(verify_key=signing_key.verify_key)
     session.add(row)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    (instance_path / FINGERPRINT_FILE).write_text(fingerprint(signing_key.verify_key) + "\n",
+                                                  encoding="ascii")
     return row
 
 

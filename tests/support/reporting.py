@@ -33,6 +33,9 @@ class ReporterClient:
         params = kdf.params_by_version(options["reporter_kdf"]["version"])
         return protocol.build_submission(report, directory, params)
 
+    def build_default(self) -> tuple[dict[str, Any], str]:
+        return self.build(protocol.NewReport("rso", "other", "A report."))
+
     def submit(self, text: str = "The CBRN eval was skipped.", **fields: Any
                ) -> tuple[Any, str]:
         fields.setdefault("route", "rso")
