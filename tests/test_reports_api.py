@@ -212,3 +212,40 @@ def test_clients_work_out_the_readers_from_signed_roles(app: Flask, client: Flas
     assert answer.status_code == 400 and "exactly the current readers" in \
         answer.get_json()["message"]
     assert cases(app) == []
+
+
+def test_the_reporter_cookie_does_not_say_which_case(app: Flask, client: FlaskClient,
+                                                     recipients: dict[str, int]) -> None:
+    from flask.sessions import SecureCookieSessionInterface
+
+    reporter = ReporterClient(client)
+    response, _codename = reporter.submit()
+    number = response.get_json()["number"]
+    cookie = client.get_cookie("candor_reporter")
+    assert cookie is not None
+    interface = SecureCookieSessionInterface()
+    interface.salt = "candor-candor_reporter"
+    data = interface.get_signing_serializer(app).loads(cookie.value)
+    assert set(data) == {"csrf_token", "reporter"}
+    with app.app_context():
+        case_ref = db.session.scalars(db.select(Case)).one().case_ref
+    assert case_ref not in str(data) and number not in str(data)
+    assert "case" not in str(data)  # the sealed payload names nothing in clear
+    assert client.get("/api/v1/reporter/case").status_code == 200
+
+
+def test_a_report_about_the_rso_excludes_every_rso(app: Flask, client: FlaskClient,
+                                                   recipients: dict[str, int]) -> None:
+    from app.models import CaseExclusion
+
+    response, _codename = ReporterClient(client).submit(concerns_rso=True)
+    assert response.status_code == 201
+    with app.app_context():
+        excluded = set(db.session.scalars(db.select(CaseExclusion.staff_id)))
+    assert excluded == {recipients["rso1"]}
+
+
+def test_huge_staff_ids_are_a_clear_400(client: FlaskClient, recipients: dict[str, int]) -> None:
+    reporter = ReporterClient(client)
+    answer = reporter.post("/api/v1/readers", {"route": "rso", "concerned_staff_ids": [2**63]})
+    assert answer.status_code == 400

@@ -6,10 +6,9 @@ command-line client (``candor report``) speak them; ``/api/v1/openapi.json`` des
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from flask import Response, abort, current_app, jsonify, session
+from flask import Response, abort, current_app, jsonify
 from flask_wtf.csrf import generate_csrf
 
 from app import get_config, take_rate_limit
@@ -26,6 +25,8 @@ from app.json_input import (
     text_field,
 )
 from app.models import Case
+from app.rate_limit import RateLimited
+from app.reporter import session as case_session
 from app.services import deadlines, reports
 from app.services.directory import pinned_fingerprint
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, readers_for
@@ -33,8 +34,6 @@ from app.taxonomy import load_taxonomy
 from crypto.envelope import RecordKind
 from crypto.keys import BoxKeyPair
 
-REPORTER_CASE = "reporter_case"
-REPORTER_SEEN = "reporter_seen"
 MAX_RECORD_BYTES = 4 * 1024 * 1024 + 64
 MAX_STAFF_IDS = 200
 NOT_FOUND = "No report matches this codename. Check each word and try again."
@@ -50,7 +49,7 @@ def _route(data: dict[str, Any]) -> Route:
 
 def _staff_ids(data: dict[str, Any], name: str) -> list[int]:
     ids = list_field(data, name, MAX_STAFF_IDS)
-    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+    if not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**31 for i in ids):
         abort(400, description=f"The field {name!r} must be a list of staff ids.")
     return ids
 
@@ -97,7 +96,8 @@ def _submission(data: dict[str, Any]) -> reports.Submission:
     for item in list_field(data, "grants", MAX_STAFF_IDS + 1):
         item = object_item(item, "grants")
         staff_id = item.get("staff_id")
-        if staff_id is not None and (not isinstance(staff_id, int) or isinstance(staff_id, bool)):
+        if staff_id is not None and (not isinstance(staff_id, int) or isinstance(staff_id, bool)
+                                     or not 0 < staff_id < 2**31):
             abort(400, description="A grant's staff_id must be a staff id or null.")
         grants.append(reports.GrantIn(kind=text_field(item, "kind", 16), staff_id=staff_id,
                                       grant=bytes_field(item, "grant", max_size=512)))
@@ -131,14 +131,18 @@ def _submission(data: dict[str, Any]) -> reports.Submission:
 @bp.post("/reports")
 def submit_report() -> tuple[Response, int]:
     config = get_config(current_app)
-    take_rate_limit(current_app, "submission")
     submission = _submission(json_body())
     try:
         case = reports.submit_report(db.session, submission, config,
                                      load_taxonomy(config.instance_path))
+        # Only well-formed reports count, so junk cannot use up the limit for real reporters.
+        take_rate_limit(current_app, "submission")
     except reports.SubmissionRejected as error:
         db.session.rollback()
         return jsonify(error="submission_rejected", message=str(error)), 400
+    except RateLimited:
+        db.session.rollback()
+        raise
     db.session.commit()
     token = _open_reporter_session(case)
     return jsonify(case_ref=case.case_ref, number=case.number, csrf_token=token), 201
@@ -147,24 +151,17 @@ def submit_report() -> tuple[Response, int]:
 def _open_reporter_session(case: Case) -> str:
     """A fresh session for this case; returns its new CSRF token, which the client must use
     from now on (nothing from the session before carries over)."""
-    session.clear()
-    session[REPORTER_CASE] = case.id
-    session[REPORTER_SEEN] = int(time.time())
+    case_session.open_for(case.id)
     return str(generate_csrf())
 
 
 def _reporter_case() -> Case:
     """The case this reporter session opened, if the session has not gone idle."""
-    idle = get_config(current_app).reporter_idle_minutes * 60
-    case_id, seen = session.get(REPORTER_CASE), session.get(REPORTER_SEEN, 0)
-    if case_id is None or time.time() - seen > idle:
-        session.clear()
-        abort(401, description="Your session ended. Enter your codename again.")
-    case = db.session.get(Case, case_id)
+    case_id = case_session.current_case_id()
+    case = db.session.get(Case, case_id) if case_id is not None else None
     if case is None:
-        session.clear()
+        case_session.close()
         abort(401, description="Your session ended. Enter your codename again.")
-    session[REPORTER_SEEN] = int(time.time())
     return case
 
 
@@ -206,7 +203,7 @@ def reporter_open() -> Response | tuple[Response, int]:
     lookup_id = bytes_field(data, "lookup_id", size=reports.LOOKUP_ID_SIZE)
     case = reports.find_case(db.session, lookup_id, get_config(current_app))
     if case is None:
-        session.clear()  # whatever case this browser had open is closed
+        case_session.close()  # whatever case this browser had open is closed
         return jsonify(error="Not found", message=NOT_FOUND, csrf_token=generate_csrf()), 404
     token = _open_reporter_session(case)
     return jsonify({**reporter_view(case), "csrf_token": token})
@@ -233,5 +230,5 @@ def reporter_message() -> tuple[Response, int]:
 
 @bp.post("/reporter/leave")
 def reporter_leave() -> Response:
-    session.clear()
+    case_session.close()
     return jsonify(message="Your session has ended.")

@@ -29,7 +29,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app import get_config
+from app import get_config, take_rate_limit
 from app.api.reports import NOT_FOUND, reporter_view
 from app.extensions import db
 from app.models import Case, StaffUser
@@ -194,6 +194,8 @@ def new() -> tuple[str, int]:
         return _new_page(form, 200 if all(chosen) else 400)
     if not form.validate():
         return _new_page(form, 400, "Nothing was sent. Correct the fields marked below.")
+    # Counted before the expensive part: the server derives a codename key for this report.
+    take_rate_limit(current_app, "submission")
     try:
         case, codename = _file_report(form)
     except (reports.SubmissionRejected, RoutingError, protocol.NoReaders) as error:
@@ -221,6 +223,7 @@ class OpenedReport:
 def _open_report(codename: str) -> OpenedReport | None:
     """The case this codename opens, with its key; None for a wrong, unknown or malformed
     codename, which all get the same answer."""
+    take_rate_limit(current_app, "codename")
     try:
         lookup_id = codename_lookup_id(codename)
     except CryptoError:

@@ -23,9 +23,11 @@ from app.models import (
     CaseExclusion,
     CaseGrant,
     CaseRecord,
+    StaffRole,
     StaffUser,
     today,
 )
+from app.roles import Role
 from app.services.routing import Route, RoutingError, readers_for
 from app.taxonomy import Taxonomy
 from crypto import kdf
@@ -146,6 +148,10 @@ def submit_report(
                    visible_to_reporter=True, created_on=today(), ciphertext=r.ciphertext)
         for r in s.records
     ]
+    if s.concerns_rso:
+        # Every RSO is concerned too: later checks (access, escalation) read the exclusions.
+        concerned |= set(session.scalars(select(StaffRole.staff_id)
+                                         .where(StaffRole.role == Role.RSO.value)))
     case.exclusions = [CaseExclusion(staff_id=staff_id) for staff_id in sorted(concerned)]
     # The automatic acknowledgement of receipt the reporter sees at once.
     case.events = [CaseEvent(kind="received", occurred_on=today(), visible_to_reporter=True,
