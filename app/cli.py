@@ -84,6 +84,21 @@ def keys_fingerprint() -> None:
                                    "fingerprint: reporting refuses to encrypt until it does")
 
 
+@keys_group.command("pin")
+@with_appcontext
+def keys_pin() -> None:
+    """Pin the fingerprint of the organisation key file in the instance folder (for an
+    instance made before pinning, or after moving the key); clients check against it."""
+    from app.services.directory import DirectoryError, load_signing_key, pin_fingerprint
+
+    config = _config()
+    try:
+        value = pin_fingerprint(config.instance_path, load_signing_key(config.org_signing_key_path))
+    except DirectoryError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Pinned {value}")
+
+
 @keys_group.command("sign-directory")
 @click.option("--yes", is_flag=True, help="Sign without asking about each entry.")
 @with_appcontext
@@ -185,7 +200,13 @@ def seed_demo() -> None:
     """Development only: an organisation key and one account per role, then print how to sign in."""
     import pyotp
 
-    from app.services.directory import current_key, init_organisation_key, load_signing_key
+    from app.services.directory import (
+        current_key,
+        init_organisation_key,
+        load_signing_key,
+        pin_fingerprint,
+        pinned_fingerprint,
+    )
     from app.services.staff_accounts import create_staff, find_staff
 
     config = _config()
@@ -195,6 +216,8 @@ def seed_demo() -> None:
         init_organisation_key(db.session, config.org_signing_key_path, config.instance_path)
         db.session.commit()
     signing_key = load_signing_key(config.org_signing_key_path)
+    if pinned_fingerprint(config) is None:  # an instance made before fingerprints were pinned
+        pin_fingerprint(config.instance_path, signing_key)
     click.echo("Demonstration accounts (development only):")
     for role in Role:
         username = role.value

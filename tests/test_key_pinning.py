@@ -48,3 +48,17 @@ def test_reporters_are_warned_and_nothing_is_encrypted(app: Flask, client: Flask
 def test_the_operator_is_told(runner: FlaskCliRunner, swapped: None) -> None:
     result = runner.invoke(args=["keys", "fingerprint"])
     assert result.exit_code != 0 and "does NOT match" in result.output
+
+
+def test_an_instance_without_a_pin_can_be_pinned_from_the_key_file(
+        app: Flask, runner: FlaskCliRunner) -> None:
+    from app.services.directory import FINGERPRINT_FILE, current_fingerprint
+
+    config = app.extensions["candor_config"]
+    (config.instance_path / FINGERPRINT_FILE).unlink()
+    assert runner.invoke(args=["keys", "fingerprint"]).exit_code != 0
+    result = runner.invoke(args=["keys", "pin"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert current_fingerprint(db.session) in result.output
+    assert runner.invoke(args=["keys", "fingerprint"]).exit_code == 0

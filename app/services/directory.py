@@ -62,10 +62,16 @@ def init_organisation_key(session: DbSession, key_path: Path,
         old.retired_at = utcnow()
     row = OrganisationKey(verify_key=signing_key.verify_key)
     session.add(row)
-    instance_path.mkdir(parents=True, exist_ok=True)
-    (instance_path / FINGERPRINT_FILE).write_text(fingerprint(signing_key.verify_key) + "\n",
-                                                  encoding="ascii")
+    pin_fingerprint(instance_path, signing_key)
     return row
+
+
+def pin_fingerprint(instance_path: Path, signing_key: OrganisationSigningKey) -> str:
+    """Pin the fingerprint of the key the operator holds (never of the database's copy)."""
+    value = fingerprint(signing_key.verify_key)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    (instance_path / FINGERPRINT_FILE).write_text(value + "\n", encoding="ascii")
+    return value
 
 
 def load_signing_key(key_path: Path) -> OrganisationSigningKey:
