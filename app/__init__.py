@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
 from app.config import Config
+
+if TYPE_CHECKING:
+    from app.services.proof_of_work import SpentChallenges
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,11 +32,13 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_mapping(config.flask_settings())
     app.extensions["candor_config"] = config
     from app.rate_limit import GlobalRateLimit
+    from app.services.proof_of_work import SpentChallenges
 
     app.extensions["candor_rate_limits"] = {
         "submission": GlobalRateLimit(config.submissions_per_minute),
         "codename": GlobalRateLimit(config.codename_attempts_per_minute),
     }
+    app.extensions["candor_spent_challenges"] = SpentChallenges()
 
     from app import assets, errors, request_logging, security_headers
     from app.extensions import csrf, db, migrate
@@ -72,6 +78,12 @@ def default_instance_path() -> Path:
 def get_config(app: Flask) -> Config:
     config: Config = app.extensions["candor_config"]
     return config
+
+
+def spent_challenges(app: Flask) -> SpentChallenges:
+    """The proof-of-work challenges this process has seen used (in memory only)."""
+    spent: SpentChallenges = app.extensions["candor_spent_challenges"]
+    return spent
 
 
 def take_rate_limit(app: Flask, kind: str) -> None:

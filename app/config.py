@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from app.reporter.protocol import PROOF_OF_WORK_MAX_BITS
+
 Environment = Literal["development", "production", "testing"]
 ENVIRONMENTS: tuple[Environment, ...] = ("development", "production", "testing")
 
@@ -27,7 +29,8 @@ class ConfigError(Exception):
     """The configuration cannot be used. ``str(error)`` says exactly what to fix."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0,
+         maximum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -37,6 +40,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, not {value}")
     return value
 
 
@@ -69,6 +74,8 @@ class Config:
     # Global limits on anonymous traffic (per worker process; see app/rate_limit.py).
     submissions_per_minute: int = 30
     codename_attempts_per_minute: int = 300
+    # Leading zero bits a report's proof of work needs (app/services/proof_of_work.py); 0: none.
+    proof_of_work_bits: int = 18
     # The organisation key every client checks the directory against. Kept outside the
     # database, so that whoever can write the database cannot swap the key (see README).
     org_fingerprint: str | None = None
@@ -141,6 +148,8 @@ class Config:
             submissions_per_minute=_int(env, "CANDOR_SUBMISSIONS_PER_MINUTE", 30, minimum=1),
             codename_attempts_per_minute=_int(env, "CANDOR_CODENAME_ATTEMPTS_PER_MINUTE", 300,
                                               minimum=1),
+            proof_of_work_bits=_int(env, "CANDOR_PROOF_OF_WORK_BITS", 18,
+                                    maximum=PROOF_OF_WORK_MAX_BITS),
         )
 
     def with_overrides(self, **changes: Any) -> Config:

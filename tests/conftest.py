@@ -67,6 +67,7 @@ def make_config(tmp_path: Path, database_url: str, **overrides: Any) -> Config:
         "database_url": database_url,
         "instance_path": tmp_path / "instance",
         "fast_kdf_for_tests": True,
+        "proof_of_work_bits": 6,  # a few dozen attempts; tests/test_proof_of_work.py goes higher
     }
     settings.update(overrides)
     return Config(**settings)

@@ -26,7 +26,8 @@ PUBLIC_ENDPOINTS = {
     "auth.activate", "auth.activate_open", "auth.activate_complete", "auth.recover",
     "auth.recover_begin", "auth.recover_complete",
     # the reporter's API: no account; the reporter endpoints check the reporter session
-    "api.reporter_session", "api.report_options", "api.report_readers", "api.submit_report",
+    "api.reporter_session", "api.report_options", "api.proof_of_work_challenge",
+    "api.report_readers", "api.submit_report",
     "api.reporter_open", "api.reporter_case", "api.reporter_message", "api.reporter_leave",
     "api.openapi",
 }

@@ -45,6 +45,10 @@ SUBMISSION = {"type": "object", "required": [
     "concerned_staff_ids": STAFF_IDS, "material_risk": {"type": "boolean"},
     "sb53_disclosure": {"type": "boolean"}, "lookup_id": B64, "reporter_salt": B64,
     "reporter_kdf_version": {"type": "integer"}, "reporter_public_key": B64,
+    "proof_of_work": {"type": "object", "required": ["challenge", "nonce"],
+                      "description": "A solved challenge from GET /proof-of-work; required "
+                                     "unless that answers bits 0",
+                      "properties": {"challenge": B64, "nonce": B64}},
     "grants": {"type": "array", "items": {"type": "object", "required": ["kind", "grant"],
                "properties": {"kind": {"enum": ["recipient", "reporter", "escrow"]},
                               "staff_id": {"type": ["integer", "null"]}, "grant": B64}}},
@@ -90,6 +94,15 @@ def document() -> dict[str, Any]:
             "/report-options": {"get": {"summary": "Routes, categories, codename KDF parameters",
                                         "responses": {"200": _answer("Options", {
                                             "type": "object"})}}},
+            "/proof-of-work": {"get": {
+                "summary": "A challenge to solve before filing a report: an 8-byte nonce such "
+                           "that BLAKE2b-256('candor/v1/proof-of-work' NUL || challenge || "
+                           "nonce) starts with bits zero bits; valid until expires (unix "
+                           "seconds), usable once",
+                "responses": {"200": _answer("Challenge", {
+                    "type": "object", "properties": {
+                        "challenge": B64, "bits": {"type": "integer"},
+                        "expires": {"type": "integer"}}})}}},
             "/readers": {"post": {**post, "summary": "Who reads a report now and on escalation",
                                   "requestBody": _json(READERS_REQUEST),
                                   "responses": {"200": _answer("Readers", {

@@ -6,12 +6,15 @@ command-line client (``candor report``) speak them; ``/api/v1/openapi.json`` des
 
 from __future__ import annotations
 
+import base64
+import binascii
+import time
 from typing import Any
 
 from flask import Response, abort, current_app, jsonify
 from flask_wtf.csrf import generate_csrf
 
-from app import get_config, take_rate_limit
+from app import get_config, spent_challenges, take_rate_limit
 from app.api import bp
 from app.extensions import db
 from app.json_input import (
@@ -27,7 +30,7 @@ from app.json_input import (
 from app.models import Case
 from app.rate_limit import RateLimited
 from app.reporter import session as case_session
-from app.services import deadlines, reports
+from app.services import deadlines, proof_of_work, reports
 from app.services.directory import pinned_fingerprint
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, readers_for
 from app.taxonomy import load_taxonomy
@@ -37,6 +40,7 @@ from crypto.keys import BoxKeyPair
 MAX_RECORD_BYTES = 4 * 1024 * 1024 + 64
 MAX_STAFF_IDS = 200
 NOT_FOUND = "No report matches this codename. Check each word and try again."
+PROOF_OF_WORK_FAILED = "The anti-abuse check failed or expired; send again."
 
 
 def _route(data: dict[str, Any]) -> Route:
@@ -73,6 +77,14 @@ def report_options() -> Response:
                       "memlimit": params.memlimit},
         organisation_fingerprint=pinned_fingerprint(config),
     )
+
+
+@bp.get("/proof-of-work")
+def proof_of_work_challenge() -> Response:
+    """A fresh challenge to solve before filing a report (``app/services/proof_of_work.py``)."""
+    config = get_config(current_app)
+    issued = proof_of_work.issue(config.secret_key, config.proof_of_work_bits, time.time())
+    return jsonify(challenge=b64(issued.challenge), bits=issued.bits, expires=issued.expires)
 
 
 @bp.post("/readers")
@@ -128,22 +140,60 @@ def _submission(data: dict[str, Any]) -> reports.Submission:
     )
 
 
+def _canonical_b64(value: Any) -> bytes:
+    """A short canonical base64 field of the proof; anything else makes the proof malformed."""
+    try:
+        decoded = (base64.b64decode(value, validate=True)
+                   if isinstance(value, str) and len(value) <= 64 else None)
+    except (binascii.Error, ValueError):
+        decoded = None
+    if decoded is None or b64(decoded) != value:
+        raise proof_of_work.ProofOfWorkRejected("malformed")
+    return decoded
+
+
+def _claim_proof_of_work(data: dict[str, Any]) -> bytes | None:
+    """Check the submission's proof of work and mark its challenge spent; returns the challenge
+    (None when proof of work is switched off). Raises ProofOfWorkRejected."""
+    config = get_config(current_app)
+    if config.proof_of_work_bits == 0:
+        return None
+    proof = data.get("proof_of_work")
+    if not isinstance(proof, dict):
+        raise proof_of_work.ProofOfWorkRejected("missing")
+    challenge = _canonical_b64(proof.get("challenge"))
+    proof_of_work.verify(config.secret_key, config.proof_of_work_bits, challenge,
+                         _canonical_b64(proof.get("nonce")), time.time(),
+                         spent_challenges(current_app))
+    return challenge
+
+
 @bp.post("/reports")
 def submit_report() -> tuple[Response, int]:
     config = get_config(current_app)
-    submission = _submission(json_body())
+    data = json_body()
+    # Checked first, so a flood costs its sender the work before it costs this server any.
     try:
-        case = reports.submit_report(db.session, submission, config,
+        challenge = _claim_proof_of_work(data)
+    except proof_of_work.ProofOfWorkRejected:
+        return jsonify(error="proof_of_work_rejected", message=PROOF_OF_WORK_FAILED), 400
+    stored = False
+    try:
+        case = reports.submit_report(db.session, _submission(data), config,
                                      load_taxonomy(config.instance_path))
         # Only well-formed reports count, so junk cannot use up the limit for real reporters.
         take_rate_limit(current_app, "submission")
+        db.session.commit()
+        stored = True
     except reports.SubmissionRejected as error:
         db.session.rollback()
         return jsonify(error="submission_rejected", message=str(error)), 400
     except RateLimited:
         db.session.rollback()
         raise
-    db.session.commit()
+    finally:
+        if challenge is not None and not stored:  # only a stored report uses up its challenge
+            spent_challenges(current_app).release(challenge)
     token = _open_reporter_session(case)
     return jsonify(case_ref=case.case_ref, number=case.number, csrf_token=token), 201
 

@@ -232,6 +232,12 @@ def submit(server: str, fingerprint: str, route: str, category: str | None,
         body, codename = protocol.build_submission(report, recipients, params)
     except (CryptoError, protocol.NoReaders) as error:
         raise click.ClickException(f"the report was not encrypted: {error}") from None
+    click.echo("Solving the anti-abuse puzzle…", err=True)
+    try:
+        body = protocol.with_proof_of_work(body, client.get("/api/v1/proof-of-work"))
+    except (KeyError, TypeError, ValueError) as error:
+        raise click.ClickException(f"the server's anti-abuse puzzle could not be solved "
+                                   f"({shown(error)}). Nothing was sent.") from None
     filed = client.post("/api/v1/reports", body)
     click.echo(f"\nReport filed as case {shown(filed['number'])}.\n")
     click.echo("Your codename, shown only this once. It is the only way back to your report:")

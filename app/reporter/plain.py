@@ -195,6 +195,8 @@ def new() -> tuple[str, int]:
     if not form.validate():
         return _new_page(form, 400, "Nothing was sent. Correct the fields marked below.")
     # Counted before the expensive part: the server derives a codename key for this report.
+    # (No proof of work here: a page without JavaScript cannot compute one; see
+    # app/services/proof_of_work.py. The global rate limit is this path's protection.)
     take_rate_limit(current_app, "submission")
     try:
         case, codename = _file_report(form)

@@ -9,6 +9,7 @@ does the same in ``app/static/js/reporter.js``. Nothing here touches Flask or th
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -174,6 +175,56 @@ def _record(case_key: CaseKey, case_ref: str, kind: RecordKind, text: str) -> di
     ref = new_record_ref()
     return {"record_ref": ref, "kind": kind.name.lower(),
             "ciphertext": b64(encrypt_record(case_key, kind, case_ref, ref, text.encode()))}
+
+
+# --- proof of work -----------------------------------------------------------------------------
+# Abuse control that identifies no one: before the server accepts a report, the client finds a
+# nonce whose hash with a server-issued challenge starts with ``bits`` zero bits (about 2**bits
+# attempts). ``app/services/proof_of_work.py`` issues and checks challenges; the browser does the
+# same hashing in ``app/static/js/reporter.js``, byte for byte.
+PROOF_OF_WORK_CONTEXT = b"candor/v1/proof-of-work\0"
+PROOF_OF_WORK_NONCE_SIZE = 8
+# The most work a server may ask for (each bit doubles it; 28 takes minutes in a browser). The
+# server's configuration stops there, and a client refuses more rather than hang for hours.
+PROOF_OF_WORK_MAX_BITS = 28
+
+
+def proof_of_work_hash(challenge: bytes, nonce: bytes) -> bytes:
+    """BLAKE2b-256, unkeyed, of the context string (with its trailing NUL), challenge, nonce."""
+    return hashlib.blake2b(PROOF_OF_WORK_CONTEXT + challenge + nonce, digest_size=32).digest()
+
+
+def has_leading_zero_bits(digest: bytes, bits: int) -> bool:
+    """Whether the first ``bits`` bits of ``digest`` (most significant first) are all zero."""
+    return int.from_bytes(digest, "big") >> (len(digest) * 8 - bits) == 0
+
+
+def solve_proof_of_work(challenge: bytes, bits: int) -> bytes:
+    """The first 8-byte nonce (a big-endian counter from 0) that solves ``challenge``."""
+    if not 0 <= bits <= PROOF_OF_WORK_MAX_BITS:
+        raise ValueError(f"the server asks for {bits} bits of anti-abuse work; at most "
+                         f"{PROOF_OF_WORK_MAX_BITS} is allowed")
+    # The same hash as proof_of_work_hash, with the common prefix absorbed once.
+    prefix = hashlib.blake2b(PROOF_OF_WORK_CONTEXT + challenge, digest_size=32)
+    counter = 0
+    while True:
+        nonce = counter.to_bytes(PROOF_OF_WORK_NONCE_SIZE, "big")
+        attempt = prefix.copy()
+        attempt.update(nonce)
+        if has_leading_zero_bits(attempt.digest(), bits):
+            return nonce
+        counter += 1
+
+
+def with_proof_of_work(body: Mapping[str, Any], offered: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` (from ``build_submission``) with a solution of ``offered``, the server's
+    ``/api/v1/proof-of-work`` answer, attached. Raises KeyError or ValueError if the offer is
+    malformed, ValueError if it asks for more work than any server may."""
+    challenge, bits = unb64(str(offered["challenge"])), offered["bits"]
+    if not isinstance(bits, int) or isinstance(bits, bool):
+        raise ValueError("the anti-abuse challenge names no number of bits")
+    nonce = solve_proof_of_work(challenge, bits)
+    return {**body, "proof_of_work": {"challenge": b64(challenge), "nonce": b64(nonce)}}
 
 
 def lookup_request(codename: str) -> dict[str, str]:

@@ -31,7 +31,13 @@ class ReporterClient:
         directory = protocol.verified_directory(self.client.get("/api/v1/directory").get_json(),
                                                 options["organisation_fingerprint"])
         params = kdf.params_by_version(options["reporter_kdf"]["version"])
-        return protocol.build_submission(report, directory, params)
+        body, codename = protocol.build_submission(report, directory, params)
+        return self.with_proof_of_work(body), codename
+
+    def with_proof_of_work(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The body with a fresh challenge from the server solved and attached."""
+        offered = self.client.get("/api/v1/proof-of-work").get_json()
+        return protocol.with_proof_of_work(body, offered)
 
     def build_default(self) -> tuple[dict[str, Any], str]:
         return self.build(protocol.NewReport("rso", "other", "A report."))

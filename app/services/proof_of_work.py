@@ -1,0 +1,124 @@
+"""Proof of work on report submission: abuse control that identifies no one.
+
+Before ``POST /api/v1/reports`` stores a report, the client must solve a fresh challenge from
+``GET /api/v1/proof-of-work``: find an 8-byte nonce whose hash with the challenge starts with
+``bits`` zero bits (``app/reporter/protocol.py`` defines the hash; about 2**bits attempts). A
+flood of reports then costs the sender real computing time, while nothing about any sender is
+asked for or kept.
+
+A challenge is ``expires (u64, big-endian unix seconds) || random (16) || tag (16)``, where the
+tag is the first 16 bytes of HMAC-SHA256 under a key derived from the app's secret key over the
+context string, ``expires`` and ``random``. The server therefore keeps nothing per challenge it
+issues; it remembers only the challenges already spent, until they expire
+(:class:`SpentChallenges`).
+
+The no-JavaScript path (``app/reporter/plain.py``) cannot compute a proof: it is protected by
+the global submission rate limit alone (``app/rate_limit.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+from dataclasses import dataclass
+
+from app.reporter.protocol import (
+    PROOF_OF_WORK_NONCE_SIZE,
+    has_leading_zero_bits,
+    proof_of_work_hash,
+)
+
+TAG_CONTEXT = b"candor/v1/proof-of-work"
+LIFETIME_SECONDS = 10 * 60
+EXPIRES_SIZE, RANDOM_SIZE, TAG_SIZE = 8, 16, 16
+CHALLENGE_SIZE = EXPIRES_SIZE + RANDOM_SIZE + TAG_SIZE
+
+
+class ProofOfWorkRejected(Exception):
+    """The proof is malformed, forged, expired, insufficient or already used; ``str(error)``
+    says which. Clients are told only that the check failed and to send again."""
+
+
+@dataclass(frozen=True)
+class Challenge:
+    challenge: bytes
+    bits: int
+    expires: int
+
+
+def _key(secret: str) -> bytes:
+    return hashlib.blake2b(secret.encode("utf-8"), digest_size=32, person=b"candor-pow").digest()
+
+
+def _tag(secret: str, expires_and_random: bytes) -> bytes:
+    return hmac.new(_key(secret), TAG_CONTEXT + expires_and_random,
+                    hashlib.sha256).digest()[:TAG_SIZE]
+
+
+def issue(secret: str, bits: int, now: float) -> Challenge:
+    """A new challenge, valid for ten minutes from ``now``."""
+    expires = int(now) + LIFETIME_SECONDS
+    body = expires.to_bytes(EXPIRES_SIZE, "big") + secrets.token_bytes(RANDOM_SIZE)
+    return Challenge(body + _tag(secret, body), bits, expires)
+
+
+class SpentChallenges:
+    """Challenges already used, each forgotten once it has expired.
+
+    Kept in this process's memory only, like the rate limits: nothing is stored, so nothing
+    records when a reporter acted. With several worker processes a challenge could be spent
+    once in each; the global rate limit still bounds what that allows. Entries are digests of
+    challenges, never anything about who sent them.
+    """
+
+    def __init__(self) -> None:
+        self._spent: dict[bytes, int] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _digest(challenge: bytes) -> bytes:
+        return hashlib.blake2b(challenge, digest_size=16).digest()
+
+    def claim(self, challenge: bytes, expires: int, now: float) -> bool:
+        """Mark ``challenge`` spent; False if it already was. Checking and marking are one
+        step, so two requests racing with the same solution cannot both pass."""
+        digest = self._digest(challenge)
+        with self._lock:
+            for old in [d for d, until in self._spent.items() if until <= now]:
+                del self._spent[old]
+            if digest in self._spent:
+                return False
+            self._spent[digest] = expires
+            return True
+
+    def release(self, challenge: bytes) -> None:
+        """Make a claimed challenge usable again: the report it came with was not stored."""
+        with self._lock:
+            self._spent.pop(self._digest(challenge), None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._spent)
+
+
+def verify(secret: str, bits: int, challenge: bytes, nonce: bytes, now: float,
+           spent: SpentChallenges) -> None:
+    """Accept a solved challenge and mark it spent, or raise :class:`ProofOfWorkRejected`.
+
+    The caller must ``spent.release(challenge)`` if the report is then not stored, so that a
+    challenge is used up only by a stored report.
+    """
+    if len(challenge) != CHALLENGE_SIZE or len(nonce) != PROOF_OF_WORK_NONCE_SIZE:
+        raise ProofOfWorkRejected("malformed")
+    body, tag = challenge[:-TAG_SIZE], challenge[-TAG_SIZE:]
+    if not hmac.compare_digest(tag, _tag(secret, body)):
+        raise ProofOfWorkRejected("not issued by this server")
+    expires = int.from_bytes(body[:EXPIRES_SIZE], "big")
+    if expires <= now:
+        raise ProofOfWorkRejected("expired")
+    if not has_leading_zero_bits(proof_of_work_hash(challenge, nonce), bits):
+        raise ProofOfWorkRejected("insufficient work")
+    if not spent.claim(challenge, expires, now):
+        raise ProofOfWorkRejected("already used")
