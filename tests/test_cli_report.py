@@ -105,8 +105,9 @@ def test_report_read_and_reply(app: Flask, live_server: str, org_fingerprint: st
     home = tmp_path / "reporter"
     home.mkdir()
     monkeypatch.chdir(home)  # the codename must not land in any file here
-    filed = submit(live_server, org_fingerprint, home, "--identity", "Jane Roe",
-                   "--material-risk", "--concerned", "exec1")
+    (tmp_path / "identity.txt").write_text("Jane Roe\n", encoding="utf-8")
+    filed = submit(live_server, org_fingerprint, home, "--identity-file",
+                   str(tmp_path / "identity.txt"), "--material-risk", "--concerned", "exec1")
     assert filed.exit_code == 0, filed.output
     assert "Solving the anti-abuse puzzle" in filed.stderr
     assert "Can read this report now:\n  rso1 (rso)" in filed.stdout

@@ -182,8 +182,10 @@ def report_group() -> None:
               help="The report concerns the RSO: the Board receives it, not the RSO.")
 @click.option("--concerned", "concerned", multiple=True, metavar="USERNAME",
               help="A recipient the report concerns; they get no copy. Repeatable.")
-@click.option("--identity", help="Your name or contact, encrypted with the report; leave it "
-              "out to stay anonymous. Your shell history keeps it: clear that afterwards.")
+@click.option("--identity-file", "identity_file", type=click.File("r", encoding="utf-8"),
+              help="A file holding your name or contact, encrypted with the report; leave it "
+              "out to stay anonymous. (A file, so it never shows in the process list or your "
+              "shell history.)")
 @click.option("--material-risk", is_flag=True, help="The concern involves material safety risk.")
 @click.option("--sb53", is_flag=True,
               help="This is a disclosure under California SB 53 (Labor Code §1107.1).")
@@ -191,8 +193,8 @@ def report_group() -> None:
 @click.option("--yes", is_flag=True, help="Submit without asking to confirm the readers.")
 def submit(server: str, fingerprint: str, route: str, category: str | None,
            list_categories: bool, concerns_rso: bool, concerned: tuple[str, ...],
-           identity: str | None, material_risk: bool, sb53: bool, text_file: TextIO | None,
-           yes: bool) -> None:
+           identity_file: TextIO | None, material_risk: bool, sb53: bool,
+           text_file: TextIO | None, yes: bool) -> None:
     """Encrypt a report here and file it. The text comes from --text-file or standard input."""
     client = CandorServer(server)
     options = client.get("/api/v1/report-options")
@@ -215,7 +217,8 @@ def submit(server: str, fingerprint: str, route: str, category: str | None,
                                "recipients need naming; they are the ones left out.")
     report = protocol.NewReport(
         route=route, category=category, text=_read_text(text_file, "report"),
-        identity=identity or None, concerns_rso=concerns_rso,
+        identity=(identity_file.read().strip() or None) if identity_file else None,
+        concerns_rso=concerns_rso,
         concerned_staff_ids=tuple(by_username[name] for name in concerned),
         material_risk=material_risk, sb53_disclosure=sb53)
     try:
