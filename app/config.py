@@ -7,6 +7,8 @@ start-up with a message naming every missing item.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from collections.abc import Mapping
@@ -23,6 +25,14 @@ ENVIRONMENTS: tuple[Environment, ...] = ("development", "production", "testing")
 _PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
 MIN_SECRET_LENGTH = 32
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+
+
+def derive_key(secret_key: str, purpose: str) -> bytes:
+    """A 32-byte key for one purpose, derived from the secret key. Every server-side use of the
+    secret (sealed reporter cookies, codename look-ups, throttles, proof of work...) takes its
+    own purpose, so no value made for one use is ever valid for another."""
+    return hmac.new(secret_key.encode(), b"candor/derived-key\0" + purpose.encode(),
+                    hashlib.sha256).digest()
 
 
 class ConfigError(Exception):
@@ -151,6 +161,9 @@ class Config:
             proof_of_work_bits=_int(env, "CANDOR_PROOF_OF_WORK_BITS", 18,
                                     maximum=PROOF_OF_WORK_MAX_BITS),
         )
+
+    def derived_key(self, purpose: str) -> bytes:
+        return derive_key(self.secret_key, purpose)
 
     def with_overrides(self, **changes: Any) -> Config:
         return replace(self, **changes)

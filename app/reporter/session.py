@@ -8,7 +8,6 @@ useless once idle longer than ``CANDOR_REPORTER_IDLE_MINUTES``. Nothing is kept 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 
@@ -22,9 +21,7 @@ _FIELD = "reporter"
 
 
 def _box() -> nacl.secret.SecretBox:
-    secret = get_config(current_app).secret_key.encode()
-    key = hashlib.blake2b(secret, digest_size=32, person=b"candor-reporter").digest()
-    return nacl.secret.SecretBox(key)
+    return nacl.secret.SecretBox(get_config(current_app).derived_key("reporter-session"))
 
 
 def _seal(case_id: int) -> str:

@@ -24,6 +24,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 
+from app.config import derive_key
 from app.reporter.protocol import (
     PROOF_OF_WORK_NONCE_SIZE,
     has_leading_zero_bits,
@@ -49,7 +50,7 @@ class Challenge:
 
 
 def _key(secret: str) -> bytes:
-    return hashlib.blake2b(secret.encode("utf-8"), digest_size=32, person=b"candor-pow").digest()
+    return derive_key(secret, "proof-of-work")
 
 
 def _tag(secret: str, expires_and_random: bytes) -> bytes:

@@ -86,8 +86,7 @@ def reporter_kdf_params(config: Config) -> kdf.KdfParams:
 def lookup_hash(lookup_id: bytes, config: Config) -> bytes:
     """What the database holds of a codename's lookup identifier: a keyed hash, so a copy of
     the database alone cannot test codename guesses (crypto/SPEC.md, limitation 8)."""
-    key = hashlib.sha256(b"candor/lookup-hash\0" + config.secret_key.encode()).digest()
-    return hmac.new(key, lookup_id, hashlib.sha256).digest()
+    return hmac.new(config.derived_key("codename-lookup"), lookup_id, hashlib.sha256).digest()
 
 
 def _new_number(session: DbSession) -> str:

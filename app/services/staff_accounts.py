@@ -116,7 +116,7 @@ def prelogin_parameters(
     if staff is not None:
         return PreloginParameters(staff.kdf_salt, kdf.params_by_version(staff.kdf_version))
     fake_salt = hmac.new(
-        config.secret_key.encode(), b"candor/prelogin-salt\x00" + username.encode(), hashlib.sha256
+        config.derived_key("prelogin-salt"), username.encode(), hashlib.sha256
     ).digest()[: kdf.SALT_SIZE]
     return PreloginParameters(fake_salt, staff_kdf_params(config))
 

@@ -28,7 +28,7 @@ class Locked(Exception):
 
 def throttle_key(config: Config, purpose: str, username: str) -> bytes:
     message = f"{purpose}\0{username}".encode()
-    return hmac.new(config.secret_key.encode(), message, hashlib.sha256).digest()
+    return hmac.new(config.derived_key("login-throttle"), message, hashlib.sha256).digest()
 
 
 def check(session: DbSession, key: bytes) -> None:
