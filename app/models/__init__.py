@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Base
@@ -169,10 +169,33 @@ class Case(Base):
     material_risk: Mapped[bool] = mapped_column(default=False)
     sb53_disclosure: Mapped[bool] = mapped_column(default=False)
     identity_given: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[str] = mapped_column(String(24), default="received")
+    status: Mapped[str] = mapped_column(String(24), default="received", index=True)
     received_on: Mapped[date]
     acknowledged_on: Mapped[date | None]
+    # "reporter", or "staff" for a case opened with no reporter ("otherwise identified").
+    origin: Mapped[str] = mapped_column(String(16), default="reporter")
+    opened_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"))
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), index=True)
+    # Set at triage and findings (app/services/cases.py); plain metadata for workflow and stats.
+    severity: Mapped[str | None] = mapped_column(String(16))
+    retaliation_risk: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    material_risk_found: Mapped[bool | None]
+    triaged_on: Mapped[date | None]
+    findings_on: Mapped[date | None]
+    closed_on: Mapped[date | None]
+    approver_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"))
+    reopened_count: Mapped[int] = mapped_column(default=0)
+    # Content written after an access revocation is under a new case key (epoch + 1).
+    key_epoch: Mapped[int] = mapped_column(default=1)
+    # The earliest open deadline and its clock, kept current by the services that move a case.
+    next_due_on: Mapped[date | None] = mapped_column(index=True)
+    next_due_clock: Mapped[str | None] = mapped_column(String(24))
     linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    link_kind: Mapped[str | None] = mapped_column(String(16))  # retaliation | duplicate | related
 
     grants: Mapped[list[CaseGrant]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseGrant.id"
@@ -193,7 +216,7 @@ class CaseGrant(Base):
     copy for the escalation tier that the server releases only when the case escalates."""
 
     __tablename__ = "case_grants"
-    __table_args__ = (UniqueConstraint("case_id", "kind", "staff_id"),)
+    __table_args__ = (UniqueConstraint("case_id", "kind", "staff_id", "key_epoch"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -202,6 +225,9 @@ class CaseGrant(Base):
         ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
     )
     grant: Mapped[bytes] = mapped_column(LargeBinary)
+    key_epoch: Mapped[int] = mapped_column(default=1)
+    granted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"))
     released_on: Mapped[date | None]
 
     case: Mapped[Case] = relationship(back_populates="grants")
@@ -223,6 +249,7 @@ class CaseRecord(Base):
     )
     visible_to_reporter: Mapped[bool]
     created_on: Mapped[date]
+    key_epoch: Mapped[int] = mapped_column(default=1)
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
 
     case: Mapped[Case] = relationship(back_populates="records")
@@ -239,6 +266,9 @@ class CaseEvent(Base):
     occurred_on: Mapped[date]
     visible_to_reporter: Mapped[bool]
     detail: Mapped[str | None] = mapped_column(String(200))  # never content: a status name
+    # The staff member who acted; None for the reporter and the system.
+    actor_staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"))
 
     case: Mapped[Case] = relationship(back_populates="events")
 
@@ -253,5 +283,32 @@ class CaseExclusion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(16), default="concerned")  # or "recused"
 
     case: Mapped[Case] = relationship(back_populates="exclusions")
+
+
+class AuditEntry(Base):
+    """One link of the audit trail's hash chain (app/services/audit.py). Entries are only ever
+    appended; each one's hash covers the previous one's, so an edit, a deletion, an insertion
+    or a swap breaks the chain. Never content: an action name, a case number, staff ids."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Reporter actions are stored at midnight UTC of their day: never a time of day.
+    occurred_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(32))  # "staff:<id>", "reporter" or "system"
+    action: Mapped[str] = mapped_column(String(48))
+    case_number: Mapped[str | None] = mapped_column(String(16), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
+    # Unique, so two writers that read the same head cannot both append after it.
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    entry_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+
+
+# Tables of the other capabilities, in modules of their own; imported here so that
+# ``from app.models import ...`` and the migrations see one metadata.
+from app.models.attachments import *  # noqa: E402, F403
+from app.models.deadlines import *  # noqa: E402, F403
+from app.models.governance import *  # noqa: E402, F403
