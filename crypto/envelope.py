@@ -60,6 +60,7 @@ class RecordKind(IntEnum):
     FILE_KEY = 5
     FILE_NAME = 6
     FINDINGS = 7
+    ACTION = 8  # a corrective-action record, required before a case closes
 
 
 def _kind(value: int, enum: type[IntEnum]) -> int:

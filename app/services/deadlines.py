@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.models import Case
 
 ACKNOWLEDGE_WITHIN = timedelta(days=7)
 FEEDBACK_WITHIN_MONTHS = 3
@@ -24,3 +28,15 @@ def acknowledge_by(received_on: date) -> date:
 def feedback_by(received_on: date, acknowledged_on: date | None) -> date:
     start = acknowledged_on or acknowledge_by(received_on)
     return add_months(start, FEEDBACK_WITHIN_MONTHS)
+
+
+def refresh_due(case: Case) -> None:
+    """Set the case's next deadline and its clock from its state: acknowledgement while it is
+    received, feedback while it is open, none once closed."""
+    if case.status == "received":
+        case.next_due_on, case.next_due_clock = acknowledge_by(case.received_on), "acknowledge"
+    elif case.status != "closed":
+        case.next_due_on = feedback_by(case.received_on, case.acknowledged_on)
+        case.next_due_clock = "feedback"
+    else:
+        case.next_due_on, case.next_due_clock = None, None

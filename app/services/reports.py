@@ -28,6 +28,7 @@ from app.models import (
     today,
 )
 from app.roles import Role
+from app.services import deadlines
 from app.services.routing import Route, RoutingError, readers_for
 from app.taxonomy import Taxonomy
 from crypto import kdf
@@ -155,6 +156,7 @@ def submit_report(
     # The automatic acknowledgement of receipt the reporter sees at once.
     case.events = [CaseEvent(kind="received", occurred_on=today(), visible_to_reporter=True,
                              detail="Your report was received and is waiting for its readers.")]
+    deadlines.refresh_due(case)
     session.add(case)
     return case
 

@@ -634,7 +634,7 @@ export function fingerprint(publicKey) {
 
 export const GrantKind = Object.freeze({ RECIPIENT: 1, REPORTER: 2, ESCROW: 3 });
 export const RecordKind = Object.freeze({
-  REPORT: 1, MESSAGE: 2, NOTE: 3, IDENTITY: 4, FILE_KEY: 5, FILE_NAME: 6, FINDINGS: 7,
+  REPORT: 1, MESSAGE: 2, NOTE: 3, IDENTITY: 4, FILE_KEY: 5, FILE_NAME: 6, FINDINGS: 7, ACTION: 8,
 });
 const SEAL_OVERHEAD = 48;
 const INNER_FIXED = 1 + 1 + 4 + 32;
