@@ -90,14 +90,14 @@ def lookup_hash(lookup_id: bytes, config: Config) -> bytes:
     return hmac.new(config.derived_key("codename-lookup"), lookup_id, hashlib.sha256).digest()
 
 
-def _new_number(session: DbSession) -> str:
+def new_number(session: DbSession) -> str:
     while True:
         number = "C-" + "".join(secrets.choice(CROCKFORD) for _ in range(5))
         if session.scalar(select(Case.id).where(Case.number == number)) is None:
             return number
 
 
-def _check(condition: bool, message: str) -> None:
+def check(condition: bool, message: str) -> None:
     if not condition:
         raise SubmissionRejected(message)
 
@@ -107,33 +107,33 @@ def submit_report(
 ) -> Case:
     """Validate a submission completely, then store it as one new case (not yet committed)."""
     s = submission
-    _check(bool(CASE_REF.fullmatch(s.case_ref)), "The case identifier is malformed.")
-    _check(taxonomy.get(s.category) is not None, "Choose one of the listed categories.")
-    _check(len(s.lookup_id) == LOOKUP_ID_SIZE, "The codename lookup identifier is malformed.")
-    _check(len(s.reporter_salt) == kdf.SALT_SIZE, "The reporter salt is malformed.")
-    _check(s.reporter_kdf_version == reporter_kdf_params(config).version,
+    check(bool(CASE_REF.fullmatch(s.case_ref)), "The case identifier is malformed.")
+    check(taxonomy.get(s.category) is not None, "Choose one of the listed categories.")
+    check(len(s.lookup_id) == LOOKUP_ID_SIZE, "The codename lookup identifier is malformed.")
+    check(len(s.reporter_salt) == kdf.SALT_SIZE, "The reporter salt is malformed.")
+    check(s.reporter_kdf_version == reporter_kdf_params(config).version,
            "The codename key was derived with the wrong parameters.")
     try:
         check_public_key(s.reporter_public_key)
     except CryptoError:
         raise SubmissionRejected("The reporter public key is malformed.") from None
-    _check(session.scalar(select(Case.id).where(Case.case_ref == s.case_ref)) is None,
+    check(session.scalar(select(Case.id).where(Case.case_ref == s.case_ref)) is None,
            "This case identifier is taken; submit again.")
-    _check(session.scalar(select(Case.id).where(
+    check(session.scalar(select(Case.id).where(
         Case.lookup_hash == lookup_hash(s.lookup_id, config))) is None,
         "This codename is taken; submit again.")
     concerned = set(s.concerned_staff_ids)
     known = set(session.scalars(select(StaffUser.id).where(StaffUser.id.in_(concerned))))
-    _check(known == concerned, "Someone named as concerned is not a member of staff.")
+    check(known == concerned, "Someone named as concerned is not a member of staff.")
     try:
         readers = readers_for(session, s.route, s.concerns_rso, concerned)
     except RoutingError as error:
         raise SubmissionRejected(str(error)) from None
-    _check_grants(s.grants, {r.id for r in readers.now}, {r.id for r in readers.on_escalation})
+    check_grants(s.grants, {r.id for r in readers.now}, {r.id for r in readers.on_escalation})
     _check_records(s.records)
 
     case = Case(
-        case_ref=s.case_ref, number=_new_number(session),
+        case_ref=s.case_ref, number=new_number(session),
         lookup_hash=lookup_hash(s.lookup_id, config), reporter_salt=s.reporter_salt,
         reporter_kdf_version=s.reporter_kdf_version, reporter_public_key=s.reporter_public_key,
         route=s.route.value, category=s.category, taxonomy_version=taxonomy.version,
@@ -161,7 +161,10 @@ def submit_report(
     return case
 
 
-def _check_grants(grants: list[GrantIn], now: set[int], escalation: set[int]) -> None:
+def check_grants(grants: list[GrantIn], now: set[int], escalation: set[int],
+                  reporter: bool = True) -> None:
+    """The grants seal the case key to exactly the route's readers (and, for a report, once
+    to the reporter): nobody missing, nobody extra."""
     try:
         for grant in grants:
             check_grant_shape(grant.grant)
@@ -169,24 +172,26 @@ def _check_grants(grants: list[GrantIn], now: set[int], escalation: set[int]) ->
         raise SubmissionRejected(f"A sealed key is malformed: {error}.") from None
     by_kind: dict[str, list[int | None]] = {kind: [] for kind in GRANT_KINDS}
     for grant in grants:
-        _check(grant.kind in by_kind, f"Unknown grant kind {grant.kind!r}.")
+        check(grant.kind in by_kind, f"Unknown grant kind {grant.kind!r}.")
         by_kind[grant.kind].append(grant.staff_id)
-    _check(by_kind["reporter"] == [None], "Exactly one copy of the key must be yours.")
+    check(by_kind["reporter"] == ([None] if reporter else []),
+           "Exactly one copy of the key must be yours." if reporter
+           else "A case opened by staff has no reporter's copy of the key.")
     for kind, expected in (("recipient", now), ("escrow", escalation)):
         ids = by_kind[kind]
-        _check(len(ids) == len(set(ids)) and set(ids) == expected,
+        check(len(ids) == len(set(ids)) and set(ids) == expected,
                "The report was not encrypted to exactly the current readers of this route; "
                "reload the page and submit again.")
 
 
 def _check_records(records: list[RecordIn]) -> None:
-    _check(0 < len(records) <= MAX_RECORDS_PER_SUBMISSION, "The submission has no report.")
+    check(0 < len(records) <= MAX_RECORDS_PER_SUBMISSION, "The submission has no report.")
     kinds = [r.kind for r in records]
-    _check(kinds.count(RecordKind.REPORT) == 1, "A submission holds exactly one report.")
-    _check(set(kinds) <= {RecordKind.REPORT, RecordKind.IDENTITY} and
+    check(kinds.count(RecordKind.REPORT) == 1, "A submission holds exactly one report.")
+    check(set(kinds) <= {RecordKind.REPORT, RecordKind.IDENTITY} and
            kinds.count(RecordKind.IDENTITY) <= 1, "A submission holds a report and an identity.")
     refs = [r.record_ref for r in records]
-    _check(len(set(refs)) == len(refs) and all(RECORD_REF.fullmatch(r) for r in refs),
+    check(len(set(refs)) == len(refs) and all(RECORD_REF.fullmatch(r) for r in refs),
            "A record identifier is malformed.")
     try:
         for record in records:
@@ -204,8 +209,8 @@ def find_case(session: DbSession, lookup_id: bytes, config: Config) -> Case | No
 
 def add_reporter_message(session: DbSession, case: Case, record_ref: str,
                          ciphertext: bytes) -> CaseRecord:
-    _check(bool(RECORD_REF.fullmatch(record_ref)), "The message identifier is malformed.")
-    _check(session.scalar(select(CaseRecord.id).where(
+    check(bool(RECORD_REF.fullmatch(record_ref)), "The message identifier is malformed.")
+    check(session.scalar(select(CaseRecord.id).where(
         CaseRecord.case_id == case.id, CaseRecord.record_ref == record_ref)) is None,
         "This message identifier is taken; send again.")
     try:
