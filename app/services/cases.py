@@ -1,0 +1,528 @@
+"""Case management: who may see a case, and everything staff do to one.
+
+The lifecycle lives here and only here (DESIGN.md; RSP v3 §4, EU Directive 2019/1937, ISO 37002):
+
+    received → acknowledged → triaged → investigating → findings → corrective_action → closed
+    closed → (reopen) → investigating
+
+Each step demands what makes it meaningful (triage: a confirmed category, a severity and a
+retaliation-risk assessment; findings: an outcome, a material-safety-risk answer and an encrypted
+summary; closure: an approver after a corrective-action record), and leaves a case event the
+reporter sees, an audit entry and a fresh next deadline.
+
+Content stays ciphertext here. The server checks shapes and who may act; the case key is only
+ever sealed and opened in clients.
+
+Access rule: a staff member sees a case if they hold HANDLE_CASES, are not excluded from it
+(named as concerned, or recused), and hold a grant of its current key epoch: a recipient grant,
+or an escrow grant the server has released on escalation. To everyone else the case does not
+exist: 404 on its URLs and absent from every list, count and API answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, false, func, or_, select
+
+from app.extensions import DbSession
+from app.models import (
+    Case,
+    CaseEvent,
+    CaseExclusion,
+    CaseGrant,
+    CaseRecord,
+    StaffUser,
+    today,
+)
+from app.roles import Permission
+from app.services import audit, deadlines
+from app.services.directory import active_entries
+from app.services.reports import (
+    CASE_REF,
+    RECORD_REF,
+    GrantIn,
+    SubmissionRejected,
+    check_grants,
+    new_number,
+)
+from app.services.routing import Route, RoutingError, readers_for
+from app.taxonomy import Taxonomy
+from crypto.envelope import RecordKind, check_grant_shape, check_record_shape
+from crypto.errors import CryptoError
+
+STATUSES = ("received", "acknowledged", "triaged", "investigating", "findings",
+            "corrective_action", "closed")
+SEVERITIES = ("low", "medium", "high", "critical")
+RETALIATION_RISKS = ("low", "medium", "high")
+OUTCOMES = ("substantiated", "partly_substantiated", "not_substantiated", "out_of_scope")
+LINK_KINDS = ("duplicate", "related")
+NUMBER = re.compile(r"C-[0-9A-Z]{5}")
+
+# action → the statuses it may start from and the status it leads to.
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "acknowledge": (("received",), "acknowledged"),
+    "triage": (("acknowledged",), "triaged"),
+    "investigate": (("triaged",), "investigating"),
+    "findings": (("investigating",), "findings"),
+    "corrective_action": (("findings",), "corrective_action"),
+    "close": (("corrective_action",), "closed"),
+    "reopen": (("closed",), "investigating"),
+}
+
+# What the reporter reads on their case page for each step: never a name, never content.
+REPORTER_SENTENCES = {
+    "acknowledge": "Your report was acknowledged by its recipients.",
+    "triage": "Your report was assessed and will be looked into.",
+    "investigate": "Your report is being investigated.",
+    "findings": "The investigation has reached its findings.",
+    "corrective_action": "Action in response to the findings has been recorded.",
+    "close": "Your case was closed.",
+    "reopen": "Your case was reopened.",
+}
+
+
+class CaseNotFound(Exception):
+    """No such case, or not one this person may know about (the two look the same)."""
+
+
+class CaseActionRejected(Exception):
+    """The action is refused; ``str(error)`` is safe to show the staff member."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise CaseActionRejected(message)
+
+
+@dataclass(frozen=True)
+class EncryptedRecord:
+    """A content record a staff client encrypted under the case key of ``key_epoch``."""
+
+    record_ref: str
+    key_epoch: int
+    ciphertext: bytes
+
+
+# --- access -----------------------------------------------------------------------------------
+def _access(staff_id: int) -> ColumnElement[bool]:
+    """The SQL condition for "``staff_id`` may see this case" (see the module docstring)."""
+    holds_key = exists().where(
+        CaseGrant.case_id == Case.id, CaseGrant.staff_id == staff_id,
+        CaseGrant.key_epoch == Case.key_epoch,
+        or_(CaseGrant.kind == "recipient",
+            and_(CaseGrant.kind == "escrow", CaseGrant.released_on.is_not(None))),
+    )
+    excluded = exists().where(CaseExclusion.case_id == Case.id,
+                              CaseExclusion.staff_id == staff_id)
+    return and_(holds_key, ~excluded)
+
+
+def visible_cases_query(staff: StaffUser) -> Select[Case]:
+    """Every case ``staff`` may see, as a query to filter, count or page further."""
+    if not staff.can(Permission.HANDLE_CASES) or staff.disabled_at is not None:
+        return select(Case).where(false())
+    return select(Case).where(_access(staff.id))
+
+
+def visible_case(session: DbSession, staff: StaffUser, number: str) -> Case:
+    """The case numbered ``number`` if ``staff`` may see it; CaseNotFound otherwise."""
+    if not NUMBER.fullmatch(number):
+        raise CaseNotFound(number)
+    case = session.scalars(visible_cases_query(staff).where(Case.number == number)).first()
+    if case is None:
+        raise CaseNotFound(number)
+    return case
+
+
+def members(session: DbSession, case: Case) -> list[StaffUser]:
+    """The staff who may read the case now (hold a usable grant of its current epoch)."""
+    return list(session.scalars(
+        select(StaffUser).where(
+            StaffUser.disabled_at.is_(None),
+            exists().where(
+                CaseGrant.case_id == case.id, CaseGrant.staff_id == StaffUser.id,
+                CaseGrant.key_epoch == case.key_epoch,
+                or_(CaseGrant.kind == "recipient", CaseGrant.released_on.is_not(None))),
+            ~exists().where(CaseExclusion.case_id == case.id,
+                            CaseExclusion.staff_id == StaffUser.id),
+        ).order_by(StaffUser.username)))
+
+
+def _excluded_ids(case: Case) -> set[int]:
+    return {e.staff_id for e in case.exclusions}
+
+
+def candidates(session: DbSession, case: Case) -> list[StaffUser]:
+    """Recipients the case could be shared with: a signed key, case handling, not excluded,
+    not already members."""
+    taken = {s.id for s in members(session, case)} | _excluded_ids(case)
+    return [s for s in active_entries(session)
+            if s.id not in taken and s.can(Permission.HANDLE_CASES)]
+
+
+def my_grants(case: Case, staff: StaffUser) -> list[CaseGrant]:
+    """The grants ``staff`` may open, one per key epoch they were given."""
+    return [g for g in case.grants if g.staff_id == staff.id
+            and (g.kind == "recipient" or (g.kind == "escrow" and g.released_on is not None))]
+
+
+def identity_revealed_to(case: Case, staff: StaffUser) -> bool:
+    return any(e.kind == "identity_revealed" and e.actor_staff_id == staff.id
+               for e in case.events)
+
+
+def allowed_actions(case: Case) -> list[str]:
+    return [action for action, (sources, _) in TRANSITIONS.items() if case.status in sources]
+
+
+# --- the inbox --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InboxFilter:
+    status: str | None = None
+    category: str | None = None
+    route: str | None = None
+    assignee: str | None = None  # "me", "none" or a staff id as text
+    overdue: bool = False
+    flag: str | None = None
+    sort: str = "due"
+    page: int = 1
+
+
+FLAGS = ("material_risk", "sb53_disclosure", "identity_given", "concerns_rso")
+SORTS = {
+    "due": (Case.next_due_on.is_(None), Case.next_due_on, Case.id),
+    "received": (Case.received_on.desc(), Case.id.desc()),
+    "number": (Case.number,),
+}
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    cases: list[Case]
+    total: int
+    page: int
+    pages: int
+    per_page: int
+    counts: dict[str, Any]
+
+
+def inbox(session: DbSession, staff: StaffUser, chosen: InboxFilter, on: date,
+          per_page: int = 25) -> InboxPage:
+    """One page of the cases ``staff`` may see, filtered and sorted on the server, with the
+    counts per filter over all of them."""
+    visible = visible_cases_query(staff)
+    query = visible
+    if chosen.status:
+        query = query.where(Case.status == chosen.status)
+    if chosen.category:
+        query = query.where(Case.category == chosen.category)
+    if chosen.route:
+        query = query.where(Case.route == chosen.route)
+    if chosen.assignee == "me":
+        query = query.where(Case.assignee_id == staff.id)
+    elif chosen.assignee == "none":
+        query = query.where(Case.assignee_id.is_(None))
+    elif chosen.assignee:
+        query = query.where(Case.assignee_id == int(chosen.assignee))
+    if chosen.overdue:
+        query = query.where(Case.next_due_on < on)
+    if chosen.flag:
+        query = query.where(getattr(Case, chosen.flag).is_(True))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(chosen.page, 1), pages)
+    rows = list(session.scalars(query.order_by(*SORTS[chosen.sort])
+                                .limit(per_page).offset((page - 1) * per_page)))
+    return InboxPage(rows, total, page, pages, per_page, _counts(session, visible, staff, on))
+
+
+def _counts(session: DbSession, visible: Select[Case], staff: StaffUser,
+            on: date) -> dict[str, Any]:
+    sub = visible.subquery()
+    by_status: dict[str, int] = dict(session.execute(
+        select(sub.c.status, func.count()).group_by(sub.c.status)).tuples().all())
+    overdue, unassigned, mine = session.execute(select(
+        func.count().filter(sub.c.next_due_on < on),
+        func.count().filter(sub.c.assignee_id.is_(None)),
+        func.count().filter(sub.c.assignee_id == staff.id),
+    )).one()
+    return {"status": {status: by_status.get(status, 0) for status in STATUSES},
+            "overdue": overdue, "unassigned": unassigned, "mine": mine}
+
+
+# --- recording what happened ------------------------------------------------------------------
+def _event(session: DbSession, case: Case, staff: StaffUser | None, action: str,
+           detail: dict[str, Any] | None = None, reporter_sentence: str | None = None) -> None:
+    """One step of the case: a timeline event (seen by the reporter when it has a sentence for
+    them) and the audit entry, in the caller's transaction."""
+    case.events.append(CaseEvent(
+        kind=action, occurred_on=today(), visible_to_reporter=reporter_sentence is not None,
+        detail=reporter_sentence, actor_staff_id=staff.id if staff else None))
+    audit.record(session, f"case.{action}", actor=audit.actor_for(staff),
+                 case_number=case.number, detail=detail)
+
+
+def _store_record(case: Case, staff: StaffUser, kind: RecordKind, record: EncryptedRecord,
+                  visible_to_reporter: bool) -> CaseRecord:
+    _require(bool(RECORD_REF.fullmatch(record.record_ref)), "The record identifier is malformed.")
+    _require(all(r.record_ref != record.record_ref for r in case.records),
+             "This record identifier is taken; send again.")
+    _require(record.key_epoch == case.key_epoch,
+             "The case key has changed since this page was loaded; reload and try again.")
+    try:
+        check_record_shape(record.ciphertext)
+    except CryptoError as error:
+        raise CaseActionRejected(f"The encrypted record is malformed: {error}.") from None
+    stored = CaseRecord(record_ref=record.record_ref, kind=kind.name.lower(), author="staff",
+                        author_staff_id=staff.id, visible_to_reporter=visible_to_reporter,
+                        created_on=today(), key_epoch=record.key_epoch,
+                        ciphertext=record.ciphertext)
+    case.records.append(stored)
+    return stored
+
+
+def add_record(session: DbSession, case: Case, staff: StaffUser, kind: str,
+               record: EncryptedRecord) -> CaseRecord:
+    """A message to the reporter (and the case's readers) or an internal note, which the
+    reporter never sees."""
+    _require(kind in ("note", "message"), "A record written here is a note or a message.")
+    if kind == "message":
+        _require(case.origin == "reporter", "This case has no reporter to write to.")
+        _require(case.status != "closed", "Reopen the case before writing to the reporter.")
+    stored = _store_record(case, staff, RecordKind[kind.upper()], record,
+                           visible_to_reporter=kind == "message")
+    _event(session, case, staff, f"{kind}_written",
+           reporter_sentence="You have a new message." if kind == "message" else None)
+    return stored
+
+
+# --- the lifecycle ----------------------------------------------------------------------------
+def _transition(session: DbSession, case: Case, staff: StaffUser, action: str,
+                detail: dict[str, Any] | None = None) -> None:
+    sources, target = TRANSITIONS[action]
+    _require(case.status in sources,
+             f"A case that is {case.status.replace('_', ' ')} cannot be moved this way.")
+    case.status = target
+    _event(session, case, staff, action, detail, reporter_sentence=REPORTER_SENTENCES[action]
+           if case.origin == "reporter" else None)
+    deadlines.refresh_due(case)
+
+
+def acknowledge(session: DbSession, case: Case, staff: StaffUser,
+                message: EncryptedRecord | None = None) -> None:
+    """Acknowledge receipt, optionally with a first message to the reporter."""
+    case.acknowledged_on = today()
+    _transition(session, case, staff, "acknowledge")
+    if message is not None:
+        add_record(session, case, staff, "message", message)
+
+
+def triage(session: DbSession, case: Case, staff: StaffUser, *, category: str, severity: str,
+           retaliation_risk: str, taxonomy: Taxonomy) -> None:
+    """Confirm (or correct) the category, and assess severity and the risk of retaliation
+    against the reporter (ISO 37002 asks for that assessment at every stage)."""
+    _require(taxonomy.get(category) is not None or category == case.category,
+             "Choose one of the listed categories.")
+    _require(severity in SEVERITIES, "Choose a severity: low, medium, high or critical.")
+    _require(retaliation_risk in RETALIATION_RISKS,
+             "Assess the retaliation risk: low, medium or high.")
+    if category != case.category:
+        case.category, case.taxonomy_version = category, taxonomy.version
+    case.severity, case.retaliation_risk, case.triaged_on = severity, retaliation_risk, today()
+    _transition(session, case, staff, "triage", {
+        "category": category, "severity": severity, "retaliation_risk": retaliation_risk})
+
+
+def investigate(session: DbSession, case: Case, staff: StaffUser) -> None:
+    _transition(session, case, staff, "investigate")
+
+
+def record_findings(session: DbSession, case: Case, staff: StaffUser, *, outcome: str,
+                    material_risk_found: bool, summary: EncryptedRecord) -> None:
+    """The findings: an outcome, whether a material safety risk was found (which starts the
+    Board-notice clock), and the encrypted summary that documents them (RSP v3 §4)."""
+    _require(outcome in OUTCOMES, "Choose an outcome: substantiated, partly substantiated, "
+             "not substantiated or out of scope.")
+    _require(case.status in TRANSITIONS["findings"][0],
+             "Findings are recorded while the case is being investigated.")
+    _store_record(case, staff, RecordKind.FINDINGS, summary, visible_to_reporter=False)
+    case.outcome, case.material_risk_found, case.findings_on = outcome, material_risk_found, today()
+    _transition(session, case, staff, "findings",
+                {"outcome": outcome, "material_risk_found": material_risk_found})
+
+
+def record_corrective_action(session: DbSession, case: Case, staff: StaffUser,
+                             action: EncryptedRecord) -> None:
+    """What was done in response to the findings (or why nothing needed doing)."""
+    _require(case.status in TRANSITIONS["corrective_action"][0],
+             "Corrective action is recorded after the findings.")
+    _store_record(case, staff, RecordKind.ACTION, action, visible_to_reporter=False)
+    _transition(session, case, staff, "corrective_action")
+
+
+def close(session: DbSession, case: Case, staff: StaffUser, approver_id: int) -> None:
+    """Close with the approver on record (ISO 37002 closure: date, approver, action)."""
+    approver = next((m for m in members(session, case) if m.id == approver_id), None)
+    _require(approver is not None, "The approver must be someone who can read this case.")
+    case.approver_id, case.closed_on = approver_id, today()
+    _transition(session, case, staff, "close", {"approver": approver_id})
+
+
+def reopen(session: DbSession, case: Case, staff: StaffUser) -> None:
+    _transition(session, case, staff, "reopen")
+    case.reopened_count += 1
+    case.closed_on = None
+
+
+# --- people -----------------------------------------------------------------------------------
+def assign(session: DbSession, case: Case, staff: StaffUser, assignee_id: int | None) -> None:
+    """Assign (or hand over) the case to one of the people who can read it, or unassign it."""
+    if assignee_id is not None:
+        _require(any(m.id == assignee_id for m in members(session, case)),
+                 "A case can be assigned only to someone who can read it.")
+    case.assignee_id = assignee_id
+    _event(session, case, staff, "assigned", {"assignee": assignee_id})
+
+
+def _grant_bytes(grant: bytes) -> bytes:
+    try:
+        return check_grant_shape(grant)
+    except CryptoError as error:
+        raise CaseActionRejected(f"A sealed key is malformed: {error}.") from None
+
+
+def share(session: DbSession, case: Case, staff: StaffUser, target_id: int,
+          grants: Sequence[tuple[int, bytes]]) -> None:
+    """Give ``target_id`` access: the case key of every epoch the sharer holds, sealed in the
+    sharer's browser to the target's verified directory key."""
+    target = next((c for c in candidates(session, case) if c.id == target_id), None)
+    _require(target is not None, "The case can be shared only with a recipient who has a signed "
+             "key, is not excluded from it and cannot read it yet.")
+    held = sorted(g.key_epoch for g in my_grants(case, staff))
+    _require(sorted(epoch for epoch, _ in grants) == held,
+             "Seal one copy of the case key for each key epoch you hold.")
+    for epoch, grant in grants:
+        case.grants.append(CaseGrant(kind="recipient", staff_id=target_id, key_epoch=epoch,
+                                     grant=_grant_bytes(grant), granted_by_id=staff.id))
+    _event(session, case, staff, "shared", {"with": target_id})
+
+
+def revoke(session: DbSession, case: Case, staff: StaffUser, target_id: int, new_epoch: int,
+           grants: Sequence[GrantIn]) -> None:
+    """Take ``target_id``'s access away: delete every copy of the key sealed to them and move
+    the case to a new case key, sealed to everyone else who keeps access (members, the
+    reporter, escrow holders). Content written afterwards is under the new key; what the
+    revoked person already read, they may have kept (written down in the README)."""
+    remaining = [m for m in members(session, case) if m.id != target_id]
+    _require(target_id != staff.id, "To give up your own access, recuse yourself.")
+    _require(len(remaining) < len(members(session, case)), "This person cannot read the case.")
+    _require(new_epoch == case.key_epoch + 1, "The case key has changed since this page was "
+             "loaded; reload and try again.")
+    escrow = {g.staff_id for g in case.grants if g.kind == "escrow"
+              and g.key_epoch == case.key_epoch and g.released_on is None
+              and g.staff_id != target_id}
+    try:
+        check_grants(list(grants), {m.id for m in remaining}, {i for i in escrow if i},
+                     reporter=case.reporter_public_key is not None)
+    except SubmissionRejected as error:
+        raise CaseActionRejected(str(error)) from None
+    session.execute(delete(CaseGrant).where(CaseGrant.case_id == case.id,
+                                            CaseGrant.staff_id == target_id))
+    session.expire(case, ["grants"])
+    case.key_epoch = new_epoch
+    for grant in grants:
+        case.grants.append(CaseGrant(kind=grant.kind, staff_id=grant.staff_id, key_epoch=new_epoch,
+                                     grant=grant.grant, granted_by_id=staff.id))
+    if case.assignee_id == target_id:
+        case.assignee_id = None
+    _event(session, case, staff, "access_revoked", {"from": target_id, "key_epoch": new_epoch})
+
+
+def recuse(session: DbSession, case: Case, staff: StaffUser) -> None:
+    """Step away from a case for a conflict of interest: from now on it does not exist for
+    this person. Refused for the last person who can read it."""
+    _require(len(members(session, case)) > 1, "You are the only person who can read this case: "
+             "share it with someone before you recuse yourself.")
+    session.execute(delete(CaseGrant).where(CaseGrant.case_id == case.id,
+                                            CaseGrant.staff_id == staff.id))
+    session.expire(case, ["grants"])
+    case.exclusions.append(CaseExclusion(staff_id=staff.id, reason="recused"))
+    if case.assignee_id == staff.id:
+        case.assignee_id = None
+    _event(session, case, staff, "recused")
+
+
+def reveal_identity(session: DbSession, case: Case, staff: StaffUser) -> CaseRecord:
+    """Hand this staff member the reporter's encrypted identity, leaving an audited event the
+    reporter sees too. The server withholds the record until then; the case key would open it,
+    so this is an accountability control, not a cryptographic one (README, threat model)."""
+    record = next((r for r in case.records if r.kind == "identity"), None)
+    _require(record is not None, "The reporter gave no identity.")
+    assert record is not None
+    if not identity_revealed_to(case, staff):
+        _event(session, case, staff, "identity_revealed",
+               reporter_sentence="A recipient opened the identity details you gave.")
+    return record
+
+
+def link(session: DbSession, case: Case, staff: StaffUser, other: Case, kind: str) -> None:
+    _require(kind in LINK_KINDS, "A link is a duplicate or a related case.")
+    _require(other.id != case.id, "A case cannot be linked to itself.")
+    case.linked_case_id, case.link_kind = other.id, kind
+    _event(session, case, staff, "linked", {"to": other.number, "kind": kind})
+
+
+def linked_cases(session: DbSession, case: Case, staff: StaffUser) -> list[tuple[Case, str]]:
+    """Cases linked to or from this one that ``staff`` may see, with the kind of link."""
+    query = visible_cases_query(staff).where(
+        or_(Case.id == case.linked_case_id, Case.linked_case_id == case.id))
+    return [(other, (case.link_kind if other.id == case.linked_case_id else other.link_kind)
+             or "related") for other in session.scalars(query)]
+
+
+# --- cases opened by staff --------------------------------------------------------------------
+@dataclass(frozen=True)
+class StaffCase:
+    case_ref: str
+    route: Route
+    category: str
+    material_risk: bool
+    grants: list[GrantIn]
+    report: EncryptedRecord
+
+
+def open_case(session: DbSession, staff: StaffUser, new: StaffCase, taxonomy: Taxonomy) -> Case:
+    """A case with no reporter ("otherwise identified" noncompliance, RSP v2.2): encrypted in
+    the opener's browser to the route's readers, of whom the opener must be one."""
+    _require(bool(CASE_REF.fullmatch(new.case_ref)), "The case identifier is malformed.")
+    _require(taxonomy.get(new.category) is not None, "Choose one of the listed categories.")
+    _require(session.scalar(select(Case.id).where(Case.case_ref == new.case_ref)) is None,
+             "This case identifier is taken; try again.")
+    try:
+        readers = readers_for(session, new.route, False, ())
+    except RoutingError as error:
+        raise CaseActionRejected(str(error)) from None
+    _require(any(r.id == staff.id for r in readers.now),
+             "You can open a case only on a route whose reports you receive.")
+    try:
+        check_grants(new.grants, {r.id for r in readers.now},
+                     {r.id for r in readers.on_escalation}, reporter=False)
+    except SubmissionRejected as error:
+        raise CaseActionRejected(str(error)) from None
+    case = Case(case_ref=new.case_ref, number=new_number(session), route=new.route.value,
+                category=new.category, taxonomy_version=taxonomy.version,
+                material_risk=new.material_risk, origin="staff", opened_by_id=staff.id,
+                # Nobody to acknowledge: the case starts acknowledged, the feedback clock runs.
+                status="acknowledged", received_on=today(), acknowledged_on=today())
+    case.grants = [CaseGrant(kind=g.kind, staff_id=g.staff_id, grant=g.grant,
+                             granted_by_id=staff.id) for g in new.grants]
+    session.add(case)
+    _store_record(case, staff, RecordKind.REPORT, new.report, visible_to_reporter=False)
+    _event(session, case, staff, "opened_by_staff")
+    deadlines.refresh_due(case)
+    return case
