@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from app.api import bp
+from app.api.openapi_staff import STAFF_PATHS
 
 B64 = {"type": "string", "contentEncoding": "base64"}
 ERROR = {"type": "object", "properties": {"error": {"type": "string"},
@@ -137,6 +138,7 @@ def document() -> dict[str, Any]:
                                                           **_errors(400, 401)}}},
             "/reporter/leave": {"post": {**post, "summary": "End the reporter session",
                                          "responses": {"200": _answer("Ended", ERROR)}}},
+            **STAFF_PATHS,
         },
     }
 
