@@ -19,6 +19,9 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "staff.admin_disable": Permission.MANAGE_STAFF,
     "staff.admin_invite": Permission.MANAGE_STAFF,
     "governance.home": Permission.VIEW_STATISTICS,
+    **{f"api.{name}": Permission.HANDLE_CASES for name in (
+        "case_list", "case_open", "case_detail", "case_record", "case_transition", "case_assign",
+        "case_share", "case_revoke", "case_recuse", "case_identity", "case_link")},
 }
 PUBLIC_ENDPOINTS = {
     "static", "api.key_directory", "auth.login", "auth.prelogin",

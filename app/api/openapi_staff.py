@@ -10,7 +10,7 @@ ERROR = {"type": "object", "properties": {"error": {"type": "string"},
 CSRF: list[dict[str, list[str]]] = [{"csrfToken": []}]
 NUMBER = {"name": "number", "in": "path", "required": True,
           "schema": {"type": "string", "pattern": "^C-[0-9A-Z]{5}$"}}
-RECORD = {"type": "object", "required": ["record_ref", "key_epoch", "ciphertext"],
+RECORD: dict[str, Any] = {"type": "object", "required": ["record_ref", "key_epoch", "ciphertext"],
           "properties": {"record_ref": {"type": "string", "pattern": "^r-[0-9a-f]{32}$"},
                          "key_epoch": {"type": "integer"}, "ciphertext": B64}}
 GRANT = {"type": "object", "required": ["kind", "grant"], "properties": {

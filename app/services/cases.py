@@ -159,8 +159,10 @@ def _excluded_ids(case: Case) -> set[int]:
 
 def candidates(session: DbSession, case: Case) -> list[StaffUser]:
     """Recipients the case could be shared with: a signed key, case handling, not excluded,
-    not already members."""
-    taken = {s.id for s in members(session, case)} | _excluded_ids(case)
+    not already members. Holders of an escrow copy are not among them: they are brought in
+    by escalation, which the case records with its reason."""
+    escrow = {g.staff_id for g in case.grants if g.kind == "escrow"}
+    taken = {s.id for s in members(session, case)} | _excluded_ids(case) | escrow
     return [s for s in active_entries(session)
             if s.id not in taken and s.can(Permission.HANDLE_CASES)]
 
@@ -244,8 +246,8 @@ def inbox(session: DbSession, staff: StaffUser, chosen: InboxFilter, on: date,
 def _counts(session: DbSession, visible: Select[Case], staff: StaffUser,
             on: date) -> dict[str, Any]:
     sub = visible.subquery()
-    by_status: dict[str, int] = dict(session.execute(
-        select(sub.c.status, func.count()).group_by(sub.c.status)).tuples().all())
+    by_status: dict[str, int] = {status: count for status, count in session.execute(
+        select(sub.c.status, func.count()).group_by(sub.c.status))}
     overdue, unassigned, mine = session.execute(select(
         func.count().filter(sub.c.next_due_on < on),
         func.count().filter(sub.c.assignee_id.is_(None)),
@@ -516,7 +518,7 @@ def open_case(session: DbSession, staff: StaffUser, new: StaffCase, taxonomy: Ta
         raise CaseActionRejected(str(error)) from None
     case = Case(case_ref=new.case_ref, number=new_number(session), route=new.route.value,
                 category=new.category, taxonomy_version=taxonomy.version,
-                material_risk=new.material_risk, origin="staff", opened_by_id=staff.id,
+                material_risk=new.material_risk, origin="staff", opened_by_id=staff.id, key_epoch=1,
                 # Nobody to acknowledge: the case starts acknowledged, the feedback clock runs.
                 status="acknowledged", received_on=today(), acknowledged_on=today())
     case.grants = [CaseGrant(kind=g.kind, staff_id=g.staff_id, grant=g.grant,
