@@ -35,6 +35,16 @@ def derive_key(secret_key: str, purpose: str) -> bytes:
                     hashlib.sha256).digest()
 
 
+# Days content is kept after closure, per outcome; "none" is a case closed without findings.
+# Substantiated cases are kept longest: they may be needed for corrective action and litigation.
+DEFAULT_RETENTION_DAYS: tuple[tuple[str, int], ...] = (
+    ("substantiated", 7 * 365), ("partly_substantiated", 7 * 365),
+    ("not_substantiated", 3 * 365), ("out_of_scope", 365), ("none", 3 * 365),
+)
+# Never shorter: the last retaliation check-in comes six months after closure.
+MIN_RETENTION_DAYS = 200
+
+
 class ConfigError(Exception):
     """The configuration cannot be used. ``str(error)`` says exactly what to fix."""
 
@@ -91,14 +101,33 @@ class Config:
     org_fingerprint: str | None = None
     # Test suites replace the production key-derivation cost with the cheapest allowed one.
     fast_kdf_for_tests: bool = False
+    # Where attachment ciphertext is kept (app/services/blobs.py); None: <instance>/blobs.
+    blob_dir: Path | None = None
+    # Ciphertext bytes one attachment, and all the attachments of one case, may take.
+    max_attachment_bytes: int = 2 * 1024**3
+    max_case_attachment_bytes: int = 8 * 1024**3
+    # The audit trail's checkpoint key (app/services/audit.py): the private half's file, the
+    # pinned public half (hex; else <instance>/audit-checkpoint.pub), how often one is signed.
+    audit_key_file: Path | None = None
+    audit_verify_key: str | None = None
+    audit_checkpoint_minutes: int = 60
+    # Days a closed case's content is kept, per outcome (app/services/retention.py).
+    retention_days: tuple[tuple[str, int], ...] = DEFAULT_RETENTION_DAYS
+    # Smallest count printed in internal packs and in the public transparency report.
+    statistics_min_cell: int = 5
+    public_min_cell: int = 10
 
     @property
     def blob_path(self) -> Path:
-        return self.instance_path / "blobs"
+        return self.blob_dir or self.instance_path / "blobs"
 
     @property
     def org_signing_key_path(self) -> Path:
         return self.org_key_file or self.instance_path / "org-signing.key"
+
+    @property
+    def audit_key_path(self) -> Path:
+        return self.audit_key_file or self.instance_path / "audit-checkpoint.key"
 
     @classmethod
     def from_env(cls, instance_path: Path, env: Mapping[str, str] | None = None,
@@ -142,6 +171,8 @@ class Config:
             raise ConfigError("Candor cannot start in production:\n- " + "\n- ".join(problems))
 
         org_key = env.get("CANDOR_ORG_KEY_FILE")
+        blob_dir = env.get("CANDOR_BLOB_PATH")
+        audit_key = env.get("CANDOR_AUDIT_KEY_FILE")
         return cls(
             environment=environment,
             secret_key=secret_key,
@@ -160,6 +191,17 @@ class Config:
                                               minimum=1),
             proof_of_work_bits=_int(env, "CANDOR_PROOF_OF_WORK_BITS", 18,
                                     maximum=PROOF_OF_WORK_MAX_BITS),
+            blob_dir=Path(blob_dir) if blob_dir else None,
+            max_attachment_bytes=_int(env, "CANDOR_MAX_ATTACHMENT_BYTES", 2 * 1024**3,
+                                      minimum=1024 * 1024),
+            max_case_attachment_bytes=_int(env, "CANDOR_MAX_CASE_ATTACHMENT_BYTES",
+                                           8 * 1024**3, minimum=1024 * 1024),
+            audit_key_file=Path(audit_key) if audit_key else None,
+            audit_verify_key=env.get("CANDOR_AUDIT_VERIFY_KEY") or None,
+            audit_checkpoint_minutes=_int(env, "CANDOR_AUDIT_CHECKPOINT_MINUTES", 60, minimum=1),
+            retention_days=_retention(env),
+            statistics_min_cell=_int(env, "CANDOR_STATISTICS_MIN_CELL", 5, minimum=3),
+            public_min_cell=_int(env, "CANDOR_PUBLIC_MIN_CELL", 10, minimum=5),
         )
 
     def derived_key(self, purpose: str) -> bytes:
@@ -187,6 +229,26 @@ class Config:
             "WTF_CSRF_SSL_STRICT": False,  # the Referer header is never sent (no-referrer)
             "TESTING": self.environment == "testing",
         }
+
+
+def _retention(env: Mapping[str, str]) -> tuple[tuple[str, int], ...]:
+    """``CANDOR_RETENTION_DAYS="substantiated=2555,out_of_scope=365"``: the outcomes named
+    replace their defaults; the others keep them."""
+    raw = env.get("CANDOR_RETENTION_DAYS", "").strip()
+    periods = dict(DEFAULT_RETENTION_DAYS)
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        outcome, _, days = item.partition("=")
+        outcome = outcome.strip()
+        if outcome not in periods or not days.strip().isdigit():
+            raise ConfigError(
+                "CANDOR_RETENTION_DAYS must look like substantiated=2555,out_of_scope=365 with "
+                f"outcomes among {', '.join(periods)}; {item!r} is not understood")
+        if int(days) < MIN_RETENTION_DAYS:
+            raise ConfigError(f"CANDOR_RETENTION_DAYS: {outcome} must be kept at least "
+                              f"{MIN_RETENTION_DAYS} days (the last retaliation check-in is "
+                              "six months after closure)")
+        periods[outcome] = int(days)
+    return tuple(periods.items())
 
 
 def _read_secret_file(instance_path: Path) -> str:

@@ -249,3 +249,72 @@ def test_huge_staff_ids_are_a_clear_400(client: FlaskClient, recipients: dict[st
     reporter = ReporterClient(client)
     answer = reporter.post("/api/v1/readers", {"route": "rso", "concerned_staff_ids": [2**63]})
     assert answer.status_code == 400
+
+
+def test_every_key_epoch_opens_and_new_messages_use_the_current_one(
+        app: Flask, client: FlaskClient, recipients: dict[str, int]) -> None:
+    """After a revocation the case key has a new epoch: the reporter opens both epochs' grants,
+    reads what was written under each, and writes under the newest only."""
+    from crypto.envelope import CaseKey, GrantKind, RecordKind, encrypt_record, seal_case_key
+
+    reporter = ReporterClient(client)
+    _response, codename = reporter.submit("Written under the first key.")
+    view = reporter.open(codename).get_json()
+    first = protocol.open_case(view, codename)
+    second_key = CaseKey.generate()
+    later_ref = protocol.new_record_ref()
+    with app.app_context():
+        case = db.session.scalars(db.select(Case)).one()
+        case.key_epoch = 2
+        case.grants.append(CaseGrant(
+            kind="reporter", key_epoch=2,
+            grant=seal_case_key(second_key, first.reporter.public_key, case.case_ref,
+                                GrantKind.REPORTER)))
+        case.records.append(CaseRecord(
+            record_ref=later_ref, kind="message", author="staff", visible_to_reporter=True,
+            created_on=date.today(), key_epoch=2,
+            ciphertext=encrypt_record(second_key, RecordKind.MESSAGE, case.case_ref, later_ref,
+                                      b"Written under the second key.")))
+        db.session.commit()
+
+    view = client.get("/api/v1/reporter/case").get_json()
+    assert view["key_epoch"] == 2
+    assert [g["key_epoch"] for g in view["reporter_grants"]] == [1, 2]
+    assert [r["key_epoch"] for r in view["records"]] == [1, 2]
+    opened = protocol.open_case(view, codename)
+    assert opened.case_key == second_key
+    assert [m.text for m in protocol.read_messages(view, opened)] == [
+        "Written under the first key.", "Written under the second key."]
+
+    stale = protocol.build_message(first, "Under the old key.")
+    assert stale["key_epoch"] == 1
+    refused = reporter.post("/api/v1/reporter/messages", stale)
+    assert refused.status_code == 400 and "key changed" in refused.get_json()["message"]
+    sent = reporter.post("/api/v1/reporter/messages", protocol.build_message(opened, "Newer."))
+    assert sent.status_code == 201
+    assert sent.get_json()["records"][-1]["key_epoch"] == 2
+    assert protocol.read_messages(sent.get_json(), opened)[-1].text == "Newer."
+    with app.app_context():
+        assert db.session.scalars(db.select(CaseRecord.key_epoch)
+                                  .where(CaseRecord.record_ref == sent.get_json()
+                                         ["records"][-1]["record_ref"])).one() == 2
+
+
+def test_the_reporter_view_shows_no_row_ids(client: FlaskClient,
+                                            recipients: dict[str, int]) -> None:
+    """Row ids are sequential: they would tell a reporter how many reports came before."""
+    reporter = ReporterClient(client)
+    _response, codename = reporter.submit()
+    view = reporter.open(codename).get_json()
+
+    def keys(value: object) -> set[str]:
+        if isinstance(value, dict):
+            return set(value) | {k for v in value.values() for k in keys(v)}
+        if isinstance(value, list):
+            return {k for v in value for k in keys(v)}
+        return set()
+
+    assert not {k for k in keys(view) if k == "id" or k.endswith("_id")}
+    missing_epoch = protocol.build_message(protocol.open_case(view, codename), "x")
+    del missing_epoch["key_epoch"]
+    assert reporter.post("/api/v1/reporter/messages", missing_epoch).status_code == 400

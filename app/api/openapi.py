@@ -57,14 +57,30 @@ SUBMISSION = {"type": "object", "required": [
         "type": "object", "required": ["record_ref", "kind", "ciphertext"],
         "properties": {"record_ref": REF, "kind": {"enum": ["report", "identity"]},
                        "ciphertext": B64}}}}}
+ENCRYPTED_RECORD = {"type": "object", "required": ["record_ref", "ciphertext"],
+                    "properties": {"record_ref": REF, "ciphertext": B64}}
+ATTACHMENT = {"type": "object", "description": "A complete attachment: its stream is under the "
+              "file key in key_record (FILE_KEY), its name in name_record (FILE_NAME), both "
+              "under the case key of key_epoch", "properties": {
+    "attachment_ref": {"type": "string", "pattern": "^a-[0-9a-f]{32}$"},
+    "author": {"enum": ["reporter", "staff"]},
+    "created_on": {"type": "string", "format": "date"}, "key_epoch": {"type": "integer"},
+    "frames": {"type": "integer"}, "size": {"type": "integer"},
+    "key_record": ENCRYPTED_RECORD, "name_record": ENCRYPTED_RECORD}}
 CASE_VIEW = {"type": "object", "properties": {
     **{name: {"type": "string"} for name in (
         "case_ref", "number", "status", "route", "category", "received_on", "acknowledge_by",
         "feedback_by")},
-    "reporter_salt": B64, "reporter_kdf_version": {"type": "integer"}, "reporter_grant": B64,
+    "reporter_salt": B64, "reporter_kdf_version": {"type": "integer"},
+    "key_epoch": {"type": "integer", "description": "The current epoch of the case key: new "
+                  "messages and attachments are encrypted under it"},
+    "reporter_grants": {"type": "array", "items": {"type": "object", "properties": {
+        "key_epoch": {"type": "integer"}, "grant": B64}}},
     "records": {"type": "array", "items": {"type": "object", "properties": {
         "record_ref": REF, "kind": {"type": "string"}, "author": {"enum": ["reporter", "staff"]},
-        "created_on": {"type": "string", "format": "date"}, "ciphertext": B64}}},
+        "created_on": {"type": "string", "format": "date"}, "key_epoch": {"type": "integer"},
+        "ciphertext": B64}}},
+    "attachments": {"type": "array", "items": ATTACHMENT},
     "timeline": {"type": "array", "items": {"type": "object", "properties": {
         "kind": {"type": "string"}, "on": {"type": "string", "format": "date"},
         "detail": {"type": ["string", "null"]}}}},
@@ -131,8 +147,10 @@ def document() -> dict[str, Any]:
             "/reporter/messages": {"post": {**post, "summary": "Send an encrypted message",
                                             "requestBody": _json({
                                                 "type": "object",
-                                                "required": ["record_ref", "ciphertext"],
+                                                "required": ["record_ref", "key_epoch",
+                                                             "ciphertext"],
                                                 "properties": {"record_ref": REF,
+                                                               "key_epoch": {"type": "integer"},
                                                                "ciphertext": B64}}),
                                             "responses": {"201": _answer("Case", CASE_VIEW),
                                                           **_errors(400, 401)}}},

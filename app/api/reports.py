@@ -30,7 +30,7 @@ from app.json_input import (
 from app.models import Case
 from app.rate_limit import RateLimited
 from app.reporter import session as case_session
-from app.services import deadlines, proof_of_work, reports
+from app.services import attachments, deadlines, proof_of_work, reports
 from app.services.directory import pinned_fingerprint
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, readers_for
 from app.taxonomy import load_taxonomy
@@ -217,9 +217,10 @@ def _reporter_case() -> Case:
 
 def reporter_view(case: Case) -> dict[str, Any]:
     """Everything the reporter may see of their case: status, dates, and the ciphertext of the
-    records meant for them with their own copy of the case key. Never staff notes."""
+    records and attachments meant for them with their own copy of the case key for every key
+    epoch. Never staff notes. Records are identified by their refs and dated by day; row ids,
+    which would tell the order of everything in the database, are never shown."""
     params = case.reporter_kdf_version
-    reporter_grant = next(g for g in case.grants if g.kind == "reporter")
     taxonomy = load_taxonomy(get_config(current_app).instance_path)
     category = taxonomy.get(case.category)
     return {
@@ -233,12 +234,17 @@ def reporter_view(case: Case) -> dict[str, Any]:
         "feedback_by": deadlines.feedback_by(case.received_on, case.acknowledged_on).isoformat(),
         "reporter_salt": b64(case.reporter_salt or b""),
         "reporter_kdf_version": params,
-        "reporter_grant": b64(reporter_grant.grant),
+        "key_epoch": case.key_epoch,
+        "reporter_grants": [{"key_epoch": g.key_epoch, "grant": b64(g.grant)}
+                            for g in case.grants if g.kind == "reporter"],
         "records": [
             {"record_ref": r.record_ref, "kind": r.kind, "author": r.author,
-             "created_on": r.created_on.isoformat(), "ciphertext": b64(r.ciphertext)}
-            for r in case.records if r.visible_to_reporter
+             "created_on": r.created_on.isoformat(), "key_epoch": r.key_epoch,
+             "ciphertext": b64(r.ciphertext)}
+            for r in case.records
+            if r.visible_to_reporter and r.kind not in attachments.RECORD_KINDS
         ],
+        "attachments": attachments.describe(case, visible_to_reporter_only=True),
         "timeline": [
             {"kind": e.kind, "on": e.occurred_on.isoformat(), "detail": e.detail}
             for e in case.events if e.visible_to_reporter
@@ -270,7 +276,8 @@ def reporter_message() -> tuple[Response, int]:
     data = json_body()
     try:
         reports.add_reporter_message(db.session, case, text_field(data, "record_ref", 64),
-                                     bytes_field(data, "ciphertext", max_size=MAX_RECORD_BYTES))
+                                     bytes_field(data, "ciphertext", max_size=MAX_RECORD_BYTES),
+                                     int_field(data, "key_epoch"))
     except reports.SubmissionRejected as error:
         db.session.rollback()
         return jsonify(error="message_rejected", message=str(error)), 400

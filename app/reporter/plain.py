@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, current_app, render_template
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -48,7 +48,7 @@ MAX_IDENTITY = 2_000
 DIRECTORY_FAILED = ("The recipients' keys could not be verified against the organisation key, "
                     "so nothing was encrypted or sent. Try again later, or report outside the "
                     "lab (see the start page).")
-UNREADABLE = ("Part of this case could not be decrypted: it may have been altered. Nothing was "
+UNREADABLE = ("This part of the case could not be decrypted: it may have been altered. Nothing was "
               "changed. Tell the lab another way (see the start page).")
 CHOOSE_PEOPLE = "Choose only people from this list."
 
@@ -242,11 +242,10 @@ def _open_report(codename: str) -> OpenedReport | None:
 def _case_page(opened: OpenedReport, form: ReplyForm, status: int = 200, sent: bool = False
                ) -> tuple[str, int]:
     view = reporter_view(opened.case)
-    try:
-        messages = protocol.read_messages(view, opened.keys)
-    except (CryptoError, UnicodeDecodeError):
-        abort(409, description=UNREADABLE)
+    # A record that fails to decrypt is marked on the page; the others are still shown.
+    messages = protocol.read_messages(view, opened.keys, strict=False)
     return render_template("reporter/plain_case.html", view=view, messages=messages, form=form,
+                           unreadable=UNREADABLE,
                            route_label=ROUTE_LABELS[Route(view["route"])], sent=sent), status
 
 
@@ -279,7 +278,8 @@ def reply() -> tuple[str, int]:
     message = protocol.build_message(opened.keys, form.text.data)
     try:
         reports.add_reporter_message(db.session, opened.case, message["record_ref"],
-                                     protocol.unb64(message["ciphertext"]))
+                                     protocol.unb64(message["ciphertext"]),
+                                     message["key_epoch"])
     except reports.SubmissionRejected as error:
         db.session.rollback()
         form.text.errors = [str(error)]

@@ -28,7 +28,7 @@ from crypto.envelope import (
     open_grant,
     seal_case_key,
 )
-from crypto.errors import SignatureInvalid
+from crypto.errors import CryptoError, DecryptionError, MalformedInput, SignatureInvalid
 from crypto.keys import ReporterKeyPair
 
 
@@ -234,9 +234,24 @@ def lookup_request(codename: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class OpenedCase:
+    """A case opened with the codename: the case key of every epoch the reporter holds a grant
+    for (after a revocation, content written later is under the next epoch's key)."""
+
     case_ref: str
-    case_key: CaseKey
+    keys: Mapping[int, CaseKey]
+    key_epoch: int  # the current epoch: new messages and attachments are encrypted under it
     reporter: ReporterKeyPair
+
+    @property
+    def case_key(self) -> CaseKey:
+        """The current epoch's key."""
+        return self.key_for(self.key_epoch)
+
+    def key_for(self, epoch: int) -> CaseKey:
+        try:
+            return self.keys[epoch]
+        except KeyError:
+            raise DecryptionError(f"no key for epoch {epoch} of this case") from None
 
 
 @dataclass(frozen=True)
@@ -246,29 +261,58 @@ class Message:
     author: str
     created_on: str
     text: str
+    # True when the record did not decrypt (tampered with, or under a key this reporter lacks);
+    # ``text`` is then empty. Only ``read_messages(..., strict=False)`` gives such messages.
+    unreadable: bool = False
 
 
 def open_case(view: Mapping[str, Any], codename: str) -> OpenedCase:
     """Derive the reporter key pair from the codename and the case's salt, and open the
-    reporter's copy of the case key."""
+    reporter's copy of the case key for every epoch. Raises a CryptoError if any grant fails,
+    or if there is none for the current epoch."""
     params = kdf.params_by_version(int(view["reporter_kdf_version"]))
     reporter = codenames.derive_reporter_keypair(codename, unb64(view["reporter_salt"]), params)
-    case_key = open_grant(unb64(view["reporter_grant"]), reporter, view["case_ref"],
-                          GrantKind.REPORTER)
-    return OpenedCase(view["case_ref"], case_key, reporter)
+    keys: dict[int, CaseKey] = {}
+    for item in view["reporter_grants"]:
+        epoch = int(item["key_epoch"])
+        if epoch in keys:
+            raise MalformedInput(f"two grants for epoch {epoch}")
+        keys[epoch] = open_grant(unb64(item["grant"]), reporter, view["case_ref"],
+                                 GrantKind.REPORTER)
+    current = int(view["key_epoch"])
+    if current not in keys:
+        raise DecryptionError("no copy of the current case key was sealed to you")
+    return OpenedCase(view["case_ref"], keys, current, reporter)
 
 
-def read_messages(view: Mapping[str, Any], opened: OpenedCase) -> list[Message]:
-    """Every record the reporter may see, decrypted. Raises a CryptoError on any tampering."""
-    return [
-        Message(r["record_ref"], r["kind"], r["author"], r["created_on"],
-                decrypt_record(opened.case_key, RecordKind[r["kind"].upper()], opened.case_ref,
-                               r["record_ref"], unb64(r["ciphertext"])).decode("utf-8"))
-        for r in view["records"]
-    ]
+def decrypt_text(opened: OpenedCase, record: Mapping[str, Any]) -> str:
+    """One record of a reporter view, decrypted under its epoch's key and decoded strictly.
+    Raises a CryptoError, or UnicodeDecodeError for text that is not UTF-8."""
+    return decrypt_record(opened.key_for(int(record["key_epoch"])),
+                          RecordKind[record["kind"].upper()], opened.case_ref,
+                          record["record_ref"], unb64(record["ciphertext"])).decode("utf-8")
 
 
-def build_message(opened: OpenedCase, text: str) -> dict[str, str]:
-    """The ``/api/v1/reporter/messages`` body for a reply."""
+def read_messages(view: Mapping[str, Any], opened: OpenedCase,
+                  strict: bool = True) -> list[Message]:
+    """Every record the reporter may see, decrypted. With ``strict`` any tampering raises a
+    CryptoError; without it, a record that fails is returned marked ``unreadable`` and the
+    others are still shown."""
+    messages = []
+    for r in view["records"]:
+        try:
+            text, unreadable = decrypt_text(opened, r), False
+        except (CryptoError, UnicodeDecodeError, KeyError, ValueError):
+            if strict:
+                raise
+            text, unreadable = "", True
+        messages.append(Message(r["record_ref"], r["kind"], r["author"], r["created_on"], text,
+                                unreadable))
+    return messages
+
+
+def build_message(opened: OpenedCase, text: str) -> dict[str, Any]:
+    """The ``/api/v1/reporter/messages`` body for a reply, under the current epoch's key."""
     record = _record(opened.case_key, opened.case_ref, RecordKind.MESSAGE, text)
-    return {"record_ref": record["record_ref"], "ciphertext": record["ciphertext"]}
+    return {"record_ref": record["record_ref"], "key_epoch": opened.key_epoch,
+            "ciphertext": record["ciphertext"]}

@@ -208,7 +208,11 @@ def find_case(session: DbSession, lookup_id: bytes, config: Config) -> Case | No
 
 
 def add_reporter_message(session: DbSession, case: Case, record_ref: str,
-                         ciphertext: bytes) -> CaseRecord:
+                         ciphertext: bytes, key_epoch: int) -> CaseRecord:
+    """A reporter's message, which must be under the case key's current epoch: after a
+    revocation, the person removed must not be able to read what comes next."""
+    check(key_epoch == case.key_epoch,
+          "The case's key changed since this page was opened; open your report again and send.")
     check(bool(RECORD_REF.fullmatch(record_ref)), "The message identifier is malformed.")
     check(session.scalar(select(CaseRecord.id).where(
         CaseRecord.case_id == case.id, CaseRecord.record_ref == record_ref)) is None,
@@ -218,7 +222,8 @@ def add_reporter_message(session: DbSession, case: Case, record_ref: str,
     except CryptoError as error:
         raise SubmissionRejected(f"The encrypted message is malformed: {error}.") from None
     record = CaseRecord(record_ref=record_ref, kind="message", author="reporter",
-                        visible_to_reporter=True, created_on=today(), ciphertext=ciphertext)
+                        visible_to_reporter=True, created_on=today(), key_epoch=key_epoch,
+                        ciphertext=ciphertext)
     case.records.append(record)
     case.events.append(CaseEvent(kind="reporter_message", occurred_on=today(),
                                  visible_to_reporter=True, detail="You sent a message."))

@@ -20,6 +20,8 @@ const STATUS_LABELS = {
   corrective_action: "Corrective action under way", closed: "Closed",
 };
 const ROLE_LABELS = { rso: "RSO", executive: "executive", board: "Board" };
+const UNREADABLE = "This part of the case could not be decrypted: it may have been altered. " +
+  "Nothing was changed. Tell the lab another way (see the start page).";
 const RECORD_LABELS = {
   report: "Report", identity: "Identity and contact details", message: "Message",
 };
@@ -425,13 +427,43 @@ function startReceipt() {
 // ---------------------------------------------------------------------------------------------
 // Coming back with the codename
 
+/**
+ * Open every copy of the case key sealed to the reporter that `opened` does not hold yet: one per
+ * key epoch (content written after an access revocation is under the next epoch's key).
+ */
+function openGrants(view, opened) {
+  for (const { key_epoch: epoch, grant } of view.reporter_grants) {
+    if (!opened.keys.has(epoch)) {
+      opened.keys.set(epoch, candor.openGrant(unb64(grant), opened.reporter, opened.caseRef,
+                                              candor.GrantKind.REPORTER));
+    }
+  }
+  if (!opened.keys.has(view.key_epoch)) {
+    throw new candor.DecryptionError("no copy of the current case key was sealed to you");
+  }
+  opened.keyEpoch = view.key_epoch;
+}
+
+function keyFor(opened, epoch) {
+  const key = opened.keys.get(epoch);
+  if (!key) throw new candor.DecryptionError(`no key for epoch ${epoch} of this case`);
+  return key;
+}
+
+/** The view's records, decrypted; one that fails is marked unreadable and the rest still shown. */
 function decryptView(view, opened) {
   if (view.case_ref !== opened.caseRef) throw new candor.DecryptionError("another case came back");
-  return view.records.map((record) => ({
-    ...record,
-    text: candor.decryptTextRecord(opened.caseKey, candor.RecordKind[record.kind.toUpperCase()],
-                                   opened.caseRef, record.record_ref, unb64(record.ciphertext)),
-  }));
+  openGrants(view, opened);
+  return view.records.map((record) => {
+    try {
+      return { ...record, text: candor.decryptTextRecord(
+        keyFor(opened, record.key_epoch), candor.RecordKind[record.kind.toUpperCase()],
+        opened.caseRef, record.record_ref, unb64(record.ciphertext)) };
+    } catch (error) {
+      if (!(error instanceof candor.CryptoError)) throw error;
+      return { ...record, unreadable: true };
+    }
+  });
 }
 
 function messageItem(message) {
@@ -441,7 +473,11 @@ function messageItem(message) {
   meta.append(element("strong", mine ? "You" : "The recipients"),
               ` · ${RECORD_LABELS[message.kind] ?? message.kind} · `,
               dateElement(message.created_on));
-  item.append(meta, element("p", message.text, "message-text"));
+  if (message.unreadable) {
+    item.append(meta, element("p", UNREADABLE, "error"));
+  } else {
+    item.append(meta, element("p", message.text, "message-text"));
+  }
   return item;
 }
 
@@ -483,11 +519,7 @@ async function openCase(form) {
     const params = candor.paramsByVersion(view.reporter_kdf_version);
     const reporter = await candor.deriveReporterKeyPair(normalised, unb64(view.reporter_salt),
                                                         params);
-    opened = {
-      caseRef: view.case_ref,
-      caseKey: candor.openGrant(unb64(view.reporter_grant), reporter, view.case_ref,
-                                candor.GrantKind.REPORTER),
-    };
+    opened = { caseRef: view.case_ref, reporter, keys: new Map(), keyEpoch: null };
     renderCase(view, opened);
   } finally {
     status.textContent = "";
@@ -503,10 +535,12 @@ async function sendReply() {
   const text = $("reply-text").value;
   if (!text.trim()) throw new ReporterError("Write your message before sending.");
   const ref = newRef("r-");
-  const ciphertext = candor.encryptTextRecord(openedCase.caseKey, candor.RecordKind.MESSAGE,
-                                              openedCase.caseRef, ref, text);
+  const epoch = openedCase.keyEpoch;
+  const ciphertext = candor.encryptTextRecord(keyFor(openedCase, epoch),
+                                              candor.RecordKind.MESSAGE, openedCase.caseRef, ref,
+                                              text);
   const view = await postJson($("reply-form").dataset.messagesUrl,
-                              { record_ref: ref, ciphertext: b64(ciphertext) });
+                              { record_ref: ref, key_epoch: epoch, ciphertext: b64(ciphertext) });
   renderCase(view, openedCase);
   $("reply-text").value = "";
   $("reply-status").textContent = "Your message was sent.";
