@@ -7,7 +7,7 @@ PORT ?= 5000
 VENDOR := app/static/vendor
 VENDOR_FILES := $(VENDOR)/libsodium-sumo.js $(VENDOR)/libsodium-wrappers.js $(VENDOR)/eff-long.txt
 
-.PHONY: run test lint vendor install db clean
+.PHONY: run test lint security audit bench soak vendor install db clean
 
 $(BIN)/candor: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,9 +47,28 @@ lint: install
 	$(BIN)/ruff check app crypto tests bench migrations/env.py
 	$(BIN)/mypy app crypto
 
-test: install vendor lint
+# Static security checks of the server and the protocol library; each remaining finding is
+# justified inline with `# nosec <id>` and a reason.
+security: install
+	$(BIN)/bandit -q -c pyproject.toml -r app crypto
+
+# Known vulnerabilities in the installed dependencies. Needs the network (it downloads the
+# vulnerability database), so it is not part of `make test`; CI runs it separately.
+audit: install
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
+
+test: install vendor lint security
 	$(BIN)/pytest -p no:cacheprovider
 	CANDOR_TEST_DATABASE=postgresql $(BIN)/pytest -p no:cacheprovider
+
+# Load and faults against gunicorn and PostgreSQL (tests/soak, left out of `make test`);
+# SOAK_SECONDS and SOAK_KILLS shorten them.
+soak: install vendor
+	CANDOR_SOAK=1 $(BIN)/pytest -p no:cacheprovider tests/soak
+
+# Every benchmark under bench/; the table goes to bench/results.md and bench/results.json.
+bench: install vendor
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache

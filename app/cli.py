@@ -16,7 +16,7 @@ from app.extensions import db
 from app.reporter.cli import report_group
 from app.roles import Role
 
-DEMO_PASSWORD_PREFIX = "candor-demo-"  # noqa: S105 - development-only demo accounts
+DEMO_PASSWORD_PREFIX = "candor-demo-"  # noqa: S105 - development-only demo accounts  # nosec B105
 TICK_INTERVAL_SECONDS = 60
 
 

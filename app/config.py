@@ -24,7 +24,7 @@ ENVIRONMENTS: tuple[Environment, ...] = ("development", "production", "testing")
 # Values people paste from examples; a production secret must be none of these.
 _PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
 MIN_SECRET_LENGTH = 32
-SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret  # nosec B105
 
 
 def derive_key(secret_key: str, purpose: str) -> bytes:

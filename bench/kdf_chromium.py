@@ -1,6 +1,6 @@
 """How long one Argon2id derivation takes in Chromium with the production parameter sets.
 
-Usage: ``.venv/bin/python bench/kdf_chromium.py [--runs N]``
+Usage: ``.venv/bin/python bench/kdf_chromium.py [--runs N] [--json PATH]``
 
 Serves ``app/static`` on 127.0.0.1 with the app's script policy
 (``script-src 'self' 'wasm-unsafe-eval'``), opens a fresh page per parameter set in Debian
@@ -12,7 +12,6 @@ and it is the one a user waits for at sign-in.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import http.server
 import os
@@ -21,6 +20,7 @@ import statistics
 import threading
 from pathlib import Path
 
+from _report import Report, arguments, cpu_model
 from playwright.sync_api import sync_playwright
 
 STATIC = Path(__file__).resolve().parents[1] / "app" / "static"
@@ -79,20 +79,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="warm derivations after the first")
     options = parser.parse_args()
+    report = Report("kdf_chromium", "Argon2id in Chromium with the production parameters")
 
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(Handler, directory=str(STATIC))
@@ -118,9 +109,15 @@ def main() -> None:
                     f"first {first:.0f} ms, then median {statistics.median(warm):.0f} ms, "
                     f"max {max(warm):.0f} ms over {len(warm)} runs"
                 )
+                label = "staff password" if which == "staff" else "reporter codename"
+                report.figure(f"{label} key derivation, first in a page", first, "ms",
+                              fmt="{:.0f}")
+                report.figure(f"{label} key derivation, warm median", statistics.median(warm),
+                              "ms", fmt="{:.0f}")
             browser.close()
     finally:
         server.shutdown()
+    report.write(options.json)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """How long solving the report proof of work takes in Python (the command-line client).
 
-Usage: ``.venv/bin/python bench/proof_of_work.py [--runs N] [--bits 16 18 20]``
+Usage: ``.venv/bin/python bench/proof_of_work.py [--runs N] [--bits 16 18 20] [--json PATH]``
 
 Solves ``--runs`` fresh challenges at each cost with ``protocol.solve_proof_of_work`` and prints
 the median and the spread. The number of attempts is random (about 2**bits on average, often
@@ -10,11 +10,12 @@ estimate of the average.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import statistics
 import time
+
+from _report import Report, arguments
 
 from app.reporter import protocol
 
@@ -30,14 +31,15 @@ def solve_rate(seconds: float = 2.0) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--bits", type=int, nargs="+", default=[16, 18, 20])
     options = parser.parse_args()
+    report = Report("proof_of_work", "Proof of work solved in Python (command-line client)")
     print(f"Python {platform.python_version()} on {platform.machine()}, "
           f"{os.cpu_count()} logical CPUs")
     rate = solve_rate()
-    print(f"{rate / 1e6:.2f} million attempts per second")
+    report.figure("hash rate", rate / 1e6, "million attempts/s")
     for bits in options.bits:
         times = []
         for _ in range(options.runs):
@@ -46,8 +48,10 @@ def main() -> None:
             protocol.solve_proof_of_work(challenge, bits)
             times.append(time.perf_counter() - start)
         print(f"{bits} bits: median {statistics.median(times):.2f} s over {options.runs} runs "
-              f"(min {min(times):.2f}, max {max(times):.2f}); "
-              f"average expected from the rate {2 ** bits / rate:.2f} s")
+              f"(min {min(times):.2f}, max {max(times):.2f})")
+        report.figure(f"{bits} bits, average expected from the rate", 2 ** bits / rate, "s",
+                      note=f"median of {options.runs} solves {statistics.median(times):.2f} s")
+    report.write(options.json)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ OPSLIMIT_MAX = 8
 MEMLIMIT_MAX = 256 * 1024 * 1024
 
 # Context strings, not secrets.
-LOGIN_SECRET_CONTEXT = "candor/v1/login-secret"  # noqa: S105
-PASSWORD_UNWRAP_CONTEXT = "candor/v1/password-unwrap-key"  # noqa: S105
+LOGIN_SECRET_CONTEXT = "candor/v1/login-secret"  # noqa: S105 - a context string  # nosec B105
+PASSWORD_UNWRAP_CONTEXT = "candor/v1/password-unwrap-key"  # noqa: S105 - a context string  # nosec B105
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,163 @@
+"""Submission throughput of Candor's ``/api/v1/reports`` against a bare Flask + SQLAlchemy insert.
+
+Usage: ``.venv/bin/python bench/submit_throughput.py [--count N] [--clients C] [--rounds R]
+[--backend sqlite|postgresql ...] [--json PATH]``
+
+For each database (a SQLite file, and a throwaway PostgreSQL cluster), two servers run under
+gunicorn with Candor's own configuration file (``app/gunicorn_conf.py``: two sync workers, the
+same logging): Candor in production mode, and the bare app in ``bench/_bare_app.py`` (parse
+the JSON, insert one row, commit, answer 201) on a second database of the same engine. Both
+get the same prebuilt bodies: valid encrypted submissions made in this process with
+``protocol.build_submission`` (the cheap test KDF parameters; proof of work off on the server,
+so the figure is the server's work, not the puzzle's) and sent by ``--clients`` processes over
+loopback, one connection per request. Each Candor client carries its reporter cookie and CSRF
+token from one answer to the next, as a browser does. Rounds alternate between the two
+servers, and the median round counts; the ratio Candor/bare is the figure (goal >= 0.6).
+Afterwards every 201 is checked against the rows in the database.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import statistics
+import tempfile
+import time
+from collections import Counter
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from _bare_app import create_table
+from _report import Report, arguments
+
+from tests.support import live_instance
+from tests.support.http_reporter import HttpReporter, prebuild_submissions
+
+GOAL = 0.6
+
+
+def _client(base_url: str, path: str, bodies: list[bytes], candor: bool,
+            start: Any, results: Any) -> None:
+    reporter = HttpReporter(base_url)
+    if candor:
+        reporter.start_session()
+    statuses: Counter[int] = Counter()
+    start.wait()
+    for body in bodies:
+        try:
+            statuses[reporter.request("POST", path, body).status] += 1
+        except OSError:
+            statuses[0] += 1
+    results.put(dict(statuses))
+
+
+def blast(base_url: str, path: str, bodies: list[bytes], clients: int,
+          candor: bool) -> tuple[float, Counter[int]]:
+    """Send ``bodies`` split over ``clients`` processes; returns (201s per second, statuses)."""
+    context = multiprocessing.get_context("fork")
+    start, results = context.Event(), context.Queue()
+    processes = [context.Process(target=_client, args=(base_url, path, bodies[i::clients],
+                                                       candor, start, results))
+                 for i in range(clients)]
+    for process in processes:
+        process.start()
+    time.sleep(0.5)  # every client has its session before the clock starts
+    began = time.perf_counter()
+    start.set()
+    statuses: Counter[int] = Counter()
+    for _ in processes:
+        statuses.update(results.get())
+    elapsed = time.perf_counter() - began
+    for process in processes:
+        process.join()
+    return statuses[201] / elapsed, statuses
+
+
+def count_rows(url: str, table: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        count = int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+    engine.dispose()
+    return count
+
+
+def measure(backend: str, url_for: Any, work: Path, options: Any, report: Report) -> None:
+    candor_url, bare_url = url_for("candor_bench"), url_for("bare_bench")
+    instance = live_instance.prepare_instance(work / f"instance-{backend}", candor_url)
+    create_table(bare_url)
+    per_round = options.count
+    total = per_round * options.rounds + options.clients * 4
+    with ExitStack() as stack:
+        candor = stack.enter_context(live_instance.gunicorn(
+            live_instance.CANDOR_TARGET, instance.environment(), work / f"candor-{backend}.log"))
+        bare_env = {**instance.environment(), "BARE_DATABASE_URL": bare_url}
+        bare = live_instance.Gunicorn("bench._bare_app:create()", bare_env,
+                                      work / f"bare-{backend}.log")
+        bare.start(ready_path="/health")
+        stack.callback(bare.stop)
+        started = time.perf_counter()
+        bodies = [p.body for p in prebuild_submissions(HttpReporter(candor.url), total)]
+        print(f"{backend}: {total} submissions prebuilt in {time.perf_counter() - started:.1f} s",
+              flush=True)
+        # Warm up both servers (imports, connection pools) before anything is timed.
+        warm, bodies = bodies[:options.clients * 4], bodies[options.clients * 4:]
+        blast(candor.url, "/api/v1/reports", warm, options.clients, True)
+        blast(bare.url, "/insert", warm, options.clients, False)
+        rates: dict[str, list[float]] = {"candor": [], "bare": []}
+        statuses: dict[str, Counter[int]] = {"candor": Counter(), "bare": Counter()}
+        for round_ in range(options.rounds):
+            chunk = bodies[round_ * per_round:(round_ + 1) * per_round]
+            for name, server, path in (("bare", bare, "/insert"),
+                                       ("candor", candor, "/api/v1/reports")):
+                rate, seen = blast(server.url, path, chunk, options.clients, name == "candor")
+                rates[name].append(rate)
+                statuses[name].update(seen)
+                print(f"{backend} round {round_ + 1} {name}: {rate:.0f}/s {dict(seen)}",
+                      flush=True)
+    candor_rate, bare_rate = statistics.median(rates["candor"]), statistics.median(rates["bare"])
+    ratio = candor_rate / bare_rate
+    report.figure(f"{backend}: Candor /api/v1/reports", candor_rate, "submissions/s",
+                  fmt="{:.0f}")
+    report.figure(f"{backend}: bare Flask + SQLAlchemy insert", bare_rate, "inserts/s",
+                  fmt="{:.0f}")
+    report.figure(f"{backend}: ratio Candor/bare", ratio, "", goal=f">= {GOAL}",
+                  met=ratio >= GOAL, fmt="{:.2f}")
+    # Every acknowledged submission is stored, and nothing else failed.
+    warm_count = options.clients * 4
+    stored = count_rows(candor_url, "cases") - warm_count
+    acknowledged = statuses["candor"][201]
+    failures = {k: v for name in statuses for k, v in statuses[name].items() if k != 201}
+    report.figure(f"{backend}: acknowledged submissions missing from the database",
+                  acknowledged - stored, "", goal="0", met=acknowledged == stored)
+    if failures:
+        report.note(f"{backend}: non-201 answers {failures}")
+
+
+def main() -> None:
+    parser = arguments(__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=600, help="submissions per round")
+    parser.add_argument("--clients", type=int, default=4, help="client processes")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
+    options = parser.parse_args()
+    backends = options.backend or ["sqlite", "postgresql"]
+    report = Report("submit_throughput",
+                    "Submissions per second, gunicorn with 2 workers, Candor vs a bare insert")
+    report.note(f"{options.clients} client processes, {options.count} submissions per round, "
+                f"median of {options.rounds} alternating rounds; one connection per request")
+    with tempfile.TemporaryDirectory(prefix="candor-throughput-") as tmp:
+        work = Path(tmp)
+        for backend in backends:
+            if backend == "sqlite":
+                measure(backend, lambda name: f"sqlite:///{work / name}.sqlite3", work,
+                        options, report)
+            else:
+                with live_instance.postgres_cluster() as cluster:
+                    measure(backend, cluster.create_database, work, options, report)
+    report.write(options.json)
+
+
+if __name__ == "__main__":
+    main()
