@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import sys
-from datetime import UTC, datetime, timedelta
 
 import click
 from flask import Flask, current_app
@@ -17,7 +15,6 @@ from app.reporter.cli import report_group
 from app.roles import Role
 
 DEMO_PASSWORD_PREFIX = "candor-demo-"  # noqa: S105 - development-only demo accounts  # nosec B105
-TICK_INTERVAL_SECONDS = 60
 
 
 def _create_app() -> Flask:
@@ -253,59 +250,9 @@ def totp_code(username: str) -> None:
     click.echo(pyotp.TOTP(staff.totp_secret).now())
 
 
-# --- periodic work ----------------------------------------------------------------------------
-def _parse_now(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC).replace(tzinfo=None)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO-8601 date and time") from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
-
-
-def run_tick(now: datetime) -> dict[str, int]:
-    """Run every periodic job once. Safe to run twice and at any time."""
-    from app.services.housekeeping import purge_idle_staff_sessions
-
-    idle = timedelta(minutes=_config().staff_idle_minutes)
-    results = {"idle_staff_sessions_purged": purge_idle_staff_sessions(db.session, now, idle)}
-    db.session.commit()
-    return results
-
-
-@click.command("tick")
-@click.option("--now", "now_text", metavar="ISO-8601", help="Run as if it were this moment.")
-@with_appcontext
-def tick(now_text: str | None) -> None:
-    """Run all due periodic work once (for cron and tests)."""
-    for name, count in run_tick(_parse_now(now_text)).items():
-        click.echo(f"{name}: {count}")
-
-
-@click.command("scheduler")
-@with_appcontext
-def scheduler() -> None:
-    """Run periodic work in this process until stopped (never inside web workers)."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def job() -> None:
-        with app.app_context():
-            run_tick(_parse_now(None))
-
-    blocking = BlockingScheduler(timezone="UTC")
-    blocking.add_job(job, "interval", seconds=TICK_INTERVAL_SECONDS, id="tick",
-                     max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
-    click.echo(f"Scheduler running: tick every {TICK_INTERVAL_SECONDS} s. Ctrl-C stops it.")
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        blocking.start()
-
-
 def init_app(app: Flask) -> None:
+    from app.scheduling import scheduler, tick
+
     for command in (keys_group, staff_group, seed_demo, totp_code, tick, scheduler):
         app.cli.add_command(command)
 

@@ -101,6 +101,19 @@ class Config:
     org_fingerprint: str | None = None
     # Test suites replace the production key-derivation cost with the cheapest allowed one.
     fast_kdf_for_tests: bool = False
+    # Deadline notifications (app/services/notifications.py); no host: the outbox only fills.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = False
+    smtp_from: str = "candor@localhost"
+    smtp_timeout_seconds: int = 20
+    smtp_max_attempts: int = 12
+    digest_hour: int = 7
+    # The scheduler process (app/scheduling.py): how often it ticks, how long its lease lasts.
+    scheduler_interval_seconds: int = 60
+    scheduler_lease_seconds: int = 180
     # Where attachment ciphertext is kept (app/services/blobs.py); None: <instance>/blobs.
     blob_dir: Path | None = None
     # Ciphertext bytes one attachment, and all the attachments of one case, may take.
@@ -191,6 +204,18 @@ class Config:
                                               minimum=1),
             proof_of_work_bits=_int(env, "CANDOR_PROOF_OF_WORK_BITS", 18,
                                     maximum=PROOF_OF_WORK_MAX_BITS),
+            smtp_host=env.get("CANDOR_SMTP_HOST") or None,
+            smtp_port=_int(env, "CANDOR_SMTP_PORT", 25, minimum=1, maximum=65535),
+            smtp_username=env.get("CANDOR_SMTP_USERNAME") or None,
+            smtp_password=env.get("CANDOR_SMTP_PASSWORD") or None,
+            smtp_starttls=_bool(env, "CANDOR_SMTP_STARTTLS", False),
+            smtp_from=env.get("CANDOR_SMTP_FROM") or "candor@localhost",
+            smtp_timeout_seconds=_int(env, "CANDOR_SMTP_TIMEOUT_SECONDS", 20, minimum=1),
+            smtp_max_attempts=_int(env, "CANDOR_SMTP_MAX_ATTEMPTS", 12, minimum=1),
+            digest_hour=_int(env, "CANDOR_DIGEST_HOUR", 7, maximum=23),
+            scheduler_interval_seconds=_int(env, "CANDOR_SCHEDULER_INTERVAL_SECONDS", 60,
+                                            minimum=1),
+            scheduler_lease_seconds=_int(env, "CANDOR_SCHEDULER_LEASE_SECONDS", 180, minimum=2),
             blob_dir=Path(blob_dir) if blob_dir else None,
             max_attachment_bytes=_int(env, "CANDOR_MAX_ATTACHMENT_BYTES", 2 * 1024**3,
                                       minimum=1024 * 1024),

@@ -55,6 +55,7 @@ class StaffUser(Base):
     # None until the person has chosen a password through their invitation link.
     activated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    email: Mapped[str | None] = mapped_column(String(254))  # deadline notifications only
 
     role_rows: Mapped[list[StaffRole]] = relationship(
         back_populates="staff", cascade="all, delete-orphan", lazy="selectin"
@@ -194,8 +195,13 @@ class Case(Base):
     # The earliest open deadline and its clock, kept current by the services that move a case.
     next_due_on: Mapped[date | None] = mapped_column(index=True)
     next_due_clock: Mapped[str | None] = mapped_column(String(24))
+    # The deadline policy the case was opened under, and the first day its escalation ladder
+    # needs a look (app/services/deadlines.py): the tick reads only cases due a look.
+    deadline_policy_version: Mapped[str | None] = mapped_column(String(32))
+    next_escalation_on: Mapped[date | None] = mapped_column(index=True)
     linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
     link_kind: Mapped[str | None] = mapped_column(String(16))  # retaliation | duplicate | related
+    legal_hold: Mapped[bool] = mapped_column(default=False)  # retention never destroys it
 
     grants: Mapped[list[CaseGrant]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseGrant.id"

@@ -1,27 +1,377 @@
-"""The dates a reporter is owed (EU Directive 2019/1937 art. 9): acknowledgement within 7 days
-of receipt; feedback within 3 months of acknowledgement, or of the 7-day mark if none came."""
+"""Deadlines: which clocks run on a case, when each is due, whether it was met, and when the
+case's escalation ladder next needs a look.
+
+Clocks (defaults in app/services/deadline_policy.py, from ../DESIGN.md):
+
+- ``acknowledge``: from receipt (EU Directive art. 9); met by acknowledgement.
+- ``status_update``: every 30 days while open (SB 53); each reporter-visible step or message
+  from staff starts the next cycle.
+- ``feedback``: 3 months from acknowledgement (or from the 7-day mark if none came); met by the
+  findings. Reopening starts a new cycle from the reopening. "Waiting for the reporter" pauses
+  it until the reporter's next message.
+- ``board_notice``: 72 hours after a substantiated (or partly) material-risk finding (RSP v3);
+  met when the Board is told (a staff action here, or the Board tier's escalation), at once
+  when the Board already reads the case.
+- ``checkin``: follow-up check-ins 3 and 6 months after closure (ISO 37002); met by the staff
+  action that records one.
+
+Cases opened by staff have no reporter: only ``feedback`` (the decision) and ``board_notice``.
+The quarterly pack is the organisation's clock, not a case's (app/services/escalation.py).
+
+Every deadline is computed from the case's columns, events, records and pauses: nothing here
+is stored except the two summaries the inbox sorts by (``next_due_on``/``next_due_clock``)
+and the day the tick next needs to look (``next_escalation_on``).
+"""
 
 from __future__ import annotations
 
-import calendar
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from app.models import Case
+from flask import current_app, has_app_context
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
+
+from app.extensions import DbSession
+from app.models import (
+    Case,
+    CaseEvent,
+    CaseRecord,
+    ClockPause,
+    EscalationStep,
+    StaffUser,
+    today,
+)
+from app.services import audit
+from app.services.deadline_policy import (
+    BUILT_IN,
+    DeadlinePolicy,
+    PolicySet,
+    add_months,
+    load_policies,
+)
+
+__all__ = ["add_months"]  # kept importable from here for older callers
 
 ACKNOWLEDGE_WITHIN = timedelta(days=7)
 FEEDBACK_WITHIN_MONTHS = 3
+CLOCK_ORDER = ("acknowledge", "board_notice", "feedback", "status_update", "checkin")
+# How each clock is named in notifications and pages: never a category, never content. The
+# check-ins are "follow-up" because the word retaliation would itself say too much in an inbox.
+CLOCK_NEEDS = {
+    "acknowledge": "acknowledgement",
+    "status_update": "a status update to the reporter",
+    "feedback": "feedback to the reporter",
+    "board_notice": "Board notice",
+    "checkin": "a follow-up check-in",
+    "quarterly_pack": "the quarterly pack",
+}
+FINDINGS_STATES = ("findings", "corrective_action", "closed")
+SUBSTANTIATED = ("substantiated", "partly_substantiated")
+WAITING_FOR_REPORTER = "waiting_for_reporter"
+PAUSE_SENTENCE = ("We asked you something and are waiting for your reply: the three-month "
+                  "feedback deadline is paused until you write.")
+CHECKIN_SENTENCE = ("The case team checked in after the closure of your case. If you have "
+                    "been treated worse since you reported, tell us.")
 
 
-def add_months(day: date, months: int) -> date:
-    """The same day ``months`` later, or the month's last day when it has no such day."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+class DeadlineActionRejected(Exception):
+    """A staff action on a deadline is refused; ``str(error)`` is safe to show."""
 
 
+# --- the policy -------------------------------------------------------------------------------
+def current_policies() -> PolicySet:
+    """The installation's policies (cached per app), or the built-in one outside an app."""
+    if not has_app_context():
+        return PolicySet(BUILT_IN, {BUILT_IN.version: BUILT_IN})
+    cached: PolicySet | None = current_app.extensions.get("candor_deadline_policies")
+    if cached is None:
+        from app import get_config
+
+        cached = load_policies(get_config(current_app).instance_path)
+        current_app.extensions["candor_deadline_policies"] = cached
+    return cached
+
+
+def policy_for(case: Case, policies: PolicySet | None = None) -> DeadlinePolicy:
+    return (policies or current_policies()).for_version(case.deadline_policy_version)
+
+
+# --- what a case's clocks are computed from ---------------------------------------------------
+@dataclass(frozen=True)
+class RecordFact:
+    id: int
+    author: str
+    kind: str
+    visible_to_reporter: bool
+    created_on: date
+
+
+@dataclass(frozen=True)
+class EventFact:
+    kind: str
+    occurred_on: date
+    visible_to_reporter: bool
+    by_staff: bool
+
+
+@dataclass(frozen=True)
+class PauseFact:
+    clock: str
+    started_on: date
+    after_record_id: int
+    ended_on: date | None
+
+
+@dataclass
+class CaseFacts:
+    records: list[RecordFact] = field(default_factory=list)
+    events: list[EventFact] = field(default_factory=list)
+    pauses: list[PauseFact] = field(default_factory=list)
+
+
+def load_facts(session: DbSession, case_ids: Sequence[int]) -> dict[int, CaseFacts]:
+    """The facts of many cases in three queries (metadata columns only, never ciphertext)."""
+    facts: dict[int, CaseFacts] = defaultdict(CaseFacts)
+    if not case_ids:
+        return facts
+    for case_id, record_id, author, kind, visible, created_on in session.execute(
+        select(CaseRecord.case_id, CaseRecord.id, CaseRecord.author, CaseRecord.kind,
+               CaseRecord.visible_to_reporter, CaseRecord.created_on)
+        .where(CaseRecord.case_id.in_(case_ids)).order_by(CaseRecord.id)
+    ):
+        facts[case_id].records.append(RecordFact(record_id, author, kind, visible, created_on))
+    for case_id, kind, occurred_on, visible, actor in session.execute(
+        select(CaseEvent.case_id, CaseEvent.kind, CaseEvent.occurred_on,
+               CaseEvent.visible_to_reporter, CaseEvent.actor_staff_id)
+        .where(CaseEvent.case_id.in_(case_ids)).order_by(CaseEvent.id)
+    ):
+        facts[case_id].events.append(EventFact(kind, occurred_on, visible, actor is not None))
+    for pause in session.scalars(
+        select(ClockPause).where(ClockPause.case_id.in_(case_ids)).order_by(ClockPause.id)
+    ):
+        facts[pause.case_id].pauses.append(
+            PauseFact(pause.clock, pause.started_on, pause.after_record_id, pause.ended_on))
+    return facts
+
+
+def _facts_in_memory(case: Case) -> CaseFacts:
+    """A case not yet stored (a report being filed) has only what it carries."""
+    return CaseFacts(
+        records=[RecordFact(r.id or 0, r.author, r.kind, r.visible_to_reporter, r.created_on)
+                 for r in case.records],
+        events=[EventFact(e.kind, e.occurred_on, e.visible_to_reporter,
+                          e.actor_staff_id is not None) for e in case.events],
+    )
+
+
+def facts_for(case: Case, session: DbSession | None = None) -> CaseFacts:
+    session = session or object_session(case)
+    if session is None or case.id is None:
+        return _facts_in_memory(case)
+    return load_facts(session, [case.id])[case.id]
+
+
+# --- the clocks -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Deadline:
+    clock: str
+    cycle: int
+    starts_on: date
+    due_on: date  # while paused: the date as if the pause ended today
+    met_on: date | None = None
+    paused_since: date | None = None
+    paused_days: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.met_on is None
+
+    @property
+    def paused(self) -> bool:
+        return self.is_open and self.paused_since is not None
+
+    def overdue(self, on: date) -> bool:
+        return self.is_open and not self.paused and self.due_on < on
+
+    def met_in_time(self) -> bool:
+        return self.met_on is not None and self.met_on <= self.due_on
+
+    @property
+    def needs(self) -> str:
+        return CLOCK_NEEDS[self.clock]
+
+
+def _reopen_dates(facts: CaseFacts) -> list[date]:
+    return [e.occurred_on for e in facts.events if e.kind == "reopen"]
+
+
+def _first_on_or_after(dates: Iterable[date], start: date) -> date | None:
+    return min((d for d in dates if d >= start), default=None)
+
+
+def _pause_state(facts: CaseFacts, clock: str, start: date, end: date | None, on: date,
+                 cap: int) -> tuple[int, date | None]:
+    """Days the clock stood still in [start, end), at most ``cap``, and the start of a pause
+    still running (the reporter has not written since)."""
+    total, running = 0, None
+    for pause in facts.pauses:
+        if pause.clock != clock or pause.started_on < start or (end and pause.started_on >= end):
+            continue
+        resumed = pause.ended_on or next(
+            (r.created_on for r in facts.records
+             if r.author == "reporter" and r.id > pause.after_record_id), None)
+        if resumed is None:
+            running = pause.started_on
+            resumed = on
+        total += max(0, (resumed - pause.started_on).days)
+    return min(total, cap), running
+
+
+def compute_deadlines(case: Case, facts: CaseFacts, policy: DeadlinePolicy,
+                      on: date | None = None) -> list[Deadline]:
+    """Every deadline of the case, past (met or missed) and open, as of ``on``."""
+    on = on or today()
+    holidays = policy.holidays
+    # A case being filed has no column defaults yet (they come with the INSERT).
+    reporter = (case.origin or "reporter") == "reporter"
+    reopened = case.reopened_count or 0
+    found: list[Deadline] = []
+
+    if reporter:
+        met = case.acknowledged_on or (case.received_on if case.status != "received" else None)
+        found.append(Deadline("acknowledge", 0, case.received_on,
+                              policy.acknowledge.after(case.received_on, holidays), met))
+
+    # Feedback: one cycle per opening of the case (the first, then each reopening).
+    first_start = (case.acknowledged_on or policy.acknowledge.after(case.received_on, holidays)
+                   if reporter else case.acknowledged_on or case.received_on)
+    starts = [first_start, *_reopen_dates(facts)][: reopened + 1]
+    findings_dates = [e.occurred_on for e in facts.events if e.kind == "findings"]
+    for cycle, start in enumerate(starts):
+        end = starts[cycle + 1] if cycle + 1 < len(starts) else None
+        met = _first_on_or_after(findings_dates, start)
+        if end is None and met is None and case.status in FINDINGS_STATES:
+            met = max(start, case.findings_on or case.closed_on or start)
+        if end is not None and met is None:
+            met = end  # closed without findings, then reopened: the cycle ended with it
+        paused_days, running = _pause_state(facts, "feedback", start, end, met or on,
+                                            policy.max_pause_days)
+        due = policy.feedback.after(start, holidays) + timedelta(days=paused_days)
+        found.append(Deadline("feedback", cycle, start, due, met,
+                              running if met is None else None, paused_days))
+
+    if reporter:
+        found.extend(_status_updates(case, facts, policy))
+
+    if case.outcome in SUBSTANTIATED and case.material_risk_found and case.findings_on:
+        start = case.findings_on
+        board_reads = case.route == "board" or case.concerns_rso
+        met = start if board_reads else _first_on_or_after(
+            (e.occurred_on for e in facts.events if e.kind in ("board_notified", "escalated")),
+            start)
+        found.append(Deadline("board_notice", reopened, start,
+                              policy.board_notice.after(start, holidays), met))
+
+    if reporter and case.status == "closed" and case.closed_on:
+        checkins = [e.occurred_on for e in facts.events if e.kind == "checkin"]
+        for index, period in enumerate(policy.checkins, start=1):
+            due = period.after(case.closed_on, holidays)
+            window = max(case.closed_on, due - timedelta(days=policy.checkin_window_days))
+            found.append(Deadline("checkin", reopened * 10 + index, case.closed_on,
+                                  due, _first_on_or_after(checkins, window)))
+    return found
+
+
+def _status_updates(case: Case, facts: CaseFacts, policy: DeadlinePolicy) -> list[Deadline]:
+    """One cycle per update the reporter received; the last is open while the case is."""
+    updates = {case.received_on}
+    updates.update(e.occurred_on for e in facts.events if e.visible_to_reporter and e.by_staff)
+    updates.update(r.created_on for r in facts.records
+                   if r.author == "staff" and r.visible_to_reporter)
+    anchors = sorted(updates)
+    found = []
+    for index, anchor in enumerate(anchors):
+        following = anchors[index + 1] if index + 1 < len(anchors) else None
+        if following is None and case.status == "closed":
+            break
+        found.append(Deadline("status_update", anchor.toordinal(), anchor,
+                              policy.status_update.after(anchor, policy.holidays), following))
+    return found
+
+
+# --- what the inbox sorts by, and when the tick looks again ----------------------------------
+def schedule(deadlines: Sequence[Deadline], taken: set[tuple[str, int, str]],
+             policy: DeadlinePolicy, on: date) -> tuple[Deadline | None, date | None]:
+    """The earliest running deadline, and the first day a ladder step of an open deadline
+    falls due that has not been taken (never later than the truth: a look too early finds
+    nothing to do and moves the day on)."""
+    running = [d for d in deadlines if d.is_open and not d.paused]
+    earliest = min(running, key=lambda d: (d.due_on, CLOCK_ORDER.index(d.clock)), default=None)
+    look: date | None = None
+    for deadline in deadlines:
+        if not deadline.is_open:
+            continue
+        if deadline.paused:
+            # The pause ends with a message nobody tells us about: look again when the ladder
+            # would start were it to end today, and no sooner than tomorrow.
+            candidate: date | None = max(on + timedelta(days=1),
+                            deadline.due_on - timedelta(days=policy.ladder.before_days))
+        else:
+            candidate = next((when for step, when in policy.ladder.steps(deadline.due_on)
+                              if (deadline.clock, deadline.cycle, step) not in taken), None)
+        if candidate is not None and (look is None or candidate < look):
+            look = candidate
+    return earliest, look
+
+
+def taken_steps(session: DbSession, case_ids: Sequence[int]
+                ) -> dict[int, set[tuple[str, int, str]]]:
+    taken: dict[int, set[tuple[str, int, str]]] = defaultdict(set)
+    if case_ids:
+        for case_id, clock, cycle, step in session.execute(
+            select(EscalationStep.case_id, EscalationStep.clock, EscalationStep.cycle,
+                   EscalationStep.step).where(EscalationStep.case_id.in_(case_ids))
+        ):
+            taken[case_id].add((clock, cycle, step))
+    return taken
+
+
+def apply_schedule(case: Case, deadlines: Sequence[Deadline],
+                   taken: set[tuple[str, int, str]], policy: DeadlinePolicy, on: date) -> None:
+    earliest, look = schedule(deadlines, taken, policy, on)
+    case.next_due_on = earliest.due_on if earliest else None
+    case.next_due_clock = earliest.clock if earliest else None
+    case.next_escalation_on = look
+
+
+def refresh_due(case: Case, session: DbSession | None = None,
+                policies: PolicySet | None = None, on: date | None = None) -> None:
+    """Recompute the case's earliest open deadline (``next_due_on``/``next_due_clock``) and the
+    day its ladder next needs a look. Call after anything that changes the case's dates; a
+    new case takes the current policy version here."""
+    policies = policies or current_policies()
+    if case.deadline_policy_version is None:
+        case.deadline_policy_version = policies.current.version
+    policy = policies.for_version(case.deadline_policy_version)
+    on = on or today()
+    session = session or object_session(case)
+    facts = facts_for(case, session)
+    taken = (taken_steps(session, [case.id])[case.id]
+             if session is not None and case.id is not None else set())
+    apply_schedule(case, compute_deadlines(case, facts, policy, on), taken, policy, on)
+
+
+def case_deadlines(session: DbSession, case: Case, on: date | None = None) -> list[Deadline]:
+    return compute_deadlines(case, facts_for(case, session), policy_for(case), on)
+
+
+# --- the reporter's dates ---------------------------------------------------------------------
 def acknowledge_by(received_on: date) -> date:
+    """Under the built-in policy; ``reporter_dates`` knows the case's own policy and pauses."""
     return received_on + ACKNOWLEDGE_WITHIN
 
 
@@ -30,13 +380,92 @@ def feedback_by(received_on: date, acknowledged_on: date | None) -> date:
     return add_months(start, FEEDBACK_WITHIN_MONTHS)
 
 
-def refresh_due(case: Case) -> None:
-    """Set the case's next deadline and its clock from its state: acknowledgement while it is
-    received, feedback while it is open, none once closed."""
-    if case.status == "received":
-        case.next_due_on, case.next_due_clock = acknowledge_by(case.received_on), "acknowledge"
-    elif case.status != "closed":
-        case.next_due_on = feedback_by(case.received_on, case.acknowledged_on)
-        case.next_due_clock = "feedback"
-    else:
-        case.next_due_on, case.next_due_clock = None, None
+def reporter_dates(case: Case, session: DbSession | None = None,
+                   on: date | None = None) -> dict[str, Any]:
+    """What the reporter is owed, under the case's own policy: ``acknowledge_by``,
+    ``feedback_by`` (None while paused), ``feedback_paused_since``, ``next_update_by``."""
+    deadlines = compute_deadlines(case, facts_for(case, session), policy_for(case), on)
+
+    def last(clock: str) -> Deadline | None:
+        return next((d for d in reversed(deadlines) if d.clock == clock), None)
+
+    acknowledge, feedback, update = last("acknowledge"), last("feedback"), last("status_update")
+    return {
+        "acknowledge_by": acknowledge.due_on.isoformat() if acknowledge else None,
+        "feedback_by": (None if feedback is None or feedback.paused
+                        else feedback.due_on.isoformat()),
+        "feedback_paused_since": (feedback.paused_since.isoformat()
+                                  if feedback and feedback.paused and feedback.paused_since
+                                  else None),
+        "next_update_by": (update.due_on.isoformat()
+                           if update and update.is_open else None),
+    }
+
+
+# --- staff actions on deadlines ---------------------------------------------------------------
+def _running_pause(session: DbSession, case: Case) -> ClockPause | None:
+    for pause in session.scalars(select(ClockPause).where(
+            ClockPause.case_id == case.id, ClockPause.ended_on.is_(None))):
+        replied = session.scalar(select(CaseRecord.created_on).where(
+            CaseRecord.case_id == case.id, CaseRecord.author == "reporter",
+            CaseRecord.id > pause.after_record_id).order_by(CaseRecord.id).limit(1))
+        if replied is None:
+            return pause
+        pause.ended_on = replied  # settle it now that we know
+    return None
+
+
+def wait_for_reporter(session: DbSession, case: Case, staff: StaffUser,
+                      on: date | None = None) -> ClockPause:
+    """Pause the feedback clock until the reporter's next message; the reporter sees it on
+    their timeline and their feedback date shows as paused."""
+    on = on or today()
+    if case.origin != "reporter":
+        raise DeadlineActionRejected("This case has no reporter to wait for.")
+    if case.status in ("received", "closed") or case.status in FINDINGS_STATES:
+        raise DeadlineActionRejected(
+            "The feedback clock runs only between acknowledgement and the findings.")
+    if _running_pause(session, case) is not None:
+        raise DeadlineActionRejected("The case is already waiting for the reporter.")
+    last_record = session.scalar(select(CaseRecord.id).where(CaseRecord.case_id == case.id)
+                                 .order_by(CaseRecord.id.desc()).limit(1))
+    pause = ClockPause(case_id=case.id, clock="feedback", reason=WAITING_FOR_REPORTER,
+                       started_on=on, after_record_id=last_record or 0,
+                       started_by_id=staff.id)
+    session.add(pause)
+    case.events.append(CaseEvent(kind="waiting_for_reporter", occurred_on=on,
+                                 visible_to_reporter=True, detail=PAUSE_SENTENCE,
+                                 actor_staff_id=staff.id))
+    audit.record(session, "case.waiting_for_reporter", actor=audit.actor_for(staff),
+                 case_number=case.number, detail={"clock": "feedback"})
+    session.flush()
+    refresh_due(case, session, on=on)
+    return pause
+
+
+def record_board_notice(session: DbSession, case: Case, staff: StaffUser,
+                        on: date | None = None) -> None:
+    """The Board was told of a substantiated material-risk finding (RSP v3 "promptly")."""
+    on = on or today()
+    if not (case.outcome in SUBSTANTIATED and case.material_risk_found):
+        raise DeadlineActionRejected(
+            "Board notice is owed only for a substantiated material-risk finding.")
+    case.events.append(CaseEvent(kind="board_notified", occurred_on=on,
+                                 visible_to_reporter=False, actor_staff_id=staff.id))
+    audit.record(session, "case.board_notified", actor=audit.actor_for(staff),
+                 case_number=case.number)
+    session.flush()
+    refresh_due(case, session, on=on)
+
+
+def record_checkin(session: DbSession, case: Case, staff: StaffUser,
+                   on: date | None = None) -> None:
+    """A follow-up check-in after closure was made (ISO 37002 retaliation monitoring)."""
+    on = on or today()
+    if case.status != "closed" or case.origin != "reporter":
+        raise DeadlineActionRejected("Check-ins follow the closure of a case with a reporter.")
+    case.events.append(CaseEvent(kind="checkin", occurred_on=on, visible_to_reporter=True,
+                                 detail=CHECKIN_SENTENCE, actor_staff_id=staff.id))
+    audit.record(session, "case.checkin", actor=audit.actor_for(staff), case_number=case.number)
+    session.flush()
+    refresh_due(case, session, on=on)

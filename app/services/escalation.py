@@ -1,0 +1,321 @@
+"""The escalation ladder: for each open deadline, a reminder to the assignee before it and on
+the day, a notice to every reader of the case two days late, and escalation to the Board tier a
+week late (the escrow copies of the case key are released, the case says why).
+
+Exactly once: each rung is a row of ``escalation_steps`` under a unique constraint on
+(case, clock, cycle, step), inserted first in the transaction that then acts on it (outbox
+rows, escrow release, event, audit entry). A crash rolls the whole batch back, to be redone by
+the next tick; a second tick that races this one either waits for the write lock and then sees
+the rows, or fails the insert on the unique constraint and skips the rung.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TypeVar
+
+from sqlalchemy import exists, or_, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from app.extensions import DbSession
+from app.models import (
+    Case,
+    CaseEvent,
+    CaseExclusion,
+    CaseGrant,
+    EscalationStep,
+    OrgDeadlineStep,
+    StaffRole,
+    StaffUser,
+)
+from app.roles import Permission, Role
+from app.services import audit, notifications
+from app.services.deadline_policy import DeadlinePolicy, PolicySet
+from app.services.deadlines import (
+    CLOCK_NEEDS,
+    Deadline,
+    apply_schedule,
+    compute_deadlines,
+    load_facts,
+    taken_steps,
+)
+
+log = logging.getLogger(__name__)
+BATCH = 200
+# Any constant: PostgreSQL serialises ladder batches on this advisory lock.
+_LADDER_LOCK = 0x43414E45
+STEP_NAMES = ("before", "due", "route", "board")
+Result = TypeVar("Result")
+
+
+@dataclass
+class LadderCounts:
+    cases_looked_at: int = 0
+    steps_taken: int = 0
+    escalated_to_board: int = 0
+    notices_queued: int = 0
+    stalls: list[str] = field(default_factory=list)
+
+
+def lock_for_writing(session: DbSession) -> None:
+    """Take the write lock before reading what a batch will change. On SQLite a write statement
+    first takes the database's write lock at once (a read that later upgraded could deadlock
+    with another writer); on PostgreSQL an advisory lock keeps two ticks' batches apart, so
+    they never wait on each other's rows in opposite orders."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LADDER_LOCK})
+    else:
+        session.execute(text("UPDATE scheduler_leases SET name = name WHERE 1 = 0"))
+
+
+def with_retries(session: DbSession, unit: Callable[[], Result], attempts: int = 5) -> Result:
+    """Run one unit of work (which commits), again from scratch if the database was busy or
+    chose it as a deadlock victim; a unit is all-or-nothing, so a retry is safe."""
+    for attempt in range(attempts):
+        try:
+            return unit()
+        except OperationalError as error:
+            session.rollback()
+            if attempt == attempts - 1:
+                raise
+            log.warning("database busy, retrying a batch: %s", error.orig)
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def case_readers(session: DbSession, case: Case) -> list[int]:
+    """Staff who may read the case now (a recipient grant or a released escrow copy of its
+    current key, not excluded, account active, allowed to handle cases)."""
+    people = session.scalars(select(StaffUser).where(
+        StaffUser.disabled_at.is_(None),
+        exists().where(CaseGrant.case_id == case.id, CaseGrant.staff_id == StaffUser.id,
+                       CaseGrant.key_epoch == case.key_epoch,
+                       or_(CaseGrant.kind == "recipient", CaseGrant.released_on.is_not(None))),
+        ~exists().where(CaseExclusion.case_id == case.id, CaseExclusion.staff_id == StaffUser.id),
+    ).order_by(StaffUser.id))
+    return [p.id for p in people if p.can(Permission.HANDLE_CASES)]
+
+
+def _step_notice(number: str, deadline: Deadline, step: str) -> notifications.Notice:
+    needs, due = CLOCK_NEEDS[deadline.clock], deadline.due_on.isoformat()
+    subject = {
+        "before": f"Case {number} needs {needs} by {due}",
+        "due": f"Case {number} needs {needs} by {due} (today)",
+        "route": f"Case {number} is overdue: {needs} was due {due}",
+        "board": f"Case {number} was escalated to the Board tier: {needs} was due {due}",
+    }[step]
+    return notifications.Notice(subject, f"/staff/cases/{number}")
+
+
+def _release_escrow(case: Case, on: date) -> int:
+    released = 0
+    for grant in case.grants:
+        if grant.kind == "escrow" and grant.released_on is None:
+            grant.released_on = on
+            released += 1
+    return released
+
+
+def _take_step(session: DbSession, case: Case, deadline: Deadline, step: str, notify: bool,
+               now: datetime, counts: LadderCounts) -> bool:
+    on = now.date()
+    try:
+        with session.begin_nested():
+            session.add(EscalationStep(case_id=case.id, clock=deadline.clock,
+                                       cycle=deadline.cycle, step=step, due_on=deadline.due_on,
+                                       taken_on=on, notified=notify))
+            session.flush()
+    except IntegrityError:
+        return False  # another tick took this rung first: nothing more to do
+    counts.steps_taken += 1
+    needs = CLOCK_NEEDS[deadline.clock]
+    detail = {"clock": deadline.clock, "cycle": deadline.cycle,
+              "due_on": deadline.due_on.isoformat()}
+    if step == "route":
+        audit.record(session, "case.deadline_missed", actor="system", case_number=case.number,
+                     detail=detail, at=now)
+    elif step == "board":
+        released = _release_escrow(case, on)
+        counts.escalated_to_board += 1
+        reason = f"Escalated to the Board tier: {needs} was due {deadline.due_on.isoformat()}."
+        # The reporter was told before reporting that escalation gives the Board tier access;
+        # they see it happen, except for the Board-notice clock, whose name alone would tell
+        # them the outcome of the findings.
+        case.events.append(CaseEvent(kind="escalated", occurred_on=on,
+                                     visible_to_reporter=deadline.clock != "board_notice",
+                                     detail=reason))
+        audit.record(session, "case.escalated", actor="system", case_number=case.number,
+                     detail={**detail, "released_escrow_grants": released}, at=now)
+        session.flush()
+    if notify:
+        readers = case_readers(session, case)
+        to = readers
+        if step in ("before", "due") and case.assignee_id in readers:
+            to = [case.assignee_id]
+        counts.notices_queued += notifications.enqueue(
+            session, to, f"step:{case.id}:{deadline.clock}:{deadline.cycle}:{step}",
+            _step_notice(case.number, deadline, step), now,
+            digestible=step in ("before", "due"))
+    return True
+
+
+def _escalate_batch(session: DbSession, ids: list[int], now: datetime, policies: PolicySet,
+                    counts: LadderCounts, stall: Callable[[str], None]) -> None:
+    on = now.date()
+    lock_for_writing(session)
+    query = select(Case).where(Case.id.in_(ids)).order_by(Case.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=Case)  # staff transitions wait for this batch
+    cases = session.scalars(query).all()
+    facts = load_facts(session, ids)
+    taken = taken_steps(session, ids)
+    for case in cases:
+        # Another tick may have moved the case on while this one waited for the lock.
+        if case.next_escalation_on is None or case.next_escalation_on > on:
+            continue
+        counts.cases_looked_at += 1
+        if case.deadline_policy_version is None:
+            case.deadline_policy_version = policies.current.version
+        policy = policies.for_version(case.deadline_policy_version)
+        deadlines = compute_deadlines(case, facts[case.id], policy, on)
+        for deadline in deadlines:
+            if not deadline.is_open or deadline.paused:
+                continue
+            due = [step for step, when in policy.ladder.steps(deadline.due_on)
+                   if when <= on and (deadline.clock, deadline.cycle, step) not in taken[case.id]]
+            for step in due:
+                # After a gap (a tick missed for days) only the latest rung is sent.
+                if _take_step(session, case, deadline, step, step == due[-1], now, counts):
+                    stall("escalation-step")
+                taken[case.id].add((deadline.clock, deadline.cycle, step))
+        if any(d.clock == "board_notice" for d in deadlines):
+            # An escalation may just have met the Board-notice clock.
+            deadlines = compute_deadlines(case, load_facts(session, [case.id])[case.id],
+                                          policy, on)
+        apply_schedule(case, deadlines, taken[case.id], policy, on)
+    session.commit()
+
+
+def run_case_ladders(session: DbSession, now: datetime, policies: PolicySet,
+                     stall: Callable[[str], None] = lambda _: None) -> LadderCounts:
+    """Take every rung that has fallen due on every case whose ladder needs a look today.
+    Reads only those cases (``next_escalation_on``, indexed), in batches of ``BATCH``."""
+    counts = LadderCounts()
+    on, last_id = now.date(), 0
+    while True:
+        ids = list(session.scalars(
+            select(Case.id).where(Case.next_escalation_on <= on, Case.id > last_id)
+            .order_by(Case.id).limit(BATCH)))
+        session.commit()
+        if not ids:
+            return counts
+        last_id = ids[-1]
+
+        def batch(ids: list[int] = ids) -> None:
+            _escalate_batch(session, ids, now, policies, counts, stall)
+
+        with_retries(session, batch)
+
+
+# --- the organisation's clock: the quarterly pack ----------------------------------------------
+def quarter_of(day: date) -> tuple[int, int]:
+    return day.year, (day.month - 1) // 3 + 1
+
+
+def quarter_end(year: int, quarter: int) -> date:
+    month = quarter * 3
+    return date(year, month, 31 if month in (3, 12) else 30)
+
+
+def last_ended_quarter(on: date) -> tuple[int, int]:
+    year, quarter = quarter_of(on)
+    return (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+
+
+def quarterly_pack_deadline(on: date, policy: DeadlinePolicy) -> tuple[int, date]:
+    """The cycle (year * 10 + quarter) of the last ended quarter and its pack's due date."""
+    year, quarter = last_ended_quarter(on)
+    return year * 10 + quarter, policy.quarterly_pack.after(quarter_end(year, quarter),
+                                                            policy.holidays)
+
+
+def _holders(session: DbSession, roles: tuple[Role, ...]) -> list[int]:
+    return list(session.scalars(
+        select(StaffUser.id).join(StaffRole, StaffRole.staff_id == StaffUser.id)
+        .where(StaffRole.role.in_([r.value for r in roles]), StaffUser.disabled_at.is_(None))
+        .distinct().order_by(StaffUser.id)))
+
+
+def record_quarterly_pack(session: DbSession, cycle: int, staff: StaffUser | None,
+                          on: date) -> bool:
+    """Record that the pack of ``cycle`` (year * 10 + quarter) went to the Board and officers;
+    False if it already was. For the governance pages to call when a pack is issued."""
+    try:
+        with session.begin_nested():
+            session.add(OrgDeadlineStep(clock="quarterly_pack", cycle=cycle, step="met",
+                                        due_on=on, taken_on=on,
+                                        actor_staff_id=staff.id if staff else None))
+            session.flush()
+    except IntegrityError:
+        return False
+    audit.record(session, "deadline.quarterly_pack_delivered", actor=audit.actor_for(staff),
+                 detail={"quarter": f"{cycle // 10}-Q{cycle % 10}"})
+    return True
+
+
+def run_quarterly_pack(session: DbSession, now: datetime, policy: DeadlinePolicy) -> int:
+    """The ladder of the last ended quarter's pack: RSOs are reminded, then RSOs and
+    executives, then the Board is told it is late. Only once a case exists to report on."""
+    on = now.date()
+    cycle, due = quarterly_pack_deadline(on, policy)
+    year, quarter = cycle // 10, cycle % 10
+
+    def unit() -> int:
+        lock_for_writing(session)
+        if session.scalar(select(Case.id).where(
+                Case.received_on <= quarter_end(year, quarter)).limit(1)) is None:
+            session.commit()
+            return 0
+        done = set(session.scalars(select(OrgDeadlineStep.step).where(
+            OrgDeadlineStep.clock == "quarterly_pack", OrgDeadlineStep.cycle == cycle)))
+        if "met" in done:
+            session.commit()
+            return 0
+        steps = [step for step, when in policy.ladder.steps(due) if when <= on
+                 and step not in done]
+        taken = 0
+        for step in steps:
+            try:
+                with session.begin_nested():
+                    session.add(OrgDeadlineStep(clock="quarterly_pack", cycle=cycle, step=step,
+                                                due_on=due, taken_on=on))
+                    session.flush()
+            except IntegrityError:
+                continue
+            taken += 1
+            if step != steps[-1]:
+                continue
+            roles = {"before": (Role.RSO,), "due": (Role.RSO,),
+                     "route": (Role.RSO, Role.EXECUTIVE), "board": (Role.BOARD, Role.RSO)}[step]
+            label = f"{year}-Q{quarter}"
+            subject = {"before": f"The quarterly pack for {label} is due by {due}",
+                       "due": f"The quarterly pack for {label} is due by {due} (today)",
+                       "route": f"The quarterly pack for {label} is overdue: it was due {due}",
+                       "board": f"The quarterly pack for {label} is a week overdue: it was "
+                                f"due {due}"}[step]
+            notifications.enqueue(session, _holders(session, roles),
+                                  f"pack:{cycle}:{step}", notifications.Notice(
+                                      subject, "/staff/deadlines"), now,
+                                  digestible=step in ("before", "due"))
+        session.commit()
+        return taken
+
+    return with_retries(session, unit)
+
+
+__all__ = ["STEP_NAMES", "LadderCounts", "record_quarterly_pack", "run_case_ladders",
+           "run_quarterly_pack"]

@@ -1,0 +1,57 @@
+"""All periodic work, run once: what ``candor tick`` and each scheduler run do.
+
+Every job is safe to run twice, at any time and from two processes at once (see each module);
+``now`` is a parameter so tests and operators can run the tick as if it were another moment.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from app.config import Config
+from app.extensions import DbSession
+from app.services import escalation, notifications
+from app.services.deadlines import current_policies
+from app.services.housekeeping import purge_idle_staff_sessions
+
+STALL_VARIABLE = "CANDOR_TEST_STALL_AT"
+
+
+def stall_hook(config: Config) -> Callable[[str], None]:
+    """Test hook for crash tests: in the testing environment only, ``CANDOR_TEST_STALL_AT=<point>``
+    makes the tick announce the point on stderr and sleep there, so a test can kill it at a
+    known moment. Points: escalation-step, outbox-claimed, smtp-accepted."""
+    wanted = os.environ.get(STALL_VARIABLE) if config.environment == "testing" else None
+
+    def stall(point: str) -> None:
+        if point == wanted:
+            print(f"stalled at {point}", file=sys.stderr, flush=True)
+            time.sleep(3600)
+
+    return stall
+
+
+def run_tick(session: DbSession, config: Config, now: datetime) -> dict[str, int]:
+    """Deadlines and escalations, digests, email delivery, then housekeeping."""
+    stall = stall_hook(config)
+    policies = current_policies()
+    ladders = escalation.run_case_ladders(session, now, policies, stall)
+    results = {
+        "cases_looked_at": ladders.cases_looked_at,
+        "escalation_steps_taken": ladders.steps_taken,
+        "escalated_to_board": ladders.escalated_to_board,
+        "quarterly_pack_steps_taken": escalation.run_quarterly_pack(session, now,
+                                                                    policies.current),
+        "digests_built": notifications.build_digests(session, now, config.digest_hour),
+    }
+    delivery = notifications.deliver(session, config, now, stall)
+    results.update(emails_sent=delivery.sent, emails_retrying=delivery.retrying,
+                   emails_failed=delivery.failed)
+    idle = timedelta(minutes=config.staff_idle_minutes)
+    results["idle_staff_sessions_purged"] = purge_idle_staff_sessions(session, now, idle)
+    session.commit()
+    return results
