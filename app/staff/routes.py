@@ -122,3 +122,7 @@ def admin_disable(principal: SessionPrincipal, staff_id: int) -> Response:
         db.session.commit()
         flash(f"{staff.username} is disabled and removed from the key directory.", "success")
     return redirect(url_for(".admin_staff"))  # type: ignore[return-value]
+
+
+# The case pages live in their own module on this blueprint.
+from app.staff import case_pages  # noqa: E402, F401

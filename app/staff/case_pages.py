@@ -1,0 +1,58 @@
+"""The staff case pages: the inbox, a case, and opening a case with no reporter.
+
+These are shells. Their script (static/js/staff-cases.js) fetches ciphertext from the staff
+case API, opens the case key with the private key unlocked in this tab, and decrypts and
+encrypts in the browser: no plaintext of a case passes through these views.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, render_template
+
+from app import get_config
+from app.auth.guards import staff_required
+from app.extensions import db
+from app.models import SessionPrincipal
+from app.roles import Permission
+from app.services import cases, directory
+from app.services.routing import ROUTE_LABELS
+from app.staff.routes import bp
+from app.taxonomy import load_taxonomy
+
+
+def _shell(template: str, principal: SessionPrincipal, **context: Any) -> str:
+    """A case page with what its script needs: who is signed in, the taxonomy and routes for
+    the forms, and the organisation key fingerprint against which directory keys are checked
+    before a case key is sealed to them (pinned outside the database, as for reporters)."""
+    return render_template(
+        template, principal=principal,
+        org_fingerprint=directory.pinned_fingerprint(get_config(current_app)) or "",
+        taxonomy=load_taxonomy(get_config(current_app).instance_path),
+        routes=ROUTE_LABELS, statuses=cases.STATUSES, severities=cases.SEVERITIES,
+        retaliation_risks=cases.RETALIATION_RISKS, outcomes=cases.OUTCOMES,
+        link_kinds=cases.LINK_KINDS, flags=cases.FLAGS, **context)
+
+
+@bp.get("/cases")
+@staff_required(Permission.HANDLE_CASES)
+def cases_inbox(principal: SessionPrincipal) -> str:
+    return _shell("staff/cases/inbox.html", principal)
+
+
+@bp.get("/cases/new")
+@staff_required(Permission.HANDLE_CASES)
+def case_new(principal: SessionPrincipal) -> str:
+    return _shell("staff/cases/new.html", principal)
+
+
+@bp.get("/cases/<number>")
+@staff_required(Permission.HANDLE_CASES)
+def case_page(principal: SessionPrincipal, number: str) -> str:
+    # A case this person may not see is answered exactly like one that does not exist.
+    try:
+        case = cases.visible_case(db.session, principal.staff, number)
+    except cases.CaseNotFound:
+        abort(404)
+    return _shell("staff/cases/case.html", principal, number=case.number)

@@ -1,0 +1,195 @@
+// Casework in the staff member's browser, without the page: the staff case API, opening the
+// case key of each epoch with the private key unlocked in this tab, decrypting records,
+// encrypting what staff write, and sealing case keys to verified directory keys.
+//
+// Nothing here touches the DOM; staff-cases.js puts decrypted text in the page through
+// textContent only.
+import * as candor from "./candor-crypto.js";
+
+export const b64 = (bytes) => sodium.to_base64(bytes, sodium.base64_variants.ORIGINAL);
+export const unb64 = (text) => sodium.from_base64(text, sodium.base64_variants.ORIGINAL);
+export const newRef = (prefix) => prefix + candor.toHex(sodium.randombytes_buf(16));
+const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
+
+/** A refusal whose message is meant for the staff member (from the server or from here). */
+export class CaseworkError extends Error {
+  constructor(message, status = 0) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function request(url, options = {}) {
+  let response;
+  try {
+    response = await fetch(url, { credentials: "same-origin", ...options });
+  } catch {
+    throw new CaseworkError("Candor could not be reached. Check your connection and try again.");
+  }
+  let data = {};
+  try { data = await response.json(); } catch { /* an empty or non-JSON error body */ }
+  if (!response.ok) {
+    if (response.status === 401) {
+      throw new CaseworkError("Your session ended. Sign in again to continue.", 401);
+    }
+    throw new CaseworkError(data.message || `The server answered ${response.status}.`,
+                            response.status);
+  }
+  return data;
+}
+
+export const getJson = (url) => request(url);
+
+export function postJson(url, body) {
+  return request(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+    body: JSON.stringify(body ?? {}),
+  });
+}
+
+/** What to tell the staff member about any failure. */
+export function explain(error) {
+  if (error instanceof CaseworkError) return error.message;
+  if (error instanceof candor.SignatureInvalid) {
+    return "A key in the directory could not be verified against the organisation key, so " +
+      "nothing was encrypted or sent. Tell the operator.";
+  }
+  if (error instanceof candor.CryptoError) {
+    return `Something could not be encrypted or decrypted, so nothing was shown or sent ` +
+      `(${error.message}).`;
+  }
+  return error?.message || String(error);
+}
+
+const GRANT_KINDS = { recipient: candor.GrantKind.RECIPIENT, escrow: candor.GrantKind.ESCROW };
+
+/**
+ * The case keys `keyPair` can open, by epoch, from the grants a summary or case view lists as
+ * this person's. A grant that does not open is left out: records under it show as unreadable.
+ */
+export function openCaseKeys(view, keyPair, onlyEpoch = null) {
+  const keys = new Map();
+  for (const grant of view.grants ?? []) {
+    if (onlyEpoch !== null && grant.key_epoch !== onlyEpoch) continue;
+    try {
+      keys.set(grant.key_epoch, candor.openGrant(unb64(grant.grant), keyPair, view.case_ref,
+                                                 GRANT_KINDS[grant.kind] ?? candor.GrantKind.RECIPIENT));
+    } catch (error) {
+      if (!(error instanceof candor.CryptoError)) throw error;
+    }
+  }
+  return keys;
+}
+
+export function keyFor(keys, epoch) {
+  const key = keys.get(epoch);
+  if (!key) throw new candor.DecryptionError(`no copy of the case key of epoch ${epoch} opens for you`);
+  return key;
+}
+
+/** One record's text, or null when it does not decrypt (altered, or under a key not held). */
+export function readRecord(view, keys, record) {
+  try {
+    return candor.decryptTextRecord(keyFor(keys, record.key_epoch),
+                                    candor.RecordKind[record.kind.toUpperCase()], view.case_ref,
+                                    record.record_ref, unb64(record.ciphertext));
+  } catch (error) {
+    if (!(error instanceof candor.CryptoError)) throw error;
+    return null;
+  }
+}
+
+/** `text` as a record of `kind` (a RecordKind name) under the case's current key. */
+export function encryptText(view, keys, kind, text) {
+  const ref = newRef("r-");
+  const epoch = view.key_epoch;
+  const ciphertext = candor.encryptTextRecord(keyFor(keys, epoch), candor.RecordKind[kind],
+                                              view.case_ref, ref, text);
+  return { record_ref: ref, key_epoch: epoch, ciphertext: b64(ciphertext) };
+}
+
+/** The verified directory entry of `staffId`, or a refusal naming `who`. */
+export function entryOf(entries, staffId, who) {
+  const entry = entries.find((e) => String(e.staffId) === String(staffId));
+  if (!entry) {
+    throw new CaseworkError(`${who} has no verified, current key in the directory, so the case ` +
+      "key cannot be sealed to them. Ask the operator to sign their key.");
+  }
+  return entry;
+}
+
+/** One grant per epoch this person holds, sealing that epoch's key to a verified entry. */
+export function grantsForNewMember(view, keys, entry) {
+  const epochs = [...new Set((view.grants ?? []).map((g) => g.key_epoch))].sort((a, b) => a - b);
+  return epochs.map((epoch) => ({
+    key_epoch: epoch,
+    grant: b64(candor.sealCaseKey(keyFor(keys, epoch), entry.publicKey, view.case_ref,
+                                  candor.GrantKind.RECIPIENT)),
+  }));
+}
+
+/**
+ * The body that revokes `targetId`: a new case key sealed to every member who stays (their
+ * verified directory keys), to the reporter's own key, and to every holder of an escrow copy.
+ */
+export function revocation(view, entries, targetId) {
+  const caseKey = candor.generateCaseKey();
+  const seal = (publicKey, kind) => b64(candor.sealCaseKey(caseKey, publicKey, view.case_ref, kind));
+  const grants = [];
+  for (const member of view.members.filter((m) => String(m.id) !== String(targetId))) {
+    const entry = entryOf(entries, member.id, member.username);
+    grants.push({ kind: "recipient", staff_id: member.id,
+                  grant: seal(entry.publicKey, candor.GrantKind.RECIPIENT) });
+  }
+  if (view.reporter_public_key) {
+    grants.push({ kind: "reporter", staff_id: null,
+                  grant: seal(candor.checkPublicKey(unb64(view.reporter_public_key)),
+                              candor.GrantKind.REPORTER) });
+  }
+  for (const staffId of view.escrow_staff_ids ?? []) {
+    const entry = entryOf(entries, staffId, `The escrow holder ${staffId}`);
+    grants.push({ kind: "escrow", staff_id: staffId,
+                  grant: seal(entry.publicKey, candor.GrantKind.ESCROW) });
+  }
+  return { key_epoch: view.key_epoch + 1, grants };
+}
+
+/**
+ * Who reads a case opened by staff on `route`, from the roles the organisation signed into the
+ * verified entries (as for reports, with nobody concerned): the route's role holders now, and
+ * the Board on escalation unless the route is the Board.
+ */
+export function readersFor(entries, route) {
+  const sorted = [...entries].sort((a, b) => Number(a.staffId) - Number(b.staffId));
+  const now = sorted.filter((entry) => entry.roles.includes(route));
+  if (!now.length) throw new CaseworkError("No one with a verified key receives this route.");
+  const onEscalation = route === "board" ? [] :
+    sorted.filter((entry) => entry.roles.includes("board") && !now.includes(entry));
+  return { now, onEscalation };
+}
+
+/** The `POST /api/v1/staff/cases` body for a case with no reporter, and nothing else. */
+export function newCaseBody(entries, fields) {
+  const readers = readersFor(entries, fields.route);
+  const caseRef = newRef("c-");
+  const caseKey = candor.generateCaseKey();
+  const grants = [];
+  for (const [kind, grantKind, people] of [
+    ["recipient", candor.GrantKind.RECIPIENT, readers.now],
+    ["escrow", candor.GrantKind.ESCROW, readers.onEscalation],
+  ]) {
+    for (const entry of people) {
+      grants.push({ kind, staff_id: Number(entry.staffId),
+                    grant: b64(candor.sealCaseKey(caseKey, entry.publicKey, caseRef, grantKind)) });
+    }
+  }
+  const ref = newRef("r-");
+  const ciphertext = candor.encryptTextRecord(caseKey, candor.RecordKind.REPORT, caseRef, ref,
+                                              fields.text);
+  return {
+    case_ref: caseRef, route: fields.route, category: fields.category,
+    material_risk: fields.material_risk, grants,
+    records: [{ record_ref: ref, kind: "report", ciphertext: b64(ciphertext) }],
+  };
+}

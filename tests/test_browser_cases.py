@@ -1,0 +1,270 @@
+"""Case handling in Chromium: the RSO works a report from the inbox to closure with everything
+decrypted and encrypted in the page; a report that concerns the RSO is invisible to them and
+reaches the Board; the export is a file decrypted in the browser; sharing and revocation seal
+case keys in the browser to verified directory keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import expect
+
+from app.roles import Role
+from tests.conftest import PageLog
+from tests.support.casework import CaseworkClient
+from tests.support.dump import database_dump
+from tests.support.reporting import ReporterClient
+from tests.support.staff import Account, StaffLogin
+from tests.test_browser_staff import sign_in
+
+pytestmark = pytest.mark.browser
+
+REPORT = "The CBRN uplift evaluation for the new model was skipped before launch."
+IDENTITY = "Alex Example, reachable at alex.example@proton.me"
+ACK = "Thank you for reporting this. We are looking into it."
+NOTE = "Interview the evaluation lead before anyone else."
+REPLY = "Which run was it, and who scheduled it?"
+FINDINGS = "The evaluation was skipped twice; the sign-off was backdated."
+ACTION = "Evaluations re-run; the launch checklist now blocks on them."
+
+
+@pytest.fixture
+def people(staff: StaffLogin) -> dict[str, Account]:
+    return {name: staff.create(name, role) for name, role in (
+        ("rso1", Role.RSO), ("rso2", Role.RSO), ("exec1", Role.EXECUTIVE),
+        ("board1", Role.BOARD))}
+
+
+def file_report(app: Flask, **fields: Any) -> tuple[str, str, ReporterClient]:
+    reporter = ReporterClient(app.test_client())
+    response, codename = reporter.submit(**fields)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["number"], codename, reporter
+
+
+def unlock(page: Any, base: str, account: Account) -> None:
+    """Sign in in the browser, which unwraps the private key into this tab."""
+    sign_in(page, base, account.username, account.password, account.totp_now())
+    page.wait_for_url("**/staff/")
+    expect(page.locator("#key-state")).to_contain_text("unlocked in this tab")
+
+
+def open_from_inbox(page: Any, base: str, number: str) -> None:
+    page.goto(base + "/staff/cases")
+    page.click(f"#case-list a:text-is('{number}')")
+    page.wait_for_url(f"**/staff/cases/{number}")
+    expect(page.locator("#case-content")).to_be_visible()
+
+
+def step(page: Any, form: str, status: str) -> None:
+    page.click(f"#{form} button[type=submit]")
+    expect(page.locator("#case-status")).to_have_text(status)
+
+
+def test_the_rso_works_a_report_to_closure(
+        page: Any, page_log: PageLog, live_server: str, app: Flask,
+        people: dict[str, Account]) -> None:
+    number, codename, reporter = file_report(app, text=REPORT, identity=IDENTITY)
+    unlock(page, live_server, people["rso1"])
+
+    page.goto(live_server + "/staff/cases")
+    card = page.locator("#case-list li", has_text=number)
+    expect(card).to_contain_text(REPORT)  # the preview, decrypted in the page
+    expect(card).to_contain_text("Received")
+    expect(page.locator("#filter-status option[value=received]")).to_have_text("Received (1)")
+    open_from_inbox(page, live_server, number)
+    expect(page.locator("#report-text")).to_have_text(REPORT)
+    expect(page.locator("#identity-reveal")).to_be_visible()
+    expect(page.locator("#identity-text")).to_be_hidden()
+
+    page.fill("#ack-message", ACK)
+    step(page, "action-acknowledge", "Acknowledged")
+    expect(page.locator("#conversation")).to_contain_text(ACK)
+
+    page.select_option("#triage-category", "capability-cbrn")
+    page.click("#action-triage button[type=submit]")  # no severity chosen yet
+    expect(page.locator("#action-triage .error")).to_have_text("Choose a severity.")
+    page.select_option("#triage-severity", "high")
+    page.select_option("#triage-risk", "medium")
+    step(page, "action-triage", "Triaged")
+
+    page.select_option("#assign-person", label="rso2")
+    page.click("#assign-form button[type=submit]")
+    expect(page.locator("#case-meta")).to_contain_text("rso2")
+
+    page.fill("#note-text", NOTE)
+    page.click("#note-form button[type=submit]")
+    expect(page.locator("#notes")).to_contain_text(NOTE)
+    expect(page.locator("#notes").locator("xpath=..")).to_contain_text(
+        "never shown to the reporter")
+
+    step(page, "action-investigate", "Investigating")
+    page.fill("#message-text", REPLY)
+    page.click("#message-form button[type=submit]")
+    expect(page.locator("#conversation li")).to_have_count(2)
+    expect(page.locator("#conversation li").nth(1)).to_contain_text(REPLY)
+
+    # A refusal from the server is shown with the server's own message.
+    page.fill("#link-number", "C-ZZZZZ")
+    page.click("#link-form button[type=submit]")
+    expect(page.locator("#link-form .error")).to_have_text("There is nothing at this address.")
+
+    page.select_option("#findings-outcome", "substantiated")
+    page.check("#findings-risk-no")
+    page.fill("#findings-summary", FINDINGS)
+    step(page, "action-findings", "Findings recorded")
+    expect(page.locator("#findings-list")).to_contain_text(FINDINGS)
+    page.fill("#corrective-record", ACTION)
+    step(page, "action-corrective_action", "Corrective action recorded")
+    page.select_option("#close-approver", label="rso2")
+    step(page, "action-close", "Closed")
+    expect(page.locator("#action-reopen")).to_be_visible()
+    expect(page.locator("#message-unavailable")).to_contain_text("Reopen the case")
+    meta = page.locator("#case-meta")
+    for shown in ("High", "Medium", "substantiated", "rso2"):
+        expect(meta).to_contain_text(shown, ignore_case=True)
+    timeline = page.locator("#timeline")
+    for event in ("Acknowledged by rso1", "Triaged by rso1", "Closed by rso1",
+                  "Internal note written"):
+        expect(timeline).to_contain_text(event)
+
+    # The reporter reads the replies and every status change, never the note or the findings.
+    messages = reporter.read(codename)
+    assert [m.text for m in messages if m.author == "staff"] == [ACK, REPLY]
+    assert {m.kind for m in messages} == {"report", "identity", "message"}
+    view = reporter.open(codename).get_json()
+    assert view["status"] == "closed"
+    assert [e["kind"] for e in view["timeline"] if e["kind"] in (
+        "acknowledge", "triage", "investigate", "findings", "corrective_action", "close")] == [
+        "acknowledge", "triage", "investigate", "findings", "corrective_action", "close"]
+    assert "note_written" not in {e["kind"] for e in view["timeline"]}
+
+    # The server holds none of it in plain form, and the page sent none of it in plain form.
+    dump = database_dump(app)
+    sent = b"\n".join(r.url.encode() + (r.post_data_buffer or b"") for r in page_log.requests)
+    for text in (REPORT, IDENTITY, ACK, NOTE, REPLY, FINDINGS, ACTION):
+        assert text.encode() not in dump and text.encode() not in sent
+    # The only error is Chromium logging the refused link (404) asked for above.
+    assert page_log.console_errors == [
+        "Failed to load resource: the server responded with a status of 404 (NOT FOUND)"]
+
+
+def test_a_report_about_the_rso_is_for_the_board_only(
+        page: Any, make_page: Any, live_server: str, app: Flask,
+        people: dict[str, Account]) -> None:
+    hidden, _, _ = file_report(app, text="The RSO signed off on a skipped evaluation.",
+                               concerns_rso=True)
+    ordinary, _, _ = file_report(app, text=REPORT)
+    unlock(page, live_server, people["rso1"])
+
+    assert page.goto(f"{live_server}/staff/cases/{hidden}").status == 404
+    assert page.goto(f"{live_server}/staff/cases/{ordinary}").status == 200
+    page.goto(live_server + "/staff/cases")
+    expect(page.locator("#case-list > li")).to_have_count(1)
+    expect(page.locator("#case-list")).to_contain_text(ordinary)
+    expect(page.locator("#inbox-total")).to_have_text("1 case")
+    assert hidden not in page.content()
+    page.goto(live_server + "/staff/cases?flag=concerns_rso")
+    expect(page.locator("#inbox-empty")).to_be_visible()
+
+    board = make_page()
+    unlock(board, live_server, people["board1"])
+    board.goto(live_server + "/staff/cases")
+    expect(board.locator("#case-list > li")).to_have_count(1)
+    card = board.locator("#case-list li", has_text=hidden)
+    expect(card).to_contain_text("The RSO signed off on a skipped evaluation.")
+    expect(card).to_contain_text("Concerns the RSO")
+    open_from_inbox(board, live_server, hidden)
+    expect(board.locator("#report-text")).to_have_text(
+        "The RSO signed off on a skipped evaluation.")
+
+
+def test_export_is_decrypted_in_the_browser_into_a_file(
+        page: Any, page_log: PageLog, live_server: str, app: Flask, tmp_path: Path,
+        people: dict[str, Account]) -> None:
+    number, _, _ = file_report(app, text=REPORT, identity=IDENTITY)
+    unlock(page, live_server, people["rso1"])
+    open_from_inbox(page, live_server, number)
+    page.fill("#note-text", NOTE)
+    page.click("#note-form button[type=submit]")
+    expect(page.locator("#notes")).to_contain_text(NOTE)
+
+    page.click("#identity-reveal")
+    expect(page.locator("#identity-confirm")).to_be_visible()
+    expect(page.locator("#identity-text")).to_be_hidden()
+    page.click("#identity-confirm-yes")
+    expect(page.locator("#identity-text")).to_have_text(IDENTITY)
+    expect(page.locator("#timeline")).to_contain_text("Identity revealed by rso1")
+
+    requests_before = len(page_log.requests)
+    with page.expect_download() as download:
+        page.click("#export-button")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == f"case-{number}.json"
+    exported = json.loads(saved.read_text(encoding="utf-8"))
+    assert exported["case"]["number"] == number
+    assert [r["text"] for r in exported["report"]] == [REPORT]
+    assert [r["text"] for r in exported["identity"]] == [IDENTITY]
+    assert [r["text"] for r in exported["internal_notes"]] == [NOTE]
+    assert exported["exported_by"] == "rso1"
+    # Building the file asked the server for nothing.
+    assert all(r.url.startswith("blob:") for r in page_log.requests[requests_before:])
+    assert page_log.console_errors == []
+
+
+def test_a_locked_key_is_said_and_offers_to_sign_in_again(
+        page: Any, live_server: str, app: Flask, people: dict[str, Account]) -> None:
+    number, _, _ = file_report(app, text=REPORT)
+    unlock(page, live_server, people["rso1"])
+    page.evaluate("sessionStorage.clear()")
+    page.goto(f"{live_server}/staff/cases/{number}")
+    expect(page.locator("#key-locked")).to_be_visible()
+    expect(page.locator("#case-content")).to_be_hidden()
+    page.goto(live_server + "/staff/cases")
+    expect(page.locator("#case-list li", has_text=number)).to_contain_text("Locked")
+    page.click("#key-locked a:text('Unlock')")
+    page.wait_for_url("**/auth/login")
+
+
+def test_a_case_without_reporter_shared_and_revoked_in_the_browser(
+        page: Any, live_server: str, app: Flask, staff: StaffLogin,
+        people: dict[str, Account]) -> None:
+    unlock(page, live_server, people["rso1"])
+    page.goto(live_server + "/staff/cases/new")
+    expect(page.locator("#new-readers-now li")).to_have_text(["rso1 (rso)", "rso2 (rso)"])
+    expect(page.locator("#new-readers-escalation li")).to_have_text(["board1 (board)"])
+    page.select_option("#new-category", "weights-security")
+    page.fill("#new-text", "Weights were copied to an unmanaged laptop.")
+    page.click("#new-case-form button[type=submit]")
+    page.wait_for_url("**/staff/cases/C-*")
+    number = page.url.rsplit("/", 1)[1]
+    expect(page.locator("#report-text")).to_have_text("Weights were copied to an unmanaged laptop.")
+    expect(page.locator("#case-status")).to_have_text("Acknowledged")
+    expect(page.locator("#message-unavailable")).to_have_text(
+        "This case has no reporter to write to.")
+
+    page.select_option("#share-person", label="exec1")
+    page.click("#share-form button[type=submit]")
+    expect(page.locator("#case-members")).to_contain_text("exec1")
+
+    page.select_option("#revoke-person", label="rso2")
+    page.check("#revoke-confirm")
+    page.click("#revoke-form button[type=submit]")
+    expect(page.locator("#case-members")).not_to_contain_text("rso2")
+    page.fill("#note-text", "Written under the new key.")
+    page.click("#note-form button[type=submit]")
+    expect(page.locator("#notes")).to_contain_text("Written under the new key.")
+
+    # The executive opens both epochs' keys the browser sealed; rso2 no longer finds the case.
+    executive = CaseworkClient(app.test_client(), staff, people["exec1"])
+    view = executive.case(number)
+    assert view["key_epoch"] == 2
+    assert executive.texts(view) == {"report": ["Weights were copied to an unmanaged laptop."],
+                                     "note": ["Written under the new key."]}
+    removed = CaseworkClient(app.test_client(), staff, people["rso2"])
+    assert removed.get(f"/api/v1/staff/cases/{number}").status_code == 404
