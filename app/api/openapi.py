@@ -87,6 +87,68 @@ CASE_VIEW = {"type": "object", "properties": {
     "csrf_token": {"type": "string"}}}
 
 
+ATTACHMENT_REF = {"name": "attachment_ref", "in": "path", "required": True,
+                  "schema": {"type": "string", "pattern": "^a-[0-9a-f]{32}$"}}
+CASE_NUMBER = {"name": "number", "in": "path", "required": True,
+               "schema": {"type": "string", "pattern": "^C-[0-9A-Z]{5}$"}}
+CHUNK_INDEX = {"name": "index", "in": "path", "required": True,
+               "schema": {"type": "integer", "minimum": 0}}
+UPLOAD_STATUS = {"type": "object", "properties": {
+    "attachment_ref": {"type": "string"}, "state": {"enum": ["uploading", "complete"]},
+    "received_chunks": {"type": "integer"}, "received_frames": {"type": "integer"},
+    "received_bytes": {"type": "integer"}, "max_frames": {"type": "integer"},
+    "max_chunk_frames": {"type": "integer"}}}
+
+
+def attachment_paths(prefix: str, who: str, case_parameters: list[dict[str, Any]],
+                     errors: dict[str, Any]) -> dict[str, Any]:
+    """The resumable upload protocol and the download, for the reporter's open case or for a
+    case a staff member may see (app/api/attachments.py)."""
+    post = {"security": CSRF}
+    one = [*case_parameters, ATTACHMENT_REF]
+    start: dict[str, Any] = {
+        "type": "object", "required": ["attachment_ref", "max_frames", "key_epoch"],
+        "properties": {"attachment_ref": ATTACHMENT_REF["schema"],
+                            "max_frames": {"type": "integer", "minimum": 1,
+                                           "description": "At most how many 65,553-byte frames "
+                                           "the stream will have; checked against the size "
+                                           "limits before anything is stored"},
+                            "key_epoch": {"type": "integer"}}}
+    if who == "staff":
+        start["properties"]["visible_to_reporter"] = {"type": "boolean", "default": True}
+    complete = {"type": "object", "required": ["frames", "key_record", "name_record"],
+                "properties": {"frames": {"type": "integer"}, "key_record": ENCRYPTED_RECORD,
+                               "name_record": ENCRYPTED_RECORD}}
+    refused = {**errors, **_errors(400, 404, 409, 413)}
+    return {
+        f"{prefix}/attachments": {"post": {
+            **post, "summary": f"Start uploading an encrypted attachment ({who})",
+            "parameters": case_parameters, "requestBody": _json(start),
+            "responses": {"201": _answer("Upload started", UPLOAD_STATUS), **refused}}},
+        f"{prefix}/attachments/{{attachment_ref}}/status": {"get": {
+            "summary": "Which chunks of an upload arrived (to resume it)", "parameters": one,
+            "responses": {"200": _answer("Status", UPLOAD_STATUS), **errors, **_errors(404)}}},
+        f"{prefix}/attachments/{{attachment_ref}}/chunks/{{index}}": {"put": {
+            **post, "summary": "One chunk, in order from 0: the 25-byte stream header (chunk 0 "
+                               "only) then 1 to 16 whole frames of 65,553 bytes",
+            "parameters": [*one, CHUNK_INDEX],
+            "requestBody": {"content": {"application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"}}}},
+            "responses": {"200": _answer("Stored", UPLOAD_STATUS), **refused,
+                          "411": _answer("No Content-Length", ERROR)}}},
+        f"{prefix}/attachments/{{attachment_ref}}/complete": {"post": {
+            **post, "summary": "Finish an upload with its FILE_KEY and FILE_NAME records",
+            "parameters": one, "requestBody": _json(complete),
+            "responses": {"200": _answer("Complete", UPLOAD_STATUS), **refused}}},
+        f"{prefix}/attachments/{{attachment_ref}}": {"get": {
+            "summary": "The stored ciphertext of a complete attachment (SPEC 8.9 stream)",
+            "parameters": one,
+            "responses": {"200": {"description": "The stream", "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                **errors, **_errors(404)}}},
+    }
+
+
 def document() -> dict[str, Any]:
     post = {"security": CSRF}
     return {
@@ -156,6 +218,10 @@ def document() -> dict[str, Any]:
                                                           **_errors(400, 401)}}},
             "/reporter/leave": {"post": {**post, "summary": "End the reporter session",
                                          "responses": {"200": _answer("Ended", ERROR)}}},
+            **attachment_paths("/reporter", "reporter", [], _errors(401)),
+            **attachment_paths("/staff/cases/{number}", "staff", [CASE_NUMBER],
+                               {"401": _answer("Not signed in", ERROR),
+                                "403": _answer("Not a case handler", ERROR)}),
             **STAFF_PATHS,
         },
     }

@@ -205,7 +205,7 @@ def _open_reporter_session(case: Case) -> str:
     return str(generate_csrf())
 
 
-def _reporter_case() -> Case:
+def current_reporter_case() -> Case:
     """The case this reporter session opened, if the session has not gone idle."""
     case_id = case_session.current_case_id()
     case = db.session.get(Case, case_id) if case_id is not None else None
@@ -267,12 +267,12 @@ def reporter_open() -> Response | tuple[Response, int]:
 
 @bp.get("/reporter/case")
 def reporter_case() -> Response:
-    return jsonify(reporter_view(_reporter_case()))
+    return jsonify(reporter_view(current_reporter_case()))
 
 
 @bp.post("/reporter/messages")
 def reporter_message() -> tuple[Response, int]:
-    case = _reporter_case()
+    case = current_reporter_case()
     data = json_body()
     try:
         reports.add_reporter_message(db.session, case, text_field(data, "record_ref", 64),

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,14 @@ from crypto.envelope import (
 )
 from crypto.errors import CryptoError, DecryptionError, MalformedInput, SignatureInvalid
 from crypto.keys import ReporterKeyPair
+from crypto.stream import (
+    CHUNK_SIZE,
+    FileKey,
+    StreamEncryptor,
+    decrypt_chunks,
+    decrypt_file_key,
+    encrypt_file_key,
+)
 
 
 def b64(data: bytes) -> str:
@@ -316,3 +325,108 @@ def build_message(opened: OpenedCase, text: str) -> dict[str, Any]:
     record = _record(opened.case_key, opened.case_ref, RecordKind.MESSAGE, text)
     return {"record_ref": record["record_ref"], "key_epoch": opened.key_epoch,
             "ciphertext": record["ciphertext"]}
+
+
+# --- attachments (SPEC.md 8.9) ---------------------------------------------------------------
+# An attachment is a secretstream under its own random file key, sent in chunks of whole frames
+# to the resumable upload API (app/api/attachments.py); its key and name travel as FILE_KEY and
+# FILE_NAME records under the case key. ``reporter.js`` does the same in the browser.
+MAX_CHUNK_FRAMES = 16  # as app/services/attachments.MAX_CHUNK_FRAMES
+MAX_FILE_NAME = 255
+
+
+def new_attachment_ref() -> str:
+    return "a-" + secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class OutgoingAttachment:
+    """One file on its way: its identifier, key and name, and at most how many frames it
+    takes (from its size before metadata is removed, which only makes it smaller)."""
+
+    attachment_ref: str
+    file_key: FileKey
+    name: str
+    max_frames: int
+
+    @classmethod
+    def for_file(cls, name: str, size: int) -> OutgoingAttachment:
+        return cls(new_attachment_ref(), FileKey.generate(), safe_file_name(name),
+                   size // CHUNK_SIZE + 1)
+
+    def start_body(self, key_epoch: int) -> dict[str, Any]:
+        return {"attachment_ref": self.attachment_ref, "max_frames": self.max_frames,
+                "key_epoch": key_epoch}
+
+    def chunks(self, case_ref: str, pieces: Iterable[bytes],
+               frames_per_chunk: int = MAX_CHUNK_FRAMES) -> Iterator[tuple[bytes, int]]:
+        """The encrypted stream as upload chunks: (bytes, frames in them); the first starts
+        with the stream header. Holds one chunk at a time."""
+        encryptor = StreamEncryptor(self.file_key, case_ref, self.attachment_ref)
+        pending: list[bytes] = [encryptor.header]
+        frames = 0
+
+        def flush() -> tuple[bytes, int]:
+            nonlocal pending, frames
+            chunk = (b"".join(pending), frames)
+            pending, frames = [], 0
+            return chunk
+
+        for piece in pieces:
+            for frame in encryptor.update(piece):
+                pending.append(frame)
+                frames += 1
+                if frames == frames_per_chunk:
+                    yield flush()
+        pending.append(encryptor.finish())
+        frames += 1
+        yield flush()
+
+    def completion_body(self, case_key: CaseKey, case_ref: str, frames: int) -> dict[str, Any]:
+        """The ``complete`` body: the frame count and the FILE_KEY and FILE_NAME records."""
+        key_ref, name_ref = new_record_ref(), new_record_ref()
+        return {
+            "frames": frames,
+            "key_record": {"record_ref": key_ref, "ciphertext": b64(
+                encrypt_file_key(case_key, case_ref, key_ref, self.file_key))},
+            "name_record": {"record_ref": name_ref, "ciphertext": b64(encrypt_record(
+                case_key, RecordKind.FILE_NAME, case_ref, name_ref, self.name.encode()))},
+        }
+
+
+def safe_file_name(name: str) -> str:
+    """A file name as it is stored (encrypted) and offered back: the last path component, with
+    control characters replaced, at most 255 characters; "attachment" if nothing is left."""
+    base = re.split(r"[/\\]", name)[-1]
+    base = re.sub(r"[\x00-\x1f\x7f-\x9f]", "_", base).strip().lstrip(".")
+    return base[:MAX_FILE_NAME] or "attachment"
+
+
+@dataclass(frozen=True)
+class IncomingAttachment:
+    attachment_ref: str
+    author: str
+    created_on: str
+    size: int
+    file_key: FileKey
+    name: str
+
+
+def open_attachment(opened: OpenedCase, item: Mapping[str, Any]) -> IncomingAttachment:
+    """An attachment of a reporter view with its key and name decrypted. Raises a
+    CryptoError (or UnicodeDecodeError) on tampering."""
+    case_key = opened.key_for(int(item["key_epoch"]))
+    key = decrypt_file_key(case_key, opened.case_ref, item["key_record"]["record_ref"],
+                           unb64(item["key_record"]["ciphertext"]))
+    name = decrypt_record(case_key, RecordKind.FILE_NAME, opened.case_ref,
+                          item["name_record"]["record_ref"],
+                          unb64(item["name_record"]["ciphertext"])).decode("utf-8")
+    return IncomingAttachment(item["attachment_ref"], item["author"], item["created_on"],
+                              int(item["size"]), key, safe_file_name(name))
+
+
+def decrypt_attachment(case_ref: str, attachment: IncomingAttachment,
+                       pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """Plaintext chunks of a downloaded stream; raises at the end if it was truncated (treat
+    the output as untrusted until this finishes: SPEC 8.9)."""
+    return decrypt_chunks(attachment.file_key, case_ref, attachment.attachment_ref, pieces)

@@ -55,3 +55,37 @@ class ReporterClient:
     def read(self, codename: str) -> list[protocol.Message]:
         view = self.open(codename).get_json()
         return protocol.read_messages(view, protocol.open_case(view, codename))
+
+    def put(self, path: str, data: bytes):  # type: ignore[no-untyped-def]
+        return self.client.put(path, data=data, headers={"X-CSRFToken": self.token,
+                                                         "Content-Type":
+                                                         "application/octet-stream"})
+
+    def attach(self, opened: protocol.OpenedCase, data: bytes, name: str = "evidence.txt",
+               prefix: str = "/api/v1/reporter") -> str:
+        """Encrypt ``data`` here and upload it to the open case in chunks; returns its ref."""
+        upload = protocol.OutgoingAttachment.for_file(name, len(data))
+        started = self.post(f"{prefix}/attachments", upload.start_body(opened.key_epoch))
+        assert started.status_code == 201, started.get_json()
+        base = f"{prefix}/attachments/{upload.attachment_ref}"
+        frames = 0
+        pieces = (data[i:i + 100_000] for i in range(0, len(data), 100_000))
+        for index, (chunk, count) in enumerate(upload.chunks(opened.case_ref, pieces)):
+            answer = self.put(f"{base}/chunks/{index}", chunk)
+            assert answer.status_code == 200, answer.get_json()
+            frames += count
+        done = self.post(f"{base}/complete",
+                         upload.completion_body(opened.case_key, opened.case_ref, frames))
+        assert done.status_code == 200, done.get_json()
+        return upload.attachment_ref
+
+    def download(self, opened: protocol.OpenedCase, view: dict[str, Any], ref: str
+                 ) -> tuple[str, bytes]:
+        """An attachment of the open case, fetched and decrypted: (name, content)."""
+        item = next(a for a in view["attachments"] if a["attachment_ref"] == ref)
+        incoming = protocol.open_attachment(opened, item)
+        response = self.client.get(f"/api/v1/reporter/attachments/{ref}")
+        assert response.status_code == 200
+        content = b"".join(protocol.decrypt_attachment(opened.case_ref, incoming,
+                                                       [response.get_data()]))
+        return incoming.name, content
