@@ -65,7 +65,10 @@ def create_app(config: Config | None = None) -> Flask:
     from app.staff.routes import bp as staff_bp
 
     auth.init_app(app)
-    for blueprint in (reporter_bp, reporter_plain_bp, staff_bp, governance_bp, api_bp):
+    from app.staff.deadlines import bp as deadlines_bp
+
+    for blueprint in (reporter_bp, reporter_plain_bp, staff_bp, deadlines_bp, governance_bp,
+                      api_bp):
         app.register_blueprint(blueprint)
     cli.init_app(app)
     return app

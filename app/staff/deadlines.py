@@ -1,0 +1,258 @@
+"""Staff pages for deadlines: the dashboard, one case's clocks with the actions that pause or
+meet them, notification choices, and the administrators' view of deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from sqlalchemy import or_, select
+from wtforms import BooleanField, StringField
+from wtforms.validators import Length, Optional, Regexp
+
+from app.auth.guards import staff_required
+from app.config import Config
+from app.extensions import DbSession, db
+from app.models import (
+    Case,
+    EscalationStep,
+    NotificationPreference,
+    OrgDeadlineStep,
+    OutboxMessage,
+    SessionPrincipal,
+    StaffUser,
+    today,
+    utcnow,
+)
+from app.roles import Permission
+from app.services import cases, deadlines, escalation, notifications
+from app.services.deadlines import Deadline, DeadlineActionRejected
+
+bp = Blueprint("deadlines", __name__, url_prefix="/staff")
+EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+# Cases closed this long before the quarter began can have no deadline in it (the last
+# check-in is 6 months after closure under the built-in policy).
+STATS_LOOKBACK = timedelta(days=400)
+
+
+class EmailForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
+    email = StringField("Email for deadline notices", validators=[
+        Optional(), Length(max=254),
+        Regexp(f"^{EMAIL}$", message="Enter an address like name@example.org, or nothing.")])
+
+
+class DigestForm(FlaskForm):  # type: ignore[misc]
+    daily_digest = BooleanField("One daily digest instead of each reminder")
+
+
+@dataclass(frozen=True)
+class Row:
+    case: Case
+    deadline: Deadline
+
+
+def _open_rows(session: DbSession, visible: Sequence[Case], on: date) -> list[Row]:
+    facts = deadlines.load_facts(session, [c.id for c in visible])
+    rows = []
+    for case in visible:
+        for deadline in deadlines.compute_deadlines(case, facts[case.id],
+                                                    deadlines.policy_for(case), on):
+            rows.append(Row(case, deadline))
+    return rows
+
+
+def quarter_start(on: date) -> date:
+    return date(on.year, (on.month - 1) // 3 * 3 + 1, 1)
+
+
+@bp.get("/deadlines")
+@staff_required(Permission.VIEW_DEADLINES)
+def dashboard(principal: SessionPrincipal) -> str:
+    on = today()
+    visible = cases.visible_cases_query(principal.staff)
+    soon = db.session.scalars(visible.where(
+        Case.next_due_on.is_not(None), Case.next_due_on < on + timedelta(days=8))).all()
+    running = [r for r in _open_rows(db.session, soon, on) if r.deadline.is_open
+               and not r.deadline.paused and r.deadline.due_on < on + timedelta(days=8)]
+    overdue = sorted((r for r in running if r.deadline.overdue(on)),
+                     key=lambda r: r.deadline.due_on)
+    this_week = sorted((r for r in running if not r.deadline.overdue(on)),
+                       key=lambda r: r.deadline.due_on)
+    escalated = db.session.execute(
+        select(Case, EscalationStep).join(EscalationStep, EscalationStep.case_id == Case.id)
+        .where(EscalationStep.step == "board", Case.id.in_(visible.with_only_columns(Case.id)))
+        .order_by(EscalationStep.taken_on.desc()).limit(100)).all()
+
+    start = quarter_start(on)
+    recent = db.session.scalars(visible.where(
+        or_(Case.closed_on.is_(None), Case.closed_on >= start - STATS_LOOKBACK))).all()
+    # Deadlines that fell due this quarter before today: each was met in time or it was not.
+    counted = [r.deadline for r in _open_rows(db.session, recent, on)
+               if start <= r.deadline.due_on < on]
+    on_time = sum(1 for d in counted if d.met_in_time())
+    policy = deadlines.current_policies().current
+    cycle, pack_due = escalation.quarterly_pack_deadline(on, policy)
+    pack_met = db.session.scalar(select(OrgDeadlineStep).where(
+        OrgDeadlineStep.clock == "quarterly_pack", OrgDeadlineStep.cycle == cycle,
+        OrgDeadlineStep.step == "met"))
+    return render_template(
+        "staff/deadlines.html", principal=principal, on=on, overdue=overdue,
+        this_week=this_week, escalated=escalated, on_time=on_time, counted=len(counted),
+        quarter=f"{on.year}-Q{(on.month - 1) // 3 + 1}", pack_label=f"{cycle // 10}-Q{cycle % 10}",
+        pack_due=pack_due, pack_met=pack_met, policy=policy, form=FlaskForm())
+
+
+@bp.post("/deadlines/quarterly-pack")
+@staff_required(Permission.VIEW_DEADLINES)
+def quarterly_pack(principal: SessionPrincipal) -> Response:
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    on = today()
+    cycle, _due = escalation.quarterly_pack_deadline(on, deadlines.current_policies().current)
+    if escalation.record_quarterly_pack(db.session, cycle, principal.staff, on):
+        flash(f"The quarterly pack for {cycle // 10}-Q{cycle % 10} is recorded as delivered.",
+              "success")
+    db.session.commit()
+    return redirect(url_for(".dashboard"))  # type: ignore[return-value]
+
+
+def _visible(principal: SessionPrincipal, number: str) -> Case:
+    try:
+        return cases.visible_case(db.session, principal.staff, number)
+    except cases.CaseNotFound:
+        abort(404)
+
+
+def _case_page(principal: SessionPrincipal, case: Case, error: str | None = None,
+               status: int = 200) -> tuple[str, int]:
+    on = today()
+    steps = db.session.scalars(select(EscalationStep).where(EscalationStep.case_id == case.id)
+                               .order_by(EscalationStep.id)).all()
+    return render_template(
+        "staff/deadlines_case.html", principal=principal, case=case, on=on,
+        deadlines=deadlines.case_deadlines(db.session, case, on), steps=steps,
+        policy=deadlines.policy_for(case), form=FlaskForm(), error=error), status
+
+
+@bp.get("/deadlines/cases/<number>")
+@staff_required(Permission.HANDLE_CASES)
+def case_deadlines(principal: SessionPrincipal, number: str) -> tuple[str, int]:
+    return _case_page(principal, _visible(principal, number))
+
+
+_ACTIONS = {
+    "wait-for-reporter": (deadlines.wait_for_reporter,
+                          "The feedback clock is paused until the reporter writes."),
+    "board-notice": (deadlines.record_board_notice, "Board notice is recorded."),
+    "checkin": (deadlines.record_checkin, "The follow-up check-in is recorded."),
+}
+
+
+@bp.post("/deadlines/cases/<number>/<any('wait-for-reporter', 'board-notice', 'checkin'):action>")
+@staff_required(Permission.HANDLE_CASES)
+def case_action(principal: SessionPrincipal, number: str, action: str
+                ) -> Response | tuple[str, int]:
+    case = _visible(principal, number)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    run, done = _ACTIONS[action]
+    try:
+        run(db.session, case, principal.staff)
+    except DeadlineActionRejected as error:
+        db.session.rollback()
+        return _case_page(principal, case, str(error), 409)
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for(".case_deadlines", number=number))  # type: ignore[return-value]
+
+
+@bp.route("/account/notifications", methods=["GET", "POST"])
+@staff_required(Permission.VIEW_OWN_ACCOUNT)
+def preferences(principal: SessionPrincipal) -> str | Response:
+    preference = db.session.get(NotificationPreference, principal.staff.id)
+    form = DigestForm(data={"daily_digest": bool(preference and preference.daily_digest)})
+    if request.method == "POST":
+        form = DigestForm()
+        if not form.validate_on_submit():
+            abort(400)
+        notifications.set_digest(db.session, principal.staff, bool(form.daily_digest.data))
+        db.session.commit()
+        flash("Your notification choice is saved.", "success")
+        return redirect(url_for(".preferences"))  # type: ignore[return-value]
+    return render_template("staff/deadlines_preferences.html", principal=principal, form=form)
+
+
+# --- administrators ---------------------------------------------------------------------------
+def _admin_page(principal: SessionPrincipal, status: int = 200,
+                email_errors: dict[int, str] | None = None) -> tuple[str, int]:
+    problems = db.session.scalars(select(OutboxMessage).where(
+        or_(OutboxMessage.status == "failed",
+            (OutboxMessage.status.in_(("pending", "sending")))
+            & (OutboxMessage.attempts > 0))
+    ).order_by(OutboxMessage.id.desc()).limit(200)).all()
+    people = db.session.scalars(select(StaffUser).order_by(StaffUser.username)).all()
+    names = {p.id: p.username for p in people}
+    return render_template(
+        "staff/deadlines_admin.html", principal=principal, problems=problems, names=names,
+        people=people, summary=notifications.outbox_summary(db.session), form=FlaskForm(),
+        email_errors=email_errors or {}, smtp_configured=bool(_config().smtp_host),
+    ), status
+
+
+def _config() -> Config:
+    from app import get_config
+
+    return get_config(current_app)
+
+
+@bp.get("/admin/notifications")
+@staff_required(Permission.MANAGE_STAFF)
+def admin_notifications(principal: SessionPrincipal) -> tuple[str, int]:
+    return _admin_page(principal)
+
+
+@bp.post("/admin/notifications/<int:message_id>/retry")
+@staff_required(Permission.MANAGE_STAFF)
+def admin_retry(principal: SessionPrincipal, message_id: int) -> Response:
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    row = db.session.get(OutboxMessage, message_id)
+    if row is None:
+        abort(404)
+    if row.status == "failed":
+        notifications.retry_now(db.session, row, utcnow())
+        db.session.commit()
+        flash("The notice will be sent again at the next tick.", "success")
+    return redirect(url_for(".admin_notifications"))  # type: ignore[return-value]
+
+
+@bp.post("/admin/staff/<int:staff_id>/email")
+@staff_required(Permission.MANAGE_STAFF)
+def admin_email(principal: SessionPrincipal, staff_id: int) -> Response | tuple[str, int]:
+    person = db.session.get(StaffUser, staff_id)
+    if person is None:
+        abort(404)
+    form = EmailForm()
+    if not form.validate_on_submit():
+        message = " ".join(form.email.errors) or "The form expired; try again."
+        return _admin_page(principal, 400, {staff_id: message})
+    address = (form.email.data or "").strip()
+    person.email = address or None
+    db.session.commit()
+    flash(f"Notices for {person.username} go to {address}." if address
+          else f"{person.username} gets no email notices.", "success")
+    return redirect(url_for(".admin_notifications"))  # type: ignore[return-value]
+
