@@ -50,11 +50,9 @@ from app.services.deadline_policy import (
     BUILT_IN,
     DeadlinePolicy,
     PolicySet,
-    add_months,
     load_policies,
 )
-
-__all__ = ["add_months"]  # kept importable from here for older callers
+from app.services.deadline_policy import add_months as add_months  # older callers import it here
 
 ACKNOWLEDGE_WITHIN = timedelta(days=7)
 FEEDBACK_WITHIN_MONTHS = 3
