@@ -171,16 +171,24 @@ def test_a_report_about_the_rso_is_for_the_board_only(
     page.goto(live_server + "/staff/cases?flag=concerns_rso")
     expect(page.locator("#inbox-empty")).to_be_visible()
 
-    board = make_page()
+    board = make_page(viewport={"width": 360, "height": 740})  # a phone
     unlock(board, live_server, people["board1"])
     board.goto(live_server + "/staff/cases")
     expect(board.locator("#case-list > li")).to_have_count(1)
     card = board.locator("#case-list li", has_text=hidden)
     expect(card).to_contain_text("The RSO signed off on a skipped evaluation.")
     expect(card).to_contain_text("Concerns the RSO")
+    assert fits_the_width(board)
     open_from_inbox(board, live_server, hidden)
     expect(board.locator("#report-text")).to_have_text(
         "The RSO signed off on a skipped evaluation.")
+    assert fits_the_width(board)
+
+
+def fits_the_width(page: Any) -> bool:
+    """Nothing on the page makes it scroll sideways."""
+    return bool(page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
 
 
 def test_export_is_decrypted_in_the_browser_into_a_file(
