@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
 
-from sqlalchemy import select, text
+from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey, VerifyKey
+from sqlalchemy import func, select, text
 
+from app.config import Config
 from app.extensions import DbSession
-from app.models import AuditEntry, StaffUser, utcnow
+from app.models import AuditCheckpoint, AuditEntry, StaffUser, utcnow
 
 GENESIS = bytes(32)
 # Any constant: PostgreSQL serialises appends on this advisory lock for the transaction.
@@ -67,3 +73,272 @@ def record(session: DbSession, action: str, *, actor: str, case_number: str | No
     session.add(entry)
     session.flush()
     return entry
+
+
+# --- signed checkpoints -----------------------------------------------------------------------
+# The audit checkpoint key is its own Ed25519 key, not the organisation signing key: that one is
+# meant to stay offline between directory signings, while checkpoints are signed by the tick
+# every hour. Its private half is a file in the instance folder (never in the database); its
+# public half is pinned beside it (or in CANDOR_AUDIT_VERIFY_KEY, or given to the reviewer), so
+# that whoever can write the database can neither forge nor replace a checkpoint.
+CHECKPOINT_CONTEXT = b"candor/v1/audit-checkpoint\x00"
+VERIFY_KEY_FILE = "audit-checkpoint.pub"
+
+
+class AuditKeyError(Exception):
+    """The checkpoint key is missing or unusable; the message says what to run."""
+
+
+def init_checkpoint_key(key_path: Path, instance_path: Path) -> bytes:
+    """Create the checkpoint key (mode 0600) and pin its public half; returns the public half.
+    Refuses to replace an existing key: old checkpoints would stop verifying."""
+    if key_path.exists():
+        raise AuditKeyError(f"{key_path} already exists; refusing to replace the audit "
+                            "checkpoint key")
+    signing_key = SigningKey.generate()
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(bytes(signing_key))
+    public = bytes(signing_key.verify_key)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    (instance_path / VERIFY_KEY_FILE).write_text(public.hex() + "\n", encoding="ascii")
+    return public
+
+
+def load_checkpoint_key(key_path: Path) -> SigningKey:
+    try:
+        seed = key_path.read_bytes()
+    except FileNotFoundError:
+        raise AuditKeyError(f"the audit checkpoint key is not at {key_path}: run "
+                            "`candor audit init` (or set CANDOR_AUDIT_KEY_FILE)") from None
+    if len(seed) != 32:
+        raise AuditKeyError(f"{key_path} is not an audit checkpoint key (32 bytes)")
+    return SigningKey(seed)
+
+
+def pinned_verify_key(config: Config) -> bytes | None:
+    """The checkpoint public key verification trusts: CANDOR_AUDIT_VERIFY_KEY, else the file
+    pinned in the instance folder. Never the database's copy."""
+    text_value = config.audit_verify_key
+    if not text_value:
+        try:
+            text_value = (config.instance_path / VERIFY_KEY_FILE).read_text("ascii").strip()
+        except FileNotFoundError:
+            return None
+    try:
+        value = bytes.fromhex(text_value)
+    except ValueError:
+        raise AuditKeyError("the pinned audit checkpoint key is not hexadecimal") from None
+    if len(value) != 32:
+        raise AuditKeyError("the pinned audit checkpoint key must be 32 bytes (64 hex digits)")
+    return value
+
+
+def checkpoint_message(entry_id: int, entry_count: int, head: bytes, previous: bytes,
+                       created_at: datetime) -> bytes:
+    """What a checkpoint's signature covers."""
+    body = json.dumps(
+        {"v": 1, "entry_id": entry_id, "entry_count": entry_count, "entry_hash": head.hex(),
+         "previous": previous.hex(), "created_at": created_at.isoformat(timespec="seconds")},
+        sort_keys=True, separators=(",", ":"),
+    )
+    return CHECKPOINT_CONTEXT + body.encode("ascii")
+
+
+def checkpoint_digest(checkpoint: AuditCheckpoint) -> bytes:
+    """What the next checkpoint names as its previous one."""
+    return hashlib.sha256(CHECKPOINT_CONTEXT + checkpoint.signature).digest()
+
+
+def latest_checkpoint(session: DbSession) -> AuditCheckpoint | None:
+    return session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1))
+
+
+def checkpoint(session: DbSession, signing_key: SigningKey,
+               now: datetime | None = None) -> AuditCheckpoint | None:
+    """Sign the trail's current head (in the caller's transaction). None when nothing was
+    appended since the last checkpoint. The checkpoint itself is recorded in the trail
+    afterwards, so the next checkpoint covers the fact that this one was made."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+    session.flush()
+    head = session.execute(
+        select(AuditEntry.id, AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
+    ).first()
+    last = latest_checkpoint(session)
+    if head is None or (last is not None and last.entry_id == head.id):
+        return None
+    count = session.scalar(select(func.count()).select_from(AuditEntry)
+                           .where(AuditEntry.id <= head.id)) or 0
+    moment = (now or utcnow()).replace(microsecond=0)
+    previous = checkpoint_digest(last) if last is not None else GENESIS
+    message = checkpoint_message(head.id, count, head.entry_hash, previous, moment)
+    row = AuditCheckpoint(
+        entry_id=head.id, entry_count=count, entry_hash=head.entry_hash,
+        previous_digest=previous, created_at=moment,
+        verify_key=bytes(signing_key.verify_key), signature=signing_key.sign(message).signature,
+    )
+    session.add(row)
+    session.flush()
+    record(session, "audit.checkpoint", actor="system", at=moment,
+           detail={"checkpoint": row.id, "entry_id": head.id, "entry_count": count})
+    return row
+
+
+def checkpoint_if_due(session: DbSession, config: Config, now: datetime) -> AuditCheckpoint | None:
+    """The tick's job: a checkpoint when the last one is older than the configured interval.
+    Does nothing (and says nothing) on an instance without a checkpoint key yet."""
+    if not config.audit_key_path.exists():
+        return None
+    last = latest_checkpoint(session)
+    if last is not None and now - last.created_at < timedelta(
+            minutes=config.audit_checkpoint_minutes):
+        return None
+    return checkpoint(session, load_checkpoint_key(config.audit_key_path), now)
+
+
+# --- verification -----------------------------------------------------------------------------
+ProblemKind = Literal["changed", "deleted", "inserted", "reordered", "checkpoint"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: ProblemKind
+    entry_id: int | None
+    message: str
+
+
+@dataclass
+class Verification:
+    """The result of walking the whole trail and every checkpoint."""
+
+    entries: int = 0
+    checkpoints: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    last_checkpoint_entry_id: int | None = None
+    last_checkpoint_at: datetime | None = None
+    uncovered_entries: int = 0  # appended after the last checkpoint: chained, not yet signed
+    signatures_checked: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        if self.ok:
+            signed = (f"the last checkpoint covers entry #{self.last_checkpoint_entry_id}; "
+                      f"{self.uncovered_entries} later entries are chained but not yet signed"
+                      if self.last_checkpoint_entry_id is not None else "no checkpoint yet")
+            return f"intact: {self.entries} entries, {self.checkpoints} checkpoints; {signed}"
+        return f"NOT intact: {len(self.problems)} problems in {self.entries} entries"
+
+
+_BATCH = 5000
+
+
+def _entries(session: DbSession) -> Iterator[AuditEntry]:
+    """Every entry in id order, in batches (the trail may be long)."""
+    after = 0
+    while True:
+        batch = session.scalars(select(AuditEntry).where(AuditEntry.id > after)
+                                .order_by(AuditEntry.id).limit(_BATCH)).all()
+        yield from batch
+        if len(batch) < _BATCH:
+            return
+        after = batch[-1].id
+        session.expunge_all()
+
+
+def verify(session: DbSession, verify_key: bytes | None) -> Verification:
+    """Walk the chain and the checkpoints; report every entry changed, deleted, inserted or
+    reordered, and every checkpoint that no longer matches or does not verify.
+
+    A changed entry no longer hashes to its stored hash. A deleted one leaves its successor
+    naming a hash no entry has. An inserted one names a predecessor other than the entry
+    before it, while the entry after it still names that entry. A reordered one names an
+    entry that exists, but not the one before it. Rewriting every hash after a change is caught
+    by the next signed checkpoint, which names the old head. Without ``verify_key`` the chain
+    is still checked, the signatures are not (the result says so).
+    """
+    result = Verification(signatures_checked=verify_key is not None)
+    known = set(session.scalars(select(AuditEntry.entry_hash)))
+    position: dict[int, tuple[bytes, int]] = {}  # id -> (stored hash, ordinal)
+    expected = GENESIS
+    pending: AuditEntry | None = None
+
+    def check(current: AuditEntry, following: AuditEntry | None) -> None:
+        nonlocal expected
+        result.entries += 1
+        position[current.id] = (current.entry_hash, result.entries)
+        recomputed = entry_hash(current.prev_hash, encode(
+            current.occurred_at, current.actor, current.action, current.case_number,
+            current.detail))
+        if recomputed != current.entry_hash:
+            result.problems.append(Problem("changed", current.id,
+                                           f"entry #{current.id} was changed after it was "
+                                           "written"))
+        if current.prev_hash != expected:
+            if current.prev_hash in known:
+                result.problems.append(Problem("reordered", current.id,
+                                               f"entry #{current.id} is out of order"))
+            elif following is not None and following.prev_hash == expected:
+                result.problems.append(Problem("inserted", current.id,
+                                               f"entry #{current.id} was inserted"))
+                return  # the chain goes on from the entry before it
+            else:
+                result.problems.append(Problem(
+                    "deleted", current.id,
+                    f"entries are missing before #{current.id} (deleted, or the entry before "
+                    "it was rewritten)"))
+        expected = current.entry_hash
+
+    for entry in _entries(session):
+        if pending is not None:
+            check(pending, entry)
+        pending = entry
+    if pending is not None:
+        check(pending, None)
+    _verify_checkpoints(session, verify_key, position, result)
+    return result
+
+
+def _verify_checkpoints(session: DbSession, verify_key: bytes | None,
+                        position: dict[int, tuple[bytes, int]], result: Verification) -> None:
+    previous = GENESIS
+    last_entry = max(position) if position else 0
+    for row in session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)):
+        result.checkpoints += 1
+        where = f"checkpoint #{row.id} (entry #{row.entry_id})"
+        if row.previous_digest != previous:
+            result.problems.append(Problem("checkpoint", row.entry_id,
+                                           f"{where}: the checkpoint before it is missing or "
+                                           "changed"))
+        if verify_key is not None:
+            message = checkpoint_message(row.entry_id, row.entry_count, row.entry_hash,
+                                         row.previous_digest, row.created_at)
+            try:
+                VerifyKey(verify_key).verify(message, row.signature)
+            except (BadSignatureError, ValueError):
+                result.problems.append(Problem("checkpoint", row.entry_id,
+                                               f"{where}: signature does not verify under "
+                                               "the pinned key"))
+        stored = position.get(row.entry_id)
+        if stored is None:
+            result.problems.append(Problem("checkpoint", row.entry_id,
+                                           f"{where}: the entry it signed is missing"))
+        elif stored[0] != row.entry_hash:
+            result.problems.append(Problem("checkpoint", row.entry_id,
+                                           f"{where}: the entry it signed no longer matches"))
+        elif stored[1] != row.entry_count:
+            result.problems.append(Problem(
+                "checkpoint", row.entry_id,
+                f"{where}: it signed {row.entry_count} entries up to there, there are now "
+                f"{stored[1]}"))
+        previous = checkpoint_digest(row)
+        result.last_checkpoint_entry_id, result.last_checkpoint_at = row.entry_id, row.created_at
+    if result.last_checkpoint_entry_id is not None:
+        result.uncovered_entries = sum(1 for entry_id in position
+                                       if entry_id > result.last_checkpoint_entry_id)
+    elif last_entry:
+        result.uncovered_entries = len(position)

@@ -1,0 +1,606 @@
+"""Statistics from case metadata only, for governance: never content, never a case, never a
+person. Everything is computed by SQL aggregates (GROUP BY month of a date, or by a whole
+number of days), so the work grows with the number of distinct months and day counts, not with
+the number of cases; a window of quarters is the finest time unit ever returned.
+
+``gather`` reads the raw counts; they never leave this module except through ``build_pack``,
+which applies small-cell suppression (app/services/suppression.py) to every count and the
+publication rules to every derived figure, and is what pages, CSV, JSON and the CLI print.
+
+Scopes
+------
+- ``board``: every case received in the window.
+- ``officers``: the SB 53 pack for officers and directors (Labor Code 1107.1(e)) leaves out
+  every case that accuses one of them: a case flagged ``concerns_rso``, or one where the
+  reporter named as concerned (a ``CaseExclusion`` with reason "concerned") any staff member
+  holding the ``rso``, ``executive`` or ``board`` role. The pack goes to all officers and
+  directors at once, so such a case is left out whole rather than per reader; recusals do
+  not count as accusations.
+- ``public``: the same cases as ``board``, printed with the public k (10 by default).
+
+Clocks are measured against the statutory periods in calendar days (acknowledge within 7 days
+of receipt; findings within 3 months of acknowledgement; Board notice within 3 days of a
+substantiated material-risk finding), ignoring pauses, so figures stay comparable across
+deadline-policy versions. A case still waiting past its due date counts as late.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
+
+from app.extensions import DbSession
+from app.models import Case, CaseEvent, CaseExclusion, StaffRole
+from app.roles import Role
+from app.services import suppression
+from app.services.suppression import Cell, SuppressedSeries, SuppressedTable
+from app.taxonomy import Taxonomy
+
+Scope = Literal["board", "officers", "public"]
+SCOPES: tuple[Scope, ...] = ("board", "officers", "public")
+OFFICER_ROLES = (Role.RSO.value, Role.EXECUTIVE.value, Role.BOARD.value)
+STATUSES = ("received", "acknowledged", "triaged", "investigating", "findings",
+            "corrective_action", "closed")
+OUTCOMES = ("substantiated", "partly_substantiated", "not_substantiated", "out_of_scope")
+ROUTES = ("rso", "executive", "board")
+SUBSTANTIATED = ("substantiated", "partly_substantiated")
+ACKNOWLEDGE_DAYS = 7
+FEEDBACK_MONTHS = 3
+BOARD_NOTICE_DAYS = 3
+WINDOW_QUARTERS = 4
+# Events that tell the Board (app/services/deadlines.py): a notice, or escalation to its tier.
+BOARD_NOTICE_EVENTS = ("board_notified", "escalated")
+
+
+# --- quarters ---------------------------------------------------------------------------------
+@dataclass(frozen=True, order=True)
+class Quarter:
+    year: int
+    number: int
+
+    @classmethod
+    def of(cls, day: date) -> Quarter:
+        return cls(day.year, (day.month - 1) // 3 + 1)
+
+    @classmethod
+    def parse(cls, text: str) -> Quarter:
+        """``2026-Q3`` (ValueError otherwise)."""
+        year, _, number = text.strip().upper().partition("-Q")
+        if not (year.isdigit() and len(year) == 4 and number in {"1", "2", "3", "4"}):
+            raise ValueError(f"{text!r} is not a quarter like 2026-Q3")
+        return cls(int(year), int(number))
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}-Q{self.number}"
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, 3 * self.number - 2, 1)
+
+    def shifted(self, quarters: int) -> Quarter:
+        index = self.year * 4 + self.number - 1 + quarters
+        return Quarter(index // 4, index % 4 + 1)
+
+    @property
+    def next_first_day(self) -> date:
+        return self.shifted(1).first_day
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def last_ended_quarter(on: date) -> Quarter:
+    return Quarter.of(on).shifted(-1)
+
+
+def window(last: Quarter, quarters: int = WINDOW_QUARTERS) -> list[Quarter]:
+    return [last.shifted(i) for i in range(1 - quarters, 1)]
+
+
+# --- raw figures ------------------------------------------------------------------------------
+@dataclass
+class ClockCounts:
+    on_time: int = 0
+    late: int = 0
+
+    @property
+    def due(self) -> int:
+        return self.on_time + self.late
+
+
+@dataclass
+class Raw:
+    """Unsuppressed counts: never printed as they are."""
+
+    quarters: list[Quarter]
+    by_category: dict[str, list[int]] = field(default_factory=dict)
+    by_route: dict[str, list[int]] = field(default_factory=dict)
+    by_status: Counter[str] = field(default_factory=Counter)
+    by_outcome: Counter[str] = field(default_factory=Counter)
+    # per duration name: per quarter index (or None for the window) -> {days: cases}
+    durations: dict[str, dict[int | None, Counter[int]]] = field(default_factory=dict)
+    clocks: dict[str, list[ClockCounts]] = field(default_factory=dict)
+    escalations: list[int] = field(default_factory=list)
+    board_notices: list[int] = field(default_factory=list)
+    corrective_actions: int = 0
+    retaliation: int = 0
+    material_risk_found: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(sum(row) for row in self.by_category.values())
+
+
+def accuses_an_officer() -> ColumnElement[bool]:
+    """SQL condition: the case accuses an officer or director (see the module docstring)."""
+    named_officer = exists().where(
+        CaseExclusion.case_id == Case.id, CaseExclusion.reason == "concerned",
+        exists().where(StaffRole.staff_id == CaseExclusion.staff_id,
+                       StaffRole.role.in_(OFFICER_ROLES)),
+    )
+    return or_(Case.concerns_rso.is_(True), named_officer)
+
+
+def _scope_filter(scope: Scope) -> list[ColumnElement[bool]]:
+    return [~accuses_an_officer()] if scope == "officers" else []
+
+
+def _days(session: DbSession, later: Any, earlier: Any) -> Any:
+    """Whole days between two DATE columns, in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return later - earlier
+    return cast(func.julianday(later) - func.julianday(earlier), Integer)
+
+
+def _feedback_due(session: DbSession, start: Any) -> Any:
+    """SQL: ``start`` + 3 calendar months, clamped to the month's end like
+    ``deadline_policy.add_months`` (PostgreSQL's interval arithmetic clamps; SQLite's rolls
+    over, so the end of the target month caps it)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(start + text(f"interval '{FEEDBACK_MONTHS} months'"), Date)
+    return func.min(func.date(start, f"+{FEEDBACK_MONTHS} months"),
+                    func.date(start, "start of month", f"+{FEEDBACK_MONTHS + 1} months",
+                              "-1 day"))
+
+
+def _quarter_index(column: Any, quarters: Sequence[Quarter]) -> Any:
+    """SQL: which quarter of the window a date falls in (0-based), by comparisons only: much
+    cheaper per row than extracting a month."""
+    return case(*[(column < q.next_first_day, i) for i, q in enumerate(quarters[:-1])],
+                else_=len(quarters) - 1)
+
+
+def gather(session: DbSession, quarters: Sequence[Quarter], scope: Scope, today: date,
+           taxonomy: Taxonomy) -> Raw:
+    """Every raw count for cases received in ``quarters`` (consecutive) in ``scope``: one
+    grouped scan for the counts and clocks, one per duration, and two small ones over events."""
+    raw = Raw(quarters=list(quarters))
+    start, end = quarters[0].first_day, quarters[-1].next_first_day
+    in_window = [Case.received_on >= start, Case.received_on < end, *_scope_filter(scope)]
+    width = len(quarters)
+    slot = _quarter_index(Case.received_on, quarters)
+    on = literal(today, Date)
+    raw.by_category = {c.id: [0] * width for c in taxonomy.categories}
+    raw.by_route = {r: [0] * width for r in ROUTES}
+    raw.clocks = {name: [ClockCounts() for _ in range(width)] for name in
+                  ("acknowledge", "feedback", "board_notice")}
+
+    retaliation = or_(Case.category == "retaliation", Case.link_kind == "retaliation")
+    risk = and_(Case.outcome.in_(SUBSTANTIATED), Case.material_risk_found.is_(True))
+    ack_overdue = and_(Case.acknowledged_on.is_(None),
+                       _days(session, on, Case.received_on) > ACKNOWLEDGE_DAYS)
+    due = _feedback_due(session, Case.acknowledged_on)
+    feedback = case(
+        (Case.acknowledged_on.is_(None), None),
+        (Case.findings_on.is_not(None), case((Case.findings_on <= due, "on_time"),
+                                             else_="late")),
+        (on > due, "late"), else_=None)
+    columns = (slot, Case.category, Case.route, Case.status, Case.outcome, retaliation, risk,
+               ack_overdue, feedback)
+    grouped = select(*columns, func.count()).where(*in_window).group_by(*columns)
+    for q, category, route, status, outcome, is_retaliation, is_risk, overdue, fb, count in \
+            session.execute(grouped):
+        raw.by_category.setdefault(category, [0] * width)[q] += count
+        raw.by_route.setdefault(route, [0] * width)[q] += count
+        raw.by_status[status] += count
+        if outcome:
+            raw.by_outcome[outcome] += count
+        raw.retaliation += count if is_retaliation else 0
+        raw.material_risk_found += count if is_risk else 0
+        raw.clocks["acknowledge"][q].late += count if overdue else 0
+        if fb is not None:
+            bucket = raw.clocks["feedback"][q]
+            bucket.on_time += count if fb == "on_time" else 0
+            bucket.late += count if fb == "late" else 0
+
+    for name, done in (("acknowledge", Case.acknowledged_on), ("feedback", Case.findings_on),
+                       ("close", Case.closed_on)):
+        days = _days(session, done, Case.received_on)
+        per: dict[int | None, Counter[int]] = defaultdict(Counter)
+        for q, d, count in session.execute(
+                select(slot, days, func.count()).where(*in_window, done.is_not(None))
+                .group_by(slot, days)):
+            per[q][int(d)] += count
+            per[None][int(d)] += count
+            if name == "acknowledge":
+                bucket = raw.clocks["acknowledge"][q]
+                bucket.on_time += count if d <= ACKNOWLEDGE_DAYS else 0
+                bucket.late += count if d > ACKNOWLEDGE_DAYS else 0
+        raw.durations[name] = dict(per)
+
+    raw.corrective_actions = session.scalar(
+        select(func.count(func.distinct(CaseEvent.case_id)))
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(CaseEvent.kind == "corrective_action", Case.outcome.in_(SUBSTANTIATED),
+               *in_window)) or 0
+    _board_notice_clock(session, raw, in_window, slot, on)
+    raw.escalations, raw.board_notices = _events(session, quarters, scope)
+    return raw
+
+
+def _board_notice_clock(session: DbSession, raw: Raw, in_window: list[ColumnElement[bool]],
+                        slot: Any, on: Any) -> None:
+    """Substantiated material-risk findings: was the Board told within 3 days?"""
+    told = (select(CaseEvent.case_id, func.min(CaseEvent.occurred_on).label("told_on"))
+            .where(CaseEvent.kind.in_(BOARD_NOTICE_EVENTS))
+            .group_by(CaseEvent.case_id).subquery())
+    state = case(
+        (told.c.told_on.is_not(None),
+         case((_days(session, told.c.told_on, Case.findings_on) <= BOARD_NOTICE_DAYS,
+               "on_time"), else_="late")),
+        (_days(session, on, Case.findings_on) > BOARD_NOTICE_DAYS, "late"), else_=None)
+    for q, value, count in session.execute(
+            select(slot, state, func.count())
+            .select_from(Case).outerjoin(told, told.c.case_id == Case.id)
+            .where(*in_window, Case.outcome.in_(SUBSTANTIATED),
+                   Case.material_risk_found.is_(True), Case.findings_on.is_not(None))
+            .group_by(slot, state)):
+        if value is not None:
+            bucket = raw.clocks["board_notice"][q]
+            bucket.on_time += count if value == "on_time" else 0
+            bucket.late += count if value == "late" else 0
+
+
+def _events(session: DbSession, quarters: Sequence[Quarter], scope: Scope
+            ) -> tuple[list[int], list[int]]:
+    """Cases escalated, and Board notices given, per quarter in which it happened."""
+    start, end = quarters[0].first_day, quarters[-1].next_first_day
+    slot = _quarter_index(CaseEvent.occurred_on, quarters)
+    escalations, notices = [0] * len(quarters), [0] * len(quarters)
+    for kind, q, count in session.execute(
+            select(CaseEvent.kind, slot, func.count(func.distinct(CaseEvent.case_id)))
+            .join(Case, Case.id == CaseEvent.case_id)
+            .where(CaseEvent.kind.in_(("escalated", "board_notified")),
+                   CaseEvent.occurred_on >= start, CaseEvent.occurred_on < end,
+                   *_scope_filter(scope))
+            .group_by(CaseEvent.kind, slot)):
+        (escalations if kind == "escalated" else notices)[q] += count
+    return escalations, notices
+
+
+# --- publication ------------------------------------------------------------------------------
+def percentile(histogram: Mapping[int, int], fraction: float) -> int:
+    """Nearest-rank percentile of a {value: count} histogram (the median is fraction 0.5)."""
+    total = sum(histogram.values())
+    rank = max(1, math.ceil(fraction * total))
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return value
+    raise ValueError("empty histogram")
+
+
+WITHHELD = "suppressed"
+
+
+@dataclass(frozen=True)
+class Figure:
+    id: str
+    title: str
+    cases: Cell
+    median: int | str
+    p90: int | str
+    unit: str = "days"
+
+
+@dataclass(frozen=True)
+class Rate:
+    id: str
+    title: str
+    value: float | str  # a share from 0 to 1, or WITHHELD
+    basis: str  # what it is a share of, in words
+
+    def display(self) -> str:
+        return WITHHELD if isinstance(self.value, str) else f"{round(self.value * 100)}%"
+
+
+@dataclass(frozen=True)
+class NamedTable:
+    id: str
+    title: str
+    row_labels: list[str]
+    column_labels: list[str]
+    table: SuppressedTable
+
+
+@dataclass(frozen=True)
+class NamedSeries:
+    id: str
+    title: str
+    labels: list[str]
+    series: SuppressedSeries
+
+
+@dataclass(frozen=True)
+class Pack:
+    scope: Scope
+    title: str
+    k: int
+    quarter: Quarter
+    quarters: list[Quarter]
+    generated_on: date
+    tables: list[NamedTable]
+    series: list[NamedSeries]
+    figures: list[Figure]
+    rates: list[Rate]
+    trend_columns: list[str]
+    trends: list[tuple[str, list[str]]]  # per quarter label: its printed figures
+    rule: str
+
+    def as_json(self) -> dict[str, Any]:
+        def cells(values: Iterable[Cell]) -> list[int | str]:
+            return [c.as_json() for c in values]
+
+        return {
+            "title": self.title, "scope": self.scope, "k": self.k,
+            "quarter": self.quarter.label, "quarters": [q.label for q in self.quarters],
+            "generated_on": self.generated_on.isoformat(), "rule": self.rule,
+            "symbols": {f"<{self.k}": f"a count from 0 to {self.k - 1}",
+                        suppression.COMPLEMENTARY_SYMBOL: "withheld so that small counts "
+                        "cannot be worked out from the totals"},
+            "tables": [{
+                "id": t.id, "title": t.title, "columns": t.column_labels,
+                "rows": [{"label": label, "cells": cells(row), "total": total.as_json()}
+                         for label, row, total in zip(t.row_labels, t.table.cells,
+                                                      t.table.row_totals, strict=True)],
+                "column_totals": cells(t.table.column_totals),
+                "total": t.table.total.as_json()} for t in self.tables],
+            "series": [{
+                "id": s.id, "title": s.title,
+                "items": [{"label": label, "value": cell.as_json()}
+                          for label, cell in zip(s.labels, s.series.values, strict=True)],
+                "total": s.series.total.as_json()} for s in self.series],
+            "figures": [{"id": f.id, "title": f.title, "unit": f.unit,
+                         "cases": f.cases.as_json(), "median": f.median, "p90": f.p90}
+                        for f in self.figures],
+            "rates": [{"id": r.id, "title": r.title, "basis": r.basis,
+                       "value": r.value if isinstance(r.value, str) else round(r.value, 3)}
+                      for r in self.rates],
+            "trends": {"columns": self.trend_columns,
+                       "rows": [{"quarter": label, "values": values}
+                                for label, values in self.trends]},
+        }
+
+    def csv_rows(self) -> list[list[str]]:
+        """One flat sheet: section, row, column, value (symbols as printed)."""
+        rows = [["section", "row", "column", "value"],
+                ["pack", self.title, "quarter", self.quarter.label],
+                ["pack", self.title, "k", str(self.k)]]
+        for t in self.tables:
+            for label, row, total in zip(t.row_labels, t.table.cells, t.table.row_totals,
+                                         strict=True):
+                rows += [[t.id, label, col, cell.display()]
+                         for col, cell in zip(t.column_labels, row, strict=True)]
+                rows.append([t.id, label, "total", total.display()])
+            rows += [[t.id, "total", col, cell.display()]
+                     for col, cell in zip(t.column_labels, t.table.column_totals, strict=True)]
+            rows.append([t.id, "total", "total", t.table.total.display()])
+        for s in self.series:
+            rows += [[s.id, label, "count", cell.display()]
+                     for label, cell in zip(s.labels, s.series.values, strict=True)]
+            rows.append([s.id, "total", "count", s.series.total.display()])
+        for f in self.figures:
+            rows += [[f.id, "cases", "", f.cases.display()], [f.id, "median", f.unit,
+                                                               str(f.median)],
+                     [f.id, "p90", f.unit, str(f.p90)]]
+        rows += [[r.id, r.basis, "share", r.display()] for r in self.rates]
+        for label, values in self.trends:
+            rows += [["trends", label, column, value]
+                     for column, value in zip(self.trend_columns, values, strict=True)]
+        return rows
+
+
+TITLES: dict[Scope, str] = {
+    "board": "Quarterly Board pack",
+    "officers": "Quarterly pack for officers and directors",
+    "public": "Transparency report",
+}
+RULES: dict[Scope, str] = {
+    "board": "All cases received in the quarters shown.",
+    "officers": "Leaves out every case that accuses an officer or director (SB 53): cases that "
+                "concern the RSO, and cases whose reporter named as concerned anyone holding "
+                "the RSO, executive or Board role.",
+    "public": "All cases received in the quarters shown, with larger small-count protection.",
+}
+STATUS_LABELS = {"received": "Received", "acknowledged": "Acknowledged", "triaged": "Triaged",
+                 "investigating": "Investigating", "findings": "Findings recorded",
+                 "corrective_action": "Corrective action", "closed": "Closed"}
+OUTCOME_LABELS = {"substantiated": "Substantiated", "partly_substantiated":
+                  "Partly substantiated", "not_substantiated": "Not substantiated",
+                  "out_of_scope": "Out of scope"}
+ROUTE_LABELS = {"rso": "Responsible Scaling Officer", "executive": "Executive outside the "
+                "RSO's line", "board": "Board"}
+CLOCK_TITLES = {"acknowledge": "Acknowledged within 7 days",
+                "feedback": "Findings within 3 months of acknowledgement",
+                "board_notice": "Board told within 72 hours of a material-risk finding"}
+
+
+def _linked_tables(raw: Raw, k: int, taxonomy: Taxonomy) -> tuple[NamedTable, NamedTable,
+                                                                  NamedSeries]:
+    """The category and route tables share their quarter totals and grand total, and the
+    status series shares the grand total: a margin withheld in one is withheld in all."""
+    labels = {c.id: c.label for c in taxonomy.categories}
+    categories = list(raw.by_category)
+    routes = list(raw.by_route)
+    width = len(raw.quarters)
+    forced: set[tuple[int, int]] = set()  # (-1, j): quarter total j; (-1, -1): grand total
+
+    def grid_force(rows: int) -> set[tuple[int, int]]:
+        return {(rows, width if j == -1 else j) for _, j in forced}
+
+    while True:
+        by_category = suppression.suppress_table([raw.by_category[c] for c in categories], k,
+                                                 force=grid_force(len(categories)))
+        by_route = suppression.suppress_table([raw.by_route[r] for r in routes], k,
+                                              force=grid_force(len(routes)))
+        status = suppression.suppress_series([raw.by_status.get(s, 0) for s in STATUSES], k,
+                                             force_total=(-1, -1) in forced)
+        found = {(-1, j) for table in (by_category, by_route)
+                 for j, cell in enumerate(table.column_totals) if not cell.shown}
+        if any(not t.shown for t in (by_category.total, by_route.total, status.total)):
+            found.add((-1, -1))
+        if found <= forced:
+            break
+        forced |= found
+    columns = [q.label for q in raw.quarters]
+    return (
+        NamedTable("category_by_quarter", "Reports by category and quarter received",
+                   [labels.get(c, c) for c in categories], columns, by_category),
+        NamedTable("route_by_quarter", "Reports by route and quarter received",
+                   [ROUTE_LABELS.get(r, r) for r in routes], columns, by_route),
+        NamedSeries("status", "Where the cases are now (status funnel)",
+                    [STATUS_LABELS[s] for s in STATUSES], status),
+    )
+
+
+def _figure(id_: str, title: str, histogram: Mapping[int, int] | None, k: int) -> Figure:
+    histogram = histogram or {}
+    count = sum(histogram.values())
+    shown = suppression.figure_publishable(count, k)
+    cell = Cell(count, suppression.Suppression.SHOWN, k) if count >= k else \
+        Cell(None, suppression.Suppression.SMALL, k)
+    return Figure(id_, title, cell,
+                  percentile(histogram, 0.5) if shown else WITHHELD,
+                  percentile(histogram, 0.9) if shown else WITHHELD)
+
+
+def _rate(id_: str, title: str, part: int, whole: int, k: int, basis: str) -> Rate:
+    value: float | str = part / whole if suppression.rate_publishable(part, whole, k) \
+        else WITHHELD
+    return Rate(id_, title, value, basis)
+
+
+def build_pack(raw: Raw, scope: Scope, k: int, taxonomy: Taxonomy, generated_on: date) -> Pack:
+    """Apply suppression and the publication rules to everything in ``raw``."""
+    category_table, route_table, status_series = _linked_tables(raw, k, taxonomy)
+    outcomes = NamedSeries("outcomes", "Findings recorded",
+                           [OUTCOME_LABELS[o] for o in OUTCOMES],
+                           suppression.suppress_series([raw.by_outcome.get(o, 0)
+                                                        for o in OUTCOMES], k))
+    columns = [q.label for q in raw.quarters]
+    escalations = NamedSeries("escalations", "Cases escalated to the Board tier, by quarter",
+                              columns, suppression.suppress_series(raw.escalations, k))
+    notices = NamedSeries("board_notices", "Board notices given, by quarter", columns,
+                          suppression.suppress_series(raw.board_notices, k))
+    figures = [
+        _figure("time_to_acknowledge", "Days from receipt to acknowledgement",
+                raw.durations.get("acknowledge", {}).get(None), k),
+        _figure("time_to_feedback", "Days from receipt to findings",
+                raw.durations.get("feedback", {}).get(None), k),
+        _figure("time_to_close", "Days from receipt to closure",
+                raw.durations.get("close", {}).get(None), k),
+    ]
+    findings = sum(raw.by_outcome.get(o, 0) for o in OUTCOMES if o != "out_of_scope")
+    substantiated = sum(raw.by_outcome.get(o, 0) for o in SUBSTANTIATED)
+    rates = [
+        _rate(f"on_time_{name}", title, sum(c.on_time for c in raw.clocks.get(name, [])),
+              sum(c.due for c in raw.clocks.get(name, [])), k, "cases whose deadline has come")
+        for name, title in CLOCK_TITLES.items()
+    ]
+    rates += [
+        _rate("substantiation", "Substantiated or partly substantiated", substantiated,
+              findings, k, "findings recorded, out of scope excluded"),
+        _rate("corrective_action", "Substantiated cases with corrective action recorded",
+              raw.corrective_actions, substantiated, k, "substantiated cases"),
+        _rate("retaliation", "Reports of retaliation", raw.retaliation, raw.total, k,
+              "all reports received"),
+    ]
+    trend_columns = ["Median days to acknowledge", *[CLOCK_TITLES[c] for c in
+                                                       ("acknowledge", "feedback")]]
+    trends = []
+    for i, quarter in enumerate(raw.quarters):
+        median = _figure("", "", raw.durations.get("acknowledge", {}).get(i), k).median
+        values = [str(median)]
+        for name in ("acknowledge", "feedback"):
+            counts = raw.clocks.get(name, [ClockCounts()] * len(raw.quarters))[i]
+            values.append(_rate("", "", counts.on_time, counts.due, k, "").display())
+        trends.append((quarter.label, values))
+    return Pack(scope=scope, title=TITLES[scope], k=k, quarter=raw.quarters[-1],
+                quarters=raw.quarters, generated_on=generated_on,
+                tables=[category_table, route_table],
+                series=[status_series, outcomes, escalations, notices],
+                figures=figures, rates=rates, trend_columns=trend_columns, trends=trends,
+                rule=RULES[scope])
+
+
+def pack(session: DbSession, scope: Scope, last: Quarter, today: date, taxonomy: Taxonomy,
+         k: int, quarters: int = WINDOW_QUARTERS) -> Pack:
+    """The pack of ``scope`` for the window of ``quarters`` quarters ending with ``last``."""
+    raw = gather(session, window(last, quarters), scope, today, taxonomy)
+    return build_pack(raw, scope, k, taxonomy, today)
+
+
+# --- reuse between requests -------------------------------------------------------------------
+def data_version(session: DbSession) -> tuple[int | None, int | None]:
+    """Changes whenever a case's metadata may have: every change to a case is audited in the
+    same transaction (app/services/audit.py), and a new case has a new id. Two index look-ups."""
+    from app.models import AuditEntry
+
+    return (session.scalar(select(func.max(AuditEntry.id))),
+            session.scalar(select(func.max(Case.id))))
+
+
+@dataclass
+class StatisticsCache:
+    """Raw counts of recent windows, kept per process and reused while the data version and
+    the day are unchanged: a dashboard is then a version check and the suppression, however
+    many cases there are. Bounded: the oldest window goes first."""
+
+    limit: int = 32
+    entries: dict[tuple[Any, ...], tuple[tuple[int | None, int | None], Raw]] = field(
+        default_factory=dict)
+
+    def raw(self, session: DbSession, quarters: Sequence[Quarter], scope: Scope, today: date,
+            taxonomy: Taxonomy) -> Raw:
+        key = (scope, tuple(quarters), today, taxonomy.version)
+        version = data_version(session)
+        hit = self.entries.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        raw = gather(session, quarters, scope, today, taxonomy)
+        self.entries.pop(key, None)
+        self.entries[key] = (version, raw)
+        while len(self.entries) > self.limit:
+            self.entries.pop(next(iter(self.entries)))
+        return raw
