@@ -7,7 +7,7 @@ import { loadDirectory } from "./key-directory.js";
 import { loadKeyPair } from "./staff-session.js";
 import {
   CaseworkError, encryptText, entryOf, explain, getJson, grantsForNewMember, newCaseBody,
-  openCaseKeys, postJson, readersFor, readRecord, revocation,
+  openCaseKeys, postJson, readersFor, readRecord, revocation, unb64,
 } from "./staff-casework.js";
 
 const $ = (id) => document.getElementById(id);
@@ -377,6 +377,82 @@ function renderIdentity(view) {
   if (shown) $("identity-text").textContent = state.identity ?? UNREADABLE;
 }
 
+// Attachments: listed once the case view carries them (the attachments capability); each is
+// fetched as ciphertext and decrypted here frame by frame as it arrives, and offered for saving
+// only after its final frame authenticated (a truncated stream is refused).
+
+const safeFileName = (name) => name.replace(/[\\/\x00-\x1f\x7f]/g, "_").slice(0, 200) || "attachment";
+
+function openAttachment(item) {
+  const key = state.keys.get(item.key_epoch);
+  if (!key) return null;
+  try {
+    const caseRef = state.view.case_ref;
+    return {
+      fileKey: candor.decryptFileKey(key, caseRef, item.key_record.record_ref,
+                                     unb64(item.key_record.ciphertext)),
+      name: safeFileName(candor.decryptTextRecord(key, candor.RecordKind.FILE_NAME, caseRef,
+                                                  item.name_record.record_ref,
+                                                  unb64(item.name_record.ciphertext))),
+    };
+  } catch (error) {
+    if (!(error instanceof candor.CryptoError)) throw error;
+    return null;
+  }
+}
+
+async function downloadAttachment(root, item, opened) {
+  let response;
+  try {
+    response = await fetch(caseUrl(root, `/attachments/${encodeURIComponent(item.attachment_ref)}`),
+                           { credentials: "same-origin" });
+  } catch {
+    throw new CaseworkError("Candor could not be reached. Check your connection and try again.");
+  }
+  if (!response.ok) throw new CaseworkError(`The file could not be fetched (${response.status}).`);
+  const decryptor = new candor.StreamDecryptor(opened.fileKey, state.view.case_ref,
+                                               item.attachment_ref);
+  const parts = [];
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(...decryptor.update(value));
+  }
+  decryptor.finish();
+  offerFile(new Blob(parts, { type: "application/octet-stream" }), opened.name,
+            $("attachment-link"));
+}
+
+function renderAttachments(root, view) {
+  const items = Array.isArray(view.attachments) ? view.attachments : [];
+  $("attachments").hidden = !items.length;
+  $("attachment-list").replaceChildren(...items.map((item) => {
+    const opened = openAttachment(item);
+    const entry = element("li");
+    if (!opened) {
+      entry.append(element("span", UNREADABLE, "error"));
+      return entry;
+    }
+    const button = element("button", `Decrypt and save ${opened.name}`, "button button-quiet");
+    button.type = "button";
+    button.addEventListener("click", async () => {
+      hideError($("attachment-error"));
+      button.disabled = true;
+      try {
+        await downloadAttachment(root, item, opened);
+      } catch (error) {
+        showError($("attachment-error"), error);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    entry.append(button, ` ${Math.ceil(item.size / 1024)} KiB encrypted · `,
+                 dateElement(item.created_on));
+    return entry;
+  }));
+}
+
 function renderCase(root, view) {
   decryptAll(view);
   $("case-status").textContent = label(STATUS_LABELS, view.status);
@@ -385,6 +461,7 @@ function renderCase(root, view) {
   $("report-text").textContent = report ? (report.text ?? UNREADABLE) : "No report record.";
   $("report-text").classList.toggle("error", Boolean(report && report.text === null));
   renderIdentity(view);
+  renderAttachments(root, view);
   fillList("conversation", recordsOf("message"), "No message yet.");
   fillList("notes", recordsOf("note"), "No note yet.");
   fillList("findings-list", recordsOf("findings"), "No findings recorded yet.");
@@ -604,17 +681,22 @@ function exportDocument(root) {
   };
 }
 
-function exportCase(root) {
-  if (!state.view) throw new CaseworkError("The case is not open.");
-  const text = JSON.stringify(exportDocument(root), null, 2);
-  const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
-  const link = $("export-link");
+/** Offer `blob` for saving as `name` through `link` (an anchor with a download attribute). */
+function offerFile(blob, name, link) {
+  const url = URL.createObjectURL(blob);
   link.href = url;
-  link.download = `case-${state.view.number}.json`;
+  link.download = name;
   link.hidden = false;
   link.click();
   // The object URL is released a minute later, once the browser has saved the file.
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+function exportCase(root) {
+  if (!state.view) throw new CaseworkError("The case is not open.");
+  const text = JSON.stringify(exportDocument(root), null, 2);
+  offerFile(new Blob([text], { type: "application/json" }), `case-${state.view.number}.json`,
+            $("export-link"));
   announce("The export was decrypted in this browser and offered as a file.");
 }
 
