@@ -238,3 +238,95 @@ def test_reporter_pages_are_csp_clean(client: FlaskClient, path: str) -> None:
     source = REPORTER_JS.read_text()
     assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", source)
     assert not re.search(r"localStorage|sessionStorage|document\.cookie", source)
+
+
+NOTES = b"Meeting notes, 4 March: the eval run was cancelled by the launch lead.\n" * 2000
+STAFF_ACK = "We received your report and are looking into it."
+STAFF_REPLY = "Thank you. Could you send the schedule you mentioned?"
+SCHEDULE = b"Schedule: 4th 09:00 eval run, cancelled at 08:40.\n"
+STAFF_FILE = b"The evaluation policy, for reference.\n" * 500
+
+
+def test_attachments_both_ways_in_the_browser(
+        page: Any, page_log: PageLog, make_page: Any, live_server: str, app: Flask,
+        staff: StaffLogin, recipients: dict[str, Account]) -> None:
+    """Submit with two attachments (a photo whose EXIF holds GPS), come back, read the
+    acknowledgement and a reply written by staff, download their file and reply with one."""
+    from PIL import Image
+
+    from tests.support.attachments import staff_attach, staff_files
+    from tests.support.casework import CaseworkClient
+    from tests.support.images import GPS_MARK, pillow_jpeg
+
+    photo = pillow_jpeg()
+    page.goto(live_server + "/report/new")
+    expect(page.locator("#readers-now li")).to_have_text(["rso1 (RSO)"])
+    page.select_option("#category", "capability-cbrn")
+    page.fill("#report-text", REPORT)
+    page.set_input_files("#attachments", files=[
+        {"name": "IMG_0042.jpg", "mimeType": "image/jpeg", "buffer": photo},
+        {"name": "notes.txt", "mimeType": "text/plain", "buffer": NOTES}])
+    checks = page.locator("#attachment-checks li")
+    expect(checks).to_have_count(2)
+    expect(checks.nth(0)).to_contain_text("location, camera details")
+    expect(checks.nth(1)).to_contain_text("cannot be cleaned")
+    page.click("#report-submit")
+    expect(page.locator("#receipt")).to_be_visible()
+    codename = page.locator("#receipt-codename").inner_text().strip()
+    number = page.locator("#receipt-number").inner_text()
+    uploads = page.locator("#receipt-upload-list li")
+    expect(uploads).to_have_count(2)
+    for index in range(2):
+        expect(uploads.nth(index)).to_contain_text("Sent, encrypted", timeout=30_000)
+    assert page.locator("#receipt-upload-list progress").count() == 2
+
+    rso = CaseworkClient(app.test_client(), staff, recipients["rso1"])
+    files = staff_files(app, rso, number)
+    assert set(files) == {"IMG_0042.jpg", "notes.txt"}
+    assert files["notes.txt"] == NOTES
+    cleaned = files["IMG_0042.jpg"]
+    assert GPS_MARK not in cleaned and b"Exif" not in cleaned
+    import io
+
+    with Image.open(io.BytesIO(cleaned)) as image:
+        assert image.size == (64, 48) and not image.getexif()
+    assert rso.acknowledge(number, STAFF_ACK).status_code == 200
+    assert rso.write(number, "message", STAFF_REPLY).status_code == 201
+    staff_attach(rso, number, "policy.txt", STAFF_FILE)
+
+    returning = make_page(accept_downloads=True)
+    return_log = watch(returning)
+    open_case(returning, live_server, codename)
+    assert returning.locator("#case-status").inner_text() == "Acknowledged"
+    conversation = returning.locator("#case-conversation")
+    expect(conversation).to_contain_text(STAFF_ACK)
+    expect(conversation).to_contain_text(STAFF_REPLY)
+    listed = returning.locator("#case-attachments li")
+    expect(listed).to_have_count(3)
+    expect(listed.nth(0)).to_contain_text("IMG_0042.jpg")
+    with returning.expect_download() as download:
+        returning.click("text=Download policy.txt")
+    assert download.value.suggested_filename == "policy.txt"
+    assert Path(download.value.path()).read_bytes() == STAFF_FILE
+
+    returning.fill("#reply-text", REPLY)
+    returning.set_input_files("#reply-attachments", files=[
+        {"name": "schedule.txt", "mimeType": "text/plain", "buffer": SCHEDULE}])
+    returning.click("#reply-submit")
+    expect(returning.locator("#reply-status")).to_have_text("Your message was sent.",
+                                                            timeout=30_000)
+    expect(listed).to_have_count(4)
+    expect(returning.locator("#reply-upload-list li")).to_contain_text("Sent, encrypted")
+    assert staff_files(app, rso, number)["schedule.txt"] == SCHEDULE
+    view = rso.case(number)
+    assert REPLY in [rso.read(view, r) for r in view["records"] if r["kind"] == "message"]
+
+    # Not a byte of any file, nor the codename, left the browsers or reached the server.
+    sent = sent_bytes(page_log) + sent_bytes(return_log)
+    stored = database_dump(app) + b"".join(
+        p.read_bytes() for p in app.extensions["candor_config"].blob_path.iterdir())
+    secrets = [NOTES[:60], SCHEDULE[:40], photo[-200:-100], b"IMG_0042", b"schedule.txt",
+               REPORT.encode(), REPLY.encode(), *codename_forms(codename)]
+    for secret in secrets:
+        assert secret not in sent and secret not in stored
+    assert page_log.console_errors == [] and return_log.console_errors == []

@@ -6,6 +6,7 @@
 // request body. Decrypted text reaches the page only through textContent.
 import * as candor from "./candor-crypto.js";
 import { loadDirectory } from "./key-directory.js";
+import { MetadataError, SNIFF_BYTES, SniffingStripper, sniff } from "./metadata.js";
 
 const $ = (id) => document.getElementById(id);
 const b64 = (bytes) => sodium.to_base64(bytes, sodium.base64_variants.ORIGINAL);
@@ -30,6 +31,7 @@ const RECORD_LABELS = {
 // it) and the case key of the case on screen. Leaving or reloading the page forgets both.
 let newCodename = null;
 let openedCase = null;
+let uploading = false; // attachments of a new report are still being sent
 
 /** A refusal with a message meant for the reporter (from the server or from this script). */
 class ReporterError extends Error {
@@ -190,7 +192,7 @@ async function buildSubmission(report, entries, params) {
     reporter_public_key: b64(reporter.publicKey),
     grants, records,
   };
-  return { body, codename };
+  return { body, codename, caseKey, caseRef };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,6 +252,211 @@ async function withProofOfWork(body, url, status) {
   show(0);
   const nonce = await solveProofOfWork(challenge, offered.bits, show);
   return { ...body, proof_of_work: { challenge: b64(challenge), nonce: b64(nonce) } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attachments: each file is read in slices, cleaned of image metadata (metadata.js), encrypted
+// with its own key as a secretstream (SPEC.md 8.9) and sent in chunks of whole frames to the
+// resumable upload API, so no file is ever held whole. Its key and name follow as FILE_KEY and
+// FILE_NAME records under the case key. As protocol.OutgoingAttachment.
+
+const READ_BYTES = 1024 * 1024;
+const MAX_CHUNK_FRAMES = 16; // as app/services/attachments.MAX_CHUNK_FRAMES
+const CHUNK_ATTEMPTS = 4;
+const KIND_NOTES = {
+  jpeg: "JPEG photo: its location, camera details, dates and embedded text are removed before " +
+    "it is encrypted.",
+  png: "PNG image: its embedded text, dates and camera details are removed before it is " +
+    "encrypted.",
+  other: "This kind of file cannot be cleaned here. Documents (PDF, Word, spreadsheets), " +
+    "videos and other files can hold your name, your device, dates, locations and earlier " +
+    "versions. Check it, or save a copy without them, before sending.",
+};
+
+function formatBytes(size) {
+  if (size < 1024) return `${size} bytes`;
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KB`;
+  if (size < 1024 ** 3) return `${(size / 1024 ** 2).toFixed(1)} MB`;
+  return `${(size / 1024 ** 3).toFixed(2)} GB`;
+}
+
+/** A file name as stored (encrypted) and offered back: no path, no control characters. */
+function safeFileName(name) {
+  const base = String(name).split(/[/\\]/).pop()
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, "_").trim().replace(/^\.+/, "");
+  return base.slice(0, 255) || "attachment";
+}
+
+function joinBytes(parts) {
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** Under a file input: what will happen to each chosen file, said before anything is sent. */
+function startAttachmentChecks(input, list) {
+  input.addEventListener("change", async () => {
+    const files = Array.from(input.files);
+    const items = await Promise.all(files.map(async (file) => {
+      const kind = sniff(new Uint8Array(await file.slice(0, SNIFF_BYTES).arrayBuffer()));
+      const item = element("li", undefined, kind === "other" ? "uncleaned" : "cleaned");
+      item.append(element("span", safeFileName(file.name), "attachment-name"),
+                  ` (${formatBytes(file.size)}) `,
+                  element(kind === "other" ? "strong" : "span", KIND_NOTES[kind]));
+      return item;
+    }));
+    list.replaceChildren(...items);
+  });
+}
+
+/** A line with a progress bar for one file; the text under it is what screen readers hear. */
+function progressItem(list, name, size, verb) {
+  const item = element("li");
+  const label = element("span", name, "attachment-name");
+  label.id = newRef("progress-");
+  const bar = element("progress");
+  bar.max = Math.max(size, 1);
+  bar.value = 0;
+  bar.setAttribute("aria-labelledby", label.id);
+  const text = element("span", `${verb}: waiting`, "attachment-meta");
+  text.setAttribute("role", "status");
+  item.append(label, " ", bar, text);
+  list.append(item);
+  let lastTenth = -1;
+  return {
+    progress(done) {
+      bar.value = done;
+      const tenth = Math.floor((10 * done) / Math.max(size, 1));
+      if (tenth !== lastTenth) { // a few updates, not one per chunk, for screen readers
+        lastTenth = tenth;
+        text.textContent = `${verb}: ${formatBytes(done)} of ${formatBytes(size)} ` +
+          `(${Math.min(100, tenth * 10)}%)`;
+      }
+    },
+    finish(message) {
+      bar.value = bar.max;
+      text.textContent = message;
+    },
+    fail(message) {
+      item.classList.add("error");
+      text.textContent = message;
+    },
+  };
+}
+
+/** PUT one chunk; after a failed attempt, ask the server which chunks it has and go on. */
+async function putChunk(base, index, body) {
+  for (let attempt = 1; ; attempt++) {
+    let response = null;
+    try {
+      response = await fetch(`${base}/chunks/${index}`, {
+        method: "PUT", credentials: "same-origin", body,
+        headers: { "Content-Type": "application/octet-stream",
+                   "X-CSRFToken": csrfMeta().content },
+      });
+    } catch {
+      // The connection failed: the chunk may or may not have arrived.
+    }
+    if (response && response.ok) return;
+    let data = {};
+    if (response) {
+      try { data = await response.json(); } catch { /* not JSON */ }
+      if (response.status < 500 && response.status !== 409) {
+        throw new ReporterError(data.message || `The server answered ${response.status}.`,
+                                response.status);
+      }
+    }
+    try {
+      const status = await getJson(`${base}/status`);
+      if (status.received_chunks > index) return; // it did arrive
+      if (status.received_chunks < index) {
+        throw new ReporterError("The server lost part of this file; send it again.");
+      }
+    } catch (error) {
+      if (error instanceof ReporterError && error.status) throw error;
+    }
+    if (attempt >= CHUNK_ATTEMPTS) {
+      throw new ReporterError(data.message || "The connection kept failing while this file " +
+        "was being sent.");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+  }
+}
+
+/**
+ * Clean, encrypt and upload `file` to the case `target` ({caseRef, caseKey, keyEpoch, url});
+ * `progress(bytesRead)` follows it. Returns the attachment's ref.
+ */
+async function uploadAttachment(file, target, progress) {
+  const ref = newRef("a-");
+  const fileKey = candor.generateFileKey();
+  await postJson(target.url, { attachment_ref: ref, key_epoch: target.keyEpoch,
+                               max_frames: Math.floor(file.size / candor.CHUNK_SIZE) + 1 });
+  const base = `${target.url}/${ref}`;
+  const encryptor = new candor.StreamEncryptor(fileKey, target.caseRef, ref);
+  const stripper = new SniffingStripper();
+  let pending = [encryptor.header];
+  let pendingFrames = 0;
+  let index = 0;
+  let frames = 0;
+  const send = async () => {
+    await putChunk(base, index, joinBytes(pending));
+    index += 1;
+    frames += pendingFrames;
+    pending = [];
+    pendingFrames = 0;
+  };
+  const add = async (frameList) => {
+    for (const frame of frameList) {
+      pending.push(frame);
+      pendingFrames += 1;
+      if (pendingFrames === MAX_CHUNK_FRAMES) await send();
+    }
+  };
+  for (let offset = 0; offset < file.size; offset += READ_BYTES) {
+    const piece = new Uint8Array(await file.slice(offset, offset + READ_BYTES).arrayBuffer());
+    await add(encryptor.update(stripper.update(piece)));
+    progress(Math.min(file.size, offset + READ_BYTES));
+  }
+  await add(encryptor.update(stripper.finish()));
+  pending.push(encryptor.finish());
+  pendingFrames += 1;
+  await send();
+  const keyRef = newRef("r-");
+  const nameRef = newRef("r-");
+  await postJson(`${base}/complete`, {
+    frames,
+    key_record: { record_ref: keyRef, ciphertext: b64(
+      candor.encryptFileKey(target.caseKey, target.caseRef, keyRef, fileKey)) },
+    name_record: { record_ref: nameRef, ciphertext: b64(candor.encryptTextRecord(
+      target.caseKey, candor.RecordKind.FILE_NAME, target.caseRef, nameRef,
+      safeFileName(file.name))) },
+  });
+  return ref;
+}
+
+/** Upload every file in turn with its own progress line; returns how many failed. */
+async function uploadAll(files, target, list) {
+  let failed = 0;
+  for (const file of files) {
+    const name = safeFileName(file.name);
+    const line = progressItem(list, name, file.size, "Encrypting and sending");
+    try {
+      await uploadAttachment(file, target, (done) => line.progress(done));
+      line.finish(`Sent, encrypted (${formatBytes(file.size)}).`);
+    } catch (error) {
+      failed += 1;
+      line.fail(error instanceof MetadataError
+        ? `Not sent: this image is damaged, so its hidden details could not be removed (${error.message}).`
+        : `Not sent: ${explain(error)}`);
+      if (error.status === 401) throw error; // the session ended: nothing more can be sent
+    }
+  }
+  return failed;
 }
 
 function peopleList(list, people, empty) {
@@ -328,6 +535,7 @@ function startReportPage(form) {
   }
 
   async function send() {
+    const files = Array.from($("attachments").files);
     const text = $("report-text").value;
     const identity = $("identity").value;
     if (!$("category").value) throw new ReporterError("Choose what the report is about.");
@@ -346,7 +554,7 @@ function startReportPage(form) {
       throw new ReporterError("The readers changed since this page was loaded. Check the list " +
         "again, then send.");
     }
-    const { body, codename } = await buildSubmission({
+    const { body, codename, caseKey, caseRef } = await buildSubmission({
       ...choices(), category: $("category").value, text,
       identity: identity.trim() ? identity : null,
       material_risk: $("material-risk").checked, sb53_disclosure: $("sb53").checked,
@@ -355,7 +563,31 @@ function startReportPage(form) {
     $("report-status").textContent = "Sending…";
     const answer = await postJson(form.dataset.submitUrl, proved);
     newCodename = codename;
-    showReceipt(answer.number);
+    await showReceipt(answer.number);
+    if (files.length) {
+      await sendReportFiles(files, { caseRef, caseKey, keyEpoch: 1,
+                                     url: form.dataset.attachmentsUrl });
+    }
+  }
+
+  // After the report is filed, in its new reporter session; the receipt is already showing.
+  async function sendReportFiles(files, target) {
+    const next = $("receipt-continue");
+    $("receipt-uploads").hidden = false;
+    uploading = true;
+    next.disabled = true;
+    try {
+      const failed = await uploadAll(files, target, $("receipt-upload-list"));
+      if (failed) {
+        $("receipt-upload-list").append(element("li", "Your report was filed. To send the " +
+          "files that failed, open your report with your codename and attach them to a reply."));
+      }
+    } catch (error) {
+      $("receipt-upload-list").append(element("li", explain(error), "error"));
+    } finally {
+      uploading = false;
+      next.disabled = !$("codename-saved").checked;
+    }
   }
 
   // The report is filed: the codename is shown before anything else can go wrong.
@@ -395,6 +627,7 @@ function startReportPage(form) {
       $("report-status").textContent = "";
     }
   });
+  startAttachmentChecks($("attachments"), $("attachment-checks"));
   startReceipt();
   start();
 }
@@ -402,7 +635,7 @@ function startReportPage(form) {
 function startReceipt() {
   const saved = $("codename-saved");
   const next = $("receipt-continue");
-  saved.addEventListener("change", () => { next.disabled = !saved.checked; });
+  saved.addEventListener("change", () => { next.disabled = !saved.checked || uploading; });
   $("copy-codename").addEventListener("click", async () => {
     const status = $("copy-status");
     try {
@@ -495,6 +728,91 @@ function renderCase(view, opened) {
     return item;
   }));
   $("case-conversation").replaceChildren(...messages.map(messageItem));
+  const files = view.attachments.map((item) => attachmentItem(item, opened));
+  $("case-attachments").replaceChildren(...(files.length ? files
+    : [element("li", "No attachments yet.", "attachment-meta")]));
+}
+
+/** An attachment's key and name, decrypted under the case key of its epoch. */
+function openAttachment(item, opened) {
+  const key = keyFor(opened, item.key_epoch);
+  const fileKey = candor.decryptFileKey(key, opened.caseRef, item.key_record.record_ref,
+                                        unb64(item.key_record.ciphertext));
+  const name = candor.decryptTextRecord(key, candor.RecordKind.FILE_NAME, opened.caseRef,
+                                        item.name_record.record_ref,
+                                        unb64(item.name_record.ciphertext));
+  return { fileKey, name: safeFileName(name) };
+}
+
+function attachmentItem(item, opened) {
+  const line = element("li");
+  const mine = item.author === "reporter";
+  let file;
+  try {
+    file = openAttachment(item, opened);
+  } catch (error) {
+    if (!(error instanceof candor.CryptoError)) throw error;
+    line.append(element("p", UNREADABLE, "error"));
+    return line;
+  }
+  const meta = element("p", undefined, "attachment-meta");
+  meta.append(`${mine ? "You" : "The recipients"} · `, dateElement(item.created_on),
+              ` · ${formatBytes(item.size)} encrypted`);
+  const button = element("button", `Download ${file.name}`, "button button-quiet");
+  button.type = "button";
+  const status = element("span", "", "attachment-meta");
+  status.setAttribute("role", "status");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await downloadAttachment(item, file, opened, status);
+    } catch (error) {
+      status.textContent = explain(error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  line.append(element("span", file.name, "attachment-name"), meta, button, " ", status);
+  return line;
+}
+
+/**
+ * Fetch an attachment's stream and decrypt it as it arrives; the file is offered for saving
+ * only once the whole stream has checked out (SPEC.md 8.9: no partial, unauthenticated file).
+ */
+async function downloadAttachment(item, file, opened, status) {
+  const url = `${$("reply-form").dataset.attachmentsUrl}/${item.attachment_ref}`;
+  let response;
+  try {
+    response = await fetch(url, { credentials: "same-origin" });
+  } catch {
+    throw new ReporterError("Candor could not be reached. Check your connection and try again.");
+  }
+  if (!response.ok) {
+    throw new ReporterError(`The file could not be fetched (${response.status}).`,
+                            response.status);
+  }
+  const decryptor = new candor.StreamDecryptor(file.fileKey, opened.caseRef,
+                                               item.attachment_ref);
+  const parts = [];
+  const reader = response.body.getReader();
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.length;
+    parts.push(...decryptor.update(value));
+    status.textContent = `Decrypting: ${Math.floor((100 * received) / item.size)}%`;
+  }
+  decryptor.finish();
+  const link = element("a");
+  link.href = URL.createObjectURL(new Blob(parts, { type: "application/octet-stream" }));
+  link.download = file.name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+  status.textContent = "Decrypted and checked; your browser saves it like any download.";
 }
 
 async function openCase(form) {
@@ -533,14 +851,35 @@ async function openCase(form) {
 
 async function sendReply() {
   const text = $("reply-text").value;
-  if (!text.trim()) throw new ReporterError("Write your message before sending.");
+  const files = Array.from($("reply-attachments").files);
+  if (!text.trim() && !files.length) {
+    throw new ReporterError("Write your message or choose a file before sending.");
+  }
+  const form = $("reply-form");
+  let view = null;
+  if (files.length) {
+    const list = $("reply-upload-list");
+    list.replaceChildren();
+    const failed = await uploadAll(files, {
+      caseRef: openedCase.caseRef, caseKey: keyFor(openedCase, openedCase.keyEpoch),
+      keyEpoch: openedCase.keyEpoch, url: form.dataset.attachmentsUrl }, list);
+    $("reply-attachments").value = "";
+    $("reply-attachment-checks").replaceChildren();
+    if (failed) throw new ReporterError("Some files were not sent; see above.");
+    view = await getJson(form.dataset.caseUrl);
+  }
+  if (!text.trim()) {
+    renderCase(view, openedCase);
+    $("reply-status").textContent = "Your files were sent.";
+    return;
+  }
   const ref = newRef("r-");
   const epoch = openedCase.keyEpoch;
   const ciphertext = candor.encryptTextRecord(keyFor(openedCase, epoch),
                                               candor.RecordKind.MESSAGE, openedCase.caseRef, ref,
                                               text);
-  const view = await postJson($("reply-form").dataset.messagesUrl,
-                              { record_ref: ref, key_epoch: epoch, ciphertext: b64(ciphertext) });
+  view = await postJson(form.dataset.messagesUrl,
+                        { record_ref: ref, key_epoch: epoch, ciphertext: b64(ciphertext) });
   renderCase(view, openedCase);
   $("reply-text").value = "";
   $("reply-status").textContent = "Your message was sent.";
@@ -573,6 +912,7 @@ function bind(form, button, errorId, statusId, handler) {
 }
 
 function startCasePage(form) {
+  startAttachmentChecks($("reply-attachments"), $("reply-attachment-checks"));
   bind(form, $("open-submit"), "open-error", "open-status", openCase);
   bind($("reply-form"), $("reply-submit"), "reply-error", "reply-status", sendReply);
   form.hidden = false;

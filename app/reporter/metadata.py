@@ -1,0 +1,284 @@
+"""Removing image metadata before a file is encrypted, as it streams past.
+
+A photo can say where and when it was taken and with which device, and carry a thumbnail of the
+uncropped picture; a screenshot's PNG text chunks can name the software and the user. So JPEG and
+PNG files lose everything a decoder does not need to show them, before encryption:
+
+- JPEG: every APPn segment except APP0 "JFIF" (rewritten without its thumbnail) and APP14
+  "Adobe" (it says how to decode the colours of CMYK files); so EXIF (with its GPS block), XMP,
+  IPTC/Photoshop (APP13), ICC profiles and maker notes all go, and every COM comment. Anything
+  after the end-of-image marker goes too (some phones append data there).
+- PNG: the ``tEXt``, ``zTXt``, ``iTXt``, ``eXIf`` and ``tIME`` chunks, and anything after IEND.
+
+Other formats (PDF, office documents, video, archives...) cannot be cleaned here and pass through
+unchanged; the pages warn about them before anything is sent. ``app/static/js/metadata.js`` does
+exactly the same in the browser; the no-JavaScript path and the command-line client use this.
+
+Both strippers are incremental: ``update`` takes bytes in pieces of any size and returns what is
+ready, ``finish`` checks that the file ended where a file of its format must. Memory stays bounded
+by one JPEG marker segment (at most 64 KiB) whatever the file's size.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+Kind = Literal["jpeg", "png", "other"]
+JPEG_MAGIC = b"\xff\xd8\xff"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SNIFF_BYTES = 8
+PNG_DROPPED = frozenset({b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"})
+
+
+class MetadataError(ValueError):
+    """The file claims to be a JPEG or PNG but is not a well-formed one, so it cannot be known
+    to be clean. ``str(error)`` is safe to show."""
+
+
+def sniff(head: bytes) -> Kind:
+    """What a file is, from its first bytes (never from its name or declared type)."""
+    if head.startswith(JPEG_MAGIC):
+        return "jpeg"
+    if head.startswith(PNG_MAGIC):
+        return "png"
+    return "other"
+
+
+class Stripper(Protocol):
+    def update(self, data: bytes) -> bytes: ...
+    def finish(self) -> bytes: ...
+
+
+class PassThrough:
+    """For formats that cannot be cleaned."""
+
+    def update(self, data: bytes) -> bytes:
+        return bytes(data)
+
+    def finish(self) -> bytes:
+        return b""
+
+
+class JpegStripper:
+    # Markers without a length field: TEM, RSTn, SOI, EOI.
+    _STANDALONE = frozenset({0x01, *range(0xD0, 0xD9)})
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._state = "start"  # start | marker | segment | copy | entropy | trailer
+        self._remaining = 0  # bytes of SOS header still to copy (state "copy")
+        self._out = bytearray()
+
+    def update(self, data: bytes) -> bytes:
+        self._buffer += data
+        self._run()
+        out, self._out = bytes(self._out), bytearray()
+        return out
+
+    def finish(self) -> bytes:
+        self._run()
+        if self._state != "trailer":
+            raise MetadataError("the JPEG image ends before its end marker")
+        out, self._out = bytes(self._out), bytearray()
+        return out
+
+    def _run(self) -> None:
+        buf = self._buffer
+        while True:
+            if self._state == "start":
+                if len(buf) < 2:
+                    return
+                if buf[:2] != b"\xff\xd8":
+                    raise MetadataError("this is not a JPEG image")
+                self._out += buf[:2]
+                del buf[:2]
+                self._state = "marker"
+            elif self._state == "marker":
+                # Fill bytes (0xFF) may precede a marker.
+                while len(buf) >= 2 and buf[0] == 0xFF and buf[1] == 0xFF:
+                    del buf[:1]
+                if len(buf) < 2:
+                    return
+                if buf[0] != 0xFF:
+                    raise MetadataError("the JPEG image has data where a marker should be")
+                marker = buf[1]
+                if marker == 0xD9:  # end of image: nothing after it is kept
+                    self._out += buf[:2]
+                    buf.clear()
+                    self._state = "trailer"
+                    return
+                if marker in self._STANDALONE:
+                    self._out += buf[:2]
+                    del buf[:2]
+                    continue
+                self._state = "segment"
+            elif self._state == "segment":
+                if len(buf) < 4:
+                    return
+                marker, length = buf[1], int.from_bytes(buf[2:4], "big")
+                if length < 2:
+                    raise MetadataError("the JPEG image has a malformed segment")
+                if marker == 0xDA:  # start of scan: its header, then entropy-coded data
+                    self._out += buf[:2]
+                    del buf[:2]
+                    self._remaining = length
+                    self._state = "copy"
+                    continue
+                if len(buf) < 2 + length:
+                    return  # a whole segment (at most 64 KiB) is needed to decide
+                segment = bytes(buf[:2 + length])
+                del buf[:2 + length]
+                self._out += self._kept(marker, segment)
+                self._state = "marker"
+            elif self._state == "copy":
+                if not buf:
+                    return
+                taken = min(self._remaining, len(buf))
+                self._out += buf[:taken]
+                del buf[:taken]
+                self._remaining -= taken
+                if self._remaining == 0:
+                    self._state = "entropy"
+            elif self._state == "entropy":
+                if not self._scan(buf):
+                    return
+                self._state = "marker"
+            else:  # trailer
+                buf.clear()
+                return
+
+    def _scan(self, buf: bytearray) -> bool:
+        """Copy entropy-coded data up to the next marker; True once one is at ``buf[0]``."""
+        at = 0
+        while True:
+            at = buf.find(b"\xff", at)
+            if at < 0:
+                self._out += buf
+                buf.clear()
+                return False
+            if at + 1 >= len(buf):
+                self._out += buf[:at]
+                del buf[:at]
+                return False
+            following = buf[at + 1]
+            # A stuffed zero, a restart marker or a fill byte belong to the scan.
+            if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
+                at += 1 if following == 0xFF else 2
+                continue
+            self._out += buf[:at]
+            del buf[:at]
+            return True
+
+    @staticmethod
+    def _kept(marker: int, segment: bytes) -> bytes:
+        payload = segment[4:]
+        if marker == 0xE0 and payload.startswith(b"JFIF\x00") and len(payload) >= 14:
+            # JFIF header without the thumbnail: version, units, densities, 0x0 thumbnail.
+            return b"\xff\xe0\x00\x10" + payload[:12] + b"\x00\x00"
+        if marker == 0xEE and payload.startswith(b"Adobe") and len(payload) <= 16:
+            return segment
+        if 0xE0 <= marker <= 0xEF or marker == 0xFE:
+            return b""  # other application segments and comments: metadata
+        return segment
+
+
+class PngStripper:
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._state = "signature"  # signature | header | copy | skip | trailer
+        self._remaining = 0
+        self._first = True
+
+    def update(self, data: bytes) -> bytes:
+        self._buffer += data
+        return self._run()
+
+    def finish(self) -> bytes:
+        out = self._run()
+        if self._state != "trailer":
+            raise MetadataError("the PNG image ends before its IEND chunk")
+        return out
+
+    def _run(self) -> bytes:
+        buf, out = self._buffer, bytearray()
+        while True:
+            if self._state == "signature":
+                if len(buf) < len(PNG_MAGIC):
+                    break
+                if buf[:8] != PNG_MAGIC:
+                    raise MetadataError("this is not a PNG image")
+                out += buf[:8]
+                del buf[:8]
+                self._state = "header"
+            elif self._state == "header":
+                if len(buf) < 8:
+                    break
+                length, kind = int.from_bytes(buf[:4], "big"), bytes(buf[4:8])
+                if length > 2**31 - 1 or not kind.isalpha():
+                    raise MetadataError("the PNG image has a malformed chunk")
+                if self._first and kind != b"IHDR":
+                    raise MetadataError("the PNG image does not start with its header chunk")
+                self._first = False
+                self._remaining = length + 4  # data and CRC
+                if kind in PNG_DROPPED:
+                    self._state = "skip"
+                else:
+                    out += buf[:8]
+                    self._state = "copy" if kind != b"IEND" else "iend"
+                del buf[:8]
+            elif self._state in ("copy", "skip", "iend"):
+                if not buf and self._remaining:
+                    break
+                taken = min(self._remaining, len(buf))
+                if self._state != "skip":
+                    out += buf[:taken]
+                del buf[:taken]
+                self._remaining -= taken
+                if self._remaining == 0:
+                    self._state = "trailer" if self._state == "iend" else "header"
+            else:  # trailer: nothing after IEND is kept
+                buf.clear()
+                break
+        return bytes(out)
+
+
+def stripper_for(kind: Kind) -> Stripper:
+    if kind == "jpeg":
+        return JpegStripper()
+    if kind == "png":
+        return PngStripper()
+    return PassThrough()
+
+
+class SniffingStripper:
+    """Decides what to do from the first bytes, then strips or passes through. ``kind`` is
+    None until enough bytes have arrived (or ``finish``)."""
+
+    def __init__(self) -> None:
+        self.kind: Kind | None = None
+        self._head = bytearray()
+        self._inner: Stripper | None = None
+
+    def update(self, data: bytes) -> bytes:
+        if self._inner is None:
+            self._head += data
+            if len(self._head) < SNIFF_BYTES:
+                return b""
+            data, self._head = bytes(self._head), bytearray()
+            self.kind = sniff(data)
+            self._inner = stripper_for(self.kind)
+        return self._inner.update(data)
+
+    def finish(self) -> bytes:
+        if self._inner is None:
+            head = bytes(self._head)
+            self.kind = sniff(head)
+            self._inner = stripper_for(self.kind)
+            return self._inner.update(head) + self._inner.finish()
+        return self._inner.finish()
+
+
+def strip(data: bytes) -> bytes:
+    """The whole of a small file, cleaned (for tests and callers that hold it anyway)."""
+    stripper = SniffingStripper()
+    return stripper.update(data) + stripper.finish()
