@@ -251,10 +251,12 @@ def totp_code(username: str) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from app.governance import cli as governance_cli
     from app.scheduling import scheduler, tick
 
     for command in (keys_group, staff_group, seed_demo, totp_code, tick, scheduler):
         app.cli.add_command(command)
+    governance_cli.init_app(app)  # candor audit ..., candor stats, candor retention run
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from app.auth import sessions
 from app.extensions import db
 from app.json_input import b64, bytes_field, json_body, password_material, text_field
 from app.models import SessionPrincipal, StaffInvitation, StaffUser
-from app.services import invitations, staff_accounts
+from app.services import audit, invitations, staff_accounts
 from app.services.staff_accounts import USERNAME_PATTERN, AccountError, AccountLocked
 from crypto.directory import fingerprint
 
@@ -69,10 +69,16 @@ def login_submit() -> tuple[Response, int] | Response:
     config = get_config(current_app)
     try:
         staff = staff_accounts.authenticate(db.session, username, login_secret, totp_code, config)
-    except AccountLocked as error:
-        return jsonify(error="locked", message=str(error)), 429
-    except AccountError as error:
+    except (AccountLocked, AccountError) as error:
+        # The trail names the account only when it exists: a mistyped name is nobody's.
+        known = staff_accounts.find_staff(db.session, username)
+        audit.record(db.session, "auth.login_locked" if isinstance(error, AccountLocked)
+                     else "auth.login_failed", actor=audit.actor_for(known))
+        db.session.commit()
+        if isinstance(error, AccountLocked):
+            return jsonify(error="locked", message=str(error)), 429
         return jsonify(error="login_failed", message=str(error)), 401
+    audit.record(db.session, "auth.login", actor=audit.actor_for(staff))
     stage = sessions.STAGE_FULL if staff.totp_enrolled_at else sessions.STAGE_ENROLMENT
     # A fresh cookie session (and CSRF token) at every login: nothing from before carries over.
     session.clear()
@@ -174,6 +180,7 @@ def activate_complete() -> tuple[Response, int] | Response:
         )
     except AccountError as error:
         return jsonify(error="activation_failed", message=str(error)), 400
+    audit.record(db.session, "staff.activated", actor=audit.actor_for(staff))
     db.session.commit()
     return jsonify(
         message=("Your account is ready. Before reports can be encrypted to you, the operator "
@@ -248,6 +255,7 @@ def recover_complete() -> tuple[Response, int] | Response:
     except AccountError as error:
         return jsonify(error="recovery_failed", message=str(error)), 400
     sessions.close_all_sessions(staff)  # whoever knew the old password is signed out
+    audit.record(db.session, "auth.password_recovered", actor=audit.actor_for(staff))
     db.session.commit()
     return jsonify(message="Your password is reset. Sign in with it now.",
                    next=url_for("auth.login"))
@@ -258,6 +266,7 @@ def logout() -> Response:
     principal = current_user._get_current_object()
     if isinstance(principal, SessionPrincipal):
         sessions.close_session(principal)
+        audit.record(db.session, "auth.logout", actor=audit.actor_for(principal.staff))
         db.session.commit()
     logout_user()
     session.clear()

@@ -22,7 +22,7 @@ from app.extensions import db
 from app.json_input import bytes_field, json_body, password_material
 from app.models import SessionPrincipal, StaffUser
 from app.roles import Permission, Role
-from app.services import invitations, staff_accounts
+from app.services import audit, invitations, staff_accounts
 from app.services.staff_accounts import AccountError, AccountLocked
 from app.staff.forms import InviteStaffForm
 from crypto.directory import fingerprint
@@ -66,6 +66,7 @@ def password_submit(principal: SessionPrincipal) -> tuple[Response, int] | Respo
         return jsonify(error="password_change_failed", message=str(error)), 400
     # Whoever else is signed in with the old password is signed out.
     close_all_sessions(principal.staff, keep=principal.session)
+    audit.record(db.session, "auth.password_changed", actor=audit.actor_for(principal.staff))
     db.session.commit()
     return jsonify(message="Your password is changed. Other sessions have been signed out.")
 
@@ -100,6 +101,10 @@ def admin_invite(principal: SessionPrincipal) -> tuple[str, int]:
     except AccountError as error:
         form.username.errors = [str(error)]
         return _admin_page(principal, form, status=400)
+    invited = staff_accounts.find_staff(db.session, form.username.data or "")
+    audit.record(db.session, "staff.invited", actor=audit.actor_for(principal.staff),
+                 detail={"staff_id": invited.id if invited else None,
+                         "roles": sorted(form.roles.data or [])})
     db.session.commit()
     # The token goes in the fragment, which browsers never send: it reaches no server log.
     url = url_for("auth.activate", _external=True) + "#" + token
@@ -119,6 +124,8 @@ def admin_disable(principal: SessionPrincipal, staff_id: int) -> Response:
         flash("You cannot disable your own account.", "error")
     elif staff.disabled_at is None:
         staff_accounts.disable_staff(db.session, staff)
+        audit.record(db.session, "staff.disabled", actor=audit.actor_for(principal.staff),
+                     detail={"staff_id": staff.id})
         db.session.commit()
         flash(f"{staff.username} is disabled and removed from the key directory.", "success")
     return redirect(url_for(".admin_staff"))  # type: ignore[return-value]

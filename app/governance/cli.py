@@ -1,0 +1,143 @@
+"""``candor audit ...``, ``candor stats`` and ``candor retention run``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import UTC, datetime
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from app.config import Config
+from app.extensions import db
+from app.services import audit, retention, statistics
+
+audit_group = click.Group("audit", help="The audit trail: checkpoint key, checkpoints, "
+                                        "verification.")
+
+
+def _config() -> Config:
+    from app import get_config
+
+    return get_config(current_app)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@audit_group.command("init")
+@with_appcontext
+def audit_init() -> None:
+    """Create the audit checkpoint key and pin its public half in the instance folder."""
+    config = _config()
+    try:
+        public = audit.init_checkpoint_key(config.audit_key_path, config.instance_path)
+    except audit.AuditKeyError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Audit checkpoint key written to {config.audit_key_path} (mode 0600).")
+    click.echo(f"Public key (pinned in {config.instance_path / audit.VERIFY_KEY_FILE}): "
+               f"{public.hex()}")
+    click.echo("Give the public key to the reviewer: `candor audit verify --verify-key HEX` "
+               "checks every checkpoint against it.")
+
+
+@audit_group.command("checkpoint")
+@with_appcontext
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of the trail's current head now and print it (keep a copy elsewhere:
+    a checkpoint held outside the database also proves nothing before it was cut off)."""
+    config = _config()
+    try:
+        key = audit.load_checkpoint_key(config.audit_key_path)
+    except audit.AuditKeyError as error:
+        raise click.ClickException(str(error)) from None
+    row = audit.checkpoint(db.session, key, _now())
+    db.session.commit()
+    if row is None:
+        click.echo("Nothing new since the last checkpoint.")
+        return
+    click.echo(f"checkpoint {row.id}: entry {row.entry_id}, {row.entry_count} entries, "
+               f"head {row.entry_hash.hex()}, signed {row.created_at.isoformat()}Z, "
+               f"signature {row.signature.hex()}")
+
+
+@audit_group.command("verify")
+@click.option("--verify-key", metavar="HEX", help="The checkpoint public key to trust "
+              "(default: the one pinned on this server).")
+@with_appcontext
+def audit_verify(verify_key: str | None) -> None:
+    """Check the whole chain and every checkpoint; exit 1 when anything was changed,
+    deleted, inserted or reordered."""
+    try:
+        key = bytes.fromhex(verify_key) if verify_key else audit.pinned_verify_key(_config())
+    except (ValueError, audit.AuditKeyError) as error:
+        raise click.ClickException(f"the checkpoint key is unusable: {error}") from None
+    if key is not None and len(key) != 32:
+        raise click.ClickException("the checkpoint key must be 32 bytes (64 hex digits)")
+    result = audit.verify(db.session, key)
+    for problem in result.problems:
+        click.echo(f"{problem.kind}: {problem.message}")
+    if not result.signatures_checked:
+        click.echo("warning: no checkpoint key pinned; signatures were not checked", err=True)
+    click.echo(result.summary())
+    if not result.ok:
+        sys.exit(1)
+
+
+@click.command("stats")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json",
+              show_default=True)
+@click.option("--scope", type=click.Choice(list(statistics.SCOPES)), default="board",
+              show_default=True, help="board, officers (SB 53: accused officers' cases left "
+                                      "out) or public (k = CANDOR_PUBLIC_MIN_CELL).")
+@click.option("--quarter", metavar="YYYY-Qn", help="The last quarter of the window "
+              "(default: the last complete quarter).")
+@with_appcontext
+def stats(fmt: str, scope: str, quarter: str | None) -> None:
+    """Print a pack's figures, small counts suppressed, as JSON or CSV."""
+    from app.taxonomy import load_taxonomy
+
+    config = _config()
+    today = _now().date()
+    try:
+        last = statistics.Quarter.parse(quarter) if quarter else \
+            statistics.last_ended_quarter(today)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--quarter") from None
+    k = config.public_min_cell if scope == "public" else config.statistics_min_cell
+    pack = statistics.pack(db.session, scope, last, today,  # type: ignore[arg-type]
+                           load_taxonomy(config.instance_path), k)
+    if fmt == "json":
+        click.echo(json.dumps(pack.as_json(), indent=2))
+    else:
+        csv.writer(sys.stdout, lineterminator="\n").writerows(pack.csv_rows())
+
+
+retention_group = click.Group("retention", help="Destroying content whose retention period "
+                                                "has ended.")
+
+
+@retention_group.command("run")
+@click.option("--now", "now_text", metavar="ISO-8601", help="Run as if it were this day.")
+@with_appcontext
+def retention_run(now_text: str | None) -> None:
+    """Destroy the content of every closed case past its retention period (legal holds
+    excepted); the case rows stay for the statistics."""
+    from app.scheduling import parse_now
+
+    result = retention.apply(db.session, parse_now(now_text), _config())
+    db.session.commit()
+    click.echo(f"content destroyed: {len(result.destroyed)} cases"
+               + (f" ({', '.join(result.destroyed[:20])}"
+                  + (", ..." if len(result.destroyed) > 20 else "") + ")"
+                  if result.destroyed else ""))
+    click.echo(f"kept under legal hold although expired: {result.held}")
+
+
+def init_app(app: Flask) -> None:
+    for command in (audit_group, stats, retention_group):
+        app.cli.add_command(command)

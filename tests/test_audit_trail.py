@@ -1,0 +1,269 @@
+"""The audit trail's hash chain and signed checkpoints: ``candor audit verify`` catches a
+changed, a deleted, an inserted and a swapped entry, a rewritten chain and a forged checkpoint
+(the suite runs on SQLite and, with CANDOR_TEST_DATABASE=postgresql, on PostgreSQL). Staff
+sign-in events land in the trail, without the name of an account that does not exist."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import delete, select, text, update
+
+from app.extensions import db
+from app.models import AuditCheckpoint, AuditEntry
+from app.roles import Role
+from app.services import audit
+from tests.support.staff import StaffLogin, csrf_token
+
+START = datetime(2026, 5, 4, 9, 30)
+
+
+def fill(app: Flask, count: int = 10) -> None:
+    with app.app_context():
+        for n in range(count):
+            audit.record(db.session, "case.triage", actor=f"staff:{n % 3 + 1}",
+                         case_number=f"C-{n:05d}", detail={"step": n},
+                         at=START + timedelta(minutes=n))
+        db.session.commit()
+
+
+def verify(runner: FlaskCliRunner) -> tuple[int, str]:
+    result = runner.invoke(args=["audit", "verify"])
+    return result.exit_code, result.output
+
+
+def _checkpointed(app: Flask, runner: FlaskCliRunner, count: int = 10) -> None:
+    assert runner.invoke(args=["audit", "init"]).exit_code == 0
+    fill(app, count)
+    result = runner.invoke(args=["audit", "checkpoint"])
+    assert result.exit_code == 0 and "checkpoint 1: entry 10, 10 entries" in result.output
+
+
+def test_an_untouched_trail_verifies(app: Flask, runner: FlaskCliRunner) -> None:
+    _checkpointed(app, runner)
+    code, output = verify(runner)
+    assert code == 0, output
+    assert "intact: 11 entries, 1 checkpoints" in output  # the checkpoint is itself an entry
+    assert "1 later entries are chained but not yet signed" in output
+
+
+def test_a_changed_entry_is_reported(app: Flask, runner: FlaskCliRunner) -> None:
+    _checkpointed(app, runner)
+    with app.app_context():
+        db.session.execute(update(AuditEntry).where(AuditEntry.id == 4)
+                           .values(detail='{"step":99}'))
+        db.session.commit()
+    code, output = verify(runner)
+    assert code == 1
+    assert "changed: entry #4 was changed after it was written" in output
+
+
+def test_a_changed_actor_or_time_is_reported(app: Flask, runner: FlaskCliRunner) -> None:
+    fill(app)
+    with app.app_context():
+        db.session.execute(update(AuditEntry).where(AuditEntry.id == 2).values(actor="system"))
+        db.session.execute(update(AuditEntry).where(AuditEntry.id == 7)
+                           .values(occurred_at=START + timedelta(days=1)))
+        db.session.commit()
+    code, output = verify(runner)
+    assert code == 1 and "entry #2 was changed" in output and "entry #7 was changed" in output
+
+
+def test_a_deleted_entry_is_reported(app: Flask, runner: FlaskCliRunner) -> None:
+    _checkpointed(app, runner)
+    with app.app_context():
+        db.session.execute(delete(AuditEntry).where(AuditEntry.id == 5))
+        db.session.commit()
+    code, output = verify(runner)
+    assert code == 1
+    assert "deleted: entries are missing before #6" in output
+    assert "it signed 10 entries up to there, there are now 9" in output
+
+
+def test_deleting_the_newest_signed_entries_is_reported(app: Flask,
+                                                        runner: FlaskCliRunner) -> None:
+    _checkpointed(app, runner)
+    with app.app_context():
+        db.session.execute(delete(AuditEntry).where(AuditEntry.id >= 10))
+        db.session.commit()
+    code, output = verify(runner)
+    assert code == 1 and "the entry it signed is missing" in output
+
+
+def _shift_ids_after(entry_id: int) -> None:
+    """Make room for an entry after ``entry_id`` (two steps, so no id collides midway)."""
+    db.session.execute(update(AuditEntry).where(AuditEntry.id > entry_id)
+                       .values(id=AuditEntry.id + 1_000_000))
+    db.session.execute(update(AuditEntry).where(AuditEntry.id > 1_000_000)
+                       .values(id=AuditEntry.id - 999_999))
+
+
+def test_an_inserted_entry_is_reported(app: Flask, runner: FlaskCliRunner) -> None:
+    fill(app)
+    with app.app_context():
+        _shift_ids_after(5)
+        # A well-formed forgery: its own hash is right, but no real entry can be its
+        # predecessor (each hash may be a predecessor once), so it names a made-up one.
+        moment = START + timedelta(minutes=5, seconds=30)
+        prev = os.urandom(32)
+        encoded = audit.encode(moment, "staff:1", "case.close", "C-00005", "{}")
+        db.session.add(AuditEntry(id=6, occurred_at=moment, actor="staff:1",
+                                  action="case.close", case_number="C-00005", detail="{}",
+                                  prev_hash=prev, entry_hash=audit.entry_hash(prev, encoded)))
+        db.session.commit()
+    code, output = verify(runner)
+    assert code == 1
+    assert "inserted: entry #6 was inserted" in output
+    assert "NOT intact: 1 problems in 11 entries" in output  # nothing else is blamed
+
+
+def test_swapped_entries_are_reported(app: Flask, runner: FlaskCliRunner) -> None:
+    fill(app)
+    with app.app_context():
+        db.session.execute(update(AuditEntry).where(AuditEntry.id == 4).values(id=-4))
+        db.session.execute(update(AuditEntry).where(AuditEntry.id == 5).values(id=4))
+        db.session.execute(update(AuditEntry).where(AuditEntry.id == -4).values(id=5))
+        db.session.commit()
+    code, output = verify(runner)
+    assert code == 1
+    assert "reordered: entry #4 is out of order" in output
+    assert "reordered: entry #5 is out of order" in output
+    assert "changed" not in output
+
+
+def test_a_rewritten_chain_is_caught_by_the_checkpoint(app: Flask,
+                                                       runner: FlaskCliRunner) -> None:
+    """Whoever rewrites an entry and recomputes every hash after it keeps the chain whole,
+    but the signed checkpoint names the old head."""
+    _checkpointed(app, runner)
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        rows = [(e.id, e.occurred_at, e.actor, e.action, e.case_number, e.detail)
+                for e in entries]
+        db.session.execute(delete(AuditEntry))
+        db.session.flush()
+        prev = audit.GENESIS
+        for entry_id, at, actor, action, number, detail in rows:
+            if entry_id == 3:
+                detail = '{"step":42}'
+            digest = audit.entry_hash(prev, audit.encode(at, actor, action, number, detail))
+            db.session.add(AuditEntry(id=entry_id, occurred_at=at, actor=actor, action=action,
+                                      case_number=number, detail=detail, prev_hash=prev,
+                                      entry_hash=digest))
+            prev = digest
+        db.session.commit()
+    code, output = verify(runner)
+    assert code == 1
+    assert "checkpoint #1 (entry #10): the entry it signed no longer matches" in output
+    assert "changed" not in output  # the chain itself is consistent again
+
+
+def test_a_forged_or_removed_checkpoint_is_reported(app: Flask,
+                                                    runner: FlaskCliRunner) -> None:
+    _checkpointed(app, runner)
+    fill(app, 3)
+    assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
+    with app.app_context():
+        db.session.execute(update(AuditCheckpoint).where(AuditCheckpoint.id == 2)
+                           .values(entry_count=999))
+        db.session.commit()
+    code, output = verify(runner)
+    assert code == 1 and "signature does not verify under the pinned key" in output
+    with app.app_context():
+        db.session.execute(delete(AuditCheckpoint).where(AuditCheckpoint.id == 1))
+        db.session.commit()
+    code, output = verify(runner)
+    assert "the checkpoint before it is missing or changed" in output
+
+
+def test_another_key_is_not_trusted(app: Flask, runner: FlaskCliRunner) -> None:
+    _checkpointed(app, runner)
+    result = runner.invoke(args=["audit", "verify", "--verify-key", "00" * 32])
+    assert result.exit_code == 1 and "does not verify" in result.output
+    result = runner.invoke(args=["audit", "verify", "--verify-key", "zz"])
+    assert result.exit_code == 1 and "unusable" in result.output
+
+
+def test_key_init_refuses_to_replace_and_checkpoint_needs_a_key(
+        runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["audit", "checkpoint"])
+    assert result.exit_code == 1 and "candor audit init" in result.output
+    assert runner.invoke(args=["audit", "init"]).exit_code == 0
+    result = runner.invoke(args=["audit", "init"])
+    assert result.exit_code == 1 and "refusing to replace" in result.output
+    assert "Nothing new" in runner.invoke(args=["audit", "checkpoint"]).output
+
+
+def test_the_tick_signs_a_checkpoint_at_most_once_an_interval(
+        app: Flask, runner: FlaskCliRunner) -> None:
+    assert runner.invoke(args=["audit", "init"]).exit_code == 0
+    fill(app, 3)
+    config = app.extensions["candor_config"]
+    with app.app_context():
+        assert audit.checkpoint_if_due(db.session, config, START) is not None
+        audit.record(db.session, "case.close", actor="staff:1", at=START)
+        assert audit.checkpoint_if_due(db.session, config, START + timedelta(minutes=5)) is None
+        assert audit.checkpoint_if_due(db.session, config, START + timedelta(hours=2))
+        db.session.commit()
+        assert audit.verify(db.session, audit.pinned_verify_key(config)).ok
+
+
+@pytest.mark.skipif(os.environ.get("CANDOR_TEST_DATABASE") != "postgresql",
+                    reason="the advisory lock is PostgreSQL's")
+def test_appends_from_two_sessions_stay_one_chain(app: Flask) -> None:
+    from sqlalchemy.orm import Session
+
+    with app.app_context():
+        with Session(db.engine) as first, Session(db.engine) as second:
+            audit.record(first, "one", actor="system")
+            second.execute(text("SET lock_timeout = '200ms'"))
+            with pytest.raises(Exception, match="lock"):
+                audit.record(second, "two", actor="system")  # waits for the first
+            first.commit()
+            second.rollback()
+            audit.record(second, "two", actor="system")
+            second.commit()
+        assert audit.verify(db.session, None).ok
+
+
+# --- staff events in the trail ----------------------------------------------------------------
+def actions(app: Flask) -> list[tuple[str, str]]:
+    with app.app_context():
+        return [(e.action, e.actor) for e in
+                db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+
+
+def test_sign_in_events_are_recorded_without_unknown_names(
+        app: Flask, client: FlaskClient, staff: StaffLogin) -> None:
+    account = staff.create("rso-audit", Role.RSO)
+    staff.login(client, account)
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/staff/")})
+    assert staff.post_login(client, account, totp="000000").status_code == 401
+    ghost = type(account)(999, "nobody-here", "password-of-nobody", None)
+    assert staff.post_login(client, ghost).status_code == 401
+    trail = actions(app)
+    me = f"staff:{account.id}"
+    assert trail == [("auth.login", me), ("auth.logout", me), ("auth.login_failed", me),
+                     ("auth.login_failed", "system")]
+    with app.app_context():
+        details = " ".join(e.detail for e in db.session.scalars(select(AuditEntry)))
+    assert "nobody-here" not in details
+
+
+def test_invitation_and_disabling_are_recorded(app: Flask, client: FlaskClient,
+                                               staff: StaffLogin) -> None:
+    admin = staff.create("admin-audit", Role.ADMIN)
+    target = staff.create("exec-audit", Role.EXECUTIVE)
+    staff.login(client, admin)
+    token = csrf_token(client, "/staff/admin/staff")
+    response = client.post("/staff/admin/staff/invite", data={
+        "csrf_token": token, "username": "newcomer-audit", "roles": ["board"]})
+    assert response.status_code == 200
+    client.post(f"/staff/admin/staff/{target.id}/disable", data={"csrf_token": token})
+    trail = actions(app)
+    assert ("staff.invited", f"staff:{admin.id}") in trail
+    assert ("staff.disabled", f"staff:{admin.id}") in trail
