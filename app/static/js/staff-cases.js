@@ -44,6 +44,7 @@ const ACTION_LABELS = {
   close: "Closed.", reopen: "Reopened.",
 };
 
+const ROUTE_LABELS = { rso: "RSO", executive: "Executive", board: "Board" };
 const label = (table, key) => table[key] ?? String(key).replaceAll("_", " ");
 
 function element(tag, text, className) {
@@ -183,7 +184,7 @@ function caseItem(root, summary, keyPair) {
     due.textContent = "Nothing due";
   }
   for (const [term, value] of [
-    ["Category", summary.category_label], ["Route", summary.route],
+    ["Category", summary.category_label], ["Route", label(ROUTE_LABELS, summary.route)],
     ["Received", dateElement(summary.received_on)], ["Next due", due],
     ["Assignee", summary.assignee ? summary.assignee.username : "Nobody"],
   ]) {
@@ -289,7 +290,7 @@ function renderMeta(view) {
   }
   const flags = Object.entries(view.flags).filter(([, on]) => on).map(([f]) => label(FLAG_LABELS, f));
   for (const [term, value] of [
-    ["Status", label(STATUS_LABELS, view.status)], ["Route", view.route],
+    ["Status", label(STATUS_LABELS, view.status)], ["Route", label(ROUTE_LABELS, view.route)],
     ["Category", view.category_label],
     ["Origin", view.origin === "staff" ? "Opened by staff (no reporter)" : "Reporter"],
     ["Received", dateElement(view.received_on)],
