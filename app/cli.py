@@ -152,8 +152,10 @@ def _read_password(from_stdin: bool) -> str:
 @click.option("--role", "roles", multiple=True, required=True,
               type=click.Choice([role.value for role in Role]), help="Repeat for several roles.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--email", help="Where deadline notices go (content-free); optional.")
 @with_appcontext
-def staff_create(username: str, roles: tuple[str, ...], password_stdin: bool) -> None:
+def staff_create(username: str, roles: tuple[str, ...], password_stdin: bool,
+                 email: str | None) -> None:
     """Create a staff account; TOTP is enrolled at first sign-in."""
     import re
 
@@ -164,6 +166,10 @@ def staff_create(username: str, roles: tuple[str, ...], password_stdin: bool) ->
         raise click.ClickException(
             "a username is 2 to 64 lowercase letters, digits, dots, dashes or underscores"
         )
+    from app.services.notifications import valid_email
+
+    if email is not None and not valid_email(email):
+        raise click.ClickException(f"{email!r} is not an email address like name@example.org")
     config = _config()
     try:
         signing_key = load_signing_key(config.org_signing_key_path)
@@ -173,6 +179,7 @@ def staff_create(username: str, roles: tuple[str, ...], password_stdin: bool) ->
         )
     except (AccountError, DirectoryError) as error:
         raise click.ClickException(str(error)) from None
+    staff.email = email
     db.session.commit()
     click.echo(f"Created {staff.username} ({', '.join(sorted(roles))}).")
 

@@ -55,7 +55,9 @@ def tick(now_text: str | None) -> None:
 
 def scheduled_run(app: Flask, holder: str) -> bool:
     """One scheduler run: renew (or take) the lease, and tick only while holding it."""
-    config = _config()
+    from app import get_config
+
+    config = get_config(app)
     ttl = timedelta(seconds=config.scheduler_lease_seconds)
     with app.app_context():
         try:
@@ -84,6 +86,7 @@ def scheduler() -> None:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per run
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     config = _config()
     holder = scheduler_lease.holder_id()

@@ -160,7 +160,7 @@ def test_a_short_pause_moves_feedback_by_its_length(world: World) -> None:
     world.open_to_investigating(number, D0)
     world.act(number, "wait", days(5))
     world.reporter_writes(number, days(17))
-    feedback = [d for d in world.deadlines(number, days(20)) if d.clock == "feedback"][0]
+    feedback = next(d for d in world.deadlines(number, days(20)) if d.clock == "feedback")
     assert feedback.paused_days == 12
     assert feedback.due_on == add_months(D0, 3) + timedelta(days=12)
     assert not feedback.paused

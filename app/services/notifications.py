@@ -23,6 +23,7 @@ be worse than repeating it, so the outbox errs on that side.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import smtplib
 import ssl
@@ -46,6 +47,13 @@ BACKOFF_FIRST = timedelta(minutes=1)
 BACKOFF_LONGEST = timedelta(hours=6)
 FOOTER = ("\n\nSign in to Candor to see it: {path}\n\n"
           "Notices never carry anything written in a case.\n")
+
+
+EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+
+
+def valid_email(address: str) -> bool:
+    return len(address) <= 254 and re.fullmatch(EMAIL_PATTERN, address) is not None
 
 
 @dataclass(frozen=True)

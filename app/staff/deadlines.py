@@ -42,7 +42,7 @@ from app.services import cases, deadlines, escalation, notifications
 from app.services.deadlines import Deadline, DeadlineActionRejected
 
 bp = Blueprint("deadlines", __name__, url_prefix="/staff")
-EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+EMAIL = notifications.EMAIL_PATTERN
 # Cases closed this long before the quarter began can have no deadline in it (the last
 # check-in is 6 months after closure under the built-in policy).
 STATS_LOOKBACK = timedelta(days=400)
@@ -161,11 +161,13 @@ _ACTIONS = {
 }
 
 
-@bp.post("/deadlines/cases/<number>/<any('wait-for-reporter', 'board-notice', 'checkin'):action>")
+@bp.post("/deadlines/cases/<number>/<action>")
 @staff_required(Permission.HANDLE_CASES)
 def case_action(principal: SessionPrincipal, number: str, action: str
                 ) -> Response | tuple[str, int]:
     case = _visible(principal, number)
+    if action not in _ACTIONS:
+        abort(404)
     if not FlaskForm().validate_on_submit():
         abort(400)
     run, done = _ACTIONS[action]

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from app.config import Config
 from app.extensions import db
 from app.models import (
     AuditEntry,
@@ -156,10 +157,12 @@ class World:
             self.act(number, action, on)
 
     # --- the tick and what it left -------------------------------------------------------------
-    def tick(self, day: date, hour: int = 9) -> dict[str, int]:
+    def tick(self, day: date, hour: int = 9, minute: int = 0,
+             config: Config | None = None) -> dict[str, int]:
         with self.app.app_context():
-            config = self.app.extensions["candor_config"]
-            return run_tick(db.session, config, self.clock.at(day, hour))
+            config = config or self.app.extensions["candor_config"]
+            return run_tick(db.session, config,
+                            self.clock.at(day, hour) + timedelta(minutes=minute))
 
     def steps(self, number: str) -> list[tuple[str, str]]:
         with self.app.app_context():
