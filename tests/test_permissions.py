@@ -27,6 +27,10 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "deadlines.admin_notifications": Permission.MANAGE_STAFF,
     "deadlines.admin_retry": Permission.MANAGE_STAFF,
     "deadlines.admin_email": Permission.MANAGE_STAFF,
+    "governance.pack_page": Permission.VIEW_STATISTICS,
+    "governance.pack_export": Permission.VIEW_STATISTICS,
+    "governance.audit_trail": Permission.VIEW_AUDIT_TRAIL,
+    "api.legal_hold": Permission.HANDLE_CASES,
     **{f"api.{name}": Permission.HANDLE_CASES for name in (
         "case_list", "case_open", "case_detail", "case_record", "case_transition", "case_assign",
         "case_share", "case_revoke", "case_recuse", "case_identity", "case_link")},

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from app.api import bp
+from app.api.legal_hold import LEGAL_HOLD_PATHS
 from app.api.openapi_staff import STAFF_PATHS
 
 B64 = {"type": "string", "contentEncoding": "base64"}
@@ -223,6 +224,7 @@ def document() -> dict[str, Any]:
                                {"401": _answer("Not signed in", ERROR),
                                 "403": _answer("Not a case handler", ERROR)}),
             **STAFF_PATHS,
+            **LEGAL_HOLD_PATHS,
         },
     }
 

@@ -1,20 +1,139 @@
-"""The governance surface: aggregate figures only, never case content."""
+"""The governance surface: aggregate figures only, never case content.
+
+Every figure comes from ``app.services.statistics.build_pack``, which suppresses small counts;
+nothing here reads a case, a record or a grant.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import csv
+import io
+import json
+from datetime import UTC, datetime
 
+from flask import Blueprint, Response, abort, current_app, render_template, request
+
+from app import get_config
 from app.auth.guards import staff_required
 from app.extensions import db
-from app.models import SessionPrincipal
+from app.governance.charts import bar_chart
+from app.models import AuditCheckpoint, AuditEntry, SessionPrincipal
 from app.roles import Permission
+from app.services import audit, statistics
 from app.services.readiness import route_readiness
+from app.services.statistics import Pack, Quarter, Scope, StatisticsCache
+from app.taxonomy import load_taxonomy
 
 bp = Blueprint("governance", __name__, url_prefix="/governance")
+AUDIT_PAGE_SIZE = 50
+
+
+@bp.context_processor
+def _template_helpers() -> dict[str, object]:
+    return {"zip": zip}  # the pack tables walk labels and cells side by side
+
+
+def _cache() -> StatisticsCache:
+    cache: StatisticsCache = current_app.extensions.setdefault(
+        "candor_statistics_cache", StatisticsCache())
+    return cache
+
+
+def _today() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _quarter(default: Quarter) -> Quarter:
+    text = request.args.get("quarter")
+    if not text:
+        return default
+    try:
+        quarter = Quarter.parse(text)
+    except ValueError as error:
+        abort(400, description=str(error))
+    if not 2000 <= quarter.year <= _today().year + 1:
+        abort(400, description="That quarter is out of range.")
+    return quarter
+
+
+def _scope(value: str) -> Scope:
+    if value not in statistics.SCOPES:
+        abort(404)
+    return value
+
+
+def build(scope: Scope, last: Quarter) -> Pack:
+    config = get_config(current_app)
+    taxonomy = load_taxonomy(config.instance_path)
+    today = _today().date()
+    raw = _cache().raw(db.session, statistics.window(last), scope, today, taxonomy)
+    k = config.public_min_cell if scope == "public" else config.statistics_min_cell
+    return statistics.build_pack(raw, scope, k, taxonomy, today)
+
+
+def _charts(pack: Pack) -> dict[str, object]:
+    series = {s.id: s for s in pack.series}
+    category = pack.tables[0]
+    return {
+        "quarters": bar_chart("Reports received per quarter", category.column_labels,
+                              category.table.column_totals),
+        "categories": bar_chart("Reports per category, whole window", category.row_labels,
+                                category.table.row_totals),
+        "status": bar_chart(series["status"].title, series["status"].labels,
+                            series["status"].series.values),
+        "outcomes": bar_chart(series["outcomes"].title, series["outcomes"].labels,
+                              series["outcomes"].series.values),
+    }
 
 
 @bp.get("/")
 @staff_required(Permission.VIEW_STATISTICS)
 def home(principal: SessionPrincipal) -> str:
+    pack = build("board", _quarter(Quarter.of(_today().date())))
     return render_template("governance/home.html", principal=principal,
-                           routes=route_readiness(db.session))
+                           routes=route_readiness(db.session), pack=pack, charts=_charts(pack))
+
+
+@bp.get("/packs/<scope>")
+@staff_required(Permission.VIEW_STATISTICS)
+def pack_page(principal: SessionPrincipal, scope: str) -> str:
+    pack = build(_scope(scope), _quarter(statistics.last_ended_quarter(_today().date())))
+    return render_template("governance/pack.html", principal=principal, pack=pack,
+                           charts=_charts(pack))
+
+
+@bp.get("/packs/<scope>/<fmt>")
+@staff_required(Permission.VIEW_STATISTICS)
+def pack_export(principal: SessionPrincipal, scope: str, fmt: str) -> Response:
+    pack = build(_scope(scope), _quarter(statistics.last_ended_quarter(_today().date())))
+    name = f"candor-{pack.scope}-{pack.quarter.label}"
+    if fmt == "json":
+        body, mimetype = json.dumps(pack.as_json(), indent=2), "application/json"
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerows(pack.csv_rows())
+        body, mimetype = buffer.getvalue(), "text/csv"
+    else:
+        abort(404)
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+
+
+@bp.get("/audit")
+@staff_required(Permission.VIEW_AUDIT_TRAIL)
+def audit_trail(principal: SessionPrincipal) -> str:
+    config = get_config(current_app)
+    try:
+        verify_key = audit.pinned_verify_key(config)
+        key_problem = None
+    except audit.AuditKeyError as error:
+        verify_key, key_problem = None, str(error)
+    # Walked in full at every visit: a cached verdict would hide an edit made since.
+    verification = audit.verify(db.session, verify_key)
+    page = db.paginate(db.select(AuditEntry).order_by(AuditEntry.id.desc()),
+                       per_page=AUDIT_PAGE_SIZE, max_per_page=AUDIT_PAGE_SIZE, error_out=False)
+    checkpoints = db.session.scalars(db.select(AuditCheckpoint)
+                                     .order_by(AuditCheckpoint.id.desc()).limit(5)).all()
+    return render_template("governance/audit.html", principal=principal, page=page,
+                           verification=verification, checkpoints=checkpoints,
+                           key_problem=key_problem, verify_key=verify_key)

@@ -43,6 +43,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -186,8 +187,16 @@ def _feedback_due(session: DbSession, start: Any) -> Any:
 def _quarter_index(column: Any, quarters: Sequence[Quarter]) -> Any:
     """SQL: which quarter of the window a date falls in (0-based), by comparisons only: much
     cheaper per row than extracting a month."""
+    if len(quarters) == 1:
+        return literal(0, Integer)
     return case(*[(column < q.next_first_day, i) for i, q in enumerate(quarters[:-1])],
                 else_=len(quarters) - 1)
+
+
+def _by_position(count: int) -> list[Any]:
+    """GROUP BY 1, 2, ...: the grouped expressions carry bound parameters, which PostgreSQL
+    would not recognise as the selected ones if they were repeated."""
+    return [literal_column(str(n)) for n in range(1, count + 1)]
 
 
 def gather(session: DbSession, quarters: Sequence[Quarter], scope: Scope, today: date,
@@ -217,7 +226,8 @@ def gather(session: DbSession, quarters: Sequence[Quarter], scope: Scope, today:
         (on > due, "late"), else_=None)
     columns = (slot, Case.category, Case.route, Case.status, Case.outcome, retaliation, risk,
                ack_overdue, feedback)
-    grouped = select(*columns, func.count()).where(*in_window).group_by(*columns)
+    grouped = select(*columns, func.count()).where(*in_window).group_by(
+        *_by_position(len(columns)))
     for q, category, route, status, outcome, is_retaliation, is_risk, overdue, fb, count in \
             session.execute(grouped):
         raw.by_category.setdefault(category, [0] * width)[q] += count
@@ -239,7 +249,7 @@ def gather(session: DbSession, quarters: Sequence[Quarter], scope: Scope, today:
         per: dict[int | None, Counter[int]] = defaultdict(Counter)
         for q, d, count in session.execute(
                 select(slot, days, func.count()).where(*in_window, done.is_not(None))
-                .group_by(slot, days)):
+                .group_by(*_by_position(2))):
             per[q][int(d)] += count
             per[None][int(d)] += count
             if name == "acknowledge":
@@ -274,7 +284,7 @@ def _board_notice_clock(session: DbSession, raw: Raw, in_window: list[ColumnElem
             .select_from(Case).outerjoin(told, told.c.case_id == Case.id)
             .where(*in_window, Case.outcome.in_(SUBSTANTIATED),
                    Case.material_risk_found.is_(True), Case.findings_on.is_not(None))
-            .group_by(slot, state)):
+            .group_by(*_by_position(2))):
         if value is not None:
             bucket = raw.clocks["board_notice"][q]
             bucket.on_time += count if value == "on_time" else 0
@@ -293,7 +303,7 @@ def _events(session: DbSession, quarters: Sequence[Quarter], scope: Scope
             .where(CaseEvent.kind.in_(("escalated", "board_notified")),
                    CaseEvent.occurred_on >= start, CaseEvent.occurred_on < end,
                    *_scope_filter(scope))
-            .group_by(CaseEvent.kind, slot)):
+            .group_by(*_by_position(2))):
         (escalations if kind == "escalated" else notices)[q] += count
     return escalations, notices
 

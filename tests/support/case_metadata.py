@@ -98,3 +98,28 @@ def generate(session: DbSession, count: int, first_day: date, last_day: date,
         session.execute(insert(CaseEvent), events[start:start + 5000])
     session.commit()
     return Generated(len(cases), len(events))
+
+
+# Bytes no page or answer for governance may ever contain (tests/test_governance_access.py).
+CIPHERTEXT_MARKER = b"CANDOR-TEST-CIPHERTEXT-" + bytes(range(24))
+GRANT_MARKER = b"CANDOR-TEST-GRANT-" + bytes(range(30))
+
+
+def seeded_case(session: DbSession, index: int, reader_ids: list[int], received_on: date,
+                **values: Any) -> Case:
+    """A case with a recipient grant for each reader and one report record: stand-ins for
+    ciphertext the server never opens anyway."""
+    from app.models import CaseGrant, CaseRecord
+
+    case = Case(**{k: v for k, v in case_row(index, received_on, **values).items()
+                   if k != "id"})
+    case.grants = [CaseGrant(kind="recipient", staff_id=staff_id, grant=GRANT_MARKER,
+                             key_epoch=1) for staff_id in reader_ids]
+    case.grants.append(CaseGrant(kind="reporter", staff_id=None, grant=GRANT_MARKER,
+                                 key_epoch=1))
+    case.records = [CaseRecord(record_ref=f"r-{index:032x}", kind="report", author="reporter",
+                               visible_to_reporter=True, created_on=received_on, key_epoch=1,
+                               ciphertext=CIPHERTEXT_MARKER)]
+    session.add(case)
+    session.flush()
+    return case

@@ -1,0 +1,197 @@
+"""Statistics from metadata: counts, clocks and durations as computed in SQL; the officers'
+pack leaves out cases that accuse an officer or director; the pages, exports and CLI print
+only suppressed figures."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import date
+
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import insert
+
+from app.extensions import db
+from app.models import CaseEvent, CaseExclusion
+from app.roles import Role
+from app.services import statistics
+from app.services.statistics import Quarter, percentile
+from app.taxonomy import RSP_V3
+from tests.support.case_metadata import case_row
+from tests.support.staff import StaffLogin
+
+Q1 = Quarter(2026, 1)
+TODAY = date(2026, 7, 15)
+
+
+def add(app: Flask, rows: list[dict[str, object]],
+        events: list[dict[str, object]] = (),  # type: ignore[assignment]
+        exclusions: list[dict[str, object]] = ()) -> None:  # type: ignore[assignment]
+    with app.app_context():
+        db.session.execute(insert(statistics.Case), rows)
+        if events:
+            db.session.execute(insert(CaseEvent), list(events))
+        if exclusions:
+            db.session.execute(insert(CaseExclusion), list(exclusions))
+        db.session.commit()
+
+
+def raw(app: Flask, scope: statistics.Scope = "board",
+        quarters: list[Quarter] | None = None) -> statistics.Raw:
+    with app.app_context():
+        return statistics.gather(db.session, quarters or [Q1], scope, TODAY, RSP_V3)
+
+
+def test_quarters() -> None:
+    assert Quarter.parse("2026-q3") == Quarter(2026, 3)
+    assert Quarter.of(date(2026, 12, 31)).shifted(1) == Quarter(2027, 1)
+    assert [q.label for q in statistics.window(Quarter(2026, 1), 3)] == \
+        ["2025-Q3", "2025-Q4", "2026-Q1"]
+    assert statistics.last_ended_quarter(date(2026, 4, 1)) == Quarter(2026, 1)
+    for bad in ("2026-Q5", "26-Q1", "2026Q1", ""):
+        try:
+            Quarter.parse(bad)
+        except ValueError:
+            continue
+        raise AssertionError(bad)
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    assert percentile({1: 1, 2: 1, 3: 1, 10: 1}, 0.5) == 2
+    assert percentile({1: 9, 30: 1}, 0.9) == 1
+    assert percentile({1: 8, 30: 2}, 0.9) == 30
+
+
+def test_counts_clocks_and_durations(app: Flask) -> None:
+    d = date
+    add(app, [
+        # acknowledged in 3 days, findings in time (ack 01-08 -> due 04-08), closed
+        case_row(1, d(2026, 1, 5), "closed", acknowledged_on=d(2026, 1, 8),
+                 findings_on=d(2026, 4, 8), closed_on=d(2026, 4, 20), outcome="substantiated",
+                 material_risk_found=True, category="weights-security"),
+        # acknowledged late (9 days); findings a day late
+        case_row(2, d(2026, 1, 31), "findings", acknowledged_on=d(2026, 2, 9),
+                 findings_on=d(2026, 5, 10), outcome="not_substantiated", route="board"),
+        # never acknowledged, long overdue: late
+        case_row(3, d(2026, 2, 1), "received", category="retaliation"),
+        # acknowledged Nov 30-like clamp: ack 03-31, due 06-30, findings 06-30: on time
+        case_row(4, d(2026, 3, 28), "findings", acknowledged_on=d(2026, 3, 31),
+                 findings_on=d(2026, 6, 30), outcome="partly_substantiated",
+                 link_kind="retaliation"),
+        # outside the window
+        case_row(5, d(2026, 4, 1), "received"),
+    ], events=[
+        {"case_id": 1, "kind": "board_notified", "occurred_on": d(2026, 4, 13),
+         "visible_to_reporter": False},
+        {"case_id": 1, "kind": "corrective_action", "occurred_on": d(2026, 4, 15),
+         "visible_to_reporter": True},
+        {"case_id": 2, "kind": "escalated", "occurred_on": d(2026, 3, 2),
+         "visible_to_reporter": True},
+    ])
+    r = raw(app)
+    assert r.total == 4
+    assert r.by_category["weights-security"] == [1] and r.by_category["retaliation"] == [1]
+    assert r.by_route == {"rso": [3], "executive": [0], "board": [1]}
+    assert r.by_status == {"closed": 1, "findings": 2, "received": 1}
+    assert r.by_outcome == {"substantiated": 1, "not_substantiated": 1,
+                            "partly_substantiated": 1}
+    assert (r.clocks["acknowledge"][0].on_time, r.clocks["acknowledge"][0].late) == (2, 2)
+    assert (r.clocks["feedback"][0].on_time, r.clocks["feedback"][0].late) == (2, 1)
+    # told 5 days after the finding: late
+    assert (r.clocks["board_notice"][0].on_time, r.clocks["board_notice"][0].late) == (0, 1)
+    assert r.durations["acknowledge"][None] == {3: 2, 9: 1}
+    assert r.durations["close"][None] == {105: 1}
+    assert r.retaliation == 2 and r.corrective_actions == 1
+    assert r.escalations == [1] and r.board_notices == [0]  # the notice came in Q2
+
+
+def test_officers_pack_leaves_out_cases_accusing_officers(app: Flask,
+                                                          staff: StaffLogin) -> None:
+    executive = staff.create("exec-accused", Role.EXECUTIVE)
+    board = staff.create("board-accused", Role.BOARD)
+    engineer = staff.create("gov-not-officer", Role.GOVERNANCE)
+    recused = staff.create("rso-recused", Role.RSO)
+    rows = [case_row(i, date(2026, 2, 1), category="governance") for i in range(1, 41)]
+    for i in range(1, 6):
+        rows[i - 1]["concerns_rso"] = True  # cases 1-5 concern the RSO
+    add(app, rows, exclusions=[
+        *[{"case_id": i, "staff_id": executive.id, "reason": "concerned"} for i in range(6, 11)],
+        *[{"case_id": i, "staff_id": board.id, "reason": "concerned"} for i in range(11, 14)],
+        *[{"case_id": i, "staff_id": engineer.id, "reason": "concerned"}
+          for i in range(14, 20)],
+        *[{"case_id": i, "staff_id": recused.id, "reason": "recused"} for i in range(20, 25)],
+    ])
+    assert raw(app, "board").total == 40
+    assert raw(app, "officers").total == 40 - 5 - 5 - 3
+    with app.app_context():
+        pack = statistics.build_pack(raw(app, "officers"), "officers", 5, RSP_V3, TODAY)
+    assert pack.as_json()["tables"][0]["total"] == 27
+    assert "accuses an officer or director" in pack.rule
+
+
+def test_pages_exports_and_cli_print_only_suppressed_figures(
+        app: Flask, client: FlaskClient, staff: StaffLogin, runner: FlaskCliRunner) -> None:
+    rows = [case_row(i, date(2026, 1, 10 + i % 20), category="weights-security",
+                     status="acknowledged", acknowledged_on=date(2026, 1, 12 + i % 20))
+            for i in range(1, 31)]
+    rows += [case_row(i, date(2026, 2, 2), category="risk-reports") for i in range(31, 33)]
+    add(app, rows)
+    viewer = staff.create("gov-pages", Role.GOVERNANCE)
+    staff.login(client, viewer)
+
+    page = client.get("/governance/packs/board?quarter=2026-Q1")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "<svg" in html and "<table" in html and 'aria-hidden="true"' in html
+    assert "&lt;5" in html  # the two risk-reports cases
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html) and " style=" not in html
+    assert "governance.css" in html
+
+    exported = client.get("/governance/packs/board/json?quarter=2026-Q1")
+    assert exported.headers["Content-Disposition"] == \
+        'attachment; filename="candor-board-2026-Q1.json"'
+    data = json.loads(exported.get_data())
+    table = data["tables"][0]
+    risk = next(row for row in table["rows"] if row["label"].startswith("Risk Reports"))
+    assert risk["cells"][-1] == "<5" and risk["total"] == "<5"
+    assert table["total"] == 32
+    weights = next(row for row in table["rows"] if row["label"].startswith("Security"))
+    assert weights["cells"][-1] == "*"  # complementary: else 32 - 30 would give the 2 away
+    assert 2 not in [cell for row in table["rows"] for cell in row["cells"]]
+
+    sheet = list(csv.reader(io.StringIO(client.get(
+        "/governance/packs/officers/csv?quarter=2026-Q1").get_data(as_text=True))))
+    assert sheet[0] == ["section", "row", "column", "value"]
+    assert ["category_by_quarter", "total", "total", "32"] in sheet
+
+    public = json.loads(client.get("/governance/packs/public/json?quarter=2026-Q1").get_data())
+    assert public["k"] == 10 and public["title"] == "Transparency report"
+
+    assert client.get("/governance/packs/board?quarter=2026-Q7").status_code == 400
+    assert client.get("/governance/packs/board?quarter=1850-Q1").status_code == 400
+    assert client.get("/governance/packs/everyone").status_code == 404
+    assert client.get("/governance/packs/board/pdf").status_code == 404
+    assert client.get("/governance/").status_code == 200
+
+    result = runner.invoke(args=["stats", "--format", "json", "--quarter", "2026-Q1"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["tables"][0]["total"] == 32
+    result = runner.invoke(args=["stats", "--format", "csv", "--quarter", "2026-Q1",
+                                 "--scope", "public"])
+    assert result.exit_code == 0 and "category_by_quarter,total,total,32" in result.output
+    assert runner.invoke(args=["stats", "--quarter", "soon"]).exit_code == 2
+
+
+def test_dashboard_reflects_new_cases(app: Flask, client: FlaskClient,
+                                      staff: StaffLogin) -> None:
+    """Raw counts are reused between requests only while the data is unchanged."""
+    staff.login(client, staff.create("gov-cache", Role.GOVERNANCE))
+    url = "/governance/packs/board/json?quarter=2026-Q1"
+    assert json.loads(client.get(url).get_data())["tables"][0]["total"] == "<5"
+    add(app, [case_row(i, date(2026, 2, 2)) for i in range(1, 13)])
+    # 12 cases now: no longer a small count (withheld all the same here, since with every
+    # other cell empty the total would show the zeros to be zeros)
+    assert json.loads(client.get(url).get_data())["tables"][0]["total"] == "*"
