@@ -1,0 +1,130 @@
+"""Governance dashboard speed with 100,000 cases, on SQLite and on PostgreSQL.
+
+Fills a fresh database with case metadata rows (bulk-inserted: statistics read no content)
+spread over two years, with their corrective-action, Board-notice and escalation events, signs
+a governance member in, and times GET /governance/ in-process (the WSGI call, no network):
+
+- cold: the first request after the data changed, when every aggregate runs in SQL;
+- warm: the following requests, which reuse the raw counts while the data version (the audit
+  trail's head and the newest case) is unchanged and only re-run suppression and rendering;
+- the SQL aggregates alone (``statistics.gather``), and the officers' pack JSON cold.
+
+Goal: the dashboard answers in under 300 ms of server time.
+
+Usage: .venv/bin/python bench/stats.py [--cases N] [--backends sqlite,postgresql] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from _report import Report, arguments
+
+from app import create_app
+from app.config import Config
+from app.extensions import db
+from app.roles import Role
+from app.services import audit
+from app.services import statistics as stats
+from app.services.directory import init_organisation_key
+from app.taxonomy import RSP_V3
+from tests.support import databases
+from tests.support.case_metadata import generate
+from tests.support.staff import StaffLogin
+
+WARM_REPEATS = 30
+COLD_REPEATS = 5
+
+
+def _timed(call: Any) -> float:
+    began = time.perf_counter()
+    call()
+    return (time.perf_counter() - began) * 1000
+
+
+def measure(backend: str, count: int, report: Report) -> None:
+    os.environ["CANDOR_TEST_DATABASE"] = backend
+    with tempfile.TemporaryDirectory(prefix="candor-bench-stats-") as folder, \
+            databases.start(Path(folder)) as server:
+        url = server.create_database("candor_bench_stats")
+        config = Config(environment="testing", secret_key="bench-" + "x" * 40,
+                        database_url=url, instance_path=Path(folder) / "instance",
+                        fast_kdf_for_tests=True, proof_of_work_bits=0)
+        app = create_app(config)
+        with app.app_context():
+            import flask_migrate
+
+            flask_migrate.upgrade()
+            init_organisation_key(db.session, config.org_signing_key_path, config.instance_path)
+            db.session.commit()
+        people = StaffLogin(app)
+        viewer = people.create("governance", Role.GOVERNANCE)
+        today = date.today()
+        began = time.perf_counter()
+        with app.app_context():
+            generate(db.session, count, today - timedelta(days=730), today)
+            if db.engine.dialect.name == "postgresql":
+                with db.engine.connect() as connection:
+                    connection.exec_driver_sql("VACUUM ANALYZE")
+                    connection.commit()
+        report.note(f"{backend}: {count:,} cases inserted in {time.perf_counter() - began:.1f} s")
+        client = app.test_client()
+        people.login(client, viewer)
+
+        def dashboard() -> None:
+            response = client.get("/governance/")
+            assert response.status_code == 200, response.status_code
+
+        def change() -> None:
+            """A new audit entry: what any case action leaves, so the next view is cold."""
+            with app.app_context():
+                audit.record(db.session, "bench.change", actor="system")
+                db.session.commit()
+
+        dashboard()  # connection pool, templates
+        cold = []
+        for _ in range(COLD_REPEATS):
+            change()
+            cold.append(_timed(dashboard))
+        warm = [_timed(dashboard) for _ in range(WARM_REPEATS)]
+        p95 = statistics.quantiles(warm, n=20)[18]
+        report.figure(f"{backend}: dashboard, warm, p95", p95, "ms", goal="< 300",
+                      met=p95 < 300, note=f"p50 {statistics.median(warm):.1f} ms over "
+                                          f"{WARM_REPEATS} requests")
+        worst = max(cold)
+        report.figure(f"{backend}: dashboard, cold (after a change), worst", worst, "ms",
+                      goal="< 300", met=worst < 300,
+                      note=f"median {statistics.median(cold):.0f} ms over {COLD_REPEATS}")
+        with app.app_context():
+            window = stats.window(stats.Quarter.of(today))
+            gather = [_timed(lambda: stats.gather(db.session, window, "board", today, RSP_V3))
+                      for _ in range(3)]
+        report.figure(f"{backend}: SQL aggregates alone (board window)",
+                      statistics.median(gather), "ms", note="median of 3")
+        change()
+        officers = _timed(lambda: client.get("/governance/packs/officers/json"))
+        report.figure(f"{backend}: officers' pack JSON, cold", officers, "ms")
+        with app.app_context():
+            db.engine.dispose()
+
+
+def main() -> None:
+    parser = arguments(__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    options = parser.parse_args()
+    report = Report("stats", f"Governance dashboard at {options.cases:,} cases (server time)")
+    for backend in options.backends.split(","):
+        measure(backend, options.cases, report)
+    report.note(f"machine load average at the end: {os.getloadavg()[0]:.1f}")
+    report.write(options.json)
+
+
+if __name__ == "__main__":
+    main()
