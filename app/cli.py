@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from app import backup
 from app.config import Config, ConfigError
 from app.extensions import db
 from app.reporter.cli import report_group
@@ -263,6 +264,7 @@ def init_app(app: Flask) -> None:
 
     for command in (keys_group, staff_group, seed_demo, totp_code, tick, scheduler):
         app.cli.add_command(command)
+    backup.init_app(app)  # candor backup, candor restore
     governance_cli.init_app(app)  # candor audit ..., candor stats, candor retention run
 
 

@@ -95,10 +95,12 @@ def _choice(name: str, allowed: tuple[str, ...] | list[str]) -> str | None:
 
 def _inbox_filter() -> cases.InboxFilter:
     assignee = request.args.get("assignee") or None
-    if assignee not in (None, "me", "none") and not (assignee.isdigit() and len(assignee) < 10):
+    # isdecimal, not isdigit: int() refuses digits such as "\u00b9" that isdigit accepts.
+    if assignee not in (None, "me", "none") and not (assignee.isdecimal()
+                                                     and len(assignee) < 10):
         abort(400, description="The assignee filter is 'me', 'none' or a staff id.")
     page = request.args.get("page", "1")
-    if not page.isdigit() or len(page) > 6:
+    if not page.isdecimal() or len(page) > 6:
         abort(400, description="The page is a whole number.")
     taxonomy = load_taxonomy(get_config(current_app).instance_path)
     return cases.InboxFilter(

@@ -1,0 +1,41 @@
+"""Soak tests: load and faults against gunicorn (two workers) and a throwaway PostgreSQL
+cluster. Collected only under ``make soak`` (``CANDOR_SOAK=1``), never by ``make test``.
+
+``SOAK_SECONDS`` (default 120) is how long the load runs, ``SOAK_KILLS`` (default 200) how many
+times the app is killed; CI may set both lower.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import live_instance
+
+collect_ignore_glob = [] if os.environ.get("CANDOR_SOAK") else ["test_*.py"]
+
+SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "120"))
+SOAK_KILLS = int(os.environ.get("SOAK_KILLS", "200"))
+
+
+@pytest.fixture
+def cluster() -> Iterator[live_instance.PostgresCluster]:
+    with live_instance.postgres_cluster() as running:
+        yield running
+
+
+@pytest.fixture
+def instance(cluster: live_instance.PostgresCluster, tmp_path: Path) -> live_instance.Instance:
+    return live_instance.prepare_instance(tmp_path / "instance",
+                                          cluster.create_database("candor_soak"))
+
+
+@pytest.fixture
+def server(instance: live_instance.Instance, tmp_path: Path
+           ) -> Iterator[live_instance.Gunicorn]:
+    with live_instance.gunicorn(live_instance.CANDOR_TARGET, instance.environment(),
+                                tmp_path / "gunicorn.log") as running:
+        yield running
