@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypeVar
 
-from sqlalchemy import exists, or_, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.extensions import DbSession
@@ -29,6 +29,7 @@ from app.models import (
     CaseGrant,
     EscalationStep,
     OrgDeadlineStep,
+    OutboxMessage,
     StaffRole,
     StaffUser,
 )
@@ -45,7 +46,7 @@ from app.services.deadlines import (
 )
 
 log = logging.getLogger(__name__)
-BATCH = 200
+BATCH = 500
 # Any constant: PostgreSQL serialises ladder batches on this advisory lock.
 _LADDER_LOCK = 0x43414E45
 STEP_NAMES = ("before", "due", "route", "board")
@@ -78,26 +79,43 @@ def with_retries(session: DbSession, unit: Callable[[], Result], attempts: int =
     for attempt in range(attempts):
         try:
             return unit()
-        except OperationalError as error:
+        except (OperationalError, IntegrityError) as error:
             session.rollback()
             if attempt == attempts - 1:
                 raise
-            log.warning("database busy, retrying a batch: %s", error.orig)
+            log.warning("batch lost a race or the database was busy, retrying: %s", error.orig)
             time.sleep(0.2 * (attempt + 1))
     raise AssertionError("unreachable")
 
 
-def case_readers(session: DbSession, case: Case) -> list[int]:
-    """Staff who may read the case now (a recipient grant or a released escrow copy of its
-    current key, not excluded, account active, allowed to handle cases)."""
-    people = session.scalars(select(StaffUser).where(
-        StaffUser.disabled_at.is_(None),
-        exists().where(CaseGrant.case_id == case.id, CaseGrant.staff_id == StaffUser.id,
-                       CaseGrant.key_epoch == case.key_epoch,
-                       or_(CaseGrant.kind == "recipient", CaseGrant.released_on.is_not(None))),
-        ~exists().where(CaseExclusion.case_id == case.id, CaseExclusion.staff_id == StaffUser.id),
-    ).order_by(StaffUser.id))
-    return [p.id for p in people if p.can(Permission.HANDLE_CASES)]
+class Readers:
+    """Who may read each case of a batch (a recipient grant or a released escrow copy of its
+    current key, not excluded, account active, allowed to handle cases), from one query per
+    batch; escrow holders join when the batch escalates a case."""
+
+    def __init__(self, session: DbSession, cases: list[Case]) -> None:
+        epochs = {case.id: case.key_epoch for case in cases}
+        self.grants: dict[int, list[tuple[int, str, bool]]] = {case.id: [] for case in cases}
+        for case_id, staff_id, kind, epoch, released in session.execute(
+            select(CaseGrant.case_id, CaseGrant.staff_id, CaseGrant.kind, CaseGrant.key_epoch,
+                   CaseGrant.released_on).where(CaseGrant.case_id.in_(list(epochs)),
+                                                CaseGrant.staff_id.is_not(None))
+        ):
+            if staff_id is not None and epoch == epochs[case_id] \
+                    and kind in ("recipient", "escrow"):
+                self.grants[case_id].append((staff_id, kind, released is not None))
+        self.excluded = {(case_id, staff_id) for case_id, staff_id in session.execute(
+            select(CaseExclusion.case_id, CaseExclusion.staff_id)
+            .where(CaseExclusion.case_id.in_(list(epochs))))}
+        people = {staff_id for grants in self.grants.values() for staff_id, _k, _r in grants}
+        self.able = {person.id for person in session.scalars(
+            select(StaffUser).where(StaffUser.id.in_(people), StaffUser.disabled_at.is_(None)))
+            if person.can(Permission.HANDLE_CASES)}
+
+    def of(self, case_id: int, escalated: bool = False) -> list[int]:
+        return sorted({staff_id for staff_id, kind, released in self.grants[case_id]
+                       if (kind == "recipient" or released or escalated)
+                       and staff_id in self.able and (case_id, staff_id) not in self.excluded})
 
 
 def _step_notice(number: str, deadline: Deadline, step: str) -> notifications.Notice:
@@ -120,28 +138,28 @@ def _release_escrow(case: Case, on: date) -> int:
     return released
 
 
-def _take_step(session: DbSession, case: Case, deadline: Deadline, step: str, notify: bool,
-               now: datetime, counts: LadderCounts) -> bool:
-    on = now.date()
-    try:
-        with session.begin_nested():
-            session.add(EscalationStep(case_id=case.id, clock=deadline.clock,
-                                       cycle=deadline.cycle, step=step, due_on=deadline.due_on,
-                                       taken_on=on, notified=notify))
-            session.flush()
-    except IntegrityError:
-        return False  # another tick took this rung first: nothing more to do
-    counts.steps_taken += 1
-    needs = CLOCK_NEEDS[deadline.clock]
+@dataclass(frozen=True)
+class Rung:
+    case: Case
+    deadline: Deadline
+    step: str
+    notify: bool
+
+
+def _act(session: DbSession, rung: Rung, now: datetime, counts: LadderCounts) -> None:
+    """What a rung does besides notifying: the audit trail for a missed deadline, and for the
+    Board tier the release of the escrow copies, a timeline event and the audit entry."""
+    case, deadline, on = rung.case, rung.deadline, now.date()
     detail = {"clock": deadline.clock, "cycle": deadline.cycle,
               "due_on": deadline.due_on.isoformat()}
-    if step == "route":
+    if rung.step == "route":
         audit.record(session, "case.deadline_missed", actor="system", case_number=case.number,
                      detail=detail, at=now)
-    elif step == "board":
+    elif rung.step == "board":
         released = _release_escrow(case, on)
         counts.escalated_to_board += 1
-        reason = f"Escalated to the Board tier: {needs} was due {deadline.due_on.isoformat()}."
+        reason = (f"Escalated to the Board tier: {CLOCK_NEEDS[deadline.clock]} was due "
+                  f"{deadline.due_on.isoformat()}.")
         # The reporter was told before reporting that escalation gives the Board tier access;
         # they see it happen, except for the Board-notice clock, whose name alone would tell
         # them the outcome of the findings.
@@ -150,53 +168,76 @@ def _take_step(session: DbSession, case: Case, deadline: Deadline, step: str, no
                                      detail=reason))
         audit.record(session, "case.escalated", actor="system", case_number=case.number,
                      detail={**detail, "released_escrow_grants": released}, at=now)
-        session.flush()
-    if notify:
-        readers = case_readers(session, case)
-        to = readers
-        if step in ("before", "due") and case.assignee_id in readers:
-            to = [case.assignee_id]
-        counts.notices_queued += notifications.enqueue(
-            session, to, f"step:{case.id}:{deadline.clock}:{deadline.cycle}:{step}",
-            _step_notice(case.number, deadline, step), now,
-            digestible=step in ("before", "due"))
-    return True
 
 
 def _escalate_batch(session: DbSession, ids: list[int], now: datetime, policies: PolicySet,
                     counts: LadderCounts, stall: Callable[[str], None]) -> None:
+    """One transaction: lock, read the batch's cases, facts and taken rungs, insert the new
+    rungs, act on them, queue their notices, move each case's look-again day, commit.
+
+    Under the write lock no other tick can insert a rung of these cases, so the rungs go in
+    as one multi-row insert; should one collide all the same (the unique constraint is the
+    last word), the insert fails, the batch rolls back whole and is retried from the start."""
     on = now.date()
     lock_for_writing(session)
     query = select(Case).where(Case.id.in_(ids)).order_by(Case.id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Case)  # staff transitions wait for this batch
-    cases = session.scalars(query).all()
-    facts = load_facts(session, ids)
-    taken = taken_steps(session, ids)
+    cases = [case for case in session.scalars(query)
+             # Another tick may have moved the case on while this one waited for the lock.
+             if case.next_escalation_on is not None and case.next_escalation_on <= on]
+    facts = load_facts(session, [case.id for case in cases])
+    taken = taken_steps(session, [case.id for case in cases])
+    rungs: list[Rung] = []
+    computed: dict[int, list[Deadline]] = {}
     for case in cases:
-        # Another tick may have moved the case on while this one waited for the lock.
-        if case.next_escalation_on is None or case.next_escalation_on > on:
-            continue
         counts.cases_looked_at += 1
         if case.deadline_policy_version is None:
             case.deadline_policy_version = policies.current.version
         policy = policies.for_version(case.deadline_policy_version)
-        deadlines = compute_deadlines(case, facts[case.id], policy, on)
-        for deadline in deadlines:
+        computed[case.id] = compute_deadlines(case, facts[case.id], policy, on)
+        for deadline in computed[case.id]:
             if not deadline.is_open or deadline.paused:
                 continue
             due = [step for step, when in policy.ladder.steps(deadline.due_on)
                    if when <= on and (deadline.clock, deadline.cycle, step) not in taken[case.id]]
-            for step in due:
-                # After a gap (a tick missed for days) only the latest rung is sent.
-                if _take_step(session, case, deadline, step, step == due[-1], now, counts):
-                    stall("escalation-step")
-                taken[case.id].add((deadline.clock, deadline.cycle, step))
-        if any(d.clock == "board_notice" for d in deadlines):
-            # An escalation may just have met the Board-notice clock.
-            deadlines = compute_deadlines(case, load_facts(session, [case.id])[case.id],
-                                          policy, on)
-        apply_schedule(case, deadlines, taken[case.id], policy, on)
+            # After a gap (a tick missed for days) only the latest rung is sent.
+            rungs.extend(Rung(case, deadline, step, step == due[-1]) for step in due)
+            taken[case.id].update((deadline.clock, deadline.cycle, step) for step in due)
+    if rungs:
+        session.execute(insert(EscalationStep), [
+            {"case_id": r.case.id, "clock": r.deadline.clock, "cycle": r.deadline.cycle,
+             "step": r.step, "due_on": r.deadline.due_on, "taken_on": on, "notified": r.notify}
+            for r in rungs])
+        counts.steps_taken += len(rungs)
+        readers = Readers(session, cases)
+        digest = notifications.digest_choosers(session)
+        notices: list[dict[str, object]] = []
+        for rung in rungs:
+            _act(session, rung, now, counts)
+            if not rung.notify:
+                continue
+            to = readers.of(rung.case.id, escalated=rung.step == "board")
+            if rung.step in ("before", "due") and rung.case.assignee_id in to:
+                to = [rung.case.assignee_id]
+            notices += notifications.outbox_rows(
+                to, f"step:{rung.case.id}:{rung.deadline.clock}:{rung.deadline.cycle}:"
+                    f"{rung.step}", _step_notice(rung.case.number, rung.deadline, rung.step),
+                now, digest if rung.step in ("before", "due") else set())
+        if notices:
+            session.execute(insert(OutboxMessage), notices)
+            counts.notices_queued += len(notices)
+        stall("escalation-step")
+    escalated = {r.case.id for r in rungs if r.step == "board"}
+    if escalated:
+        # An escalation may just have met a Board-notice clock.
+        session.flush()
+        facts.update(load_facts(session, sorted(escalated)))
+    for case in cases:
+        policy = policies.for_version(case.deadline_policy_version)
+        if case.id in escalated:
+            computed[case.id] = compute_deadlines(case, facts[case.id], policy, on)
+        apply_schedule(case, computed[case.id], taken[case.id], policy, on)
     session.commit()
 
 
@@ -205,20 +246,17 @@ def run_case_ladders(session: DbSession, now: datetime, policies: PolicySet,
     """Take every rung that has fallen due on every case whose ladder needs a look today.
     Reads only those cases (``next_escalation_on``, indexed), in batches of ``BATCH``."""
     counts = LadderCounts()
-    on, last_id = now.date(), 0
-    while True:
-        ids = list(session.scalars(
-            select(Case.id).where(Case.next_escalation_on <= on, Case.id > last_id)
-            .order_by(Case.id).limit(BATCH)))
-        session.commit()
-        if not ids:
-            return counts
-        last_id = ids[-1]
+    candidates = sorted(session.scalars(
+        select(Case.id).where(Case.next_escalation_on <= now.date())))
+    session.commit()
+    for offset in range(0, len(candidates), BATCH):
+        ids = candidates[offset:offset + BATCH]
 
         def batch(ids: list[int] = ids) -> None:
             _escalate_batch(session, ids, now, policies, counts, stall)
 
         with_retries(session, batch)
+    return counts
 
 
 # --- the organisation's clock: the quarterly pack ----------------------------------------------

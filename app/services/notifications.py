@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Config
@@ -72,9 +72,10 @@ class DeliveryCounts:
     failed: int = 0
 
 
-def wants_digest(session: DbSession, staff_ids: Sequence[int]) -> set[int]:
-    return set(session.scalars(select(NotificationPreference.staff_id).where(
-        NotificationPreference.staff_id.in_(staff_ids), NotificationPreference.daily_digest)))
+def digest_choosers(session: DbSession) -> set[int]:
+    """Everyone who chose the daily digest (a small table, read once per batch)."""
+    return set(session.scalars(select(NotificationPreference.staff_id)
+                               .where(NotificationPreference.daily_digest)))
 
 
 def set_digest(session: DbSession, staff: StaffUser, daily_digest: bool) -> None:
@@ -85,18 +86,25 @@ def set_digest(session: DbSession, staff: StaffUser, daily_digest: bool) -> None
         preference.daily_digest = daily_digest
 
 
+def outbox_rows(staff_ids: Sequence[int], cause: str, notice: Notice, now: datetime,
+                digest: set[int]) -> list[dict[str, object]]:
+    """Rows for ``notice`` to each person, keyed by ``cause`` so that it is queued once; for
+    those in ``digest`` they wait for the daily digest. For a bulk insert."""
+    return [{"staff_id": staff_id, "dedupe_key": f"{cause}:{staff_id}"[:80],
+             "subject": notice.subject, "body": notice.body(),
+             "status": "held" if staff_id in digest else "pending", "attempts": 0,
+             "next_attempt_at": now, "created_at": now} for staff_id in staff_ids]
+
+
 def enqueue(session: DbSession, staff_ids: Sequence[int], cause: str, notice: Notice,
             now: datetime, digestible: bool = False) -> int:
     """Queue ``notice`` for each person, once per ``cause``; reminders (``digestible``) wait
     for the daily digest of those who chose one. Returns how many rows were queued."""
-    digest = wants_digest(session, staff_ids) if digestible else set()
-    for staff_id in staff_ids:
-        session.add(OutboxMessage(
-            staff_id=staff_id, dedupe_key=f"{cause}:{staff_id}"[:80], subject=notice.subject,
-            body=notice.body(), status="held" if staff_id in digest else "pending",
-            next_attempt_at=now, created_at=now))
-    session.flush()
-    return len(staff_ids)
+    rows = outbox_rows(staff_ids, cause, notice, now,
+                       digest_choosers(session) if digestible else set())
+    if rows:
+        session.execute(insert(OutboxMessage), rows)
+    return len(rows)
 
 
 # --- daily digests ----------------------------------------------------------------------------

@@ -18,13 +18,14 @@ from flask import (
     request,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 from wtforms import BooleanField, StringField
 from wtforms.validators import Length, Optional, Regexp
 
 from app.auth.guards import staff_required
-from app.config import Config
+from app.config import Config, ConfigError
 from app.extensions import DbSession, db
 from app.models import (
     Case,
@@ -39,9 +40,21 @@ from app.models import (
 )
 from app.roles import Permission
 from app.services import cases, deadlines, escalation, notifications
+from app.services.deadline_policy import PolicyError, load_policies
 from app.services.deadlines import Deadline, DeadlineActionRejected
 
 bp = Blueprint("deadlines", __name__, url_prefix="/staff")
+
+
+@bp.record_once
+def _load_policy(state: BlueprintSetupState) -> None:
+    """Read the deadline policy once, as the app is assembled: a broken policy file stops the
+    start with its message rather than failing the first report filed."""
+    config: Config = state.app.extensions["candor_config"]
+    try:
+        state.app.extensions["candor_deadline_policies"] = load_policies(config.instance_path)
+    except PolicyError as error:
+        raise ConfigError(str(error)) from None
 EMAIL = notifications.EMAIL_PATTERN
 # Cases closed this long before the quarter began can have no deadline in it (the last
 # check-in is 6 months after closure under the built-in policy).

@@ -44,7 +44,9 @@ GRANT = b"\x01" * 80  # opaque to the server; the tick never opens a grant
 class Clock:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, start: date) -> None:
         self.day = start
-        for module in (cases, deadlines):
+        from app.staff import deadlines as deadline_pages
+
+        for module in (cases, deadlines, deadline_pages):
             monkeypatch.setattr(module, "today", self.today)
 
     def today(self) -> date:
@@ -65,11 +67,10 @@ class World:
     def __init__(self, app: Flask, staff: StaffLogin, clock: Clock) -> None:
         self.app = app
         self.clock = clock
-        self.people = People(
-            rso=staff.create("rso1", Role.RSO).id,
-            executive=staff.create("exec1", Role.EXECUTIVE).id,
-            board=staff.create("board1", Role.BOARD).id,
-        )
+        self.accounts = {name: staff.create(name, role) for name, role in (
+            ("rso1", Role.RSO), ("exec1", Role.EXECUTIVE), ("board1", Role.BOARD))}
+        self.people = People(rso=self.accounts["rso1"].id, executive=self.accounts["exec1"].id,
+                             board=self.accounts["board1"].id)
         with app.app_context():
             for staff_id, address in ((self.people.rso, "rso1@example.org"),
                                       (self.people.executive, "exec1@example.org"),
