@@ -10,10 +10,12 @@ reporter plainly what this mode means.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -31,15 +33,18 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app import get_config, take_rate_limit
 from app.api.reports import NOT_FOUND, reporter_view
-from app.extensions import db
+from app.extensions import csrf, db
 from app.models import Case, StaffUser
 from app.reporter import protocol
-from app.services import deadlines, directory, reports
+from app.reporter import session as case_session
+from app.reporter.uploads import MAX_FILES, PlainUploads
+from app.services import attachments, deadlines, directory, reports
 from app.services.routing import ROUTE_LABELS, Readers, Route, RoutingError, readers_for
 from app.taxonomy import Taxonomy, load_taxonomy
 from crypto.codename import codename_lookup_id
 from crypto.envelope import RecordKind
 from crypto.errors import CryptoError
+from crypto.stream import decrypt_chunks
 
 bp = Blueprint("reporter_plain", __name__, url_prefix="/report/plain")
 
@@ -51,6 +56,13 @@ DIRECTORY_FAILED = ("The recipients' keys could not be verified against the orga
 UNREADABLE = ("This part of the case could not be decrypted: it may have been altered. Nothing was "
               "changed. Tell the lab another way (see the start page).")
 CHOOSE_PEOPLE = "Choose only people from this list."
+
+
+@bp.context_processor
+def _file_limits() -> dict[str, int]:
+    """What the pages say about how many files, how large."""
+    return {"max_files": MAX_FILES,
+            "max_mib": get_config(current_app).max_attachment_bytes // 1024**2}
 
 
 class NewReportForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
@@ -104,9 +116,14 @@ class ReplyForm(FlaskForm):  # type: ignore[misc]
     # is sent with Cache-Control: no-store.
     codename = HiddenField(validators=[DataRequired()])
     text = TextAreaField("Your message", validators=[
-        DataRequired(message="Write your message before sending it."),
+        Optional(),
         Length(max=MAX_TEXT, message=f"Keep the message under {MAX_TEXT:,} characters."),
     ])
+
+
+class DownloadForm(FlaskForm):  # type: ignore[misc]
+    codename = HiddenField(validators=[DataRequired()])
+    attachment_ref = HiddenField(validators=[DataRequired()])
 
 
 # --- filing a report --------------------------------------------------------------------------
@@ -165,9 +182,10 @@ def _submission(body: dict[str, Any]) -> reports.Submission:
     )
 
 
-def _file_report(form: NewReportForm) -> tuple[Case, str]:
-    """Encrypt the form's report in memory and store the ciphertext (not yet committed).
-    Returns the case and its codename, which the caller shows once and keeps nowhere."""
+def _file_report(form: NewReportForm, uploads: PlainUploads) -> tuple[Case, str]:
+    """Encrypt the form's report in memory and store the ciphertext with its attachments (not
+    yet committed). Returns the case and its codename, which the caller shows once and keeps
+    nowhere."""
     config = get_config(current_app)
     report = protocol.NewReport(
         route=form.route.data, category=form.category.data, text=form.text.data,
@@ -177,39 +195,85 @@ def _file_report(form: NewReportForm) -> tuple[Case, str]:
     )
     # Encrypted to the readers the signed directory gives, exactly as a client would; the
     # service then checks them against the roles in the database.
-    body, codename = protocol.build_submission(report, _verified_directory(),
-                                               reports.reporter_kdf_params(config))
+    body, codename, case_key = protocol.build_submission_with_key(
+        report, _verified_directory(), reports.reporter_kdf_params(config), uploads.case_ref)
     case = reports.submit_report(db.session, _submission(body), config,
                                  load_taxonomy(config.instance_path))
+    db.session.flush()
+    uploads.store_in(db.session, case, case_key, case.key_epoch)
     return case, codename
+
+
+def _receive_files(case_ref: str | None, reserved: int = 0) -> PlainUploads:
+    """Read the request's form with its files cleaned and encrypted as they arrive, then check
+    the CSRF token (this page is exempt from the global check, which would read the form
+    first with Werkzeug's default spooling to temporary files). Every blob written is removed
+    if the request fails."""
+    config = get_config(current_app)
+    uploads = PlainUploads(attachments.store_for(config), case_ref,
+                           attachments.Limits.from_config(config), reserved)
+    uploads.install(request)
+    try:
+        csrf.protect()
+    except BaseException:
+        uploads.discard()
+        raise
+    return uploads
 
 
 @bp.route("/new", methods=["GET", "POST"])
 def new() -> tuple[str, int]:
+    uploads = _receive_files(protocol.new_case_ref()) if request.method == "POST" else None
     form = _new_form()
-    if not form.is_submitted():
+    if uploads is None or not form.is_submitted():
         return _new_page(form)
+    try:
+        return _filed(form, uploads)
+    finally:
+        if uploads.files and not uploads.stored:
+            uploads.discard()
+
+
+# The global CSRF check would read the form before these views could stream its files into
+# encrypted blobs; _receive_files checks the token instead, once they have been.
+csrf.exempt(new)
+
+FILES_AGAIN = " Choose your files again: a page without JavaScript cannot keep them."
+
+
+def _filed(form: NewReportForm, uploads: PlainUploads) -> tuple[str, int]:
     if form.preview.data:
         chosen = [form.route.validate(form), form.concerned.validate(form)]
-        return _new_page(form, 200 if all(chosen) else 400)
+        return _new_page(form, 200 if all(chosen) else 400,
+                         FILES_AGAIN.strip() if uploads.files else None)
+    problems = uploads.finish()
     if not form.validate():
-        return _new_page(form, 400, "Nothing was sent. Correct the fields marked below.")
+        return _new_page(form, 400, "Nothing was sent. Correct the fields marked below."
+                         + (FILES_AGAIN if uploads.files else ""))
+    if problems:
+        return _new_page(form, 400, "Nothing was sent. These images are damaged, so their "
+                         "hidden details could not be removed: " + "; ".join(problems)
+                         + "." + FILES_AGAIN)
     # Counted before the expensive part: the server derives a codename key for this report.
     # (No proof of work here: a page without JavaScript cannot compute one; see
     # app/services/proof_of_work.py. The global rate limit is this path's protection.)
     take_rate_limit(current_app, "submission")
     try:
-        case, codename = _file_report(form)
-    except (reports.SubmissionRejected, RoutingError, protocol.NoReaders) as error:
+        case, codename = _file_report(form, uploads)
+    except (reports.SubmissionRejected, RoutingError, protocol.NoReaders,
+            attachments.AttachmentRejected) as error:
         db.session.rollback()
-        return _new_page(form, 400, f"Nothing was sent. {error}")
+        return _new_page(form, 400, f"Nothing was sent. {error}"
+                         + (FILES_AGAIN if uploads.files else ""))
     except CryptoError:
         db.session.rollback()
         return _new_page(form, 400, DIRECTORY_FAILED)
     db.session.commit()
+    uploads.stored = True
     # Shown in this response only: a redirect would have to carry the codename somewhere.
     return render_template(
         "reporter/plain_receipt.html", case=case, codename=codename,
+        files=[u.name for u in uploads.files], uncleaned=uploads.uncleaned(),
         acknowledge_by=deadlines.acknowledge_by(case.received_on),
         feedback_by=deadlines.feedback_by(case.received_on, case.acknowledged_on),
     ), 200
@@ -239,14 +303,21 @@ def _open_report(codename: str) -> OpenedReport | None:
         return None
 
 
-def _case_page(opened: OpenedReport, form: ReplyForm, status: int = 200, sent: bool = False
-               ) -> tuple[str, int]:
+def _case_page(opened: OpenedReport, form: ReplyForm, status: int = 200, sent: str | None = None,
+               message: str | None = None) -> tuple[str, int]:
     view = reporter_view(opened.case)
     # A record that fails to decrypt is marked on the page; the others are still shown.
     messages = protocol.read_messages(view, opened.keys, strict=False)
+    files: list[tuple[dict[str, Any], str | None]] = []
+    for item in view["attachments"]:
+        try:
+            files.append((item, protocol.open_attachment(opened.keys, item).name))
+        except (CryptoError, UnicodeDecodeError):
+            files.append((item, None))
     return render_template("reporter/plain_case.html", view=view, messages=messages, form=form,
-                           unreadable=UNREADABLE,
-                           route_label=ROUTE_LABELS[Route(view["route"])], sent=sent), status
+                           files=files, codename=form.codename.data, unreadable=UNREADABLE,
+                           route_label=ROUTE_LABELS[Route(view["route"])], sent=sent,
+                           message=message), status
 
 
 def _not_found() -> tuple[str, int]:
@@ -263,26 +334,116 @@ def open_case() -> tuple[str, int]:
         return render_template("reporter/plain_open.html", form=form, message=None), status
     opened = _open_report(form.codename.data)
     if opened is None:
+        case_session.close()
         return _not_found()
+    # The session lets the reply page know the case before it reads the files sent with it,
+    # and lets a retaliation report link to this case.
+    case_session.open_for(opened.case.id)
     return _case_page(opened, ReplyForm(formdata=None, codename=form.codename.data))
 
 
 @bp.post("/reply")
 def reply() -> tuple[str, int]:
+    session_case = db.session.get(Case, case_session.current_case_id() or 0)
+    uploads = _receive_files(
+        session_case.case_ref if session_case else None,
+        attachments.reserved_bytes(db.session, session_case) if session_case else 0)
+    try:
+        return _replied(uploads, session_case)
+    finally:
+        if uploads.files and not uploads.stored:
+            uploads.discard()
+
+
+csrf.exempt(reply)
+
+
+def _replied(uploads: PlainUploads, session_case: Case | None) -> tuple[str, int]:
     form = ReplyForm()
     opened = _open_report(form.codename.data or "")
     if opened is None:
         return _not_found()
-    if not form.validate():
-        return _case_page(opened, form, 400)
-    message = protocol.build_message(opened.keys, form.text.data)
+    case_session.open_for(opened.case.id)
+    fresh = ReplyForm(formdata=None, codename=form.codename.data)
+    if uploads.refused or (uploads.files and session_case is not opened.case):
+        return _case_page(opened, form, 400, message="Your session had ended, so your files "
+                          "were not taken and nothing was sent. Choose them again and send.")
+    problems = uploads.finish()
+    text = (form.text.data or "").strip()
+    if not form.validate() or not (text or uploads.files):
+        if not form.text.errors:
+            form.text.errors = ["Write your message or choose a file before sending."]
+        return _case_page(opened, form, 400, message="Nothing was sent."
+                          + (FILES_AGAIN if uploads.files else ""))
+    if problems:
+        return _case_page(opened, form, 400, message="Nothing was sent. These images are "
+                          "damaged, so their hidden details could not be removed: "
+                          + "; ".join(problems) + "." + FILES_AGAIN)
     try:
-        reports.add_reporter_message(db.session, opened.case, message["record_ref"],
-                                     protocol.unb64(message["ciphertext"]),
-                                     message["key_epoch"])
-    except reports.SubmissionRejected as error:
+        if text:
+            message = protocol.build_message(opened.keys, form.text.data)
+            reports.add_reporter_message(db.session, opened.case, message["record_ref"],
+                                         protocol.unb64(message["ciphertext"]),
+                                         message["key_epoch"])
+        uploads.store_in(db.session, opened.case, opened.keys.case_key, opened.keys.key_epoch)
+    except (reports.SubmissionRejected, attachments.AttachmentRejected) as error:
         db.session.rollback()
         form.text.errors = [str(error)]
         return _case_page(opened, form, 400)
     db.session.commit()
-    return _case_page(opened, ReplyForm(formdata=None, codename=form.codename.data), sent=True)
+    uploads.stored = True
+    sent = "Your message was sent." if text else "Your files were sent."
+    if uploads.uncleaned():
+        sent += (" These were sent exactly as they were, as their format cannot be cleaned: "
+                 + ", ".join(uploads.uncleaned()) + ".")
+    return _case_page(opened, fresh, sent=sent)
+
+
+# --- downloading an attachment ----------------------------------------------------------------
+_EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,8})$")
+
+
+def download_name(name: str) -> str:
+    """A generic name for the file sent back: never the reporter's or staff's own file name in
+    a header (it may hold anything), only its extension if that is plain."""
+    match = _EXTENSION.search(name)
+    return "candor-attachment" + (f".{match.group(1).lower()}" if match else "")
+
+
+@bp.post("/attachment")
+def download() -> Response | tuple[str, int]:
+    """Decrypt an attachment for this one request and send the plaintext back.
+
+    The stream is decrypted twice from the blob store: once to check that it authenticates to
+    its end (SPEC.md 8.9: never hand over a file that may be cut or altered), then again as it
+    is sent. Nothing is written to disk; the server holds one 64 KiB piece at a time.
+    """
+    form = DownloadForm()
+    if not form.validate_on_submit():
+        abort(400)
+    opened = _open_report(form.codename.data)
+    if opened is None:
+        return _not_found()
+    case = opened.case
+    attachment = attachments.find(db.session, case, form.attachment_ref.data)
+    if attachment is None or not attachment.visible_to_reporter or \
+            attachment.state != "complete":
+        abort(404)
+    item = next(a for a in reporter_view(case)["attachments"]
+                if a["attachment_ref"] == attachment.attachment_ref)
+    store = attachments.store_for(get_config(current_app))
+    try:
+        incoming = protocol.open_attachment(opened.keys, item)
+        for _chunk in decrypt_chunks(incoming.file_key, case.case_ref,
+                                     attachment.attachment_ref,
+                                     attachments.ciphertext(store, attachment)):
+            pass
+    except (CryptoError, UnicodeDecodeError):
+        abort(409, description=UNREADABLE)
+
+    def plaintext() -> Iterator[bytes]:
+        yield from decrypt_chunks(incoming.file_key, case.case_ref, attachment.attachment_ref,
+                                  attachments.ciphertext(store, attachment))
+
+    return Response(plaintext(), mimetype="application/octet-stream", headers={
+        "Content-Disposition": f"attachment; filename={download_name(incoming.name)}"})

@@ -149,12 +149,21 @@ def build_submission(report: NewReport, directory: Mapping[int, Reader],
     """Encrypt a report to the readers the signed directory gives for its route (see
     ``expected_readers``). Returns the ``/api/v1/reports`` body and the new codename, which is
     shown to the reporter once and kept nowhere. Raises NoReaders if no one could read it."""
+    body, codename, _case_key = build_submission_with_key(report, directory, params)
+    return body, codename
+
+
+def build_submission_with_key(report: NewReport, directory: Mapping[int, Reader],
+                              params: kdf.KdfParams, case_ref: str | None = None
+                              ) -> tuple[dict[str, Any], str, CaseKey]:
+    """``build_submission``, also giving the new case key (for the attachments that follow;
+    keep it in memory only) and taking the case's identifier if it was chosen already."""
     readers = expected_readers(directory, report.route, report.concerns_rso,
                                report.concerned_staff_ids)
     codename = codenames.generate_codename()
     salt = kdf.generate_salt()
     reporter = codenames.derive_reporter_keypair(codename, salt, params)
-    case_ref = new_case_ref()
+    case_ref = case_ref or new_case_ref()
     case_key = CaseKey.generate()
     grants: list[dict[str, Any]] = [{
         "kind": "reporter", "staff_id": None,
@@ -177,7 +186,7 @@ def build_submission(report: NewReport, directory: Mapping[int, Reader],
         "reporter_public_key": b64(reporter.public_key),
         "grants": grants, "records": records,
     }
-    return body, codename
+    return body, codename, case_key
 
 
 def _record(case_key: CaseKey, case_ref: str, kind: RecordKind, text: str) -> dict[str, str]:

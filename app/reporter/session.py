@@ -13,7 +13,7 @@ import time
 
 import nacl.exceptions
 import nacl.secret
-from flask import current_app, session
+from flask import current_app, g, session
 
 from app import get_config
 
@@ -30,8 +30,10 @@ def _seal(case_id: int) -> str:
 
 
 def open_for(case_id: int) -> None:
-    """Start a fresh session for this case: nothing from before carries over."""
+    """Start a fresh session for this case: nothing from before carries over, not even the CSRF
+    token this request may have handed out already (forms made after this get a new one)."""
     session.clear()
+    g.pop("csrf_token", None)
     session[_FIELD] = _seal(case_id)
 
 

@@ -1,0 +1,194 @@
+"""Files sent through the no-JavaScript pages: cleaned and encrypted as they arrive.
+
+Werkzeug's form parser spools uploaded files to temporary files by default, which here would
+write a reporter's plaintext to disk. Instead, for the pages that take files, each file part of
+the multipart body goes straight through the metadata stripper (``app.reporter.metadata``) and
+a ``StreamEncryptor`` into the blob store, a piece at a time as the parser reads it: no file is
+ever whole in memory and nothing but ciphertext is written. The hook is ``_get_file_stream``,
+the method Werkzeug documents for replacing that spooling, set for the one request.
+
+The file key and name stay in memory until the view knows the case key; ``store`` then records
+each file as a complete attachment with its ``FILE_KEY`` and ``FILE_NAME`` records. If anything
+fails before that, ``discard`` removes every blob the request wrote.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from app.extensions import DbSession
+from app.models import Attachment, Case, today
+from app.reporter import protocol
+from app.reporter.metadata import MetadataError, SniffingStripper
+from app.services import attachments
+from app.services.blobs import BlobStore
+from crypto.envelope import CaseKey
+from crypto.stream import HEADER_SIZE, FileKey, StreamEncryptor
+
+MAX_FILES = 10
+# What the parser may read for one of these pages beyond the files: the text fields and the
+# multipart framing.
+FORM_OVERHEAD_BYTES = 1024 * 1024
+
+
+class EncryptingFile:
+    """The writable "file" the parser streams one part into."""
+
+    def __init__(self, uploads: PlainUploads, name: str) -> None:
+        self.name = protocol.safe_file_name(name)
+        self.attachment_ref = protocol.new_attachment_ref()
+        self.file_key = FileKey.generate()
+        self.blob_id = uploads.store.new_id()
+        self.error: str | None = None
+        self.frames = 0
+        self.size = HEADER_SIZE
+        self._uploads = uploads
+        self._stripper = SniffingStripper()
+        assert uploads.case_ref is not None  # checked by the factory
+        self._encryptor = StreamEncryptor(self.file_key, uploads.case_ref, self.attachment_ref)
+        uploads.store.create(self.blob_id)
+        self._blob = uploads.store.appender(self.blob_id)
+        self._blob.write(self._encryptor.header)
+
+    @property
+    def kind(self) -> str | None:
+        return self._stripper.kind
+
+    def write(self, data: bytes) -> int:
+        if self.error is None:
+            try:
+                self._frames(self._encryptor.update(self._stripper.update(data)))
+            except MetadataError as error:
+                # Kept for the page: raising here would be taken by the parser as a malformed
+                # body and silently dropped (it ignores ValueError).
+                self.error = f"{self.name}: {error}"
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """The parser rewinds each finished part for reading; nothing is read back here."""
+        return 0
+
+    def _frames(self, frames: list[bytes]) -> None:
+        for frame in frames:
+            self.size += len(frame)
+            self.frames += 1
+            self._uploads.count(len(frame), self)
+            self._blob.write(frame)
+
+    def finish(self) -> None:
+        """Write the final frame; sets ``error`` for a damaged image."""
+        if self.error is None:
+            try:
+                self._frames(self._encryptor.update(self._stripper.finish()))
+                self._frames([self._encryptor.finish()])
+            except MetadataError as error:
+                self.error = f"{self.name}: {error}"
+        self.close()
+
+    def close(self) -> None:
+        if not self._blob.closed:
+            self._blob.close()
+            self._uploads.store.finished(self.blob_id)
+
+
+class Discarded:
+    """An empty file input (no file chosen): its part carries nothing and is dropped."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0
+
+
+class PlainUploads:
+    """The files of one request to a no-JavaScript page, for the case ``case_ref`` names."""
+
+    def __init__(self, store: BlobStore, case_ref: str | None, limits: attachments.Limits,
+                 reserved: int = 0) -> None:
+        """``case_ref`` None: files cannot be taken (the case is not known before the body is
+        read); they are dropped and ``refused`` says so."""
+        self.store = store
+        self.case_ref = case_ref
+        self.refused = False
+        self.stored = False  # set once the request's transaction holding them is committed
+        self.files: list[EncryptingFile] = []
+        self._limits = limits
+        self._total = reserved
+
+    def install(self, request: Request) -> None:
+        """Parse this request's body through these uploads; allow it to be as large as the
+        files a case may hold."""
+        setattr(request, "_get_file_stream", self.stream_factory)  # noqa: B010 - see module
+        request.max_content_length = self._limits.case_bytes + FORM_OVERHEAD_BYTES
+
+    def stream_factory(self, total_content_length: int | None, content_type: str | None,
+                       filename: str | None = None, content_length: int | None = None
+                       ) -> Any:
+        if not filename:
+            return Discarded()
+        if self.case_ref is None:
+            self.refused = True
+            return Discarded()
+        if len(self.files) >= MAX_FILES:
+            raise RequestEntityTooLarge(f"Send at most {MAX_FILES} files at a time. Nothing "
+                                        "was sent.")
+        upload = EncryptingFile(self, filename)
+        self.files.append(upload)
+        return upload
+
+    def count(self, size: int, upload: EncryptingFile) -> None:
+        """Stop reading as soon as a file or the case would go over its limit."""
+        self._total += size
+        if upload.size > self._limits.attachment_bytes:
+            raise RequestEntityTooLarge(
+                f"{upload.name} is too large: attachments may be up to "
+                f"{self._limits.attachment_bytes // 1024**2:,} MiB. Nothing was sent.")
+        if self._total > self._limits.case_bytes:
+            raise RequestEntityTooLarge(
+                f"The attachments of a case may take up to "
+                f"{self._limits.case_bytes // 1024**2:,} MiB. Nothing was sent.")
+
+    def finish(self) -> list[str]:
+        """Close every file; returns the problems (damaged images) to show, if any."""
+        for upload in self.files:
+            upload.finish()
+        return [u.error for u in self.files if u.error]
+
+    def uncleaned(self) -> list[str]:
+        """The names of the files that were sent as they were (not JPEG or PNG)."""
+        return [u.name for u in self.files if u.kind == "other"]
+
+    def store_in(self, session: DbSession, case: Case, case_key: CaseKey, key_epoch: int
+                 ) -> list[Attachment]:
+        """Record every file as a complete attachment of ``case`` (not yet committed)."""
+        stored = []
+        for upload in self.files:
+            attachment = Attachment(
+                case_id=case.id, attachment_ref=upload.attachment_ref, blob_id=upload.blob_id,
+                state="uploading", author="reporter", visible_to_reporter=True,
+                key_epoch=key_epoch, max_frames=upload.frames, chunk_count=1,
+                frame_count=upload.frames, ciphertext_size=upload.size, created_on=today())
+            session.add(attachment)
+            outgoing = protocol.OutgoingAttachment(upload.attachment_ref, upload.file_key,
+                                                   upload.name, upload.frames)
+            body = outgoing.completion_body(case_key, case.case_ref, upload.frames)
+            attachments.complete(
+                session, self.store, case, attachment, frames=upload.frames,
+                key_record=_encrypted(body["key_record"]),
+                name_record=_encrypted(body["name_record"]))
+            stored.append(attachment)
+        return stored
+
+    def discard(self) -> None:
+        for upload in self.files:
+            upload.close()
+            self.store.delete(upload.blob_id)
+        self.files = []
+
+
+def _encrypted(item: dict[str, str]) -> attachments.EncryptedRecord:
+    return attachments.EncryptedRecord(item["record_ref"], protocol.unb64(item["ciphertext"]))
