@@ -256,3 +256,56 @@ def test_report_commands_need_no_server_configuration(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         assert "--server" in result.stdout or "submit" in result.stdout
     assert list(cwd.iterdir()) == [] and list(instance.iterdir()) == []
+
+
+def test_attachments_from_and_to_the_command_line(
+        app: Flask, live_server: str, org_fingerprint: str, staff: StaffLogin, rso: Account,
+        tmp_path: Path) -> None:
+    from tests.support.attachments import staff_attach, staff_files
+    from tests.support.casework import CaseworkClient
+    from tests.support.images import GPS_MARK, pillow_jpeg
+
+    photo, notes = tmp_path / "IMG_0042.jpg", tmp_path / "notes.pdf"
+    photo.write_bytes(pillow_jpeg())
+    notes.write_bytes(b"%PDF-1.7 minutes of the launch review " * 5000)  # 190 kB: 3 frames
+    filed = submit(live_server, org_fingerprint, tmp_path / "home", "--attach", str(photo),
+                   "--attach", str(notes), "--yes")
+    assert filed.exit_code == 0, filed.output
+    assert "notes.pdf cannot be cleaned" in filed.stderr
+    assert "IMG_0042.jpg: a JPEG image" in filed.stderr
+    assert "Sent IMG_0042.jpg, encrypted." in filed.stderr
+    codename = codename_of(filed)
+    with app.app_context():
+        number = the_case().number
+    worker = CaseworkClient(app.test_client(), staff, rso)
+    received = staff_files(app, worker, number)
+    assert received["notes.pdf"] == notes.read_bytes()
+    assert GPS_MARK not in received["IMG_0042.jpg"]
+    staff_attach(worker, number, "policy.txt", b"The evaluation policy.\n" * 100)
+
+    saved = tmp_path / "saved"
+    (saved / "policy.txt").parent.mkdir()
+    (saved / "policy.txt").write_text("already here")
+    read = run("read", "--server", live_server, "--fingerprint", org_fingerprint,
+               "--codename-stdin", "--save-attachments", str(saved), input=codename + "\n")
+    assert read.exit_code == 0, read.output
+    assert "You    IMG_0042.jpg" in read.stdout and "Staff  policy.txt" in read.stdout
+    assert (saved / "policy (2).txt").read_bytes() == b"The evaluation policy.\n" * 100
+    assert (saved / "notes.pdf").read_bytes() == notes.read_bytes()
+    assert (saved / "policy.txt").read_text() == "already here"
+    assert not list(saved.glob(".candor-*"))
+
+    schedule = tmp_path / "schedule.txt"
+    schedule.write_text("09:00 eval run, cancelled at 08:40\n")
+    replied = run("reply", "--server", live_server, "--fingerprint", org_fingerprint,
+                  "--codename-stdin", "--attach", str(schedule), "--no-text",
+                  input=codename + "\n")
+    assert replied.exit_code == 0, replied.output
+    assert "You    schedule.txt" in replied.stdout
+    assert staff_files(app, worker, number)["schedule.txt"] == schedule.read_bytes()
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    refused_reply = run("reply", "--server", live_server, "--fingerprint", org_fingerprint,
+                        "--codename-stdin", "--attach", str(broken), "--no-text",
+                        input=codename + "\n")
+    assert refused(refused_reply, "broken.png was not sent")

@@ -19,17 +19,23 @@ import re
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 import click
 
 from app.reporter import protocol
+from app.reporter.metadata import MetadataError, SniffingStripper, sniff
 from crypto import kdf
+from crypto.envelope import CaseKey
 from crypto.errors import CryptoError
 
 TIMEOUT_SECONDS = 60
+DOWNLOAD_PIECE = 256 * 1024
+READ_PIECE = 1024 * 1024
+CHUNK_ATTEMPTS = 4
 AUTHOR_LABELS = {"reporter": "You", "staff": "Staff"}
 KIND_LABELS = {"report": "report", "identity": "your identity", "message": "message"}
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -42,7 +48,12 @@ def shown(value: Any) -> str:
 
 
 class ServerError(click.ClickException):
-    """The server could not be reached or refused a request; the message says which."""
+    """The server could not be reached or refused a request; the message says which.
+    ``status`` is the HTTP status of a refusal (None when the server was not reached)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class CandorServer:
@@ -69,6 +80,28 @@ class CandorServer:
         request.add_header("X-CSRFToken", self.csrf_token)
         return self._send(request)
 
+    def put_bytes(self, path: str, data: bytes) -> Any:
+        if self.csrf_token is None:
+            self.csrf_token = str(self.get("/api/v1/session")["csrf_token"])
+        request = self._request(path, "PUT", data)
+        request.add_header("Content-Type", "application/octet-stream")
+        request.add_header("X-CSRFToken", self.csrf_token)
+        return self._send(request)
+
+    def download(self, path: str) -> Iterator[bytes]:
+        """A response body in pieces, never whole in memory."""
+        request = self._request(path, "GET")
+        try:
+            with self.opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+                while piece := response.read(DOWNLOAD_PIECE):
+                    yield piece
+        except urllib.error.HTTPError as error:
+            with error:
+                raise ServerError(f"the server answered HTTP {error.code}") from None
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise ServerError(f"cannot reach {self.base_url}: {reason}") from None
+
     def _request(self, path: str, method: str, data: bytes | None = None
                  ) -> urllib.request.Request:
         # S310: __init__ admits only http and https, never file: or other schemes.
@@ -84,8 +117,9 @@ class CandorServer:
             with error:
                 answer = self._answer(error.read(), required=False)
             if isinstance(answer, dict) and answer.get("message"):
-                raise ServerError(f"{shown(answer['message'])} (HTTP {error.code})") from None
-            raise ServerError(f"the server answered HTTP {error.code}") from None
+                raise ServerError(f"{shown(answer['message'])} (HTTP {error.code})",
+                                  error.code) from None
+            raise ServerError(f"the server answered HTTP {error.code}", error.code) from None
         except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
             reason = getattr(error, "reason", error)
             raise ServerError(f"cannot reach {self.base_url}: {reason}") from None
@@ -146,6 +180,107 @@ fingerprint_option = click.option(
 text_file_option = click.option(
     "--text-file", type=click.File("r", encoding="utf-8"),
     help="Read the text from this file instead of standard input.")
+attach_option = click.option(
+    "--attach", "attach", multiple=True, metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+    help="A file to send, encrypted here; repeatable. Photos (JPEG, PNG) lose their location, "
+    "camera and other hidden details first; other files are sent as they are.")
+
+
+# --- attachments ------------------------------------------------------------------------------
+def _check_attachments(files: tuple[Path, ...]) -> None:
+    """Say before anything is sent what will happen to each file."""
+    for path in files:
+        with path.open("rb") as source:
+            kind = sniff(source.read(8))
+        if kind == "other":
+            click.echo(f"Warning: {shown(path.name)} cannot be cleaned here. Documents, videos "
+                       "and other files can hold your name, your device, dates, locations and "
+                       "earlier versions: check it before sending.", err=True)
+        else:
+            click.echo(f"{shown(path.name)}: a {kind.upper()} image; its hidden details "
+                       "(location, camera, dates, embedded text) are removed before it is "
+                       "encrypted.", err=True)
+
+
+def _cleaned_pieces(path: Path) -> Iterator[bytes]:
+    stripper = SniffingStripper()
+    with path.open("rb") as source:
+        while piece := source.read(READ_PIECE):
+            yield stripper.update(piece)
+    yield stripper.finish()
+
+
+def _put_chunk(client: CandorServer, base: str, index: int, chunk: bytes) -> None:
+    """Send one chunk; after a failed attempt, ask which chunks arrived and go on."""
+    for attempt in range(1, CHUNK_ATTEMPTS + 1):
+        try:
+            client.put_bytes(f"{base}/chunks/{index}", chunk)
+            return
+        except ServerError as error:
+            if error.status is not None and error.status < 500 and error.status != 409:
+                raise
+            failure = error
+        try:
+            received = int(client.get(f"{base}/status")["received_chunks"])
+        except ServerError:
+            received = index
+        if received > index:
+            return  # it did arrive
+        if attempt < CHUNK_ATTEMPTS:
+            click.echo(f"  retrying after: {failure.message}", err=True)
+    raise failure
+
+
+def upload_attachment(client: CandorServer, case_ref: str, case_key: CaseKey, key_epoch: int,
+                      path: Path) -> None:
+    """Clean, encrypt and upload one file to the case this session has open."""
+    upload = protocol.OutgoingAttachment.for_file(path.name, path.stat().st_size)
+    client.post("/api/v1/reporter/attachments", upload.start_body(key_epoch))
+    base = f"/api/v1/reporter/attachments/{upload.attachment_ref}"
+    frames = 0
+    try:
+        for index, (chunk, count) in enumerate(upload.chunks(case_ref, _cleaned_pieces(path))):
+            _put_chunk(client, base, index, chunk)
+            frames += count
+    except MetadataError as error:
+        raise click.ClickException(f"{path.name} was not sent: the image is damaged, so its "
+                                   f"hidden details could not be removed ({error})") from None
+    client.post(f"{base}/complete", upload.completion_body(case_key, case_ref, frames))
+    click.echo(f"Sent {shown(upload.name)}, encrypted.", err=True)
+
+
+def _save_attachments(client: CandorServer, view: Mapping[str, Any],
+                      opened: protocol.OpenedCase, folder: Path) -> None:
+    """Download and decrypt every attachment into ``folder``. Each is written to a temporary
+    file and given its name only once all of it has checked out (SPEC.md 8.9)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in view["attachments"]:
+        incoming = protocol.open_attachment(opened, item)
+        partial = folder / f".candor-{incoming.attachment_ref}.part"
+        try:
+            with partial.open("wb") as out:
+                pieces = client.download(f"/api/v1/reporter/attachments/"
+                                         f"{incoming.attachment_ref}")
+                for plain in protocol.decrypt_attachment(opened.case_ref, incoming, pieces):
+                    out.write(plain)
+            target = _free_name(folder, incoming.name)
+            partial.rename(target)
+        except (CryptoError, ServerError) as error:
+            partial.unlink(missing_ok=True)
+            raise click.ClickException(f"{shown(incoming.name)} could not be saved: {error}. "
+                                       "Nothing of it was kept.") from None
+        click.echo(f"Saved {shown(target)}")
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    """``name`` in ``folder``, with a number added if a file of that name is there already."""
+    stem, dot, suffix = name.rpartition(".") if "." in name[1:] else (name, "", "")
+    candidate, number = folder / name, 1
+    while candidate.exists():
+        number += 1
+        candidate = folder / (f"{stem} ({number}){dot}{suffix}")
+    return candidate
 
 
 class ReportGroup(click.Group):
@@ -190,11 +325,12 @@ def report_group() -> None:
 @click.option("--sb53", is_flag=True,
               help="This is a disclosure under California SB 53 (Labor Code §1107.1).")
 @text_file_option
+@attach_option
 @click.option("--yes", is_flag=True, help="Submit without asking to confirm the readers.")
 def submit(server: str, fingerprint: str, route: str, category: str | None,
            list_categories: bool, concerns_rso: bool, concerned: tuple[str, ...],
            identity_file: TextIO | None, material_risk: bool, sb53: bool,
-           text_file: TextIO | None, yes: bool) -> None:
+           text_file: TextIO | None, attach: tuple[Path, ...], yes: bool) -> None:
     """Encrypt a report here and file it. The text comes from --text-file or standard input."""
     client = CandorServer(server)
     options = client.get("/api/v1/report-options")
@@ -229,10 +365,12 @@ def submit(server: str, fingerprint: str, route: str, category: str | None,
     _show_readers(readers)
     if concerned:
         click.echo(f"Left out, as the report concerns them: {', '.join(concerned)}")
+    _check_attachments(attach)
     if not yes:
         click.confirm("Encrypt the report to these people and submit it?", abort=True)
     try:
-        body, codename = protocol.build_submission(report, recipients, params)
+        body, codename, case_key = protocol.build_submission_with_key(report, recipients,
+                                                                      params)
     except (CryptoError, protocol.NoReaders) as error:
         raise click.ClickException(f"the report was not encrypted: {error}") from None
     click.echo("Solving the anti-abuse puzzle…", err=True)
@@ -247,6 +385,8 @@ def submit(server: str, fingerprint: str, route: str, category: str | None,
     click.echo(f"\n    Codename: {codename}\n")
     click.echo("Write it down and keep it somewhere safe and private. It is stored nowhere,\n"
                "not even on this computer, and anyone who has it can read your case.")
+    for path in attach:  # the new report's session is open: its files follow
+        upload_attachment(client, body["case_ref"], case_key, 1, path)
 
 
 def _reporter_kdf(served: Mapping[str, Any]) -> kdf.KdfParams:
@@ -337,17 +477,31 @@ def _show_case(view: Mapping[str, Any], opened: protocol.OpenedCase) -> None:
         click.echo(shown(f"\n--- {message.created_on}  {author}, "
                          f"{KIND_LABELS.get(message.kind, message.kind)}"))
         click.echo(shown(message.text))
+    click.echo("\nAttachments:" if view["attachments"] else "\nNo attachments.")
+    for item in view["attachments"]:
+        try:
+            name = protocol.open_attachment(opened, item).name
+        except (CryptoError, UnicodeDecodeError, KeyError, ValueError):
+            name = "(could not be decrypted: it may have been altered)"
+        author = AUTHOR_LABELS.get(item["author"], item["author"])
+        click.echo(shown(f"  {item['created_on']}  {author:<6} {name}  "
+                         f"({-(-int(item['size']) // 1024):,} KB encrypted)"))
 
 
 @report_group.command("read")
 @server_option
 @fingerprint_option
 @codename_stdin_option
-def read(server: str, fingerprint: str, codename_stdin: bool) -> None:
-    """Show your case: status, deadlines, timeline and the conversation."""
+@click.option("--save-attachments", "save_to", metavar="DIR",
+              type=click.Path(file_okay=False, writable=True, path_type=Path),
+              help="Download every attachment, decrypt it here and save it in DIR.")
+def read(server: str, fingerprint: str, codename_stdin: bool, save_to: Path | None) -> None:
+    """Show your case: status, deadlines, timeline, the conversation and attachments."""
     client = CandorServer(server)
     view, opened = _open(client, fingerprint, _codename(codename_stdin))
     _show_case(view, opened)
+    if save_to is not None:
+        _save_attachments(client, view, opened, save_to)
 
 
 @report_group.command("reply")
@@ -355,14 +509,24 @@ def read(server: str, fingerprint: str, codename_stdin: bool) -> None:
 @fingerprint_option
 @codename_stdin_option
 @text_file_option
+@attach_option
+@click.option("--no-text", is_flag=True, help="Send only the --attach files, no message.")
 def reply(server: str, fingerprint: str, codename_stdin: bool,
-          text_file: TextIO | None) -> None:
-    """Send a message on your case. The text comes from --text-file or standard input (after
-    the codename's line with --codename-stdin)."""
+          text_file: TextIO | None, attach: tuple[Path, ...], no_text: bool) -> None:
+    """Send a message on your case, with files if you like. The text comes from --text-file or
+    standard input (after the codename's line with --codename-stdin)."""
+    if no_text and not attach:
+        raise click.UsageError("--no-text sends only files: give at least one --attach")
     client = CandorServer(server)
     codename = _codename(codename_stdin)
-    text = _read_text(text_file, "message")
-    _view, opened = _open(client, fingerprint, codename)
-    view = client.post("/api/v1/reporter/messages", protocol.build_message(opened, text))
-    click.echo("Message sent.\n")
+    text = None if no_text else _read_text(text_file, "message")
+    _check_attachments(attach)
+    view, opened = _open(client, fingerprint, codename)
+    for path in attach:
+        upload_attachment(client, opened.case_ref, opened.case_key, opened.key_epoch, path)
+    if text is not None:
+        view = client.post("/api/v1/reporter/messages", protocol.build_message(opened, text))
+        click.echo("Message sent.\n")
+    else:
+        view = client.get("/api/v1/reporter/case")
     _show_case(view, opened)
