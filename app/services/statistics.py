@@ -30,7 +30,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -216,8 +216,10 @@ def gather(session: DbSession, quarters: Sequence[Quarter], scope: Scope, today:
 
     retaliation = or_(Case.category == "retaliation", Case.link_kind == "retaliation")
     risk = and_(Case.outcome.in_(SUBSTANTIATED), Case.material_risk_found.is_(True))
+    # Comparisons with constants, not date arithmetic per row: the main scan stays cheap.
     ack_overdue = and_(Case.acknowledged_on.is_(None),
-                       _days(session, on, Case.received_on) > ACKNOWLEDGE_DAYS)
+                       Case.received_on < literal(today - timedelta(days=ACKNOWLEDGE_DAYS),
+                                                  Date))
     due = _feedback_due(session, Case.acknowledged_on)
     feedback = case(
         (Case.acknowledged_on.is_(None), None),
@@ -263,13 +265,13 @@ def gather(session: DbSession, quarters: Sequence[Quarter], scope: Scope, today:
         .join(Case, Case.id == CaseEvent.case_id)
         .where(CaseEvent.kind == "corrective_action", Case.outcome.in_(SUBSTANTIATED),
                *in_window)) or 0
-    _board_notice_clock(session, raw, in_window, slot, on)
+    _board_notice_clock(session, raw, in_window, slot, today)
     raw.escalations, raw.board_notices = _events(session, quarters, scope)
     return raw
 
 
 def _board_notice_clock(session: DbSession, raw: Raw, in_window: list[ColumnElement[bool]],
-                        slot: Any, on: Any) -> None:
+                        slot: Any, today: date) -> None:
     """Substantiated material-risk findings: was the Board told within 3 days?"""
     told = (select(CaseEvent.case_id, func.min(CaseEvent.occurred_on).label("told_on"))
             .where(CaseEvent.kind.in_(BOARD_NOTICE_EVENTS))
@@ -278,7 +280,8 @@ def _board_notice_clock(session: DbSession, raw: Raw, in_window: list[ColumnElem
         (told.c.told_on.is_not(None),
          case((_days(session, told.c.told_on, Case.findings_on) <= BOARD_NOTICE_DAYS,
                "on_time"), else_="late")),
-        (_days(session, on, Case.findings_on) > BOARD_NOTICE_DAYS, "late"), else_=None)
+        (Case.findings_on < literal(today - timedelta(days=BOARD_NOTICE_DAYS), Date), "late"),
+        else_=None)
     for q, value, count in session.execute(
             select(slot, state, func.count())
             .select_from(Case).outerjoin(told, told.c.case_id == Case.id)
