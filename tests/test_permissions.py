@@ -29,6 +29,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "deadlines.admin_email": Permission.MANAGE_STAFF,
     "governance.pack_page": Permission.VIEW_STATISTICS,
     "governance.pack_export": Permission.VIEW_STATISTICS,
+    "governance.pack_delivered": Permission.VIEW_STATISTICS,
     "governance.audit_trail": Permission.VIEW_AUDIT_TRAIL,
     "api.legal_hold": Permission.HANDLE_CASES,
     **{f"api.{name}": Permission.HANDLE_CASES for name in (

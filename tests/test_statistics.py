@@ -195,3 +195,29 @@ def test_dashboard_reflects_new_cases(app: Flask, client: FlaskClient,
     # 12 cases now: no longer a small count (withheld all the same here, since with every
     # other cell empty the total would show the zeros to be zeros)
     assert json.loads(client.get(url).get_data())["tables"][0]["total"] == "*"
+
+
+def test_recording_that_the_packs_were_delivered(app: Flask, client: FlaskClient,
+                                                 staff: StaffLogin) -> None:
+    from sqlalchemy import select
+
+    from app.models import AuditEntry, OrgDeadlineStep
+    from tests.support.staff import csrf_token
+
+    rso = staff.create("rso-packs", Role.RSO)
+    staff.login(client, rso)
+    token = csrf_token(client, "/governance/packs/board?quarter=2026-Q1")
+    form = {"csrf_token": token, "quarter": "2026-Q1"}
+    first = client.post("/governance/packs/delivered", data=form, follow_redirects=True)
+    assert "Delivery of the 2026-Q1 packs recorded." in first.get_data(as_text=True)
+    again = client.post("/governance/packs/delivered", data=form, follow_redirects=True)
+    assert "was already recorded" in again.get_data(as_text=True)
+    assert client.post("/governance/packs/delivered",
+                       data={"quarter": "2026-Q1"}).status_code == 400
+    assert client.post("/governance/packs/delivered",
+                       data={**form, "quarter": "2026-Q9"}).status_code == 400
+    with app.app_context():
+        steps = db.session.scalars(select(OrgDeadlineStep)).all()
+        assert [(s.clock, s.cycle, s.step) for s in steps] == [("quarterly_pack", 20261, "met")]
+        assert db.session.scalar(select(AuditEntry.actor).where(
+            AuditEntry.action == "deadline.quarterly_pack_delivered")) == f"staff:{rso.id}"

@@ -9,9 +9,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf import FlaskForm
 
 from app import get_config
 from app.auth.guards import staff_required
@@ -19,7 +31,7 @@ from app.extensions import db
 from app.governance.charts import bar_chart
 from app.models import AuditCheckpoint, AuditEntry, SessionPrincipal
 from app.roles import Permission
-from app.services import audit, statistics
+from app.services import audit, escalation, statistics
 from app.services.readiness import route_readiness
 from app.services.statistics import Pack, Quarter, Scope, StatisticsCache
 from app.taxonomy import load_taxonomy
@@ -43,8 +55,8 @@ def _today() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _quarter(default: Quarter) -> Quarter:
-    text = request.args.get("quarter")
+def _quarter(default: Quarter, source: Mapping[str, str] | None = None) -> Quarter:
+    text = (request.args if source is None else source).get("quarter")
     if not text:
         return default
     try:
@@ -100,6 +112,23 @@ def pack_page(principal: SessionPrincipal, scope: str) -> str:
     pack = build(_scope(scope), _quarter(statistics.last_ended_quarter(_today().date())))
     return render_template("governance/pack.html", principal=principal, pack=pack,
                            charts=_charts(pack))
+
+
+@bp.post("/packs/delivered")
+@staff_required(Permission.VIEW_STATISTICS)
+def pack_delivered(principal: SessionPrincipal) -> Response:
+    """Record that the quarter's packs went to the Board and to officers and directors: this
+    meets the quarterly-pack deadline (app/services/escalation.py) and is audited."""
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400, description="The form expired; reload the page and try again.")
+    quarter = _quarter(statistics.last_ended_quarter(_today().date()), source=request.form)
+    recorded = escalation.record_quarterly_pack(
+        db.session, quarter.year * 10 + quarter.number, principal.staff, _today().date())
+    db.session.commit()
+    flash(f"Delivery of the {quarter.label} packs recorded." if recorded else
+          f"Delivery of the {quarter.label} packs was already recorded.", "success")
+    return redirect(url_for(".pack_page", scope="board", quarter=quarter.label))  # type: ignore[return-value]
 
 
 @bp.get("/packs/<scope>/<fmt>")
