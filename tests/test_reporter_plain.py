@@ -285,3 +285,34 @@ def test_an_altered_record_is_reported_not_crashed_on(app: Flask, client: FlaskC
     assert answer.status_code == 200
     assert shown.count("could not be decrypted") == 1 and TEXT not in shown
     assert IDENTITY in shown
+
+
+def test_retaliation_opens_a_linked_report_without_javascript(
+        app: Flask, client: FlaskClient, recipients: dict[str, int]) -> None:
+    _response, first_codename = submit(client)
+    opened = open_case(client, first_codename)
+    assert 'href="/report/plain/new?retaliation=1"' in opened.get_data(as_text=True)
+    form_page = client.get(NEW + "?retaliation=1")
+    shown = page(form_page)
+    [first] = stored_cases(app)
+    assert "Report retaliation" in shown
+    assert f"linked to your report <strong>{first.number}</strong>" in shown
+    assert re.search(r'<option selected value="retaliation">', shown)
+    csrf = _TOKEN.search(form_page.get_data(as_text=True)).group(1)
+    response = client.post(NEW, data={
+        "csrf_token": csrf, "route": "rso", "category": "retaliation", "retaliation": "1",
+        "text": "I was moved off the team.", "send": "Encrypt and send"})
+    assert response.status_code == 200, page(response)
+    receipt = page(response)
+    assert f"linked to your report {first.number}" in receipt and "keep both codenames" in receipt
+    second_codename = _CODENAME.search(response.get_data(as_text=True)).group(1)
+    assert second_codename != first_codename
+    with app.app_context():
+        second = db.session.scalars(db.select(Case).where(Case.id != first.id)).one()
+        assert (second.linked_case_id, second.link_kind) == (first.id, "retaliation")
+
+    # Another browser with no session on the first case cannot link anything.
+    other = app.test_client()
+    refused = other.post(NEW, data={**report_form(other), "retaliation": "1"})
+    assert refused.status_code == 400 and "session on your first report" in page(refused)
+    assert len(stored_cases(app)) == 2

@@ -318,3 +318,43 @@ def test_the_reporter_view_shows_no_row_ids(client: FlaskClient,
     missing_epoch = protocol.build_message(protocol.open_case(view, codename), "x")
     del missing_epoch["key_epoch"]
     assert reporter.post("/api/v1/reporter/messages", missing_epoch).status_code == 400
+
+
+def test_a_retaliation_report_is_linked_to_the_case_the_session_has_open(
+        app: Flask, client: FlaskClient, staff: StaffLogin, recipients: dict[str, int]) -> None:
+    from tests.support.casework import CaseworkClient
+    from tests.support.staff import Account
+
+    reporter = ReporterClient(client)
+    _response, first_codename = reporter.submit("The first report.")
+    first = reporter.open(first_codename).get_json()
+    body, second_codename = reporter.build(protocol.NewReport(
+        "rso", "retaliation", "I was moved off the team after reporting."))
+    filed = reporter.post("/api/v1/reports", {**body, "retaliation_for_open_case": True})
+    assert filed.status_code == 201, filed.get_json()
+    assert second_codename != first_codename
+    second = reporter.open(second_codename).get_json()
+    assert second["timeline"][-1]["kind"] == "linked"
+    again = reporter.open(first_codename).get_json()
+    assert again["timeline"][-1]["detail"] == \
+        "You reported retaliation in a new report linked to this one."
+    with app.app_context():
+        linked = db.session.scalars(db.select(Case).where(
+            Case.number == filed.get_json()["number"])).one()
+        original = db.session.scalars(db.select(Case).where(
+            Case.number == first["number"])).one()
+        assert (linked.linked_case_id, linked.link_kind) == (original.id, "retaliation")
+        assert linked.category == "retaliation"
+    with app.app_context():
+        secret = staff.get("rso1").totp_secret
+    rso = CaseworkClient(app.test_client(), staff,
+                         Account(recipients["rso1"], "rso1", "password-of-rso1", secret))
+    assert rso.case(filed.get_json()["number"])["linked"] == [
+        {"number": first["number"], "link_kind": "retaliation"}]
+
+    # Without an open session, nothing is linked and nothing is stored.
+    stranger = ReporterClient(app.test_client())
+    body, _codename = stranger.build(protocol.NewReport("rso", "retaliation", "Linked?"))
+    refused = stranger.post("/api/v1/reports", {**body, "retaliation_for_open_case": True})
+    assert refused.status_code == 400 and "session" in refused.get_json()["message"]
+    assert len(cases(app)) == 2

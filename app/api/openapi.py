@@ -45,7 +45,11 @@ SUBMISSION = {"type": "object", "required": [
     "case_ref": REF, "route": {"enum": ["rso", "executive", "board"]},
     "category": {"type": "string"}, "concerns_rso": {"type": "boolean"},
     "concerned_staff_ids": STAFF_IDS, "material_risk": {"type": "boolean"},
-    "sb53_disclosure": {"type": "boolean"}, "lookup_id": B64, "reporter_salt": B64,
+    "sb53_disclosure": {"type": "boolean"},
+    "retaliation_for_open_case": {"type": "boolean", "description": "File this report as "
+                                  "retaliation for the case this reporter session has open, "
+                                  "linked to it (the server takes the case from the session)"},
+    "lookup_id": B64, "reporter_salt": B64,
     "reporter_kdf_version": {"type": "integer"}, "reporter_public_key": B64,
     "proof_of_work": {"type": "object", "required": ["challenge", "nonce"],
                       "description": "A solved challenge from GET /proof-of-work; required "

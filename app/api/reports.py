@@ -41,6 +41,9 @@ MAX_RECORD_BYTES = 4 * 1024 * 1024 + 64
 MAX_STAFF_IDS = 200
 NOT_FOUND = "No report matches this codename. Check each word and try again."
 PROOF_OF_WORK_FAILED = "The anti-abuse check failed or expired; send again."
+RETALIATION_SESSION_ENDED = (
+    "Your session on your first report ended, so this report cannot be linked to it. Open "
+    "your first report again with its codename, then choose \"I am facing retaliation\".")
 
 
 def _route(data: dict[str, Any]) -> Route:
@@ -179,8 +182,12 @@ def submit_report() -> tuple[Response, int]:
         return jsonify(error="proof_of_work_rejected", message=PROOF_OF_WORK_FAILED), 400
     stored = False
     try:
+        first = _retaliation_for(data)
         case = reports.submit_report(db.session, _submission(data), config,
                                      load_taxonomy(config.instance_path))
+        if first is not None:
+            db.session.flush()
+            reports.link_retaliation(first, case)
         # Only well-formed reports count, so junk cannot use up the limit for real reporters.
         take_rate_limit(current_app, "submission")
         db.session.commit()
@@ -196,6 +203,18 @@ def submit_report() -> tuple[Response, int]:
             spent_challenges(current_app).release(challenge)
     token = _open_reporter_session(case)
     return jsonify(case_ref=case.case_ref, number=case.number, csrf_token=token), 201
+
+
+def _retaliation_for(data: dict[str, Any]) -> Case | None:
+    """The case a retaliation report follows: the one this reporter session has open. Raises
+    SubmissionRejected if the report asks for a link and no case is open."""
+    if not bool_field(data, "retaliation_for_open_case"):
+        return None
+    case_id = case_session.current_case_id()
+    first = db.session.get(Case, case_id) if case_id is not None else None
+    if first is None:
+        raise reports.SubmissionRejected(RETALIATION_SESSION_ENDED)
+    return first
 
 
 def _open_reporter_session(case: Case) -> str:

@@ -32,7 +32,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app import get_config, take_rate_limit
-from app.api.reports import NOT_FOUND, reporter_view
+from app.api.reports import NOT_FOUND, RETALIATION_SESSION_ENDED, reporter_view
 from app.extensions import csrf, db
 from app.models import Case, StaffUser
 from app.reporter import protocol
@@ -93,6 +93,8 @@ class NewReportForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     material_risk = BooleanField("I believe this involves a material safety risk")
     sb53_disclosure = BooleanField(
         "This is a disclosure under California SB 53 (Labor Code §1107.1)")
+    # "1" on a report of retaliation; the case it follows comes from the session, never here.
+    retaliation = HiddenField()
     preview = SubmitField("Show who would read it")
     send = SubmitField("Encrypt and send")
 
@@ -145,11 +147,19 @@ def _chosen_readers(form: NewReportForm) -> tuple[Readers | None, str | None]:
     return readers, None
 
 
+def _first_case(form: NewReportForm) -> Case | None:
+    """The case a retaliation report follows: the one this reporter session has open."""
+    if form.retaliation.data != "1":
+        return None
+    return db.session.get(Case, case_session.current_case_id() or 0)
+
+
 def _new_page(form: NewReportForm, status: int = 200, message: str | None = None
               ) -> tuple[str, int]:
     readers, routing_error = _chosen_readers(form)
     return render_template("reporter/plain_new.html", form=form, readers=readers,
-                           routing_error=routing_error, message=message), status
+                           routing_error=routing_error, message=message,
+                           first_case=_first_case(form)), status
 
 
 def _verified_directory() -> dict[int, protocol.Reader]:
@@ -226,6 +236,9 @@ def new() -> tuple[str, int]:
     uploads = _receive_files(protocol.new_case_ref()) if request.method == "POST" else None
     form = _new_form()
     if uploads is None or not form.is_submitted():
+        if request.args.get("retaliation") == "1":
+            form.retaliation.data = "1"
+            form.category.data = "retaliation"
         return _new_page(form)
     try:
         return _filed(form, uploads)
@@ -257,9 +270,15 @@ def _filed(form: NewReportForm, uploads: PlainUploads) -> tuple[str, int]:
     # Counted before the expensive part: the server derives a codename key for this report.
     # (No proof of work here: a page without JavaScript cannot compute one; see
     # app/services/proof_of_work.py. The global rate limit is this path's protection.)
+    first = _first_case(form)
+    if form.retaliation.data == "1" and first is None:
+        return _new_page(form, 400, "Nothing was sent. " + RETALIATION_SESSION_ENDED
+                         + (FILES_AGAIN if uploads.files else ""))
     take_rate_limit(current_app, "submission")
     try:
         case, codename = _file_report(form, uploads)
+        if first is not None:
+            reports.link_retaliation(first, case)
     except (reports.SubmissionRejected, RoutingError, protocol.NoReaders,
             attachments.AttachmentRejected) as error:
         db.session.rollback()
@@ -272,7 +291,7 @@ def _filed(form: NewReportForm, uploads: PlainUploads) -> tuple[str, int]:
     uploads.stored = True
     # Shown in this response only: a redirect would have to carry the codename somewhere.
     return render_template(
-        "reporter/plain_receipt.html", case=case, codename=codename,
+        "reporter/plain_receipt.html", case=case, codename=codename, first_case=first,
         files=[u.name for u in uploads.files], uncleaned=uploads.uncleaned(),
         acknowledge_by=deadlines.acknowledge_by(case.received_on),
         feedback_by=deadlines.feedback_by(case.received_on, case.acknowledged_on),

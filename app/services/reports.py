@@ -228,3 +228,17 @@ def add_reporter_message(session: DbSession, case: Case, record_ref: str,
     case.events.append(CaseEvent(kind="reporter_message", occurred_on=today(),
                                  visible_to_reporter=True, detail="You sent a message."))
     return record
+
+
+def link_retaliation(first: Case, report: Case) -> None:
+    """File ``report`` as the reporter's account of retaliation for raising ``first``. The
+    caller takes ``first`` from the reporter's own session, never from anything the client
+    names, so nobody can attach a report to a case they did not open with its codename."""
+    report.linked_case_id = first.id
+    report.link_kind = "retaliation"
+    report.events.append(CaseEvent(
+        kind="linked", occurred_on=today(), visible_to_reporter=True,
+        detail="This report is about retaliation and is linked to your earlier report."))
+    first.events.append(CaseEvent(
+        kind="retaliation_reported", occurred_on=today(), visible_to_reporter=True,
+        detail="You reported retaliation in a new report linked to this one."))

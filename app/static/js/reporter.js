@@ -527,6 +527,7 @@ function startReportPage(form) {
         return option;
       }));
       listRecipients(entries);
+      if (form.dataset.retaliation) $("category").value = "retaliation";
       form.hidden = false;
       showReaders();
     } catch (error) {
@@ -559,6 +560,9 @@ function startReportPage(form) {
       identity: identity.trim() ? identity : null,
       material_risk: $("material-risk").checked, sb53_disclosure: $("sb53").checked,
     }, entries, reporterParams(options.reporter_kdf));
+    // A retaliation report is linked to the case this session has open; the server takes that
+    // case from the session, so nothing here names it.
+    if (form.dataset.retaliation) body.retaliation_for_open_case = true;
     const proved = await withProofOfWork(body, form.dataset.proofOfWorkUrl, $("report-status"));
     $("report-status").textContent = "Sending…";
     const answer = await postJson(form.dataset.submitUrl, proved);
