@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort, current_app, jsonify, request
+from sqlalchemy import select
 
 from app import get_config
 from app.api import bp
@@ -26,12 +27,12 @@ from app.json_input import (
     object_item,
     text_field,
 )
-from app.models import Case, SessionPrincipal, StaffUser, today
+from app.models import Case, CaseGrant, CaseRecord, SessionPrincipal, StaffUser, today
 from app.roles import Permission
 from app.services import cases, deadlines
 from app.services.reports import GrantIn
 from app.services.routing import Route
-from app.taxonomy import load_taxonomy
+from app.taxonomy import Taxonomy, load_taxonomy
 
 MAX_RECORD_BYTES = 4 * 1024 * 1024 + 64
 PREVIEW_MAX_BYTES = 16 * 1024
@@ -52,37 +53,54 @@ def _person(staff: StaffUser | None) -> dict[str, Any] | None:
             "roles": sorted(r.value for r in staff.roles)}
 
 
-def _grants(case: Case, staff: StaffUser) -> list[dict[str, Any]]:
-    return [{"key_epoch": g.key_epoch, "kind": g.kind, "grant": b64(g.grant)}
-            for g in cases.my_grants(case, staff)]
-
-
-def _category_label(case: Case) -> str:
-    category = load_taxonomy(get_config(current_app).instance_path).get(case.category)
-    return category.label if category else case.category
+def _grant_json(grant: CaseGrant) -> dict[str, Any]:
+    return {"key_epoch": grant.key_epoch, "kind": grant.kind, "grant": b64(grant.grant)}
 
 
 def _flags(case: Case) -> dict[str, bool]:
     return {flag: bool(getattr(case, flag)) for flag in cases.FLAGS}
 
 
-def _summary(case: Case, staff: StaffUser) -> dict[str, Any]:
-    report = next((r for r in case.records if r.kind == "report"), None)
-    preview = None
-    if report is not None and len(report.ciphertext) <= PREVIEW_MAX_BYTES:
-        preview = {"record_ref": report.record_ref, "kind": "report",
-                   "key_epoch": report.key_epoch, "ciphertext": b64(report.ciphertext)}
+def _preview(report: CaseRecord | None) -> dict[str, Any] | None:
+    if report is None or len(report.ciphertext) > PREVIEW_MAX_BYTES:
+        return None
+    return {"record_ref": report.record_ref, "kind": "report", "key_epoch": report.key_epoch,
+            "ciphertext": b64(report.ciphertext)}
+
+
+def _summaries(found: list[Case], staff: StaffUser) -> list[dict[str, Any]]:
+    """Inbox rows, with what each needs (this person's grants, the report for a preview, the
+    assignee) fetched in one query per kind for the whole page."""
+    ids = [c.id for c in found]
+    grants: dict[int, list[CaseGrant]] = {}
+    # Selected by case only: a page has few grants, while this person may hold thousands.
+    for grant in db.session.scalars(select(CaseGrant).where(CaseGrant.case_id.in_(ids))
+                                    .order_by(CaseGrant.key_epoch)):
+        if grant.staff_id == staff.id and (grant.kind == "recipient"
+                                           or grant.released_on is not None):
+            grants.setdefault(grant.case_id, []).append(grant)
+    reports = {r.case_id: r for r in db.session.scalars(select(CaseRecord).where(
+        CaseRecord.case_id.in_(ids), CaseRecord.kind == "report"))}
+    assignees = {s.id: s for s in db.session.scalars(select(StaffUser).where(
+        StaffUser.id.in_({c.assignee_id for c in found if c.assignee_id})))}
+    taxonomy = load_taxonomy(get_config(current_app).instance_path)
+    return [_summary(case, taxonomy, grants.get(case.id, []), reports.get(case.id),
+                     assignees.get(case.assignee_id or 0)) for case in found]
+
+
+def _summary(case: Case, taxonomy: Taxonomy, grants: list[CaseGrant],
+             report: CaseRecord | None, assignee: StaffUser | None) -> dict[str, Any]:
+    category = taxonomy.get(case.category)
     return {
         "number": case.number, "case_ref": case.case_ref, "status": case.status,
-        "route": case.route, "category": case.category, "category_label": _category_label(case),
+        "route": case.route, "category": case.category,
+        "category_label": category.label if category else case.category,
         "origin": case.origin, "received_on": case.received_on.isoformat(),
         "next_due_on": case.next_due_on.isoformat() if case.next_due_on else None,
         "next_due_clock": case.next_due_clock,
         "overdue": case.next_due_on is not None and case.next_due_on < today(),
-        "assignee": _person(db.session.get(StaffUser, case.assignee_id)
-                            if case.assignee_id else None),
-        "flags": _flags(case), "key_epoch": case.key_epoch,
-        "grants": _grants(case, staff), "preview": preview,
+        "assignee": _person(assignee), "flags": _flags(case), "key_epoch": case.key_epoch,
+        "grants": [_grant_json(g) for g in grants], "preview": _preview(report),
     }
 
 
@@ -104,7 +122,7 @@ def _inbox_filter() -> cases.InboxFilter:
         abort(400, description="The page is a whole number.")
     taxonomy = load_taxonomy(get_config(current_app).instance_path)
     return cases.InboxFilter(
-        status=_choice("status", cases.STATUSES),
+        status=_choice("status", cases.STATUS_FILTERS) or "open",
         category=_choice("category", [c.id for c in taxonomy.categories]),
         route=_choice("route", [r.value for r in Route]),
         assignee=assignee,
@@ -118,8 +136,10 @@ def _inbox_filter() -> cases.InboxFilter:
 @bp.get("/staff/cases")
 @staff_required(Permission.HANDLE_CASES)
 def case_list(principal: SessionPrincipal) -> Response:
-    found = cases.inbox(db.session, principal.staff, _inbox_filter(), today())
-    return jsonify(cases=[_summary(c, principal.staff) for c in found.cases], page=found.page,
+    found = cases.inbox(db.session, principal.staff, _inbox_filter(), today(),
+                        cache=current_app.extensions.setdefault("candor.inbox_counts",
+                                                                cases.CountsCache()))
+    return jsonify(cases=_summaries(found.cases, principal.staff), page=found.page,
                    pages=found.pages, per_page=found.per_page, total=found.total,
                    counts=found.counts)
 
@@ -141,8 +161,11 @@ def case_view(case: Case, staff: StaffUser) -> dict[str, Any]:
          "key_epoch": r.key_epoch, "ciphertext": b64(r.ciphertext)}
         for r in case.records if r.kind != "identity" or revealed
     ]
+    report = next((r for r in case.records if r.kind == "report"), None)
     return {
-        **_summary(case, staff),
+        **_summary(case, load_taxonomy(get_config(current_app).instance_path),
+                   cases.my_grants(case, staff), report,
+                   db.session.get(StaffUser, case.assignee_id) if case.assignee_id else None),
         "acknowledged_on": _date(case.acknowledged_on), "triaged_on": _date(case.triaged_on),
         "findings_on": _date(case.findings_on), "closed_on": _date(case.closed_on),
         "severity": case.severity, "retaliation_risk": case.retaliation_risk,
@@ -157,6 +180,7 @@ def case_view(case: Case, staff: StaffUser) -> dict[str, Any]:
         "records": records,
         "identity_available": case.identity_given, "identity_revealed": revealed,
         "events": [{"kind": e.kind, "on": e.occurred_on.isoformat(), "detail": e.detail,
+                    "visible_to_reporter": e.visible_to_reporter,
                     "actor": name(e.actor_staff_id)} for e in case.events],
         "members": [_person(s) for s in people.values()],
         "candidates": [_person(s) for s in cases.candidates(db.session, case)],

@@ -40,8 +40,8 @@ def _action(summary: str, body: dict[str, Any] | None, ok: str = "200",
 
 def _filters() -> list[dict[str, Any]]:
     return [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in (
-        ("status", {"enum": ["received", "acknowledged", "triaged", "investigating", "findings",
-                             "corrective_action", "closed"]}),
+        ("status", {"enum": ["open", "all", "received", "acknowledged", "triaged",
+                             "investigating", "findings", "corrective_action", "closed"]}),
         ("category", {"type": "string"}), ("route", {"enum": ["rso", "executive", "board"]}),
         ("assignee", {"type": "string", "description": "me, none or a staff id"}),
         ("overdue", {"enum": ["0", "1"]}),
@@ -105,5 +105,6 @@ STAFF_PATHS: dict[str, Any] = {
         "Reveal the reporter's encrypted identity (audited; the reporter is told)", None)},
     "/staff/cases/{number}/links": {"post": _action("Link to another case", {
         "type": "object", "required": ["number", "link_kind"], "properties": {
-            "number": {"type": "string"}, "link_kind": {"enum": ["duplicate", "related"]}}})},
+            "number": {"type": "string"},
+            "link_kind": {"enum": ["duplicate", "related", "retaliation"]}}})},
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Base
@@ -151,6 +151,15 @@ class Case(Base):
     day a reporter acted, from where, or with what."""
 
     __tablename__ = "cases"
+    # The inbox walks these in its sort orders and stops after one page (app/services/cases.py).
+    __table_args__ = (
+        Index("ix_cases_open_due", "next_due_on", "id", sqlite_where=text("status != 'closed'"),
+              postgresql_where=text("status != 'closed'")),
+        Index("ix_cases_status_due", "status", "next_due_on"),
+        Index("ix_cases_status_received", "status", "received_on"),
+        Index("ix_cases_category_due", "category", "next_due_on"),
+        Index("ix_cases_assignee_received", "assignee_id", "received_on"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The identifier bound into every ciphertext's associated data; chosen by the reporter's
@@ -170,7 +179,7 @@ class Case(Base):
     material_risk: Mapped[bool] = mapped_column(default=False)
     sb53_disclosure: Mapped[bool] = mapped_column(default=False)
     identity_given: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[str] = mapped_column(String(24), default="received", index=True)
+    status: Mapped[str] = mapped_column(String(24), default="received")
     received_on: Mapped[date]
     acknowledged_on: Mapped[date | None]
     # "reporter", or "staff" for a case opened with no reporter ("otherwise identified").
@@ -178,7 +187,7 @@ class Case(Base):
     opened_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="SET NULL"))
     assignee_id: Mapped[int | None] = mapped_column(
-        ForeignKey("staff_users.id", ondelete="SET NULL"), index=True)
+        ForeignKey("staff_users.id", ondelete="SET NULL"))
     # Set at triage and findings (app/services/cases.py); plain metadata for workflow and stats.
     severity: Mapped[str | None] = mapped_column(String(16))
     retaliation_risk: Mapped[str | None] = mapped_column(String(16))

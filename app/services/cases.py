@@ -22,15 +22,18 @@ exist: 404 on its URLs and absent from every list, count and API answer.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, false, func, or_, select, text
 
 from app.extensions import DbSession
 from app.models import (
+    AuditEntry,
     Case,
     CaseEvent,
     CaseExclusion,
@@ -60,7 +63,7 @@ STATUSES = ("received", "acknowledged", "triaged", "investigating", "findings",
 SEVERITIES = ("low", "medium", "high", "critical")
 RETALIATION_RISKS = ("low", "medium", "high")
 OUTCOMES = ("substantiated", "partly_substantiated", "not_substantiated", "out_of_scope")
-LINK_KINDS = ("duplicate", "related")
+LINK_KINDS = ("duplicate", "related", "retaliation")
 NUMBER = re.compile(r"C-[0-9A-Z]{5}")
 
 # action → the statuses it may start from and the status it leads to.
@@ -110,7 +113,10 @@ class EncryptedRecord:
 
 # --- access -----------------------------------------------------------------------------------
 def _access(staff_id: int) -> ColumnElement[bool]:
-    """The SQL condition for "``staff_id`` may see this case" (see the module docstring)."""
+    """The SQL condition for "``staff_id`` may see this case" (see the module docstring).
+
+    Written as correlated EXISTS so that list queries can walk an index of ``cases`` in their
+    sort order and stop after one page."""
     holds_key = exists().where(
         CaseGrant.case_id == Case.id, CaseGrant.staff_id == staff_id,
         CaseGrant.key_epoch == Case.key_epoch,
@@ -122,9 +128,13 @@ def _access(staff_id: int) -> ColumnElement[bool]:
     return and_(holds_key, ~excluded)
 
 
+def _may_handle(staff: StaffUser) -> bool:
+    return staff.can(Permission.HANDLE_CASES) and staff.disabled_at is None
+
+
 def visible_cases_query(staff: StaffUser) -> Select[Case]:
     """Every case ``staff`` may see, as a query to filter, count or page further."""
-    if not staff.can(Permission.HANDLE_CASES) or staff.disabled_at is not None:
+    if not _may_handle(staff):
         return select(Case).where(false())
     return select(Case).where(_access(staff.id))
 
@@ -185,7 +195,7 @@ def allowed_actions(case: Case) -> list[str]:
 # --- the inbox --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class InboxFilter:
-    status: str | None = None
+    status: str = "open"  # a status, "open" (everything not closed) or "all"
     category: str | None = None
     route: str | None = None
     assignee: str | None = None  # "me", "none" or a staff id as text
@@ -195,12 +205,15 @@ class InboxFilter:
     page: int = 1
 
 
+STATUS_FILTERS = ("open", "all", *STATUSES)
 FLAGS = ("material_risk", "sb53_disclosure", "identity_given", "concerns_rso")
 SORTS = {
-    "due": (Case.next_due_on.is_(None), Case.next_due_on, Case.id),
+    "due": (Case.next_due_on, Case.id),
     "received": (Case.received_on.desc(), Case.id.desc()),
     "number": (Case.number,),
 }
+# Written out, not bound, so that SQLite matches it to the partial index ix_cases_open_due.
+OPEN = text("cases.status != 'closed'")
 
 
 @dataclass(frozen=True)
@@ -213,13 +226,49 @@ class InboxPage:
     counts: dict[str, Any]
 
 
+class CountsCache:
+    """Inbox counts per person, kept until any case changes.
+
+    Counting every case a person may see touches every one of them; listing one page does
+    not. So counts are computed once and reused while the newest case event and the newest
+    audit entry are unchanged (every change to a case leaves one or the other) and the day is
+    the same (overdue depends on it). Entries also expire after ``ttl`` seconds, which bounds
+    how long a transaction that committed out of id order could leave a count stale."""
+
+    def __init__(self, ttl: float = 30.0, size: int = 512) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[tuple[Any, ...], tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: DbSession, staff: StaffUser, on: date,
+            compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        stamp = (session.scalar(select(func.max(CaseEvent.id))),
+                 session.scalar(select(func.max(AuditEntry.id))))
+        key = (staff.id, on, stamp)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        counts = compute()
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            self._entries[key] = (now, counts)
+        return counts
+
+
 def inbox(session: DbSession, staff: StaffUser, chosen: InboxFilter, on: date,
-          per_page: int = 25) -> InboxPage:
+          cache: CountsCache | None = None, per_page: int = 25) -> InboxPage:
     """One page of the cases ``staff`` may see, filtered and sorted on the server, with the
-    counts per filter over all of them."""
-    visible = visible_cases_query(staff)
-    query = visible
-    if chosen.status:
+    counts per filter over all of them. Plain column filters come before the access check
+    so that the database evaluates the cheap ones first."""
+    if not _may_handle(staff):
+        return InboxPage([], 0, 1, 1, per_page, _no_counts())
+    query = select(Case)
+    if chosen.status == "open":
+        query = query.where(OPEN)
+    elif chosen.status != "all":
         query = query.where(Case.status == chosen.status)
     if chosen.category:
         query = query.where(Case.category == chosen.category)
@@ -235,26 +284,63 @@ def inbox(session: DbSession, staff: StaffUser, chosen: InboxFilter, on: date,
         query = query.where(Case.next_due_on < on)
     if chosen.flag:
         query = query.where(getattr(Case, chosen.flag).is_(True))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = query.where(_access(staff.id))
+
+    def compute() -> dict[str, Any]:
+        return _counts(session, staff, on)
+
+    counts = cache.get(session, staff, on, compute) if cache else compute()
+    total = _total_from_counts(chosen, counts)
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(chosen.page, 1), pages)
     rows = list(session.scalars(query.order_by(*SORTS[chosen.sort])
                                 .limit(per_page).offset((page - 1) * per_page)))
-    return InboxPage(rows, total, page, pages, per_page, _counts(session, visible, staff, on))
+    return InboxPage(rows, total, page, pages, per_page, counts)
 
 
-def _counts(session: DbSession, visible: Select[Case], staff: StaffUser,
-            on: date) -> dict[str, Any]:
-    sub = visible.subquery()
-    by_status: dict[str, int] = {status: count for status, count in session.execute(
-        select(sub.c.status, func.count()).group_by(sub.c.status))}
-    overdue, unassigned, mine = session.execute(select(
-        func.count().filter(sub.c.next_due_on < on),
-        func.count().filter(sub.c.assignee_id.is_(None)),
-        func.count().filter(sub.c.assignee_id == staff.id),
-    )).one()
-    return {"status": {status: by_status.get(status, 0) for status in STATUSES},
-            "overdue": overdue, "unassigned": unassigned, "mine": mine}
+def _total_from_counts(chosen: InboxFilter, counts: dict[str, Any]) -> int | None:
+    """The number of matching cases when the counts already hold it (the common views), so
+    they need not be counted again; None when they must be."""
+    extra = (chosen.category, chosen.route, chosen.flag)
+    if any(extra) or (chosen.status != "open" and (chosen.overdue or chosen.assignee)):
+        return None
+    if chosen.status == "all":
+        return int(sum(counts["status"].values()))
+    if chosen.status != "open":
+        return int(counts["status"][chosen.status])
+    if chosen.overdue and chosen.assignee:
+        return None
+    if chosen.overdue:
+        return int(counts["overdue"])
+    if chosen.assignee in ("me", "none"):
+        return int(counts["mine" if chosen.assignee == "me" else "unassigned"])
+    return None if chosen.assignee else int(counts["open"])
+
+
+def _no_counts() -> dict[str, Any]:
+    return {"status": dict.fromkeys(STATUSES, 0), "open": 0, "overdue": 0, "unassigned": 0,
+            "mine": 0}
+
+
+def _counts(session: DbSession, staff: StaffUser, on: date) -> dict[str, Any]:
+    """Cases per status, and open cases overdue, unassigned and assigned to ``staff``."""
+    counts = _no_counts()
+    rows = session.execute(
+        select(Case.status, func.count(),
+               func.count().filter(Case.next_due_on < on),
+               func.count().filter(Case.assignee_id.is_(None)),
+               func.count().filter(Case.assignee_id == staff.id))
+        .where(_access(staff.id)).group_by(Case.status))
+    for status, count, overdue, unassigned, mine in rows:
+        counts["status"][status] = count
+        if status != "closed":
+            counts["open"] += count
+            counts["overdue"] += overdue
+            counts["unassigned"] += unassigned
+            counts["mine"] += mine
+    return counts
 
 
 # --- recording what happened ------------------------------------------------------------------
@@ -473,7 +559,8 @@ def reveal_identity(session: DbSession, case: Case, staff: StaffUser) -> CaseRec
 
 
 def link(session: DbSession, case: Case, staff: StaffUser, other: Case, kind: str) -> None:
-    _require(kind in LINK_KINDS, "A link is a duplicate or a related case.")
+    _require(kind in LINK_KINDS, "A link is to a duplicate, a related case, or the case a "
+             "retaliation report follows.")
     _require(other.id != case.id, "A case cannot be linked to itself.")
     case.linked_case_id, case.link_kind = other.id, kind
     _event(session, case, staff, "linked", {"to": other.number, "kind": kind})

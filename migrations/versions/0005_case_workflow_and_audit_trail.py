@@ -70,9 +70,17 @@ def upgrade():
         batch_op.add_column(sa.Column('next_due_on', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('next_due_clock', sa.String(length=24), nullable=True))
         batch_op.add_column(sa.Column('link_kind', sa.String(length=16), nullable=True))
-        batch_op.create_index(batch_op.f('ix_cases_assignee_id'), ['assignee_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_next_due_on'), ['next_due_on'], unique=False)
-        batch_op.create_index(batch_op.f('ix_cases_status'), ['status'], unique=False)
+        batch_op.create_index('ix_cases_open_due', ['next_due_on', 'id'], unique=False,
+                              sqlite_where=sa.text("status != 'closed'"),
+                              postgresql_where=sa.text("status != 'closed'"))
+        batch_op.create_index('ix_cases_status_due', ['status', 'next_due_on'], unique=False)
+        batch_op.create_index('ix_cases_status_received', ['status', 'received_on'],
+                              unique=False)
+        batch_op.create_index('ix_cases_category_due', ['category', 'next_due_on'],
+                              unique=False)
+        batch_op.create_index('ix_cases_assignee_received', ['assignee_id', 'received_on'],
+                              unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_cases_approver_id_staff_users'), 'staff_users', ['approver_id'], ['id'], ondelete='SET NULL')
         batch_op.create_foreign_key(batch_op.f('fk_cases_opened_by_id_staff_users'), 'staff_users', ['opened_by_id'], ['id'], ondelete='SET NULL')
         batch_op.create_foreign_key(batch_op.f('fk_cases_assignee_id_staff_users'), 'staff_users', ['assignee_id'], ['id'], ondelete='SET NULL')
@@ -86,9 +94,12 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('fk_cases_assignee_id_staff_users'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_cases_opened_by_id_staff_users'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_cases_approver_id_staff_users'), type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_cases_status'))
+        batch_op.drop_index('ix_cases_assignee_received')
+        batch_op.drop_index('ix_cases_category_due')
+        batch_op.drop_index('ix_cases_status_received')
+        batch_op.drop_index('ix_cases_status_due')
+        batch_op.drop_index('ix_cases_open_due')
         batch_op.drop_index(batch_op.f('ix_cases_next_due_on'))
-        batch_op.drop_index(batch_op.f('ix_cases_assignee_id'))
         batch_op.drop_column('link_kind')
         batch_op.drop_column('next_due_clock')
         batch_op.drop_column('next_due_on')
