@@ -29,7 +29,7 @@ from app.json_input import (
 )
 from app.models import Case, CaseGrant, CaseRecord, SessionPrincipal, StaffUser, today
 from app.roles import Permission
-from app.services import cases, deadlines
+from app.services import attachments, cases, deadlines
 from app.services.reports import GrantIn
 from app.services.routing import Route
 from app.taxonomy import Taxonomy, load_taxonomy
@@ -159,7 +159,9 @@ def case_view(case: Case, staff: StaffUser) -> dict[str, Any]:
          "author_username": name(r.author_staff_id) if r.author == "staff" else None,
          "visible_to_reporter": r.visible_to_reporter, "created_on": r.created_on.isoformat(),
          "key_epoch": r.key_epoch, "ciphertext": b64(r.ciphertext)}
-        for r in case.records if r.kind != "identity" or revealed
+        for r in case.records
+        # An attachment's key and name come with the attachment (below).
+        if r.kind not in ("file_key", "file_name") and (r.kind != "identity" or revealed)
     ]
     report = next((r for r in case.records if r.kind == "report"), None)
     return {
@@ -187,6 +189,7 @@ def case_view(case: Case, staff: StaffUser) -> dict[str, Any]:
         "linked": [{"number": other.number, "link_kind": kind}
                    for other, kind in cases.linked_cases(db.session, case, staff)],
         "allowed_actions": cases.allowed_actions(case),
+        "attachments": attachments.describe(case, visible_to_reporter_only=False),
     }
 
 
