@@ -330,3 +330,33 @@ def test_attachments_both_ways_in_the_browser(
     for secret in secrets:
         assert secret not in sent and secret not in stored
     assert page_log.console_errors == [] and return_log.console_errors == []
+
+
+def test_retaliation_report_from_the_case_page(make_page: Any, live_server: str, app: Flask,
+                                               recipients: dict[str, Account]) -> None:
+    _response, first_codename = ReporterClient(app.test_client()).submit(REPORT)
+    page = make_page()
+    log = watch(page)
+    open_case(page, live_server, first_codename)
+    first_number = page.locator("#case-number").inner_text()
+    page.click("#retaliation")
+    page.wait_for_url("**/report/new?retaliation=1")
+    expect(page.locator("#retaliation-note")).to_contain_text(f"linked to your report "
+                                                              f"{first_number}")
+    expect(page.locator("#category")).to_have_value("retaliation")
+    page.fill("#report-text", "I was taken off the launch team the week after reporting.")
+    page.click("#report-submit")
+    expect(page.locator("#receipt")).to_be_visible()
+    expect(page.locator("#receipt-linked")).to_contain_text("keep both codenames")
+    second_codename = page.locator("#receipt-codename").inner_text().strip()
+    assert second_codename != first_codename
+    with app.app_context():
+        first = db.session.scalars(db.select(Case).where(Case.number == first_number)).one()
+        second = db.session.scalars(db.select(Case).where(Case.id != first.id)).one()
+        assert (second.linked_case_id, second.link_kind, second.category) == (
+            first.id, "retaliation", "retaliation")
+    # The link came from the session: the request names no case.
+    [filed] = [r for r in log.requests if r.url.endswith("/api/v1/reports")]
+    assert first_number.encode() not in filed.post_data_buffer
+    assert first.case_ref.encode() not in filed.post_data_buffer
+    assert log.console_errors == []
