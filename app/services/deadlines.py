@@ -29,7 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from flask import current_app, has_app_context
 from sqlalchemy import select
@@ -174,6 +174,42 @@ def facts_for(case: Case, session: DbSession | None = None) -> CaseFacts:
 
 
 # --- the clocks -------------------------------------------------------------------------------
+class CaseDates(Protocol):
+    """What the clocks read of a case: a ``Case``, or a row of these columns (the tick reads
+    rows, not whole objects, for speed)."""
+
+    @property
+    def origin(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def route(self) -> str: ...
+    @property
+    def concerns_rso(self) -> bool | None: ...
+    @property
+    def received_on(self) -> date: ...
+    @property
+    def acknowledged_on(self) -> date | None: ...
+    @property
+    def findings_on(self) -> date | None: ...
+    @property
+    def closed_on(self) -> date | None: ...
+    @property
+    def outcome(self) -> str | None: ...
+    @property
+    def material_risk_found(self) -> bool | None: ...
+    @property
+    def reopened_count(self) -> int | None: ...
+
+
+# The columns behind CaseDates, and what the tick needs besides.
+CASE_DATE_COLUMNS = (Case.id, Case.number, Case.origin, Case.status, Case.route,
+                     Case.concerns_rso, Case.received_on, Case.acknowledged_on, Case.findings_on,
+                     Case.closed_on, Case.outcome, Case.material_risk_found, Case.reopened_count,
+                     Case.assignee_id, Case.key_epoch, Case.deadline_policy_version,
+                     Case.next_escalation_on)
+
+
 @dataclass(frozen=True)
 class Deadline:
     clock: str
@@ -229,7 +265,7 @@ def _pause_state(facts: CaseFacts, clock: str, start: date, end: date | None, on
     return min(total, cap), running
 
 
-def compute_deadlines(case: Case, facts: CaseFacts, policy: DeadlinePolicy,
+def compute_deadlines(case: CaseDates, facts: CaseFacts, policy: DeadlinePolicy,
                       on: date | None = None) -> list[Deadline]:
     """Every deadline of the case, past (met or missed) and open, as of ``on``."""
     on = on or today()
@@ -284,7 +320,8 @@ def compute_deadlines(case: Case, facts: CaseFacts, policy: DeadlinePolicy,
     return found
 
 
-def _status_updates(case: Case, facts: CaseFacts, policy: DeadlinePolicy) -> list[Deadline]:
+def _status_updates(case: CaseDates, facts: CaseFacts, policy: DeadlinePolicy
+                    ) -> list[Deadline]:
     """One cycle per update the reporter received; the last is open while the case is."""
     updates = {case.received_on}
     updates.update(e.occurred_on for e in facts.events if e.visible_to_reporter and e.by_staff)
@@ -338,12 +375,19 @@ def taken_steps(session: DbSession, case_ids: Sequence[int]
     return taken
 
 
+def schedule_columns(deadlines: Sequence[Deadline], taken: set[tuple[str, int, str]],
+                     policy: DeadlinePolicy, on: date) -> dict[str, Any]:
+    """The case's summary columns as ``schedule`` sets them."""
+    earliest, look = schedule(deadlines, taken, policy, on)
+    return {"next_due_on": earliest.due_on if earliest else None,
+            "next_due_clock": earliest.clock if earliest else None,
+            "next_escalation_on": look}
+
+
 def apply_schedule(case: Case, deadlines: Sequence[Deadline],
                    taken: set[tuple[str, int, str]], policy: DeadlinePolicy, on: date) -> None:
-    earliest, look = schedule(deadlines, taken, policy, on)
-    case.next_due_on = earliest.due_on if earliest else None
-    case.next_due_clock = earliest.clock if earliest else None
-    case.next_escalation_on = look
+    for name, value in schedule_columns(deadlines, taken, policy, on).items():
+        setattr(case, name, value)
 
 
 def refresh_due(case: Case, session: DbSession | None = None,

@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app.extensions import DbSession
+from app.extensions import Base, DbSession
 from app.models import (
     Case,
     CaseEvent,
@@ -37,11 +37,12 @@ from app.roles import Permission, Role
 from app.services import audit, notifications
 from app.services.deadline_policy import DeadlinePolicy, PolicySet
 from app.services.deadlines import (
+    CASE_DATE_COLUMNS,
     CLOCK_NEEDS,
     Deadline,
-    apply_schedule,
     compute_deadlines,
     load_facts,
+    schedule_columns,
     taken_steps,
 )
 
@@ -60,6 +61,12 @@ class LadderCounts:
     escalated_to_board: int = 0
     notices_queued: int = 0
     stalls: list[str] = field(default_factory=list)
+
+
+def _table(model: type[Base]) -> Table:
+    """The model's table, for plain multi-row statements (the tick's hot path skips the ORM's
+    per-row bookkeeping)."""
+    return cast(Table, model.__table__)
 
 
 def lock_for_writing(session: DbSession) -> None:
@@ -93,9 +100,8 @@ class Readers:
     current key, not excluded, account active, allowed to handle cases), from one query per
     batch; escrow holders join when the batch escalates a case."""
 
-    def __init__(self, session: DbSession, cases: list[Case]) -> None:
-        epochs = {case.id: case.key_epoch for case in cases}
-        self.grants: dict[int, list[tuple[int, str, bool]]] = {case.id: [] for case in cases}
+    def __init__(self, session: DbSession, epochs: dict[int, int]) -> None:
+        self.grants: dict[int, list[tuple[int, str, bool]]] = {case_id: [] for case_id in epochs}
         for case_id, staff_id, kind, epoch, released in session.execute(
             select(CaseGrant.case_id, CaseGrant.staff_id, CaseGrant.kind, CaseGrant.key_epoch,
                    CaseGrant.released_on).where(CaseGrant.case_id.in_(list(epochs)),
@@ -140,60 +146,54 @@ def _release_escrow(case: Case, on: date) -> int:
 
 @dataclass(frozen=True)
 class Rung:
-    case: Case
+    case: Any  # a row of the columns deadlines.CASE_DATE_COLUMNS
     deadline: Deadline
     step: str
     notify: bool
 
 
-def _act(session: DbSession, rung: Rung, now: datetime, counts: LadderCounts) -> None:
-    """What a rung does besides notifying: the audit trail for a missed deadline, and for the
-    Board tier the release of the escrow copies, a timeline event and the audit entry."""
-    case, deadline, on = rung.case, rung.deadline, now.date()
-    detail = {"clock": deadline.clock, "cycle": deadline.cycle,
-              "due_on": deadline.due_on.isoformat()}
-    if rung.step == "route":
-        audit.record(session, "case.deadline_missed", actor="system", case_number=case.number,
-                     detail=detail, at=now)
-    elif rung.step == "board":
-        released = _release_escrow(case, on)
-        counts.escalated_to_board += 1
-        reason = (f"Escalated to the Board tier: {CLOCK_NEEDS[deadline.clock]} was due "
-                  f"{deadline.due_on.isoformat()}.")
-        # The reporter was told before reporting that escalation gives the Board tier access;
-        # they see it happen, except for the Board-notice clock, whose name alone would tell
-        # them the outcome of the findings.
-        case.events.append(CaseEvent(kind="escalated", occurred_on=on,
-                                     visible_to_reporter=deadline.clock != "board_notice",
-                                     detail=reason))
-        audit.record(session, "case.escalated", actor="system", case_number=case.number,
-                     detail={**detail, "released_escrow_grants": released}, at=now)
+def _escalate(session: DbSession, rung: Rung, now: datetime, counts: LadderCounts) -> None:
+    """The Board tier: release the escrow copies, say why on the timeline, audit it."""
+    on, deadline = now.date(), rung.deadline
+    case = session.get(Case, rung.case.id)
+    assert case is not None
+    released = _release_escrow(case, on)
+    counts.escalated_to_board += 1
+    reason = (f"Escalated to the Board tier: {CLOCK_NEEDS[deadline.clock]} was due "
+              f"{deadline.due_on.isoformat()}.")
+    # The reporter was told before reporting that escalation gives the Board tier access;
+    # they see it happen, except for the Board-notice clock, whose name alone would tell them
+    # the outcome of the findings.
+    case.events.append(CaseEvent(kind="escalated", occurred_on=on,
+                                 visible_to_reporter=deadline.clock != "board_notice",
+                                 detail=reason))
+    audit.record(session, "case.escalated", actor="system", case_number=case.number,
+                 detail={"clock": deadline.clock, "cycle": deadline.cycle,
+                         "due_on": deadline.due_on.isoformat(),
+                         "released_escrow_grants": released}, at=now)
 
 
 def _escalate_batch(session: DbSession, ids: list[int], now: datetime, policies: PolicySet,
                     counts: LadderCounts, stall: Callable[[str], None]) -> None:
-    """One transaction: lock, read the batch's cases, facts and taken rungs, insert the new
-    rungs, act on them, queue their notices, move each case's look-again day, commit.
+    """One transaction: lock, read the batch's case columns, facts and taken rungs, insert the
+    new rungs, act on them, queue their notices, move each case's look-again day, commit.
 
     Under the write lock no other tick can insert a rung of these cases, so the rungs go in
     as one multi-row insert; should one collide all the same (the unique constraint is the
     last word), the insert fails, the batch rolls back whole and is retried from the start."""
     on = now.date()
     lock_for_writing(session)
-    query = select(Case).where(Case.id.in_(ids)).order_by(Case.id)
+    query = select(*CASE_DATE_COLUMNS).where(Case.id.in_(ids), Case.next_escalation_on <= on)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Case)  # staff transitions wait for this batch
-    cases = [case for case in session.scalars(query)
-             # Another tick may have moved the case on while this one waited for the lock.
-             if case.next_escalation_on is not None and case.next_escalation_on <= on]
+    # Cases another tick moved on while this one waited for the lock drop out here.
+    cases = list(session.execute(query.order_by(Case.id)))
     facts = load_facts(session, [case.id for case in cases])
     taken = taken_steps(session, [case.id for case in cases])
     rungs: list[Rung] = []
     computed: dict[int, list[Deadline]] = {}
     for case in cases:
         counts.cases_looked_at += 1
-        if case.deadline_policy_version is None:
-            case.deadline_policy_version = policies.current.version
         policy = policies.for_version(case.deadline_policy_version)
         computed[case.id] = compute_deadlines(case, facts[case.id], policy, on)
         for deadline in computed[case.id]:
@@ -204,17 +204,25 @@ def _escalate_batch(session: DbSession, ids: list[int], now: datetime, policies:
             # After a gap (a tick missed for days) only the latest rung is sent.
             rungs.extend(Rung(case, deadline, step, step == due[-1]) for step in due)
             taken[case.id].update((deadline.clock, deadline.cycle, step) for step in due)
+    escalated: set[int] = set()
     if rungs:
-        session.execute(insert(EscalationStep), [
+        session.execute(insert(_table(EscalationStep)), [
             {"case_id": r.case.id, "clock": r.deadline.clock, "cycle": r.deadline.cycle,
              "step": r.step, "due_on": r.deadline.due_on, "taken_on": on, "notified": r.notify}
             for r in rungs])
         counts.steps_taken += len(rungs)
-        readers = Readers(session, cases)
+        readers = Readers(session, {case.id: case.key_epoch for case in cases})
         digest = notifications.digest_choosers(session)
         notices: list[dict[str, object]] = []
         for rung in rungs:
-            _act(session, rung, now, counts)
+            if rung.step == "route":
+                audit.record(session, "case.deadline_missed", actor="system",
+                             case_number=rung.case.number, at=now, detail={
+                                 "clock": rung.deadline.clock, "cycle": rung.deadline.cycle,
+                                 "due_on": rung.deadline.due_on.isoformat()})
+            elif rung.step == "board":
+                _escalate(session, rung, now, counts)
+                escalated.add(rung.case.id)
             if not rung.notify:
                 continue
             to = readers.of(rung.case.id, escalated=rung.step == "board")
@@ -225,19 +233,28 @@ def _escalate_batch(session: DbSession, ids: list[int], now: datetime, policies:
                     f"{rung.step}", _step_notice(rung.case.number, rung.deadline, rung.step),
                 now, digest if rung.step in ("before", "due") else set())
         if notices:
-            session.execute(insert(OutboxMessage), notices)
+            session.execute(insert(_table(OutboxMessage)), notices)
             counts.notices_queued += len(notices)
         stall("escalation-step")
-    escalated = {r.case.id for r in rungs if r.step == "board"}
     if escalated:
         # An escalation may just have met a Board-notice clock.
         session.flush()
         facts.update(load_facts(session, sorted(escalated)))
+    updates = []
     for case in cases:
         policy = policies.for_version(case.deadline_policy_version)
         if case.id in escalated:
             computed[case.id] = compute_deadlines(case, facts[case.id], policy, on)
-        apply_schedule(case, computed[case.id], taken[case.id], policy, on)
+        updates.append({"case_id": case.id, "policy": policy.version,
+                        **schedule_columns(computed[case.id], taken[case.id], policy, on)})
+    if updates:  # one executemany UPDATE
+        cases_table = _table(Case)
+        session.execute(
+            update(cases_table).where(cases_table.c.id == bindparam("case_id"))
+            .values(deadline_policy_version=bindparam("policy"),
+                    next_due_on=bindparam("next_due_on"),
+                    next_due_clock=bindparam("next_due_clock"),
+                    next_escalation_on=bindparam("next_escalation_on")), updates)
     session.commit()
 
 
