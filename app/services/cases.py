@@ -25,9 +25,9 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, false, func, or_, select, text
 
@@ -226,8 +226,12 @@ class InboxPage:
     counts: dict[str, Any]
 
 
+T = TypeVar("T")
+
+
 class CountsCache:
-    """Inbox counts per person, kept until any case changes.
+    """Inbox counts per person (and the totals of filtered views), kept until any case
+    changes.
 
     Counting every case a person may see touches every one of them; listing one page does
     not. So counts are computed once and reused while the newest case event and the newest
@@ -237,19 +241,19 @@ class CountsCache:
 
     def __init__(self, ttl: float = 30.0, size: int = 512) -> None:
         self.ttl, self.size = ttl, size
-        self._entries: dict[tuple[Any, ...], tuple[float, dict[str, Any]]] = {}
+        self._entries: dict[tuple[Any, ...], tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
-    def get(self, session: DbSession, staff: StaffUser, on: date,
-            compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def get(self, session: DbSession, what: tuple[Any, ...], on: date,
+            compute: Callable[[], T]) -> T:
         stamp = (session.scalar(select(func.max(CaseEvent.id))),
                  session.scalar(select(func.max(AuditEntry.id))))
-        key = (staff.id, on, stamp)
+        key = (*what, on, stamp)
         now = time.monotonic()
         with self._lock:
             hit = self._entries.get(key)
         if hit is not None and now - hit[0] < self.ttl:
-            return hit[1]
+            return cast(T, hit[1])
         counts = compute()
         with self._lock:
             if len(self._entries) >= self.size:
@@ -286,13 +290,18 @@ def inbox(session: DbSession, staff: StaffUser, chosen: InboxFilter, on: date,
         query = query.where(getattr(Case, chosen.flag).is_(True))
     query = query.where(_access(staff.id))
 
-    def compute() -> dict[str, Any]:
+    def counted() -> dict[str, Any]:
         return _counts(session, staff, on)
 
-    counts = cache.get(session, staff, on, compute) if cache else compute()
+    def total_of_query() -> int:
+        return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+    counts = cache.get(session, (staff.id,), on, counted) if cache else counted()
     total = _total_from_counts(chosen, counts)
     if total is None:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        criteria = replace(chosen, page=1, sort="due")
+        total = (cache.get(session, (staff.id, criteria), on, total_of_query) if cache
+                 else total_of_query())
     pages = max(1, -(-total // per_page))
     page = min(max(chosen.page, 1), pages)
     rows = list(session.scalars(query.order_by(*SORTS[chosen.sort])
