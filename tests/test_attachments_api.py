@@ -18,7 +18,8 @@ from app.models import Attachment, Case, CaseRecord
 from app.reporter import protocol
 from app.roles import Role
 from app.services import attachments
-from crypto.stream import FRAME_SIZE, HEADER_SIZE, decrypt_chunks
+from crypto.stream import FRAME_SIZE, HEADER_SIZE, decrypt_chunks, decrypt_file_key
+from tests.support.attachments import staff_files
 from tests.support.casework import CaseworkClient
 from tests.support.reporting import ReporterClient
 from tests.support.staff import Account, StaffLogin
@@ -89,14 +90,14 @@ def test_upload_read_back_and_staff_download(
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/octet-stream"
     staff_view = rso.case(number)
-    case_key = rso.case_key(staff_view)
-    key_record = next(r for r in staff_view["records"] if r["kind"] == "file_key")
-    from crypto.stream import decrypt_file_key
-
-    file_key = decrypt_file_key(case_key, staff_view["case_ref"], key_record["record_ref"],
-                                base64.b64decode(key_record["ciphertext"]))
+    [listed] = staff_view["attachments"]
+    assert listed["attachment_ref"] == ref and listed["visible_to_reporter"] is True
+    file_key = decrypt_file_key(rso.case_key(staff_view), staff_view["case_ref"],
+                                listed["key_record"]["record_ref"],
+                                base64.b64decode(listed["key_record"]["ciphertext"]))
     assert b"".join(decrypt_chunks(file_key, staff_view["case_ref"], ref,
                                    [response.get_data()])) == SECRET_FILE
+    assert staff_files(rso, number) == {"launch review.txt": SECRET_FILE}
     with app.app_context():
         case = db.session.scalars(db.select(Case)).one()
         assert attachments.describe(case, visible_to_reporter_only=False)[0][

@@ -88,7 +88,7 @@ def test_files_sent_with_a_report_are_cleaned_and_encrypted_as_they_arrive(
     assert "checklist.txt: sent exactly as it was" in receipt
 
     rso = CaseworkClient(app.test_client(), staff, recipients["rso1"])
-    received = staff_files(app, rso, number)
+    received = staff_files(rso, number)
     assert received["checklist.txt"] == NOTES
     assert GPS_MARK not in received["IMG_0042.jpg"]
     with Image.open(io.BytesIO(received["IMG_0042.jpg"])) as image:
@@ -128,7 +128,7 @@ def test_reply_with_a_file_and_download_one_without_javascript(
         "attachments": files(("photo.jpg", handmade_jpeg()))})
     assert answer.status_code == 200, page(answer)
     assert "Your files were sent." in page(answer) and "Download photo.jpg" in page(answer)
-    assert GPS_MARK not in staff_files(app, rso, number)["photo.jpg"]
+    assert GPS_MARK not in staff_files(rso, number)["photo.jpg"]
 
     # A blob altered on disk is refused whole, never sent half-checked.
     with app.app_context():

@@ -281,7 +281,7 @@ def test_attachments_both_ways_in_the_browser(
     assert page.locator("#receipt-upload-list progress").count() == 2
 
     rso = CaseworkClient(app.test_client(), staff, recipients["rso1"])
-    files = staff_files(app, rso, number)
+    files = staff_files(rso, number)
     assert set(files) == {"IMG_0042.jpg", "notes.txt"}
     assert files["notes.txt"] == NOTES
     cleaned = files["IMG_0042.jpg"]
@@ -317,7 +317,7 @@ def test_attachments_both_ways_in_the_browser(
                                                             timeout=30_000)
     expect(listed).to_have_count(4)
     expect(returning.locator("#reply-upload-list li")).to_contain_text("Sent, encrypted")
-    assert staff_files(app, rso, number)["schedule.txt"] == SCHEDULE
+    assert staff_files(rso, number)["schedule.txt"] == SCHEDULE
     view = rso.case(number)
     assert REPLY in [rso.read(view, r) for r in view["records"] if r["kind"] == "message"]
 

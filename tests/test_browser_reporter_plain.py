@@ -111,7 +111,7 @@ def test_attachments_both_ways_without_javascript(
     number = page.locator("#case-number").inner_text().strip()
 
     worker = CaseworkClient(app.test_client(), staff, rso)
-    files = staff_files(app, worker, number)
+    files = staff_files(worker, number)
     assert files["migration.log"] == NOTES
     assert GPS_MARK not in files["IMG_2231.jpg"]
     with Image.open(io.BytesIO(files["IMG_2231.jpg"])) as image:
@@ -137,7 +137,7 @@ def test_attachments_both_ways_without_javascript(
     later.get_by_role("button", name="Encrypt and send").click()
     assert "Your message was sent." in later.content()
     assert "Download export-job.txt" in later.content()
-    assert staff_files(app, worker, number)["export-job.txt"] == FOLLOW_UP
+    assert staff_files(worker, number)["export-job.txt"] == FOLLOW_UP
     view = worker.case(number)
     assert REPLY in [worker.read(view, r) for r in view["records"] if r["kind"] == "message"]
 

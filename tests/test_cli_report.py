@@ -278,7 +278,7 @@ def test_attachments_from_and_to_the_command_line(
     with app.app_context():
         number = the_case().number
     worker = CaseworkClient(app.test_client(), staff, rso)
-    received = staff_files(app, worker, number)
+    received = staff_files(worker, number)
     assert received["notes.pdf"] == notes.read_bytes()
     assert GPS_MARK not in received["IMG_0042.jpg"]
     staff_attach(worker, number, "policy.txt", b"The evaluation policy.\n" * 100)
@@ -302,7 +302,7 @@ def test_attachments_from_and_to_the_command_line(
                   input=codename + "\n")
     assert replied.exit_code == 0, replied.output
     assert "You    schedule.txt" in replied.stdout
-    assert staff_files(app, worker, number)["schedule.txt"] == schedule.read_bytes()
+    assert staff_files(worker, number)["schedule.txt"] == schedule.read_bytes()
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
     refused_reply = run("reply", "--server", live_server, "--fingerprint", org_fingerprint,

@@ -4,33 +4,19 @@ and attaches its own, through the API with all crypto here (as the staff pages' 
 from __future__ import annotations
 
 import base64
-from typing import Any
 
-from flask import Flask
-
-from app.extensions import db
-from app.models import Case
 from app.reporter import protocol
-from app.services import attachments
 from crypto.envelope import RecordKind, decrypt_record
 from crypto.stream import decrypt_chunks, decrypt_file_key
 from tests.support.casework import CaseworkClient
 
 
-def listed(app: Flask, view: dict[str, Any]) -> list[dict[str, Any]]:
-    """The case's attachments as the staff case view lists them."""
-    if "attachments" in view:
-        return list(view["attachments"])
-    with app.app_context():  # a case view without the list: ask the same function it calls
-        case = db.session.scalars(db.select(Case).where(Case.number == view["number"])).one()
-        return attachments.describe(case, visible_to_reporter_only=False)
-
-
-def staff_files(app: Flask, staff: CaseworkClient, number: str) -> dict[str, bytes]:
-    """Every attachment of the case, downloaded as ciphertext and decrypted: name → content."""
+def staff_files(staff: CaseworkClient, number: str) -> dict[str, bytes]:
+    """Every attachment of the case as the staff case view lists it, downloaded as ciphertext
+    and decrypted: name → content."""
     view = staff.case(number)
     files = {}
-    for item in listed(app, view):
+    for item in view["attachments"]:
         key = staff.case_key(view, item["key_epoch"])
         file_key = decrypt_file_key(key, view["case_ref"], item["key_record"]["record_ref"],
                                     base64.b64decode(item["key_record"]["ciphertext"]))
