@@ -100,7 +100,7 @@ def run_plain(script: Path, timeout: int) -> dict[str, Any]:
 
 
 def _cell(value: Any) -> str:
-    if isinstance(value, float):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         text = f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
     else:
         text = str(value)
