@@ -41,6 +41,14 @@ class Tally:
 
 def reporter_loop(base_url: str, directory: dict[int, protocol.Reader], deadline: float,
                   tally: Tally) -> None:
+    try:
+        reporter_journeys(base_url, directory, deadline, tally)
+    except Exception as error:  # counted, so the test fails with it rather than lose a thread
+        tally.count(f"exception {type(error).__name__}: {error}", 0)
+
+
+def reporter_journeys(base_url: str, directory: dict[int, protocol.Reader], deadline: float,
+                      tally: Tally) -> None:
     reporter = HttpReporter(base_url, headers={"User-Agent": USER_AGENT,
                                                "X-Forwarded-For": FORWARDED_FOR})
     while time.monotonic() < deadline:
