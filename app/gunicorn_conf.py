@@ -19,6 +19,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 accesslog = "-"
 access_log_format = '"%(m)s %(U)s" %(s)s %(B)s'
 errorlog = "-"
+# A no-JavaScript upload is one long request (the server encrypts it as it streams in); over
+# Tor a large file takes minutes. Sync workers killed at the default 30 s would cut it off.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "900"))
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # No runtime control socket: two instances on one machine (tests, make run) must not collide.
 control_socket_disable = True
