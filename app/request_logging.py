@@ -17,6 +17,8 @@ from app.surfaces import is_staff_path
 
 _WERKZEUG_PREFIX = re.compile(r"^.*? - - \[[^\]]*\] ", re.DOTALL)
 _REQUEST_LINE = re.compile(r'"[A-Z]+ ([^ ?"]*)[^"]*" \d{3}')
+# Werkzeug colours the request line of 4xx/5xx answers when it writes to a terminal.
+_ANSI_STYLE = re.compile(r"\x1b\[[0-9;]*m")
 _IPV4 = r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])"
 # IPv6 needs "::" or at least five colons, so that clock times like 17:31:29 are left alone.
 _IPV6 = (r"(?<![\w:])(?:(?=[0-9A-Fa-f:]*::)[0-9A-Fa-f:]{2,}"
@@ -48,7 +50,7 @@ class AnonymousRequestFilter(ScrubAddressesFilter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
             record.msg = _WERKZEUG_PREFIX.sub("", record.msg, count=1)
-            request_line = _REQUEST_LINE.search(record.getMessage())
+            request_line = _REQUEST_LINE.search(_ANSI_STYLE.sub("", record.getMessage()))
             if request_line and not is_staff_path(request_line.group(1)):
                 return False
         return super().filter(record)

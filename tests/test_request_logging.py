@@ -20,9 +20,10 @@ from app.request_logging import scrub_addresses
 AGENT = "CandorTestAgent/7.7 (identifying-browser-string)"
 
 
-def fetch(url: str) -> None:
-    headers = {"User-Agent": AGENT, "Referer": "http://x.test/"}
-    request = urllib.request.Request(url, headers=headers)
+def fetch(url: str, body: bytes | None = None) -> None:
+    headers = {"User-Agent": AGENT, "Referer": "http://x.test/",
+               **({"Content-Type": "application/json"} if body is not None else {})}
+    request = urllib.request.Request(url, data=body, headers=headers)
     with contextlib.suppress(urllib.error.HTTPError), urllib.request.urlopen(request, timeout=10):
         pass
 
@@ -54,11 +55,13 @@ def test_development_server_log(live_server: str, caplog: pytest.LogCaptureFixtu
     fetch(live_server + "/")
     fetch(live_server + "/auth/login?who=me")
     fetch(live_server + "/staff/no-such-page")
+    fetch(live_server + "/api/v1/reports", b"{}")  # a reporter's 400, which Werkzeug colours
     send_garbage(int(live_server.rsplit(":", 1)[1]))
     time.sleep(0.2)
     lines = "\n".join(record.getMessage() for record in caplog.records)
     assert '"GET /auth/login' in lines and "/staff/no-such-page" in lines
     assert '"GET / ' not in lines, "a reporter request was logged"
+    assert "/api/v1/reports" not in lines, "a reporter's refused request was logged"
     assert_anonymous(lines)
 
 
