@@ -34,7 +34,12 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "api.legal_hold": Permission.HANDLE_CASES,
     **{f"api.{name}": Permission.HANDLE_CASES for name in (
         "case_list", "case_open", "case_detail", "case_record", "case_transition", "case_assign",
-        "case_share", "case_revoke", "case_recuse", "case_identity", "case_link")},
+        "case_share", "case_revoke", "case_recuse", "case_identity", "case_link",
+        "staff_attachment", "staff_attachment_start", "staff_attachment_status",
+        "staff_attachment_chunk", "staff_attachment_complete")},
+    "staff.cases_inbox": Permission.HANDLE_CASES,
+    "staff.case_new": Permission.HANDLE_CASES,
+    "staff.case_page": Permission.HANDLE_CASES,
 }
 PUBLIC_ENDPOINTS = {
     "static", "api.key_directory", "auth.login", "auth.prelogin",
@@ -45,6 +50,8 @@ PUBLIC_ENDPOINTS = {
     "api.reporter_session", "api.report_options", "api.proof_of_work_challenge",
     "api.report_readers", "api.submit_report",
     "api.reporter_open", "api.reporter_case", "api.reporter_message", "api.reporter_leave",
+    "api.reporter_attachment", "api.reporter_attachment_start", "api.reporter_attachment_status",
+    "api.reporter_attachment_chunk", "api.reporter_attachment_complete",
     "api.openapi",
 }
 
@@ -85,7 +92,10 @@ def test_matrix_for_role(app: Flask, client: FlaskClient, staff: StaffLogin, rol
 def test_anonymous_is_sent_to_sign_in(app: Flask, client: FlaskClient) -> None:
     for _endpoint, method, url in guarded_requests(app):
         response = client.open(url, method=method, data={"csrf_token": csrf_token(client)})
-        assert response.status_code == 302 and "/auth/login" in response.location, url
+        if url.startswith("/api/"):  # a script gets an answer it can act on, not a page
+            assert response.status_code == 401, url
+        else:
+            assert response.status_code == 302 and "/auth/login" in response.location, url
 
 
 def test_enrolment_session_reaches_no_staff_page(app: Flask, client: FlaskClient,
@@ -93,6 +103,8 @@ def test_enrolment_session_reaches_no_staff_page(app: Flask, client: FlaskClient
     account = staff.create("newcomer", Role.RSO, enrolled=False)
     staff.login(client, account)
     for _endpoint, method, url in guarded_requests(app):
-        if method == "GET":
+        if method == "GET" and url.startswith("/api/"):
+            assert client.get(url).status_code == 401, url
+        elif method == "GET":
             response = client.get(url)
             assert response.status_code == 302 and response.location.endswith("/auth/enrol")
