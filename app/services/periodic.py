@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from app.config import Config
 from app.extensions import DbSession
-from app.services import audit, escalation, notifications, retention
+from app.services import attachments, audit, escalation, notifications, retention
 from app.services.deadlines import current_policies
 from app.services.housekeeping import purge_idle_staff_sessions
 
@@ -53,6 +53,8 @@ def run_tick(session: DbSession, config: Config, now: datetime) -> dict[str, int
                    emails_failed=delivery.failed)
     idle = timedelta(minutes=config.staff_idle_minutes)
     results["idle_staff_sessions_purged"] = purge_idle_staff_sessions(session, now, idle)
+    results["stale_uploads_purged"] = attachments.purge_stale_uploads(session, now,
+                                                                      config.blob_path)
     results["content_destroyed"] = len(retention.apply(session, now, config).destroyed)
     results["audit_checkpoints"] = int(audit.checkpoint_if_due(session, config, now) is not None)
     session.commit()
