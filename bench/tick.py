@@ -167,6 +167,9 @@ def measure(backend: str, count: int, report: Report) -> None:
                            f"{results['cases_looked_at']:,} cases looked at, "
                            f"{results['escalation_steps_taken']:,} ladder steps taken, "
                            f"{results['escalated_to_board']:,} escalations to the Board tier")
+        report.note(f"{backend}: daily tick: {cpu:.2f} s of CPU in this process, "
+                    f"{results['escalation_steps_taken']:,} ladder steps, "
+                    f"{results['cases_looked_at']:,} cases looked at")
         idle, _cpu, idle_results = timed_tick(app, config,
                                               datetime.combine(TODAY, clock_time(0, 2)))
         assert idle_results["escalation_steps_taken"] == 0
