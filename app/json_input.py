@@ -12,7 +12,10 @@ from app.services.staff_accounts import PasswordMaterial
 
 
 def json_body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nesting deeper than the parser goes is not a request body
+        data = None
     if not isinstance(data, dict):
         abort(400, description="The request body must be a JSON object.")
     return data

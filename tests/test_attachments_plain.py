@@ -65,9 +65,11 @@ def post_files(client: FlaskClient, path: str, data: dict[str, Any]) -> Any:
 
 
 def submit_with(client: FlaskClient, *items: tuple[str, bytes], **fields: Any) -> Any:
-    data = {"csrf_token": token(client), "route": "rso", "category": "asl3-deployment",
+    """Files sent the way the page sends them: the token in the form and in its address."""
+    csrf = token(client)
+    data = {"csrf_token": csrf, "route": "rso", "category": "asl3-deployment",
             "text": TEXT, "send": "Encrypt and send", "attachments": files(*items), **fields}
-    return post_files(client, NEW, data)
+    return post_files(client, f"{NEW}?csrf_token={csrf}", data)
 
 
 def blob_files(app: Flask) -> list[Path]:

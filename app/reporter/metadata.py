@@ -27,7 +27,16 @@ Kind = Literal["jpeg", "png", "other"]
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SNIFF_BYTES = 8
-PNG_DROPPED = frozenset({b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"})
+# Ancillary chunks a PNG keeps: only those that change how it renders (and APNG animation).
+# Every other ancillary chunk goes: text, EXIF, times, ICC profiles, C2PA credentials
+# (caBX), editors' private chunks that may hold an uncropped original. Critical chunks
+# (upper-case first letter) are kept: a decoder cannot do without them.
+PNG_KEPT = frozenset({b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT", b"bKGD", b"pHYs", b"hIST",
+                      b"cICP", b"mDCv", b"cLLi", b"acTL", b"fcTL", b"fdAT"})
+
+
+def png_chunk_dropped(kind: bytes) -> bool:
+    return kind[:1].islower() and kind not in PNG_KEPT
 
 
 class MetadataError(ValueError):
@@ -220,7 +229,7 @@ class PngStripper:
                     raise MetadataError("the PNG image does not start with its header chunk")
                 self._first = False
                 self._remaining = length + 4  # data and CRC
-                if kind in PNG_DROPPED:
+                if png_chunk_dropped(kind):
                     self._state = "skip"
                 else:
                     out += buf[:8]

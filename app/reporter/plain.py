@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import ValidationError, validate_csrf
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -231,8 +232,29 @@ def _receive_files(case_ref: str | None, reserved: int = 0) -> PlainUploads:
     return uploads
 
 
+# Bodies above this size are taken to carry files; below it, only text fields.
+SMALL_BODY = 256 * 1024
+
+
+def _admit_large_body() -> bool:
+    """Files are encrypted to disk as the body arrives, so a body that may carry them is
+    refused before a byte of it is read unless the page's CSRF token came in the form's
+    address (the pages put it there) and a submission slot is free. A forged or flooding
+    request never gets the server writing. Returns whether a submission slot was taken."""
+    if request.content_length is not None and request.content_length <= SMALL_BODY:
+        return False
+    try:
+        validate_csrf(request.args.get("csrf_token"))
+    except ValidationError:
+        abort(400, description="The form has expired. Reload the page, then choose your "
+                               "files again.")
+    take_rate_limit(current_app, "submission")
+    return True
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def new() -> tuple[str, int]:
+    counted = _admit_large_body() if request.method == "POST" else False
     uploads = _receive_files(protocol.new_case_ref()) if request.method == "POST" else None
     form = _new_form()
     if uploads is None or not form.is_submitted():
@@ -241,7 +263,7 @@ def new() -> tuple[str, int]:
             form.category.data = "retaliation"
         return _new_page(form)
     try:
-        return _filed(form, uploads)
+        return _filed(form, uploads, counted)
     finally:
         if uploads.files and not uploads.stored:
             uploads.discard()
@@ -254,7 +276,7 @@ csrf.exempt(new)
 FILES_AGAIN = " Choose your files again: a page without JavaScript cannot keep them."
 
 
-def _filed(form: NewReportForm, uploads: PlainUploads) -> tuple[str, int]:
+def _filed(form: NewReportForm, uploads: PlainUploads, counted: bool) -> tuple[str, int]:
     if form.preview.data:
         chosen = [form.route.validate(form), form.concerned.validate(form)]
         return _new_page(form, 200 if all(chosen) else 400,
@@ -274,7 +296,8 @@ def _filed(form: NewReportForm, uploads: PlainUploads) -> tuple[str, int]:
     if form.retaliation.data == "1" and first is None:
         return _new_page(form, 400, "Nothing was sent. " + RETALIATION_SESSION_ENDED
                          + (FILES_AGAIN if uploads.files else ""))
-    take_rate_limit(current_app, "submission")
+    if not counted:
+        take_rate_limit(current_app, "submission")
     try:
         case, codename = _file_report(form, uploads)
         if first is not None:
@@ -363,6 +386,7 @@ def open_case() -> tuple[str, int]:
 
 @bp.post("/reply")
 def reply() -> tuple[str, int]:
+    _admit_large_body()
     session_case = db.session.get(Case, case_session.current_case_id() or 0)
     uploads = _receive_files(
         session_case.case_ref if session_case else None,

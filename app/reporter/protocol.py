@@ -12,6 +12,7 @@ import base64
 import hashlib
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -407,7 +408,10 @@ def safe_file_name(name: str) -> str:
     """A file name as it is stored (encrypted) and offered back: the last path component, with
     control characters replaced, at most 255 characters; "attachment" if nothing is left."""
     base = re.split(r"[/\\]", name)[-1]
-    base = re.sub(r"[\x00-\x1f\x7f-\x9f]", "_", base).strip().lstrip(".")
+    # Control and format characters (bidirectional overrides among them, which can show
+    # "report.exe" as "report.pdf") become "_".
+    base = "".join("_" if unicodedata.category(c) in ("Cc", "Cf") else c for c in base)
+    base = base.strip().lstrip(".")
     return base[:MAX_FILE_NAME] or "attachment"
 
 

@@ -150,10 +150,19 @@ def upload_status(attachment: Attachment) -> dict[str, Any]:
             "max_frames": attachment.max_frames, "max_chunk_frames": MAX_CHUNK_FRAMES}
 
 
+def _check_epoch(attachment: Attachment, case: Case | None = None) -> None:
+    """An upload begun before an access revocation cannot finish after it: its file key would
+    be sealed under the case key the revoked person may have kept."""
+    current = (case or attachment.case).key_epoch
+    _check(attachment.key_epoch == current,
+           "The case's key changed since this upload started; send the file again.", 409)
+
+
 def check_chunk(attachment: Attachment, index: int, size: int, first_byte: int | None) -> int:
     """Check a chunk from what its request says before its body is read: its place, its size
     and (for chunk 0) the stream's version byte. Returns its number of frames."""
     _check(attachment.state == "uploading", "This attachment is already complete.", 409)
+    _check_epoch(attachment)
     _check(index == attachment.chunk_count,
            f"Chunks must arrive in order: the next one is chunk {attachment.chunk_count}.", 409)
     header = HEADER_SIZE if index == 0 else 0
@@ -208,6 +217,7 @@ def complete(session: DbSession, store: BlobStore, case: Case, attachment: Attac
     """Finish an upload: every announced frame is there, and the records holding its key and
     name join the case (not yet committed)."""
     _check(attachment.state == "uploading", "This attachment is already complete.", 409)
+    _check_epoch(attachment, case)
     _check(attachment.chunk_count > 0 and frames == attachment.frame_count,
            f"The upload is incomplete: the server has {attachment.frame_count} frames, not "
            f"{frames}. Ask which chunks it has and send the rest.", 409)

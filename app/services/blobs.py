@@ -2,7 +2,9 @@
 
 Files are named by random ids the server makes (never anything a reporter typed) and hold only
 ciphertext. After each write, a file's access and modification times are set back to midnight UTC of
-that day, so the file system does not record when in the day a reporter uploaded.
+that day, so the file system does not record when in the day a reporter uploaded; the change
+times, which cannot be set back, are blurred by touching every blob on each tick
+(``blur_change_times``).
 """
 
 from __future__ import annotations
@@ -77,6 +79,24 @@ class BlobStore:
         self.path(blob_id).unlink(missing_ok=True)
 
     def _coarsen_times(self, blob_id: str) -> None:
-        midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        stamp = midnight.timestamp()
-        os.utime(self.path(blob_id), (stamp, stamp))
+        os.utime(self.path(blob_id), (_midnight(), _midnight()))
+
+    def blur_change_times(self) -> int:
+        """Touch every blob and the store's folder. A file's change time (ctime) cannot be
+        set back, and each write stamps it to the second; touching everything on each tick
+        makes every ctime the tick's, so none tells when a reporter uploaded (to within one
+        tick). Returns how many files were touched."""
+        if not self.root.is_dir():
+            return 0
+        touched = 0
+        for path in self.root.iterdir():
+            if BLOB_ID.fullmatch(path.name):
+                stamp = min(path.stat().st_mtime, _midnight())
+                os.utime(path, (stamp, stamp))
+                touched += 1
+        os.utime(self.root, (_midnight(), _midnight()))
+        return touched
+
+
+def _midnight() -> float:
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()

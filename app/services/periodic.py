@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from app.config import Config
 from app.extensions import DbSession
 from app.services import attachments, audit, escalation, notifications, retention
+from app.services.blobs import BlobStore
 from app.services.deadlines import current_policies
 from app.services.housekeeping import purge_idle_staff_sessions
 
@@ -55,6 +56,7 @@ def run_tick(session: DbSession, config: Config, now: datetime) -> dict[str, int
     results["idle_staff_sessions_purged"] = purge_idle_staff_sessions(session, now, idle)
     results["stale_uploads_purged"] = attachments.purge_stale_uploads(session, now,
                                                                       config.blob_path)
+    results["blob_times_blurred"] = BlobStore(config.blob_path).blur_change_times()
     results["content_destroyed"] = len(retention.apply(session, now, config).destroyed)
     results["audit_checkpoints"] = int(audit.checkpoint_if_due(session, config, now) is not None)
     session.commit()

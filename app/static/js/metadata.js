@@ -2,13 +2,18 @@
 // same rules, step for step, as app/reporter/metadata.py (which the no-JavaScript path and the
 // command-line client use). JPEG keeps only what a decoder needs (APP0 "JFIF" without its
 // thumbnail, APP14 "Adobe"), losing EXIF with its GPS block, XMP, IPTC, ICC profiles, comments
-// and anything after the end marker; PNG loses tEXt, zTXt, iTXt, eXIf and tIME chunks and
-// anything after IEND. Other formats cannot be cleaned and pass through unchanged.
+// and anything after the end marker; PNG keeps its critical chunks and the ancillary chunks
+// that affect rendering, losing every other one and anything after IEND. Other formats cannot be cleaned and pass through unchanged.
 
 export const JPEG_MAGIC = Uint8Array.of(0xff, 0xd8, 0xff);
 export const PNG_MAGIC = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 export const SNIFF_BYTES = 8;
-const PNG_DROPPED = new Set(["tEXt", "zTXt", "iTXt", "eXIf", "tIME"]);
+// Ancillary chunks a PNG keeps: only those that change how it renders (and APNG animation).
+// Every other ancillary chunk goes (text, EXIF, times, ICC profiles, C2PA credentials, editors'
+// private chunks); critical chunks (upper-case first letter) stay.
+const PNG_KEPT = new Set(["tRNS", "gAMA", "cHRM", "sRGB", "sBIT", "bKGD", "pHYs", "hIST",
+                          "cICP", "mDCv", "cLLi", "acTL", "fcTL", "fdAT"]);
+const pngChunkDropped = (kind) => /^[a-z]/.test(kind) && !PNG_KEPT.has(kind);
 
 /** The file claims to be a JPEG or PNG but is not a well-formed one. */
 export class MetadataError extends Error {
@@ -225,7 +230,7 @@ class PngStripper {
         }
         this.first = false;
         this.remaining = length + 4; // data and CRC
-        if (PNG_DROPPED.has(kind)) {
+        if (pngChunkDropped(kind)) {
           this.state = "skip";
           buf.drop(8);
         } else {

@@ -283,7 +283,7 @@ function formatBytes(size) {
 /** A file name as stored (encrypted) and offered back: no path, no control characters. */
 function safeFileName(name) {
   const base = String(name).split(/[/\\]/).pop()
-    .replace(/[\u0000-\u001f\u007f-\u009f]/g, "_").trim().replace(/^\.+/, "");
+    .replace(/[\p{Cc}\p{Cf}]/gu, "_").trim().replace(/^\.+/, "");
   return base.slice(0, 255) || "attachment";
 }
 

@@ -382,7 +382,10 @@ function renderIdentity(view) {
 // fetched as ciphertext and decrypted here frame by frame as it arrives, and offered for saving
 // only after its final frame authenticated (a truncated stream is refused).
 
-const safeFileName = (name) => name.replace(/[\\/\x00-\x1f\x7f]/g, "_").slice(0, 200) || "attachment";
+// Path separators, control and format characters (bidirectional overrides can show
+// "report.exe" as "report.pdf") become "_".
+const safeFileName = (name) => name.replace(/[\\/\p{Cc}\p{Cf}]/gu, "_").slice(0, 200)
+  || "attachment";
 
 function openAttachment(item) {
   const key = state.keys.get(item.key_epoch);
