@@ -21,6 +21,8 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 
+import pytest
+
 from app.reporter import protocol
 from crypto import kdf
 from tests.soak.checks import Acknowledged, check_every_case
@@ -28,6 +30,7 @@ from tests.soak.conftest import SOAK_KILLS
 from tests.support import live_instance
 from tests.support.http_reporter import HttpReporter
 
+pytestmark = pytest.mark.soak
 CLIENTS = 8
 
 

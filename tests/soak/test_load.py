@@ -13,6 +13,8 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from app.reporter import protocol
 from crypto import kdf
 from tests.soak.checks import Acknowledged, check_every_case
@@ -21,6 +23,7 @@ from tests.support import live_instance
 from tests.support.dump import encodings
 from tests.support.http_reporter import HttpReporter
 
+pytestmark = pytest.mark.soak
 REPORTERS = 64
 # Distinctive values to search for afterwards. 203.0.113.0/24 is reserved for documentation:
 # it is only ever a header value here; every connection goes to 127.0.0.1.
