@@ -52,10 +52,11 @@ lint: install
 security: install
 	$(BIN)/bandit -q -c pyproject.toml -r app crypto
 
-# Known vulnerabilities in the installed dependencies. Needs the network (it downloads the
-# vulnerability database), so it is not part of `make test`; CI runs it separately.
+# Known vulnerabilities in the installed dependencies. Needs PyPI's JSON API over the network,
+# so it is not part of `make test`. --strict: a package it could not look up is a failure, not
+# a silent pass.
 audit: install
-	$(BIN)/pip-audit --skip-editable --progress-spinner off
+	$(BIN)/pip-audit --strict --skip-editable --progress-spinner off
 
 test: install vendor lint security
 	$(BIN)/pytest -p no:cacheprovider
