@@ -47,6 +47,7 @@ from app.services.deadlines import (
     CASE_DATE_COLUMNS,
     CLOCK_NEEDS,
     Deadline,
+    among,
     compute_deadlines,
     load_facts,
     schedule_columns,
@@ -54,7 +55,7 @@ from app.services.deadlines import (
 )
 
 log = logging.getLogger(__name__)
-BATCH = 500
+BATCH = 1000
 # Any constant: PostgreSQL serialises ladder batches on this advisory lock.
 _LADDER_LOCK = 0x43414E45
 STEP_NAMES = ("before", "due", "route", "board")
@@ -160,7 +161,7 @@ class Readers:
         self.grants: dict[int, list[tuple[int, str, bool]]] = {case_id: [] for case_id in epochs}
         for case_id, staff_id, kind, epoch, released in session.execute(
             select(CaseGrant.case_id, CaseGrant.staff_id, CaseGrant.kind, CaseGrant.key_epoch,
-                   CaseGrant.released_on).where(CaseGrant.case_id.in_(list(epochs)),
+                   CaseGrant.released_on).where(among(session, CaseGrant.case_id, list(epochs)),
                                                 CaseGrant.staff_id.is_not(None))
         ):
             if staff_id is not None and epoch == epochs[case_id] \
@@ -168,7 +169,7 @@ class Readers:
                 self.grants[case_id].append((staff_id, kind, released is not None))
         self.excluded = {(case_id, staff_id) for case_id, staff_id in session.execute(
             select(CaseExclusion.case_id, CaseExclusion.staff_id)
-            .where(CaseExclusion.case_id.in_(list(epochs))))}
+            .where(among(session, CaseExclusion.case_id, list(epochs))))}
         people = {staff_id for grants in self.grants.values() for staff_id, _k, _r in grants}
         self.able = {person.id for person in session.scalars(
             select(StaffUser).where(StaffUser.id.in_(people), StaffUser.disabled_at.is_(None)))
@@ -239,7 +240,8 @@ def _escalate_batch(session: DbSession, ids: list[int], now: datetime, policies:
     last word), the insert fails, the batch rolls back whole and is retried from the start."""
     on = now.date()
     lock_for_writing(session)
-    query = select(*CASE_DATE_COLUMNS).where(Case.id.in_(ids), Case.next_escalation_on <= on)
+    query = select(*CASE_DATE_COLUMNS).where(among(session, Case.id, ids),
+                                              Case.next_escalation_on <= on)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Case)  # staff transitions wait for this batch
     # Cases another tick moved on while this one waited for the lock drop out here.
