@@ -13,26 +13,20 @@ Usage: .venv/bin/python bench/inbox.py [--cases N] [--backends sqlite,postgresql
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
-import tempfile
 import time
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
+from _instance import candor_instance
 from _report import Report, arguments
 from sqlalchemy import insert, select
 
-from app import create_app
-from app.config import Config
 from app.extensions import db
 from app.models import Case, CaseExclusion, CaseGrant, CaseRecord
 from app.roles import Role
-from app.services.directory import init_organisation_key
 from app.taxonomy import RSP_V3
-from tests.support import databases
 from tests.support.casework import CaseworkClient
 from tests.support.staff import StaffLogin
 
@@ -109,20 +103,7 @@ def fill(app: Any, count: int, rso_id: int, board_id: int) -> None:
 
 
 def measure(backend: str, count: int, report: Report) -> None:
-    os.environ["CANDOR_TEST_DATABASE"] = backend
-    with tempfile.TemporaryDirectory(prefix="candor-bench-inbox-") as folder, \
-            databases.start(Path(folder)) as server:
-        url = server.create_database("candor_bench_inbox")
-        config = Config(environment="testing", secret_key="bench-" + "x" * 40,
-                        database_url=url, instance_path=Path(folder) / "instance",
-                        fast_kdf_for_tests=True, proof_of_work_bits=0)
-        app = create_app(config)
-        with app.app_context():
-            import flask_migrate
-
-            flask_migrate.upgrade()
-            init_organisation_key(db.session, config.org_signing_key_path, config.instance_path)
-            db.session.commit()
+    with candor_instance(backend, "inbox") as (app, _config):
         people = StaffLogin(app)
         rso, board = people.create("rso", Role.RSO), people.create("board", Role.BOARD)
         began = time.perf_counter()

@@ -19,27 +19,23 @@ from __future__ import annotations
 
 import os
 import random
-import tempfile
 import time
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from _instance import candor_instance
 from _report import Report, arguments
 from sqlalchemy import func, insert, select
 
-from app import create_app
 from app.config import Config
 from app.extensions import db
 from app.models import Case, CaseEvent, CaseGrant, CaseRecord, EscalationStep, OutboxMessage
 from app.roles import Role
 from app.services.deadline_policy import BUILT_IN
 from app.services.deadlines import CaseFacts, EventFact, compute_deadlines, schedule
-from app.services.directory import init_organisation_key
 from app.services.periodic import run_tick
-from tests.support import databases
 from tests.support.staff import StaffLogin
 
 TODAY = date(2031, 6, 2)
@@ -133,20 +129,7 @@ def timed_tick(app: Any, config: Config, now: datetime
 
 
 def measure(backend: str, count: int, report: Report) -> None:
-    os.environ["CANDOR_TEST_DATABASE"] = backend
-    with tempfile.TemporaryDirectory(prefix="candor-bench-tick-") as folder, \
-            databases.start(Path(folder)) as server:
-        url = server.create_database("candor_bench_tick")
-        config = Config(environment="testing", secret_key="bench-" + "x" * 40,
-                        database_url=url, instance_path=Path(folder) / "instance",
-                        fast_kdf_for_tests=True, proof_of_work_bits=0)
-        app = create_app(config)
-        with app.app_context():
-            import flask_migrate
-
-            flask_migrate.upgrade()
-            init_organisation_key(db.session, config.org_signing_key_path, config.instance_path)
-            db.session.commit()
+    with candor_instance(backend, "tick") as (app, config):
         people = StaffLogin(app)
         rso, executive, board = (people.create("rso", Role.RSO),
                                  people.create("exec", Role.EXECUTIVE),
