@@ -312,6 +312,16 @@ def test_links_between_cases(app: Flask, staff: StaffLogin, people: dict[str, Ac
                     {"number": second, "link_kind": "duplicate"}).status_code == 400
     assert rso.post(f"/api/v1/staff/cases/{second}/links",
                     {"number": first, "link_kind": "cousin"}).status_code == 400
+    # Someone who reads only one end sees neither the link nor the event of making it.
+    executive = worker(app, staff, people["exec"])
+    view = rso.case(second)
+    assert rso.post(f"/api/v1/staff/cases/{second}/members", {
+        "staff_id": people["exec"].id, "grants": [
+            {"key_epoch": 1, "grant": rso.seal_for(view, executive.keypair.public_key, 1)}],
+    }).status_code == 200
+    seen = executive.case(second)
+    assert seen["linked"] == [] and "linked" not in [e["kind"] for e in seen["events"]]
+    assert "linked" in [e["kind"] for e in rso.case(second)["events"]]
 
 
 def test_inbox_filters_pages_and_counts(app: Flask, staff: StaffLogin,

@@ -164,6 +164,8 @@ def case_view(case: Case, staff: StaffUser) -> dict[str, Any]:
         if r.kind not in ("file_key", "file_name") and (r.kind != "identity" or revealed)
     ]
     report = next((r for r in case.records if r.kind == "report"), None)
+    linked = [{"number": other.number, "link_kind": kind}
+              for other, kind in cases.linked_cases(db.session, case, staff)]
     return {
         **_summary(case, load_taxonomy(get_config(current_app).instance_path),
                    cases.my_grants(case, staff), report,
@@ -181,13 +183,14 @@ def case_view(case: Case, staff: StaffUser) -> dict[str, Any]:
                                     and g.released_on is None and g.staff_id is not None}),
         "records": records,
         "identity_available": case.identity_given, "identity_revealed": revealed,
+        # A link to a case this person may not see is not shown, nor is the event of making it.
         "events": [{"kind": e.kind, "on": e.occurred_on.isoformat(), "detail": e.detail,
                     "visible_to_reporter": e.visible_to_reporter,
-                    "actor": name(e.actor_staff_id)} for e in case.events],
+                    "actor": name(e.actor_staff_id)} for e in case.events
+                   if e.kind != "linked" or linked],
         "members": [_person(s) for s in people.values()],
         "candidates": [_person(s) for s in cases.candidates(db.session, case)],
-        "linked": [{"number": other.number, "link_kind": kind}
-                   for other, kind in cases.linked_cases(db.session, case, staff)],
+        "linked": linked,
         "allowed_actions": cases.allowed_actions(case),
         "attachments": attachments.describe(case, visible_to_reporter_only=False),
     }
