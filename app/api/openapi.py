@@ -74,8 +74,9 @@ ATTACHMENT = {"type": "object", "description": "A complete attachment: its strea
     "key_record": ENCRYPTED_RECORD, "name_record": ENCRYPTED_RECORD}}
 CASE_VIEW = {"type": "object", "properties": {
     **{name: {"type": "string"} for name in (
-        "case_ref", "number", "status", "route", "category", "received_on", "acknowledge_by",
-        "feedback_by")},
+        "case_ref", "number", "status", "route", "category", "received_on", "acknowledge_by")},
+    **{name: {"type": ["string", "null"], "format": "date"} for name in (
+        "feedback_by", "feedback_paused_since", "next_update_by")},
     "reporter_salt": B64, "reporter_kdf_version": {"type": "integer"},
     "key_epoch": {"type": "integer", "description": "The current epoch of the case key: new "
                   "messages and attachments are encrypted under it"},

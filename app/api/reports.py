@@ -249,8 +249,9 @@ def reporter_view(case: Case) -> dict[str, Any]:
         "route": case.route,
         "category": category.label if category else case.category,
         "received_on": case.received_on.isoformat(),
-        "acknowledge_by": deadlines.acknowledge_by(case.received_on).isoformat(),
-        "feedback_by": deadlines.feedback_by(case.received_on, case.acknowledged_on).isoformat(),
+        # Under the case's own deadline policy; feedback_by is None while the clock is paused
+        # waiting for the reporter's answer.
+        **deadlines.reporter_dates(case, db.session),
         "reporter_salt": b64(case.reporter_salt or b""),
         "reporter_kdf_version": params,
         "key_epoch": case.key_epoch,

@@ -33,6 +33,7 @@ from crypto.envelope import CaseKey
 from crypto.errors import CryptoError
 
 TIMEOUT_SECONDS = 60
+FEEDBACK_PAUSED = "(paused until you answer the recipients' question)"
 DOWNLOAD_PIECE = 256 * 1024
 READ_PIECE = 1024 * 1024
 CHUNK_ATTEMPTS = 4
@@ -467,7 +468,8 @@ def _show_case(view: Mapping[str, Any], opened: protocol.OpenedCase) -> None:
     click.echo(shown(f"Case {view['number']}: {view['status']}"))
     click.echo(shown(f"Route: {view['route']}; category: {view['category']}"))
     click.echo(shown(f"Received {view['received_on']}; acknowledgement due by "
-                     f"{view['acknowledge_by']}; feedback due by {view['feedback_by']}"))
+                     f"{view['acknowledge_by']}; feedback due by "
+                     f"{view['feedback_by'] or FEEDBACK_PAUSED}"))
     click.echo("\nTimeline:")
     for event in view["timeline"]:
         click.echo(shown(f"  {event['on']}  {event['detail'] or event['kind']}"))

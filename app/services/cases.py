@@ -395,6 +395,9 @@ def add_record(session: DbSession, case: Case, staff: StaffUser, kind: str,
                            visible_to_reporter=kind == "message")
     _event(session, case, staff, f"{kind}_written",
            reporter_sentence="You have a new message." if kind == "message" else None)
+    if kind == "message":  # a message to the reporter restarts the status-update clock
+        session.flush()
+        deadlines.refresh_due(case, session)
     return stored
 
 
@@ -471,9 +474,9 @@ def close(session: DbSession, case: Case, staff: StaffUser, approver_id: int) ->
 
 
 def reopen(session: DbSession, case: Case, staff: StaffUser) -> None:
-    _transition(session, case, staff, "reopen")
     case.reopened_count += 1
     case.closed_on = None
+    _transition(session, case, staff, "reopen")
 
 
 # --- people -----------------------------------------------------------------------------------

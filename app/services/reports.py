@@ -227,6 +227,8 @@ def add_reporter_message(session: DbSession, case: Case, record_ref: str,
     case.records.append(record)
     case.events.append(CaseEvent(kind="reporter_message", occurred_on=today(),
                                  visible_to_reporter=True, detail="You sent a message."))
+    session.flush()
+    deadlines.refresh_due(case, session)  # an answer ends a clock paused waiting for it
     return record
 
 

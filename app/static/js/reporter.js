@@ -113,7 +113,8 @@ function dateElement(iso) {
 }
 
 function showDate(id, iso) {
-  $(id).replaceChildren(dateElement(iso));
+  // No date: the clock is paused until the reporter answers the recipients' question.
+  $(id).replaceChildren(iso ? dateElement(iso) : element("span", "paused until you answer the recipients' question"));
 }
 
 /** The Argon2id parameters the server names for codenames, if this script knows them exactly. */
