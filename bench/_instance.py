@@ -6,11 +6,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import flask_migrate
-from _report import ROOT  # noqa: F401  (puts the checkout on sys.path)
+from _report import Report, arguments
 from flask import Flask
 
 from app import create_app
@@ -40,3 +40,17 @@ def candor_instance(backend: str, name: str) -> Iterator[tuple[Flask, Config]]:
         finally:
             with app.app_context():
                 db.engine.dispose()
+
+
+def on_each_backend(name: str, description: str, title: str,
+                    measure: Callable[[str, int, Report], None]) -> tuple[Report, Path | None]:
+    """Parse ``--cases``, ``--backends`` and ``--json``, then ``measure(backend, cases, report)``
+    on each backend. Returns the report and where to write it; ``title`` may use ``{cases}``."""
+    parser = arguments(description)
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    options = parser.parse_args()
+    report = Report(name, title.format(cases=f"{options.cases:,}"))
+    for backend in options.backends.split(","):
+        measure(backend, options.cases, report)
+    return report, options.json

@@ -19,8 +19,8 @@ import time
 from datetime import date, timedelta
 from typing import Any
 
-from _instance import candor_instance
-from _report import Report, arguments
+from _instance import candor_instance, on_each_backend
+from _report import Report
 from sqlalchemy import insert, select
 
 from app.extensions import db
@@ -140,19 +140,12 @@ def measure(backend: str, count: int, report: Report) -> None:
         report.figure(f"{backend}: first page, first request after a case changed (median)",
                       statistics.median(cold), "ms",
                       note="counts over every case this person may see recomputed")
-        with app.app_context():
-            db.engine.dispose()
 
 
 def main() -> None:
-    parser = arguments(__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    options = parser.parse_args()
-    report = Report("inbox", f"Staff inbox API at {options.cases:,} cases (server time)")
-    for backend in options.backends.split(","):
-        measure(backend, options.cases, report)
-    report.write(options.json)
+    report, json_path = on_each_backend("inbox", __doc__.splitlines()[0],
+                                        "Staff inbox API at {cases} cases (server time)", measure)
+    report.write(json_path)
 
 
 if __name__ == "__main__":

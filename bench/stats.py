@@ -22,8 +22,8 @@ import time
 from datetime import date, timedelta
 from typing import Any
 
-from _instance import candor_instance
-from _report import Report, arguments
+from _instance import candor_instance, on_each_backend
+from _report import Report
 
 from app.extensions import db
 from app.roles import Role
@@ -92,20 +92,14 @@ def measure(backend: str, count: int, report: Report) -> None:
         change()
         officers = _timed(lambda: client.get("/governance/packs/officers/json"))
         report.figure(f"{backend}: officers' pack JSON, cold", officers, "ms")
-        with app.app_context():
-            db.engine.dispose()
 
 
 def main() -> None:
-    parser = arguments(__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    options = parser.parse_args()
-    report = Report("stats", f"Governance dashboard at {options.cases:,} cases (server time)")
-    for backend in options.backends.split(","):
-        measure(backend, options.cases, report)
+    report, json_path = on_each_backend(
+        "stats", __doc__.splitlines()[0], "Governance dashboard at {cases} cases (server time)",
+        measure)
     report.note(f"machine load average at the end: {os.getloadavg()[0]:.1f}")
-    report.write(options.json)
+    report.write(json_path)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ from datetime import time as clock_time
 from types import SimpleNamespace
 from typing import Any
 
-from _instance import candor_instance
-from _report import Report, arguments
+from _instance import candor_instance, on_each_backend
+from _report import Report
 from sqlalchemy import func, insert, select
 
 from app.config import Config
@@ -167,18 +167,12 @@ def measure(backend: str, count: int, report: Report) -> None:
                 Case.status != "closed"))
             report.note(f"{backend}: {still_open:,} open cases; {steps:,} ladder steps and "
                         f"{queued:,} queued notices after both days")
-            db.engine.dispose()
 
 
 def main() -> None:
-    parser = arguments(__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    options = parser.parse_args()
-    report = Report("tick", f"One tick at {options.cases:,} open cases")
-    for backend in options.backends.split(","):
-        measure(backend, options.cases, report)
-    report.write(options.json)
+    report, json_path = on_each_backend("tick", __doc__.splitlines()[0],
+                                        "One tick at {cases} open cases", measure)
+    report.write(json_path)
 
 
 if __name__ == "__main__":

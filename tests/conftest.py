@@ -23,6 +23,8 @@ from app import create_app
 from app.config import Config
 from app.extensions import db
 from tests.support import databases
+from tests.support.deadline_world import D0, Clock, World
+from tests.support.smtp import Mailbox
 from tests.support.staff import StaffLogin
 
 CHROMIUM = "/usr/bin/chromium"
@@ -125,6 +127,26 @@ def runner(app: Flask) -> FlaskCliRunner:
 def staff(app: Flask) -> StaffLogin:
     """Create staff accounts and sign them in, speaking the same protocol as the browser."""
     return StaffLogin(app)
+
+
+# --- deadline tests: a small organisation on dates the test chooses --------------------------
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return Clock(monkeypatch, D0)
+
+
+@pytest.fixture
+def world(app: Flask, staff: StaffLogin, clock: Clock) -> World:
+    return World(app, staff, clock)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on loopback that keeps what it receives."""
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()
 
 
 # --- live server and browser ------------------------------------------------------------------

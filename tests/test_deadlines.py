@@ -22,24 +22,7 @@ from app.services.deadline_policy import (
     add_months,
     load_policies,
 )
-from tests.support.deadline_world import Clock, World
-from tests.support.staff import StaffLogin
-
-D0 = date(2031, 3, 3)  # a Monday
-
-
-def days(n: int) -> date:
-    return D0 + timedelta(days=n)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    return Clock(monkeypatch, D0)
-
-
-@pytest.fixture
-def world(app: Flask, staff: StaffLogin, clock: Clock) -> World:
-    return World(app, staff, clock)
+from tests.support.deadline_world import D0, World, days
 
 
 def test_acknowledge_ladder_each_step_once(world: World, app: Flask) -> None:

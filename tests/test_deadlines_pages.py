@@ -4,34 +4,17 @@ its actions, the quarterly pack, and a broken policy file stopping the start."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
 from app.config import ConfigError
 from tests.conftest import make_config
-from tests.support.deadline_world import Clock, World
+from tests.support.deadline_world import D0, Clock, World, days
 from tests.support.staff import StaffLogin, csrf_token
-
-D0 = date(2031, 3, 3)
-
-
-def days(n: int) -> date:
-    return D0 + timedelta(days=n)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    return Clock(monkeypatch, D0)
-
-
-@pytest.fixture
-def world(app: Flask, staff: StaffLogin, clock: Clock) -> World:
-    return World(app, staff, clock)
 
 
 def signed_in(world: World, staff: StaffLogin, name: str) -> FlaskClient:

@@ -3,10 +3,8 @@ once, kept through an outage and retried with back-off, digests, and what admini
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
@@ -16,28 +14,9 @@ from app.extensions import db
 from app.models import NotificationPreference, OutboxMessage, StaffUser
 from app.roles import Role
 from app.services import notifications
-from tests.support.deadline_world import Clock, World
+from tests.support.deadline_world import D0, World, days
 from tests.support.smtp import Mailbox, free_port
 from tests.support.staff import StaffLogin, csrf_token
-
-D0 = date(2031, 3, 3)
-
-
-def days(n: int) -> date:
-    return D0 + timedelta(days=n)
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    box.start()
-    yield box
-    box.stop()
-
-
-@pytest.fixture
-def world(app: Flask, staff: StaffLogin, monkeypatch: pytest.MonkeyPatch) -> World:
-    return World(app, staff, Clock(monkeypatch, D0))
 
 
 def smtp_config(app: Flask, port: int, **more: object) -> Config:

@@ -10,8 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,30 +21,11 @@ from app.extensions import db
 from app.models import EscalationStep, OutboxMessage, SchedulerLease, utcnow
 from app.services import scheduler_lease
 from tests.conftest import SECRET
-from tests.support.deadline_world import Clock, World
+from tests.support.deadline_world import D0, World, days
 from tests.support.smtp import Mailbox
-from tests.support.staff import StaffLogin
 
 pytestmark = pytest.mark.slow
-D0 = date(2031, 3, 3)
 PROJECT = Path(__file__).resolve().parent.parent
-
-
-def days(n: int) -> date:
-    return D0 + timedelta(days=n)
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    box.start()
-    yield box
-    box.stop()
-
-
-@pytest.fixture
-def world(app: Flask, staff: StaffLogin, monkeypatch: pytest.MonkeyPatch) -> World:
-    return World(app, staff, Clock(monkeypatch, D0))
 
 
 def environment(app: Flask, database_url: str, mailbox: Mailbox, **more: str) -> dict[str, str]:

@@ -117,13 +117,20 @@ def _access(staff_id: int) -> ColumnElement[bool]:
 
     Written as correlated EXISTS so that list queries can walk an index of ``cases`` in their
     sort order and stop after one page."""
+    return _may_read(Case.id, Case.key_epoch, staff_id)
+
+
+def _may_read(case_id: Any, key_epoch: Any, staff_id: Any) -> ColumnElement[bool]:
+    """A usable grant of the case's current epoch (a recipient grant, or an escrow grant the
+    server released), and no exclusion. The arguments are columns or values, so the same rule
+    serves "which cases may this person see" and "who may read this case"."""
     holds_key = exists().where(
-        CaseGrant.case_id == Case.id, CaseGrant.staff_id == staff_id,
-        CaseGrant.key_epoch == Case.key_epoch,
+        CaseGrant.case_id == case_id, CaseGrant.staff_id == staff_id,
+        CaseGrant.key_epoch == key_epoch,
         or_(CaseGrant.kind == "recipient",
             and_(CaseGrant.kind == "escrow", CaseGrant.released_on.is_not(None))),
     )
-    excluded = exists().where(CaseExclusion.case_id == Case.id,
+    excluded = exists().where(CaseExclusion.case_id == case_id,
                               CaseExclusion.staff_id == staff_id)
     return and_(holds_key, ~excluded)
 
@@ -152,15 +159,9 @@ def visible_case(session: DbSession, staff: StaffUser, number: str) -> Case:
 def members(session: DbSession, case: Case) -> list[StaffUser]:
     """The staff who may read the case now (hold a usable grant of its current epoch)."""
     return list(session.scalars(
-        select(StaffUser).where(
-            StaffUser.disabled_at.is_(None),
-            exists().where(
-                CaseGrant.case_id == case.id, CaseGrant.staff_id == StaffUser.id,
-                CaseGrant.key_epoch == case.key_epoch,
-                or_(CaseGrant.kind == "recipient", CaseGrant.released_on.is_not(None))),
-            ~exists().where(CaseExclusion.case_id == case.id,
-                            CaseExclusion.staff_id == StaffUser.id),
-        ).order_by(StaffUser.username)))
+        select(StaffUser).where(StaffUser.disabled_at.is_(None),
+                                _may_read(case.id, case.key_epoch, StaffUser.id))
+        .order_by(StaffUser.username)))
 
 
 def _excluded_ids(case: Case) -> set[int]:

@@ -41,6 +41,14 @@ from tests.support.staff import StaffLogin
 GRANT = b"\x01" * 80  # opaque to the server; the tick never opens a grant
 
 
+# The first day of every deadline test (a Monday), and the day ``n`` days after it.
+D0 = date(2031, 3, 3)
+
+
+def days(n: int) -> date:
+    return D0 + timedelta(days=n)
+
+
 class Clock:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, start: date) -> None:
         self.day = start
