@@ -16,7 +16,7 @@ from flask.cli import with_appcontext
 from app.config import Config
 from app.extensions import db
 from app.services import scheduler_lease
-from app.services.periodic import run_tick
+from app.services.periodic import refresh_statistics, run_tick
 
 log = logging.getLogger("candor.scheduler")
 
@@ -49,7 +49,9 @@ def _config() -> Config:
 @with_appcontext
 def tick(now_text: str | None) -> None:
     """Run all due periodic work once (for cron and tests); safe to run twice or at once."""
-    for name, count in run_tick(db.session, _config(), parse_now(now_text)).items():
+    config, now = _config(), parse_now(now_text)
+    results = {**run_tick(db.session, config, now), **refresh_statistics(db.session, config, now)}
+    for name, count in results.items():
         click.echo(f"{name}: {count}")
 
 
@@ -65,6 +67,7 @@ def scheduled_run(app: Flask, holder: str) -> bool:
                 log.info("another scheduler holds the lease; standing by")
                 return False
             results = run_tick(db.session, config, utc_now())
+            results.update(refresh_statistics(db.session, config, utc_now()))
             # Renewed after the work too, so a long tick does not let the lease lapse.
             scheduler_lease.acquire(db.session, holder, utc_now(), ttl)
         except Exception:

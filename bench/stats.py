@@ -4,10 +4,13 @@ Fills a fresh database with case metadata rows (bulk-inserted: statistics read n
 spread over two years, with their corrective-action, Board-notice and escalation events, signs
 a governance member in, and times GET /governance/ in-process (the WSGI call, no network):
 
-- cold: the first request after the data changed, when every aggregate runs in SQL;
-- warm: the following requests, which reuse the raw counts while the data version (the audit
-  trail's head and the newest case) is unchanged and only re-run suppression and rendering;
-- the SQL aggregates alone (``statistics.gather``), and the officers' pack JSON cold.
+- the scheduler's recount of the windows it keeps ready (app/services/statistics_snapshots.py),
+  which runs in the scheduler process after its tick, not in a request;
+- the dashboard after a case changed: it shows the last count, marked as behind, until the
+  scheduler's next recount;
+- the dashboard after the recount, and warm (repeated requests);
+- counting on the spot, what a page for a window not kept ready (an older quarter) costs, and
+  the SQL aggregates alone (``statistics.gather``).
 
 Goal: the dashboard answers in under 300 ms of server time.
 
@@ -19,7 +22,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from _instance import candor_instance, on_each_backend
@@ -27,7 +30,7 @@ from _report import Report
 
 from app.extensions import db
 from app.roles import Role
-from app.services import audit
+from app.services import audit, statistics_snapshots
 from app.services import statistics as stats
 from app.taxonomy import RSP_V3
 from tests.support.case_metadata import generate
@@ -35,6 +38,10 @@ from tests.support.staff import StaffLogin
 
 WARM_REPEATS = 30
 COLD_REPEATS = 5
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _timed(call: Any) -> float:
@@ -69,29 +76,58 @@ def measure(backend: str, count: int, report: Report) -> None:
                 audit.record(db.session, "bench.change", actor="system")
                 db.session.commit()
 
+        def recount() -> None:
+            with app.app_context():
+                statistics_snapshots.refresh(db.session, RSP_V3, now(), timedelta(0))
+
         dashboard()  # connection pool, templates
-        cold = []
+        recounts = []
+        for _ in range(3):
+            change()
+            recounts.append(_timed(recount))
+        report.figure(f"{backend}: scheduler's recount of the 3 windows kept ready",
+                      statistics.median(recounts), "ms", note="median of 3; in the scheduler, "
+                      "after its tick, at most once per interval when cases changed")
+        after_change = []
         for _ in range(COLD_REPEATS):
             change()
-            cold.append(_timed(dashboard))
+            after_change.append(_timed(dashboard))
+        worst = max(after_change)
+        report.figure(f"{backend}: dashboard after a case changed, worst", worst, "ms",
+                      goal="< 300", met=worst < 300,
+                      note=f"median {statistics.median(after_change):.0f} ms over "
+                           f"{COLD_REPEATS}; shows the last count, marked as behind")
+        after_recount = []
+        for _ in range(COLD_REPEATS):
+            change()
+            recount()
+            after_recount.append(_timed(dashboard))
+        worst = max(after_recount)
+        report.figure(f"{backend}: dashboard after the recount, worst", worst, "ms",
+                      goal="< 300", met=worst < 300,
+                      note=f"median {statistics.median(after_recount):.0f} ms over "
+                           f"{COLD_REPEATS}")
         warm = [_timed(dashboard) for _ in range(WARM_REPEATS)]
         p95 = statistics.quantiles(warm, n=20)[18]
         report.figure(f"{backend}: dashboard, warm, p95", p95, "ms", goal="< 300",
                       met=p95 < 300, note=f"p50 {statistics.median(warm):.1f} ms over "
                                           f"{WARM_REPEATS} requests")
-        worst = max(cold)
-        report.figure(f"{backend}: dashboard, cold (after a change), worst", worst, "ms",
-                      goal="< 300", met=worst < 300,
-                      note=f"median {statistics.median(cold):.0f} ms over {COLD_REPEATS}")
+        older = stats.Quarter.of(today).shifted(-2).label
+        on_the_spot = []
+        for _ in range(3):
+            change()
+            on_the_spot.append(_timed(lambda: client.get(
+                f"/governance/packs/board?quarter={older}")))
+        report.figure(f"{backend}: a window not kept ready, counted on the spot",
+                      statistics.median(on_the_spot), "ms",
+                      note=f"median of 3 (the Board pack ending {older}); reused until cases "
+                           "change")
         with app.app_context():
             window = stats.window(stats.Quarter.of(today))
             gather = [_timed(lambda: stats.gather(db.session, window, "board", today, RSP_V3))
                       for _ in range(3)]
         report.figure(f"{backend}: SQL aggregates alone (board window)",
                       statistics.median(gather), "ms", note="median of 3")
-        change()
-        officers = _timed(lambda: client.get("/governance/packs/officers/json"))
-        report.figure(f"{backend}: officers' pack JSON, cold", officers, "ms")
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import (
     Blueprint,
@@ -33,7 +33,8 @@ from app.models import AuditCheckpoint, AuditEntry, SessionPrincipal
 from app.roles import Permission
 from app.services import audit, escalation, statistics
 from app.services.readiness import route_readiness
-from app.services.statistics import Pack, Quarter, Scope, StatisticsCache
+from app.services.statistics import Pack, Quarter, Scope
+from app.services.statistics_snapshots import StatisticsCache
 from app.taxonomy import load_taxonomy
 
 bp = Blueprint("governance", __name__, url_prefix="/governance")
@@ -46,6 +47,7 @@ def _template_helpers() -> dict[str, object]:
 
 
 def _cache() -> StatisticsCache:
+    """Per process: what this worker counted itself (app/services/statistics_snapshots.py)."""
     cache: StatisticsCache = current_app.extensions.setdefault(
         "candor_statistics_cache", StatisticsCache())
     return cache
@@ -77,10 +79,12 @@ def _scope(value: str) -> Scope:
 def build(scope: Scope, last: Quarter) -> Pack:
     config = get_config(current_app)
     taxonomy = load_taxonomy(config.instance_path)
-    today = _today().date()
-    raw = _cache().raw(db.session, statistics.window(last), scope, today, taxonomy)
+    now = _today()
+    counted = _cache().counted(db.session, scope, last, now.date(), taxonomy, now,
+                               timedelta(seconds=config.statistics_refresh_seconds))
     k = config.public_min_cell if scope == "public" else config.statistics_min_cell
-    return statistics.build_pack(raw, scope, k, taxonomy, today)
+    return statistics.build_pack(counted.raw, scope, k, taxonomy, now.date(),
+                                 counted.counted_at, counted.behind)
 
 
 def _charts(pack: Pack) -> dict[str, object]:

@@ -1,15 +1,16 @@
-"""Governance tables: signed checkpoints of the audit trail, and what retention destroyed."""
+"""Governance tables: signed checkpoints of the audit trail, what retention destroyed, and the
+statistics kept ready for the governance pages."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
 
-__all__ = ["AuditCheckpoint", "ContentDestruction"]
+__all__ = ["AuditCheckpoint", "ContentDestruction", "StatisticsSnapshot"]
 
 
 class AuditCheckpoint(Base):
@@ -44,3 +45,22 @@ class ContentDestruction(Base):
     rule: Mapped[str] = mapped_column(String(32))
     grants_deleted: Mapped[int]
     records_deleted: Mapped[int]
+
+
+class StatisticsSnapshot(Base):
+    """The raw (unsuppressed) counts of one statistics window, counted by the scheduler so the
+    governance pages need not scan every case (app/services/statistics_snapshots.py). Only
+    aggregates of metadata already in ``cases``; suppression is applied when a pack is built.
+    One row per scope and window; ``counted_for`` is the day the clocks were judged on."""
+
+    __tablename__ = "statistics_snapshots"
+    __table_args__ = (UniqueConstraint("scope", "last_quarter"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    last_quarter: Mapped[str] = mapped_column(String(8))
+    counted_for: Mapped[date]
+    counted_at: Mapped[datetime]
+    taxonomy_version: Mapped[str] = mapped_column(String(32))
+    data_version: Mapped[str] = mapped_column(String(64))
+    raw: Mapped[str] = mapped_column(Text)

@@ -1,4 +1,5 @@
-"""All periodic work, run once: what ``candor tick`` and each scheduler run do.
+"""All periodic work, run once: what ``candor tick`` and each scheduler run do (the tick, then
+the statistics kept ready for governance, timed apart from the tick).
 
 Every job is safe to run twice, at any time and from two processes at once (see each module);
 ``now`` is a parameter so tests and operators can run the tick as if it were another moment.
@@ -14,10 +15,18 @@ from datetime import datetime, timedelta
 
 from app.config import Config
 from app.extensions import DbSession
-from app.services import attachments, audit, escalation, notifications, retention
+from app.services import (
+    attachments,
+    audit,
+    escalation,
+    notifications,
+    retention,
+    statistics_snapshots,
+)
 from app.services.blobs import BlobStore
 from app.services.deadlines import current_policies
 from app.services.housekeeping import purge_idle_staff_sessions
+from app.taxonomy import load_taxonomy
 
 STALL_VARIABLE = "CANDOR_TEST_STALL_AT"
 
@@ -61,3 +70,11 @@ def run_tick(session: DbSession, config: Config, now: datetime) -> dict[str, int
     results["audit_checkpoints"] = int(audit.checkpoint_if_due(session, config, now) is not None)
     session.commit()
     return results
+
+
+def refresh_statistics(session: DbSession, config: Config, now: datetime) -> dict[str, int]:
+    """Recount the statistics windows that changed (app/services/statistics_snapshots.py)."""
+    recounted = statistics_snapshots.refresh(
+        session, load_taxonomy(config.instance_path), now,
+        timedelta(seconds=config.statistics_refresh_seconds))
+    return {"statistics_windows_counted": len(recounted)}

@@ -30,7 +30,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -150,6 +150,37 @@ class Raw:
     @property
     def total(self) -> int:
         return sum(sum(row) for row in self.by_category.values())
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON (keys are strings; a window duration histogram's quarter is ``null``)."""
+        return {
+            "quarters": [q.label for q in self.quarters],
+            "by_category": self.by_category, "by_route": self.by_route,
+            "by_status": dict(self.by_status), "by_outcome": dict(self.by_outcome),
+            "durations": {name: [[q, sorted(histogram.items())] for q, histogram in per.items()]
+                          for name, per in self.durations.items()},
+            "clocks": {name: [[c.on_time, c.late] for c in counts]
+                       for name, counts in self.clocks.items()},
+            "escalations": self.escalations, "board_notices": self.board_notices,
+            "corrective_actions": self.corrective_actions, "retaliation": self.retaliation,
+            "material_risk_found": self.material_risk_found,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Raw:
+        return cls(
+            quarters=[Quarter.parse(label) for label in data["quarters"]],
+            by_category=data["by_category"], by_route=data["by_route"],
+            by_status=Counter(data["by_status"]), by_outcome=Counter(data["by_outcome"]),
+            durations={name: {q: Counter({int(d): int(n) for d, n in histogram})
+                              for q, histogram in per}
+                       for name, per in data["durations"].items()},
+            clocks={name: [ClockCounts(on_time, late) for on_time, late in counts]
+                    for name, counts in data["clocks"].items()},
+            escalations=data["escalations"], board_notices=data["board_notices"],
+            corrective_actions=data["corrective_actions"], retaliation=data["retaliation"],
+            material_risk_found=data["material_risk_found"],
+        )
 
 
 def accuses_an_officer() -> ColumnElement[bool]:
@@ -380,6 +411,8 @@ class Pack:
     trend_columns: list[str]
     trends: list[tuple[str, list[str]]]  # per quarter label: its printed figures
     rule: str
+    counted_at: datetime | None = None  # when the counts were read, if not just now
+    behind: bool = False  # cases changed since then (see statistics_snapshots)
 
     def as_json(self) -> dict[str, Any]:
         def cells(values: Iterable[Cell]) -> list[int | str]:
@@ -389,6 +422,8 @@ class Pack:
             "title": self.title, "scope": self.scope, "k": self.k,
             "quarter": self.quarter.label, "quarters": [q.label for q in self.quarters],
             "generated_on": self.generated_on.isoformat(), "rule": self.rule,
+            "counted_at": self.counted_at.isoformat(timespec="minutes") + "Z"
+            if self.counted_at else None,
             "symbols": {f"<{self.k}": f"a count from 0 to {self.k - 1}",
                         suppression.COMPLEMENTARY_SYMBOL: "withheld so that small counts "
                         "cannot be worked out from the totals"},
@@ -420,6 +455,9 @@ class Pack:
         rows = [["section", "row", "column", "value"],
                 ["pack", self.title, "quarter", self.quarter.label],
                 ["pack", self.title, "k", str(self.k)]]
+        if self.counted_at:
+            rows.append(["pack", self.title, "counted_at",
+                         self.counted_at.isoformat(timespec="minutes") + "Z"])
         for t in self.tables:
             for label, row, total in zip(t.row_labels, t.table.cells, t.table.row_totals,
                                          strict=True):
@@ -524,7 +562,8 @@ def _rate(id_: str, title: str, part: int, whole: int, k: int, basis: str) -> Ra
     return Rate(id_, title, value, basis)
 
 
-def build_pack(raw: Raw, scope: Scope, k: int, taxonomy: Taxonomy, generated_on: date) -> Pack:
+def build_pack(raw: Raw, scope: Scope, k: int, taxonomy: Taxonomy, generated_on: date,
+               counted_at: datetime | None = None, behind: bool = False) -> Pack:
     """Apply suppression and the publication rules to everything in ``raw``."""
     category_table, route_table, status_series = _linked_tables(raw, k, taxonomy)
     outcomes = NamedSeries("outcomes", "Findings recorded",
@@ -574,7 +613,7 @@ def build_pack(raw: Raw, scope: Scope, k: int, taxonomy: Taxonomy, generated_on:
                 tables=[category_table, route_table],
                 series=[status_series, outcomes, escalations, notices],
                 figures=figures, rates=rates, trend_columns=trend_columns, trends=trends,
-                rule=RULES[scope])
+                rule=RULES[scope], counted_at=counted_at, behind=behind)
 
 
 def pack(session: DbSession, scope: Scope, last: Quarter, today: date, taxonomy: Taxonomy,
@@ -582,38 +621,3 @@ def pack(session: DbSession, scope: Scope, last: Quarter, today: date, taxonomy:
     """The pack of ``scope`` for the window of ``quarters`` quarters ending with ``last``."""
     raw = gather(session, window(last, quarters), scope, today, taxonomy)
     return build_pack(raw, scope, k, taxonomy, today)
-
-
-# --- reuse between requests -------------------------------------------------------------------
-def data_version(session: DbSession) -> tuple[int | None, int | None]:
-    """Changes whenever a case's metadata may have: every change to a case is audited in the
-    same transaction (app/services/audit.py), and a new case has a new id. Two index look-ups."""
-    from app.models import AuditEntry
-
-    return (session.scalar(select(func.max(AuditEntry.id))),
-            session.scalar(select(func.max(Case.id))))
-
-
-@dataclass
-class StatisticsCache:
-    """Raw counts of recent windows, kept per process and reused while the data version and
-    the day are unchanged: a dashboard is then a version check and the suppression, however
-    many cases there are. Bounded: the oldest window goes first."""
-
-    limit: int = 32
-    entries: dict[tuple[Any, ...], tuple[tuple[int | None, int | None], Raw]] = field(
-        default_factory=dict)
-
-    def raw(self, session: DbSession, quarters: Sequence[Quarter], scope: Scope, today: date,
-            taxonomy: Taxonomy) -> Raw:
-        key = (scope, tuple(quarters), today, taxonomy.version)
-        version = data_version(session)
-        hit = self.entries.get(key)
-        if hit is not None and hit[0] == version:
-            return hit[1]
-        raw = gather(session, quarters, scope, today, taxonomy)
-        self.entries.pop(key, None)
-        self.entries[key] = (version, raw)
-        while len(self.entries) > self.limit:
-            self.entries.pop(next(iter(self.entries)))
-        return raw

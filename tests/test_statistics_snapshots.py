@@ -1,0 +1,161 @@
+"""Statistics kept ready by the scheduler: stored counts are the counts, a page reads them and
+says when they were counted, the scheduler recounts what changed (no more than once an
+interval), and a page never shows counts older than its bound."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import insert, select, update
+
+from app.extensions import db
+from app.models import Case, StatisticsSnapshot
+from app.roles import Role
+from app.services import statistics, statistics_snapshots
+from app.services.statistics import Quarter, Raw
+from app.taxonomy import RSP_V3
+from tests.support.case_metadata import case_row, generate
+from tests.support.staff import StaffLogin
+
+INTERVAL = timedelta(minutes=5)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def add_cases(app: Flask, first_id: int, count: int, received_on: date,
+              **values: object) -> None:
+    with app.app_context():
+        db.session.execute(insert(Case), [case_row(i, received_on, **values)
+                                          for i in range(first_id, first_id + count)])
+        db.session.commit()
+
+
+def add_base(app: Flask, received_on: date) -> None:
+    """32 cases whose total is published (two small ones alone would be withheld with it)."""
+    add_cases(app, 1, 30, received_on, category="weights-security")
+    add_cases(app, 31, 2, received_on, category="risk-reports")
+
+
+def refresh(app: Flask, now: datetime) -> list[str]:
+    with app.app_context():
+        return statistics_snapshots.refresh(db.session, RSP_V3, now, INTERVAL)
+
+
+def board_total(client: FlaskClient) -> tuple[object, dict[str, object]]:
+    pack = json.loads(client.get("/governance/packs/board/json").get_data())
+    return pack["tables"][0]["total"], pack
+
+
+@pytest.mark.parametrize("scope", ["board", "officers"])
+def test_stored_counts_are_the_counts(app: Flask, scope: statistics.Scope) -> None:
+    today = date(2026, 7, 15)
+    with app.app_context():
+        generate(db.session, 400, date(2025, 1, 1), today)
+        db.session.execute(update(Case).where(Case.id % 7 == 0).values(concerns_rso=True))
+        db.session.commit()
+        raw = statistics.gather(db.session, statistics.window(Quarter(2026, 2)), scope,
+                                today, RSP_V3)
+    assert raw.total > 100 and raw.durations["close"]
+    again = Raw.from_json(json.loads(json.dumps(raw.to_json())))
+    assert again == raw
+    packs = [statistics.build_pack(r, scope, 5, RSP_V3, today).as_json() for r in (raw, again)]
+    assert packs[0] == packs[1]
+
+
+def test_scheduler_recounts_what_changed_once_an_interval(app: Flask) -> None:
+    now = datetime(2026, 7, 15, 9, 0)
+    add_cases(app, 1, 12, date(2026, 5, 4))
+    assert refresh(app, now) == ["board 2026-Q3", "board 2026-Q2", "officers 2026-Q2"]
+    assert refresh(app, now + timedelta(minutes=1)) == []  # nothing changed
+    add_cases(app, 13, 3, date(2026, 5, 5))
+    # Changed, but counted less than an interval ago: recounted once the interval is over.
+    assert refresh(app, now + timedelta(minutes=2)) == []
+    assert len(refresh(app, now + INTERVAL)) == 3
+    with app.app_context():
+        stored = db.session.scalar(select(StatisticsSnapshot).where(
+            StatisticsSnapshot.scope == "board", StatisticsSnapshot.last_quarter == "2026-Q2"))
+        assert stored is not None and Raw.from_json(json.loads(stored.raw)).total == 15
+    # A new day judges the clocks anew; a new quarter drops the windows of the last one.
+    assert len(refresh(app, now + timedelta(days=1))) == 3
+    assert refresh(app, datetime(2026, 10, 1, 0, 5)) == [
+        "board 2026-Q4", "board 2026-Q3", "officers 2026-Q3"]
+    with app.app_context():
+        assert sorted(db.session.execute(select(StatisticsSnapshot.scope,
+                                                StatisticsSnapshot.last_quarter))) == [
+            ("board", "2026-Q3"), ("board", "2026-Q4"), ("officers", "2026-Q3")]
+
+
+def test_pages_read_the_snapshot_and_say_when_it_was_counted(
+        app: Flask, client: FlaskClient, staff: StaffLogin) -> None:
+    now = utc_now()
+    last = statistics.last_ended_quarter(now.date())
+    staff.login(client, staff.create("gov-snapshot", Role.GOVERNANCE))
+    add_base(app, last.first_day)
+    refresh(app, now)
+    total, pack = board_total(client)
+    assert total == 32 and pack["counted_at"] == now.isoformat(timespec="minutes") + "Z"
+    assert "Counted at" in client.get("/governance/").get_data(as_text=True)
+
+    add_cases(app, 33, 10, last.first_day, category="weights-security")
+    # Served from the snapshot, marked as behind the data.
+    total, _ = board_total(client)
+    assert total == 32
+    html = client.get("/governance/packs/board").get_data(as_text=True)
+    assert "Cases have changed since" in html
+    # The public report counts the Board's cases from the same snapshot, with its own k.
+    public = json.loads(client.get("/governance/packs/public/json").get_data())
+    assert public["k"] == 10 and public["counted_at"] == pack["counted_at"]
+
+    refresh(app, now + INTERVAL)
+    total, _ = board_total(client)
+    assert total == 42
+    assert "Cases have changed since" not in \
+        client.get("/governance/packs/board").get_data(as_text=True)
+
+
+def test_a_snapshot_too_far_behind_is_not_shown(app: Flask, client: FlaskClient,
+                                                 staff: StaffLogin) -> None:
+    now = utc_now()
+    last = statistics.last_ended_quarter(now.date())
+    staff.login(client, staff.create("gov-stale", Role.GOVERNANCE))
+    add_base(app, last.first_day)
+    refresh(app, now)
+    add_cases(app, 33, 10, last.first_day, category="weights-security")
+    with app.app_context():
+        db.session.execute(update(StatisticsSnapshot).values(
+            counted_at=now - INTERVAL * statistics_snapshots.SERVE_STALE_FOR))
+        db.session.commit()
+    total, pack = board_total(client)
+    assert total == 42  # counted on the spot
+    # ... and that count is reused while nothing changes, then redone after a change.
+    assert board_total(client)[1]["counted_at"] == pack["counted_at"]
+    add_cases(app, 43, 5, last.first_day, category="weights-security")
+    assert board_total(client)[0] == 47
+
+
+def test_officers_snapshot_leaves_out_cases_accusing_officers(
+        app: Flask, client: FlaskClient, staff: StaffLogin) -> None:
+    now = utc_now()
+    last = statistics.last_ended_quarter(now.date())
+    staff.login(client, staff.create("gov-officers", Role.GOVERNANCE))
+    add_base(app, last.first_day)
+    add_cases(app, 33, 6, last.first_day, category="weights-security", concerns_rso=True)
+    refresh(app, now)
+    officers = json.loads(client.get("/governance/packs/officers/json").get_data())
+    board, _ = board_total(client)
+    assert officers["tables"][0]["total"] == 32 and board == 38
+
+
+def test_tick_command_keeps_statistics_ready(app: Flask, runner: FlaskCliRunner) -> None:
+    add_cases(app, 1, 7, date(2026, 5, 4))
+    first = runner.invoke(args=["tick", "--now", "2026-07-15T09:00:00"])
+    assert first.exit_code == 0, first.output
+    assert "statistics_windows_counted: 3" in first.output
+    again = runner.invoke(args=["tick", "--now", "2026-07-15T09:01:00"])
+    assert "statistics_windows_counted: 0" in again.output
