@@ -19,10 +19,14 @@ Afterwards every 201 is checked against the rows in the database.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import resource
 import statistics
+import subprocess
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -49,6 +53,69 @@ def _client(base_url: str, path: str, bodies: list[bytes], candor: bool,
         except OSError:
             statuses[0] += 1
     results.put(dict(statuses))
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def machine_ticks() -> tuple[int, int, int]:
+    """(busy, iowait, total) clock ticks of every CPU so far, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle, iowait = fields[3], fields[4]
+    return sum(fields) - idle - iowait, iowait, sum(fields)
+
+
+def process_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
+                         text=True, check=False).stdout
+    return [int(p) for p in out.split()]
+
+
+def cluster_pids(data: Path) -> list[int]:
+    """The PostgreSQL cluster's processes: its postmaster and every backend."""
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    return [postmaster, *children(postmaster)]
+
+
+class CpuUse:
+    """Where the CPU went during one round, per request: the server's workers, the client
+    processes, the database server (PostgreSQL's processes; SQLite runs inside the workers),
+    and the rest of the machine (other work sharing it)."""
+
+    def __init__(self, workers: list[int], database: list[int]) -> None:
+        self.workers, self.database = workers, database
+        self.start_workers = process_seconds(workers)
+        self.start_database = process_seconds(database)
+        self.start_clients = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.start_machine = machine_ticks()
+
+    def summary(self, requests: int) -> str:
+        workers = process_seconds(self.workers) - self.start_workers
+        database = process_seconds(self.database) - self.start_database
+        end = resource.getrusage(resource.RUSAGE_CHILDREN)
+        clients = (end.ru_utime + end.ru_stime
+                   - self.start_clients.ru_utime - self.start_clients.ru_stime)
+        busy, iowait, total = (b - a for a, b in zip(self.start_machine, machine_ticks(),
+                                                      strict=True))
+        other = busy / TICKS - workers - clients - database
+        per = 1000 / max(requests, 1)
+        return (f"cpu per request: workers {workers * per:.1f} ms, clients {clients * per:.1f}"
+                f" ms, database {database * per:.1f} ms, rest of the machine "
+                f"{other * per:.1f} ms; machine busy {100 * busy / total:.0f}%, "
+                f"iowait {100 * iowait / total:.0f}%")
 
 
 def blast(base_url: str, path: str, bodies: list[bytes], clients: int,
@@ -83,7 +150,10 @@ def count_rows(url: str, table: str) -> int:
     return count
 
 
-def measure(backend: str, url_for: Any, work: Path, options: Any, report: Report) -> None:
+def measure(backend: str, url_for: Any, work: Path, options: Any, report: Report,
+            database_pids: Callable[[], list[int]] = list) -> None:
+    report.note(f"{backend}: load average before the run "
+                f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     candor_url, bare_url = url_for("candor_bench"), url_for("bare_bench")
     instance = live_instance.prepare_instance(work / f"instance-{backend}", candor_url)
     create_table(bare_url)
@@ -111,11 +181,12 @@ def measure(backend: str, url_for: Any, work: Path, options: Any, report: Report
             chunk = bodies[round_ * per_round:(round_ + 1) * per_round]
             for name, server, path in (("bare", bare, "/insert"),
                                        ("candor", candor, "/api/v1/reports")):
+                cpu = CpuUse(server.worker_pids(), database_pids())
                 rate, seen = blast(server.url, path, chunk, options.clients, name == "candor")
                 rates[name].append(rate)
                 statuses[name].update(seen)
-                print(f"{backend} round {round_ + 1} {name}: {rate:.0f}/s {dict(seen)}",
-                      flush=True)
+                print(f"{backend} round {round_ + 1} {name}: {rate:.0f}/s {dict(seen)}; "
+                      f"{cpu.summary(sum(seen.values()))}", flush=True)
     candor_rate, bare_rate = statistics.median(rates["candor"]), statistics.median(rates["bare"])
     ratio = candor_rate / bare_rate
     report.figure(f"{backend}: Candor /api/v1/reports", candor_rate, "submissions/s",
@@ -155,7 +226,8 @@ def main() -> None:
                         options, report)
             else:
                 with live_instance.postgres_cluster() as cluster:
-                    measure(backend, cluster.create_database, work, options, report)
+                    measure(backend, cluster.create_database, work, options, report,
+                            lambda: cluster_pids(cluster.data))
     report.write(options.json)
 
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import base64
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func
 
 from app.extensions import db
 from app.models import Case, CaseGrant, CaseRecord
 from app.reporter import protocol
 from app.roles import Role
+from app.services import reports
+from crypto import kdf
 from tests.support.dump import database_dump
 from tests.support.reporting import ReporterClient
 from tests.support.staff import StaffLogin
@@ -358,3 +362,75 @@ def test_a_retaliation_report_is_linked_to_the_case_the_session_has_open(
     refused = stranger.post("/api/v1/reports", {**body, "retaliation_for_open_case": True})
     assert refused.status_code == 400 and "session" in refused.get_json()["message"]
     assert len(cases(app)) == 2
+
+
+def _build(reporter: ReporterClient, text: str, case_ref: str | None = None,
+           category: str = "other") -> tuple[dict[str, Any], str]:
+    """A submission encrypted under ``case_ref`` (a fresh one if None)."""
+    options = reporter.options()
+    directory = protocol.verified_directory(reporter.client.get("/api/v1/directory").get_json(),
+                                            options["organisation_fingerprint"])
+    params = kdf.params_by_version(options["reporter_kdf"]["version"])
+    body, codename, _key = protocol.build_submission_with_key(
+        protocol.NewReport("rso", category, text), directory, params, case_ref)
+    return reporter.with_proof_of_work(body), codename
+
+
+@pytest.mark.parametrize(("taken", "message"), [
+    ("case_ref", "This case identifier is taken; submit again."),
+    ("lookup_id", "This codename is taken; submit again."),
+])
+def test_a_taken_case_identifier_or_codename_is_a_clear_400_and_changes_nothing(
+        app: Flask, client: FlaskClient, recipients: dict[str, int], taken: str,
+        message: str) -> None:
+    # The database's unique constraints find these (no query before the insert), and the
+    # failed insert must leave nothing behind, on PostgreSQL (which aborts the transaction)
+    # as on SQLite.
+    reporter = ReporterClient(client)
+    first, first_codename = _build(reporter, "The first report.")
+    assert reporter.post("/api/v1/reports", first).status_code == 201
+    before = database_dump(app)
+    second, _codename = _build(reporter, "The second report.",
+                               first["case_ref"] if taken == "case_ref" else None)
+    if taken == "lookup_id":
+        second["lookup_id"] = first["lookup_id"]
+    answer = reporter.post("/api/v1/reports", second)
+    assert answer.status_code == 400
+    assert answer.get_json() == {"error": "submission_rejected", "message": message}
+    assert database_dump(app) == before
+    again = ReporterClient(app.test_client())
+    assert [m.text for m in again.read(first_codename)] == ["The first report."]
+    # The same worker goes on: the next submission is stored.
+    third, third_codename = _build(reporter, "The third report.")
+    assert reporter.post("/api/v1/reports", third).status_code == 201
+    assert [m.text for m in again.read(third_codename)] == ["The third report."]
+    assert len(cases(app)) == 2
+
+
+def test_a_taken_case_number_is_drawn_again(app: Flask, client: FlaskClient,
+                                            recipients: dict[str, int],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # A retaliation report, so the case the session has open must survive the rolled-back
+    # attempt too.
+    reporter = ReporterClient(client)
+    first, first_codename = _build(reporter, "The first report.")
+    taken = reporter.post("/api/v1/reports", first).get_json()["number"]
+    draws = iter([taken, taken, "C-7KQ2M"])
+    monkeypatch.setattr(reports, "draw_number", lambda: next(draws))
+    second, second_codename = _build(reporter, "Moved off the team.", category="retaliation")
+    answer = reporter.post("/api/v1/reports", {**second, "retaliation_for_open_case": True})
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["number"] == "C-7KQ2M"
+    again = ReporterClient(app.test_client())
+    assert [m.text for m in again.read(second_codename)] == ["Moved off the team."]
+    assert again.client.get("/api/v1/reporter/case").get_json()["timeline"][-1]["kind"] == \
+        "linked"
+    assert again.open(first_codename).get_json()["timeline"][-1]["kind"] == \
+        "retaliation_reported"
+    with app.app_context():
+        numbers = sorted(db.session.scalars(db.select(Case.number)))
+        grants = db.session.scalar(db.select(func.count()).select_from(CaseGrant))
+        records = db.session.scalar(db.select(func.count()).select_from(CaseRecord))
+    assert numbers == sorted([taken, "C-7KQ2M"])
+    # Nothing of the attempts that collided was kept: two cases' grants and records only.
+    assert (grants, records) == (2 * 4, 2)

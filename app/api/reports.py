@@ -186,10 +186,11 @@ def submit_report() -> tuple[Response, int]:
         case = reports.submit_report(db.session, _submission(data), config,
                                      load_taxonomy(config.instance_path))
         if first is not None:
-            db.session.flush()
             reports.link_retaliation(first, case)
         # Only well-formed reports count, so junk cannot use up the limit for real reporters.
         take_rate_limit(current_app, "submission")
+        # Read before the commit expires the case, which would cost a query to read it back.
+        case_id, case_ref, number = case.id, case.case_ref, case.number
         db.session.commit()
         stored = True
     except reports.SubmissionRejected as error:
@@ -201,8 +202,8 @@ def submit_report() -> tuple[Response, int]:
     finally:
         if challenge is not None and not stored:  # only a stored report uses up its challenge
             spent_challenges(current_app).release(challenge)
-    token = _open_reporter_session(case)
-    return jsonify(case_ref=case.case_ref, number=case.number, csrf_token=token), 201
+    token = _open_reporter_session(case_id)
+    return jsonify(case_ref=case_ref, number=number, csrf_token=token), 201
 
 
 def _retaliation_for(data: dict[str, Any]) -> Case | None:
@@ -217,10 +218,10 @@ def _retaliation_for(data: dict[str, Any]) -> Case | None:
     return first
 
 
-def _open_reporter_session(case: Case) -> str:
+def _open_reporter_session(case_id: int) -> str:
     """A fresh session for this case; returns its new CSRF token, which the client must use
     from now on (nothing from the session before carries over)."""
-    case_session.open_for(case.id)
+    case_session.open_for(case_id)
     return str(generate_csrf())
 
 
@@ -281,7 +282,7 @@ def reporter_open() -> Response | tuple[Response, int]:
     if case is None:
         case_session.close()  # whatever case this browser had open is closed
         return jsonify(error="Not found", message=NOT_FOUND, csrf_token=generate_csrf()), 404
-    token = _open_reporter_session(case)
+    token = _open_reporter_session(case.id)
     return jsonify({**reporter_view(case), "csrf_token": token})
 
 

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from app.config import Config
 from app.extensions import DbSession
-from app.models import OrganisationKey, StaffUser, utcnow
-from app.roles import RECIPIENT_ROLES
+from app.models import OrganisationKey, StaffRole, StaffUser, utcnow
+from app.roles import RECIPIENT_ROLES, Role
 from crypto.directory import (
     DirectoryEntry,
     OrganisationSigningKey,
@@ -136,11 +136,25 @@ def entries_to_sign(
     return result
 
 
+# An account whose key clients may encrypt to: enabled, with a signed entry.
+_ACTIVE_ENTRY = (StaffUser.disabled_at.is_(None), StaffUser.directory_entry.is_not(None))
+
+
 def active_entries(session: DbSession) -> list[StaffUser]:
     """Enabled recipients with a signed entry: the only keys a client may encrypt to."""
     candidates = session.scalars(
-        select(StaffUser)
-        .where(StaffUser.disabled_at.is_(None), StaffUser.directory_entry.is_not(None))
-        .order_by(StaffUser.id)
+        select(StaffUser).where(*_ACTIVE_ENTRY).order_by(StaffUser.id)
     )
     return [staff for staff in candidates if staff.roles & RECIPIENT_ROLES]
+
+
+def active_entry_roles(session: DbSession) -> dict[int, frozenset[Role]]:
+    """The recipient roles of each of ``active_entries``, by staff id, in one query of two
+    columns: what a submission's check of its readers needs, without loading the accounts."""
+    roles: dict[int, set[Role]] = {}
+    for staff_id, role in session.execute(
+        select(StaffRole.staff_id, StaffRole.role).join(StaffUser)
+        .where(*_ACTIVE_ENTRY, StaffRole.role.in_([r.value for r in RECIPIENT_ROLES]))
+    ):
+        roles.setdefault(staff_id, set()).add(Role(role))
+    return {staff_id: frozenset(held) for staff_id, held in roles.items()}

@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.config import Config
 from app.extensions import DbSession
@@ -29,7 +30,7 @@ from app.models import (
 )
 from app.roles import Role
 from app.services import deadlines
-from app.services.routing import Route, RoutingError, readers_for
+from app.services.routing import Route, RoutingError, reader_ids_for
 from app.taxonomy import Taxonomy
 from crypto import kdf
 from crypto.envelope import RecordKind, check_grant_shape, check_record_shape
@@ -90,11 +91,20 @@ def lookup_hash(lookup_id: bytes, config: Config) -> bytes:
     return hmac.new(config.derived_key("codename-lookup"), lookup_id, hashlib.sha256).digest()
 
 
+def draw_number() -> str:
+    return "C-" + "".join(secrets.choice(CROCKFORD) for _ in range(5))
+
+
 def new_number(session: DbSession) -> str:
+    """A case number no case has yet (for a caller that cannot retry on a collision)."""
     while True:
-        number = "C-" + "".join(secrets.choice(CROCKFORD) for _ in range(5))
+        number = draw_number()
         if session.scalar(select(Case.id).where(Case.number == number)) is None:
             return number
+
+
+# Numbers are short (32**5), so a new one can collide with an old one; each try draws afresh.
+NUMBER_ATTEMPTS = 8
 
 
 def check(condition: bool, message: str) -> None:
@@ -105,7 +115,13 @@ def check(condition: bool, message: str) -> None:
 def submit_report(
     session: DbSession, submission: Submission, config: Config, taxonomy: Taxonomy
 ) -> Case:
-    """Validate a submission completely, then store it as one new case (not yet committed)."""
+    """Validate a submission completely, then write it as one new case (flushed, not
+    committed). Raises SubmissionRejected, and then nothing of it was written.
+
+    It must be the first write of its transaction: the database's unique constraints check
+    that the case identifier, the codename's lookup hash and the number are free, and a
+    collision rolls the transaction back (a savepoint would not do: on SQLite, pysqlite
+    opens no transaction before it, so releasing it would commit)."""
     s = submission
     check(bool(CASE_REF.fullmatch(s.case_ref)), "The case identifier is malformed.")
     check(taxonomy.get(s.category) is not None, "Choose one of the listed categories.")
@@ -117,24 +133,43 @@ def submit_report(
         check_public_key(s.reporter_public_key)
     except CryptoError:
         raise SubmissionRejected("The reporter public key is malformed.") from None
-    check(session.scalar(select(Case.id).where(Case.case_ref == s.case_ref)) is None,
-           "This case identifier is taken; submit again.")
-    check(session.scalar(select(Case.id).where(
-        Case.lookup_hash == lookup_hash(s.lookup_id, config))) is None,
-        "This codename is taken; submit again.")
     concerned = set(s.concerned_staff_ids)
-    known = set(session.scalars(select(StaffUser.id).where(StaffUser.id.in_(concerned))))
-    check(known == concerned, "Someone named as concerned is not a member of staff.")
+    if concerned:
+        known = set(session.scalars(select(StaffUser.id).where(StaffUser.id.in_(concerned))))
+        check(known == concerned, "Someone named as concerned is not a member of staff.")
     try:
-        readers = readers_for(session, s.route, s.concerns_rso, concerned)
+        readers = reader_ids_for(session, s.route, s.concerns_rso, concerned)
     except RoutingError as error:
         raise SubmissionRejected(str(error)) from None
-    check_grants(s.grants, {r.id for r in readers.now}, {r.id for r in readers.on_escalation})
+    check_grants(s.grants, set(readers.now), set(readers.on_escalation))
     _check_records(s.records)
+    if s.concerns_rso:
+        # Every RSO is concerned too: later checks (access, escalation) read the exclusions.
+        concerned |= set(session.scalars(select(StaffRole.staff_id)
+                                         .where(StaffRole.role == Role.RSO.value)))
+    digest = lookup_hash(s.lookup_id, config)
+    # Checked by the INSERT itself rather than by a query each before it; after a collision,
+    # the look-ups say which one it was.
+    for _attempt in range(NUMBER_ATTEMPTS):
+        case = _new_case(s, digest, concerned, taxonomy)
+        session.add(case)
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            check(session.scalar(select(Case.id).where(Case.case_ref == s.case_ref)) is None,
+                  "This case identifier is taken; submit again.")
+            check(session.scalar(select(Case.id).where(Case.lookup_hash == digest)) is None,
+                  "This codename is taken; submit again.")
+            continue  # the number was taken: draw another
+        return case
+    raise RuntimeError(f"no free case number after {NUMBER_ATTEMPTS} attempts")
 
+
+def _new_case(s: Submission, digest: bytes, concerned: set[int], taxonomy: Taxonomy) -> Case:
     case = Case(
-        case_ref=s.case_ref, number=new_number(session),
-        lookup_hash=lookup_hash(s.lookup_id, config), reporter_salt=s.reporter_salt,
+        case_ref=s.case_ref, number=draw_number(),
+        lookup_hash=digest, reporter_salt=s.reporter_salt,
         reporter_kdf_version=s.reporter_kdf_version, reporter_public_key=s.reporter_public_key,
         route=s.route.value, category=s.category, taxonomy_version=taxonomy.version,
         concerns_rso=s.concerns_rso, material_risk=s.material_risk,
@@ -148,16 +183,11 @@ def submit_report(
                    visible_to_reporter=True, created_on=today(), ciphertext=r.ciphertext)
         for r in s.records
     ]
-    if s.concerns_rso:
-        # Every RSO is concerned too: later checks (access, escalation) read the exclusions.
-        concerned |= set(session.scalars(select(StaffRole.staff_id)
-                                         .where(StaffRole.role == Role.RSO.value)))
     case.exclusions = [CaseExclusion(staff_id=staff_id) for staff_id in sorted(concerned)]
     # The automatic acknowledgement of receipt the reporter sees at once.
     case.events = [CaseEvent(kind="received", occurred_on=today(), visible_to_reporter=True,
                              detail="Your report was received and is waiting for its readers.")]
     deadlines.refresh_due(case)
-    session.add(case)
     return case
 
 
