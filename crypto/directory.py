@@ -129,8 +129,11 @@ def encode_entry(entry: DirectoryEntry) -> bytes:
     )
 
 
+_ENTRY_CONTEXT_PREFIX = context(ENTRY_CONTEXT)
+
+
 def _signed_message(encoded: bytes) -> bytes:
-    return context(ENTRY_CONTEXT) + encoded
+    return _ENTRY_CONTEXT_PREFIX + encoded
 
 
 def sign_entry(org_key: OrganisationSigningKey, entry: DirectoryEntry) -> bytes:

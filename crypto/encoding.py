@@ -7,6 +7,7 @@ is exactly one encoding of every value and a strict parser that rejects anything
 from __future__ import annotations
 
 import re
+import struct
 
 from .errors import InvalidPadding, MalformedInput
 
@@ -15,8 +16,11 @@ VERSION = 1
 
 MAX_IDENTIFIER_LENGTH = 128
 _IDENTIFIER = re.compile(r"[\x21-\x7e]{1,128}")
+_IDENTIFIER_BYTES = re.compile(rb"[\x21-\x7e]{1,128}")
 _ROLE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 MAX_TIMESTAMP = 2**53 - 1
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
 
 MIN_BUCKET = 256
 MAX_BUCKET = 4 * 1024 * 1024
@@ -67,6 +71,8 @@ def timestamp(value: int) -> bytes:
 
 def require_bytes(value: bytes, size: int, what: str) -> bytes:
     """Return ``value`` as ``bytes`` if it is bytes-like of exactly ``size`` bytes."""
+    if type(value) is bytes and len(value) == size:  # the common case, without a copy
+        return value
     if not isinstance(value, bytes | bytearray | memoryview) or len(value) != size:
         raise MalformedInput(f"{what} must be {size} bytes")
     return bytes(value)
@@ -82,21 +88,30 @@ class Reader:
         self._data = bytes(data)
         self._pos = 0
 
-    def take(self, n: int) -> bytes:
-        if n < 0 or self._pos + n > len(self._data):
+    def _advance(self, n: int) -> int:
+        """Step over the next ``n`` bytes, which must all be there; return where they start."""
+        start = self._pos
+        if n < 0 or start + n > len(self._data):
             raise MalformedInput("encoded value ends early")
-        chunk = self._data[self._pos : self._pos + n]
-        self._pos += n
-        return chunk
+        self._pos = start + n
+        return start
+
+    # The integers are read in place (no slice is made for them): directory entries, the
+    # longest values parsed, are a dozen reads each.
+    def take(self, n: int) -> bytes:
+        start = self._advance(n)
+        return self._data[start : start + n]
 
     def u8(self) -> int:
-        return self.take(1)[0]
+        return self._data[self._advance(1)]
 
     def u32(self) -> int:
-        return int.from_bytes(self.take(4), "big")
+        value: int = _U32.unpack_from(self._data, self._advance(4))[0]
+        return value
 
     def u64(self) -> int:
-        return int.from_bytes(self.take(8), "big")
+        value: int = _U64.unpack_from(self._data, self._advance(8))[0]
+        return value
 
     def lp(self) -> bytes:
         return self.take(self.u32())
@@ -109,9 +124,11 @@ class Reader:
             raise MalformedInput(f"{what} is not ASCII") from None
 
     def identifier(self, what: str = "identifier") -> str:
-        value = self.ascii(what)
-        identifier(value, what)
-        return value
+        """A length-prefixed identifier (the rule of ``identifier``), checked before decoding."""
+        raw = self.lp()
+        if _IDENTIFIER_BYTES.fullmatch(raw) is None:
+            raise MalformedInput(f"{what} must be 1-128 printable ASCII characters without spaces")
+        return raw.decode("ascii")
 
     def timestamp(self) -> int:
         value = self.u64()
@@ -125,26 +142,46 @@ class Reader:
 
 
 def bucket_for(length: int) -> int:
-    """The padded size of a record whose content is ``length`` bytes."""
-    for bucket in BUCKETS:
-        if bucket >= length + 1:
-            return bucket
-    raise MalformedInput(f"record content is longer than {MAX_RECORD_PLAINTEXT} bytes")
+    """The padded size of a record whose content is ``length`` bytes: the smallest bucket of at
+    least ``length + 1`` bytes."""
+    # Buckets are the powers of two from MIN_BUCKET up; 1 << length.bit_length() is the smallest
+    # power of two above ``length``, found without walking the list.
+    bucket = max(MIN_BUCKET, 1 << length.bit_length())
+    if bucket > MAX_BUCKET:
+        raise MalformedInput(f"record content is longer than {MAX_RECORD_PLAINTEXT} bytes")
+    return bucket
 
 
-def pad_to(content: bytes, size: int) -> bytes:
+BUCKET_SIZES = frozenset(BUCKETS)
+"""``BUCKETS`` as a set, for checking a length."""
+# Padding is copied from, and compared against, these zeros rather than zeros made for each call.
+# One attachment chunk covers every stream and the common record buckets; a longer run of zeros
+# is made when needed.
+_ZEROS = memoryview(bytes(64 * 1024))
+
+
+def pad_to(content: bytes | bytearray, size: int) -> bytes:
     """ISO/IEC 7816-4 padding of ``content`` to exactly ``size`` bytes (``size > len(content)``)."""
     if len(content) >= size:
         raise MalformedInput("content does not fit the padded size")
-    return content + b"\x80" + bytes(size - len(content) - 1)
+    zeros = size - len(content) - 1
+    return b"".join((content, b"\x80", _ZEROS[:zeros] if zeros <= len(_ZEROS) else bytes(zeros)))
 
 
 def strip_padding(padded: bytes) -> bytes:
-    """Remove ISO/IEC 7816-4 padding; raise InvalidPadding if there is none."""
-    end = len(padded.rstrip(b"\x00"))
-    if end == 0 or padded[end - 1] != 0x80:
+    """Remove ISO/IEC 7816-4 padding; raise InvalidPadding if there is none.
+
+    The padding is valid when the last ``0x80`` byte is followed only by zero bytes (the same rule
+    as stripping trailing zeros and requiring ``0x80`` next). Both steps run in C (``memrchr`` and
+    ``memcmp``) rather than byte by byte. Like the browser's, this is not constant-time: how long
+    it takes depends on where the content ends inside its bucket.
+    """
+    marker = padded.rfind(0x80)
+    tail = len(padded) - marker - 1
+    zeros = _ZEROS[:tail] if tail <= len(_ZEROS) else bytes(tail)
+    if marker < 0 or not padded.endswith(zeros):
         raise InvalidPadding("padding marker missing")
-    return padded[: end - 1]
+    return padded[:marker]
 
 
 def pad(content: bytes) -> bytes:
@@ -154,9 +191,12 @@ def pad(content: bytes) -> bytes:
 
 def unpad(padded: bytes) -> bytes:
     """Reverse ``pad``; reject any padding that ``pad`` would not have produced."""
-    if len(padded) not in BUCKETS:
+    size = len(padded)
+    if size not in BUCKET_SIZES:
         raise InvalidPadding("padded length is not a bucket size")
     content = strip_padding(padded)
-    if bucket_for(len(content)) != len(padded):
+    # bucket_for(len(content)) == size, said directly: above the smallest bucket, content that
+    # would fit the bucket half the size (len(content) + 1 <= size // 2) is refused.
+    if size > MIN_BUCKET and len(content) < size // 2:
         raise InvalidPadding("content padded into a larger bucket than needed")
     return content

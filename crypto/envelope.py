@@ -10,15 +10,14 @@ from __future__ import annotations
 from enum import IntEnum
 
 from .encoding import (
-    BUCKETS,
+    BUCKET_SIZES,
     MAX_IDENTIFIER_LENGTH,
     VERSION,
-    Reader,
     context,
     identifier,
-    lp,
     pad,
     u8,
+    u32,
     unpad,
 )
 from .errors import DecryptionError, MalformedInput, UnsupportedVersion
@@ -70,6 +69,20 @@ def _kind(value: int, enum: type[IntEnum]) -> int:
         raise MalformedInput(f"unknown {enum.__name__} {value!r}") from None
 
 
+_VERSION_BYTE = u8(VERSION)
+# The encoded kind byte of every member, looked up by value: what ``u8(_kind(value, enum))``
+# gives, without building an enum member on each record or grant.
+_GRANT_KIND_BYTES = {int(kind): u8(kind) for kind in GrantKind}
+_RECORD_KIND_BYTES = {int(kind): u8(kind) for kind in RecordKind}
+
+
+def _kind_byte(value: int, enum: type[IntEnum], table: dict[int, bytes]) -> bytes:
+    try:
+        return table[value]
+    except (KeyError, TypeError):  # TypeError: an unhashable value, which no member equals
+        return u8(_kind(value, enum))  # raises MalformedInput naming the value
+
+
 _INNER_FIXED = 1 + 1 + 4 + CaseKey.SIZE
 GRANT_MIN_SIZE = 1 + SEAL_OVERHEAD + _INNER_FIXED + 1
 GRANT_MAX_SIZE = 1 + SEAL_OVERHEAD + _INNER_FIXED + MAX_IDENTIFIER_LENGTH
@@ -85,37 +98,73 @@ def seal_case_key(
     """
     if not isinstance(case_key, CaseKey):
         raise TypeError("case_key must be a CaseKey")
-    inner = u8(VERSION) + u8(_kind(kind, GrantKind)) + lp(identifier(case_id, "case id"))
-    return u8(VERSION) + seal(inner + bytes(case_key), recipient_public_key)
+    case = identifier(case_id, "case id")
+    inner = b"".join(
+        (
+            _VERSION_BYTE,
+            _kind_byte(kind, GrantKind, _GRANT_KIND_BYTES),
+            u32(len(case)),
+            case,
+            bytes(case_key),
+        )
+    )
+    return _VERSION_BYTE + seal(inner, recipient_public_key)
 
 
 def open_grant(grant: bytes, keypair: BoxKeyPair, case_id: str, kind: GrantKind) -> CaseKey:
     """Open a grant and return the case key, checking that it was made for ``case_id`` and
     ``kind``; raises DecryptionError if it was not, or if it is not sealed to ``keypair``."""
-    expected_kind = _kind(kind, GrantKind)
-    identifier(case_id, "case id")
+    expected_kind = _kind_byte(kind, GrantKind, _GRANT_KIND_BYTES)
+    expected_case = identifier(case_id, "case id")
     grant = check_grant_shape(grant)
     inner = seal_open(grant[1:], keypair.public_key, keypair.private_key, "grant")
-    r = Reader(inner)
-    if r.u8() != VERSION:
-        raise UnsupportedVersion("grant content version")
-    sealed_kind = r.u8()
-    sealed_case = r.identifier("case id")
-    key = r.take(CaseKey.SIZE)
-    r.finish()
-    if sealed_kind != expected_kind or sealed_case != case_id:
+    sealed_kind, sealed_case, key = _parse_grant_inner(inner)
+    if sealed_kind != expected_kind or sealed_case != expected_case:
         raise DecryptionError("grant was made for another case or kind")
     return CaseKey(key)
 
 
+def _parse_grant_inner(inner: bytes) -> tuple[bytes, bytes, bytes]:
+    """``(kind byte, case id bytes, case key)`` of an opened grant, strictly parsed: the version
+    first (UnsupportedVersion), then a length prefix that must account for every byte and a
+    canonical case id (MalformedInput)."""
+    # The layout is fixed but for the case id, so it is read with slices rather than a Reader:
+    # the same checks in the order a Reader makes them.
+    if not inner:
+        raise MalformedInput("encoded value ends early")
+    if inner[0] != VERSION:
+        raise UnsupportedVersion("grant content version")
+    if len(inner) < _INNER_FIXED:
+        raise MalformedInput("encoded value ends early")
+    case_end = 6 + int.from_bytes(inner[2:6], "big")
+    if case_end + CaseKey.SIZE > len(inner):
+        raise MalformedInput("encoded value ends early")
+    if case_end + CaseKey.SIZE < len(inner):
+        raise MalformedInput("bytes left over after the encoded value")
+    case = inner[6:case_end]
+    try:
+        identifier(case.decode("ascii"), "case id")
+    except UnicodeDecodeError:
+        raise MalformedInput("case id is not ASCII") from None
+    return inner[1:2], case, inner[case_end:]
+
+
+_RECORD_AD_PREFIX = context(RECORD_CONTEXT) + _VERSION_BYTE
+
+
 def record_associated_data(kind: RecordKind, case_id: str, record_id: str) -> bytes:
     """``lp(context) || version || kind || lp(case_id) || lp(record_id)`` (SPEC.md 8.8)."""
-    return (
-        context(RECORD_CONTEXT)
-        + u8(VERSION)
-        + u8(_kind(kind, RecordKind))
-        + lp(identifier(case_id, "case id"))
-        + lp(identifier(record_id, "record id"))
+    case = identifier(case_id, "case id")
+    record = identifier(record_id, "record id")
+    return b"".join(
+        (
+            _RECORD_AD_PREFIX,
+            _kind_byte(kind, RecordKind, _RECORD_KIND_BYTES),
+            u32(len(case)),
+            case,
+            u32(len(record)),
+            record,
+        )
     )
 
 
@@ -153,7 +202,7 @@ def _encrypt_record_with_nonce(
         raise TypeError("case_key must be a CaseKey")
     ad = record_associated_data(kind, case_id, record_id)
     plaintext = pad(bytes(content)) if padded is None else padded
-    return u8(VERSION) + nonce + aead_encrypt(case_key, nonce, plaintext, ad)
+    return b"".join((_VERSION_BYTE, nonce, aead_encrypt(case_key, nonce, plaintext, ad)))
 
 
 def check_record_shape(record: bytes) -> bytes:
@@ -164,7 +213,7 @@ def check_record_shape(record: bytes) -> bytes:
         raise MalformedInput("record is empty")
     if record[0] != VERSION:
         raise UnsupportedVersion(f"record version {record[0]}")
-    if len(record) - 1 - AEAD_NONCE_SIZE - AEAD_TAG_SIZE not in BUCKETS:
+    if len(record) - 1 - AEAD_NONCE_SIZE - AEAD_TAG_SIZE not in BUCKET_SIZES:
         raise MalformedInput("record length is not a padded bucket")
     return record
 

@@ -67,21 +67,21 @@ class SymmetricKey:
 
 def aead_encrypt(key: SymmetricKey, nonce: bytes, plaintext: bytes, ad: bytes) -> bytes:
     """XChaCha20-Poly1305-IETF encryption; returns ciphertext with its 16-byte tag appended."""
-    require_bytes(nonce, AEAD_NONCE_SIZE, "nonce")
+    nonce = require_bytes(nonce, AEAD_NONCE_SIZE, "nonce")
     result: bytes = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
-        bytes(plaintext), ad, nonce, bytes(key)
+        bytes(plaintext), ad, nonce, key._key
     )
     return result
 
 
 def aead_decrypt(key: SymmetricKey, nonce: bytes, ciphertext: bytes, ad: bytes) -> bytes:
     """XChaCha20-Poly1305-IETF decryption; raises DecryptionError if authentication fails."""
-    require_bytes(nonce, AEAD_NONCE_SIZE, "nonce")
+    nonce = require_bytes(nonce, AEAD_NONCE_SIZE, "nonce")
     if len(ciphertext) < AEAD_TAG_SIZE:
         raise MalformedInput("ciphertext shorter than its tag")
     try:
         result: bytes = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
-            bytes(ciphertext), ad, nonce, bytes(key)
+            bytes(ciphertext), ad, nonce, key._key
         )
     except nacl.exceptions.CryptoError:
         raise DecryptionError("ciphertext does not authenticate") from None
@@ -105,9 +105,59 @@ def check_public_key(public_key: bytes) -> bytes:
     return public_key
 
 
+# The u-coordinates of order 1, 2, 4 and 8 (and the non-canonical p, p + 1): X25519, whose
+# clamped scalars are multiples of 8, maps each to the all-zero shared secret (and each with its
+# top bit set, which X25519 ignores).
+LOW_ORDER_POINTS = tuple(
+    bytes.fromhex(point)
+    for point in (
+        "00" * 32,
+        "01" + "00" * 31,
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+        "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+        "ec" + "ff" * 30 + "7f",
+        "ed" + "ff" * 30 + "7f",
+        "ee" + "ff" * 30 + "7f",
+    )
+)
+
+
+def _sealing_refuses_low_order_keys() -> bool:
+    """True if this libsodium's ``crypto_box_seal`` fails for every low-order key.
+
+    The libsodium PyNaCl bundles does (its X25519 returns an error for an all-zero shared secret
+    and the box's key agreement passes it on), which makes sealing itself the low-order check of
+    SPEC.md 8.7. Asked once at import, so that a libsodium without it still gets the check.
+    """
+    for point in LOW_ORDER_POINTS:
+        try:
+            sodium.crypto_box_seal(b"", point)
+        except nacl.exceptions.RuntimeError:
+            continue
+        return False
+    return True
+
+
+_SEALING_CHECKS_THE_KEY = _sealing_refuses_low_order_keys()
+
+
 def seal(plaintext: bytes, public_key: bytes) -> bytes:
-    """X25519 sealed box (``crypto_box_seal``) to a checked 32-byte public key."""
-    return bytes(sodium.crypto_box_seal(plaintext, check_public_key(public_key)))
+    """X25519 sealed box (``crypto_box_seal``) to a 32-byte public key of full order; raises
+    MalformedInput for a key of low order (SPEC.md 8.7), like ``check_public_key``.
+
+    The key agreement inside the seal is the check: its shared secret from a low-order key is all
+    zeros, which libsodium refuses, so no box is made. That saves the separate X25519
+    multiplication ``check_public_key`` spends, on every grant (``_SEALING_CHECKS_THE_KEY`` says
+    whether the installed libsodium does this; if not, ``check_public_key`` runs first).
+    """
+    public_key = require_bytes(public_key, 32, "public key")
+    if not _SEALING_CHECKS_THE_KEY:
+        check_public_key(public_key)
+    try:
+        return bytes(sodium.crypto_box_seal(plaintext, public_key))
+    except nacl.exceptions.RuntimeError:
+        # crypto_box_seal fails on a 32-byte key only when X25519 gives the all-zero secret.
+        raise MalformedInput("public key is of low order") from None
 
 
 def seal_open(sealed: bytes, public_key: bytes, private_key: bytes, what: str) -> bytes:

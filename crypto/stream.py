@@ -69,11 +69,22 @@ class StreamEncryptor:
         """Add file data; return the frames that are now complete (possibly none)."""
         if self._finished:
             raise ValueError("stream already finished")
-        self._buffer += data
-        frames = []
-        while len(self._buffer) >= CHUNK_SIZE:
-            frames.append(self._push(bytes(self._buffer[:CHUNK_SIZE]), TAG_MESSAGE))
-            del self._buffer[:CHUNK_SIZE]
+        # Whole chunks are encrypted straight from ``data`` (a piece of exactly one chunk without
+        # any copy); only a chunk split between calls goes through the buffer.
+        data = data if type(data) is bytes else bytes(data)
+        frames: list[bytes] = []
+        start = 0
+        if self._buffer:
+            start = min(CHUNK_SIZE - len(self._buffer), len(data))
+            self._buffer += memoryview(data)[:start]
+            if len(self._buffer) < CHUNK_SIZE:
+                return frames
+            frames.append(self._push(bytes(self._buffer), TAG_MESSAGE))
+            self._buffer.clear()
+        while len(data) - start >= CHUNK_SIZE:
+            frames.append(self._push(data[start : start + CHUNK_SIZE], TAG_MESSAGE))
+            start += CHUNK_SIZE
+        self._buffer += memoryview(data)[start:]
         return frames
 
     def finish(self) -> bytes:
@@ -81,7 +92,7 @@ class StreamEncryptor:
         if self._finished:
             raise ValueError("stream already finished")
         self._finished = True
-        frame = self._push(pad_to(bytes(self._buffer), CHUNK_SIZE), TAG_FINAL)
+        frame = self._push(pad_to(self._buffer, CHUNK_SIZE), TAG_FINAL)
         self._buffer.clear()
         return frame
 
@@ -104,25 +115,38 @@ class StreamDecryptor:
         """Add stream bytes; return the plaintext of every frame that is now complete."""
         if self._done and data:
             raise MalformedInput("data after the final frame")
-        self._buffer += data
+        # Whole frames are decrypted straight from ``data`` (a piece of exactly one frame without
+        # any copy); only the header and a frame split between calls go through the buffer.
+        data = data if type(data) is bytes else bytes(data)
+        start = 0
         if not self._started:
+            start = min(HEADER_SIZE - len(self._buffer), len(data))
+            self._buffer += memoryview(data)[:start]
             if self._buffer and self._buffer[0] != VERSION:
                 raise UnsupportedVersion(f"stream version {self._buffer[0]}")
             if len(self._buffer) < HEADER_SIZE:
                 return []
             sodium.crypto_secretstream_xchacha20poly1305_init_pull(
-                self._state, bytes(self._buffer[1:HEADER_SIZE]), self._key
+                self._state, bytes(self._buffer[1:]), self._key
             )
-            del self._buffer[:HEADER_SIZE]
+            self._buffer.clear()
             self._started = True
-        chunks = []
-        while len(self._buffer) >= FRAME_SIZE:
+        chunks: list[bytes] = []
+        if self._buffer:
+            end = min(start + FRAME_SIZE - len(self._buffer), len(data))
+            self._buffer += memoryview(data)[start:end]
+            start = end
+            if len(self._buffer) == FRAME_SIZE:
+                chunks.append(self._pull(bytes(self._buffer)))
+                self._buffer.clear()
+        while len(data) - start >= FRAME_SIZE:
             if self._done:
                 raise MalformedInput("data after the final frame")
-            chunks.append(self._pull(bytes(self._buffer[:FRAME_SIZE])))
-            del self._buffer[:FRAME_SIZE]
-        if self._done and self._buffer:
+            chunks.append(self._pull(data[start : start + FRAME_SIZE]))
+            start += FRAME_SIZE
+        if self._done and start < len(data):
             raise MalformedInput("data after the final frame")
+        self._buffer += memoryview(data)[start:]
         return chunks
 
     def _pull(self, frame: bytes) -> bytes:
@@ -167,8 +191,11 @@ def decrypt_chunks(
     decryptor.finish()
 
 
-def _read_pieces(source: BinaryIO) -> Iterator[bytes]:
-    while piece := source.read(CHUNK_SIZE):
+def _read_pieces(source: BinaryIO, size: int, first: int | None = None) -> Iterator[bytes]:
+    """``source`` in pieces of ``size`` bytes, the first of ``first`` bytes if given."""
+    if first is not None and (piece := source.read(first)):
+        yield piece
+    while piece := source.read(size):
         yield piece
 
 
@@ -176,7 +203,7 @@ def encrypt_file(
     file_key: FileKey, case_id: str, attachment_id: str, source: BinaryIO, destination: BinaryIO
 ) -> None:
     """Encrypt ``source`` into ``destination``, one chunk at a time."""
-    for frame in encrypt_chunks(file_key, case_id, attachment_id, _read_pieces(source)):
+    for frame in encrypt_chunks(file_key, case_id, attachment_id, _read_pieces(source, CHUNK_SIZE)):
         destination.write(frame)
 
 
@@ -185,7 +212,9 @@ def decrypt_file(
 ) -> None:
     """Decrypt ``source`` into ``destination``, one chunk at a time. ``destination`` holds
     unauthenticated data until this returns without error."""
-    for chunk in decrypt_chunks(file_key, case_id, attachment_id, _read_pieces(source)):
+    # Read on frame boundaries, so that each frame is decrypted from the piece read.
+    pieces = _read_pieces(source, FRAME_SIZE, first=HEADER_SIZE)
+    for chunk in decrypt_chunks(file_key, case_id, attachment_id, pieces):
         destination.write(chunk)
 
 
