@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Case, CaseGrant, CaseRecord
 from app.reporter import protocol
 from app.roles import Role
-from app.services import reports
+from app.services import deadlines, reports
 from crypto import kdf
 from tests.support.dump import database_dump
 from tests.support.reporting import ReporterClient
@@ -434,3 +434,24 @@ def test_a_taken_case_number_is_drawn_again(app: Flask, client: FlaskClient,
     assert numbers == sorted([taken, "C-7KQ2M"])
     # Nothing of the attempts that collided was kept: two cases' grants and records only.
     assert (grants, records) == (2 * 4, 2)
+
+
+def test_a_new_cases_clocks_are_what_a_recount_from_the_database_gives(
+        app: Flask, client: FlaskClient, recipients: dict[str, int]) -> None:
+    # Filing computes the deadline columns from what the submission carries, before the
+    # INSERT; recomputing them from the stored rows must change nothing.
+    reporter = ReporterClient(client)
+    for fields in ({}, {"identity": "Jane"}, {"route": "executive"}, {"concerns_rso": True},
+                   {"material_risk": True, "sb53_disclosure": True}):
+        assert reporter.submit(**fields)[0].status_code == 201
+    columns = ("deadline_policy_version", "next_due_on", "next_due_clock",
+               "next_escalation_on")
+    with app.app_context():
+        stored = list(db.session.scalars(db.select(Case).order_by(Case.id)))
+        filed = [tuple(getattr(c, name) for name in columns) for c in stored]
+        for case in stored:
+            deadlines.refresh_due(case, db.session)
+        assert [tuple(getattr(c, name) for name in columns) for c in stored] == filed
+        assert all(due is not None and clock == "acknowledge"
+                   for _version, due, clock, _look in filed)
+        db.session.rollback()
