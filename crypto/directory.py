@@ -6,6 +6,7 @@ a case key to the recipient's public key.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
@@ -13,6 +14,7 @@ import nacl.bindings as sodium
 import nacl.exceptions
 
 from .encoding import (
+    MAX_TIMESTAMP,
     VERSION,
     Reader,
     context,
@@ -98,8 +100,9 @@ class DirectoryEntry:
     revoked: bool = False
 
     def __post_init__(self) -> None:
-        if not all(isinstance(role, str) for role in self.roles):
-            raise MalformedInput("roles must be strings")
+        for role in self.roles:  # a loop, not all(...): entries are made on every verification
+            if not isinstance(role, str):
+                raise MalformedInput("roles must be strings")
         object.__setattr__(self, "roles", tuple(sorted(set(self.roles))))
 
     def usable_at(self, now: int) -> bool:
@@ -161,21 +164,26 @@ def verify_entry(org_verify_key: bytes, signed: bytes) -> DirectoryEntry:
     return _parse_entry(encoded)
 
 
+_ENTRY_END = struct.Struct(">32sQQB")
+
+
 def _parse_entry(encoded: bytes) -> DirectoryEntry:
     r = Reader(encoded)
     r.u8()  # version, checked by the caller
     staff_id = r.identifier("staff id")
     username = r.identifier("username")
-    roles = [r.ascii("role name") for _ in range(r.u8())]
-    for role in roles:
+    roles: list[str] = []
+    for _ in range(r.u8()):
+        role = r.ascii("role name")
         role_name(role)
+        roles.append(role)
     if len(roles) > MAX_ROLES or roles != sorted(set(roles)):
         raise MalformedInput("roles must be at most 16, strictly ascending")
-    public_key = r.take(32)
-    created = r.timestamp()
-    not_after = r.timestamp()
-    revoked = r.u8()
+    # The fixed-size end of the entry in one read: public key, created, not_after, revoked.
+    public_key, created, not_after, revoked = _ENTRY_END.unpack(r.take(_ENTRY_END.size))
     r.finish()
+    if created > MAX_TIMESTAMP or not_after > MAX_TIMESTAMP:
+        raise MalformedInput("timestamp is 2**53 or later")
     if not_after <= created:
         raise MalformedInput("not_after must be later than created")
     if revoked not in (0, 1):

@@ -114,7 +114,9 @@ class Reader:
         return value
 
     def lp(self) -> bytes:
-        return self.take(self.u32())
+        length: int = _U32.unpack_from(self._data, self._advance(4))[0]
+        start = self._advance(length)
+        return self._data[start : start + length]
 
     def ascii(self, what: str) -> str:
         """A length-prefixed ASCII string."""
