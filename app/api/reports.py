@@ -183,14 +183,12 @@ def submit_report() -> tuple[Response, int]:
     stored = False
     try:
         first = _retaliation_for(data)
-        case = reports.submit_report(db.session, _submission(data), config,
-                                     load_taxonomy(config.instance_path))
+        filed = reports.file_report(db.session, _submission(data), config,
+                                    load_taxonomy(config.instance_path))
         if first is not None:
-            reports.link_retaliation(first, case)
+            reports.link_retaliation(first, db.session.get_one(Case, filed.id))
         # Only well-formed reports count, so junk cannot use up the limit for real reporters.
         take_rate_limit(current_app, "submission")
-        # Read before the commit expires the case, which would cost a query to read it back.
-        case_id, case_ref, number = case.id, case.case_ref, case.number
         db.session.commit()
         stored = True
     except reports.SubmissionRejected as error:
@@ -202,8 +200,8 @@ def submit_report() -> tuple[Response, int]:
     finally:
         if challenge is not None and not stored:  # only a stored report uses up its challenge
             spent_challenges(current_app).release(challenge)
-    token = _open_reporter_session(case_id)
-    return jsonify(case_ref=case_ref, number=number, csrf_token=token), 201
+    token = _open_reporter_session(filed.id)
+    return jsonify(case_ref=filed.case_ref, number=filed.number, csrf_token=token), 201
 
 
 def _retaliation_for(data: dict[str, Any]) -> Case | None:
