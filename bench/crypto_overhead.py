@@ -16,19 +16,20 @@ is the best of three runs; on a shared machine the ratios move by about 0.1 from
   itself; the raw side gets the frames already cut);
 - directory: ``verify_entry`` of a signed entry against ``crypto_sign_open`` of the same bytes.
 
-Where the record overhead goes. A record costs a fixed 3-4 µs on top of the AEAD whatever its
-size, which is about a quarter of the AEAD of an 8 KiB bucket, so the 4 KiB record figures sit
-at or above the goal (decrypt about 1.3) and fall towards 1 as records grow. Every part of it is
-a check or an encoding the protocol requires (SPEC.md 5.3 and 8.8), each already done once,
-in C where the standard library allows; the script prints what each costs on this machine:
+Where the record overhead goes. A record costs about 4-5 µs on top of the AEAD, much the same
+at any size: about a third of the AEAD of a 4 KiB report's 8 KiB bucket, so record decrypt stays
+above the goal (about 1.4) and record encrypt at or just above it (1.2-1.3); both fall towards 1
+for records of tens of KiB (about 1.1 at 60 KB). Every part of it is a check or an encoding the
+protocol requires (SPEC.md 5.3 and 8.8), each done once and in C where the standard library
+allows; the script prints what each costs on this machine (with load average about 2 on 2 cores):
 
-- the associated data, with both identifiers checked to be canonical (about 1.2 µs);
-- padding to the bucket (about 1 µs) or, on decryption, the canonical-padding check: the
-  last 0x80 found with ``rfind`` and the zeros after it compared with ``endswith``, then the
-  bucket checked (about 1 µs);
-- the record's version and padded length checked before decryption (about 0.3 µs), and the
-  version and nonce put in front of the ciphertext or cut from it (about 0.3-0.5 µs: PyNaCl
-  takes only ``bytes``, so the ciphertext is copied once).
+- the associated data, with both identifiers checked to be canonical (about 1.5 µs);
+- padding to the bucket (about 1.3 µs) or, on decryption, the canonical-padding check: the
+  last 0x80 found with ``rfind``, the zeros after it compared with ``endswith``, then the bucket
+  checked (about 1.3 µs);
+- the record's version and padded length checked before decryption (about 0.5 µs), and the
+  version and nonce put in front of the ciphertext or cut from it (about 0.5 µs: PyNaCl takes
+  and gives only ``bytes``, so the ciphertext is copied once).
 
 Sealing a grant does not add an X25519 multiplication to check that the recipient key is not of
 low order (SPEC.md 8.7): ``crypto_box_seal``'s own key agreement refuses such a key, which
