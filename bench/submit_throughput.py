@@ -14,6 +14,13 @@ loopback, one connection per request. Each Candor client carries its reporter co
 token from one answer to the next, as a browser does. Rounds alternate between the two
 servers, and the median round counts; the ratio Candor/bare is the figure (goal >= 0.6).
 Afterwards every 201 is checked against the rows in the database.
+
+Each round also prints where the CPU went, per request: the two gunicorn workers, the client
+processes, the PostgreSQL cluster (SQLite works inside the workers), and the rest of the
+machine, with how busy the machine was and how much of it waited on the disk. "Rest of the
+machine" is other work sharing it: when it is large, the round measured contention, not
+Candor. When the machine is not busy, the servers are not short of CPU and the rate is
+two workers' latency (CPU plus round trips to the database plus the commit's flush).
 """
 
 from __future__ import annotations
