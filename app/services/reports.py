@@ -88,6 +88,15 @@ class Submission:
     sb53_disclosure: bool = False
 
 
+@dataclass(frozen=True)
+class FiledCase:
+    """What a submission's answer needs of the case it stored."""
+
+    id: int
+    case_ref: str
+    number: str
+
+
 def reporter_kdf_params(config: Config) -> kdf.KdfParams:
     return kdf.TEST_FAST if config.fast_kdf_for_tests else kdf.REPORTER_CODENAME_V1
 
@@ -117,13 +126,6 @@ NUMBER_ATTEMPTS = 8
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise SubmissionRejected(message)
-
-
-@dataclass(frozen=True)
-class FiledCase:
-    id: int
-    case_ref: str
-    number: str
 
 
 def submit_report(
@@ -173,15 +175,18 @@ def file_report(
     # Checked by the INSERT itself rather than by a query each before it; after a collision,
     # the look-ups say which one it was.
     for _attempt in range(NUMBER_ATTEMPTS):
+        number = draw_number()
         try:
-            return _write_case(session, s, digest, concerned, taxonomy)
+            return _write_case(session, s, number, digest, concerned, taxonomy)
         except IntegrityError:
             session.rollback()
             check(session.scalar(select(Case.id).where(Case.case_ref == s.case_ref)) is None,
                   "This case identifier is taken; submit again.")
             check(session.scalar(select(Case.id).where(Case.lookup_hash == digest)) is None,
                   "This codename is taken; submit again.")
-            # Otherwise the number was taken: draw another.
+            if session.scalar(select(Case.id).where(Case.number == number)) is None:
+                raise  # not a collision (a member of staff deleted meanwhile, say)
+            # The number was taken: draw another.
     raise RuntimeError(f"no free case number after {NUMBER_ATTEMPTS} attempts")
 
 
@@ -189,14 +194,14 @@ def _table(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _write_case(session: DbSession, s: Submission, digest: bytes, concerned: set[int],
-                taxonomy: Taxonomy) -> FiledCase:
+def _write_case(session: DbSession, s: Submission, number: str, digest: bytes,
+                concerned: set[int], taxonomy: Taxonomy) -> FiledCase:
     """Insert the case and what it carries, one statement per table. Core inserts, not the
     ORM's: its unit of work (or even its bulk inserts) took about half of a submission's CPU
     for these few rows, and nothing here needs the objects."""
     received = today()
     values: dict[str, Any] = dict(
-        case_ref=s.case_ref, number=draw_number(),
+        case_ref=s.case_ref, number=number,
         lookup_hash=digest, reporter_salt=s.reporter_salt,
         reporter_kdf_version=s.reporter_kdf_version, reporter_public_key=s.reporter_public_key,
         route=s.route.value, category=s.category, taxonomy_version=taxonomy.version,
@@ -223,7 +228,7 @@ def _write_case(session: DbSession, s: Submission, digest: bytes, concerned: set
     session.execute(insert(_table(CaseEvent)), [
         {"case_id": case_id, "kind": RECEIVED, "occurred_on": received,
          "visible_to_reporter": True, "detail": RECEIVED_DETAIL}])
-    return FiledCase(case_id, s.case_ref, values["number"])
+    return FiledCase(case_id, s.case_ref, number)
 
 
 def _first_schedule(case: Case, record_kinds: list[str], on: date) -> dict[str, Any]:
