@@ -1,5 +1,7 @@
 """Flask extensions, created unbound here and bound to the app in ``create_app``."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TypeAlias
 
 from flask_login import LoginManager
@@ -7,7 +9,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, scoped_session
 
 # Stable constraint names, so migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -32,3 +34,20 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+
+
+@contextmanager
+def savepoint(session: DbSession) -> Iterator[SessionTransaction]:
+    """``session.begin_nested()`` that stays inside the session's transaction on SQLite too.
+
+    pysqlite opens its transaction only before a write statement, so a SAVEPOINT issued before
+    any write would open one itself, and releasing it would commit everything up to there on
+    its own: a crash afterwards would leave half of the unit of work stored. Here the
+    transaction is opened first (deferred, as pysqlite would before the write that follows)."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            connection.exec_driver_sql("BEGIN")
+    with session.begin_nested() as nested:
+        yield nested

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app.extensions import Base, DbSession
+from app.extensions import Base, DbSession, savepoint
 from app.models import (
     Case,
     CaseEvent,
@@ -361,7 +361,7 @@ def record_quarterly_pack(session: DbSession, cycle: int, staff: StaffUser | Non
     """Record that the pack of ``cycle`` (year * 10 + quarter) went to the Board and officers;
     False if it already was. For the governance pages to call when a pack is issued."""
     try:
-        with session.begin_nested():
+        with savepoint(session):
             session.add(OrgDeadlineStep(clock="quarterly_pack", cycle=cycle, step="met",
                                         due_on=on, taken_on=on,
                                         actor_staff_id=staff.id if staff else None))
@@ -396,7 +396,7 @@ def run_quarterly_pack(session: DbSession, now: datetime, policy: DeadlinePolicy
         taken = 0
         for step in steps:
             try:
-                with session.begin_nested():
+                with savepoint(session):
                     session.add(OrgDeadlineStep(clock="quarterly_pack", cycle=cycle, step=step,
                                                 due_on=due, taken_on=on))
                     session.flush()

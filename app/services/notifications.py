@@ -38,7 +38,7 @@ from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Config
-from app.extensions import DbSession
+from app.extensions import DbSession, savepoint
 from app.models import NotificationPreference, OutboxMessage, StaffUser
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def build_digests(session: DbSession, now: datetime, digest_hour: int) -> int:
                  + FOOTER.format(path="/staff/deadlines"),
             status="pending", next_attempt_at=now, created_at=now)
         try:
-            with session.begin_nested():
+            with savepoint(session):
                 session.add(digest)
                 session.flush()
         except IntegrityError:

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Config
-from app.extensions import DbSession
+from app.extensions import DbSession, savepoint
 from app.models import LoginThrottle, utcnow
 
 # Each purpose has its own count: failed recoveries cannot lock a person out of signing in.
@@ -43,7 +43,7 @@ def record_failure(session: DbSession, key: bytes, config: Config) -> None:
     """Count one failure and commit; at the limit, lock and raise :class:`Locked`."""
     now = utcnow()
     try:
-        with session.begin_nested():
+        with savepoint(session):
             session.add(LoginThrottle(key=key, failures=0, updated_at=now))
     except IntegrityError:
         pass  # the row exists already

@@ -1,0 +1,41 @@
+"""A unit of work that uses a savepoint is still one transaction, on SQLite as on PostgreSQL:
+nothing of it is stored unless the whole commits."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from app.extensions import db, savepoint
+from app.models import AuditEntry, OrgDeadlineStep
+from app.services import escalation
+
+
+def stored_steps() -> int:
+    return int(db.session.scalar(select(func.count()).select_from(OrgDeadlineStep)) or 0)
+
+
+def test_a_savepoint_commits_nothing_by_itself(app: Flask) -> None:
+    with app.app_context():
+        with savepoint(db.session):
+            db.session.add(OrgDeadlineStep(clock="quarterly_pack", cycle=20261, step="met",
+                                           due_on=date(2026, 4, 1), taken_on=date(2026, 4, 1)))
+        db.session.rollback()
+        assert stored_steps() == 0
+
+
+def test_recording_a_pack_is_all_or_nothing(app: Flask) -> None:
+    """The step and its audit entry go together (a crash before the commit keeps neither)."""
+    with app.app_context():
+        audit_entries = db.session.scalar(select(func.count()).select_from(AuditEntry))
+        assert escalation.record_quarterly_pack(db.session, 20261, None, date(2026, 4, 2))
+        db.session.rollback()
+        assert stored_steps() == 0
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == audit_entries
+        assert escalation.record_quarterly_pack(db.session, 20261, None, date(2026, 4, 2))
+        db.session.commit()
+        assert not escalation.record_quarterly_pack(db.session, 20261, None, date(2026, 4, 2))
+        db.session.rollback()
+        assert stored_steps() == 1
