@@ -88,25 +88,22 @@ def measure(backend: str, count: int, report: Report) -> None:
         report.figure(f"{backend}: scheduler's recount of the 3 windows kept ready",
                       statistics.median(recounts), "ms", note="median of 3; in the scheduler, "
                       "after its tick, at most once per interval when cases changed")
-        after_change = []
-        for _ in range(COLD_REPEATS):
-            change()
-            after_change.append(_timed(dashboard))
-        worst = max(after_change)
-        report.figure(f"{backend}: dashboard after a case changed, worst", worst, "ms",
-                      goal="< 300", met=worst < 300,
-                      note=f"median {statistics.median(after_change):.0f} ms over "
-                           f"{COLD_REPEATS}; shows the last count, marked as behind")
-        after_recount = []
-        for _ in range(COLD_REPEATS):
-            change()
-            recount()
-            after_recount.append(_timed(dashboard))
-        worst = max(after_recount)
-        report.figure(f"{backend}: dashboard after the recount, worst", worst, "ms",
-                      goal="< 300", met=worst < 300,
-                      note=f"median {statistics.median(after_recount):.0f} ms over "
-                           f"{COLD_REPEATS}")
+        def dashboard_after(*steps: Any) -> list[float]:
+            times = []
+            for _ in range(COLD_REPEATS):
+                for step in steps:
+                    step()
+                times.append(_timed(dashboard))
+            return times
+
+        for label, times, shown in (
+                ("after a case changed", dashboard_after(change),
+                 "; shows the last count, marked as behind"),
+                ("after the recount", dashboard_after(change, recount), "")):
+            worst = max(times)
+            report.figure(f"{backend}: dashboard {label}, worst", worst, "ms", goal="< 300",
+                          met=worst < 300, note=f"median {statistics.median(times):.0f} ms "
+                                                f"over {COLD_REPEATS}{shown}")
         warm = [_timed(dashboard) for _ in range(WARM_REPEATS)]
         p95 = statistics.quantiles(warm, n=20)[18]
         report.figure(f"{backend}: dashboard, warm, p95", p95, "ms", goal="< 300",

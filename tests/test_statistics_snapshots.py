@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -29,7 +30,7 @@ def utc_now() -> datetime:
 
 
 def add_cases(app: Flask, first_id: int, count: int, received_on: date,
-              **values: object) -> None:
+              **values: Any) -> None:
     with app.app_context():
         db.session.execute(insert(Case), [case_row(i, received_on, **values)
                                           for i in range(first_id, first_id + count)])
@@ -45,6 +46,17 @@ def add_base(app: Flask, received_on: date) -> None:
 def refresh(app: Flask, now: datetime) -> list[str]:
     with app.app_context():
         return statistics_snapshots.refresh(db.session, RSP_V3, now, INTERVAL)
+
+
+@pytest.fixture
+def viewing(app: Flask, client: FlaskClient, staff: StaffLogin) -> tuple[datetime, Quarter]:
+    """A governance member signed in, and the base cases received in the last ended quarter;
+    returns now and that quarter."""
+    now = utc_now()
+    last = statistics.last_ended_quarter(now.date())
+    staff.login(client, staff.create("gov-viewer", Role.GOVERNANCE))
+    add_base(app, last.first_day)
+    return now, last
 
 
 def board_total(client: FlaskClient) -> tuple[object, dict[str, object]]:
@@ -92,11 +104,9 @@ def test_scheduler_recounts_what_changed_once_an_interval(app: Flask) -> None:
 
 
 def test_pages_read_the_snapshot_and_say_when_it_was_counted(
-        app: Flask, client: FlaskClient, staff: StaffLogin) -> None:
-    now = utc_now()
-    last = statistics.last_ended_quarter(now.date())
-    staff.login(client, staff.create("gov-snapshot", Role.GOVERNANCE))
-    add_base(app, last.first_day)
+        app: Flask, client: FlaskClient,
+        viewing: tuple[datetime, Quarter]) -> None:
+    now, last = viewing
     refresh(app, now)
     total, pack = board_total(client)
     assert total == 32 and pack["counted_at"] == now.isoformat(timespec="minutes") + "Z"
@@ -119,12 +129,10 @@ def test_pages_read_the_snapshot_and_say_when_it_was_counted(
         client.get("/governance/packs/board").get_data(as_text=True)
 
 
-def test_a_snapshot_too_far_behind_is_not_shown(app: Flask, client: FlaskClient,
-                                                 staff: StaffLogin) -> None:
-    now = utc_now()
-    last = statistics.last_ended_quarter(now.date())
-    staff.login(client, staff.create("gov-stale", Role.GOVERNANCE))
-    add_base(app, last.first_day)
+def test_a_snapshot_too_far_behind_is_not_shown(
+        app: Flask, client: FlaskClient,
+        viewing: tuple[datetime, Quarter]) -> None:
+    now, last = viewing
     refresh(app, now)
     add_cases(app, 33, 10, last.first_day, category="weights-security")
     with app.app_context():
@@ -140,11 +148,9 @@ def test_a_snapshot_too_far_behind_is_not_shown(app: Flask, client: FlaskClient,
 
 
 def test_officers_snapshot_leaves_out_cases_accusing_officers(
-        app: Flask, client: FlaskClient, staff: StaffLogin) -> None:
-    now = utc_now()
-    last = statistics.last_ended_quarter(now.date())
-    staff.login(client, staff.create("gov-officers", Role.GOVERNANCE))
-    add_base(app, last.first_day)
+        app: Flask, client: FlaskClient,
+        viewing: tuple[datetime, Quarter]) -> None:
+    now, last = viewing
     add_cases(app, 33, 6, last.first_day, category="weights-security", concerns_rso=True)
     refresh(app, now)
     officers = json.loads(client.get("/governance/packs/officers/json").get_data())
