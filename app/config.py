@@ -114,7 +114,6 @@ class Config:
     # The scheduler process (app/scheduling.py): how often it ticks, how long its lease lasts.
     scheduler_interval_seconds: int = 60
     scheduler_lease_seconds: int = 180
-    statistics_refresh_seconds: int = 300
     # Where attachment ciphertext is kept (app/services/blobs.py); None: <instance>/blobs.
     blob_dir: Path | None = None
     # Ciphertext bytes one attachment, and all the attachments of one case, may take.
@@ -217,8 +216,6 @@ class Config:
             scheduler_interval_seconds=_int(env, "CANDOR_SCHEDULER_INTERVAL_SECONDS", 60,
                                             minimum=1),
             scheduler_lease_seconds=_int(env, "CANDOR_SCHEDULER_LEASE_SECONDS", 180, minimum=2),
-            statistics_refresh_seconds=_int(env, "CANDOR_STATISTICS_REFRESH_SECONDS", 300,
-                                            minimum=1),
             blob_dir=Path(blob_dir) if blob_dir else None,
             max_attachment_bytes=_int(env, "CANDOR_MAX_ATTACHMENT_BYTES", 2 * 1024**3,
                                       minimum=1024 * 1024),

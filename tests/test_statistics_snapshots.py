@@ -1,6 +1,6 @@
-"""Statistics kept ready by the scheduler: stored counts are the counts, a page reads them and
-says when they were counted, the scheduler recounts what changed (no more than once an
-interval), and a page never shows counts older than its bound."""
+"""Statistics counted once a day by the scheduler: stored counts are the counts, a page reads
+the day's count and says so, nothing finer than the day is stored or shown, and a report filed
+today moves no count, kept or on request."""
 
 from __future__ import annotations
 
@@ -24,8 +24,6 @@ from app.taxonomy import RSP_V3
 from tests.support.case_metadata import case_row, generate
 from tests.support.staff import StaffLogin
 
-INTERVAL = timedelta(minutes=5)
-
 
 def add_cases(app: Flask, first_id: int, count: int, received_on: date,
               **values: Any) -> None:
@@ -43,7 +41,7 @@ def add_base(app: Flask, received_on: date) -> None:
 
 def refresh(app: Flask, now: datetime) -> list[str]:
     with app.app_context():
-        return statistics_snapshots.refresh(db.session, RSP_V3, now, INTERVAL)
+        return statistics_snapshots.refresh(db.session, RSP_V3, now)
 
 
 @dataclass
@@ -91,21 +89,22 @@ def test_stored_counts_are_the_counts(app: Flask, scope: statistics.Scope) -> No
     assert packs[0] == packs[1]
 
 
-def test_scheduler_recounts_what_changed_once_an_interval(app: Flask) -> None:
+def test_scheduler_counts_each_window_once_a_day(app: Flask) -> None:
     now = datetime(2026, 7, 15, 9, 0)
     add_cases(app, 1, 12, date(2026, 5, 4))
     assert refresh(app, now) == ["board 2026-Q3", "board 2026-Q2", "officers 2026-Q2"]
-    assert refresh(app, now + timedelta(minutes=1)) == []  # nothing changed
-    add_cases(app, 13, 3, date(2026, 5, 5))
-    # Changed, but counted less than an interval ago: recounted once the interval is over.
-    assert refresh(app, now + timedelta(minutes=2)) == []
-    assert len(refresh(app, now + INTERVAL)) == 3
     with app.app_context():
-        stored = db.session.scalar(select(StatisticsSnapshot).where(
-            StatisticsSnapshot.scope == "board", StatisticsSnapshot.last_quarter == "2026-Q2"))
-        assert stored is not None and Raw.from_json(json.loads(stored.raw)).total == 15
-    # A new day judges the clocks anew; a new quarter drops the windows of the last one.
+        stored = db.session.scalars(select(StatisticsSnapshot)).all()
+        assert {row.counted_for for row in stored} == {now.date()}
+    # Changes during the day wait for the next day's count.
+    add_cases(app, 13, 3, date(2026, 5, 5))
+    assert refresh(app, now + timedelta(hours=5)) == []
     assert len(refresh(app, now + timedelta(days=1))) == 3
+    with app.app_context():
+        row = db.session.scalar(select(StatisticsSnapshot).where(
+            StatisticsSnapshot.scope == "board", StatisticsSnapshot.last_quarter == "2026-Q2"))
+        assert row is not None and Raw.from_json(json.loads(row.raw)).total == 15
+    # A new quarter drops the windows of the last one.
     assert refresh(app, datetime(2026, 10, 1, 0, 5)) == [
         "board 2026-Q4", "board 2026-Q3", "officers 2026-Q3"]
     with app.app_context():
@@ -114,67 +113,68 @@ def test_scheduler_recounts_what_changed_once_an_interval(app: Flask) -> None:
             ("board", "2026-Q3"), ("board", "2026-Q4"), ("officers", "2026-Q3")]
 
 
-def test_pages_read_the_snapshot_and_say_when_it_was_counted(
-        app: Flask, client: FlaskClient,
-        viewing: tuple[PageClock, Quarter]) -> None:
-    clock, last = viewing
-    now = clock.now
+def test_a_report_filed_today_moves_no_count(app: Flask) -> None:
+    """Neither the stored count nor a count on request changes when a report comes in: it is
+    counted from the next day on, so no count dates it more finely than its row does."""
+    now = datetime(2026, 7, 15, 9, 0)
+    add_cases(app, 1, 30, date(2026, 7, 2), category="weights-security")
     refresh(app, now)
-    total, pack = board_total(client)
-    assert total == 32 and pack["counted_at"] == now.isoformat(timespec="minutes") + "Z"
-    assert "Counted at" in client.get("/governance/").get_data(as_text=True)
-
-    add_cases(app, 33, 10, last.first_day, category="weights-security")
-    # Served from the snapshot, marked as behind the data.
-    total, _ = board_total(client)
-    assert total == 32
-    html = client.get("/governance/packs/board").get_data(as_text=True)
-    assert "Cases have changed since" in html
-    # The public report counts the Board's cases from the same snapshot, with its own k.
-    public = json.loads(client.get("/governance/packs/public/json").get_data())
-    assert public["k"] == 10 and public["counted_at"] == pack["counted_at"]
-
-    refresh(app, now + INTERVAL)
-    total, _ = board_total(client)
-    assert total == 42
-    assert "Cases have changed since" not in \
-        client.get("/governance/packs/board").get_data(as_text=True)
-
-
-def test_a_snapshot_too_far_behind_is_not_shown(
-        app: Flask, client: FlaskClient,
-        viewing: tuple[PageClock, Quarter]) -> None:
-    clock, last = viewing
-    now = clock.now
-    refresh(app, now)
-    add_cases(app, 33, 10, last.first_day, category="weights-security")
     with app.app_context():
-        db.session.execute(update(StatisticsSnapshot).values(
-            counted_at=now - INTERVAL * statistics_snapshots.SERVE_STALE_FOR))
-        db.session.commit()
-    total, pack = board_total(client)
-    assert total == 42  # counted on the spot
-    # ... and that count is reused while nothing changes, then redone after a change.
-    clock.now += timedelta(minutes=1)
-    assert board_total(client)[1]["counted_at"] == pack["counted_at"]
-    add_cases(app, 43, 5, last.first_day, category="weights-security")
-    total, recounted = board_total(client)
-    assert total == 47 and recounted["counted_at"] != pack["counted_at"]
+        before = db.session.scalar(select(StatisticsSnapshot.raw).where(
+            StatisticsSnapshot.scope == "board", StatisticsSnapshot.last_quarter == "2026-Q3"))
+    add_cases(app, 31, 4, now.date(), category="weights-security")
+    assert refresh(app, now + timedelta(hours=1)) == []
+    with app.app_context():
+        assert db.session.scalar(select(StatisticsSnapshot.raw).where(
+            StatisticsSnapshot.scope == "board",
+            StatisticsSnapshot.last_quarter == "2026-Q3")) == before
+        window = statistics.window(Quarter(2026, 3))
+        assert statistics.gather(db.session, window, "board", now.date(), RSP_V3).total == 30
+        tomorrow = now.date() + timedelta(days=1)
+        assert statistics.gather(db.session, window, "board", tomorrow, RSP_V3).total == 34
 
 
-def test_officers_snapshot_leaves_out_cases_accusing_officers(
+def test_pages_read_the_days_count_and_say_so(
         app: Flask, client: FlaskClient,
         viewing: tuple[PageClock, Quarter]) -> None:
     clock, last = viewing
-    now = clock.now
+    refresh(app, clock.now)
+    total, pack = board_total(client)
+    assert total == 32 and pack["counted"] == "daily"
+    assert pack["cases_received_before"] == clock.now.date().isoformat()
+    assert "Counted once a day" in client.get("/governance/").get_data(as_text=True)
+    # The public report counts the Board's cases from the same count, with its own k.
+    public = json.loads(client.get("/governance/packs/public/json").get_data())
+    assert public["k"] == 10 and public["counted"] == "daily"
+
+    add_cases(app, 33, 10, last.first_day, category="weights-security")
+    assert board_total(client)[0] == 32  # the day's count
+    # The next day, before the scheduler has counted it: counted on request, then reused
+    # while nothing changes.
+    clock.now += timedelta(days=1)
+    total, pack = board_total(client)
+    assert total == 42 and pack["counted"] == "on request"
+    assert "Counted on request" in client.get("/governance/packs/board").get_data(as_text=True)
+    add_cases(app, 43, 5, last.first_day, category="weights-security")
+    assert board_total(client)[0] == 47
+    refresh(app, clock.now)
+    total, pack = board_total(client)
+    assert total == 47 and pack["counted"] == "daily"
+
+
+def test_officers_count_leaves_out_cases_accusing_officers(
+        app: Flask, client: FlaskClient,
+        viewing: tuple[PageClock, Quarter]) -> None:
+    clock, last = viewing
     add_cases(app, 33, 6, last.first_day, category="weights-security", concerns_rso=True)
-    refresh(app, now)
+    refresh(app, clock.now)
     officers = json.loads(client.get("/governance/packs/officers/json").get_data())
     board, _ = board_total(client)
+    assert officers["counted"] == "daily"
     assert officers["tables"][0]["total"] == 32 and board == 38
 
 
-def test_tick_command_keeps_statistics_ready(app: Flask, runner: FlaskCliRunner) -> None:
+def test_tick_command_counts_the_day_once(app: Flask, runner: FlaskCliRunner) -> None:
     add_cases(app, 1, 7, date(2026, 5, 4))
     first = runner.invoke(args=["tick", "--now", "2026-07-15T09:00:00"])
     assert first.exit_code == 0, first.output

@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from flask import (
     Blueprint,
@@ -79,12 +79,10 @@ def _scope(value: str) -> Scope:
 def build(scope: Scope, last: Quarter) -> Pack:
     config = get_config(current_app)
     taxonomy = load_taxonomy(config.instance_path)
-    now = _today()
-    counted = _cache().counted(db.session, scope, last, now.date(), taxonomy, now,
-                               timedelta(seconds=config.statistics_refresh_seconds))
+    today = _today().date()
+    counted = _cache().counted(db.session, scope, last, today, taxonomy)
     k = config.public_min_cell if scope == "public" else config.statistics_min_cell
-    return statistics.build_pack(counted.raw, scope, k, taxonomy, now.date(),
-                                 counted.counted_at, counted.behind)
+    return statistics.build_pack(counted.raw, scope, k, taxonomy, today, counted.daily)
 
 
 def _charts(pack: Pack) -> dict[str, object]:

@@ -48,10 +48,11 @@ class ContentDestruction(Base):
 
 
 class StatisticsSnapshot(Base):
-    """The raw (unsuppressed) counts of one statistics window, counted by the scheduler so the
-    governance pages need not scan every case (app/services/statistics_snapshots.py). Only
-    aggregates of metadata already in ``cases``; suppression is applied when a pack is built.
-    One row per scope and window; ``counted_for`` is the day the clocks were judged on."""
+    """The raw (unsuppressed) counts of one statistics window, counted by the scheduler once a
+    day so the governance pages need not scan every case (app/services/statistics_snapshots.py).
+    Only aggregates of metadata already in ``cases``; suppression is applied when a pack is
+    built. One row per scope and window; ``counted_for`` is the day counted (cases received
+    before it; clocks judged on it). Deliberately no time of day."""
 
     __tablename__ = "statistics_snapshots"
     __table_args__ = (UniqueConstraint("scope", "last_quarter"),)
@@ -60,7 +61,5 @@ class StatisticsSnapshot(Base):
     scope: Mapped[str] = mapped_column(String(16))
     last_quarter: Mapped[str] = mapped_column(String(8))
     counted_for: Mapped[date]
-    counted_at: Mapped[datetime]
     taxonomy_version: Mapped[str] = mapped_column(String(32))
-    data_version: Mapped[str] = mapped_column(String(64))
     raw: Mapped[str] = mapped_column(Text)

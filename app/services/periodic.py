@@ -73,8 +73,6 @@ def run_tick(session: DbSession, config: Config, now: datetime) -> dict[str, int
 
 
 def refresh_statistics(session: DbSession, config: Config, now: datetime) -> dict[str, int]:
-    """Recount the statistics windows that changed (app/services/statistics_snapshots.py)."""
-    recounted = statistics_snapshots.refresh(
-        session, load_taxonomy(config.instance_path), now,
-        timedelta(seconds=config.statistics_refresh_seconds))
+    """Count the day's statistics windows once (app/services/statistics_snapshots.py)."""
+    recounted = statistics_snapshots.refresh(session, load_taxonomy(config.instance_path), now)
     return {"statistics_windows_counted": len(recounted)}

@@ -18,6 +18,11 @@ Scopes
   not count as accusations.
 - ``public``: the same cases as ``board``, printed with the public k (10 by default).
 
+Cases received today are never counted, whoever asks and however the figures are kept: a
+count that moved during the day would tell anyone watching it (or comparing a copy of the
+database with a snapshot of the counts) when a report came in more finely than the day its
+row keeps. Figures cover cases received before the day they are counted on.
+
 Clocks are measured against the statutory periods in calendar days (acknowledge within 7 days
 of receipt; findings within 3 months of acknowledgement; Board notice within 3 days of a
 substantiated material-risk finding), ignoring pauses, so figures stay comparable across
@@ -30,7 +35,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -236,7 +241,10 @@ def gather(session: DbSession, quarters: Sequence[Quarter], scope: Scope, today:
     grouped scan for the counts and clocks, one per duration, and two small ones over events."""
     raw = Raw(quarters=list(quarters))
     start, end = quarters[0].first_day, quarters[-1].next_first_day
-    in_window = [Case.received_on >= start, Case.received_on < end, *_scope_filter(scope)]
+    # Never a case received today: a count that moved within the day would date a report
+    # more finely than the day its row keeps (see the module docstring).
+    in_window = [Case.received_on >= start, Case.received_on < min(end, today),
+                 *_scope_filter(scope)]
     width = len(quarters)
     slot = _quarter_index(Case.received_on, quarters)
     on = literal(today, Date)
@@ -411,8 +419,7 @@ class Pack:
     trend_columns: list[str]
     trends: list[tuple[str, list[str]]]  # per quarter label: its printed figures
     rule: str
-    counted_at: datetime | None = None  # when the counts were read, if not just now
-    behind: bool = False  # cases changed since then (see statistics_snapshots)
+    daily: bool = False  # from the scheduler's count at the start of the day (else on request)
 
     def as_json(self) -> dict[str, Any]:
         def cells(values: Iterable[Cell]) -> list[int | str]:
@@ -422,8 +429,8 @@ class Pack:
             "title": self.title, "scope": self.scope, "k": self.k,
             "quarter": self.quarter.label, "quarters": [q.label for q in self.quarters],
             "generated_on": self.generated_on.isoformat(), "rule": self.rule,
-            "counted_at": self.counted_at.isoformat(timespec="minutes") + "Z"
-            if self.counted_at else None,
+            "cases_received_before": self.generated_on.isoformat(),
+            "counted": "daily" if self.daily else "on request",
             "symbols": {f"<{self.k}": f"a count from 0 to {self.k - 1}",
                         suppression.COMPLEMENTARY_SYMBOL: "withheld so that small counts "
                         "cannot be worked out from the totals"},
@@ -455,9 +462,8 @@ class Pack:
         rows = [["section", "row", "column", "value"],
                 ["pack", self.title, "quarter", self.quarter.label],
                 ["pack", self.title, "k", str(self.k)]]
-        if self.counted_at:
-            rows.append(["pack", self.title, "counted_at",
-                         self.counted_at.isoformat(timespec="minutes") + "Z"])
+        rows += [["pack", self.title, "cases_received_before", self.generated_on.isoformat()],
+                 ["pack", self.title, "counted", "daily" if self.daily else "on request"]]
         for t in self.tables:
             for label, row, total in zip(t.row_labels, t.table.cells, t.table.row_totals,
                                          strict=True):
@@ -563,7 +569,7 @@ def _rate(id_: str, title: str, part: int, whole: int, k: int, basis: str) -> Ra
 
 
 def build_pack(raw: Raw, scope: Scope, k: int, taxonomy: Taxonomy, generated_on: date,
-               counted_at: datetime | None = None, behind: bool = False) -> Pack:
+               daily: bool = False) -> Pack:
     """Apply suppression and the publication rules to everything in ``raw``."""
     category_table, route_table, status_series = _linked_tables(raw, k, taxonomy)
     outcomes = NamedSeries("outcomes", "Findings recorded",
@@ -613,7 +619,7 @@ def build_pack(raw: Raw, scope: Scope, k: int, taxonomy: Taxonomy, generated_on:
                 tables=[category_table, route_table],
                 series=[status_series, outcomes, escalations, notices],
                 figures=figures, rates=rates, trend_columns=trend_columns, trends=trends,
-                rule=RULES[scope], counted_at=counted_at, behind=behind)
+                rule=RULES[scope], daily=daily)
 
 
 def pack(session: DbSession, scope: Scope, last: Quarter, today: date, taxonomy: Taxonomy,

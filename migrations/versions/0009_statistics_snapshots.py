@@ -4,7 +4,7 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-23 22:50:00
 
-The raw counts of the standard statistics windows, kept ready by the scheduler so the
+The raw counts of the standard statistics windows, counted daily by the scheduler so the
 governance pages answer without scanning every case.
 
 """
@@ -25,9 +25,7 @@ def upgrade():
     sa.Column('scope', sa.String(length=16), nullable=False),
     sa.Column('last_quarter', sa.String(length=8), nullable=False),
     sa.Column('counted_for', sa.Date(), nullable=False),
-    sa.Column('counted_at', sa.DateTime(), nullable=False),
     sa.Column('taxonomy_version', sa.String(length=32), nullable=False),
-    sa.Column('data_version', sa.String(length=64), nullable=False),
     sa.Column('raw', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_statistics_snapshots')),
     sa.UniqueConstraint('scope', 'last_quarter',
