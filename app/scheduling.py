@@ -6,10 +6,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import click
+from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
@@ -81,6 +83,18 @@ def scheduled_run(app: Flask, holder: str) -> bool:
     return True
 
 
+def stopper(blocking: BaseScheduler) -> Callable[[int, FrameType | None], None]:
+    """The SIGTERM handler: stop the scheduler once. A second SIGTERM (a shell's trap and a
+    process-group kill both send one) may come while the lease is being released; it must
+    not interrupt that with an error."""
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        if blocking.running:
+            blocking.shutdown(wait=False)
+
+    return stop
+
+
 @click.command("scheduler")
 @with_appcontext
 def scheduler() -> None:
@@ -98,10 +112,7 @@ def scheduler() -> None:
                      seconds=config.scheduler_interval_seconds, id="tick", max_instances=1,
                      coalesce=True, next_run_time=datetime.now(UTC))
 
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        blocking.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, stopper(blocking))
     click.echo(f"Scheduler {holder} running: tick every {config.scheduler_interval_seconds} s "
                f"while holding the lease ({config.scheduler_lease_seconds} s). Ctrl-C stops it.")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):

@@ -216,3 +216,18 @@ def test_two_schedulers_one_works_the_other_takes_over_when_it_dies(
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+
+def test_a_second_sigterm_while_stopping_is_harmless() -> None:
+    """make run's trap and a process-group kill both send SIGTERM: the second may arrive after
+    the scheduler stopped, while its lease is being released."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from app.scheduling import stopper
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.start()
+    stop = stopper(scheduler)
+    stop(signal.SIGTERM, None)
+    assert not scheduler.running
+    stop(signal.SIGTERM, None)  # raised SchedulerNotRunningError before
