@@ -2,13 +2,13 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, scoped_session
 
 # Stable constraint names, so migrations are the same on SQLite and PostgreSQL.
@@ -28,6 +28,12 @@ DbSession: TypeAlias = Session | scoped_session[Any]
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's table, for plain Core statements where a hot path skips the ORM's per-row
+    bookkeeping (the tick's batches, a submission's inserts)."""
+    return cast(Table, model.__table__)
 
 
 db = SQLAlchemy(model_class=Base)

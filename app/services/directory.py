@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 
 from app.config import Config
-from app.extensions import DbSession
+from app.extensions import DbSession, table_of
 from app.models import OrganisationKey, StaffRole, StaffUser, utcnow
 from app.roles import RECIPIENT_ROLES, Role
 from crypto.directory import (
@@ -138,11 +137,11 @@ def entries_to_sign(
 
 
 # An account whose key clients may encrypt to: enabled, with a signed entry.
-_STAFF = cast(Table, StaffUser.__table__)
+_STAFF = table_of(StaffUser)
 _ACTIVE_ENTRY = (_STAFF.c.disabled_at.is_(None), _STAFF.c.directory_entry.is_not(None))
 # Built once, in Core: building and compiling an ORM query costs more than running it, and a
 # submission asks this on every request.
-_ROLES = cast(Table, StaffRole.__table__)
+_ROLES = table_of(StaffRole)
 _ACTIVE_ENTRY_ROLES = (select(_ROLES.c.staff_id, _ROLES.c.role)
                        .join_from(_ROLES, _STAFF).where(*_ACTIVE_ENTRY))
 

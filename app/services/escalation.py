@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Table,
@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app.extensions import Base, DbSession, savepoint
+from app.extensions import DbSession, savepoint, table_of
 from app.models import (
     Case,
     CaseEvent,
@@ -69,12 +69,6 @@ class LadderCounts:
     escalated_to_board: int = 0
     notices_queued: int = 0
     stalls: list[str] = field(default_factory=list)
-
-
-def _table(model: type[Base]) -> Table:
-    """The model's table, for plain multi-row statements (the tick's hot path skips the ORM's
-    per-row bookkeeping)."""
-    return cast(Table, model.__table__)
 
 
 def _is_postgresql(session: DbSession) -> bool:
@@ -118,7 +112,7 @@ def _update_summaries(session: DbSession, updates: list[dict[str, Any]]) -> None
             "clocks": [u["next_due_clock"] for u in updates],
             "looks": [u["next_escalation_on"] for u in updates]})
         return
-    cases_table = _table(Case)
+    cases_table = table_of(Case)
     session.execute(
         update(cases_table).where(cases_table.c.id == bindparam("case_id"))
         .values(deadline_policy_version=bindparam("policy"),
@@ -264,7 +258,7 @@ def _escalate_batch(session: DbSession, ids: list[int], now: datetime, policies:
             taken[case.id].update((deadline.clock, deadline.cycle, step) for step in due)
     escalated: set[int] = set()
     if rungs:
-        insert_rows(session, _table(EscalationStep), [
+        insert_rows(session, table_of(EscalationStep), [
             {"case_id": r.case.id, "clock": r.deadline.clock, "cycle": r.deadline.cycle,
              "step": r.step, "due_on": r.deadline.due_on, "taken_on": on, "notified": r.notify}
             for r in rungs])
@@ -291,7 +285,7 @@ def _escalate_batch(session: DbSession, ids: list[int], now: datetime, policies:
                     f"{rung.step}", _step_notice(rung.case.number, rung.deadline, rung.step),
                 now, digest if rung.step in ("before", "due") else set())
         if notices:
-            insert_rows(session, _table(OutboxMessage), notices)
+            insert_rows(session, table_of(OutboxMessage), notices)
             counts.notices_queued += len(notices)
         stall("escalation-step")
     if escalated:

@@ -32,13 +32,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Config
-from app.extensions import DbSession, savepoint
+from app.extensions import DbSession, savepoint, table_of
 from app.models import NotificationPreference, OutboxMessage, StaffUser
 
 log = logging.getLogger(__name__)
@@ -104,7 +103,7 @@ def enqueue(session: DbSession, staff_ids: Sequence[int], cause: str, notice: No
     rows = outbox_rows(staff_ids, cause, notice, now,
                        digest_choosers(session) if digestible else set())
     if rows:
-        session.execute(insert(cast(Table, OutboxMessage.__table__)), rows)
+        session.execute(insert(table_of(OutboxMessage)), rows)
     return len(rows)
 
 

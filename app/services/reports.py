@@ -13,13 +13,13 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Config
-from app.extensions import DbSession
+from app.extensions import DbSession, table_of
 from app.models import (
     Case,
     CaseEvent,
@@ -190,10 +190,6 @@ def file_report(
     raise RuntimeError(f"no free case number after {NUMBER_ATTEMPTS} attempts")
 
 
-def _table(model: type[Any]) -> Table:
-    return cast(Table, model.__table__)
-
-
 def _write_case(session: DbSession, s: Submission, number: str, digest: bytes,
                 concerned: set[int], taxonomy: Taxonomy) -> FiledCase:
     """Insert the case and what it carries, one statement per table. Core inserts, not the
@@ -214,18 +210,18 @@ def _write_case(session: DbSession, s: Submission, number: str, digest: bytes,
     # An unsaved Case of these values is what the clocks read (deadlines.CaseDates).
     values.update(_first_schedule(Case(**values), record_kinds, received))
     case_id: int = session.execute(
-        insert(_table(Case)).returning(_table(Case).c.id), values).scalar_one()
-    session.execute(insert(_table(CaseGrant)), [
+        insert(table_of(Case)).returning(table_of(Case).c.id), values).scalar_one()
+    session.execute(insert(table_of(CaseGrant)), [
         {"case_id": case_id, "kind": g.kind, "staff_id": g.staff_id, "grant": g.grant}
         for g in s.grants])
-    session.execute(insert(_table(CaseRecord)), [
+    session.execute(insert(table_of(CaseRecord)), [
         {"case_id": case_id, "record_ref": r.record_ref, "kind": kind, "author": "reporter",
          "visible_to_reporter": True, "created_on": received, "ciphertext": r.ciphertext}
         for r, kind in zip(s.records, record_kinds, strict=True)])
     if concerned:
-        session.execute(insert(_table(CaseExclusion)), [
+        session.execute(insert(table_of(CaseExclusion)), [
             {"case_id": case_id, "staff_id": staff_id} for staff_id in sorted(concerned)])
-    session.execute(insert(_table(CaseEvent)), [
+    session.execute(insert(table_of(CaseEvent)), [
         {"case_id": case_id, "kind": RECEIVED, "occurred_on": received,
          "visible_to_reporter": True, "detail": RECEIVED_DETAIL}])
     return FiledCase(case_id, s.case_ref, number)

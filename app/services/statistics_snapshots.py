@@ -79,22 +79,28 @@ def refresh(session: DbSession, taxonomy: Taxonomy, now: datetime) -> list[str]:
     today = now.date()
     keep = standard_windows(today)
     wanted = {(scope, last.label) for scope, last in keep}
-    for old in session.scalars(select(StatisticsSnapshot)):
-        if (old.scope, old.last_quarter) not in wanted:
-            session.delete(old)
+    rows: dict[tuple[str, str], StatisticsSnapshot] = {}
+    current: set[tuple[str, str]] = set()
+    for row in session.scalars(select(StatisticsSnapshot)):
+        key = (row.scope, row.last_quarter)
+        if key not in wanted:  # a window of an earlier quarter
+            session.delete(row)
+            continue
+        rows[key] = row
+        if row.counted_for == today and row.taxonomy_version == taxonomy.version:
+            current.add(key)
     session.commit()
     counted = []
     for scope, last in keep:
-        row = _stored(session, scope, last)
-        if (row is not None and row.counted_for == today
-                and row.taxonomy_version == taxonomy.version):
+        if (scope, last.label) in current:
             continue
         raw = gather(session, window(last), scope, today, taxonomy)
-        if row is None:
-            row = StatisticsSnapshot(scope=scope, last_quarter=last.label)
-            session.add(row)
-        row.counted_for, row.taxonomy_version = today, taxonomy.version
-        row.raw = json.dumps(raw.to_json(), separators=(",", ":"))
+        stored = rows.get((scope, last.label))
+        if stored is None:
+            stored = StatisticsSnapshot(scope=scope, last_quarter=last.label)
+            session.add(stored)
+        stored.counted_for, stored.taxonomy_version = today, taxonomy.version
+        stored.raw = json.dumps(raw.to_json(), separators=(",", ":"))
         try:
             session.commit()
         except IntegrityError:  # a second ``candor tick`` stored the same window just now
