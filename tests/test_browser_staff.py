@@ -119,6 +119,25 @@ def test_staff_pages_explain_that_javascript_is_needed(make_page: Any, live_serv
         "needs JavaScript" in page.content()
 
 
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/recover"])
+def test_nothing_is_sent_before_the_page_script_runs(
+        page: Any, page_log: PageLog, live_server: str, path: str) -> None:
+    """A slow or blocked script must not leave the browser to send the fields itself (it did:
+    a click before the module ran sent the recovery code and new password in a GET URL)."""
+    page.route("**/js/staff-session.js*", lambda route: route.abort())
+    page.goto(live_server + path)
+    form = page.locator("form.js-only")
+    for field in form.locator("input").all():
+        field.fill("an entirely secret value")
+    assert form.locator("button[type=submit]").is_disabled()
+    form.locator("input").last.press("Enter")
+    form.locator("button[type=submit]").click(force=True)
+    page.wait_for_timeout(500)
+    assert page.url == live_server + path
+    sent = [(r.url, r.post_data or "") for r in page_log.requests]
+    assert sent and not [r for r in sent if "secret" in r[0] + r[1]], sent
+
+
 def test_recovery_code_resets_a_forgotten_password(
         page: Any, live_server: str, app: Flask, staff: StaffLogin) -> None:
     from tests.test_auth import _give_recovery_code

@@ -632,6 +632,7 @@ function startReportPage(form) {
       $("report-status").textContent = "";
     }
   });
+  submit.disabled = false; // served disabled: nothing is sent before this handler
   startAttachmentChecks($("attachments"), $("attachment-checks"));
   startReceipt();
   start();
@@ -914,6 +915,7 @@ function bind(form, button, errorId, statusId, handler) {
       button.disabled = false;
     }
   });
+  button.disabled = false; // served disabled: nothing is sent before this handler
 }
 
 function startCasePage(form) {

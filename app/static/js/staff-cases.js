@@ -4,7 +4,7 @@
 // only; an export is built here and handed to the browser as a file, never sent anywhere.
 import * as candor from "./candor-crypto.js";
 import { loadDirectory } from "./key-directory.js";
-import { loadKeyPair } from "./staff-session.js";
+import { enableSubmit, loadKeyPair } from "./staff-session.js";
 import {
   CaseworkError, encryptText, entryOf, explain, getJson, grantsForNewMember, newCaseBody,
   openCaseKeys, postJson, readersFor, readRecord, revocation, unb64,
@@ -506,6 +506,7 @@ function bindAction(root, form, handler) {
       button.disabled = false;
     }
   });
+  enableSubmit(form);
 }
 
 const required = (value, message) => {
@@ -760,6 +761,7 @@ function startNewCase(root) {
       button.disabled = false;
     }
   });
+  enableSubmit(form);
 
   return (async () => {
     if (!unlockedKey(root)) return;

@@ -181,6 +181,12 @@ async function activate(form) {
   document.getElementById("activate-done").hidden = false;
 }
 
+// Forms run by this script are served with their submit button disabled: until the handler
+// is in place, pressing Enter or the button must not let the browser send the fields itself.
+export function enableSubmit(form) {
+  for (const button of form.querySelectorAll("button[type=submit]")) button.disabled = false;
+}
+
 function bind(formId, errorId, handler) {
   const form = document.getElementById(formId);
   if (!form) return;
@@ -198,6 +204,7 @@ function bind(formId, errorId, handler) {
       button.disabled = false;
     }
   });
+  enableSubmit(form);
 }
 
 function watchIdle() {
