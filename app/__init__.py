@@ -41,12 +41,14 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["candor_spent_challenges"] = SpentChallenges()
 
     from app import assets, errors, request_logging, security_headers
-    from app.extensions import csrf, db, migrate
+    from app.extensions import csrf, db, migrate, use_sqlite_settings
     from app.surfaces import SurfaceSessionInterface
 
     request_logging.init_logging()
     app.session_interface = SurfaceSessionInterface()
     db.init_app(app)
+    with app.app_context():
+        use_sqlite_settings(db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
     csrf.init_app(app)

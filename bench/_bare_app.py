@@ -1,6 +1,6 @@
 """The baseline for ``bench/submit_throughput.py``: the least a Flask + SQLAlchemy app can do to
 accept a submission (parse the JSON body, insert one row, commit, answer 201), on the same
-database engine, served by the same gunicorn configuration as Candor.
+database engine with the same settings, served by the same gunicorn configuration as Candor.
 
 gunicorn loads it as ``bench._bare_app:create()``; ``BARE_DATABASE_URL`` names the database,
 whose table the benchmark creates before the workers start (``create_table``).
@@ -14,6 +14,8 @@ from flask import Flask, jsonify, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Integer, String, Text, create_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.extensions import use_sqlite_settings
 
 
 class Base(DeclarativeBase):
@@ -33,6 +35,7 @@ class BareSubmission(db.Model):  # type: ignore[name-defined,misc]
 
 def create_table(url: str) -> None:
     engine = create_engine(url)
+    use_sqlite_settings(engine)
     Base.metadata.create_all(engine)
     engine.dispose()
 
@@ -43,6 +46,8 @@ def create() -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["BARE_DATABASE_URL"]
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
     db.init_app(app)
+    with app.app_context():
+        use_sqlite_settings(db.engine)  # and the same SQLite settings (WAL, synchronous=FULL)
 
     @app.get("/health")
     def health():  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -39,3 +40,14 @@ def test_recording_a_pack_is_all_or_nothing(app: Flask) -> None:
         assert not escalation.record_quarterly_pack(db.session, 20261, None, date(2026, 4, 2))
         db.session.rollback()
         assert stored_steps() == 1
+
+
+def test_sqlite_commits_through_a_synced_write_ahead_log(app: Flask) -> None:
+    """Every connection to a SQLite database uses WAL with synchronous=FULL: a commit is on
+    disk when it returns, and readers do not hold writers back (app/extensions.py)."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's settings; PostgreSQL keeps its own write-ahead log")
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
