@@ -237,7 +237,7 @@ def restore_database(config: Config, work: Path, manifest: dict[str, Any]) -> No
 def restore_files(config: Config, work: Path, manifest: dict[str, Any]) -> list[str]:
     """Put the instance files and blobs in place; returns warnings for the operator."""
     warnings = []
-    config.instance_path.mkdir(parents=True, exist_ok=True)
+    config.instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     for name in manifest["files"]:
         source = work / name
         if name == SIGNING_KEY_MEMBER:

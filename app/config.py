@@ -286,7 +286,7 @@ def _read_secret_file(instance_path: Path) -> str:
 
 def _create_secret_file(instance_path: Path) -> str:
     """Development only: make a random secret once and keep it in the instance folder."""
-    instance_path.mkdir(parents=True, exist_ok=True)
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = instance_path / SECRET_KEY_FILE
     secret = secrets.token_urlsafe(48)
     try:

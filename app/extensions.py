@@ -1,7 +1,8 @@
 """Flask extensions, created unbound here and bound to the app in ``create_app``."""
 
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeAlias, cast
 
 from flask_login import LoginManager
@@ -39,6 +40,16 @@ def table_of(model: type[Base]) -> Table:
 db = SQLAlchemy(model_class=Base)
 
 
+def _create_private(path: str | None) -> None:
+    """Create a missing SQLite database file readable by its owner only; SQLite gives its -wal
+    and -shm files the same mode. (An empty file is an empty database.)"""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    # already there; or no folder, which SQLite reports when it opens the database
+    with suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def use_sqlite_settings(engine: Engine) -> None:
     """How every connection of ``engine`` uses a SQLite database (nothing for another engine).
 
@@ -47,9 +58,11 @@ def use_sqlite_settings(engine: Engine) -> None:
     tick and daily statistics) no longer hold writers back, nor writers readers. With
     ``synchronous=FULL`` every commit is on disk before it returns, so an acknowledged report
     survives a power cut, not only a crash of the app. The mode is kept in the database file;
-    like any SQLite database in WAL mode, it must be on a local file system."""
+    like any SQLite database in WAL mode, it must be on a local file system. A database file
+    this creates is readable by its owner only."""
     if engine.dialect.name != "sqlite":
         return
+    _create_private(engine.url.database)
 
     @event.listens_for(engine, "connect")
     def _settings(dbapi_connection: Any, _record: Any) -> None:

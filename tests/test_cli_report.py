@@ -292,6 +292,7 @@ def test_attachments_from_and_to_the_command_line(
     assert "You    IMG_0042.jpg" in read.stdout and "Staff  policy.txt" in read.stdout
     assert (saved / "policy (2).txt").read_bytes() == b"The evaluation policy.\n" * 100
     assert (saved / "notes.pdf").read_bytes() == notes.read_bytes()
+    assert (saved / "notes.pdf").stat().st_mode & 0o777 == 0o600  # this user's only
     assert (saved / "policy.txt").read_text() == "already here"
     assert not list(saved.glob(".candor-*"))
 

@@ -1,7 +1,9 @@
 """Forms that the page's script sends (they have no ``action``) hold passwords, recovery codes
 and plaintext. Until the script has bound its handler, the browser must not be able to send
 them itself: such a form is ``method="post"`` (never a query string in a URL or a log) and
-every submit button in it is served disabled, for the script to enable."""
+submits only through ``<button type="submit">`` (what the scripts enable), each served disabled
+with ``autocomplete="off"`` (without it, Firefox restores the state the script last left after
+a reload, enabled, before the script runs)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _submits(tag: str, attrs: dict[str, str | None]) -> bool:
+    """A control that submits its form: a button of no type or type submit, or an input of
+    type submit or image."""
+    if tag == "button":
+        return attrs.get("type", "submit") == "submit"
+    return tag == "input" and attrs.get("type") in ("submit", "image")
 
 
 class FormScan(HTMLParser):
@@ -23,8 +33,8 @@ class FormScan(HTMLParser):
         if tag == "form":
             self.forms.append(found)
             self._open = found.get("id") or f"form {len(self.forms)}"
-        elif tag == "button" and self._open and found.get("type") == "submit":
-            self.buttons.append((self._open, found))
+        elif self._open and _submits(tag, found):
+            self.buttons.append((self._open, {"tag": tag, **found}))
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
@@ -61,13 +71,19 @@ def test_every_scripted_form_posts_and_starts_disabled() -> None:
         with_button = {form_id for form_id, _ in scan.buttons}
         assert ids == with_button, f"{name}: every scripted form has a submit button"
         for form_id, button in scan.buttons:
-            assert "disabled" in button, f"{name}#{form_id}: its submit button must start disabled"
+            where = f"{name}#{form_id}"
+            assert button["tag"] == "button" and button.get("type") == "submit", \
+                f"{where}: submit only through <button type=\"submit\">, which the script enables"
+            assert "disabled" in button, f"{where}: its submit button must start disabled"
+            assert button.get("autocomplete") == "off", f"{where}: autocomplete=off on the button"
 
 
 def test_the_scan_sees_a_form_left_open() -> None:
     scan = FormScan()
-    scan.feed('<form id="f"><input name="secret"><button type="submit">Go</button></form>'
-              '<form action="/x" method="post"><button type="submit">Plain</button></form>')
+    scan.feed('<form id="f"><input name="secret"><button type="submit">Go</button>'
+              '<button>Untyped</button><input type="image" src="x"><button type="button">'
+              '</form><form action="/x" method="post"><button type="submit">Plain</button></form>')
     assert [form.get("id") for form in scan.forms] == ["f", None]
-    assert [(name, "disabled" in button) for name, button in scan.buttons] == [
-        ("f", False), ("form 2", False)]
+    assert [(name, button["tag"], "disabled" in button) for name, button in scan.buttons] == [
+        ("f", "button", False), ("f", "button", False), ("f", "input", False),
+        ("form 2", "button", False)]

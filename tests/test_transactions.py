@@ -4,14 +4,18 @@ nothing of it is stored unless the whole commits."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from app import create_app
+from app.config import _create_secret_file
 from app.extensions import db, savepoint
 from app.models import AuditEntry, OrgDeadlineStep
 from app.services import escalation
+from tests.conftest import make_config
 
 
 def stored_steps() -> int:
@@ -51,3 +55,19 @@ def test_sqlite_commits_through_a_synced_write_ahead_log(app: Flask) -> None:
         with db.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+def test_a_new_sqlite_database_is_its_owners_only(tmp_path: Path) -> None:
+    """The database holds every report's ciphertext and metadata: a file Candor creates, with
+    its write-ahead log, is readable by its owner only, in an instance folder of the same."""
+    path = tmp_path / "new.sqlite3"
+    application = create_app(make_config(tmp_path, f"sqlite:///{path}"))
+    with application.app_context():
+        db.session.execute(text("CREATE TABLE probe (x INTEGER)"))
+        db.session.commit()
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert Path(f"{path}-wal").stat().st_mode & 0o777 == 0o600
+        db.engine.dispose()
+    instance = application.extensions["candor_config"].instance_path
+    _create_secret_file(instance)  # the development secret's folder
+    assert instance.stat().st_mode & 0o777 == 0o700

@@ -15,6 +15,7 @@ import http.client
 import http.cookiejar
 import ipaddress
 import json
+import os
 import re
 import sys
 import urllib.error
@@ -254,13 +255,15 @@ def upload_attachment(client: CandorServer, case_ref: str, case_key: CaseKey, ke
 def _save_attachments(client: CandorServer, view: Mapping[str, Any],
                       opened: protocol.OpenedCase, folder: Path) -> None:
     """Download and decrypt every attachment into ``folder``. Each is written to a temporary
-    file and given its name only once all of it has checked out (SPEC.md 8.9)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    file and given its name only once all of it has checked out (SPEC.md 8.9). What is written
+    is readable by this user only (a new folder too): this may be a shared machine."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     for item in view["attachments"]:
         incoming = protocol.open_attachment(opened, item)
         partial = folder / f".candor-{incoming.attachment_ref}.part"
         try:
-            with partial.open("wb") as out:
+            private = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(private, "wb") as out:
                 pieces = client.download(f"/api/v1/reporter/attachments/"
                                          f"{incoming.attachment_ref}")
                 for plain in protocol.decrypt_attachment(opened.case_ref, incoming, pieces):

@@ -96,12 +96,12 @@ def init_checkpoint_key(key_path: Path, instance_path: Path) -> bytes:
         raise AuditKeyError(f"{key_path} already exists; refusing to replace the audit "
                             "checkpoint key")
     signing_key = SigningKey.generate()
-    key_path.parent.mkdir(parents=True, exist_ok=True)
+    key_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(bytes(signing_key))
     public = bytes(signing_key.verify_key)
-    instance_path.mkdir(parents=True, exist_ok=True)
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     (instance_path / VERIFY_KEY_FILE).write_text(public.hex() + "\n", encoding="ascii")
     return public
 

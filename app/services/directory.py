@@ -54,7 +54,7 @@ def init_organisation_key(session: DbSession, key_path: Path,
     if key_path.exists():
         raise DirectoryError(f"{key_path} already exists; refusing to replace the organisation key")
     signing_key = OrganisationSigningKey.generate()
-    key_path.parent.mkdir(parents=True, exist_ok=True)
+    key_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(signing_key.to_bytes())
@@ -69,7 +69,7 @@ def init_organisation_key(session: DbSession, key_path: Path,
 def pin_fingerprint(instance_path: Path, signing_key: OrganisationSigningKey) -> str:
     """Pin the fingerprint of the key the operator holds (never of the database's copy)."""
     value = fingerprint(signing_key.verify_key)
-    instance_path.mkdir(parents=True, exist_ok=True)
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     (instance_path / FINGERPRINT_FILE).write_text(value + "\n", encoding="ascii")
     return value
 

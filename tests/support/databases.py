@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -36,9 +37,15 @@ class SQLiteServer:
 
     def create_database(self, name: str, template: str | None = None) -> str:
         path = self.directory / f"{name}.sqlite3"
-        path.unlink(missing_ok=True)
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)
         if template is not None:
-            shutil.copyfile(template.removeprefix("sqlite:///"), path)
+            # SQLite's backup API, not a file copy: in WAL mode, committed pages may still be in
+            # the template's -wal file
+            source = template.removeprefix("sqlite:///")
+            with contextlib.closing(sqlite3.connect(source)) as original, \
+                    contextlib.closing(sqlite3.connect(path)) as copy:
+                original.backup(copy)
         return f"sqlite:///{path}"
 
 
