@@ -1,5 +1,6 @@
 """Soak tests: load and faults against gunicorn (two workers) and a throwaway PostgreSQL
-cluster. Collected only under ``make soak`` (``CANDOR_SOAK=1``), never by ``make test``.
+cluster (the kill test runs on a SQLite file too). Collected only under ``make soak``
+(``CANDOR_SOAK=1``), never by ``make test``.
 
 ``SOAK_SECONDS`` (default 120) is how long the load runs, ``SOAK_KILLS`` (default 200) how many
 times the app is killed; CI may set both lower.
@@ -28,9 +29,14 @@ def cluster() -> Iterator[live_instance.PostgresCluster]:
 
 
 @pytest.fixture
-def instance(cluster: live_instance.PostgresCluster, tmp_path: Path) -> live_instance.Instance:
-    return live_instance.prepare_instance(tmp_path / "instance",
-                                          cluster.create_database("candor_soak"))
+def instance(request: pytest.FixtureRequest, tmp_path: Path) -> live_instance.Instance:
+    """PostgreSQL's, unless a test asks for ``sqlite`` (``indirect`` parametrisation)."""
+    if getattr(request, "param", "postgresql") == "sqlite":
+        url = f"sqlite:///{tmp_path / 'candor_soak.sqlite3'}"
+    else:
+        cluster: live_instance.PostgresCluster = request.getfixturevalue("cluster")
+        url = cluster.create_database("candor_soak")
+    return live_instance.prepare_instance(tmp_path / "instance", url)
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 - The app is killed with SIGKILL at random points during submissions, ``SOAK_KILLS`` times (a
   worker, and every 25th time the whole server): no case is half-written and every
-  acknowledged submission is stored and decrypts.
+  acknowledged submission is stored and decrypts. On PostgreSQL, and on SQLite in its
+  write-ahead-log mode, where a killed writer leaves its lock and log behind.
 - PostgreSQL is restarted under load (``pg_ctl restart``): the same workers carry on, and
   every request that starts once the database is back succeeds (the pool checks each
   connection before use, ``pool_pre_ping`` in ``app/config.py``).
@@ -94,6 +95,7 @@ def wait_for_acknowledgement(load: Load, after: int, timeout: float = 60) -> Non
         time.sleep(0.02)
 
 
+@pytest.mark.parametrize("instance", ["postgresql", "sqlite"], indirect=True)
 def test_kill_9_during_submissions(server: live_instance.Gunicorn,
                                    instance: live_instance.Instance) -> None:
     chance = random.Random(os.environ.get("SOAK_SEED"))
