@@ -38,6 +38,9 @@ def table_of(model: type[Base]) -> Table:
 
 
 db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+csrf = CSRFProtect()
+login_manager = LoginManager()
 
 
 def _create_private(path: str | None) -> None:
@@ -71,9 +74,6 @@ def use_sqlite_settings(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
-migrate = Migrate()
-csrf = CSRFProtect()
-login_manager = LoginManager()
 
 
 @contextmanager
