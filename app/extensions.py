@@ -61,8 +61,10 @@ def use_sqlite_settings(engine: Engine) -> None:
     tick and daily statistics) no longer hold writers back, nor writers readers. With
     ``synchronous=FULL`` every commit is on disk before it returns, so an acknowledged report
     survives a power cut, not only a crash of the app. The mode is kept in the database file;
-    like any SQLite database in WAL mode, it must be on a local file system. A database file
-    this creates is readable by its owner only."""
+    like any SQLite database in WAL mode, it must be on a local file system. Foreign keys are
+    enforced, as on PostgreSQL (SQLite does only when asked; migrations/env.py turns them off
+    while a migration rebuilds tables). A database file this creates is readable by its owner
+    only."""
     if engine.dialect.name != "sqlite":
         return
     _create_private(engine.url.database)
@@ -72,6 +74,7 @@ def use_sqlite_settings(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select
 
 from app.extensions import db
+from app.models import CaseGrant, CaseRecord
+from app.roles import Role
+from tests.support.case_metadata import seeded_case
+from tests.support.staff import StaffLogin
 
 
 def test_migrated_schema_matches_models(app: Flask) -> None:
@@ -26,3 +34,48 @@ def test_upgrade_is_idempotent_and_downgrade_works(app: Flask, runner: FlaskCliR
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with app.app_context():
         assert "staff_users" in db.inspect(db.engine).get_table_names()
+
+
+def test_a_migration_keeps_the_rows_of_a_rebuilt_tables_children(
+        app: Flask, runner: FlaskCliRunner, staff: StaffLogin) -> None:
+    """On SQLite, Candor enforces foreign keys, and a batch migration rebuilds a table by
+    dropping the old one: with enforcement on during the migration, dropping ``cases`` would
+    cascade to every grant and record. Migrations run with it off (migrations/env.py)."""
+    reader = staff.create("migration-reader", Role.RSO)
+    with app.app_context():
+        seeded_case(db.session, 1, [reader.id], date(2026, 5, 1))
+        db.session.commit()
+
+    def children() -> tuple[int, int]:
+        with app.app_context():
+            return (db.session.scalar(select(func.count()).select_from(CaseGrant)) or 0,
+                    db.session.scalar(select(func.count()).select_from(CaseRecord)) or 0)
+
+    assert children() == (2, 1)
+    # 0005's downgrade and upgrade both rebuild ``cases`` on SQLite
+    for target in ("0004", "head"):
+        result = runner.invoke(args=["db", "downgrade" if target == "0004" else "upgrade",
+                                     target])
+        assert result.exit_code == 0, result.output
+        assert children() == (2, 1), target
+    with app.app_context(), db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_rows_orphaned_before_enforcement_do_not_stop_an_upgrade(
+        app: Flask, runner: FlaskCliRunner) -> None:
+    """A SQLite database from before foreign keys were enforced may hold orphans: a migration
+    warns about them and goes on; it fails only on orphans it made itself."""
+    with app.app_context(), db.engine.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            pytest.skip("only SQLite ever ran without foreign keys")
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.exec_driver_sql(
+            "INSERT INTO case_grants (case_id, kind, grant, key_epoch) "
+            "VALUES (987654, 'recipient', x'00', 1)")
+        connection.commit()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+    for command in (["db", "downgrade", "0008"], ["db", "upgrade"]):
+        result = runner.invoke(args=command)
+        assert result.exit_code == 0, result.output

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from app import create_app
 from app.config import _create_secret_file
 from app.extensions import db, savepoint
-from app.models import AuditEntry, OrgDeadlineStep
+from app.models import AuditEntry, CaseGrant, OrgDeadlineStep
 from app.services import escalation
 from tests.conftest import make_config
 
@@ -71,3 +72,13 @@ def test_a_new_sqlite_database_is_its_owners_only(tmp_path: Path) -> None:
     instance = application.extensions["candor_config"].instance_path
     _create_secret_file(instance)  # the development secret's folder
     assert instance.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_row_pointing_at_no_case_is_refused(app: Flask) -> None:
+    """Foreign keys hold on SQLite as on PostgreSQL (SQLite enforces them only when asked)."""
+    with app.app_context():
+        db.session.add(CaseGrant(case_id=987654, kind="recipient", staff_id=None,
+                                 grant=b"g" * 100, key_epoch=1))
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
