@@ -1,7 +1,7 @@
 """Alembic environment: the database and metadata come from the Candor app (`candor db ...`)."""
 
 import logging
-from typing import Any
+from collections import Counter
 
 from alembic import context
 from flask import current_app
@@ -31,33 +31,44 @@ def run_migrations_online() -> None:
     options = dict(current_app.extensions["migrate"].configure_args)
     options.setdefault("process_revision_directives", skip_empty_autogenerate)
     with database.engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
-            # Candor's connections enforce foreign keys (app/extensions.py), but a batch
-            # migration rebuilds a table and drops the old one, and with enforcement on that
-            # drop would first delete its rows and cascade to every child row. Off for the
-            # migration (it can only change outside a transaction), checked and on afterwards.
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            before = _foreign_key_problems(connection)
-            connection.commit()
+        if connection.dialect.name != "sqlite":
+            context.configure(connection=connection, target_metadata=target_metadata, **options)
+            with context.begin_transaction():
+                context.run_migrations()
+            return
+        # Candor's connections enforce foreign keys (app/extensions.py), but a batch migration
+        # rebuilds a table and drops the old one, and with enforcement on that drop would first
+        # delete its rows and cascade to every child row. So: off for the migration (a pragma
+        # that changes only outside a transaction; the commit ends the one SQLAlchemy began,
+        # which Alembic would otherwise take as the caller's and never commit), checked after.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        before = _foreign_key_problems(connection)
+        connection.commit()
         context.configure(connection=connection, target_metadata=target_metadata, **options)
-        with context.begin_transaction():
-            context.run_migrations()
-        if sqlite:
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
             after = _foreign_key_problems(connection)
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-            connection.commit()
-            if before:
-                logger.warning("rows that break foreign keys, from before they were enforced: "
-                               "%s", sorted(before)[:10])
-            if after - before:
-                raise RuntimeError("the migration left rows that break foreign keys: "
-                                   f"{sorted(after - before)[:10]}")
+        except BaseException:
+            connection.invalidate()  # never back to the pool with enforcement off
+            raise
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+    if before:
+        logger.warning("rows whose parent row is missing, from before foreign keys were "
+                       "enforced (PRAGMA foreign_key_check lists them): %s", dict(before))
+    grown = {where: count for where, count in after.items() if count > before[where]}
+    if grown:
+        raise RuntimeError(
+            "the migration was applied, but it left rows whose parent row is missing (by table "
+            f"and parent table: {grown}); PRAGMA foreign_key_check lists them")
 
 
-def _foreign_key_problems(connection: Connection) -> set[tuple[Any, ...]]:
-    """(table, rowid, parent table, constraint) of every row whose parent is missing."""
-    return {tuple(row) for row in connection.exec_driver_sql("PRAGMA foreign_key_check")}
+def _foreign_key_problems(connection: Connection) -> Counter[tuple[str, str]]:
+    """How many rows of each table miss their parent row, by (table, parent table): counted,
+    not listed, since rebuilding a table renumbers its constraints and may change rowids."""
+    return Counter((row[0], row[2])
+                   for row in connection.exec_driver_sql("PRAGMA foreign_key_check"))
 
 
 if context.is_offline_mode():

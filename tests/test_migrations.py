@@ -66,7 +66,8 @@ def test_a_migration_keeps_the_rows_of_a_rebuilt_tables_children(
 def test_rows_orphaned_before_enforcement_do_not_stop_an_upgrade(
         app: Flask, runner: FlaskCliRunner) -> None:
     """A SQLite database from before foreign keys were enforced may hold orphans: a migration
-    warns about them and goes on; it fails only on orphans it made itself."""
+    warns about them and goes on, even through a rebuild of their table; it fails only on
+    orphans it made itself."""
     with app.app_context(), db.engine.connect() as connection:
         if connection.dialect.name != "sqlite":
             pytest.skip("only SQLite ever ran without foreign keys")
@@ -76,6 +77,7 @@ def test_rows_orphaned_before_enforcement_do_not_stop_an_upgrade(
             "VALUES (987654, 'recipient', x'00', 1)")
         connection.commit()
         connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-    for command in (["db", "downgrade", "0008"], ["db", "upgrade"]):
+    # through 0005, which rebuilds case_grants (renumbering its constraints)
+    for command in (["db", "downgrade", "0004"], ["db", "upgrade"]):
         result = runner.invoke(args=command)
         assert result.exit_code == 0, result.output
