@@ -131,7 +131,8 @@ def upload_through_api(client: Client, case_ref: str, case_key: Any, size: int) 
 def upload_without_javascript(client: Client, size: int) -> str:
     """POST the no-JavaScript report form with one file of ``size`` bytes, streamed."""
     status, page = client.call("GET", "/report/plain/new")
-    match, action = _TOKEN.search(page.decode()), _ACTION.search(page.decode())
+    text = page.decode()
+    match, action = _TOKEN.search(text), _ACTION.search(text)
     if status != 200 or not match or not action:
         raise RuntimeError(f"no form: {status}")
     boundary = "candor-bench-" + secrets.token_hex(8)

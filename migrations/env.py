@@ -31,29 +31,38 @@ def run_migrations_online() -> None:
     options = dict(current_app.extensions["migrate"].configure_args)
     options.setdefault("process_revision_directives", skip_empty_autogenerate)
     with database.engine.connect() as connection:
-        if connection.dialect.name != "sqlite":
-            context.configure(connection=connection, target_metadata=target_metadata, **options)
-            with context.begin_transaction():
-                context.run_migrations()
-            return
-        # Candor's connections enforce foreign keys (app/extensions.py), but a batch migration
-        # rebuilds a table and drops the old one, and with enforcement on that drop would first
-        # delete its rows and cascade to every child row. So: off for the migration (a pragma
-        # that changes only outside a transaction; the commit ends the one SQLAlchemy began,
-        # which Alembic would otherwise take as the caller's and never commit), checked after.
-        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        before = _foreign_key_problems(connection)
-        connection.commit()
+        sqlite = connection.dialect.name == "sqlite"
+        before = _foreign_keys_off(connection) if sqlite else Counter()
         context.configure(connection=connection, target_metadata=target_metadata, **options)
         try:
             with context.begin_transaction():
                 context.run_migrations()
-            after = _foreign_key_problems(connection)
         except BaseException:
-            connection.invalidate()  # never back to the pool with enforcement off
+            if sqlite:
+                connection.invalidate()  # never back to the pool with enforcement off
             raise
-        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-        connection.commit()
+        if sqlite:
+            _foreign_keys_on(connection, before)
+
+
+# Candor's SQLite connections enforce foreign keys (app/extensions.py), but a batch migration
+# rebuilds a table and drops the old one, and with enforcement on that drop would first delete
+# its rows and cascade to every child row. So it is off for the migration and checked after.
+def _foreign_keys_off(connection: Connection) -> Counter[tuple[str, str]]:
+    """Turn enforcement off (a pragma that changes only outside a transaction; the commit ends
+    the one SQLAlchemy began, which Alembic would otherwise take as the caller's and never
+    commit); returns the rows already missing their parent."""
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    before = _foreign_key_problems(connection)
+    connection.commit()
+    return before
+
+
+def _foreign_keys_on(connection: Connection, before: Counter[tuple[str, str]]) -> None:
+    """Turn enforcement back on; warn about orphans from before it, fail on new ones."""
+    after = _foreign_key_problems(connection)
+    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+    connection.commit()
     if before:
         logger.warning("rows whose parent row is missing, from before foreign keys were "
                        "enforced (PRAGMA foreign_key_check lists them): %s", dict(before))

@@ -68,6 +68,11 @@ def standard_windows(today: date) -> list[tuple[Scope, Quarter]]:
     return [("board", Quarter.of(today)), ("board", last), ("officers", last)]
 
 
+def _is_current(row: StatisticsSnapshot, today: date, taxonomy: Taxonomy) -> bool:
+    """A stored count serves only the day it was made for, under the taxonomy it used."""
+    return row.counted_for == today and row.taxonomy_version == taxonomy.version
+
+
 def _stored(session: DbSession, scope: Scope, last: Quarter) -> StatisticsSnapshot | None:
     return session.scalar(select(StatisticsSnapshot).where(
         StatisticsSnapshot.scope == scope, StatisticsSnapshot.last_quarter == last.label))
@@ -87,7 +92,7 @@ def refresh(session: DbSession, taxonomy: Taxonomy, now: datetime) -> list[str]:
             session.delete(row)
             continue
         rows[key] = row
-        if row.counted_for == today and row.taxonomy_version == taxonomy.version:
+        if _is_current(row, today, taxonomy):
             current.add(key)
     session.commit()
     counted = []
@@ -134,8 +139,7 @@ class StatisticsCache:
         scheduler made it, else this process's own (see the module docstring)."""
         scope = counted_scope(scope)
         row = _stored(session, scope, last)
-        if row is not None and row.counted_for == today \
-                and row.taxonomy_version == taxonomy.version:
+        if row is not None and _is_current(row, today, taxonomy):
             return Counted(Raw.from_json(json.loads(row.raw)), daily=True)
         key = (scope, last, today, taxonomy.version)
         version = data_version(session)
