@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import func, select
+from sqlalchemy import UniqueConstraint, func, select
 
 from app.extensions import db
 from app.models import CaseGrant, CaseRecord
@@ -81,3 +81,19 @@ def test_rows_orphaned_before_enforcement_do_not_stop_an_upgrade(
     for command in (["db", "downgrade", "0004"], ["db", "upgrade"]):
         result = runner.invoke(args=command)
         assert result.exit_code == 0, result.output
+
+
+def test_every_table_under_a_case_finds_its_rows_by_an_index() -> None:
+    """Rows that belong to a case are read by case and deleted with it: each such table must
+    have an index (its own or a unique constraint's) that begins with case_id, or reading one
+    case, or deleting one, scans the whole table. The unique constraints' indexes serve several
+    of them, so a second case_id index there would only slow every insert (migration 0010)."""
+    cases = db.metadata.tables["cases"]
+    for table in db.metadata.tables.values():
+        for key in table.foreign_key_constraints:
+            if key.referred_table is not cases or key.column_keys != ["case_id"]:
+                continue
+            leading = [index.columns[0].name for index in table.indexes]
+            leading += [constraint.columns[0].name for constraint in table.constraints
+                        if isinstance(constraint, UniqueConstraint)]
+            assert leading.count("case_id") == 1, (table.name, leading)

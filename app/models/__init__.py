@@ -234,7 +234,8 @@ class CaseGrant(Base):
     __table_args__ = (UniqueConstraint("case_id", "kind", "staff_id", "key_epoch"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # Looked up by the unique constraint's index, which begins with case_id.
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # recipient | reporter | escrow
     staff_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
@@ -255,7 +256,8 @@ class CaseRecord(Base):
     __table_args__ = (UniqueConstraint("case_id", "record_ref"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # Looked up by the unique constraint's index, which begins with case_id.
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     record_ref: Mapped[str] = mapped_column(String(64))  # bound into the associated data
     kind: Mapped[str] = mapped_column(String(16))
     author: Mapped[str] = mapped_column(String(16))  # "reporter" or "staff"
@@ -296,7 +298,8 @@ class CaseExclusion(Base):
     __table_args__ = (UniqueConstraint("case_id", "staff_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # Looked up by the unique constraint's index, which begins with case_id.
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
     reason: Mapped[str] = mapped_column(String(16), default="concerned")  # or "recused"
 

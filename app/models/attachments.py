@@ -25,7 +25,8 @@ class Attachment(Base):
     __table_args__ = (UniqueConstraint("case_id", "attachment_ref"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # Looked up by the unique constraint's index, which begins with case_id.
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     # Bound into the stream's associated data; chosen by the encrypting client (random).
     attachment_ref: Mapped[str] = mapped_column(String(64))
     # The blob's file name: random, never anything a reporter typed.

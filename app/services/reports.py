@@ -190,11 +190,19 @@ def file_report(
     raise RuntimeError(f"no free case number after {NUMBER_ATTEMPTS} attempts")
 
 
+# Built once: constructing an INSERT (and its cache key) on every submission cost about as much
+# as running it. Core inserts, not the ORM's: its unit of work (or even its bulk inserts) took
+# about half of a submission's CPU for these few rows, and nothing here needs the objects.
+_INSERT_CASE = insert(table_of(Case)).returning(table_of(Case).c.id)
+_INSERT_GRANTS = insert(table_of(CaseGrant))
+_INSERT_RECORDS = insert(table_of(CaseRecord))
+_INSERT_EXCLUSIONS = insert(table_of(CaseExclusion))
+_INSERT_EVENTS = insert(table_of(CaseEvent))
+
+
 def _write_case(session: DbSession, s: Submission, number: str, digest: bytes,
                 concerned: set[int], taxonomy: Taxonomy) -> FiledCase:
-    """Insert the case and what it carries, one statement per table. Core inserts, not the
-    ORM's: its unit of work (or even its bulk inserts) took about half of a submission's CPU
-    for these few rows, and nothing here needs the objects."""
+    """Insert the case and what it carries, one statement per table."""
     received = today()
     values: dict[str, Any] = dict(
         case_ref=s.case_ref, number=number,
@@ -211,19 +219,18 @@ def _write_case(session: DbSession, s: Submission, number: str, digest: bytes,
     values.update(_first_schedule(Case(**values), record_kinds, received))
     # On the session's connection directly: the ORM's execution layer adds nothing to these.
     connection = session.connection()
-    case_id: int = connection.execute(
-        insert(table_of(Case)).returning(table_of(Case).c.id), values).scalar_one()
-    connection.execute(insert(table_of(CaseGrant)), [
+    case_id: int = connection.execute(_INSERT_CASE, values).scalar_one()
+    connection.execute(_INSERT_GRANTS, [
         {"case_id": case_id, "kind": g.kind, "staff_id": g.staff_id, "grant": g.grant}
         for g in s.grants])
-    connection.execute(insert(table_of(CaseRecord)), [
+    connection.execute(_INSERT_RECORDS, [
         {"case_id": case_id, "record_ref": r.record_ref, "kind": kind, "author": "reporter",
          "visible_to_reporter": True, "created_on": received, "ciphertext": r.ciphertext}
         for r, kind in zip(s.records, record_kinds, strict=True)])
     if concerned:
-        connection.execute(insert(table_of(CaseExclusion)), [
+        connection.execute(_INSERT_EXCLUSIONS, [
             {"case_id": case_id, "staff_id": staff_id} for staff_id in sorted(concerned)])
-    connection.execute(insert(table_of(CaseEvent)), [
+    connection.execute(_INSERT_EVENTS, [
         {"case_id": case_id, "kind": RECEIVED, "occurred_on": received,
          "visible_to_reporter": True, "detail": RECEIVED_DETAIL}])
     return FiledCase(case_id, s.case_ref, number)
