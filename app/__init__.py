@@ -45,7 +45,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.surfaces import SurfaceSessionInterface
 
     request_logging.init_logging()
-    app.session_interface = SurfaceSessionInterface()
+    app.session_interface = SurfaceSessionInterface(config)
     db.init_app(app)
     with app.app_context():
         use_sqlite_settings(db.engine)

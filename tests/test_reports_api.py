@@ -220,21 +220,32 @@ def test_clients_work_out_the_readers_from_signed_roles(app: Flask, client: Flas
 
 def test_the_reporter_cookie_does_not_say_which_case(app: Flask, client: FlaskClient,
                                                      recipients: dict[str, int]) -> None:
+    """The cookie is sealed: whoever holds it (a seized device) reads nothing in it, not even
+    with Flask's own cookie reader; only the server's key opens it."""
     from flask.sessions import SecureCookieSessionInterface
+    from itsdangerous import BadSignature
+
+    from app.surfaces import SealedCookie
 
     reporter = ReporterClient(client)
     response, _codename = reporter.submit()
     number = response.get_json()["number"]
     cookie = client.get_cookie("candor_reporter")
     assert cookie is not None
-    interface = SecureCookieSessionInterface()
-    interface.salt = "candor-candor_reporter"
-    data = interface.get_signing_serializer(app).loads(cookie.value)
-    assert set(data) == {"csrf_token", "reporter"}
     with app.app_context():
-        case_ref = db.session.scalars(db.select(Case)).one().case_ref
-    assert case_ref not in str(data) and number not in str(data)
-    assert "case" not in str(data)  # the sealed payload names nothing in clear
+        case = db.session.scalars(db.select(Case)).one()
+    sealed = base64.urlsafe_b64decode(cookie.value + "=" * (-len(cookie.value) % 4))
+    for clear in (case.case_ref, number, "reporter", "case", "csrf_token",
+                  response.get_json()["csrf_token"]):
+        assert clear.encode() not in sealed
+    signed = SecureCookieSessionInterface()
+    signed.salt = "candor-candor_reporter"
+    with pytest.raises(BadSignature):
+        signed.get_signing_serializer(app).loads(cookie.value)
+    with pytest.raises(BadSignature):
+        SealedCookie(bytes(32)).loads(cookie.value)
+    data = app.session_interface.reporter.get_signing_serializer(app).loads(cookie.value)
+    assert set(data) == {"csrf_token", "reporter"} and data["reporter"]["case"] == case.id
     assert client.get("/api/v1/reporter/case").status_code == 200
 
 

@@ -213,8 +213,8 @@ def recover_begin() -> tuple[Response, int] | Response:
         return jsonify(error="recovery_failed", message=str(error)), 401
     db.session.commit()
     staff = started.staff
-    # The cookie is signed, not secret: it holds only a digest of the challenge, never the
-    # challenge, so only the holder of the private key can answer it.
+    # The cookie holds only a digest of the challenge, never the challenge: even someone who
+    # could open the sealed cookie could not answer it without the private key.
     session[RECOVERY_SESSION_KEY] = {
         "staff_id": staff.id,
         "digest": started.challenge_digest.hex(),
