@@ -29,7 +29,7 @@ SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret  # nose
 
 def derive_key(secret_key: str, purpose: str) -> bytes:
     """A 32-byte key for one purpose, derived from the secret key. Every server-side use of the
-    secret (sealed reporter cookies, codename look-ups, throttles, proof of work...) takes its
+    secret (sealed session cookies, codename look-ups, throttles, proof of work...) takes its
     own purpose, so no value made for one use is ever valid for another."""
     return hmac.new(secret_key.encode(), b"candor/derived-key\0" + purpose.encode(),
                     hashlib.sha256).digest()

@@ -26,6 +26,7 @@ REPORTER_COOKIE = "candor_reporter"
 STAFF_COOKIE = "candor_staff"
 STAFF_PATH_PREFIXES = ("/staff", "/auth", "/governance", "/api/v1/staff")
 _ISSUED_SIZE = 8
+_BLOCK = 128
 
 
 def is_staff_path(path: str) -> bool:
@@ -34,17 +35,21 @@ def is_staff_path(path: str) -> bool:
 
 class SealedCookie:
     """A session's content as the cookie carries it: XSalsa20-Poly1305, with a random nonce
-    per cookie, over the time it was made and Flask's JSON form of the session; base64url
-    without padding. What Flask asks of its serializer: ``dumps``, and ``loads`` raising
-    ``BadSignature`` for anything not made with this key, or made more than ``max_age``
-    seconds ago."""
+    per cookie, over the time it was made and Flask's JSON form of the session padded to a
+    multiple of 128 bytes; base64url without padding. What Flask asks of its serializer:
+    ``dumps``, and ``loads`` raising ``BadSignature`` for anything not made with this key, or
+    made more than ``max_age`` seconds ago."""
 
     def __init__(self, key: bytes) -> None:
         self._box = nacl.secret.SecretBox(key)
 
     def dumps(self, data: dict[str, Any]) -> str:
         issued = int(time.time()).to_bytes(_ISSUED_SIZE, "big")
-        payload = issued + SecureCookieSessionInterface.serializer.dumps(data).encode()
+        text = SecureCookieSessionInterface.serializer.dumps(data)
+        # Padded with spaces (JSON ignores them) to a whole block: a cookie's length would
+        # otherwise say how many digits the case id it opens has.
+        text += " " * (-len(text) % _BLOCK)
+        payload = issued + text.encode()
         return base64.urlsafe_b64encode(self._box.encrypt(payload)).rstrip(b"=").decode("ascii")
 
     def loads(self, value: str, max_age: int | None = None) -> dict[str, Any]:

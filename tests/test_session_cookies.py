@@ -68,12 +68,47 @@ def test_a_changed_cookie_is_no_session(client: FlaskClient,
 def test_a_cookie_that_expired_is_no_session(app: Flask, client: FlaskClient,
                                              recipients: dict[str, int],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # A lifetime shorter than the reporter's idle limit, so only the cookie's age can refuse it.
+    app.permanent_session_lifetime = timedelta(minutes=5)
     _opened_case(client)
-    lifetime = app.permanent_session_lifetime
-    assert isinstance(lifetime, timedelta)
-    later = surfaces.time.time() + lifetime.total_seconds() + 1
+    later = surfaces.time.time() + 6 * 60
     monkeypatch.setattr(surfaces.time, "time", lambda: later)
     assert client.get("/api/v1/reporter/case").status_code == 401
+
+
+def test_each_surface_opens_only_its_own_cookies(app: Flask, client: FlaskClient,
+                                                 recipients: dict[str, int]) -> None:
+    value = _opened_case(client)
+    interface = app.session_interface
+    assert interface.reporter.get_signing_serializer(app).loads(value)["reporter"]
+    with pytest.raises(BadSignature):
+        interface.staff.get_signing_serializer(app).loads(value)
+    staff_value = interface.staff.get_signing_serializer(app).dumps({"_user_id": "1"})
+    with pytest.raises(BadSignature):
+        interface.reporter.get_signing_serializer(app).loads(staff_value)
+
+
+def test_a_cookies_length_does_not_tell_the_case() -> None:
+    sealed = SealedCookie(bytes(32))
+    lengths = {len(sealed.dumps({"csrf_token": "f" * 40,
+                                 "reporter": {"case": case_id, "seen": 1_800_000_000}}))
+               for case_id in (1, 42, 123, 9_999, 123_456, 2**31 - 1)}
+    assert len(lengths) == 1
+
+
+def test_an_idle_session_forgets_its_case(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flask import session
+
+    from app.reporter import session as case_session
+
+    with app.test_request_context("/report/case"):
+        case_session.open_for(7)
+        assert case_session.current_case_id() == 7
+        idle = app.extensions["candor_config"].reporter_idle_minutes * 60
+        later = case_session.time.time() + idle + 1
+        monkeypatch.setattr(case_session.time, "time", lambda: later)
+        assert case_session.current_case_id() is None
+        assert "reporter" not in session and session.modified
 
 
 @pytest.mark.parametrize("value", [

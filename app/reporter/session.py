@@ -1,8 +1,9 @@
 """A reporter's session: which case this browser has open, and when it was last used.
 
 The session cookie is sealed (``app/surfaces.py``): unreadable without the server's secret, so a
-seized or shared device does not tell which case its owner opened. It is also useless once idle
-longer than ``CANDOR_REPORTER_IDLE_MINUTES``. Nothing is kept on the server.
+seized or shared device does not tell which case its owner opened. Once idle longer than
+``CANDOR_REPORTER_IDLE_MINUTES`` it opens nothing, and the next answer replaces it with one
+without the case. Nothing is kept on the server.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def current_case_id() -> int | None:
     if not isinstance(case_id, int) or not isinstance(seen, int):
         return None
     if time.time() - seen > get_config(current_app).reporter_idle_minutes * 60:
+        del session[_FIELD]  # the cookie sent back no longer holds the case id
         return None
     _mark(case_id)
     return case_id
