@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import UniqueConstraint, func, select
+from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint, func, select
 
 from app.extensions import db
 from app.models import CaseGrant, CaseRecord
@@ -97,3 +97,21 @@ def test_every_table_under_a_case_finds_its_rows_by_an_index() -> None:
             leading += [constraint.columns[0].name for constraint in table.constraints
                         if isinstance(constraint, UniqueConstraint)]
             assert leading.count("case_id") == 1, (table.name, leading)
+
+
+# Rows Candor never deletes: accounts are disabled (the audit trail names them), a case keeps its
+# metadata after retention, and the notification outbox keeps what it sent.
+NEVER_DELETED = {"staff_users", "cases", "notification_outbox"}
+
+
+def test_every_reference_to_rows_that_get_deleted_is_indexed() -> None:
+    """Deleting a row makes the database find every row that refers to it (to cascade or set
+    null): without an index that begins with the referring column, each deletion scans the
+    referring table (retention deletes a case's records one by one, for instance)."""
+    for table in db.metadata.tables.values():
+        leading = {index.columns[0].name for index in table.indexes}
+        leading |= {constraint.columns[0].name for constraint in table.constraints
+                    if isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint)}
+        for key in table.foreign_key_constraints:
+            if key.referred_table.name not in NEVER_DELETED:
+                assert key.column_keys[0] in leading, (table.name, key.column_keys)

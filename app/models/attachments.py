@@ -38,10 +38,11 @@ class Attachment(Base):
     visible_to_reporter: Mapped[bool]
     key_epoch: Mapped[int] = mapped_column(default=1)
     # Set when the upload completes, with the records that carry the file key and name.
+    # Indexed: deleting a record (retention) looks here for attachments that point to it.
     key_record_id: Mapped[int | None] = mapped_column(
-        ForeignKey("case_records.id", ondelete="SET NULL"))
+        ForeignKey("case_records.id", ondelete="SET NULL"), index=True)
     name_record_id: Mapped[int | None] = mapped_column(
-        ForeignKey("case_records.id", ondelete="SET NULL"))
+        ForeignKey("case_records.id", ondelete="SET NULL"), index=True)
     # The most frames the uploader announced (checked against the size limits up front), and
     # what has arrived so far: whole chunks of whole frames, in order.
     max_frames: Mapped[int]
