@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint, func, select
+from sqlalchemy import PrimaryKeyConstraint, Table, UniqueConstraint, func, select
 
 from app.extensions import db
 from app.models import CaseGrant, CaseRecord
@@ -83,6 +83,14 @@ def test_rows_orphaned_before_enforcement_do_not_stop_an_upgrade(
         assert result.exit_code == 0, result.output
 
 
+def _leading_columns(table: Table) -> list[str]:
+    """The first column of each index on ``table``: its own, its unique constraints' and its
+    primary key's."""
+    return ([index.columns[0].name for index in table.indexes]
+            + [constraint.columns[0].name for constraint in table.constraints
+               if isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint)])
+
+
 def test_every_table_under_a_case_finds_its_rows_by_an_index() -> None:
     """Rows that belong to a case are read by case and deleted with it: each such table must
     have an index (its own or a unique constraint's) that begins with case_id, or reading one
@@ -91,12 +99,9 @@ def test_every_table_under_a_case_finds_its_rows_by_an_index() -> None:
     cases = db.metadata.tables["cases"]
     for table in db.metadata.tables.values():
         for key in table.foreign_key_constraints:
-            if key.referred_table is not cases or key.column_keys != ["case_id"]:
-                continue
-            leading = [index.columns[0].name for index in table.indexes]
-            leading += [constraint.columns[0].name for constraint in table.constraints
-                        if isinstance(constraint, UniqueConstraint)]
-            assert leading.count("case_id") == 1, (table.name, leading)
+            if key.referred_table is cases and key.column_keys == ["case_id"]:
+                leading = _leading_columns(table)
+                assert leading.count("case_id") == 1, (table.name, leading)
 
 
 # Rows Candor never deletes: accounts are disabled (the audit trail names them), a case keeps its
@@ -109,9 +114,6 @@ def test_every_reference_to_rows_that_get_deleted_is_indexed() -> None:
     null): without an index that begins with the referring column, each deletion scans the
     referring table (retention deletes a case's records one by one, for instance)."""
     for table in db.metadata.tables.values():
-        leading = {index.columns[0].name for index in table.indexes}
-        leading |= {constraint.columns[0].name for constraint in table.constraints
-                    if isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint)}
         for key in table.foreign_key_constraints:
             if key.referred_table.name not in NEVER_DELETED:
-                assert key.column_keys[0] in leading, (table.name, key.column_keys)
+                assert key.column_keys[0] in _leading_columns(table), (table.name, key.column_keys)
