@@ -78,7 +78,6 @@ def use_sqlite_settings(engine: Engine) -> None:
         cursor.close()
 
 
-
 @contextmanager
 def savepoint(session: DbSession) -> Iterator[SessionTransaction]:
     """``session.begin_nested()`` that stays inside the session's transaction on SQLite too.
