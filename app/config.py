@@ -45,6 +45,11 @@ DEFAULT_RETENTION_DAYS: tuple[tuple[str, int], ...] = (
 MIN_RETENTION_DAYS = 200
 
 
+# A blank page: it names no site and needs no network, so it suits any installation until the
+# lab picks something ordinary-looking of its own (a news or weather site, its intranet).
+DEFAULT_LEAVE_URL = "about:blank"
+
+
 class ConfigError(Exception):
     """The configuration cannot be used. ``str(error)`` says exactly what to fix."""
 
@@ -129,6 +134,8 @@ class Config:
     # Smallest count printed in internal packs and in the public transparency report.
     statistics_min_cell: int = 5
     public_min_cell: int = 10
+    # Where a reporter's "Leave now" goes: a page that says nothing about reporting.
+    leave_url: str = DEFAULT_LEAVE_URL
 
     @property
     def blob_path(self) -> Path:
@@ -227,6 +234,7 @@ class Config:
             retention_days=_retention(env),
             statistics_min_cell=_int(env, "CANDOR_STATISTICS_MIN_CELL", 5, minimum=3),
             public_min_cell=_int(env, "CANDOR_PUBLIC_MIN_CELL", 10, minimum=5),
+            leave_url=_leave_url(env),
         )
 
     def derived_key(self, purpose: str) -> bytes:
@@ -254,6 +262,22 @@ class Config:
             "WTF_CSRF_SSL_STRICT": False,  # the Referer header is never sent (no-referrer)
             "TESTING": self.environment == "testing",
         }
+
+
+def _leave_url(env: Mapping[str, str]) -> str:
+    """``CANDOR_LEAVE_URL``: an http(s) address, a path on this site, or about:blank."""
+    raw = env.get("CANDOR_LEAVE_URL", "").strip()
+    if not raw:
+        return DEFAULT_LEAVE_URL
+    lowered = raw.lower()
+    if lowered == "about:blank" or lowered.startswith(("https://", "http://")) or (
+            raw.startswith("/") and not raw.startswith("//")):
+        if any(c.isspace() or c in "\"<>" for c in raw):
+            raise ConfigError("CANDOR_LEAVE_URL must not contain spaces, quotes or angle "
+                              "brackets")
+        return raw
+    raise ConfigError("CANDOR_LEAVE_URL must be an http:// or https:// address, a path on "
+                      f"this site starting with /, or about:blank; {raw!r} is none of these")
 
 
 def _retention(env: Mapping[str, str]) -> tuple[tuple[str, int], ...]:

@@ -15,6 +15,19 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+# What a reporter reads for a recipient's role (the people who can read a report).
+ROLE_LABELS: dict[Role, str] = {
+    Role.RSO: "Responsible Scaling Officer", Role.EXECUTIVE: "executive",
+    Role.BOARD: "Board member", Role.GOVERNANCE: "governance", Role.AUDITOR: "auditor",
+    Role.ADMIN: "administrator",
+}
+
+
+def describe_person(username: str, roles: Iterable[Role]) -> str:
+    """"rso1, Responsible Scaling Officer": a recipient as a reporter sees them listed."""
+    return ", ".join([username, *sorted(ROLE_LABELS[role] for role in roles)])
+
+
 class Permission(StrEnum):
     VIEW_OWN_ACCOUNT = "view_own_account"
     HANDLE_CASES = "handle_cases"  # inbox, case pages, replies: content sealed to them

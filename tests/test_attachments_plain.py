@@ -28,7 +28,7 @@ from tests.support.staff import Account, StaffLogin
 from tests.test_reporter_plain import NEW, OPEN, REPLY, TEXT, open_case, page, token
 
 NOTES = b"Launch checklist, page 2: eval sign-off missing.\n" * 3000  # 150 kB
-_CODENAME = re.compile(r'<code class="fp" id="codename">([^<]+)</code>')
+_CODENAME = re.compile(r'id="codename-copy" readonly[^>]*value="([^"]+)"')
 _NUMBER = re.compile(r'<dd id="case-number">([^<]+)</dd>')
 
 
@@ -69,7 +69,9 @@ def submit_with(client: FlaskClient, *items: tuple[str, bytes], **fields: Any) -
     csrf = token(client)
     data = {"csrf_token": csrf, "route": "rso", "category": "asl3-deployment",
             "text": TEXT, "send": "Encrypt and send", "attachments": files(*items), **fields}
-    return post_files(client, f"{NEW}?csrf_token={csrf}", data)
+    response = post_files(client, f"{NEW}?csrf_token={csrf}", data)
+    # A filed report redirects to its receipt, shown once.
+    return client.get(response.location) if response.status_code == 303 else response
 
 
 def blob_files(app: Flask) -> list[Path]:

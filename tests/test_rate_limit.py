@@ -50,7 +50,7 @@ def test_the_no_javascript_path_is_limited_too(make_app: Callable[..., Flask], a
                        org_key_file=config.org_signing_key_path,
                        org_fingerprint=pinned_fingerprint(config))
     client = limited.test_client()
-    assert client.post(NEW, data=report_form(client)).status_code == 200
+    assert client.post(NEW, data=report_form(client)).status_code == 303  # to its receipt
     assert client.post(NEW, data=report_form(client)).status_code == 429
     attempts = [client.post(OPEN, data={"csrf_token": token(client, OPEN),
                                         "codename": "abacus " * 7}).status_code

@@ -25,7 +25,7 @@ NEW, OPEN, REPLY = "/report/plain/new", "/report/plain/open", "/report/plain/rep
 TEXT = "The ASL-3 safeguards were switched off for the 4 March launch."
 IDENTITY = "Sam, sam@example.org"
 _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-_CODENAME = re.compile(r'<code class="fp" id="codename">([^<]+)</code>')
+_CODENAME = re.compile(r'id="codename-copy" readonly[^>]*value="([^"]+)"')
 _HIDDEN_CODENAME = re.compile(r'name="codename" type="hidden" value="([^"]+)"')
 NOT_FOUND = "No report matches this codename."
 
@@ -49,7 +49,7 @@ def report_form(client: FlaskClient, **fields: Any) -> dict[str, Any]:
 
 
 def submit(client: FlaskClient, **fields: Any) -> tuple[Any, str]:
-    response = client.post(NEW, data=report_form(client, **fields))
+    response = client.post(NEW, data=report_form(client, **fields), follow_redirects=True)
     assert response.status_code == 200, response.get_data(as_text=True)
     match = _CODENAME.search(response.get_data(as_text=True))
     assert match
@@ -301,7 +301,7 @@ def test_retaliation_opens_a_linked_report_without_javascript(
     csrf = _TOKEN.search(form_page.get_data(as_text=True)).group(1)
     response = client.post(NEW, data={
         "csrf_token": csrf, "route": "rso", "category": "retaliation", "retaliation": "1",
-        "text": "I was moved off the team.", "send": "Encrypt and send"})
+        "text": "I was moved off the team.", "send": "Encrypt and send"}, follow_redirects=True)
     assert response.status_code == 200, page(response)
     receipt = page(response)
     assert f"linked to your report {first.number}" in receipt and "keep both codenames" in receipt

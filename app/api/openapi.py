@@ -74,9 +74,10 @@ ATTACHMENT = {"type": "object", "description": "A complete attachment: its strea
     "key_record": ENCRYPTED_RECORD, "name_record": ENCRYPTED_RECORD}}
 CASE_VIEW = {"type": "object", "properties": {
     **{name: {"type": "string"} for name in (
-        "case_ref", "number", "status", "route", "category", "received_on", "acknowledge_by")},
+        "case_ref", "number", "status", "status_label", "route", "category", "received_on",
+        "acknowledge_by")},
     **{name: {"type": ["string", "null"], "format": "date"} for name in (
-        "feedback_by", "feedback_paused_since", "next_update_by")},
+        "acknowledged_on", "feedback_by", "feedback_paused_since", "next_update_by")},
     "reporter_salt": B64, "reporter_kdf_version": {"type": "integer"},
     "key_epoch": {"type": "integer", "description": "The current epoch of the case key: new "
                   "messages and attachments are encrypted under it"},
@@ -176,7 +177,9 @@ def document() -> dict[str, Any]:
                                        "type": "object", "properties": {
                                            "organisation_key": {**B64, "type": ["string", "null"]},
                                            "entries": {"type": "array", "items": B64}}})}}},
-            "/report-options": {"get": {"summary": "Routes, categories, codename KDF parameters",
+            "/report-options": {"get": {"summary": "Routes, categories, codename KDF parameters, "
+                                                   "and the outside channels (authorities a "
+                                                   "reporter may go to instead)",
                                         "responses": {"200": _answer("Options", {
                                             "type": "object"})}}},
             "/proof-of-work": {"get": {

@@ -28,9 +28,11 @@ from app.json_input import (
     text_field,
 )
 from app.models import Case
+from app.outside_channels import load_outside_channels
 from app.rate_limit import RateLimited
 from app.reporter import session as case_session
 from app.services import attachments, deadlines, proof_of_work, reports
+from app.services.cases import REPORTER_STATUS_LABELS
 from app.services.directory import pinned_fingerprint
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, readers_for
 from app.taxonomy import load_taxonomy
@@ -79,6 +81,7 @@ def report_options() -> Response:
         reporter_kdf={"version": params.version, "opslimit": params.opslimit,
                       "memlimit": params.memlimit},
         organisation_fingerprint=pinned_fingerprint(config),
+        outside_channels=[c.as_json() for c in load_outside_channels(config.instance_path)],
     )
 
 
@@ -245,6 +248,8 @@ def reporter_view(case: Case) -> dict[str, Any]:
         "case_ref": case.case_ref,
         "number": case.number,
         "status": case.status,
+        "status_label": REPORTER_STATUS_LABELS.get(case.status, case.status),
+        "acknowledged_on": case.acknowledged_on.isoformat() if case.acknowledged_on else None,
         "route": case.route,
         "category": category.label if category else case.category,
         "received_on": case.received_on.isoformat(),

@@ -306,6 +306,20 @@ class CaseExclusion(Base):
     case: Mapped[Case] = relationship(back_populates="exclusions")
 
 
+class PendingReceipt(Base):
+    """The receipt of a report filed without JavaScript, between the POST that filed it and the
+    GET that shows it once (app/services/receipts.py). ``sealed`` is the codename and the file
+    names encrypted under a key that only the reporter's sealed session cookie holds, so neither
+    this row nor the cookie alone reveals anything; the GET deletes the row."""
+
+    __tablename__ = "pending_receipts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, never a row order
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_on: Mapped[date] = mapped_column(default=today)  # a day, as every reporter date
+
+
 class AuditEntry(Base):
     """One link of the audit trail's hash chain (app/services/audit.py). Entries are only ever
     appended; each one's hash covers the previous one's, so an edit, a deletion, an insertion

@@ -365,7 +365,7 @@ def submit(server: str, fingerprint: str, route: str, category: str | None,
         readers = protocol.expected_readers(recipients, route, concerns_rso,
                                             report.concerned_staff_ids)
     except protocol.NoReaders as error:
-        raise click.ClickException(str(error)) from None
+        raise click.ClickException(str(error) + _outside_channels(options)) from None
     _show_readers(readers)
     if concerned:
         click.echo(f"Left out, as the report concerns them: {', '.join(concerned)}")
@@ -389,8 +389,26 @@ def submit(server: str, fingerprint: str, route: str, category: str | None,
     click.echo(f"\n    Codename: {codename}\n")
     click.echo("Write it down and keep it somewhere safe and private. It is stored nowhere,\n"
                "not even on this computer, and anyone who has it can read your case.")
+    click.echo(_outside_channels(options))
     for path in attach:  # the new report's session is open: its files follow
         upload_attachment(client, body["case_ref"], case_key, 1, path)
+
+
+def _outside_channels(options: Mapping[str, Any]) -> str:
+    """The authorities a reporter can go to outside the lab, as the server lists them."""
+    channels = options.get("outside_channels")
+    if not isinstance(channels, list) or not channels:
+        return ""
+    lines = ["", "", "You can also go outside the lab; reporting here first is never required:"]
+    for channel in channels:
+        if not isinstance(channel, Mapping):
+            continue
+        lines.append(f"- {shown(channel.get('authority', ''))}: "
+                     f"{shown(channel.get('applies_when', ''))}")
+        for name in ("how", "website", "hotline", "address"):
+            if channel.get(name):
+                lines.append(f"    {shown(channel[name])}")
+    return "\n".join(lines)
 
 
 def _reporter_kdf(served: Mapping[str, Any]) -> kdf.KdfParams:

@@ -15,7 +15,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import ValidationError, validate_csrf
 from wtforms import (
@@ -38,8 +47,10 @@ from app.extensions import csrf, db
 from app.models import Case, StaffUser
 from app.reporter import protocol
 from app.reporter import session as case_session
+from app.reporter.routes import reporter_page_context
 from app.reporter.uploads import MAX_FILES, PlainUploads
-from app.services import attachments, deadlines, directory, reports
+from app.roles import describe_person
+from app.services import attachments, deadlines, directory, receipts, reports
 from app.services.routing import ROUTE_LABELS, Readers, Route, RoutingError, readers_for
 from app.taxonomy import Taxonomy, load_taxonomy
 from crypto.codename import codename_lookup_id
@@ -48,6 +59,7 @@ from crypto.errors import CryptoError
 from crypto.stream import decrypt_chunks
 
 bp = Blueprint("reporter_plain", __name__, url_prefix="/report/plain")
+bp.context_processor(reporter_page_context)
 
 MAX_TEXT = 100_000
 MAX_IDENTITY = 2_000
@@ -62,8 +74,7 @@ CHOOSE_PEOPLE = "Choose only people from this list."
 @bp.context_processor
 def _file_limits() -> dict[str, int]:
     """What the pages say about how many files, how large."""
-    return {"max_files": MAX_FILES,
-            "max_mib": get_config(current_app).max_attachment_bytes // 1024**2}
+    return {"max_files": MAX_FILES, "max_bytes": get_config(current_app).max_attachment_bytes}
 
 
 class NewReportForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
@@ -104,8 +115,7 @@ class NewReportForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
         self.category.choices = [SelectChoice("", "Choose a category"),
                                  *(SelectChoice(c.id, c.label) for c in taxonomy.categories)]
         self.concerned.choices = [
-            SelectChoice(s.id, f"{s.username} ({', '.join(sorted(r.value for r in s.roles))})")
-            for s in recipients]
+            SelectChoice(s.id, describe_person(s.username, s.roles)) for s in recipients]
 
 
 class OpenCaseForm(FlaskForm):  # type: ignore[misc]
@@ -253,7 +263,7 @@ def _admit_large_body() -> bool:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-def new() -> tuple[str, int]:
+def new() -> tuple[str, int] | Response:
     counted = _admit_large_body() if request.method == "POST" else False
     uploads = _receive_files(protocol.new_case_ref()) if request.method == "POST" else None
     form = _new_form()
@@ -276,7 +286,8 @@ csrf.exempt(new)
 FILES_AGAIN = " Choose your files again: a page without JavaScript cannot keep them."
 
 
-def _filed(form: NewReportForm, uploads: PlainUploads, counted: bool) -> tuple[str, int]:
+def _filed(form: NewReportForm, uploads: PlainUploads, counted: bool
+           ) -> tuple[str, int] | Response:
     if form.preview.data:
         chosen = [form.route.validate(form), form.concerned.validate(form)]
         return _new_page(form, 200 if all(chosen) else 400,
@@ -310,12 +321,28 @@ def _filed(form: NewReportForm, uploads: PlainUploads, counted: bool) -> tuple[s
     except CryptoError:
         db.session.rollback()
         return _new_page(form, 400, DIRECTORY_FAILED)
+    # Post, redirect, get: the receipt page shows the codename once, and reloading it files
+    # nothing (app/services/receipts.py says where the codename waits in between).
+    claim = receipts.hold(db.session, case, codename, [u.name for u in uploads.files],
+                          uploads.uncleaned())
     db.session.commit()
     uploads.stored = True
-    # Shown in this response only: a redirect would have to carry the codename somewhere.
+    case_session.hold_receipt(claim.receipt_id, claim.key)
+    return redirect(url_for(".receipt"), 303)  # type: ignore[return-value]
+
+
+@bp.get("/receipt")
+def receipt() -> tuple[str, int]:
+    held = case_session.take_receipt()
+    shown = receipts.take(db.session, receipts.Claim(*held)) if held else None
+    if shown is None:
+        return render_template("reporter/plain_receipt_shown.html"), 410
+    db.session.commit()
+    case = shown.case
+    first = db.session.get(Case, case.linked_case_id) if case.linked_case_id else None
     return render_template(
-        "reporter/plain_receipt.html", case=case, codename=codename, first_case=first,
-        files=[u.name for u in uploads.files], uncleaned=uploads.uncleaned(),
+        "reporter/plain_receipt.html", case=case, codename=shown.codename, first_case=first,
+        files=shown.files, uncleaned=shown.uncleaned,
         acknowledge_by=deadlines.acknowledge_by(case.received_on),
         feedback_by=deadlines.feedback_by(case.received_on, case.acknowledged_on),
     ), 200

@@ -92,6 +92,17 @@ def _compact(value: str) -> str:
     return "".join(value.split()).upper()
 
 
+# RSP v3 §4: a report that concerns the RSO has a Board member among its recipients. Without
+# one it is refused, by the server (app/services/routing.py) and by every client (this module
+# for the command line and the page without JavaScript, reporter.js in the browser), rather
+# than reaching executives alone.
+NO_BOARD_FOR_RSO_REPORT = (
+    "A report that concerns the RSO must reach a member of the Board, and no Board member "
+    "can receive reports here yet (none has a key signed by the organisation), so nothing was "
+    "sent. Report it outside the lab instead, through one of the outside channels listed on "
+    "the start page.")
+
+
 class NoReaders(ValueError):
     """No signed recipient could read a report on this route."""
 
@@ -114,6 +125,9 @@ def expected_readers(directory: Mapping[int, Reader], route: str, concerns_rso: 
     wanted = {route, "board"} if concerns_rso else {route}
     now = tuple(r for r in eligible
                 if wanted & set(r.roles) and not (concerns_rso and "rso" in r.roles))
+    if concerns_rso and not any("board" in r.roles for r in now):
+        # As app/services/routing.py: such a report must reach the Board, or go nowhere.
+        raise NoReaders(NO_BOARD_FOR_RSO_REPORT)
     if not now:
         raise NoReaders("No one can receive a report on this route right now. Choose another "
                         "route, or report outside the lab (see the start page).")

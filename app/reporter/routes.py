@@ -2,16 +2,66 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from flask import Blueprint, current_app, render_template, request
+from markupsafe import Markup
 
 from app import get_config
 from app.extensions import db
 from app.models import Case
+from app.outside_channels import load_outside_channels
 from app.reporter import session as case_session
+from app.rights_notice import load_notice
+from app.roles import describe_person
 from app.services import directory
 from app.services.routing import ROUTE_LABELS
+from crypto.stream import CHUNK_SIZE
 
 bp = Blueprint("reporter", __name__)
+
+
+def reporter_page_context() -> dict[str, Any]:
+    """What every reporter page shows, with or without JavaScript: where "Leave now" goes and
+    the outside channels."""
+    config = get_config(current_app)
+    return {"leave_url": config.leave_url,
+            "outside_channels": load_outside_channels(config.instance_path)}
+
+
+bp.context_processor(reporter_page_context)
+bp.add_app_template_global(describe_person, "describe_person")
+
+
+@bp.app_template_filter("file_size")
+def file_size(size: int) -> str:
+    """A size as app/static/js/file-size.js writes it: units of 1024, named KB, MB, GB."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024**2:
+        return f"{size / 1024:.1f} KB"
+    if size < 1024**3:
+        return f"{size / 1024**2:.1f} MB"
+    return f"{size / 1024**3:.2f} GB"
+
+
+@bp.app_template_filter("size_before_decrypting")
+def size_before_decrypting(frames: int) -> str:
+    """As file-size.js: an attachment's stream hides its exact length, so "up to" only."""
+    return "up to " + file_size(max(1, frames) * CHUNK_SIZE)
+
+
+@bp.app_template_filter("long_date")
+def long_date(value: date | str | None) -> Markup:
+    """A day written out ("9 December 2026") in a ``<time>`` element: never read as a name, or
+    in the wrong order, as "by 2026-12-09" or "09/12/2026" can be. Pages with JavaScript write
+    dates in the reader's own locale."""
+    if value is None:
+        return Markup("")
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return Markup('<time datetime="{}">{} {}</time>').format(
+        day.isoformat(), day.day, day.strftime("%B %Y"))
 
 
 @bp.get("/")
@@ -47,4 +97,12 @@ def new_report() -> str:
 @bp.get("/report/case")
 def case() -> str:
     """Coming back with the codename; the script derives everything from it in the browser."""
-    return render_template("reporter/case.html")
+    # ?sent=1: the reporter comes from the receipt of the report they just made.
+    return render_template("reporter/case.html", sent=request.args.get("sent") == "1")
+
+
+@bp.get("/rights")
+def rights() -> str:
+    """The notice of rights (Labor Code §1107.1(d)), printable as a poster."""
+    return render_template("reporter/rights.html",
+                           notice=load_notice(get_config(current_app).instance_path))

@@ -8,6 +8,8 @@ without the case. Nothing is kept on the server.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 
 from flask import current_app, g, session
@@ -15,6 +17,7 @@ from flask import current_app, g, session
 from app import get_config
 
 _FIELD = "reporter"
+_RECEIPT = "receipt"
 
 
 def _mark(case_id: int) -> None:
@@ -46,3 +49,21 @@ def current_case_id() -> int | None:
 
 def close() -> None:
     session.clear()
+
+
+def hold_receipt(receipt_id: str, key: bytes) -> None:
+    """Keep the claim on a receipt waiting to be shown (app/services/receipts.py): its id and
+    the key of its ciphertext, which lives only here, in the sealed cookie."""
+    session[_RECEIPT] = {"id": receipt_id, "key": base64.b64encode(key).decode("ascii")}
+
+
+def take_receipt() -> tuple[str, bytes] | None:
+    """The claim on a waiting receipt, removed from the session as it is read: a receipt is
+    shown once."""
+    data = session.pop(_RECEIPT, None)
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        return None
+    try:
+        return data["id"], base64.b64decode(str(data.get("key")), validate=True)
+    except (binascii.Error, ValueError):
+        return None

@@ -77,6 +77,17 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "reopen": (("closed",), "investigating"),
 }
 
+# What the reporter reads as the status of their case: words of their own, not staff's.
+REPORTER_STATUS_LABELS = {
+    "received": "Received, waiting to be acknowledged",
+    "acknowledged": "Acknowledged",
+    "triaged": "Assessed, to be looked into",
+    "investigating": "Being investigated",
+    "findings": "Investigation concluded",
+    "corrective_action": "Action being taken",
+    "closed": "Closed",
+}
+
 # What the reporter reads on their case page for each step: never a name, never content.
 REPORTER_SENTENCES = {
     "acknowledge": "Your report was acknowledged by its recipients.",

@@ -20,6 +20,7 @@ from app.services import (
     audit,
     escalation,
     notifications,
+    receipts,
     retention,
     statistics_snapshots,
 )
@@ -65,6 +66,7 @@ def run_tick(session: DbSession, config: Config, now: datetime) -> dict[str, int
     results["idle_staff_sessions_purged"] = purge_idle_staff_sessions(session, now, idle)
     results["stale_uploads_purged"] = attachments.purge_stale_uploads(session, now,
                                                                       config.blob_path)
+    results["uncollected_receipts_purged"] = receipts.purge_uncollected(session, now.date())
     results["blob_times_blurred"] = BlobStore(config.blob_path).blur_change_times()
     results["content_destroyed"] = len(retention.apply(session, now, config).destroyed)
     results["audit_checkpoints"] = int(audit.checkpoint_if_due(session, config, now) is not None)

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from app.extensions import DbSession
 from app.models import StaffUser
+from app.reporter.protocol import NO_BOARD_FOR_RSO_REPORT
 from app.roles import Role
 from app.services.directory import active_entries, active_entry_roles
 
@@ -32,6 +33,11 @@ ROUTE_LABELS = {
 
 class RoutingError(Exception):
     """No one could read a report on this route; the message says what to choose instead."""
+
+
+class NoBoardReader(RoutingError):
+    """A report concerns the RSO and no Board member could read it (RSP v3 §4: such a report
+    reaches the Board or is refused, never executives alone)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,8 @@ def _choose(roles: Mapping[int, frozenset[Role]], route: Route, concerns_rso: bo
         i for i, held in eligible.items()
         if held & wanted and not (concerns_rso and Role.RSO in held)
     )
+    if concerns_rso and not any(Role.BOARD in eligible[i] for i in now):
+        raise NoBoardReader(NO_BOARD_FOR_RSO_REPORT)
     if not now:
         raise RoutingError(
             "No one can receive a report on this route right now. Choose another route, or "

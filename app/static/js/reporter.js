@@ -7,6 +7,7 @@
 import * as candor from "./candor-crypto.js";
 import { loadDirectory } from "./key-directory.js";
 import { MetadataError, SNIFF_BYTES, SniffingStripper, sniff } from "./metadata.js";
+import { formatBytes, sizeBeforeDecrypting } from "./file-size.js";
 
 const $ = (id) => document.getElementById(id);
 const b64 = (bytes) => sodium.to_base64(bytes, sodium.base64_variants.ORIGINAL);
@@ -15,14 +16,16 @@ const csrfMeta = () => document.querySelector('meta[name="csrf-token"]');
 const newRef = (prefix) => prefix + candor.toHex(sodium.randombytes_buf(16));
 const pause = () => new Promise((resolve) => setTimeout(resolve, 50)); // lets a status paint
 
-const STATUS_LABELS = {
-  received: "Received", acknowledged: "Acknowledged", triaged: "Triaged",
-  investigating: "Being investigated", findings_recorded: "Findings recorded",
-  corrective_action: "Corrective action under way", closed: "Closed",
-};
-const ROLE_LABELS = { rso: "RSO", executive: "executive", board: "Board" };
+// As app/roles.py ROLE_LABELS: how a reporter reads a recipient's role.
+const ROLE_LABELS = { rso: "Responsible Scaling Officer", executive: "executive",
+                      board: "Board member" };
 const UNREADABLE = "This part of the case could not be decrypted: it may have been altered. " +
   "Nothing was changed. Tell the lab another way (see the start page).";
+// As protocol.NO_BOARD_FOR_RSO_REPORT (RSP v3 §4): such a report reaches the Board or nobody.
+const NO_BOARD_FOR_RSO_REPORT = "A report that concerns the RSO must reach a member of the " +
+  "Board, and no Board member can receive reports here yet (none has a key signed by the " +
+  "organisation), so nothing was sent. Report it outside the lab instead, through one of the " +
+  "outside channels listed on the start page.";
 const RECORD_LABELS = {
   report: "Report", identity: "Identity and contact details", message: "Message",
 };
@@ -41,7 +44,55 @@ class ReporterError extends Error {
   }
 }
 
-/** A reader the server named has no verified directory entry: nothing is encrypted to them. */
+/** A refusal about one field of the form: said next to that field, which gets the focus. */
+class FieldError extends ReporterError {
+  constructor(field, message) {
+    super(message);
+    this.field = field;
+  }
+}
+
+/** Show `error` next to its field (or in the box `fallbackId`) and move the focus there. */
+function showFieldError(error, fallbackId) {
+  if (!(error instanceof FieldError)) {
+    showError(fallbackId, error);
+    return;
+  }
+  const field = $(error.field);
+  const box = $(`${error.field}-error`);
+  box.textContent = error.message;
+  box.hidden = false;
+  field.setAttribute("aria-invalid", "true");
+  field.setAttribute("aria-describedby",
+                     `${field.getAttribute("aria-describedby") ?? ""} ${box.id}`.trim());
+  field.focus();
+}
+
+function clearFieldErrors(form) {
+  for (const box of form.querySelectorAll(".field-error")) {
+    box.hidden = true;
+    box.textContent = "";
+    const field = $(box.id.replace(/-error$/, ""));
+    field.removeAttribute("aria-invalid");
+    const described = (field.getAttribute("aria-describedby") ?? "").split(" ")
+      .filter((id) => id && id !== box.id);
+    field.setAttribute("aria-describedby", described.join(" "));
+  }
+}
+
+// Leaving the page forgets what it holds; the browser asks first while that would lose
+// something: a codename not yet confirmed saved, or a report or reply being written.
+function hasUnsavedWork() {
+  if (newCodename) return true;
+  return ["report-text", "identity", "reply-text"].some((id) =>
+    $(id) && !$(id).closest("[hidden]") && $(id).value.trim() !== "");
+}
+
+window.addEventListener("beforeunload", (event) => {
+  if (!hasUnsavedWork()) return;
+  event.preventDefault();
+  event.returnValue = ""; // what older browsers need to ask
+});
 
 async function request(url, options = {}) {
   let response;
@@ -149,6 +200,9 @@ function expectedReaders(entries, route, concernsRso, concernedIds) {
   const wanted = new Set(concernsRso ? [route, "board"] : [route]);
   const now = eligible.filter((entry) => entry.roles.some((role) => wanted.has(role)) &&
     !(concernsRso && entry.roles.includes("rso")));
+  if (concernsRso && !now.some((entry) => entry.roles.includes("board"))) {
+    throw new ReporterError(NO_BOARD_FOR_RSO_REPORT);
+  }
   if (!now.length) {
     throw new ReporterError("No one can receive a report on this route right now. Choose " +
       "another route, or report outside the lab (see the start page).");
@@ -273,13 +327,6 @@ const KIND_NOTES = {
     "videos and other files can hold your name, your device, dates, locations and earlier " +
     "versions. Check it, or save a copy without them, before sending.",
 };
-
-function formatBytes(size) {
-  if (size < 1024) return `${size} bytes`;
-  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KB`;
-  if (size < 1024 ** 3) return `${(size / 1024 ** 2).toFixed(1)} MB`;
-  return `${(size / 1024 ** 3).toFixed(2)} GB`;
-}
 
 /** A file name as stored (encrypted) and offered back: no path, no control characters. */
 function safeFileName(name) {
@@ -461,8 +508,8 @@ async function uploadAll(files, target, list) {
 }
 
 function peopleList(list, people, empty) {
-  const names = people.map((person) =>
-    `${person.username} (${person.roles.map((role) => ROLE_LABELS[role] ?? role).join(", ")})`);
+  const names = people.map((person) => [person.username,
+    ...person.roles.map((role) => ROLE_LABELS[role] ?? role).sort()].join(", "));
   list.replaceChildren(...(names.length ? names : [empty]).map((text) => element("li", text)));
 }
 
@@ -540,8 +587,8 @@ function startReportPage(form) {
     const files = Array.from($("attachments").files);
     const text = $("report-text").value;
     const identity = $("identity").value;
-    if (!$("category").value) throw new ReporterError("Choose what the report is about.");
-    if (!text.trim()) throw new ReporterError("Write what happened before sending.");
+    if (!$("category").value) throw new FieldError("category", "Choose what the report is about.");
+    if (!text.trim()) throw new FieldError("report-text", "Write what happened before sending.");
     $("report-status").textContent = "Encrypting your report in this browser…";
     await pause();
     // Keys may have been revoked since the page loaded: check the directory again, and stop if
@@ -600,7 +647,10 @@ function startReportPage(form) {
     form.reset(); // the plaintext need not stay in the page
     form.hidden = true;
     $("receipt-number").textContent = number;
-    $("receipt-codename").textContent = newCodename;
+    // One span per word, each kept whole on its line: a word broken across two lines gets
+    // typed back wrong.
+    $("receipt-codename").replaceChildren(...newCodename.split(" ").flatMap((word, index) =>
+      [...(index ? [" "] : []), element("span", word, "codename-word")]));
     const receipt = $("receipt");
     receipt.hidden = false;
     receipt.focus();
@@ -622,11 +672,12 @@ function startReportPage(form) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     hideError("report-error");
+    clearFieldErrors(form);
     submit.disabled = true;
     try {
       await send();
     } catch (error) {
-      showError("report-error", error);
+      showFieldError(error, "report-error");
     } finally {
       submit.disabled = false;
       $("report-status").textContent = "";
@@ -723,10 +774,14 @@ function messageItem(message) {
 function renderCase(view, opened) {
   const messages = decryptView(view, opened); // everything decrypts before anything is shown
   $("case-number").textContent = view.number;
-  $("case-status").textContent = STATUS_LABELS[view.status] ?? view.status.replaceAll("_", " ");
+  $("case-status").textContent = view.status_label ?? view.status;
   $("case-category").textContent = view.category;
   showDate("case-received", view.received_on);
-  showDate("case-acknowledge-by", view.acknowledge_by);
+  // Before acknowledgement, the date it is due; after, the date it came.
+  $("case-acknowledge-label").textContent = view.acknowledged_on ? "Acknowledged on"
+    : "Acknowledgement due by";
+  showDate("case-acknowledge-by", view.acknowledged_on ?? view.acknowledge_by);
+  $("case-closed").hidden = view.status !== "closed";
   showDate("case-feedback-by", view.feedback_by);
   $("case-timeline").replaceChildren(...view.timeline.map((event) => {
     const item = element("li");
@@ -763,7 +818,7 @@ function attachmentItem(item, opened) {
   }
   const meta = element("p", undefined, "attachment-meta");
   meta.append(`${mine ? "You" : "The recipients"} · `, dateElement(item.created_on),
-              ` · ${formatBytes(item.size)} encrypted`);
+              ` · ${sizeBeforeDecrypting(item.frames)}`);
   const button = element("button", `Download ${file.name}`, "button button-quiet");
   button.type = "button";
   const status = element("span", "", "attachment-meta");
@@ -811,6 +866,7 @@ async function downloadAttachment(item, file, opened, status) {
     status.textContent = `Decrypting: ${Math.floor((100 * received) / item.size)}%`;
   }
   decryptor.finish();
+  const size = parts.reduce((total, part) => total + part.length, 0);
   const link = element("a");
   link.href = URL.createObjectURL(new Blob(parts, { type: "application/octet-stream" }));
   link.download = file.name;
@@ -818,7 +874,8 @@ async function downloadAttachment(item, file, opened, status) {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
-  status.textContent = "Decrypted and checked; your browser saves it like any download.";
+  status.textContent = `Decrypted and checked (${formatBytes(size)}); your browser saves it ` +
+    "like any download.";
 }
 
 async function openCase(form) {
@@ -938,7 +995,8 @@ function wipePage() {
 }
 
 function startLeaveButton(button) {
-  button.addEventListener("click", async () => {
+  button.addEventListener("click", async (event) => {
+    event.preventDefault(); // a plain link for pages without scripts; here the page goes first
     newCodename = null;
     openedCase = null;
     const leave = postJson(button.dataset.leaveUrl, {}); // reads the token before the wipe

@@ -3,6 +3,7 @@
 // (staff-session.js) and decrypts here. Decrypted text reaches the page through textContent
 // only; an export is built here and handed to the browser as a file, never sent anywhere.
 import * as candor from "./candor-crypto.js";
+import { sizeBeforeDecrypting } from "./file-size.js";
 import { loadDirectory } from "./key-directory.js";
 import { enableSubmit, loadKeyPair } from "./staff-session.js";
 import {
@@ -451,7 +452,7 @@ function renderAttachments(root, view) {
         button.disabled = false;
       }
     });
-    entry.append(button, ` ${Math.ceil(item.size / 1024)} KiB encrypted · `,
+    entry.append(button, ` ${sizeBeforeDecrypting(item.frames)} · `,
                  dateElement(item.created_on));
     return entry;
   }));
