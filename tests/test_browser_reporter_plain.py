@@ -123,7 +123,7 @@ def test_attachments_both_ways_without_javascript(
     later.goto(live_server + "/report/plain/open")
     later.get_by_label("Your codename").fill(codename)
     later.get_by_role("button", name="Open my report").click()
-    assert later.locator("#case-status").inner_text() == "acknowledged"
+    assert later.locator("#case-status").inner_text() == "Acknowledged"
     conversation = later.locator("#messages").inner_text()
     assert STAFF_ACK in conversation and STAFF_REPLY in conversation
     with later.expect_download() as download:

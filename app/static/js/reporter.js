@@ -83,7 +83,7 @@ function clearFieldErrors(form) {
 // Leaving the page forgets what it holds; the browser asks first while that would lose
 // something: a codename not yet confirmed saved, or a report or reply being written.
 function hasUnsavedWork() {
-  if (newCodename) return true;
+  if (newCodename && !$("codename-saved").checked) return true;
   return ["report-text", "identity", "reply-text"].some((id) =>
     $(id) && !$(id).closest("[hidden]") && $(id).value.trim() !== "");
 }
