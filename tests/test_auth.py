@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from datetime import timedelta
 
 import pyotp
@@ -12,6 +13,7 @@ from flask.testing import FlaskClient
 from app.extensions import db
 from app.models import StaffSession, utcnow
 from app.roles import Role
+from app.services.staff_accounts import LOGIN_FAILED
 from crypto import kdf, keys
 from tests.support.staff import StaffLogin, csrf_token, password_material
 
@@ -51,7 +53,7 @@ def test_wrong_password_wrong_code_and_unknown_user_look_the_same(
     ghost = staff.post_login(client, type(account)(999, "ghost", "whatever-pass", None))
     for response in (wrong_password, wrong_code, ghost):
         assert response.status_code == 401
-        assert response.get_json()["message"] == "The username, password or code is not right."
+        assert response.get_json()["message"] == LOGIN_FAILED
 
 
 def test_prelogin_does_not_reveal_accounts(client: FlaskClient, staff: StaffLogin) -> None:
@@ -135,7 +137,10 @@ def test_totp_code_cannot_be_replayed(app: Flask, staff: StaffLogin) -> None:
     account = staff.create("rso3", Role.RSO)
     code = account.totp_now()
     assert staff.post_login(app.test_client(), account, totp=code).status_code == 200
-    assert staff.post_login(app.test_client(), account, totp=code).status_code == 401
+    again = staff.post_login(app.test_client(), account, totp=code)
+    assert again.status_code == 401
+    # The one message for every failure tells the person what to do about a code just used.
+    assert "wait for your app to show the next" in again.get_json()["message"]
 
 
 def test_session_is_regenerated_at_login(client: FlaskClient, staff: StaffLogin) -> None:
@@ -153,7 +158,9 @@ def test_first_login_requires_totp_enrolment(app: Flask, client: FlaskClient,
     keypair = staff.unwrap(account, response.get_json()["wrapped_private_key"])
     assert client.get("/staff/").location.endswith("/auth/enrol")
     page = client.get("/auth/enrol").get_data(as_text=True)
-    assert "<svg" in page
+    # The QR code scales to its box as a whole: a viewBox, no fixed size that the box would cut.
+    svg = re.search(r"<svg[^>]*>", page)
+    assert svg and "viewBox=" in svg.group(0) and "width=" not in svg.group(0)
     with app.app_context():
         secret = staff.get("newbie").totp_secret
     assert secret and secret in page
@@ -164,7 +171,8 @@ def test_first_login_requires_totp_enrolment(app: Flask, client: FlaskClient,
     token = csrf_token(client, "/auth/enrol")
     body = {"totp": "123", "recovery_salt": base64.b64encode(salt).decode(),
             "recovery_wrapped_private_key": base64.b64encode(wrapped).decode()}
-    assert client.post("/auth/enrol", json=body, headers={"X-CSRFToken": token}).status_code == 400
+    refused = client.post("/auth/enrol", json=body, headers={"X-CSRFToken": token})
+    assert refused.status_code == 400 and "Wait for your app" in refused.get_json()["message"]
     body["totp"] = pyotp.TOTP(secret).now()
     answer = client.post("/auth/enrol", json=body, headers={"X-CSRFToken": token})
     assert answer.status_code == 200, answer.get_json()

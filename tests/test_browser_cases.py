@@ -87,8 +87,10 @@ def test_the_rso_works_a_report_to_closure(
     expect(page.locator("#identity-text")).to_be_hidden()
 
     page.fill("#ack-message", ACK)
+    expect(page.locator("#ack-take")).to_be_checked()  # acknowledging offers to take the case
     step(page, "action-acknowledge", "Acknowledged")
     expect(page.locator("#conversation")).to_contain_text(ACK)
+    expect(page.locator("#case-meta")).to_contain_text("rso1")
 
     page.select_option("#triage-category", "capability-cbrn")
     page.click("#action-triage button[type=submit]")  # no severity chosen yet

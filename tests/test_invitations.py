@@ -22,7 +22,8 @@ def invite(client: FlaskClient, username: str, *roles: str) -> tuple[int, str]:
     response = client.post("/staff/admin/staff/invite", data={
         "csrf_token": csrf_token(client, "/staff/admin/staff"), "username": username,
         "roles": list(roles)})
-    match = re.search(r'id="invitation-url">([^<]+)<', response.get_data(as_text=True))
+    match = re.search(r'id="invitation-url" readonly[^>]*value="([^"]+)"',
+                      response.get_data(as_text=True))
     return response.status_code, match.group(1) if match else ""
 
 

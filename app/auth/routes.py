@@ -118,7 +118,7 @@ def enrol() -> str | Response:
     secret, uri = staff_accounts.totp_provisioning(principal.staff)
     db.session.commit()
     # Rendered here as SVG markup: the secret never goes to an outside QR service.
-    qr_svg = Markup(segno.make(uri, error="m").svg_inline(scale=5))  # noqa: S704 - segno's own SVG  # nosec B704
+    qr_svg = Markup(segno.make(uri, error="m").svg_inline(scale=5, omitsize=True))  # noqa: S704 - segno's own SVG  # nosec B704
     return render_template("auth/enrol.html", totp_secret=secret, qr_svg=qr_svg,
                            staff_id=principal.staff.id)
 

@@ -340,6 +340,24 @@ def _total_from_counts(chosen: InboxFilter, counts: dict[str, Any]) -> int | Non
     return None if chosen.assignee else int(counts["open"])
 
 
+@dataclass(frozen=True)
+class WaitingWork:
+    """What waits for a handler across the cases they may read: the staff home lists it."""
+
+    to_acknowledge: int
+    overdue: int
+    assigned_to_me: int
+    unassigned: int
+    open: int
+
+
+def waiting_work(session: DbSession, staff: StaffUser, on: date) -> WaitingWork:
+    counts = _counts(session, staff, on)
+    return WaitingWork(to_acknowledge=int(counts["status"]["received"]),
+                       overdue=int(counts["overdue"]), assigned_to_me=int(counts["mine"]),
+                       unassigned=int(counts["unassigned"]), open=int(counts["open"]))
+
+
 def _no_counts() -> dict[str, Any]:
     return {"status": dict.fromkeys(STATUSES, 0), "open": 0, "overdue": 0, "unassigned": 0,
             "mine": 0}

@@ -40,10 +40,19 @@ class AccountError(Exception):
     """A user-facing failure; ``str(error)`` is safe to show."""
 
 
+# The hint about reuse is part of the one message: a code works once, so signing in again with
+# the code just used (after signing out, say) fails until the app shows the next one.
+LOGIN_FAILED = ("The username, password or code is not right. A code works only once: if you "
+                "just used this one, wait for your app to show the next.")
+TOTP_REJECTED = ("That code is not right, or it was already used: a code works only once. "
+                 "Wait for your app to show the next code, check the time on your device, and "
+                 "try again.")
+
+
 class LoginFailed(AccountError):
     def __init__(self) -> None:
         # One message for every cause, so a failure says nothing about which part was wrong.
-        super().__init__("The username, password or code is not right.")
+        super().__init__(LOGIN_FAILED)
 
 
 class AccountLocked(AccountError):
@@ -296,7 +305,7 @@ def complete_enrolment(
     if staff.totp_enrolled_at is not None:
         raise AccountError("two-factor authentication is already set up for this account")
     if not _claim_totp(session, staff, code):
-        raise AccountError("That code is not right. Check the time on your device and try again.")
+        raise AccountError(TOTP_REJECTED)
     _check_wrapped_key(recovery_wrapped)
     if len(recovery_salt) != kdf.SALT_SIZE:
         raise AccountError("The recovery material is malformed.")

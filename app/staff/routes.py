@@ -20,9 +20,9 @@ from app.auth.guards import staff_required
 from app.auth.sessions import close_all_sessions
 from app.extensions import db
 from app.json_input import bytes_field, json_body, password_material
-from app.models import SessionPrincipal, StaffUser
+from app.models import SessionPrincipal, StaffUser, today
 from app.roles import Permission, Role
-from app.services import audit, invitations, staff_accounts
+from app.services import audit, cases, invitations, staff_accounts
 from app.services.staff_accounts import AccountError, AccountLocked
 from app.staff.forms import InviteStaffForm
 from crypto.directory import fingerprint
@@ -33,11 +33,16 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 @bp.get("/")
 @staff_required(Permission.VIEW_OWN_ACCOUNT)
 def home(principal: SessionPrincipal) -> str:
+    staff = principal.staff
+    handles_cases = staff.can(Permission.HANDLE_CASES)
     return render_template(
         "staff/home.html",
         principal=principal,
-        key_fingerprint=fingerprint(principal.staff.public_key),
-        permissions=principal.staff.permissions,
+        key_fingerprint=fingerprint(staff.public_key),
+        permissions=staff.permissions,
+        # A recipient whose key the operator has not signed yet is in no reporter's directory.
+        awaiting_signature=handles_cases and staff.directory_entry is None,
+        work=cases.waiting_work(db.session, staff, today()) if handles_cases else None,
     )
 
 

@@ -217,10 +217,20 @@ function showPager(query, answer) {
   pager.replaceChildren(...parts);
 }
 
+/** Filters stay folded on a narrow screen; the summary says how many are on. */
+function foldFilters(query) {
+  const active = ["status", "category", "route", "assignee", "overdue", "flag"]
+    .filter((name) => query.get(name)).length;
+  $("inbox-filter-summary").textContent = active
+    ? `Filter and sort (${active} ${active === 1 ? "filter" : "filters"} on)` : "Filter and sort";
+  $("inbox-filter-box").open = window.matchMedia("(min-width: 50rem)").matches;
+}
+
 async function startInbox(root) {
   const form = $("inbox-filters");
   const query = inboxQuery();
   fillFilterForm(form, query);
+  foldFilters(query);
   const keyPair = unlockedKey(root);
   await fillAssigneeChoices(root, form.elements.assignee, query);
   const answer = await getJson(`${root.dataset.apiUrl}?${query}`);
@@ -355,6 +365,8 @@ function renderForms(root, view) {
   $("message-unavailable").textContent = view.origin !== "reporter"
     ? "This case has no reporter to write to." : "Reopen the case to write to the reporter.";
   $("ack-message-field").hidden = view.origin !== "reporter";
+  // Offered only while nobody has the case: taking it must not silently replace an assignee.
+  $("ack-take-field").hidden = Boolean(view.assignee);
   if (!view.severity) $("triage-category").value = view.category;
   const me = root.dataset.staffId;
   fillSelect($("close-approver"), view.members, "Choose the approver");
@@ -542,9 +554,20 @@ function bindCaseForms(root) {
                                   { kind: "note", ...encrypt("NOTE", text) }),
              message: "Your note was encrypted and saved. The reporter never sees it." };
   });
-  bindAction(root, $("action-acknowledge"), (form) => {
+  bindAction(root, $("action-acknowledge"), async (form) => {
     const text = form.elements.message.value;
-    return act("acknowledge", text.trim() ? { message: encrypt("MESSAGE", text) } : {})();
+    const take = !$("ack-take-field").hidden && form.elements.take.checked;
+    const done = await act("acknowledge", text.trim() ? { message: encrypt("MESSAGE", text) }
+                                                      : {})();
+    if (!take) return done;
+    // Taking the case is its own request: the acknowledgement stands even if this one fails.
+    try {
+      return { view: await postJson(caseUrl(root, "/assignee"),
+                                    { staff_id: Number(root.dataset.staffId) }),
+               message: "Acknowledged. The case is assigned to you." };
+    } catch (error) {
+      return { ...done, message: `Acknowledged, but not assigned to you: ${explain(error)}` };
+    }
   });
   bindAction(root, $("action-triage"), (form) => act("triage", {
     category: required(form.elements.category.value, "Confirm the category."),

@@ -229,6 +229,23 @@ function showKeyState() {
   state.classList.add(unlocked ? "notice-success" : "notice-error");
 }
 
+/** A "Copy" button for the read-only field its data-copy names (the invitation link). */
+function startCopyButton(button) {
+  const field = document.getElementById(button.dataset.copy);
+  const status = document.getElementById(`${button.id}-status`);
+  button.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(field.value);
+      status.textContent = "Copied.";
+    } catch {
+      field.select();
+      status.textContent = "Selected: copy it with your keyboard or menu.";
+    }
+  });
+  button.hidden = false;
+}
+
+document.querySelectorAll("button[data-copy]").forEach(startCopyButton);
 if (document.getElementById("login-form") || document.getElementById("logged-out")) clearKeys();
 document.querySelectorAll("form[action$='/auth/logout']").forEach((form) =>
   form.addEventListener("submit", clearKeys));
