@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
 from app.config import Config, ConfigError
 from app.extensions import db
@@ -202,3 +203,26 @@ def test_reporter_pages_follow_the_configured_destination(make_app: Any) -> None
     client = make_app(leave_url="https://weather.example.org/").test_client()
     for path in ("/", NEW, "/report/case"):
         assert 'href="https://weather.example.org/"' in page(client.get(path))
+
+
+
+def test_a_receipt_taken_twice_at_once_is_shown_once(app: Flask, client: FlaskClient,
+                                                     recipients: None) -> None:
+    """Two requests with the same claim at once (a double reload), each in its own
+    transaction, both reading the row before either deletes it: one shows the receipt, the
+    other shows nothing, and neither fails."""
+    client.post(NEW, data=report_form(client), follow_redirects=True)
+    with app.app_context():
+        case = db.session.scalars(db.select(Case)).one()
+        claim = receipts.hold(db.session, case, "seven words of a made up codename", [], [])
+        db.session.commit()
+        with Session(db.engine) as first, Session(db.engine) as second:
+            # Held, so each session keeps the row it read (its identity map holds it weakly).
+            read = [first.get(PendingReceipt, claim.receipt_id),
+                    second.get(PendingReceipt, claim.receipt_id)]
+            assert None not in read
+            shown = receipts.take(first, claim)
+            first.commit()
+            assert shown is not None and shown.codename == "seven words of a made up codename"
+            assert receipts.take(second, claim) is None
+            second.commit()

@@ -64,7 +64,12 @@ def take(session: DbSession, claim: Claim) -> Receipt | None:
         data: dict[str, Any] = json.loads(SecretBox(claim.key).decrypt(row.sealed))
     except (NaclCryptoError, ValueError, TypeError):
         return None
-    session.delete(row)
+    # Deleted by a statement that says whether it found the row: of two requests at once (a
+    # double reload), only the one whose DELETE removed it shows the receipt.
+    gone = session.execute(delete(PendingReceipt).where(PendingReceipt.id == row.id)
+                           .execution_options(synchronize_session=False))
+    if gone.rowcount != 1:  # type: ignore[attr-defined]
+        return None
     case = session.get_one(Case, row.case_id)
     return Receipt(case, str(data["codename"]), list(data["files"]), list(data["uncleaned"]))
 
