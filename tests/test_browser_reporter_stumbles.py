@@ -116,3 +116,22 @@ def test_leaving_with_a_half_written_report_or_an_unsaved_codename_asks_first(
     page.click("#receipt-continue")  # saved: leaves without a question
     page.wait_for_url("**/report/case?sent=1")
     assert asked == ["beforeunload", "beforeunload"]
+
+
+def test_a_closed_case_tells_the_reporter_where_to_go_next(
+        page: Any, live_server: str, app: Flask, recipients: None) -> None:
+    from tests.support.reporting import ReporterClient
+    from tests.test_browser_reporter import open_case
+
+    _answer, codename = ReporterClient(app.test_client()).submit(REPORT)
+    open_case(page, live_server, codename)
+    expect(page.locator("#case-closed")).to_be_hidden()
+    expect(page.locator("#case-status")).to_have_text("Received, waiting to be acknowledged")
+    with app.app_context():
+        case = db.session.scalars(db.select(Case)).one()
+        case.status = "closed"
+        db.session.commit()
+    open_case(page, live_server, codename)
+    expect(page.locator("#case-closed")).to_be_visible()
+    expect(page.locator("#case-status")).to_have_text("Closed")
+    expect(page.locator("#outside-channels")).to_contain_text("California Attorney General")

@@ -226,3 +226,19 @@ def test_a_receipt_taken_twice_at_once_is_shown_once(app: Flask, client: FlaskCl
             assert shown is not None and shown.codename == "seven words of a made up codename"
             assert receipts.take(second, claim) is None
             second.commit()
+
+
+def test_at_closure_the_reporter_is_told_where_to_go_next(app: Flask, client: FlaskClient,
+                                                          recipients: None) -> None:
+    receipt = page(client.post(NEW, data=report_form(client), follow_redirects=True))
+    assert 'id="outside-channels"' in receipt
+    codename = html.unescape(_CODENAME.search(receipt).group(1))
+    opened = page(open_case(client, codename))
+    assert 'id="case-closed"' not in opened and 'id="outside-channels"' in opened
+    with app.app_context():
+        case = db.session.scalars(db.select(Case)).one()
+        case.status = "closed"
+        db.session.commit()
+    closed = page(open_case(client, codename))
+    assert 'id="case-closed"' in closed and "Your case is closed" in closed
+    assert "California Attorney General" in closed
