@@ -232,7 +232,7 @@ def test_reporter_pages_on_a_phone(make_page: Any, live_server: str,
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
 
-@pytest.mark.parametrize("path", ["/", "/report/new", "/report/case"])
+@pytest.mark.parametrize("path", ["/", "/report/new", "/report/case", "/rights"])
 def test_reporter_pages_are_csp_clean(client: FlaskClient, path: str) -> None:
     html = client.get(path).get_data(as_text=True)
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)

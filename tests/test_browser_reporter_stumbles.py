@@ -135,3 +135,22 @@ def test_a_closed_case_tells_the_reporter_where_to_go_next(
     expect(page.locator("#case-closed")).to_be_visible()
     expect(page.locator("#case-status")).to_have_text("Closed")
     expect(page.locator("#outside-channels")).to_contain_text("California Attorney General")
+
+
+def test_the_page_refuses_a_report_about_the_rso_no_board_member_could_read(
+        page: Any, live_server: str, app: Flask, staff: StaffLogin) -> None:
+    staff.create("rso1", Role.RSO)
+    staff.create("exec1", Role.EXECUTIVE)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url))
+    page.goto(live_server + "/report/new")
+    expect(page.locator("#report-form")).to_be_visible()
+    page.get_by_label("An executive outside the RSO's line").check()
+    page.check("#concerns-rso")
+    expect(page.locator("#readers-error")).to_contain_text("must reach a member of the Board")
+    page.select_option("#category", "other")
+    page.fill("#report-text", REPORT)
+    page.click("#report-submit")
+    expect(page.locator("#report-error")).to_contain_text("outside channels")
+    assert not [url for url in sent if url.endswith("/api/v1/reports")]
+    assert case_count(app) == 0
