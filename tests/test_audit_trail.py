@@ -6,6 +6,7 @@ sign-in events land in the trail, without the name of an account that does not e
 from __future__ import annotations
 
 import os
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -267,3 +268,43 @@ def test_invitation_and_disabling_are_recorded(app: Flask, client: FlaskClient,
     trail = actions(app)
     assert ("staff.invited", f"staff:{admin.id}") in trail
     assert ("staff.disabled", f"staff:{admin.id}") in trail
+
+
+def test_concurrent_appends_all_land_in_one_chain(app: Flask) -> None:
+    """32 audited actions at once, each in its own transaction on its own connection, as 32
+    requests would be: none fails, none is lost, and the chain verifies. Each first reads, as a
+    request does before it records (a failed sign-in looks the name up)."""
+    from sqlalchemy import create_engine, func
+    from sqlalchemy.orm import Session
+    from sqlalchemy.pool import NullPool
+
+    from app.extensions import use_sqlite_settings
+    from app.models import StaffUser
+
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+    use_sqlite_settings(engine)
+    start = threading.Barrier(32)
+    failures: list[BaseException] = []
+
+    def one_action(n: int) -> None:
+        try:
+            with Session(engine) as session:
+                session.scalar(select(func.count()).select_from(StaffUser))
+                start.wait(timeout=30)
+                audit.record(session, "auth.login_failed", actor="system",
+                             detail={"attempt": n})
+                session.commit()
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=one_action, args=(n,)) for n in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    engine.dispose()
+    assert failures == []
+    with app.app_context():
+        details = db.session.scalars(select(AuditEntry.detail)).all()
+        assert sorted(details) == sorted(f'{{"attempt":{n}}}' for n in range(32))
+        assert audit.verify(db.session, None).ok

@@ -52,12 +52,26 @@ def canonical_detail(detail: Mapping[str, Any] | None) -> str:
                       ensure_ascii=True)
 
 
+def _hold_the_head(session: DbSession) -> None:
+    """Make this transaction the only one that can append until it ends, before the head is
+    read: two transactions that read the same head would both append after it, and the second
+    would fail on the unique ``prev_hash`` (losing the event it records).
+
+    PostgreSQL: an advisory lock held to the end of the transaction. SQLite: its one write lock,
+    taken by a statement that writes nothing (pysqlite opens the transaction before it, and
+    waits its busy timeout for another writer to commit)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE audit_entries SET id = id WHERE 0"))
+
+
 def record(session: DbSession, action: str, *, actor: str, case_number: str | None = None,
            detail: Mapping[str, Any] | None = None, at: datetime | None = None) -> AuditEntry:
     """Append one entry (in the caller's transaction, which commits it with the change it
     records). Reporter entries keep only the day."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+    _hold_the_head(session)
     session.flush()
     head = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
     moment = (at or utcnow()).replace(microsecond=0)
@@ -160,8 +174,7 @@ def checkpoint(session: DbSession, signing_key: SigningKey,
     """Sign the trail's current head (in the caller's transaction). None when nothing was
     appended since the last checkpoint. The checkpoint itself is recorded in the trail
     afterwards, so the next checkpoint covers the fact that this one was made."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+    _hold_the_head(session)
     session.flush()
     head = session.execute(
         select(AuditEntry.id, AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
