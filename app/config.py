@@ -129,6 +129,11 @@ class Config:
     # Smallest count printed in internal packs and in the public transparency report.
     statistics_min_cell: int = 5
     public_min_cell: int = 10
+    # Whether the secret key came from CANDOR_SECRET_KEY (else from the instance file): a
+    # restore must say which one a server will use.
+    secret_key_from_environment: bool = True
+    # HSTS for every subdomain too (CANDOR_HSTS_INCLUDE_SUBDOMAINS), for operators who want it.
+    hsts_include_subdomains: bool = False
 
     @property
     def blob_path(self) -> Path:
@@ -227,6 +232,8 @@ class Config:
             retention_days=_retention(env),
             statistics_min_cell=_int(env, "CANDOR_STATISTICS_MIN_CELL", 5, minimum=3),
             public_min_cell=_int(env, "CANDOR_PUBLIC_MIN_CELL", 10, minimum=5),
+            secret_key_from_environment=bool(env.get("CANDOR_SECRET_KEY")),
+            hsts_include_subdomains=_bool(env, "CANDOR_HSTS_INCLUDE_SUBDOMAINS", False),
         )
 
     def derived_key(self, purpose: str) -> bytes:
