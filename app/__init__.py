@@ -44,7 +44,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.extensions import csrf, db, migrate, use_sqlite_settings
     from app.surfaces import SurfaceSessionInterface
 
-    request_logging.init_logging()
+    request_logging.init_logging(app.logger)
     app.session_interface = SurfaceSessionInterface(config)
     db.init_app(app)
     with app.app_context():
