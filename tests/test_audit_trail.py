@@ -410,3 +410,30 @@ def test_a_forged_or_malformed_held_checkpoint_is_refused(
         result = runner.invoke(args=["audit", "verify", "--checkpoint", str(held)])
         assert result.exit_code == 1 and "Traceback" not in result.output
         assert "checkpoint" in result.output
+
+
+def test_concurrent_wrong_sign_ins_are_each_answered_and_audited(
+        app: Flask, staff: StaffLogin) -> None:
+    """The same through the sign-in route: 32 wrong sign-ins for one name at once, each in its
+    own request. Whatever each is answered (refused, or throttled), none is a 5xx and each
+    leaves its entry."""
+    from collections import Counter
+
+    account = staff.create("rso1", Role.RSO)
+    start = threading.Barrier(32)
+    statuses: list[int] = []
+
+    def one(client: FlaskClient) -> None:
+        start.wait(timeout=30)
+        statuses.append(staff.post_login(client, account, password="wrong password!")
+                        .status_code)
+
+    threads = [threading.Thread(target=one, args=(app.test_client(),)) for _ in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(statuses) == 32 and max(statuses) < 500, Counter(statuses)
+    with app.app_context():
+        assert len(db.session.scalars(select(AuditEntry)).all()) == 32
+        assert audit.verify(db.session, None).ok
