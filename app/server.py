@@ -17,7 +17,8 @@ answered.
   quarter of the threads) run at once per process; more get a 503.
 - A body that has not arrived within ``CANDOR_BODY_SECONDS`` (900) gets a 408.
 
-Logging never records who asked (``app/request_logging.py``): uvicorn's access log (which names
+The app never sees the client's address (``REMOTE_ADDR`` is not set). Logging never records
+who asked (``app/request_logging.py``): uvicorn's access log (which names
 the client address) is off; ``candor.access`` logs staff requests only, with method, path
 (control characters escaped), status and size; every line is scrubbed of addresses.
 
@@ -94,6 +95,9 @@ class BufferedRequests:
         self.streaming = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The app never learns who is asking: no client address reaches it (a2wsgi would pass
+        # it on as REMOTE_ADDR, after uvicorn took it from X-Forwarded-For).
+        scope = {**scope, "client": None}
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

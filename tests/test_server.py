@@ -128,3 +128,18 @@ def test_memory_held_for_bodies_is_bounded(server: Server) -> None:
     again = open_request(server, "/api/v1/readers", 10, b"x" * 10)
     with again:
         assert status_of(again) != 503  # released when those clients went away
+
+
+def test_the_app_never_sees_the_client_address(tmp_path: Path, database_url: str) -> None:
+    """Not even from a proxy's X-Forwarded-For, which the server trusts for the scheme."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    running = Server("tests.support.echo_wsgi:app", env, tmp_path / "server.log", workers=1)
+    running.start(ready_path="/")
+    try:
+        request = urllib.request.Request(running.url + "/",
+                                         headers={"X-Forwarded-For": "203.0.113.9"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.read() == b"REMOTE_ADDR=None"
+    finally:
+        running.stop()
