@@ -1,12 +1,12 @@
 """A real Candor deployment on this machine for benchmarks and soak tests: a migrated database
-with an organisation key and one recipient per route, gunicorn with two workers on loopback,
-and a throwaway PostgreSQL cluster that can be restarted under load.
+with an organisation key and one recipient per route, Candor's server (``app/server.py``) with
+two processes on loopback, and a throwaway PostgreSQL cluster that can be restarted under load.
 
-The gunicorn server runs Candor's own configuration (``app/gunicorn_conf.py``) and the
-production environment, with two changes made through the configuration only: the reporter
-key derivation uses the cheapest parameters (``fast_kdf_for_tests``, see
-``tests/support/fast_kdf_wsgi.py``), so that clients can prebuild thousands of submissions, and
-the rate limits are lifted so that they do not cap what is being measured.
+The server runs Candor's own settings and the production environment, with two changes made through
+the configuration only: the reporter key derivation uses the cheapest parameters
+(``fast_kdf_for_tests``, see ``tests/support/fast_kdf_wsgi.py``), so that clients can prebuild
+thousands of submissions, and the rate limits are lifted so that they do not cap what is being
+measured.
 """
 
 from __future__ import annotations
