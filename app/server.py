@@ -58,10 +58,6 @@ class _Refused(Exception):
         self.status, self.text = status, text
 
 
-class _Gone(Exception):
-    """The client went away before its request was whole."""
-
-
 def _content_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
@@ -108,26 +104,25 @@ class BufferedRequests:
             declared = _content_length(scope)
             more = True
             if declared is None or declared <= self.memory_limit:
-                async with asyncio.timeout(self.body_seconds):
-                    while more and held <= self.memory_limit:
-                        message = await receive()
-                        if message["type"] == "http.disconnect":
-                            raise _Gone
-                        chunk = message.get("body", b"")
-                        if self.held + len(chunk) > self.budget:
-                            raise _Refused(503, "The server is busy; try again in a minute.")
-                        chunks.append(chunk)
-                        held += len(chunk)
-                        self.held += len(chunk)
-                        more = message.get("more_body", False)
+                try:
+                    async with asyncio.timeout(self.body_seconds):
+                        while more and held <= self.memory_limit:
+                            message = await receive()
+                            if message["type"] == "http.disconnect":
+                                return  # gone before its request was whole: nothing to do
+                            chunk = message.get("body", b"")
+                            if self.held + len(chunk) > self.budget:
+                                raise _Refused(503, "The server is busy; try again in a minute.")
+                            chunks.append(chunk)
+                            held += len(chunk)
+                            self.held += len(chunk)
+                            more = message.get("more_body", False)
+                except TimeoutError:
+                    raise _Refused(408, "The request took too long to arrive.") from None
             if more:
                 await self._stream(scope, receive, send, chunks)
             else:
                 await self.app(scope, self._replay(b"".join(chunks), receive), send)
-        except _Gone:
-            return
-        except TimeoutError:
-            await _answer(send, 408, "The request took too long to arrive.")
         except _Refused as refused:
             await _answer(send, refused.status, refused.text)
         finally:
@@ -135,6 +130,8 @@ class BufferedRequests:
 
     async def _stream(self, scope: Scope, receive: Receive, send: Send,
                       chunks: list[bytes]) -> None:
+        """A body too large to hold, passed on as it arrives; the app may take
+        ``body_seconds`` for it, after which it is cut off."""
         if self.streaming >= self.streaming_slots:
             raise _Refused(503, "Too many large uploads at once; try again in a few minutes.")
         self.streaming += 1
@@ -148,6 +145,8 @@ class BufferedRequests:
 
             async with asyncio.timeout(self.body_seconds):
                 await self.app(scope, replay_then_stream, send)
+        except TimeoutError:
+            return  # the connection is closed with the answer unfinished
         finally:
             self.streaming -= 1
 

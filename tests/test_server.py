@@ -22,13 +22,13 @@ MIB = 1024 * 1024
 
 
 @pytest.fixture
-def server(tmp_path: Path, database_url: str) -> Iterator[Server]:
+def server(tmp_path: Path, database_url: str, request: pytest.FixtureRequest) -> Iterator[Server]:
     """One process with 4 threads (so one large upload at a time), bodies up to 1 MiB held in
-    memory (16 MiB in all)."""
+    memory (16 MiB in all); a test may give more settings by indirect parametrisation."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
     env.update(CANDOR_ENV="production", CANDOR_SECRET_KEY=SECRET, CANDOR_DATABASE_URL=database_url,
                CANDOR_INSTANCE_PATH=str(tmp_path), CANDOR_HTTPS="false", CANDOR_THREADS="4",
-               CANDOR_MAX_REQUEST_BYTES=str(MIB))
+               CANDOR_MAX_REQUEST_BYTES=str(MIB), **getattr(request, "param", {}))
     running = Server("app.wsgi:app", env, tmp_path / "server.log", workers=1)
     running.start(ready_path="/auth/login")
     yield running
@@ -108,6 +108,13 @@ def test_large_uploads_share_their_own_few_threads(server: Server) -> None:
             first.recv(1)  # still being read
     finally:
         first.close()
+
+
+@pytest.mark.parametrize("server", [{"CANDOR_BODY_SECONDS": "2"}], indirect=True)
+def test_a_body_that_takes_too_long_is_refused(server: Server) -> None:
+    with open_request(server, "/api/v1/readers", 1000, b"{") as slow:
+        slow.settimeout(30)
+        assert status_of(slow) == 408
 
 
 def test_memory_held_for_bodies_is_bounded(server: Server) -> None:
