@@ -222,6 +222,14 @@ def _database_is_empty() -> bool:
         return not inspect(connection).get_table_names()
 
 
+def _has_checkpoints() -> bool:
+    with db.engine.connect() as connection:
+        if not inspect(connection).has_table("audit_checkpoints"):
+            return False
+        return connection.execute(text("SELECT 1 FROM audit_checkpoints LIMIT 1")).first() \
+            is not None
+
+
 def restore_database(config: Config, work: Path, manifest: dict[str, Any]) -> None:
     engine = _engine_name(config.database_url)
     if engine != manifest["engine"]:
@@ -277,10 +285,12 @@ def restore_files(config: Config, work: Path, manifest: dict[str, Any]) -> list[
             f"CANDOR_SECRET_KEY differs from the backed-up secret, which is now in {secret_file}"
             ": unset CANDOR_SECRET_KEY or set it to that value, or no reporter can find their "
             "case")
-    if VERIFY_KEY_FILE in manifest["files"] and AUDIT_KEY_MEMBER not in manifest["files"]:
-        warnings.append("the backup holds no audit checkpoint key: copy the old instance's "
-                        f"{AUDIT_KEY_MEMBER} and {VERIFY_KEY_FILE} into place before the next "
-                        "tick, or old checkpoints will not verify under a new key")
+    if not config.audit_key_path.exists() and _has_checkpoints():
+        warnings.append(
+            f"the trail has signed checkpoints but the backup holds no audit checkpoint key: "
+            f"copy the old instance's {AUDIT_KEY_MEMBER} to {config.audit_key_path} and its "
+            f"{VERIFY_KEY_FILE} into {config.instance_path}. Do not run `candor audit init`: "
+            "under a new key every old checkpoint fails to verify")
     if config.org_fingerprint:
         warnings.append("CANDOR_ORG_FINGERPRINT is set and overrides the restored pin")
     if manifest["blobs"]:

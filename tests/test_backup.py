@@ -197,3 +197,24 @@ def test_restore_warns_about_the_secret_when_the_variable_is_not_set(
     finally:
         with other.app_context():
             db.engine.dispose()
+
+
+def test_restore_says_what_to_do_when_the_checkpoint_key_is_not_in_the_backup(
+        app: Flask, restored_app: Flask, tmp_path: Path) -> None:
+    """An archive made where the key lives outside the instance (CANDOR_AUDIT_KEY_FILE on other
+    media, or by an older Candor): restore says where the key must go, and not to make a new
+    one."""
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["audit", "init"]).exit_code == 0
+    with app.app_context():
+        audit.record(db.session, "case.triage", actor="system")
+        db.session.commit()
+    assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
+    config = app.extensions["candor_config"]
+    config.audit_key_path.rename(tmp_path / "key-kept-elsewhere")
+    archive = tmp_path / "candor-backup.tar.gz"
+    assert runner.invoke(args=["backup", str(archive)]).exit_code == 0
+    result = restored_app.test_cli_runner().invoke(args=["restore", str(archive), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "the backup holds no audit checkpoint key" in result.output
+    assert "Do not run `candor audit init`" in result.output
