@@ -41,7 +41,7 @@ run: install vendor db
 	@$(BIN)/candor scheduler & scheduler=$$!; \
 	  trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT; \
 	  CANDOR_ENV=$${CANDOR_ENV:-development} PORT=$(PORT) \
-	    $(BIN)/gunicorn -c python:app.gunicorn_conf 'app.wsgi:app'
+	    $(BIN)/python -m app.server
 
 lint: install
 	$(BIN)/ruff check app crypto tests bench migrations/env.py
@@ -62,8 +62,8 @@ test: install vendor lint security
 	$(BIN)/pytest -p no:cacheprovider
 	CANDOR_TEST_DATABASE=postgresql $(BIN)/pytest -p no:cacheprovider
 
-# Load and faults against gunicorn and PostgreSQL (tests/soak, left out of `make test`);
-# SOAK_SECONDS and SOAK_KILLS shorten them.
+# Load, slow clients and faults against Candor's server and PostgreSQL (tests/soak, left out
+# of `make test`); SOAK_SECONDS, SOAK_KILLS and SOAK_SLOW_SECONDS shorten them.
 soak: install vendor
 	CANDOR_SOAK=1 $(BIN)/pytest -p no:cacheprovider tests/soak
 

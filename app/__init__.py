@@ -44,7 +44,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.extensions import csrf, db, migrate, use_sqlite_settings
     from app.surfaces import SurfaceSessionInterface
 
-    request_logging.init_logging()
+    request_logging.init_logging(app.logger)
     app.session_interface = SurfaceSessionInterface(config)
     db.init_app(app)
     with app.app_context():
@@ -52,7 +52,8 @@ def create_app(config: Config | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
     csrf.init_app(app)
-    security_headers.init_app(app, https=config.https)
+    security_headers.init_app(app, https=config.https,
+                              hsts_include_subdomains=config.hsts_include_subdomains)
     errors.init_app(app)
     assets.init_app(app)
     from app.roles import Permission

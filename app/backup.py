@@ -10,6 +10,10 @@ What goes in (``MANIFEST``, listed again in the archive's ``manifest.json``):
 - ``secret_key``: the server secret. **A secret.** Every codename look-up hash and reporter
   cookie is keyed from it: restored without it, no reporter can find their case again;
 - ``org-fingerprint``: the pinned organisation key fingerprint (public, but it must not change);
+- ``audit-checkpoint.key`` and ``audit-checkpoint.pub``, the audit checkpoint key and its pinned
+  public half, when the instance has them. **A secret**, but an online one (the tick signs with
+  it every hour): restored without it, no new checkpoint is signed, and a new key would make
+  every old checkpoint fail to verify;
 - ``taxonomy.json`` when the instance has one.
 
 What stays out unless asked: the organisation *signing* key (``--with-signing-key``), which
@@ -40,13 +44,16 @@ from sqlalchemy.engine import make_url
 
 from app.config import SECRET_KEY_FILE, Config
 from app.extensions import db
+from app.services.audit import VERIFY_KEY_FILE
 
 FORMAT = 1
 FINGERPRINT_FILE = "org-fingerprint"
 TAXONOMY_FILE = "taxonomy.json"
 SIGNING_KEY_MEMBER = "org-signing.key"
+AUDIT_KEY_MEMBER = "audit-checkpoint.key"
 # Instance files kept with the database: name in the archive → whether it is a secret.
-MANIFEST = {SECRET_KEY_FILE: True, FINGERPRINT_FILE: False, TAXONOMY_FILE: False}
+MANIFEST = {SECRET_KEY_FILE: True, FINGERPRINT_FILE: False, TAXONOMY_FILE: False,
+            AUDIT_KEY_MEMBER: True, VERIFY_KEY_FILE: False}
 
 
 class BackupError(click.ClickException):
@@ -133,7 +140,10 @@ def write_backup(config: Config, output: Path, with_signing_key: bool) -> dict[s
                 # The secret in force, whether it came from the file or CANDOR_SECRET_KEY.
                 (work / name).write_text(config.secret_key, encoding="ascii")
                 files[name] = secret
-            elif path.is_file():
+                continue
+            if name == AUDIT_KEY_MEMBER:
+                path = config.audit_key_path  # CANDOR_AUDIT_KEY_FILE may put it elsewhere
+            if path.is_file():
                 shutil.copyfile(path, work / name)
                 files[name] = secret
         if with_signing_key:
@@ -212,6 +222,14 @@ def _database_is_empty() -> bool:
         return not inspect(connection).get_table_names()
 
 
+def _has_checkpoints() -> bool:
+    with db.engine.connect() as connection:
+        if not inspect(connection).has_table("audit_checkpoints"):
+            return False
+        return connection.execute(text("SELECT 1 FROM audit_checkpoints LIMIT 1")).first() \
+            is not None
+
+
 def restore_database(config: Config, work: Path, manifest: dict[str, Any]) -> None:
     engine = _engine_name(config.database_url)
     if engine != manifest["engine"]:
@@ -240,22 +258,39 @@ def restore_files(config: Config, work: Path, manifest: dict[str, Any]) -> list[
     config.instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     for name in manifest["files"]:
         source = work / name
-        if name == SIGNING_KEY_MEMBER:
-            target = config.org_signing_key_path
+        if name in (SIGNING_KEY_MEMBER, AUDIT_KEY_MEMBER):
+            target = (config.org_signing_key_path if name == SIGNING_KEY_MEMBER
+                      else config.audit_key_path)
             if target.exists():
-                warnings.append(f"{target} exists and was left as it is")
+                if target.read_bytes() != source.read_bytes():
+                    warnings.append(f"{target} exists, holds another key, and was left as it "
+                                    f"is; the backed-up one is {name} in the archive")
                 continue
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         else:
             target = config.instance_path / name
         target.write_bytes(source.read_bytes())
         if manifest["files"][name]:
             os.chmod(target, 0o600)
     archived_secret = (work / SECRET_KEY_FILE).read_text(encoding="ascii")
-    if archived_secret != config.secret_key:
+    secret_file = config.instance_path / SECRET_KEY_FILE
+    if not config.secret_key_from_environment:
+        # Nothing here tells what the server's own environment sets: say it in any case.
         warnings.append(
-            "CANDOR_SECRET_KEY differs from the backed-up secret, which is now in "
-            f"{config.instance_path / SECRET_KEY_FILE}: unset CANDOR_SECRET_KEY or set it to "
-            "that value, or no reporter can find their case")
+            f"CANDOR_SECRET_KEY is not set here. The backed-up secret is now in {secret_file}; "
+            "the server uses it only if its environment does not set CANDOR_SECRET_KEY. If it "
+            "does, set it to that value, or no reporter can find their case")
+    elif archived_secret != config.secret_key:
+        warnings.append(
+            f"CANDOR_SECRET_KEY differs from the backed-up secret, which is now in {secret_file}"
+            ": unset CANDOR_SECRET_KEY or set it to that value, or no reporter can find their "
+            "case")
+    if not config.audit_key_path.exists() and _has_checkpoints():
+        warnings.append(
+            f"the trail has signed checkpoints but the backup holds no audit checkpoint key: "
+            f"copy the old instance's {AUDIT_KEY_MEMBER} to {config.audit_key_path} and its "
+            f"{VERIFY_KEY_FILE} into {config.instance_path}. Do not run `candor audit init`: "
+            "under a new key every old checkpoint fails to verify")
     if config.org_fingerprint:
         warnings.append("CANDOR_ORG_FINGERPRINT is set and overrides the restored pin")
     if manifest["blobs"]:

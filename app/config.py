@@ -136,6 +136,11 @@ class Config:
     public_min_cell: int = 10
     # Where a reporter's "Leave now" goes: a page that says nothing about reporting.
     leave_url: str = DEFAULT_LEAVE_URL
+    # Whether the secret key came from CANDOR_SECRET_KEY (else from the instance file): a
+    # restore must say which one a server will use.
+    secret_key_from_environment: bool = True
+    # HSTS for every subdomain too (CANDOR_HSTS_INCLUDE_SUBDOMAINS), for operators who want it.
+    hsts_include_subdomains: bool = False
 
     @property
     def blob_path(self) -> Path:
@@ -235,6 +240,8 @@ class Config:
             statistics_min_cell=_int(env, "CANDOR_STATISTICS_MIN_CELL", 5, minimum=3),
             public_min_cell=_int(env, "CANDOR_PUBLIC_MIN_CELL", 10, minimum=5),
             leave_url=_leave_url(env),
+            secret_key_from_environment=bool(env.get("CANDOR_SECRET_KEY")),
+            hsts_include_subdomains=_bool(env, "CANDOR_HSTS_INCLUDE_SUBDOMAINS", False),
         )
 
     def derived_key(self, purpose: str) -> bytes:

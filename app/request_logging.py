@@ -1,11 +1,17 @@
 """Logging that never records who asked: no client address, no user agent, no request time,
-and no line at all about a reporter's request.
+and no line at all about a reporter's request; and that a request cannot forge.
 
 Werkzeug's development server writes ``ADDRESS - - [TIME] "GET / HTTP/1.1" 200 -``; its filter
 cuts the address and the time before any handler sees the line, and drops reporter requests.
-Gunicorn's access-log format (``app/gunicorn_conf.py``) has neither and skips reporter requests;
-its error log is scrubbed of addresses because a few of its warnings name the peer ("Invalid
-request from ip=...").
+Candor's server (``app/server.py``) logs staff requests only, without either, and scrubs every
+line of addresses in case a server warning names the peer.
+
+Every line is one line: control characters (CR, LF, NUL, ESC, DEL, the C1 range, Unicode line
+separators) in a message are written as ``\\xNN`` escapes, so a path such as
+``/staff/x%0AINFO candor.scheduler: tick done`` (logged decoded) cannot start a line of its own.
+Values taken from a request are escaped where they are logged (``escape_for_log``, which also
+escapes backslashes, so an escape in the log is never the client's own text); the filter on
+every handler escapes whatever else reaches a log.
 """
 
 from __future__ import annotations
@@ -27,36 +33,61 @@ _IPV4_ADDRESS = re.compile(_IPV4)
 _IPV6_ADDRESS = re.compile(_IPV6)
 
 
+_CONTROL = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+_UNSAFE = re.compile(f"[{_CONTROL}\\\\]")
+_CONTROL_ONLY = re.compile(f"[{_CONTROL}]")
+
+
 def scrub_addresses(text: str) -> str:
     # IPv4 first, so the IPv4 part of a mapped address (::ffff:10.0.0.1) goes too.
     return _IPV6_ADDRESS.sub("[address]", _IPV4_ADDRESS.sub("[address]", text))
 
 
-class ScrubAddressesFilter(logging.Filter):
-    """Replaces every IPv4 or IPv6 literal in a record's final message."""
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_for_log(text: str) -> str:
+    """A request's value as it may be logged: every control character and backslash escaped."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def escape_controls(text: str) -> str:
+    return _CONTROL_ONLY.sub(_escape, text)
+
+
+class SafeLineFilter(logging.Filter):
+    """Escapes control characters in a record's final message and replaces every IPv4 or IPv6
+    literal in it. (A traceback, formatted after the message, keeps its lines.)"""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        scrubbed = scrub_addresses(message)
-        if scrubbed != message:
-            record.msg, record.args = scrubbed, None
+        safe = scrub_addresses(escape_controls(message))
+        if safe != message:
+            record.msg, record.args = safe, None
         return True
 
 
-class AnonymousRequestFilter(ScrubAddressesFilter):
+class AnonymousRequestFilter(SafeLineFilter):
     """For Werkzeug: drops the ``ADDRESS - - [TIME]`` prefix and every line about a reporter
     request, then scrubs what is left."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
-            record.msg = _WERKZEUG_PREFIX.sub("", record.msg, count=1)
+            record.msg = _ANSI_STYLE.sub("", _WERKZEUG_PREFIX.sub("", record.msg, count=1))
             request_line = _REQUEST_LINE.search(_ANSI_STYLE.sub("", record.getMessage()))
             if request_line and not is_staff_path(request_line.group(1)):
                 return False
         return super().filter(record)
 
 
-def init_logging() -> None:
+def init_logging(app_logger: logging.Logger | None = None) -> None:
+    """The development server's request lines, and the app's own logger (Flask logs
+    ``Exception on <path> [<method>]`` for an error)."""
     werkzeug_logger = logging.getLogger("werkzeug")
     if not any(isinstance(f, AnonymousRequestFilter) for f in werkzeug_logger.filters):
         werkzeug_logger.addFilter(AnonymousRequestFilter())
+    if app_logger is not None and not any(isinstance(f, SafeLineFilter)
+                                          for f in app_logger.filters):
+        app_logger.addFilter(SafeLineFilter())

@@ -17,8 +17,9 @@ from flask.cli import with_appcontext
 
 from app.config import Config
 from app.extensions import db
+from app.request_logging import SafeLineFilter
 from app.services import scheduler_lease
-from app.services.periodic import refresh_statistics, run_tick
+from app.services.periodic import for_the_log, refresh_statistics, run_tick
 
 log = logging.getLogger("candor.scheduler")
 
@@ -53,7 +54,7 @@ def tick(now_text: str | None) -> None:
     """Run all due periodic work once (for cron and tests); safe to run twice or at once."""
     config, now = _config(), parse_now(now_text)
     results = {**run_tick(db.session, config, now), **refresh_statistics(db.session, config, now)}
-    for name, count in results.items():
+    for name, count in for_the_log(results).items():
         click.echo(f"{name}: {count}")
 
 
@@ -78,7 +79,7 @@ def scheduled_run(app: Flask, holder: str) -> bool:
             return True
         finally:
             db.session.remove()
-    busy = {name: count for name, count in results.items() if count}
+    busy = {name: count for name, count in for_the_log(results).items() if count}
     log.info("tick done%s", f": {busy}" if busy else "")
     return True
 
@@ -103,6 +104,8 @@ def scheduler() -> None:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(SafeLineFilter())  # one line per record, no address
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per run
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     config = _config()

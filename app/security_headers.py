@@ -39,13 +39,21 @@ BASELINE_HEADERS = {
 }
 
 
-def init_app(app: Flask, https: bool) -> None:
+def strict_transport_security(include_subdomains: bool) -> str:
+    """Two years; every subdomain too only when the operator asks (CANDOR_HSTS_INCLUDE_SUBDOMAINS):
+    it would also force HTTPS on unrelated hosts of the same domain."""
+    return "max-age=63072000" + ("; includeSubDomains" if include_subdomains else "")
+
+
+def init_app(app: Flask, https: bool, hsts_include_subdomains: bool = False) -> None:
+    hsts = strict_transport_security(hsts_include_subdomains)
+
     @app.after_request
     def add_security_headers(response: Response) -> Response:
         for name, value in BASELINE_HEADERS.items():
             response.headers[name] = value
         if https:
-            response.headers["Strict-Transport-Security"] = "max-age=63072000"
+            response.headers["Strict-Transport-Security"] = hsts
         if request.endpoint != "static":
             # Nothing dynamic may linger in a shared or personal browser cache.
             response.headers["Cache-Control"] = "no-store"

@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn: production unless ``CANDOR_ENV`` says otherwise."""
+"""WSGI entry point (app/server.py serves it): production unless ``CANDOR_ENV`` says otherwise."""
 
 from app import create_app, default_instance_path
 from app.config import Config

@@ -1,8 +1,8 @@
 """The baseline for ``bench/submit_throughput.py``: the least a Flask + SQLAlchemy app can do to
 accept a submission (parse the JSON body, insert one row, commit, answer 201), on the same
-database engine with the same settings, served by the same gunicorn configuration as Candor.
+database engine with the same settings, served by the same server as Candor (app/server.py).
 
-gunicorn loads it as ``bench._bare_app:create()``; ``BARE_DATABASE_URL`` names the database,
+The server loads it as ``bench._bare_app:create()``; ``BARE_DATABASE_URL`` names the database,
 whose table the benchmark creates before the workers start (``create_table``).
 """
 

@@ -4,18 +4,18 @@ Usage: ``.venv/bin/python bench/submit_throughput.py [--count N] [--clients C] [
 [--backend sqlite|postgresql ...] [--json PATH]``
 
 For each database (a SQLite file, and a throwaway PostgreSQL cluster), two servers run under
-gunicorn with Candor's own configuration file (``app/gunicorn_conf.py``: two sync workers, the
-same logging): Candor in production mode, and the bare app in ``bench/_bare_app.py`` (parse
-the JSON, insert one row, commit, answer 201) on a second database of the same engine. Both
-get the same prebuilt bodies: valid encrypted submissions made in this process with
-``protocol.build_submission`` (the cheap test KDF parameters; proof of work off on the server,
-so the figure is the server's work, not the puzzle's) and sent by ``--clients`` processes over
-loopback, one connection per request. Each Candor client carries its reporter cookie and CSRF
-token from one answer to the next, as a browser does. Rounds alternate between the two
-servers, and the median round counts; the ratio Candor/bare is the figure (goal >= 0.6).
+Candor's own server (``app/server.py``: two processes, requests buffered before a thread runs them,
+the same logging): Candor in production mode, and the bare app in ``bench/_bare_app.py`` (parse the
+JSON, insert one row, commit, answer 201) on a second database of the same engine. Both get the same
+prebuilt bodies: valid encrypted submissions made in this process with ``protocol.build_submission``
+(the cheap test KDF parameters; proof of work off on the server, so the figure is the server's work,
+not the puzzle's) and sent by ``--clients`` processes over loopback, one connection per request.
+Each Candor client carries its reporter cookie and CSRF token from one answer to the next, as a
+browser does. Rounds alternate between the two servers, and the median round counts; the ratio
+Candor/bare is the figure (goal >= 0.6).
 Afterwards every 201 is checked against the rows in the database.
 
-Each round also prints where the CPU went, per request: the two gunicorn workers, the client
+Each round also prints where the CPU went, per request: the two server processes, the client
 processes, the PostgreSQL cluster (SQLite works inside the workers), and the rest of the
 machine, with how busy the machine was and how much of it waited on the disk. "Rest of the
 machine" is other work sharing it: when it is large, the round measured contention, not
@@ -167,10 +167,10 @@ def measure(backend: str, url_for: Any, work: Path, options: Any, report: Report
     per_round = options.count
     total = per_round * options.rounds + options.clients * 4
     with ExitStack() as stack:
-        candor = stack.enter_context(live_instance.gunicorn(
+        candor = stack.enter_context(live_instance.server(
             live_instance.CANDOR_TARGET, instance.environment(), work / f"candor-{backend}.log"))
         bare_env = {**instance.environment(), "BARE_DATABASE_URL": bare_url}
-        bare = live_instance.Gunicorn("bench._bare_app:create()", bare_env,
+        bare = live_instance.Server("bench._bare_app:create()", bare_env,
                                       work / f"bare-{backend}.log")
         bare.start(ready_path="/health")
         stack.callback(bare.stop)
@@ -222,7 +222,7 @@ def main() -> None:
     options = parser.parse_args()
     backends = options.backend or ["sqlite", "postgresql"]
     report = Report("submit_throughput",
-                    "Submissions per second, gunicorn with 2 workers, Candor vs a bare insert")
+                    "Submissions per second, 2 server processes, Candor vs a bare insert")
     report.note(f"{options.clients} client processes, {options.count} submissions per round, "
                 f"median of {options.rounds} alternating rounds; one connection per request")
     with tempfile.TemporaryDirectory(prefix="candor-throughput-") as tmp:

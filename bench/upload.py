@@ -2,7 +2,7 @@
 
 Usage: ``.venv/bin/python bench/upload.py [--size-mib N] [--json PATH]``
 
-One Candor instance (SQLite) under gunicorn with Candor's configuration file and two sync
+One Candor instance (SQLite) under Candor's server (app/server.py) with two
 workers on loopback. A report is filed through the API, then the same amount of data is sent
 twice:
 
@@ -12,8 +12,9 @@ twice:
   chunks as the browser does.
 
 The figures: each path's throughput (bytes of the file per second, wall clock, client work
-included: the client shares the machine) and the peak resident memory of the gunicorn workers
-(``VmHWM`` in ``/proc/<pid>/status``, the high-water mark since they started), goal < 150 MB.
+included: the client shares the machine) and the peak resident memory of the server's worker
+processes (``VmHWM`` in ``/proc/<pid>/status``, the high-water mark since they started), goal
+< 150 MB.
 Afterwards both attachments are checked: stored complete with the expected number of frames,
 and the API one decrypted back and compared with what was sent.
 """
@@ -215,7 +216,7 @@ def main() -> int:
         # A sync worker is killed after --timeout seconds of one request; a 1 GiB form through
         # the no-JavaScript page is one request.
         env = instance.environment(GUNICORN_CMD_ARGS="--timeout 900")
-        with live_instance.gunicorn(live_instance.CANDOR_TARGET, env, root / "gunicorn.log"
+        with live_instance.server(live_instance.CANDOR_TARGET, env, root / "server.log"
                                     ) as server:
             workers = server.worker_pids()
             report.figure("worker RSS after start", peak_rss_mb(workers), "MB")
@@ -242,7 +243,7 @@ def main() -> int:
                   goal=f"< {GOAL_MB}", met=api_peak < GOAL_MB)
     report.note("Throughput includes the client's own work on the same machine (streaming the "
                 "multipart body; encrypting the chunks for the API). Peak RSS is the highest "
-                "VmHWM of the two gunicorn workers since they started, so the API figure "
+                "VmHWM of the two worker processes since they started, so the API figure "
                 "cannot be lower than the no-JavaScript one.")
     report.write(args.json)
     return 0

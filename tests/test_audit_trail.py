@@ -6,7 +6,9 @@ sign-in events land in the trail, without the name of an account that does not e
 from __future__ import annotations
 
 import os
+import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -267,3 +269,171 @@ def test_invitation_and_disabling_are_recorded(app: Flask, client: FlaskClient,
     trail = actions(app)
     assert ("staff.invited", f"staff:{admin.id}") in trail
     assert ("staff.disabled", f"staff:{admin.id}") in trail
+
+
+def test_concurrent_appends_all_land_in_one_chain(app: Flask) -> None:
+    """32 audited actions at once, each in its own transaction on its own connection, as 32
+    requests would be: none fails, none is lost, and the chain verifies. Each first reads, as a
+    request does before it records (a failed sign-in looks the name up)."""
+    from sqlalchemy import create_engine, func
+    from sqlalchemy.orm import Session
+    from sqlalchemy.pool import NullPool
+
+    from app.extensions import use_sqlite_settings
+    from app.models import StaffUser
+
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+    use_sqlite_settings(engine)
+    start = threading.Barrier(32)
+    failures: list[BaseException] = []
+
+    def one_action(n: int) -> None:
+        try:
+            with Session(engine) as session:
+                session.scalar(select(func.count()).select_from(StaffUser))
+                start.wait(timeout=30)
+                audit.record(session, "auth.login_failed", actor="system",
+                             detail={"attempt": n})
+                session.commit()
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=one_action, args=(n,)) for n in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    engine.dispose()
+    assert failures == []
+    with app.app_context():
+        details = db.session.scalars(select(AuditEntry.detail)).all()
+        assert sorted(details) == sorted(f'{{"attempt":{n}}}' for n in range(32))
+        assert audit.verify(db.session, None).ok
+
+
+# --- rewriting the trail together with its checkpoints -----------------------------------------
+def _three_checkpoints(app: Flask, runner: FlaskCliRunner) -> str:
+    """Checkpoints of entries 10, 14 and 18 (each recorded by the entry after it); returns the
+    last one's printed line, as a reviewer would keep it."""
+    _checkpointed(app, runner)
+    fill(app, 3)
+    assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
+    fill(app, 3)
+    output = runner.invoke(args=["audit", "checkpoint"]).output
+    assert "checkpoint 3: entry 18, 18 entries" in output
+    [line] = [line for line in output.splitlines() if line.startswith(audit.HELD_PREFIX)]
+    return line
+
+
+def _rehash_from(app: Flask, first_gone: int | None = None, change: int | None = None) -> None:
+    """Rewrite the trail as a database holder can: change entry ``change``, drop every entry
+    from ``first_gone`` on, and recompute every hash."""
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        rows = [(e.id, e.occurred_at, e.actor, e.action, e.case_number, e.detail)
+                for e in entries if first_gone is None or e.id < first_gone]
+        db.session.execute(delete(AuditEntry))
+        db.session.flush()
+        prev = audit.GENESIS
+        for entry_id, at, actor, action, number, detail in rows:
+            if entry_id == change:
+                detail = '{"step":42}'
+            digest = audit.entry_hash(prev, audit.encode(at, actor, action, number, detail))
+            db.session.add(AuditEntry(id=entry_id, occurred_at=at, actor=actor, action=action,
+                                      case_number=number, detail=detail, prev_hash=prev,
+                                      entry_hash=digest))
+            prev = digest
+        db.session.commit()
+
+
+def test_a_rewrite_with_its_later_checkpoints_deleted_is_reported(
+        app: Flask, runner: FlaskCliRunner) -> None:
+    _three_checkpoints(app, runner)
+    _rehash_from(app, change=13)
+    with app.app_context():
+        db.session.execute(text("DELETE FROM audit_checkpoints WHERE entry_id >= 12"))
+        db.session.commit()
+    code, output = verify(runner)
+    assert code == 1, output
+    assert ("entry #15 records checkpoint #2 (of entry #14), which is missing from the "
+            "checkpoints") in output
+    assert "entry #19 records checkpoint #3" in output
+
+
+def test_a_trail_cut_short_with_its_checkpoints_is_reported(
+        app: Flask, runner: FlaskCliRunner) -> None:
+    _three_checkpoints(app, runner)
+    with app.app_context():
+        db.session.execute(text("DELETE FROM audit_entries WHERE id >= 17"))
+        db.session.execute(text("DELETE FROM audit_checkpoints WHERE entry_id >= 14"))
+        db.session.commit()
+    code, output = verify(runner)
+    assert code == 1, output
+    assert "entry #15 records checkpoint #2" in output
+
+
+def test_a_checkpoint_held_outside_the_database_catches_what_the_database_cannot(
+        app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    """Cut everything after entry 11 (checkpoint 1 and the entry recording it stay): the
+    database alone is consistent again; the checkpoint the reviewer printed is not."""
+    held = tmp_path / "held.txt"
+    held.write_text("From the audit mail of 4 May:\n" + _three_checkpoints(app, runner) + "\n")
+    assert verify_with(runner, held)[0] == 0
+    _rehash_from(app, first_gone=12)
+    with app.app_context():
+        db.session.execute(text("DELETE FROM audit_checkpoints WHERE entry_id >= 12"))
+        db.session.commit()
+    assert verify(runner)[0] == 0  # what a holder of the database can do unnoticed
+    code, output = verify_with(runner, held)
+    assert code == 1, output
+    assert "the checkpoint you hold of entry #18" in output
+    assert "the entry it signed is missing" in output
+    assert "is missing from the database's checkpoints" in output
+
+
+def verify_with(runner: FlaskCliRunner, held: Path) -> tuple[int, str]:
+    result = runner.invoke(args=["audit", "verify", "--checkpoint", str(held)])
+    return result.exit_code, result.output
+
+
+def test_a_forged_or_malformed_held_checkpoint_is_refused(
+        app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    line = _three_checkpoints(app, runner)
+    held = tmp_path / "held.txt"
+    words = line.split()
+    words[2] = "17"
+    held.write_text(" ".join(words))
+    code, output = verify_with(runner, held)
+    assert code == 1 and "signature does not verify" in output
+    for bad in (line.rsplit(" ", 1)[0], line.replace(" 18 ", " x ", 1), "nothing here"):
+        held.write_text(bad)
+        result = runner.invoke(args=["audit", "verify", "--checkpoint", str(held)])
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert "checkpoint" in result.output
+
+
+def test_concurrent_wrong_sign_ins_are_each_answered_and_audited(
+        app: Flask, staff: StaffLogin) -> None:
+    """The same through the sign-in route: 32 wrong sign-ins for one name at once, each in its
+    own request. Whatever each is answered (refused, or throttled), none is a 5xx and each
+    leaves its entry."""
+    from collections import Counter
+
+    account = staff.create("rso1", Role.RSO)
+    start = threading.Barrier(32)
+    statuses: list[int] = []
+
+    def one(client: FlaskClient) -> None:
+        start.wait(timeout=30)
+        statuses.append(staff.post_login(client, account, password="wrong password!")
+                        .status_code)
+
+    threads = [threading.Thread(target=one, args=(app.test_client(),)) for _ in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(statuses) == 32 and max(statuses) < 500, Counter(statuses)
+    with app.app_context():
+        assert len(db.session.scalars(select(AuditEntry)).all()) == 32
+        assert audit.verify(db.session, None).ok

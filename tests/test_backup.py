@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import Case
 from app.reporter import protocol
 from app.roles import Role
+from app.services import audit
 from crypto.envelope import GrantKind, RecordKind, decrypt_record, open_grant
 from tests.conftest import make_config
 from tests.support import databases
@@ -148,3 +149,72 @@ def test_restore_refuses_links_and_paths_outside(app: Flask, tmp_path: Path) -> 
         archive.addfile(link)
     result = app.test_cli_runner().invoke(args=["restore", str(evil), "--yes"])
     assert result.exit_code != 0 and "refusing archive member" in result.output
+
+
+def test_the_audit_trail_keeps_its_checkpoint_key_through_a_restore(
+        app: Flask, restored_app: Flask, tmp_path: Path) -> None:
+    """After a restore, the old checkpoints verify under the pinned key and the restored
+    instance goes on signing new ones with the same key."""
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["audit", "init"]).exit_code == 0
+    with app.app_context():
+        audit.record(db.session, "case.triage", actor="system")
+        db.session.commit()
+    assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
+    archive = tmp_path / "candor-backup.tar.gz"
+    result = runner.invoke(args=["backup", str(archive)])
+    assert result.exit_code == 0 and "audit-checkpoint.key" in result.output
+    result = restored_app.test_cli_runner().invoke(args=["restore", str(archive), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "WARNING" not in result.output
+
+    restored = restored_app.extensions["candor_config"]
+    assert stat.S_IMODE(restored.audit_key_path.stat().st_mode) == 0o600
+    with restored_app.app_context():
+        audit.record(db.session, "case.close", actor="system")
+        db.session.commit()
+    restored_runner = restored_app.test_cli_runner()
+    signed = restored_runner.invoke(args=["audit", "checkpoint"])
+    assert signed.exit_code == 0 and "checkpoint 2:" in signed.output, signed.output
+    verified = restored_runner.invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+    assert "2 checkpoints" in verified.output
+
+
+def test_restore_warns_about_the_secret_when_the_variable_is_not_set(
+        app: Flask, tmp_path: Path, database_server: databases.Server) -> None:
+    """Whatever the restoring shell's environment, the server's own CANDOR_SECRET_KEY decides:
+    without the variable here, restore says where the secret went and when it is used."""
+    archive = tmp_path / "candor-backup.tar.gz"
+    assert app.test_cli_runner().invoke(args=["backup", str(archive)]).exit_code == 0
+    url = database_server.create_database(f"restored_unset_{os.getpid()}")
+    config = make_config(tmp_path / "restored", url, secret_key_from_environment=False)
+    other = create_app(config)
+    try:
+        result = other.test_cli_runner().invoke(args=["restore", str(archive), "--yes"])
+        assert result.exit_code == 0, result.output
+        assert "WARNING: CANDOR_SECRET_KEY is not set here" in result.output
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+
+
+def test_restore_says_what_to_do_when_the_checkpoint_key_is_not_in_the_backup(
+        app: Flask, restored_app: Flask, tmp_path: Path) -> None:
+    """An archive made where the key lives outside the instance (CANDOR_AUDIT_KEY_FILE on other
+    media, or by an older Candor): restore says where the key must go, and not to make a new
+    one."""
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["audit", "init"]).exit_code == 0
+    with app.app_context():
+        audit.record(db.session, "case.triage", actor="system")
+        db.session.commit()
+    assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
+    config = app.extensions["candor_config"]
+    config.audit_key_path.rename(tmp_path / "key-kept-elsewhere")
+    archive = tmp_path / "candor-backup.tar.gz"
+    assert runner.invoke(args=["backup", str(archive)]).exit_code == 0
+    result = restored_app.test_cli_runner().invoke(args=["restore", str(archive), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "the backup holds no audit checkpoint key" in result.output
+    assert "Do not run `candor audit init`" in result.output

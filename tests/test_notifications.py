@@ -3,6 +3,7 @@ once, kept through an outage and retried with back-off, digests, and what admini
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 from flask import Flask
@@ -209,3 +210,61 @@ def test_backoff_grows_and_is_capped() -> None:
     assert [notifications.backoff(n).total_seconds() / 60 for n in (1, 2, 3, 4)] == [
         1, 2, 4, 8]
     assert notifications.backoff(40) == timedelta(hours=6)
+
+
+def _queue(app: Flask, staff_id: int, count: int, now: datetime) -> None:
+    with app.app_context():
+        for n in range(count):
+            notifications.enqueue(db.session, [staff_id], f"test:{n}",
+                                  notifications.Notice(f"Notice {n}", "/staff/deadlines"), now)
+        db.session.commit()
+
+
+def test_one_claim_takes_one_batch(world: World, app: Flask) -> None:
+    now = datetime(2031, 3, 8, 9, 0)
+    _queue(app, world.people.rso, 45, now)
+    with app.app_context():
+        claimed = notifications.claim(db.session, now)
+        assert len(claimed) == notifications.CLAIM_BATCH
+        statuses = db.session.scalars(select(OutboxMessage.status)).all()
+        assert statuses.count("pending") == 45 - notifications.CLAIM_BATCH
+
+
+def test_a_second_tick_beside_a_slow_one_sends_nothing_twice(
+        world: World, app: Flask, mailbox: Mailbox) -> None:
+    """Cron's tick starts while the scheduler's is still sending: 6 minutes pass between the
+    first tick's first and second claim (longer than a lease). The second tick takes only what
+    nobody holds; every notice goes exactly once."""
+    from sqlalchemy.orm import Session
+
+    start = datetime(2031, 3, 8, 9, 0)
+    _queue(app, world.people.rso, 45, start)
+    config = smtp_config(app, mailbox.port)
+    moment = [start]
+    claims: list[int] = []
+    second: dict[str, object] = {}
+
+    def second_tick() -> None:
+        with app.app_context(), Session(db.engine) as session:
+            later = moment[0]
+            second["counts"] = notifications.deliver(session, config, later,
+                                                     clock=lambda: later)
+
+    def stall(point: str) -> None:
+        if point == "smtp-accepted" and not claims[1:]:
+            moment[0] = start + timedelta(minutes=6)  # the first batch went out slowly
+        if point == "outbox-claimed":
+            claims.append(1)
+            if len(claims) == 2:  # the first tick holds its second batch: cron starts now
+                thread = threading.Thread(target=second_tick)
+                thread.start()
+                thread.join()
+
+    with app.app_context():
+        first = notifications.deliver(db.session, config, start, stall, clock=lambda: moment[0])
+    other = second["counts"]
+    assert isinstance(other, notifications.DeliveryCounts)
+    subjects = mailbox.subjects()
+    assert sorted(subjects) == sorted(f"Notice {n}" for n in range(45))
+    assert first.sent + other.sent == 45
+    assert {r.status for r in rows(app)} == {"sent"}

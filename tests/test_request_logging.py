@@ -1,19 +1,20 @@
-"""No log line, from the development server or from gunicorn, names a client address or agent."""
+"""No log line, from the development server or from Candor's server, names a client address or
+agent, or can be forged by a request."""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from flask import Flask
 
 from app.request_logging import scrub_addresses
 
@@ -65,37 +66,72 @@ def test_development_server_log(live_server: str, caplog: pytest.LogCaptureFixtu
     assert_anonymous(lines)
 
 
-def test_gunicorn_logs(tmp_path: Path, database_url: str) -> None:
-    from tests.conftest import SECRET, free_port
+FORGED = "INFO candor.scheduler: tick done: {'emails_sent': 1}"
 
-    port = free_port()
+
+def test_server_logs(tmp_path: Path, database_url: str) -> None:
+    """Candor's server (app/server.py): staff requests only, no address, agent or query, and
+    paths that try to write lines of their own (%0A, %0D, %00, logged decoded) stay on one."""
+    from tests.conftest import SECRET
+    from tests.support.live_instance import Server
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
     env.update(CANDOR_ENV="production", CANDOR_SECRET_KEY=SECRET, CANDOR_DATABASE_URL=database_url,
-               CANDOR_INSTANCE_PATH=str(tmp_path), CANDOR_HTTPS="false", PORT=str(port),
-               WEB_CONCURRENCY="1")
-    log_path = tmp_path / "gunicorn.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:app.gunicorn_conf", "app.wsgi:app"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
+               CANDOR_INSTANCE_PATH=str(tmp_path), CANDOR_HTTPS="false")
+    log_path = tmp_path / "server.log"
+    server = Server("app.wsgi:app", env, log_path, workers=1)
+    server.start(ready_path="/auth/login")
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        fetch(f"http://127.0.0.1:{port}/")
-        fetch(f"http://127.0.0.1:{port}/auth/login")
-        fetch(f"http://127.0.0.1:{port}/staff/no-such-page?who=me")
-        send_garbage(port)
+        base = server.url
+        fetch(base + "/")
+        fetch(base + "/auth/login")
+        fetch(base + "/staff/no-such-page?who=me")
+        fetch(base + "/staff/x%0A" + quote(FORGED))
+        fetch(base + "/staff/y%0D%0A" + quote(FORGED))
+        fetch(base + "/staff/z%00%1B%5Cx0a%C2%85%E2%80%A8end")
+        send_garbage(server.port)
         time.sleep(0.5)
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
-    lines = log_path.read_text()
+        server.stop()
+    raw = log_path.read_bytes()
+    lines = raw.decode()
     assert '"GET /auth/login" 200' in lines and '"GET /staff/no-such-page" 404' in lines, lines
     assert '"GET /"' not in lines, "a reporter request was logged"
     assert "who=me" not in lines
     assert_anonymous(lines)
+    assert not any(line.startswith("INFO candor.scheduler") for line in lines.splitlines())
+    assert b"\x00" not in raw and b"\r" not in raw and b"\x1b" not in raw
+    assert '"GET /staff/x\\x0aINFO candor.scheduler: tick done' in lines
+    assert '"GET /staff/y\\x0d\\x0aINFO' in lines
+    assert '"GET /staff/z\\x00\\x1b\\x5cx0a\\x85\\u2028end" 404' in lines
+    assert "server: " not in lines.lower()
+
+
+def test_every_log_line_from_the_app_is_one_line(app: Flask) -> None:
+    """Flask logs an error as ``Exception on <path>``; whatever the path holds, one line."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    app.logger.addHandler(handler)
+    try:
+        app.logger.error("Exception on %s [%s]", "/staff/x\n" + FORGED + "\x00", "GET")
+    finally:
+        app.logger.removeHandler(handler)
+    written = stream.getvalue()
+    assert written.count("\n") == 1 and "\x00" not in written
+    assert "/staff/x\\x0aINFO candor.scheduler" in written
+
+
+def test_no_server_header(tmp_path: Path, database_url: str) -> None:
+    from tests.conftest import SECRET
+    from tests.support.live_instance import Server
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
+    env.update(CANDOR_ENV="production", CANDOR_SECRET_KEY=SECRET, CANDOR_DATABASE_URL=database_url,
+               CANDOR_INSTANCE_PATH=str(tmp_path), CANDOR_HTTPS="false")
+    server = Server("app.wsgi:app", env, tmp_path / "server.log", workers=1)
+    server.start(ready_path="/auth/login")
+    try:
+        with urllib.request.urlopen(server.url + "/", timeout=10) as answer:
+            assert answer.headers.get("Server") is None
+    finally:
+        server.stop()

@@ -19,10 +19,12 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import EscalationStep, OutboxMessage, SchedulerLease, utcnow
+from app.roles import Role
 from app.services import scheduler_lease
 from tests.conftest import SECRET
 from tests.support.deadline_world import D0, World, days
 from tests.support.smtp import Mailbox
+from tests.support.staff import StaffLogin
 
 pytestmark = pytest.mark.slow
 PROJECT = Path(__file__).resolve().parent.parent
@@ -231,3 +233,33 @@ def test_a_second_sigterm_while_stopping_is_harmless() -> None:
     stop(signal.SIGTERM, None)
     assert not scheduler.running
     stop(signal.SIGTERM, None)  # raised SchedulerNotRunningError before
+
+
+def test_what_the_tick_logs_and_prints_does_not_move_with_a_report(
+        app: Flask, staff: StaffLogin, caplog: pytest.LogCaptureFixture) -> None:
+    """A report and its attachment filed between two ticks change nothing the scheduler logs
+    or ``candor tick`` prints: whoever reads the log must not learn the minute of a report."""
+    import logging
+
+    from app.scheduling import scheduled_run
+    from app.services.blobs import BlobStore
+    from tests.support.reporting import ReporterClient
+
+    for name, role in (("rso1", Role.RSO), ("exec1", Role.EXECUTIVE), ("board1", Role.BOARD)):
+        staff.create(name, role)
+    runner = app.test_cli_runner()
+    caplog.set_level(logging.INFO, logger="candor.scheduler")
+
+    def tick_twice() -> tuple[str, str]:
+        caplog.clear()
+        assert scheduled_run(app, "scheduler-a")
+        logged = "\n".join(r.getMessage() for r in caplog.records)
+        return logged, runner.invoke(args=["tick"]).output
+
+    tick_twice()  # the day's first run counts the statistics; from here on, a steady state
+    before = tick_twice()
+    answer, _codename = ReporterClient(app.test_client()).submit("Filed between two ticks.")
+    assert answer.status_code == 201
+    store = BlobStore(app.extensions["candor_config"].blob_path)
+    store.create(store.new_id())  # an attachment's ciphertext, as an upload writes it
+    assert tick_twice() == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -95,4 +96,17 @@ def test_secure_cookies_and_hsts_under_https(make_app) -> None:  # type: ignore[
     app = make_app(https=True)
     response = app.test_client().get("/auth/login", base_url="https://candor.test")
     assert "Secure" in response.headers["Set-Cookie"]
-    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert response.headers["Strict-Transport-Security"] == "max-age=63072000"
+
+
+def test_hsts_covers_subdomains_when_the_operator_asks(make_app) -> None:  # type: ignore[no-untyped-def]
+    from app.config import Config
+
+    config = Config.from_env(Path("instance-unused"), {
+        "CANDOR_ENV": "testing", "CANDOR_SECRET_KEY": "x" * 40,
+        "CANDOR_HSTS_INCLUDE_SUBDOMAINS": "1", "CANDOR_DATABASE_URL": "sqlite://"})
+    assert config.hsts_include_subdomains
+    app = make_app(https=True, hsts_include_subdomains=True)
+    response = app.test_client().get("/auth/login", base_url="https://candor.test")
+    assert (response.headers["Strict-Transport-Security"]
+            == "max-age=63072000; includeSubDomains")

@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -63,22 +64,38 @@ def audit_checkpoint() -> None:
     click.echo(f"checkpoint {row.id}: entry {row.entry_id}, {row.entry_count} entries, "
                f"head {row.entry_hash.hex()}, signed {row.created_at.isoformat()}Z, "
                f"signature {row.signature.hex()}")
+    click.echo("Keep this line outside the database (print it, mail it to the reviewer); "
+               "`candor audit verify --checkpoint FILE` checks the trail against it:")
+    click.echo(audit.held_checkpoint(row).line())
 
 
 @audit_group.command("verify")
 @click.option("--verify-key", metavar="HEX", help="The checkpoint public key to trust "
               "(default: the one pinned on this server).")
+@click.option("--checkpoint", "held_files", metavar="FILE", multiple=True,
+              type=click.File("r", encoding="utf-8"),
+              help="A file with checkpoint lines kept outside the database (as printed by "
+                   "`candor audit checkpoint`); may be given more than once.")
 @with_appcontext
-def audit_verify(verify_key: str | None) -> None:
-    """Check the whole chain and every checkpoint; exit 1 when anything was changed,
-    deleted, inserted or reordered."""
+def audit_verify(verify_key: str | None, held_files: tuple[Any, ...]) -> None:
+    """Check the whole chain and every checkpoint, and the trail against checkpoints held
+    outside the database; exit 1 when anything was changed, deleted, inserted or reordered."""
     try:
         key = bytes.fromhex(verify_key) if verify_key else audit.pinned_verify_key(_config())
     except (ValueError, audit.AuditKeyError) as error:
         raise click.ClickException(f"the checkpoint key is unusable: {error}") from None
     if key is not None and len(key) != 32:
         raise click.ClickException("the checkpoint key must be 32 bytes (64 hex digits)")
-    result = audit.verify(db.session, key)
+    held: list[audit.HeldCheckpoint] = []
+    for handle in held_files:
+        try:
+            found = audit.parse_held_checkpoints(handle.read())
+        except (audit.HeldCheckpointError, UnicodeDecodeError) as error:
+            raise click.ClickException(f"{handle.name}: {error}") from None
+        if not found:
+            raise click.ClickException(f"{handle.name} holds no `{audit.HELD_PREFIX}` line")
+        held.extend(found)
+    result = audit.verify(db.session, key, held)
     for problem in result.problems:
         click.echo(f"{problem.kind}: {problem.message}")
     if not result.signatures_checked:

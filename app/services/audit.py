@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,12 +52,26 @@ def canonical_detail(detail: Mapping[str, Any] | None) -> str:
                       ensure_ascii=True)
 
 
+def _hold_the_head(session: DbSession) -> None:
+    """Make this transaction the only one that can append until it ends, before the head is
+    read: two transactions that read the same head would both append after it, and the second
+    would fail on the unique ``prev_hash`` (losing the event it records).
+
+    PostgreSQL: an advisory lock held to the end of the transaction. SQLite: its one write lock,
+    taken by a statement that writes nothing (pysqlite opens the transaction before it, and
+    waits its busy timeout for another writer to commit)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE audit_entries SET id = id WHERE 0"))
+
+
 def record(session: DbSession, action: str, *, actor: str, case_number: str | None = None,
            detail: Mapping[str, Any] | None = None, at: datetime | None = None) -> AuditEntry:
     """Append one entry (in the caller's transaction, which commits it with the change it
     records). Reporter entries keep only the day."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+    _hold_the_head(session)
     session.flush()
     head = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
     moment = (at or utcnow()).replace(microsecond=0)
@@ -151,6 +165,64 @@ def checkpoint_digest(checkpoint: AuditCheckpoint) -> bytes:
     return hashlib.sha256(CHECKPOINT_CONTEXT + checkpoint.signature).digest()
 
 
+HELD_PREFIX = "candor-audit-checkpoint"
+
+
+@dataclass(frozen=True)
+class HeldCheckpoint:
+    """A signed checkpoint as printed (``candor audit checkpoint``) and kept outside the
+    database: one line, ``candor-audit-checkpoint <entry_id> <entry_count> <head hex>
+    <previous hex> <created_at> <signature hex>``."""
+
+    entry_id: int
+    entry_count: int
+    entry_hash: bytes
+    previous: bytes
+    created_at: datetime
+    signature: bytes
+
+    def line(self) -> str:
+        return " ".join([HELD_PREFIX, str(self.entry_id), str(self.entry_count),
+                         self.entry_hash.hex(), self.previous.hex(),
+                         self.created_at.isoformat(timespec="seconds"), self.signature.hex()])
+
+    def message(self) -> bytes:
+        return checkpoint_message(self.entry_id, self.entry_count, self.entry_hash,
+                                  self.previous, self.created_at)
+
+
+class HeldCheckpointError(ValueError):
+    """A line that is not a printed checkpoint."""
+
+
+def held_checkpoint(row: AuditCheckpoint) -> HeldCheckpoint:
+    return HeldCheckpoint(row.entry_id, row.entry_count, row.entry_hash, row.previous_digest,
+                          row.created_at, row.signature)
+
+
+def parse_held_checkpoints(text_value: str) -> list[HeldCheckpoint]:
+    """Every checkpoint line in ``text_value`` (other lines, such as a mail's, are skipped)."""
+    found = []
+    for raw in text_value.splitlines():
+        words = raw.split()
+        if not words or words[0] != HELD_PREFIX:
+            continue
+        try:
+            if len(words) != 7:
+                raise ValueError("seven fields expected")
+            held = HeldCheckpoint(int(words[1]), int(words[2]), bytes.fromhex(words[3]),
+                                  bytes.fromhex(words[4]), datetime.fromisoformat(words[5]),
+                                  bytes.fromhex(words[6]))
+        except ValueError as error:
+            raise HeldCheckpointError(f"not a checkpoint line ({error}): {raw[:80]!r}") from None
+        if held.entry_id < 1 or held.entry_count < 1 or len(held.entry_hash) != 32 \
+                or len(held.previous) != 32 or len(held.signature) != 64 \
+                or held.created_at.tzinfo is not None:
+            raise HeldCheckpointError(f"not a checkpoint line: {raw[:80]!r}")
+        found.append(held)
+    return found
+
+
 def latest_checkpoint(session: DbSession) -> AuditCheckpoint | None:
     return session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1))
 
@@ -160,8 +232,7 @@ def checkpoint(session: DbSession, signing_key: SigningKey,
     """Sign the trail's current head (in the caller's transaction). None when nothing was
     appended since the last checkpoint. The checkpoint itself is recorded in the trail
     afterwards, so the next checkpoint covers the fact that this one was made."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+    _hold_the_head(session)
     session.flush()
     head = session.execute(
         select(AuditEntry.id, AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
@@ -220,6 +291,7 @@ class Verification:
     last_checkpoint_at: datetime | None = None
     uncovered_entries: int = 0  # appended after the last checkpoint: chained, not yet signed
     signatures_checked: bool = False
+    held_checked: int = 0  # checkpoints held outside the database, verified against the trail
 
     @property
     def ok(self) -> bool:
@@ -230,7 +302,10 @@ class Verification:
             signed = (f"the last checkpoint covers entry #{self.last_checkpoint_entry_id}; "
                       f"{self.uncovered_entries} later entries are chained but not yet signed"
                       if self.last_checkpoint_entry_id is not None else "no checkpoint yet")
-            return f"intact: {self.entries} entries, {self.checkpoints} checkpoints; {signed}"
+            held = (f"; {self.held_checked} checkpoints held outside the database match"
+                    if self.held_checked else "")
+            return (f"intact: {self.entries} entries, {self.checkpoints} checkpoints; "
+                    f"{signed}{held}")
         return f"NOT intact: {len(self.problems)} problems in {self.entries} entries"
 
 
@@ -250,7 +325,8 @@ def _entries(session: DbSession) -> Iterator[AuditEntry]:
         session.expunge_all()
 
 
-def verify(session: DbSession, verify_key: bytes | None) -> Verification:
+def verify(session: DbSession, verify_key: bytes | None,
+           held: Sequence[HeldCheckpoint] = ()) -> Verification:
     """Walk the chain and the checkpoints; report every entry changed, deleted, inserted or
     reordered, and every checkpoint that no longer matches or does not verify.
 
@@ -260,10 +336,17 @@ def verify(session: DbSession, verify_key: bytes | None) -> Verification:
     entry that exists, but not the one before it. Rewriting every hash after a change is caught
     by the next signed checkpoint, which names the old head. Without ``verify_key`` the chain
     is still checked, the signatures are not (the result says so).
+
+    The checkpoints are also checked against the trail, which records each one as an
+    ``audit.checkpoint`` entry: a checkpoint deleted from its table while the trail still
+    names it is reported, and so is one the trail does not name. ``held`` are checkpoints the
+    reviewer kept outside the database (printed or mailed): each must verify and still match
+    the trail, which catches a trail rewritten or cut short together with its checkpoints.
     """
     result = Verification(signatures_checked=verify_key is not None)
     known = set(session.scalars(select(AuditEntry.entry_hash)))
     position: dict[int, tuple[bytes, int]] = {}  # id -> (stored hash, ordinal)
+    recorded: dict[int, tuple[int, Any, Any]] = {}  # checkpoint id -> (entry id, what it says)
     expected = GENESIS
     pending: AuditEntry | None = None
 
@@ -271,6 +354,11 @@ def verify(session: DbSession, verify_key: bytes | None) -> Verification:
         nonlocal expected
         result.entries += 1
         position[current.id] = (current.entry_hash, result.entries)
+        if current.action == "audit.checkpoint":
+            said = _json_object(current.detail)
+            if isinstance(said.get("checkpoint"), int):
+                recorded[said["checkpoint"]] = (current.id, said.get("entry_id"),
+                                                said.get("entry_count"))
         recomputed = entry_hash(current.prev_hash, encode(
             current.occurred_at, current.actor, current.action, current.case_number,
             current.detail))
@@ -299,16 +387,37 @@ def verify(session: DbSession, verify_key: bytes | None) -> Verification:
         pending = entry
     if pending is not None:
         check(pending, None)
-    _verify_checkpoints(session, verify_key, position, result)
+    _verify_checkpoints(session, verify_key, position, recorded, result)
+    _verify_held(session, verify_key, held, position, result)
     return result
 
 
+def _json_object(value: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
 def _verify_checkpoints(session: DbSession, verify_key: bytes | None,
-                        position: dict[int, tuple[bytes, int]], result: Verification) -> None:
+                        position: dict[int, tuple[bytes, int]],
+                        recorded: dict[int, tuple[int, Any, Any]], result: Verification) -> None:
     previous = GENESIS
     last_entry = max(position) if position else 0
+    seen: set[int] = set()
     for row in session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)):
         result.checkpoints += 1
+        seen.add(row.id)
+        named = recorded.get(row.id)
+        if named is None:
+            result.problems.append(Problem(
+                "checkpoint", row.entry_id,
+                f"checkpoint #{row.id} (entry #{row.entry_id}) is not recorded in the trail"))
+        elif (named[1], named[2]) != (row.entry_id, row.entry_count):
+            result.problems.append(Problem(
+                "checkpoint", row.entry_id,
+                f"checkpoint #{row.id} does not match entry #{named[0]}, which records it"))
         where = f"checkpoint #{row.id} (entry #{row.entry_id})"
         if row.previous_digest != previous:
             result.problems.append(Problem("checkpoint", row.entry_id,
@@ -337,8 +446,44 @@ def _verify_checkpoints(session: DbSession, verify_key: bytes | None,
                 f"{stored[1]}"))
         previous = checkpoint_digest(row)
         result.last_checkpoint_entry_id, result.last_checkpoint_at = row.entry_id, row.created_at
+    for checkpoint_id, (entry_id, signed_entry, _count) in sorted(recorded.items()):
+        if checkpoint_id not in seen:
+            result.problems.append(Problem(
+                "checkpoint", entry_id,
+                f"entry #{entry_id} records checkpoint #{checkpoint_id} (of entry "
+                f"#{signed_entry}), which is missing from the checkpoints"))
     if result.last_checkpoint_entry_id is not None:
         result.uncovered_entries = sum(1 for entry_id in position
                                        if entry_id > result.last_checkpoint_entry_id)
     elif last_entry:
         result.uncovered_entries = len(position)
+
+
+def _verify_held(session: DbSession, verify_key: bytes | None, held: Sequence[HeldCheckpoint],
+                 position: dict[int, tuple[bytes, int]], result: Verification) -> None:
+    stored = {row.signature for row in session.scalars(select(AuditCheckpoint))} if held else set()
+    for one in held:
+        where = f"the checkpoint you hold of entry #{one.entry_id} ({one.created_at:%Y-%m-%d})"
+        if verify_key is None:
+            result.problems.append(Problem("checkpoint", one.entry_id,
+                                           f"{where} cannot be checked: no key to verify it"))
+            continue
+        try:
+            VerifyKey(verify_key).verify(one.message(), one.signature)
+        except (BadSignatureError, ValueError):
+            result.problems.append(Problem("checkpoint", one.entry_id,
+                                           f"{where}: signature does not verify under the key"))
+            continue
+        result.held_checked += 1
+        entry = position.get(one.entry_id)
+        if entry is None:
+            result.problems.append(Problem("checkpoint", one.entry_id,
+                                           f"{where}: the entry it signed is missing (the trail "
+                                           "was cut short or rewritten)"))
+        elif entry != (one.entry_hash, one.entry_count):
+            result.problems.append(Problem("checkpoint", one.entry_id,
+                                           f"{where}: the trail up to that entry was rewritten"))
+        if one.signature not in stored:
+            result.problems.append(Problem("checkpoint", one.entry_id,
+                                           f"{where} is missing from the database's "
+                                           "checkpoints"))

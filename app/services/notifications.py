@@ -6,16 +6,20 @@ path; never a category, a name or anything written in the case.
 
 Delivery, and what each crash point costs:
 
-1. claim: one statement marks due rows ``sending`` with a random token and a lease
-   (``claimed_until``), and counts the attempt; committed. A crash after it loses nothing: the
-   lease runs out and the next tick claims the row again.
-2. send over SMTP. A refused connection or a temporary error puts the row back to ``pending``
+1. claim: a batch of due rows is marked ``sending`` with a random token and a lease
+   (``claimed_until``), and the attempt is counted; committed. A crash after it loses nothing:
+   the lease runs out and the next tick claims the row again.
+2. renew the row's lease (only if the token is still ours; committed), then send over SMTP.
+   A refused connection or a temporary error puts the row back to ``pending``
    with an exponential back-off; after ``CANDOR_SMTP_MAX_ATTEMPTS`` it is ``failed`` and shows
    on the administrators' page, where it can be sent again.
 3. mark ``sent``, only if the token is still ours; committed.
 
 The one window left is between the SMTP server's acceptance (step 2) and the commit (step 3):
-a crash exactly there sends the email again after the lease. Every attempt carries the same
+a crash exactly there sends the email again after the lease. Leases are counted from the
+moment of the claim and renewed just before each email, never from the start of the tick: a
+tick that sends slowly keeps what it claimed, and a second tick beside it (cron next to the
+scheduler) never sends a row the first is still sending. Every attempt carries the same
 Message-ID, so mail systems that deduplicate will show it once. Losing a deadline notice would
 be worse than repeating it, so the outbox errs on that side.
 """
@@ -27,6 +31,7 @@ import re
 import secrets
 import smtplib
 import ssl
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -163,21 +168,46 @@ def _due(now: datetime):  # type: ignore[no-untyped-def]
 
 
 def claim(session: DbSession, now: datetime, limit: int = CLAIM_BATCH) -> list[OutboxMessage]:
-    """Claim up to ``limit`` due rows for this process (committed) and return them."""
+    """Claim up to ``limit`` rows due at ``now`` for this process (committed), leased from
+    ``now``, and return them."""
     token = secrets.token_hex(16)
-    ids = select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.id).limit(limit)
+    picked = select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        ids = ids.with_for_update(skip_locked=True)
-    # The condition is repeated outside the subquery: PostgreSQL re-checks it on a row another
-    # claimer changed meanwhile, so two claimers never both get one row.
+        # Locked here, in a statement of its own: as a subquery of the UPDATE, PostgreSQL may
+        # run it again for each row and claim far more than one batch.
+        picked = picked.with_for_update(skip_locked=True)
+    ids = list(session.scalars(picked))
+    if not ids:
+        session.commit()
+        return []
+    # The condition again: on SQLite another claimer may have taken a row since it was read.
     session.execute(
-        update(OutboxMessage).where(OutboxMessage.id.in_(ids.scalar_subquery()), _due(now))
+        update(OutboxMessage).where(OutboxMessage.id.in_(ids), _due(now))
         .values(status="sending", claim_token=token, claimed_until=now + CLAIM_LEASE,
                 attempts=OutboxMessage.attempts + 1),
         execution_options={"synchronize_session": False})
     session.commit()
     return list(session.scalars(select(OutboxMessage).where(OutboxMessage.claim_token == token)
                                 .order_by(OutboxMessage.id)))
+
+
+def _renew(session: DbSession, row: OutboxMessage, token: str | None, now: datetime) -> bool:
+    """Extend ``row``'s lease from ``now`` if it is still ours (committed)."""
+    result = session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row.id,
+                                    OutboxMessage.claim_token == token,
+                                    OutboxMessage.status == "sending")
+        .values(claimed_until=now + CLAIM_LEASE),
+        execution_options={"synchronize_session": False})
+    session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def tick_clock(now: datetime) -> Callable[[], datetime]:
+    """The tick's own moment, moving on with real time from ``now`` (which a test or an
+    operator may set to another moment): what leases are counted from."""
+    started = time.monotonic()
+    return lambda: now + timedelta(seconds=time.monotonic() - started)
 
 
 def _finish(session: DbSession, row: OutboxMessage, token: str | None, **values: object) -> bool:
@@ -248,21 +278,28 @@ class SmtpConnection:
 
 
 def deliver(session: DbSession, config: Config, now: datetime,
-            stall: Callable[[str], None] = lambda _: None) -> DeliveryCounts:
+            stall: Callable[[str], None] = lambda _: None,
+            clock: Callable[[], datetime] | None = None) -> DeliveryCounts:
     """Send every due outbox row. Without an SMTP host nothing is sent and nothing is lost:
-    rows wait until one is configured."""
+    rows wait until one is configured. ``clock`` gives the moment leases are counted from
+    (by default ``now`` moving on with real time)."""
     counts = DeliveryCounts()
     if not config.smtp_host:
         return counts
+    clock = clock or tick_clock(now)
     connection = SmtpConnection(config)
     try:
         while True:
-            rows = claim(session, now)
+            rows = claim(session, clock())
             if not rows:
                 return counts
             stall("outbox-claimed")
             for index, row in enumerate(rows):
                 token = row.claim_token
+                if not _renew(session, row, token, clock()):
+                    log.warning("outbox row %s: its claim lapsed before sending; another "
+                                "tick has it", row.id)
+                    continue
                 staff = session.get(StaffUser, row.staff_id)
                 if staff is None or staff.disabled_at is not None or not staff.email:
                     reason = ("the account is disabled" if staff and staff.disabled_at

@@ -31,6 +31,20 @@ from app.taxonomy import load_taxonomy
 
 STALL_VARIABLE = "CANDOR_TEST_STALL_AT"
 
+# Nothing Candor logs, counts or stores may move with a reporter's action at a finer grain than
+# the day (README, "What Candor logs and keeps"). Of the tick's counts, these can: an upload
+# adds a blob for the next tick to touch, and a case filed today is among the cases the next
+# tick looks at whenever its policy's ladder starts on its first day. They stay in
+# ``run_tick``'s result for benchmarks and tests, and are never logged or printed
+# (``for_the_log``). Every other count moves with staff actions, with the date, or once a day.
+REPORTER_TIMED_RESULTS = frozenset({"cases_looked_at", "blob_times_blurred"})
+
+
+def for_the_log(results: dict[str, int]) -> dict[str, int]:
+    """The tick's results that may be logged or printed."""
+    return {name: count for name, count in results.items()
+            if name not in REPORTER_TIMED_RESULTS}
+
 
 def stall_hook(config: Config) -> Callable[[str], None]:
     """Test hook for crash tests: in the testing environment only, ``CANDOR_TEST_STALL_AT=<point>``

@@ -1,4 +1,4 @@
-"""Soak tests: load and faults against gunicorn (two workers) and a throwaway PostgreSQL
+"""Soak tests: load and faults against Candor's server (two processes) and a throwaway PostgreSQL
 cluster (the kill test runs on a SQLite file too). Collected only under ``make soak``
 (``CANDOR_SOAK=1``), never by ``make test``.
 
@@ -41,7 +41,7 @@ def instance(request: pytest.FixtureRequest, tmp_path: Path) -> live_instance.In
 
 @pytest.fixture
 def server(instance: live_instance.Instance, tmp_path: Path
-           ) -> Iterator[live_instance.Gunicorn]:
-    with live_instance.gunicorn(live_instance.CANDOR_TARGET, instance.environment(),
-                                tmp_path / "gunicorn.log") as running:
+           ) -> Iterator[live_instance.Server]:
+    with live_instance.server(live_instance.CANDOR_TARGET, instance.environment(),
+                                tmp_path / "server.log") as running:
         yield running

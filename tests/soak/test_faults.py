@@ -1,4 +1,4 @@
-"""Faults under load against gunicorn (two workers) and PostgreSQL.
+"""Faults under load against Candor's server (two processes) and PostgreSQL.
 
 - The app is killed with SIGKILL at random points during submissions, ``SOAK_KILLS`` times (a
   worker, and every 25th time the whole server): no case is half-written and every
@@ -38,7 +38,7 @@ CLIENTS = 8
 class Load:
     """Client threads filing reports until stopped; what each request got, and when."""
 
-    def __init__(self, server: live_instance.Gunicorn) -> None:
+    def __init__(self, server: live_instance.Server) -> None:
         setup = HttpReporter(server.url)
         options = setup.get_json("/api/v1/report-options")
         self.directory = protocol.verified_directory(setup.get_json("/api/v1/directory"),
@@ -96,7 +96,7 @@ def wait_for_acknowledgement(load: Load, after: int, timeout: float = 60) -> Non
 
 
 @pytest.mark.parametrize("instance", ["postgresql", "sqlite"], indirect=True)
-def test_kill_9_during_submissions(server: live_instance.Gunicorn,
+def test_kill_9_during_submissions(server: live_instance.Server,
                                    instance: live_instance.Instance) -> None:
     chance = random.Random(os.environ.get("SOAK_SEED"))
     load = Load(server)
@@ -119,7 +119,7 @@ def test_kill_9_during_submissions(server: live_instance.Gunicorn,
     assert check_every_case(instance, load.acknowledged) >= len(load.acknowledged)
 
 
-def test_database_restart_under_load(server: live_instance.Gunicorn,
+def test_database_restart_under_load(server: live_instance.Server,
                                      instance: live_instance.Instance,
                                      cluster: live_instance.PostgresCluster) -> None:
     load = Load(server)

@@ -1,6 +1,6 @@
-"""64 concurrent reporters for two minutes (``SOAK_SECONDS``) against gunicorn with two workers
-and PostgreSQL, each filing a report, coming back with the codename and replying, over and
-over. No answer is a 5xx, every acknowledged submission and message is stored and decrypts,
+"""64 concurrent reporters for two minutes (``SOAK_SECONDS``) against Candor's server (two
+processes) and PostgreSQL, each filing a report, coming back with the codename and replying,
+over and over. No answer is a 5xx, every acknowledged submission and message is stored and decrypts,
 and the client's address and user agent appear in no log and nowhere in the database."""
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def database_dump(cluster: live_instance.PostgresCluster, path: Path) -> bytes:
     return path.read_bytes()
 
 
-def test_64_reporters_for_two_minutes(server: live_instance.Gunicorn,
+def test_64_reporters_for_two_minutes(server: live_instance.Server,
                                       instance: live_instance.Instance,
                                       cluster: live_instance.PostgresCluster,
                                       tmp_path: Path) -> None:
@@ -114,10 +114,10 @@ def test_64_reporters_for_two_minutes(server: live_instance.Gunicorn,
     stored = check_every_case(instance, tally.acknowledged)
     assert stored == len(tally.acknowledged)
 
-    # Nothing identifying the client anywhere: the database, gunicorn's log, PostgreSQL's log.
+    # Nothing identifying the client anywhere: the database, the server's log, PostgreSQL's log.
     server.stop()
     places = {"database": database_dump(cluster, tmp_path / "dump.sql"),
-              "gunicorn log": server.log.read_bytes(),
+              "server log": server.log.read_bytes(),
               "postgresql log": cluster.log.read_bytes()}
     for secret in (USER_AGENT.encode(), FORWARDED_FOR.encode()):
         for name, content in places.items():

@@ -1,5 +1,5 @@
 """A reporter speaking to a live server over loopback HTTP, with the least client-side work:
-one new connection per request (gunicorn's sync workers close it anyway), the reporter cookie
+one new connection per request (as a fresh Tor circuit would), the reporter cookie
 and CSRF token carried by hand, bodies prebuilt. For load tests and benchmarks, where the
 client's own cost must stay small next to the server's."""
 

@@ -1,12 +1,12 @@
 """A real Candor deployment on this machine for benchmarks and soak tests: a migrated database
-with an organisation key and one recipient per route, gunicorn with two workers on loopback,
-and a throwaway PostgreSQL cluster that can be restarted under load.
+with an organisation key and one recipient per route, Candor's server (``app/server.py``) with
+two processes on loopback, and a throwaway PostgreSQL cluster that can be restarted under load.
 
-The gunicorn server runs Candor's own configuration (``app/gunicorn_conf.py``) and the
-production environment, with two changes made through the configuration only: the reporter
-key derivation uses the cheapest parameters (``fast_kdf_for_tests``, see
-``tests/support/fast_kdf_wsgi.py``), so that clients can prebuild thousands of submissions, and
-the rate limits are lifted so that they do not cap what is being measured.
+The server runs Candor's own settings and the production environment, with two changes made through
+the configuration only: the reporter key derivation uses the cheapest parameters
+(``fast_kdf_for_tests``, see ``tests/support/fast_kdf_wsgi.py``), so that clients can prebuild
+thousands of submissions, and the rate limits are lifted so that they do not cap what is being
+measured.
 """
 
 from __future__ import annotations
@@ -225,10 +225,10 @@ def prepare_instance(path: Path, database_url: str) -> Instance:
     return instance
 
 
-# --- gunicorn ---------------------------------------------------------------------------------
-class Gunicorn:
-    """gunicorn with Candor's configuration file, serving ``target`` on a loopback port; its
-    output goes to ``log``."""
+# --- Candor's server -------------------------------------------------------------------------
+class Server:
+    """``python -m app.server`` (uvicorn in front, the WSGI app in threads behind) serving
+    ``target`` on a loopback port with ``workers`` processes; its output goes to ``log``."""
 
     def __init__(self, target: str, env: dict[str, str], log: Path, workers: int = 2,
                  port: int | None = None) -> None:
@@ -248,29 +248,36 @@ class Gunicorn:
                "WEB_CONCURRENCY": str(self.workers)}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(BIN / "gunicorn"), "-c", "python:app.gunicorn_conf", self.target],
+                [str(BIN / "python"), "-m", "app.server", self.target],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}: "
+                raise RuntimeError(f"the server exited with {self.process.returncode}: "
                                    f"see {self.log}")
             try:
                 with urllib.request.urlopen(self.url + ready_path, timeout=5):
-                    return
+                    if len(self.worker_pids()) >= (self.workers if self.workers > 1 else 0):
+                        return
             except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"gunicorn did not answer within 60 s: see {self.log}")
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"the server did not answer within 60 s: see {self.log}")
 
     def worker_pids(self) -> list[int]:
+        """The worker processes (none when one process serves alone)."""
         assert self.process is not None
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)],
+        if self.workers <= 1:
+            return []
+        out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(self.process.pid)],
                              capture_output=True, text=True, check=False).stdout
-        return [int(p) for p in out.split()]
+        # uvicorn's workers are spawned by multiprocessing; anything else it starts is not one.
+        return [int(line.split()[0]) for line in out.splitlines()
+                if "multiprocessing" in line and "resource_tracker" not in line]
 
     def kill(self) -> None:
-        """kill -9 of the master and its workers: no shutdown code runs anywhere."""
+        """kill -9 of the supervisor and its workers: no shutdown code runs anywhere."""
         if self.process is None:
             return
         pids = self.worker_pids()
@@ -285,20 +292,20 @@ class Gunicorn:
             return
         self.process.send_signal(signal.SIGTERM)
         try:
-            self.process.wait(timeout=30)
+            self.process.wait(timeout=40)
         except subprocess.TimeoutExpired:
             self.kill()
         self.process = None
 
 
 @contextlib.contextmanager
-def gunicorn(target: str, env: dict[str, str], log: Path, workers: int = 2) -> Iterator[Gunicorn]:
-    server = Gunicorn(target, env, log, workers)
-    server.start()
+def server(target: str, env: dict[str, str], log: Path, workers: int = 2) -> Iterator[Server]:
+    running = Server(target, env, log, workers)
+    running.start()
     try:
-        yield server
+        yield running
     finally:
-        server.stop()
+        running.stop()
 
 
 CANDOR_TARGET = "tests.support.fast_kdf_wsgi:app"
