@@ -74,9 +74,10 @@ ATTACHMENT = {"type": "object", "description": "A complete attachment: its strea
     "key_record": ENCRYPTED_RECORD, "name_record": ENCRYPTED_RECORD}}
 CASE_VIEW = {"type": "object", "properties": {
     **{name: {"type": "string"} for name in (
-        "case_ref", "number", "status", "route", "category", "received_on", "acknowledge_by")},
+        "case_ref", "number", "status", "route", "category", "received_on")},
+    # None for a case whose deadline policy version the answering process does not know.
     **{name: {"type": ["string", "null"], "format": "date"} for name in (
-        "feedback_by", "feedback_paused_since", "next_update_by")},
+        "acknowledge_by", "feedback_by", "feedback_waiting_since", "next_update_by")},
     "reporter_salt": B64, "reporter_kdf_version": {"type": "integer"},
     "key_epoch": {"type": "integer", "description": "The current epoch of the case key: new "
                   "messages and attachments are encrypted under it"},
@@ -85,6 +86,8 @@ CASE_VIEW = {"type": "object", "properties": {
     "records": {"type": "array", "items": {"type": "object", "properties": {
         "record_ref": REF, "kind": {"type": "string"}, "author": {"enum": ["reporter", "staff"]},
         "created_on": {"type": "string", "format": "date"}, "key_epoch": {"type": "integer"},
+        "purpose": {"type": ["string", "null"], "description": "For a message from the "
+                    "recipients: update, feedback or outcome; null for a plain message"},
         "ciphertext": B64}}},
     "attachments": {"type": "array", "items": ATTACHMENT},
     "timeline": {"type": "array", "items": {"type": "object", "properties": {

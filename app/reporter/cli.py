@@ -34,7 +34,7 @@ from crypto.envelope import CaseKey
 from crypto.errors import CryptoError
 
 TIMEOUT_SECONDS = 60
-FEEDBACK_PAUSED = "(paused until you answer the recipients' question)"
+NO_DATE = "(not available)"
 DOWNLOAD_PIECE = 256 * 1024
 READ_PIECE = 1024 * 1024
 CHUNK_ATTEMPTS = 4
@@ -471,8 +471,9 @@ def _show_case(view: Mapping[str, Any], opened: protocol.OpenedCase) -> None:
     click.echo(shown(f"Case {view['number']}: {view['status']}"))
     click.echo(shown(f"Route: {view['route']}; category: {view['category']}"))
     click.echo(shown(f"Received {view['received_on']}; acknowledgement due by "
-                     f"{view['acknowledge_by']}; feedback due by "
-                     f"{view['feedback_by'] or FEEDBACK_PAUSED}"))
+                     f"{view['acknowledge_by'] or NO_DATE}; feedback due by "
+                     f"{view['feedback_by'] or NO_DATE}; next status update due by "
+                     f"{view.get('next_update_by') or NO_DATE}"))
     click.echo("\nTimeline:")
     for event in view["timeline"]:
         click.echo(shown(f"  {event['on']}  {event['detail'] or event['kind']}"))
