@@ -60,6 +60,12 @@ class PolicySource:
             return digest, None
         return digest, load_policies(self.instance_path)
 
+    def reread(self) -> None:
+        """Read the file again at the next sync even if it did not change (after a version was
+        removed from the database by hand, say)."""
+        with self._lock:
+            self._synced = None
+
     def sync(self, engine: Engine) -> bool:
         """Copy the file's new versions to the database, in a transaction of their own, when the
         file changed since this process last did; True if anything was read. Never raises for
