@@ -180,10 +180,10 @@ def test_a_critical_incident_runs_its_clocks_to_the_people_the_policy_names(
                                          db.session.get(StaffUser, people.rso),
                                          imminent_risk=True)
         db.session.commit()
-    (imminent,) = clock_of(world, number, "critical_incident_imminent", days(3))
+    (imminent,) = clock_of(world, number, "incident_imminent", days(3))
     assert imminent.due_on == days(4)
     world.tick(days(5))
-    assert ("critical_incident_imminent", "route") in world.steps(number)
+    assert ("incident_imminent", "route") in world.steps(number)
 
     world.clock.day = days(5)
     with app.app_context():
@@ -201,12 +201,12 @@ def test_a_critical_incident_runs_its_clocks_to_the_people_the_policy_names(
         details = db.session.scalars(select(AuditEntry.detail).where(
             AuditEntry.action == "case.authority_notified")).all()
         assert len(details) == 1 and "AG-2031" not in (details[0] or "")
-    (imminent,) = clock_of(world, number, "critical_incident_imminent", days(5))
+    (imminent,) = clock_of(world, number, "incident_imminent", days(5))
     assert imminent.met_on == days(4) and imminent.met_in_time()
     before = len(world.steps(number))
     world.tick(days(9))
-    assert len([s for s in world.steps(number) if s[0].startswith("critical")]) == len(
-        [s for s in world.steps(number)[:before] if s[0].startswith("critical")])
+    assert len([s for s in world.steps(number) if "incident" in s[0]]) == len(
+        [s for s in world.steps(number)[:before] if "incident" in s[0]])
 
 
 def test_the_incident_and_risk_forms_on_the_case_deadlines_page(

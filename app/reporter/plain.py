@@ -316,8 +316,8 @@ def _filed(form: NewReportForm, uploads: PlainUploads, counted: bool) -> tuple[s
     return render_template(
         "reporter/plain_receipt.html", case=case, codename=codename, first_case=first,
         files=[u.name for u in uploads.files], uncleaned=uploads.uncleaned(),
-        acknowledge_by=deadlines.acknowledge_by(case.received_on),
-        feedback_by=deadlines.feedback_by(case.received_on, case.acknowledged_on),
+        # Under the case's own deadline policy version, as on the case page.
+        dates=deadlines.reporter_dates(case, db.session),
     ), 200
 
 

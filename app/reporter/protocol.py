@@ -283,6 +283,8 @@ class Message:
     # True when the record did not decrypt (tampered with, or under a key this reporter lacks);
     # ``text`` is then empty. Only ``read_messages(..., strict=False)`` gives such messages.
     unreadable: bool = False
+    # For a message from the recipients: "update", "feedback", "outcome" or None.
+    purpose: str | None = None
 
 
 def open_case(view: Mapping[str, Any], codename: str) -> OpenedCase:
@@ -326,7 +328,7 @@ def read_messages(view: Mapping[str, Any], opened: OpenedCase,
                 raise
             text, unreadable = "", True
         messages.append(Message(r["record_ref"], r["kind"], r["author"], r["created_on"], text,
-                                unreadable))
+                                unreadable, r.get("purpose")))
     return messages
 
 

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, false, func, or_, select, text
@@ -101,6 +102,27 @@ REPORTER_SENTENCES = {
              "you can turn next.",
     "reopen": "Your case was reopened.",
 }
+
+
+# What the closing handler offers the reporter as "where you can turn next" (EU Directive art.
+# 9(1)(g); Labor Code §1107.1): a default the lab replaces with instance/closure_next_steps.txt,
+# and the handler can edit case by case.
+CLOSURE_NEXT_STEPS_FILE = "closure_next_steps.txt"
+CLOSURE_NEXT_STEPS = (
+    "If you disagree with this outcome, or at any time, you may also report to an authority "
+    "outside the lab: in California, the Attorney General, and in the European Union, the "
+    "competent national authority or the EU AI Office. Retaliation for reporting is "
+    "prohibited: if you are treated worse because of your report, tell us with the "
+    "\"I am facing retaliation\" link on your case page, or tell one of those authorities.")
+
+
+def closure_next_steps(instance_path: Path) -> str:
+    """The lab's own text if it wrote one, else the default."""
+    try:
+        text = (instance_path / CLOSURE_NEXT_STEPS_FILE).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return CLOSURE_NEXT_STEPS
+    return text or CLOSURE_NEXT_STEPS
 
 
 class CaseNotFound(Exception):

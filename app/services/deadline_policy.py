@@ -99,7 +99,8 @@ class Ladder:
 # told at once (the "before" step falls on the day of the flag), and the Board tier a day
 # after the route step.
 INCIDENT_LADDER = Ladder(before_days=15, route_after_days=1, board_after_days=2)
-INCIDENT_CLOCKS = ("critical_incident", "critical_incident_imminent")
+# Clock names (24 characters at most, the width of the columns that store them).
+INCIDENT_CLOCKS = ("critical_incident", "incident_imminent")
 ROLE_NAMES = ("rso", "executive", "board")
 
 

@@ -21,7 +21,7 @@ Clocks (defaults in app/services/deadline_policy.py, from ../DESIGN.md):
   when the Board already reads the case.
 - ``checkin``: follow-up check-ins 3 and 6 months after closure (ISO 37002); met by the staff
   action that records one.
-- ``critical_incident`` / ``critical_incident_imminent``: 15 days, or 24 hours with imminent risk
+- ``critical_incident`` / ``incident_imminent``: 15 days, or 24 hours with imminent risk
   of death or serious injury, from the day a case is flagged as a critical safety incident
   (B&P §22757.13(c)); met by recording the notice made to the authority.
 
@@ -68,9 +68,7 @@ from app.services.deadline_policy import (
 from app.services.deadline_policy import add_months as add_months  # older callers import it here
 from app.services.deadline_store import PolicySource, stored_policies
 
-ACKNOWLEDGE_WITHIN = timedelta(days=7)
-FEEDBACK_WITHIN_MONTHS = 3
-CLOCK_ORDER = ("critical_incident_imminent", "critical_incident", "acknowledge", "board_notice",
+CLOCK_ORDER = ("incident_imminent", "critical_incident", "acknowledge", "board_notice",
                "triage", "investigation_start", "feedback", "status_update", "checkin")
 # How each clock is named in notifications and pages: never a category, never content. The
 # check-ins are "follow-up" because the word retaliation would itself say too much in an inbox.
@@ -79,7 +77,7 @@ CLOCK_NEEDS = {
     "triage": "triage",
     "investigation_start": "the start of the investigation",
     "critical_incident": "notice to the authority",
-    "critical_incident_imminent": "notice to the authority within 24 hours",
+    "incident_imminent": "notice to the authority within 24 hours",
     "status_update": "a status update to the reporter",
     "feedback": "feedback to the reporter",
     "board_notice": "Board notice",
@@ -380,7 +378,7 @@ def compute_deadlines(case: CaseDates, facts: CaseFacts, policy: DeadlinePolicy,
                               policy.board_notice.after(start, holidays), met))
 
     if case.critical_incident and case.critical_incident_on:
-        clock, period = (("critical_incident_imminent", policy.critical_incident_imminent)
+        clock, period = (("incident_imminent", policy.critical_incident_imminent)
                          if case.imminent_risk
                          else ("critical_incident", policy.critical_incident))
         start = case.critical_incident_on
@@ -509,16 +507,6 @@ def case_deadlines(session: DbSession, case: Case, on: date | None = None) -> li
 
 
 # --- the reporter's dates ---------------------------------------------------------------------
-def acknowledge_by(received_on: date) -> date:
-    """Under the built-in policy; ``reporter_dates`` knows the case's own policy and pauses."""
-    return received_on + ACKNOWLEDGE_WITHIN
-
-
-def feedback_by(received_on: date, acknowledged_on: date | None) -> date:
-    start = acknowledged_on or acknowledge_by(received_on)
-    return add_months(start, FEEDBACK_WITHIN_MONTHS)
-
-
 def reporter_dates(case: Case, session: DbSession | None = None,
                    on: date | None = None) -> dict[str, Any]:
     """What the reporter is owed, under the case's own policy: ``acknowledge_by``,

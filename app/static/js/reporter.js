@@ -26,6 +26,8 @@ const UNREADABLE = "This part of the case could not be decrypted: it may have be
 const RECORD_LABELS = {
   report: "Report", identity: "Identity and contact details", message: "Message",
 };
+// What a message from the recipients is for (the clocks the law sets meet only these).
+const PURPOSE_LABELS = { update: "Status update", feedback: "Feedback", outcome: "Outcome" };
 
 // What this page holds in memory only: the codename just made (until the reporter has saved
 // it) and the case key of the case on screen. Leaving or reloading the page forgets both.
@@ -113,8 +115,8 @@ function dateElement(iso) {
 }
 
 function showDate(id, iso) {
-  // No date: the clock is paused until the reporter answers the recipients' question.
-  $(id).replaceChildren(iso ? dateElement(iso) : element("span", "paused until you answer the recipients' question"));
+  // No date: none is owed now (a closed case), or the server could not compute it.
+  $(id).replaceChildren(iso ? dateElement(iso) : element("span", "—"));
 }
 
 /** The Argon2id parameters the server names for codenames, if this script knows them exactly. */
@@ -710,7 +712,7 @@ function messageItem(message) {
   const item = element("li", undefined, `message ${mine ? "message-you" : "message-them"}`);
   const meta = element("p", undefined, "message-meta");
   meta.append(element("strong", mine ? "You" : "The recipients"),
-              ` · ${RECORD_LABELS[message.kind] ?? message.kind} · `,
+              ` · ${PURPOSE_LABELS[message.purpose] ?? RECORD_LABELS[message.kind] ?? message.kind} · `,
               dateElement(message.created_on));
   if (message.unreadable) {
     item.append(meta, element("p", UNREADABLE, "error"));
@@ -728,6 +730,8 @@ function renderCase(view, opened) {
   showDate("case-received", view.received_on);
   showDate("case-acknowledge-by", view.acknowledge_by);
   showDate("case-feedback-by", view.feedback_by);
+  showDate("case-next-update-by", view.next_update_by);
+  $("case-waiting").hidden = !view.feedback_waiting_since;
   $("case-timeline").replaceChildren(...view.timeline.map((event) => {
     const item = element("li");
     item.append(dateElement(event.on), element("span", event.detail || event.kind));
