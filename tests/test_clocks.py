@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEntry, CaseExclusion, CaseRecord, StaffUser
+from app.models import AuditEntry, Case, CaseExclusion, CaseRecord, StaffUser
 from app.services import cases, deadlines
 from app.services.deadline_policy import FIRST_BUILT_IN_VERSION, add_months
 from crypto.envelope import CaseKey, RecordKind, encrypt_record
@@ -265,3 +265,33 @@ def test_retaliation_risk_is_assessed_again_after_closure(world: World, app: Fla
                 if e.kind == "retaliation_risk_assessed"] == [(D0, "low", False),
                                                               (days(100), "high", False)]
     assert "case.retaliation_risk_assessed" in world.audit_actions(number)
+
+
+def test_the_reporter_can_flag_a_critical_incident_when_filing(app: Flask,
+                                                              staff: StaffLogin) -> None:
+    from app.roles import Role
+    from tests.support.reporting import ReporterClient
+
+    staff.create("rso", Role.RSO)
+    reporter = ReporterClient(app.test_client())
+    response, codename = reporter.submit(critical_incident=True, imminent_risk=True)
+    assert response.status_code == 201, response.get_json()
+    plain, _ = reporter.submit()
+    bad, _ = reporter.submit(imminent_risk="yes")
+    assert bad.status_code == 400
+    with app.app_context():
+        number = response.get_json()["number"]
+        case = db.session.scalar(select(Case).where(Case.number == number))
+        assert case is not None and case.critical_incident and case.imminent_risk
+        assert case.critical_incident_on == case.received_on
+        assert (case.next_due_clock, case.next_due_on) == (
+            "incident_imminent", case.received_on + timedelta(days=1))
+        flagged = [e for e in case.events if e.kind == "critical_incident_flagged"]
+        assert [(e.detail, e.visible_to_reporter, e.actor_staff_id) for e in flagged] == [
+            ("by the reporter, imminent risk", False, None)]
+        other = db.session.scalar(select(Case).where(
+            Case.number == plain.get_json()["number"]))
+        assert other is not None and not other.critical_incident
+        assert other.critical_incident_on is None
+    # The reporter's own view says nothing of it beyond what they chose.
+    assert "critical" not in str(reporter.open(codename).get_json()["timeline"])

@@ -45,6 +45,10 @@ SUBMISSION = {"type": "object", "required": [
     "case_ref": REF, "route": {"enum": ["rso", "executive", "board"]},
     "category": {"type": "string"}, "concerns_rso": {"type": "boolean"},
     "concerned_staff_ids": STAFF_IDS, "material_risk": {"type": "boolean"},
+    "critical_incident": {"type": "boolean", "description": "A possible critical safety "
+                          "incident (B&P §22757.13(c)); optional, false by default"},
+    "imminent_risk": {"type": "boolean", "description": "With imminent risk of death or "
+                      "serious injury; implies critical_incident"},
     "sb53_disclosure": {"type": "boolean"},
     "retaliation_for_open_case": {"type": "boolean", "description": "File this report as "
                                   "retaliation for the case this reporter session has open, "

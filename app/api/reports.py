@@ -140,6 +140,8 @@ def _submission(data: dict[str, Any]) -> reports.Submission:
         concerned_staff_ids=_staff_ids(data, "concerned_staff_ids"),
         material_risk=bool_field(data, "material_risk"),
         sb53_disclosure=bool_field(data, "sb53_disclosure"),
+        critical_incident=bool_field(data, "critical_incident"),
+        imminent_risk=bool_field(data, "imminent_risk"),
     )
 
 

@@ -143,6 +143,8 @@ class NewReport:
     concerned_staff_ids: tuple[int, ...] = ()
     material_risk: bool = False
     sb53_disclosure: bool = False
+    critical_incident: bool = False
+    imminent_risk: bool = False
 
 
 def build_submission(report: NewReport, directory: Mapping[int, Reader],
@@ -182,6 +184,7 @@ def build_submission_with_key(report: NewReport, directory: Mapping[int, Reader]
         "concerns_rso": report.concerns_rso,
         "concerned_staff_ids": list(report.concerned_staff_ids),
         "material_risk": report.material_risk, "sb53_disclosure": report.sb53_disclosure,
+        "critical_incident": report.critical_incident, "imminent_risk": report.imminent_risk,
         "lookup_id": b64(codenames.codename_lookup_id(codename)),
         "reporter_salt": b64(salt), "reporter_kdf_version": params.version,
         "reporter_public_key": b64(reporter.public_key),

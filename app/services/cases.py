@@ -243,7 +243,8 @@ class InboxFilter:
 
 
 STATUS_FILTERS = ("open", "all", *STATUSES)
-FLAGS = ("material_risk", "sb53_disclosure", "identity_given", "concerns_rso")
+FLAGS = ("material_risk", "sb53_disclosure", "identity_given", "concerns_rso",
+         "critical_incident")
 SORTS = {
     "due": (Case.next_due_on, Case.id),
     "received": (Case.received_on.desc(), Case.id.desc()),

@@ -190,6 +190,7 @@ async function buildSubmission(report, entries, params) {
     case_ref: caseRef, route: report.route, category: report.category,
     concerns_rso: report.concerns_rso, concerned_staff_ids: report.concerned_staff_ids,
     material_risk: report.material_risk, sb53_disclosure: report.sb53_disclosure,
+    critical_incident: report.critical_incident, imminent_risk: report.imminent_risk,
     lookup_id: b64(await candor.codenameLookupId(codename)),
     reporter_salt: b64(salt), reporter_kdf_version: params.version,
     reporter_public_key: b64(reporter.publicKey),
@@ -562,6 +563,7 @@ function startReportPage(form) {
       ...choices(), category: $("category").value, text,
       identity: identity.trim() ? identity : null,
       material_risk: $("material-risk").checked, sb53_disclosure: $("sb53").checked,
+      critical_incident: $("critical-incident").checked, imminent_risk: $("imminent-risk").checked,
     }, entries, reporterParams(options.reporter_kdf));
     // A retaliation report is linked to the case this session has open; the server takes that
     // case from the session, so nothing here names it.

@@ -47,6 +47,7 @@ const PURPOSE_LABELS = { update: "Status update", feedback: "Feedback", outcome:
 const FLAG_LABELS = {
   material_risk: "Possible material safety risk", sb53_disclosure: "SB 53 disclosure",
   identity_given: "Identity given", concerns_rso: "Concerns the RSO",
+  critical_incident: "Critical safety incident",
 };
 const ACTION_LABELS = {
   acknowledge: "Acknowledged.", triage: "Triaged.", investigate: "The investigation is open.",
