@@ -110,7 +110,7 @@ def sync_policies(session: DbSession | None = None) -> bool:
     if not has_app_context():
         return False
     source: PolicySource | None = current_app.extensions.get("candor_policy_source")
-    return source.sync((session or db.session).get_bind()) if source else False  # type: ignore[arg-type]
+    return source.sync((session or db.session).get_bind().engine) if source else False
 
 
 def current_policies(session: DbSession | None = None) -> PolicySet:
