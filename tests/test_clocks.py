@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
 from app.extensions import db
@@ -295,3 +296,36 @@ def test_the_reporter_can_flag_a_critical_incident_when_filing(app: Flask,
         assert other.critical_incident_on is None
     # The reporter's own view says nothing of it beyond what they chose.
     assert "critical" not in str(reporter.open(codename).get_json()["timeline"])
+
+
+def test_an_upgrade_invents_no_missed_deadline(world: World, app: Flask,
+                                              runner: FlaskCliRunner) -> None:
+    """Before messages had a purpose, any message met the status-update clock and closing met
+    the feedback clock; what was done then still counts, what is done now must be right."""
+    number = world.new_case(D0)
+    world.open_to_investigating(number, days(1))
+    world.write(number, days(10))
+    closed = world.new_case(D0)
+    world.open_to_investigating(closed, days(1))
+    world.act(closed, "findings", days(20))
+    world.act(closed, "corrective_action", days(21))
+    with app.app_context():  # closed as the previous release allowed: no outcome message
+        case = world.case(closed)
+        case.status, case.closed_on = "closed", days(22)
+        db.session.commit()
+    for target in ("0011", "head"):
+        result = runner.invoke(args=["db", "downgrade" if target == "0011" else "upgrade",
+                                     target])
+        assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert [r.purpose for r in world.case(number).records if r.author == "staff"] == [
+            "legacy"]
+    updates = clock_of(world, number, "status_update", days(12))
+    assert [(d.starts_on, d.met_on) for d in updates] == [(D0, days(10)), (days(10), None)]
+    (feedback,) = clock_of(world, closed, "feedback", days(40))
+    assert feedback.met_on == days(22)
+    assert [d.clock for d in world.deadlines(closed, days(40)) if d.is_open] == [
+        "checkin", "checkin"]
+    # From now on a plain message counts for nothing.
+    world.write(number, days(13))
+    assert clock_of(world, number, "status_update", days(13))[-1].starts_on == days(10)

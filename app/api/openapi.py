@@ -91,7 +91,8 @@ CASE_VIEW = {"type": "object", "properties": {
         "record_ref": REF, "kind": {"type": "string"}, "author": {"enum": ["reporter", "staff"]},
         "created_on": {"type": "string", "format": "date"}, "key_epoch": {"type": "integer"},
         "purpose": {"type": ["string", "null"], "description": "For a message from the "
-                    "recipients: update, feedback or outcome; null for a plain message"},
+                    "recipients: update, feedback or outcome; null for a plain message, legacy "
+                    "for one written before messages had a purpose"},
         "ciphertext": B64}}},
     "attachments": {"type": "array", "items": ATTACHMENT},
     "timeline": {"type": "array", "items": {"type": "object", "properties": {

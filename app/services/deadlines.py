@@ -88,6 +88,9 @@ FINDINGS_STATES = ("findings", "corrective_action", "closed")
 SUBSTANTIATED = ("substantiated", "partly_substantiated")
 # Which messages to the reporter meet which clock (CaseRecord.purpose; app/services/cases.py).
 UPDATE_PURPOSES = ("update", "feedback", "outcome")
+# Messages written before purposes existed (migration 0013): they met the status-update clock
+# then and still do, so an upgrade invents no missed deadline.
+LEGACY_PURPOSE = "legacy"
 FEEDBACK_PURPOSES = ("feedback", "outcome")
 WAITING_FOR_REPORTER = "waiting_for_reporter"
 PAUSE_SENTENCE = ("We asked you something and are waiting for your reply. Your answer helps; "
@@ -359,6 +362,9 @@ def compute_deadlines(case: CaseDates, facts: CaseFacts, policy: DeadlinePolicy,
             met = None
         if not reporter and end is None and met is None and case.status in FINDINGS_STATES:
             met = max(start, case.findings_on or case.closed_on or start)
+        if end is None and met is None and case.status == "closed" and case.closed_on:
+            # Closed before closing required the outcome (migration 0013): the cycle ended then.
+            met = max(start, case.closed_on)
         if end is not None and met is None:
             met = end  # closed without it, then reopened: the cycle ended with it, late or not
         waiting = _waiting_since(facts, "feedback", start, end) if met is None else None
@@ -422,7 +428,7 @@ def _status_updates(case: CaseDates, facts: CaseFacts, policy: DeadlinePolicy
     """One cycle per status update the reporter received; the last is open while the case is.
     Only a message written as an update (or feedback, or the outcome) counts."""
     # A reopening starts a new cycle: nothing was owed while the case was closed.
-    anchors = sorted({case.received_on, *_written(facts, UPDATE_PURPOSES),
+    anchors = sorted({case.received_on, *_written(facts, (*UPDATE_PURPOSES, LEGACY_PURPOSE)),
                       *_reopen_dates(facts)})
     found = []
     for index, anchor in enumerate(anchors):

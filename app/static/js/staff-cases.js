@@ -268,7 +268,9 @@ function recordItem(record, who) {
   const item = element("li", undefined, `record record-${record.kind} record-${record.author}`);
   const meta = element("p", undefined, "record-meta");
   meta.append(element("strong", who), " · ", dateElement(record.created_on));
-  if (record.purpose) meta.append(" · ", element("span", label(PURPOSE_LABELS, record.purpose), "badge"));
+  if (PURPOSE_LABELS[record.purpose]) {
+    meta.append(" · ", element("span", PURPOSE_LABELS[record.purpose], "badge"));
+  }
   item.append(meta, record.text === null
     ? element("p", UNREADABLE, "error")
     : element("p", record.text, "record-text"));
