@@ -209,6 +209,16 @@ def test_a_critical_incident_runs_its_clocks_to_the_people_the_policy_names(
     assert len([s for s in world.steps(number) if "incident" in s[0]]) == len(
         [s for s in world.steps(number)[:before] if "incident" in s[0]])
 
+    # The other case is never notified: its ladder reaches the Board tier, and the reporter
+    # sees an escalation without being told it is about an incident.
+    world.tick(days(24))
+    assert ("critical_incident", "board") in world.steps(excluded)
+    with app.app_context():
+        shown = [e.detail for e in world.case(excluded).events
+                 if e.kind == "escalated" and e.visible_to_reporter]
+        assert "Escalated to the Board tier: a deadline was missed." in shown
+        assert not any("authority" in (d or "") for d in shown)
+
 
 def test_the_incident_and_risk_forms_on_the_case_deadlines_page(
         world: World, staff: StaffLogin, clock: Clock) -> None:

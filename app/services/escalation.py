@@ -214,6 +214,10 @@ def _escalate(session: DbSession, rung: Rung, now: datetime, counts: LadderCount
     counts.escalated_to_board += 1
     reason = (f"Escalated to the Board tier: {CLOCK_NEEDS[deadline.clock]} was due "
               f"{deadline.due_on.isoformat()}.")
+    if deadline.clock in INCIDENT_CLOCKS:
+        # Whether the lab treats the report as a critical safety incident is its own
+        # assessment: the reporter sees the escalation, not that (the audit entry names it).
+        reason = "Escalated to the Board tier: a deadline was missed."
     # The reporter was told before reporting that escalation gives the Board tier access;
     # they see it happen, except for the Board-notice clock, whose name alone would tell them
     # the outcome of the findings.
