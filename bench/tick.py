@@ -89,7 +89,12 @@ def fill(app: Any, count: int, rso_id: int, exec_id: int, board_id: int) -> None
                 earliest, look = schedule(
                     compute_deadlines(SimpleNamespace(**{**row, "material_risk_found": False,  # type: ignore[arg-type]
                                                          "concerns_rso": False,
-                                                         "closed_on": None}),
+                                                         "closed_on": None,
+                                                         "triaged_on": None,
+                                                         "critical_incident": False,
+                                                         "imminent_risk": False,
+                                                         "critical_incident_on": None,
+                                                         "authority_notified_on": None}),
                                       facts, BUILT_IN, TODAY - timedelta(days=1)),
                     set(), BUILT_IN, TODAY - timedelta(days=1))
                 row.update(next_due_on=earliest.due_on if earliest else None,

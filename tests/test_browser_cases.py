@@ -35,6 +35,7 @@ NOTE = "Interview the evaluation lead before anyone else."
 REPLY = "Which run was it, and who scheduled it?"
 FINDINGS = "The evaluation was skipped twice; the sign-off was backdated."
 ACTION = "Evaluations re-run; the launch checklist now blocks on them."
+OUTCOME = "Your report was borne out: evaluations were re-run and launches now wait for them."
 
 
 @pytest.fixture
@@ -128,6 +129,11 @@ def test_the_rso_works_a_report_to_closure(
     page.fill("#corrective-record", ACTION)
     step(page, "action-corrective_action", "Corrective action recorded")
     page.select_option("#close-approver", label="rso2")
+    page.click("#action-close button[type=submit]")  # the reporter must be told the outcome
+    expect(page.locator("#action-close .error")).to_have_text(
+        "Write the reporter the outcome and its grounds.")
+    expect(page.locator("#close-next")).to_contain_text("Attorney General")
+    page.fill("#close-outcome", OUTCOME)
     step(page, "action-close", "Closed")
     expect(page.locator("#action-reopen")).to_be_visible()
     expect(page.locator("#message-unavailable")).to_contain_text("Reopen the case")
@@ -141,7 +147,10 @@ def test_the_rso_works_a_report_to_closure(
 
     # The reporter reads the replies and every status change, never the note or the findings.
     messages = reporter.read(codename)
-    assert [m.text for m in messages if m.author == "staff"] == [ACK, REPLY]
+    written = [m.text for m in messages if m.author == "staff"]
+    assert written[:2] == [ACK, REPLY] and len(written) == 3
+    assert written[2].startswith(f"Outcome:\n{OUTCOME}\n\nWhere you can turn next:\n")
+    assert [m.purpose for m in messages if m.author == "staff"] == [None, None, "outcome"]
     assert {m.kind for m in messages} == {"report", "identity", "message"}
     view = reporter.open(codename).get_json()
     assert view["status"] == "closed"
@@ -153,7 +162,7 @@ def test_the_rso_works_a_report_to_closure(
     # The server holds none of it in plain form, and the page sent none of it in plain form.
     dump = database_dump(app)
     sent = b"\n".join(r.url.encode() + (r.post_data_buffer or b"") for r in page_log.requests)
-    for text in (REPORT, IDENTITY, ACK, NOTE, REPLY, FINDINGS, ACTION):
+    for text in (REPORT, IDENTITY, ACK, NOTE, REPLY, FINDINGS, ACTION, OUTCOME):
         assert text.encode() not in dump and text.encode() not in sent
     # The only error is Chromium logging the refused link (404) asked for above.
     assert page_log.console_errors == [

@@ -58,13 +58,21 @@ def test_whole_life_of_a_case(app: Flask, staff: StaffLogin, people: dict[str, A
     assert rso.write(number, "note", "Interview the eval lead first.").status_code == 201
     assert rso.act(number, "investigate").status_code == 200
     assert rso.write(number, "message", "Can you tell us which run?").status_code == 201
+    assert rso.write(number, "message", "Status: interviews. Actions: logs kept.",
+                     purpose="update").status_code == 201
+    assert rso.write(number, "note", "x", purpose="update").status_code == 400
+    assert rso.write(number, "message", "x", purpose="gossip").status_code == 400
     view = rso.case(number)
     findings = rso.encrypted(view, RecordKind.FINDINGS, "The eval was skipped twice.")
     assert rso.act(number, "findings", outcome="substantiated", material_risk_found=True,
                    record=findings).status_code == 200
     action = rso.encrypted(rso.case(number), RecordKind.ACTION, "Evals re-run; process fixed.")
     assert rso.act(number, "corrective_action", record=action).status_code == 200
-    closed = rso.act(number, "close", approver_id=people["rso2"].id)
+    refused = rso.act(number, "close", approver_id=people["rso2"].id)
+    assert refused.status_code == 400 and "outcome" in refused.get_json()["message"]
+    outcome = rso.encrypted(rso.case(number), RecordKind.MESSAGE,
+                            "Substantiated; evals re-run. You may also turn to the AI Office.")
+    closed = rso.act(number, "close", approver_id=people["rso2"].id, message=outcome)
     assert closed.status_code == 200, closed.get_json()
 
     view = closed.get_json()
@@ -78,7 +86,12 @@ def test_whole_life_of_a_case(app: Flask, staff: StaffLogin, people: dict[str, A
     # The reporter sees the replies and every status change, never the note or the findings.
     messages = reporter.read(codename)
     assert [m.text for m in messages if m.author == "staff"] == [
-        "Thank you. We are looking into it.", "Can you tell us which run?"]
+        "Thank you. We are looking into it.", "Can you tell us which run?",
+        "Status: interviews. Actions: logs kept.",
+        "Substantiated; evals re-run. You may also turn to the AI Office."]
+    shown = reporter.open(codename).get_json()
+    assert [r["purpose"] for r in shown["records"] if r["author"] == "staff"] == [
+        None, None, "update", "outcome"]
     assert {m.kind for m in messages} == {"report", "identity", "message"}
     timeline = reporter.open(codename).get_json()["timeline"]
     assert [e["kind"] for e in timeline if e["kind"] in (
@@ -127,7 +140,9 @@ def test_each_step_demands_what_makes_it_meaningful(app: Flask, staff: StaffLogi
     action = rso.encrypted(rso.case(number), RecordKind.ACTION, "No action needed.")
     assert rso.act(number, "corrective_action", record=action).status_code == 200
     assert "approver" in refused("close", approver_id=people["exec"].id)
-    assert rso.act(number, "close", approver_id=people["rso"].id).status_code == 200
+    outcome = rso.encrypted(rso.case(number), RecordKind.MESSAGE, "Not borne out.")
+    assert rso.act(number, "close", approver_id=people["rso"].id,
+                   message=outcome).status_code == 200
     reopened = rso.act(number, "reopen").get_json()
     assert reopened["status"] == "investigating" and reopened["reopened_count"] == 1
     assert rso.act(number, "dance").status_code == 400
@@ -344,8 +359,8 @@ def test_inbox_filters_pages_and_counts(app: Flask, staff: StaffLogin,
     assert rso.inbox(overdue="1")["total"] == 0
     summary = every["cases"][0]
     assert summary["preview"] and summary["grants"] and summary["next_due_clock"]
-    # Sorted by next deadline: the acknowledged case's deadline (feedback) comes last.
-    assert every["cases"][-1]["number"] == numbers[0]
+    # The acknowledged case's next deadline is its triage (the others': acknowledgement).
+    assert {c["number"]: c["next_due_clock"] for c in every["cases"]}[numbers[0]] == "triage"
     for bad in ({"status": "lost"}, {"page": "-1"}, {"assignee": "everyone"},
                 {"sort": "random"}, {"flag": "secret"}, {"category": "nope"}):
         response = rso.client.get("/api/v1/staff/cases", query_string=bad)

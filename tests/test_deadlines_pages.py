@@ -37,6 +37,8 @@ def test_dashboard_counts_only_what_the_viewer_may_read(world: World, staff: Sta
     escalated = world.new_case(days(-7))                        # due D0: escalated at D0+7
     in_time = world.new_case(days(-1))
     world.act(in_time, "acknowledge", D0)                       # due D0+6: met
+    world.act(in_time, "triage", D0)                            # due D0+7: met
+    world.act(in_time, "investigate", D0)
     hidden = world.new_case(D0, readers=(people.executive,))   # the RSO cannot read it
     world.tick(days(10))
     clock.day = days(10)
@@ -47,7 +49,7 @@ def test_dashboard_counts_only_what_the_viewer_may_read(world: World, staff: Sta
     html = page.get_data(as_text=True)
     assert text_of(html, "overdue-count") == "2"
     assert text_of(html, "due-week-count") == "1"
-    assert text_of(html, "on-time-rate").startswith("33% (1 of 3")
+    assert text_of(html, "on-time-rate").startswith("50% (2 of 4")
     for number in (late, soon, escalated):
         assert number in html
     assert hidden not in html
@@ -85,7 +87,7 @@ def test_a_case_page_shows_its_clocks_and_pauses(world: World, staff: StaffLogin
                        data={"csrf_token": token})
     assert done.status_code == 302
     page = client.get(f"/staff/deadlines/cases/{number}").get_data(as_text=True)
-    assert f"Paused since {days(3)}: waiting for the reporter" in page
+    assert f"Waiting for the reporter since {days(3)} (the date stays)" in page
     notice = client.post(f"/staff/deadlines/cases/{number}/board-notice",
                          data={"csrf_token": token})
     assert notice.status_code == 409

@@ -157,7 +157,8 @@ def case_view(case: Case, staff: StaffUser) -> dict[str, Any]:
     records = [
         {"record_ref": r.record_ref, "kind": r.kind, "author": r.author,
          "author_username": name(r.author_staff_id) if r.author == "staff" else None,
-         "visible_to_reporter": r.visible_to_reporter, "created_on": r.created_on.isoformat(),
+         "visible_to_reporter": r.visible_to_reporter, "purpose": r.purpose,
+         "created_on": r.created_on.isoformat(),
          "key_epoch": r.key_epoch, "ciphertext": b64(r.ciphertext)}
         for r in case.records
         # An attachment's key and name come with the attachment (below).
@@ -175,8 +176,9 @@ def case_view(case: Case, staff: StaffUser) -> dict[str, Any]:
         "severity": case.severity, "retaliation_risk": case.retaliation_risk,
         "outcome": case.outcome, "material_risk_found": case.material_risk_found,
         "approver": name(case.approver_id), "reopened_count": case.reopened_count,
-        "acknowledge_by": deadlines.acknowledge_by(case.received_on).isoformat(),
-        "feedback_by": deadlines.feedback_by(case.received_on, case.acknowledged_on).isoformat(),
+        # Under the case's own policy version (None where this process does not know it).
+        **deadlines.reporter_dates(case, db.session),
+        "critical_incident": case.critical_incident, "imminent_risk": case.imminent_risk,
         "reporter_public_key": b64(case.reporter_public_key) if case.reporter_public_key else None,
         "escrow_staff_ids": sorted({g.staff_id for g in case.grants if g.kind == "escrow"
                                     and g.key_epoch == case.key_epoch
@@ -239,8 +241,10 @@ def _act(principal: SessionPrincipal, number: str,
 @staff_required(Permission.HANDLE_CASES)
 def case_record(principal: SessionPrincipal, number: str) -> tuple[Response, int]:
     def write(case: Case, data: dict[str, Any]) -> None:
+        purpose = data.get("purpose")
         cases.add_record(db.session, case, principal.staff, text_field(data, "kind", 16),
-                         _record_fields(data))
+                         _record_fields(data),
+                         None if purpose is None else text_field(data, "purpose", 16))
     return _act(principal, number, write, 201)
 
 
@@ -271,7 +275,8 @@ def case_transition(principal: SessionPrincipal, number: str) -> tuple[Response,
         elif action == "corrective_action":
             cases.record_corrective_action(session, case, staff, _encrypted(data))
         elif action == "close":
-            cases.close(session, case, staff, int_field(data, "approver_id"))
+            cases.close(session, case, staff, int_field(data, "approver_id"),
+                        _encrypted(data, "message") if data.get("message") else None)
         elif action == "reopen":
             cases.reopen(session, case, staff)
         else:

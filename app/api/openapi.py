@@ -45,6 +45,10 @@ SUBMISSION = {"type": "object", "required": [
     "case_ref": REF, "route": {"enum": ["rso", "executive", "board"]},
     "category": {"type": "string"}, "concerns_rso": {"type": "boolean"},
     "concerned_staff_ids": STAFF_IDS, "material_risk": {"type": "boolean"},
+    "critical_incident": {"type": "boolean", "description": "A possible critical safety "
+                          "incident (B&P §22757.13(c)); optional, false by default"},
+    "imminent_risk": {"type": "boolean", "description": "With imminent risk of death or "
+                      "serious injury; implies critical_incident"},
     "sb53_disclosure": {"type": "boolean"},
     "retaliation_for_open_case": {"type": "boolean", "description": "File this report as "
                                   "retaliation for the case this reporter session has open, "
@@ -74,10 +78,11 @@ ATTACHMENT = {"type": "object", "description": "A complete attachment: its strea
     "key_record": ENCRYPTED_RECORD, "name_record": ENCRYPTED_RECORD}}
 CASE_VIEW = {"type": "object", "properties": {
     **{name: {"type": "string"} for name in (
-        "case_ref", "number", "status", "status_label", "route", "category", "received_on",
-        "acknowledge_by")},
+        "case_ref", "number", "status", "status_label", "route", "category", "received_on")},
+    # None for a case whose deadline policy version the answering process does not know.
     **{name: {"type": ["string", "null"], "format": "date"} for name in (
-        "acknowledged_on", "feedback_by", "feedback_paused_since", "next_update_by")},
+        "acknowledge_by", "acknowledged_on", "feedback_by", "feedback_waiting_since",
+        "next_update_by")},
     "reporter_salt": B64, "reporter_kdf_version": {"type": "integer"},
     "key_epoch": {"type": "integer", "description": "The current epoch of the case key: new "
                   "messages and attachments are encrypted under it"},
@@ -86,6 +91,9 @@ CASE_VIEW = {"type": "object", "properties": {
     "records": {"type": "array", "items": {"type": "object", "properties": {
         "record_ref": REF, "kind": {"type": "string"}, "author": {"enum": ["reporter", "staff"]},
         "created_on": {"type": "string", "format": "date"}, "key_epoch": {"type": "integer"},
+        "purpose": {"type": ["string", "null"], "description": "For a message from the "
+                    "recipients: update, feedback or outcome; null for a plain message, legacy "
+                    "for one written before messages had a purpose"},
         "ciphertext": B64}}},
     "attachments": {"type": "array", "items": ATTACHMENT},
     "timeline": {"type": "array", "items": {"type": "object", "properties": {

@@ -59,7 +59,9 @@ TRANSITION = {"type": "object", "required": ["action"], "properties": {
     "retaliation_risk": {"enum": ["low", "medium", "high"]},
     "outcome": {"enum": ["substantiated", "partly_substantiated", "not_substantiated",
                          "out_of_scope"]},
-    "material_risk_found": {"type": "boolean"}, "approver_id": {"type": "integer"}}}
+    "material_risk_found": {"type": "boolean"}, "approver_id": {"type": "integer"}},
+    "description": "close: a case with a reporter needs message, the outcome for the reporter "
+                   "and where they can turn next (it meets the feedback and update clocks)"}
 
 STAFF_PATHS: dict[str, Any] = {
     "/staff/cases": {
@@ -83,7 +85,10 @@ STAFF_PATHS: dict[str, Any] = {
     "/staff/cases/{number}/records": {"post": _action(
         "Write a note (never shown to the reporter) or a message", {
             **RECORD, "required": ["kind", *RECORD["required"]],
-            "properties": {**RECORD["properties"], "kind": {"enum": ["note", "message"]}}},
+            "properties": {**RECORD["properties"], "kind": {"enum": ["note", "message"]},
+                           "purpose": {"enum": ["update", "feedback", None],
+                                       "description": "A message that is a status update "
+                                       "or feedback meets that clock; a plain one none"}}},
         "201")},
     "/staff/cases/{number}/transitions": {"post": _action("Move the case on", TRANSITION)},
     "/staff/cases/{number}/assignee": {"post": _action("Assign or unassign", {

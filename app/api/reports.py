@@ -143,6 +143,8 @@ def _submission(data: dict[str, Any]) -> reports.Submission:
         concerned_staff_ids=_staff_ids(data, "concerned_staff_ids"),
         material_risk=bool_field(data, "material_risk"),
         sb53_disclosure=bool_field(data, "sb53_disclosure"),
+        critical_incident=bool_field(data, "critical_incident"),
+        imminent_risk=bool_field(data, "imminent_risk"),
     )
 
 
@@ -253,8 +255,8 @@ def reporter_view(case: Case) -> dict[str, Any]:
         "route": case.route,
         "category": category.label if category else case.category,
         "received_on": case.received_on.isoformat(),
-        # Under the case's own deadline policy; feedback_by is None while the clock is paused
-        # waiting for the reporter's answer.
+        # Under the case's own deadline policy: when the next status update and the feedback
+        # are due (waiting for the reporter's answer never moves the feedback date).
         **deadlines.reporter_dates(case, db.session),
         "reporter_salt": b64(case.reporter_salt or b""),
         "reporter_kdf_version": params,
@@ -263,7 +265,8 @@ def reporter_view(case: Case) -> dict[str, Any]:
                             for g in case.grants if g.kind == "reporter"],
         "records": [
             {"record_ref": r.record_ref, "kind": r.kind, "author": r.author,
-             "created_on": r.created_on.isoformat(), "key_epoch": r.key_epoch,
+             "purpose": r.purpose, "created_on": r.created_on.isoformat(),
+             "key_epoch": r.key_epoch,
              "ciphertext": b64(r.ciphertext)}
             for r in case.records
             if r.visible_to_reporter and r.kind not in attachments.RECORD_KINDS

@@ -179,6 +179,15 @@ class Case(Base):
     material_risk: Mapped[bool] = mapped_column(default=False)
     sb53_disclosure: Mapped[bool] = mapped_column(default=False)
     identity_given: Mapped[bool] = mapped_column(default=False)
+    # A critical safety incident the lab may have to report to the authority (B&P §22757.13(c)):
+    # flagged by the reporter or a handler on ``critical_incident_on``, the day the lab learned
+    # of it; ``imminent_risk`` (of death or serious injury) shortens the clock to 24 hours. The
+    # notice made to the authority, with its reference, meets both clocks.
+    critical_incident: Mapped[bool] = mapped_column(default=False)
+    imminent_risk: Mapped[bool] = mapped_column(default=False)
+    critical_incident_on: Mapped[date | None]
+    authority_notified_on: Mapped[date | None]
+    authority_reference: Mapped[str | None] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(24), default="received")
     received_on: Mapped[date]
     acknowledged_on: Mapped[date | None]
@@ -265,6 +274,9 @@ class CaseRecord(Base):
         ForeignKey("staff_users.id", ondelete="SET NULL")
     )
     visible_to_reporter: Mapped[bool]
+    # What a message to the reporter is for (app/services/cases.py MESSAGE_PURPOSES): a status
+    # update, feedback, or the outcome at closure meet the clocks that a plain message does not.
+    purpose: Mapped[str | None] = mapped_column(String(16))
     created_on: Mapped[date]
     key_epoch: Mapped[int] = mapped_column(default=1)
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)

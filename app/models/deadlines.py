@@ -13,6 +13,7 @@ from app.models import utcnow
 
 __all__ = [
     "ClockPause",
+    "DeadlinePolicyVersion",
     "EscalationStep",
     "NotificationPreference",
     "OrgDeadlineStep",
@@ -129,3 +130,17 @@ class SchedulerLease(Base):
     holder: Mapped[str] = mapped_column(String(96))
     expires_at: Mapped[datetime]
     renewed_at: Mapped[datetime]
+
+
+class DeadlinePolicyVersion(Base):
+    """A version of the deadline policy, as every process sees it: written once, when a process
+    first reads it from its policy file, and never changed (a case keeps the version it was
+    opened under). ``settings`` is the whole resolved version as JSON, holidays included;
+    the version most recently made current is the one new cases take."""
+
+    __tablename__ = "deadline_policy_versions"
+
+    version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    settings: Mapped[str] = mapped_column(Text)
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    current_since: Mapped[datetime | None]

@@ -34,7 +34,7 @@ from crypto.envelope import CaseKey
 from crypto.errors import CryptoError
 
 TIMEOUT_SECONDS = 60
-FEEDBACK_PAUSED = "(paused until you answer the recipients' question)"
+NO_DATE = "(not available)"
 DOWNLOAD_PIECE = 256 * 1024
 READ_PIECE = 1024 * 1024
 CHUNK_ATTEMPTS = 4
@@ -328,13 +328,20 @@ def report_group() -> None:
 @click.option("--material-risk", is_flag=True, help="The concern involves material safety risk.")
 @click.option("--sb53", is_flag=True,
               help="This is a disclosure under California SB 53 (Labor Code §1107.1).")
+@click.option("--critical-incident", "critical_incident", is_flag=True,
+              help="This may be a critical safety incident the lab must report to the "
+              "authorities (California B&P §22757.13(c)).")
+@click.option("--imminent-risk", "imminent_risk", is_flag=True,
+              help="There is imminent risk of death or serious injury (implies "
+              "--critical-incident).")
 @text_file_option
 @attach_option
 @click.option("--yes", is_flag=True, help="Submit without asking to confirm the readers.")
 def submit(server: str, fingerprint: str, route: str, category: str | None,
            list_categories: bool, concerns_rso: bool, concerned: tuple[str, ...],
            identity_file: TextIO | None, material_risk: bool, sb53: bool,
-           text_file: TextIO | None, attach: tuple[Path, ...], yes: bool) -> None:
+           critical_incident: bool, imminent_risk: bool, text_file: TextIO | None,
+           attach: tuple[Path, ...], yes: bool) -> None:
     """Encrypt a report here and file it. The text comes from --text-file or standard input."""
     client = CandorServer(server)
     options = client.get("/api/v1/report-options")
@@ -360,7 +367,8 @@ def submit(server: str, fingerprint: str, route: str, category: str | None,
         identity=(identity_file.read().strip() or None) if identity_file else None,
         concerns_rso=concerns_rso,
         concerned_staff_ids=tuple(by_username[name] for name in concerned),
-        material_risk=material_risk, sb53_disclosure=sb53)
+        material_risk=material_risk, sb53_disclosure=sb53,
+        critical_incident=critical_incident or imminent_risk, imminent_risk=imminent_risk)
     try:
         readers = protocol.expected_readers(recipients, route, concerns_rso,
                                             report.concerned_staff_ids)
@@ -489,8 +497,9 @@ def _show_case(view: Mapping[str, Any], opened: protocol.OpenedCase) -> None:
     click.echo(shown(f"Case {view['number']}: {view['status']}"))
     click.echo(shown(f"Route: {view['route']}; category: {view['category']}"))
     click.echo(shown(f"Received {view['received_on']}; acknowledgement due by "
-                     f"{view['acknowledge_by']}; feedback due by "
-                     f"{view['feedback_by'] or FEEDBACK_PAUSED}"))
+                     f"{view['acknowledge_by'] or NO_DATE}; feedback due by "
+                     f"{view['feedback_by'] or NO_DATE}; next status update due by "
+                     f"{view.get('next_update_by') or NO_DATE}"))
     click.echo("\nTimeline:")
     for event in view["timeline"]:
         click.echo(shown(f"  {event['on']}  {event['detail'] or event['kind']}"))

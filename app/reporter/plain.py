@@ -103,6 +103,9 @@ class NewReportForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
         Length(max=MAX_IDENTITY, message=f"Keep this under {MAX_IDENTITY:,} characters."),
     ])
     material_risk = BooleanField("I believe this involves a material safety risk")
+    critical_incident = BooleanField("This may be a critical safety incident the lab must "
+                                     "report to the authorities")
+    imminent_risk = BooleanField("There is imminent risk of death or serious injury")
     sb53_disclosure = BooleanField(
         "This is a disclosure under California SB 53 (Labor Code §1107.1)")
     # "1" on a report of retaliation; the case it follows comes from the session, never here.
@@ -200,6 +203,7 @@ def _submission(body: dict[str, Any]) -> reports.Submission:
                                   unb64(r["ciphertext"])) for r in body["records"]],
         concerns_rso=body["concerns_rso"], concerned_staff_ids=body["concerned_staff_ids"],
         material_risk=body["material_risk"], sb53_disclosure=body["sb53_disclosure"],
+        critical_incident=body["critical_incident"], imminent_risk=body["imminent_risk"],
     )
 
 
@@ -213,6 +217,7 @@ def _file_report(form: NewReportForm, uploads: PlainUploads) -> tuple[Case, str]
         identity=(form.identity.data or "").strip() or None,
         concerns_rso=form.concerns_rso.data, concerned_staff_ids=tuple(form.concerned.data or ()),
         material_risk=form.material_risk.data, sb53_disclosure=form.sb53_disclosure.data,
+        critical_incident=form.critical_incident.data, imminent_risk=form.imminent_risk.data,
     )
     # Encrypted to the readers the signed directory gives, exactly as a client would; the
     # service then checks them against the roles in the database.
@@ -343,8 +348,8 @@ def receipt() -> tuple[str, int]:
     return render_template(
         "reporter/plain_receipt.html", case=case, codename=shown.codename, first_case=first,
         files=shown.files, uncleaned=shown.uncleaned,
-        acknowledge_by=deadlines.acknowledge_by(case.received_on),
-        feedback_by=deadlines.feedback_by(case.received_on, case.acknowledged_on),
+        # Under the case's own deadline policy version, as on the case page.
+        dates=deadlines.reporter_dates(case, db.session),
     ), 200
 
 

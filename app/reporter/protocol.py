@@ -157,6 +157,8 @@ class NewReport:
     concerned_staff_ids: tuple[int, ...] = ()
     material_risk: bool = False
     sb53_disclosure: bool = False
+    critical_incident: bool = False
+    imminent_risk: bool = False
 
 
 def build_submission(report: NewReport, directory: Mapping[int, Reader],
@@ -196,6 +198,7 @@ def build_submission_with_key(report: NewReport, directory: Mapping[int, Reader]
         "concerns_rso": report.concerns_rso,
         "concerned_staff_ids": list(report.concerned_staff_ids),
         "material_risk": report.material_risk, "sb53_disclosure": report.sb53_disclosure,
+        "critical_incident": report.critical_incident, "imminent_risk": report.imminent_risk,
         "lookup_id": b64(codenames.codename_lookup_id(codename)),
         "reporter_salt": b64(salt), "reporter_kdf_version": params.version,
         "reporter_public_key": b64(reporter.public_key),
@@ -297,6 +300,8 @@ class Message:
     # True when the record did not decrypt (tampered with, or under a key this reporter lacks);
     # ``text`` is then empty. Only ``read_messages(..., strict=False)`` gives such messages.
     unreadable: bool = False
+    # For a message from the recipients: "update", "feedback", "outcome" or None.
+    purpose: str | None = None
 
 
 def open_case(view: Mapping[str, Any], codename: str) -> OpenedCase:
@@ -340,7 +345,7 @@ def read_messages(view: Mapping[str, Any], opened: OpenedCase,
                 raise
             text, unreadable = "", True
         messages.append(Message(r["record_ref"], r["kind"], r["author"], r["created_on"], text,
-                                unreadable))
+                                unreadable, r.get("purpose")))
     return messages
 
 

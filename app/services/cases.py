@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, false, func, or_, select, text
@@ -64,6 +65,18 @@ SEVERITIES = ("low", "medium", "high", "critical")
 RETALIATION_RISKS = ("low", "medium", "high")
 OUTCOMES = ("substantiated", "partly_substantiated", "not_substantiated", "out_of_scope")
 LINK_KINDS = ("duplicate", "related", "retaliation")
+# What a message to the reporter is for (CaseRecord.purpose). A status update tells the status
+# of the investigation and the actions taken (SB 53, Labor Code §1107.1(e)(1)); feedback, the
+# action envisaged or taken and its grounds (EU Directive art. 5(13), 9(1)(f)); the outcome
+# is written at closure, with where the reporter can turn next. Plain messages have none.
+# The server cannot read a message: the staff page asks for each part, and the purpose is what
+# the writer declared (README, "Handling cases").
+MESSAGE_PURPOSES = ("update", "feedback")
+PURPOSE_SENTENCES = {
+    None: "You have a new message.",
+    "update": "You have a status update on the investigation.",
+    "feedback": "You have feedback: the action taken or planned on your report, and why.",
+}
 NUMBER = re.compile(r"C-[0-9A-Z]{5}")
 
 # action → the statuses it may start from and the status it leads to.
@@ -93,11 +106,34 @@ REPORTER_SENTENCES = {
     "acknowledge": "Your report was acknowledged by its recipients.",
     "triage": "Your report was assessed and will be looked into.",
     "investigate": "Your report is being investigated.",
-    "findings": "The investigation has reached its findings.",
+    "findings": "The investigation has recorded its findings. Feedback on what follows from "
+                "them will be written to you.",
     "corrective_action": "Action in response to the findings has been recorded.",
-    "close": "Your case was closed.",
+    "close": "Your case was closed. The recipients wrote to you about the outcome and where "
+             "you can turn next.",
     "reopen": "Your case was reopened.",
 }
+
+
+# What the closing handler offers the reporter as "where you can turn next" (EU Directive art.
+# 9(1)(g); Labor Code §1107.1): a default the lab replaces with instance/closure_next_steps.txt,
+# and the handler can edit case by case.
+CLOSURE_NEXT_STEPS_FILE = "closure_next_steps.txt"
+CLOSURE_NEXT_STEPS = (
+    "If you disagree with this outcome, or at any time, you may also report to an authority "
+    "outside the lab: in California, the Attorney General, and in the European Union, the "
+    "competent national authority or the EU AI Office. Retaliation for reporting is "
+    "prohibited: if you are treated worse because of your report, tell us with the "
+    "\"I am facing retaliation\" link on your case page, or tell one of those authorities.")
+
+
+def closure_next_steps(instance_path: Path) -> str:
+    """The lab's own text if it wrote one, else the default."""
+    try:
+        text = (instance_path / CLOSURE_NEXT_STEPS_FILE).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return CLOSURE_NEXT_STEPS
+    return text or CLOSURE_NEXT_STEPS
 
 
 class CaseNotFound(Exception):
@@ -218,7 +254,8 @@ class InboxFilter:
 
 
 STATUS_FILTERS = ("open", "all", *STATUSES)
-FLAGS = ("material_risk", "sb53_disclosure", "identity_given", "concerns_rso")
+FLAGS = ("material_risk", "sb53_disclosure", "identity_given", "concerns_rso",
+         "critical_incident")
 SORTS = {
     "due": (Case.next_due_on, Case.id),
     "received": (Case.received_on.desc(), Case.id.desc()),
@@ -395,7 +432,7 @@ def _event(session: DbSession, case: Case, staff: StaffUser | None, action: str,
 
 
 def _store_record(case: Case, staff: StaffUser, kind: RecordKind, record: EncryptedRecord,
-                  visible_to_reporter: bool) -> CaseRecord:
+                  visible_to_reporter: bool, purpose: str | None = None) -> CaseRecord:
     _require(bool(RECORD_REF.fullmatch(record.record_ref)), "The record identifier is malformed.")
     _require(all(r.record_ref != record.record_ref for r in case.records),
              "This record identifier is taken; send again.")
@@ -407,25 +444,30 @@ def _store_record(case: Case, staff: StaffUser, kind: RecordKind, record: Encryp
         raise CaseActionRejected(f"The encrypted record is malformed: {error}.") from None
     stored = CaseRecord(record_ref=record.record_ref, kind=kind.name.lower(), author="staff",
                         author_staff_id=staff.id, visible_to_reporter=visible_to_reporter,
-                        created_on=today(), key_epoch=record.key_epoch,
+                        purpose=purpose, created_on=today(), key_epoch=record.key_epoch,
                         ciphertext=record.ciphertext)
     case.records.append(stored)
     return stored
 
 
 def add_record(session: DbSession, case: Case, staff: StaffUser, kind: str,
-               record: EncryptedRecord) -> CaseRecord:
-    """A message to the reporter (and the case's readers) or an internal note, which the
-    reporter never sees."""
+               record: EncryptedRecord, purpose: str | None = None) -> CaseRecord:
+    """A message to the reporter (and the case's readers), plain or with a purpose (a status
+    update or feedback, which meet the clocks of those names), or an internal note, which
+    the reporter never sees."""
     _require(kind in ("note", "message"), "A record written here is a note or a message.")
+    _require(purpose is None or (kind == "message" and purpose in MESSAGE_PURPOSES),
+             "A message to the reporter is a plain message, a status update or feedback.")
     if kind == "message":
         _require(case.origin == "reporter", "This case has no reporter to write to.")
         _require(case.status != "closed", "Reopen the case before writing to the reporter.")
+        _require(purpose != "feedback" or case.status != "received",
+                 "Acknowledge the report before giving feedback.")
     stored = _store_record(case, staff, RecordKind[kind.upper()], record,
-                           visible_to_reporter=kind == "message")
-    _event(session, case, staff, f"{kind}_written",
-           reporter_sentence="You have a new message." if kind == "message" else None)
-    if kind == "message":  # a message to the reporter restarts the status-update clock
+                           visible_to_reporter=kind == "message", purpose=purpose)
+    _event(session, case, staff, f"{purpose or kind}_written",
+           reporter_sentence=PURPOSE_SENTENCES[purpose] if kind == "message" else None)
+    if purpose is not None:  # an update or feedback meets its clock
         session.flush()
         deadlines.refresh_due(case, session)
     return stored
@@ -466,6 +508,10 @@ def triage(session: DbSession, case: Case, staff: StaffUser, *, category: str, s
     case.severity, case.retaliation_risk, case.triaged_on = severity, retaliation_risk, today()
     _transition(session, case, staff, "triage", {
         "category": category, "severity": severity, "retaliation_risk": retaliation_risk})
+    # Each assessment of the risk is kept on the timeline, the first one too.
+    case.events.append(CaseEvent(kind="retaliation_risk_assessed", occurred_on=today(),
+                                 visible_to_reporter=False, detail=retaliation_risk,
+                                 actor_staff_id=staff.id))
 
 
 def investigate(session: DbSession, case: Case, staff: StaffUser) -> None:
@@ -495,11 +541,23 @@ def record_corrective_action(session: DbSession, case: Case, staff: StaffUser,
     _transition(session, case, staff, "corrective_action")
 
 
-def close(session: DbSession, case: Case, staff: StaffUser, approver_id: int) -> None:
-    """Close with the approver on record (ISO 37002 closure: date, approver, action)."""
+def close(session: DbSession, case: Case, staff: StaffUser, approver_id: int,
+          outcome: EncryptedRecord | None = None) -> None:
+    """Close with the approver on record (ISO 37002 closure: date, approver, action). A case
+    with a reporter closes only with the outcome written to them, and where they can turn
+    next (EU Directive art. 9(1)(f)-(g)): it meets the feedback and status-update clocks."""
     approver = next((m for m in members(session, case) if m.id == approver_id), None)
     _require(approver is not None, "The approver must be someone who can read this case.")
+    _require(case.status in TRANSITIONS["close"][0],
+             f"A case that is {case.status.replace('_', ' ')} cannot be moved this way.")
+    if case.origin == "reporter":
+        _require(outcome is not None, "Write the reporter the outcome, and where they can "
+                 "turn next, before closing the case.")
+        assert outcome is not None
+        _store_record(case, staff, RecordKind.MESSAGE, outcome, visible_to_reporter=True,
+                      purpose="outcome")
     case.approver_id, case.closed_on = approver_id, today()
+    session.flush()
     _transition(session, case, staff, "close", {"approver": approver_id})
 
 
@@ -585,6 +643,18 @@ def recuse(session: DbSession, case: Case, staff: StaffUser) -> None:
     if case.assignee_id == staff.id:
         case.assignee_id = None
     _event(session, case, staff, "recused")
+
+
+def assess_retaliation_risk(session: DbSession, case: Case, staff: StaffUser,
+                            retaliation_risk: str) -> None:
+    """A new assessment of the risk of retaliation against the reporter, at any step and after
+    closure (ISO 37002): each one is kept on the timeline and in the audit trail."""
+    _require(retaliation_risk in RETALIATION_RISKS,
+             "Assess the retaliation risk: low, medium or high.")
+    case.retaliation_risk = retaliation_risk
+    _event(session, case, staff, "retaliation_risk_assessed",
+           {"retaliation_risk": retaliation_risk, "status": case.status})
+    case.events[-1].detail = retaliation_risk
 
 
 def reveal_identity(session: DbSession, case: Case, staff: StaffUser) -> CaseRecord:

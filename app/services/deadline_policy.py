@@ -12,9 +12,16 @@ An installation may add versions in ``instance/deadline_policy.json``::
                               "ladder": {"before_days": 2, "route_after_days": 2,
                                          "board_after_days": 7}}}}
 
-Each version names only what differs from the built-in one. Holidays are shared by every
-version (they are facts of the calendar, not policy); Saturdays and Sundays are never working
-days. Never remove a version that cases still use: such a case falls back to the current one.
+Each version names only what differs from the newest built-in one; the file takes only the
+keys ``current``, ``holidays`` and ``versions`` (anything else, a misspelling included, is
+refused). Holidays are given once for the file and copied into each version as it is first
+stored; Saturdays and Sundays are never working days.
+
+The file is where versions are written; the database is where every process reads them
+(app/services/deadline_store.py). A version, once stored, never changes: a case keeps the
+version and the calendar it was opened under, and a process that does not know a case's
+version leaves the case alone and says so (UnknownPolicyVersion), never putting another
+version in its place.
 """
 
 from __future__ import annotations
@@ -27,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 POLICY_FILE = "deadline_policy.json"
-BUILT_IN_VERSION = "builtin-2026"
 UNITS = ("days", "working_days", "months", "hours")
 
 
@@ -77,7 +83,7 @@ def is_working_day(day: date, holidays: frozenset[date]) -> bool:
 class Ladder:
     """Calendar days around a due date: reminder to the assignee ``before_days`` ahead and on
     the day; every reader of the route ``route_after_days`` late; the Board tier
-    ``board_after_days`` late."""
+    ``board_after_days`` late (never before the route step)."""
 
     before_days: int = 2
     route_after_days: int = 2
@@ -89,37 +95,76 @@ class Ladder:
                 ("board", due_on + timedelta(days=self.board_after_days)))
 
 
+# A critical safety incident's clocks are short and statutory: everyone the policy names is
+# told at once (the "before" step falls on the day of the flag), and the Board tier a day
+# after the route step.
+INCIDENT_LADDER = Ladder(before_days=15, route_after_days=1, board_after_days=2)
+# Clock names (24 characters at most, the width of the columns that store them).
+INCIDENT_CLOCKS = ("critical_incident", "incident_imminent")
+ROLE_NAMES = ("rso", "executive", "board")
+
+
 @dataclass(frozen=True)
 class DeadlinePolicy:
     version: str
     acknowledge: Period = Period(7)
+    # Prompt investigation (RSP v3 §4, ISO 37002): triage from acknowledgement, and the start
+    # of the investigation from triage. None: no such clock (the first built-in version).
+    triage: Period | None = Period(7)
+    investigation_start: Period | None = Period(14)
     status_update: Period = Period(30)
     feedback: Period = Period(3, "months")
     board_notice: Period = Period(72, "hours")
+    # B&P §22757.13(c): 15 days from discovery, 24 hours with imminent risk of death or
+    # serious injury. Who is told besides the case's readers: holders of these roles.
+    critical_incident: Period = Period(15)
+    critical_incident_imminent: Period = Period(24, "hours")
+    incident_notify: tuple[str, ...] = ("rso", "executive")
+    incident_ladder: Ladder = INCIDENT_LADDER
     # Retaliation check-ins after closure (ISO 37002), and how early a contact counts.
     checkins: tuple[Period, ...] = (Period(3, "months"), Period(6, "months"))
     checkin_window_days: int = 30
     # The quarterly pack is due this long after the quarter ends.
     quarterly_pack: Period = Period(30)
-    # A pause (waiting for the reporter) stops the feedback clock for at most this many days
-    # per cycle, so waiting can never push the duty away for good.
-    max_pause_days: int = 90
     ladder: Ladder = field(default_factory=Ladder)
     holidays: frozenset[date] = frozenset()
 
+    def ladder_for(self, clock: str) -> Ladder:
+        return self.incident_ladder if clock in INCIDENT_CLOCKS else self.ladder
+
     def describe(self) -> list[tuple[str, str]]:
+        rows = [("Acknowledge", f"{self.acknowledge.describe()} from receipt")]
+        if self.triage:
+            rows.append(("Triage", f"{self.triage.describe()} from acknowledgement"))
+        if self.investigation_start:
+            rows.append(("Start of the investigation",
+                         f"{self.investigation_start.describe()} from triage"))
         return [
-            ("Acknowledge", f"{self.acknowledge.describe()} from receipt"),
+            *rows,
             ("Status update to the reporter", f"every {self.status_update.describe()}"),
-            ("Feedback", f"{self.feedback.describe()} from acknowledgement"),
+            ("Feedback", f"{self.feedback.describe()} from acknowledgement (never extended)"),
             ("Board notice of a material-risk finding", f"{self.board_notice.describe()}"),
+            ("Notice of a critical safety incident to the authority",
+             f"{self.critical_incident.describe()} from the flag; "
+             f"{self.critical_incident_imminent.describe()} with imminent risk"),
             ("Follow-up check-ins after closure",
              ", ".join(p.describe() for p in self.checkins)),
             ("Quarterly pack", f"{self.quarterly_pack.describe()} after the quarter ends"),
         ]
 
 
+BUILT_IN_VERSION = "builtin-2026-12"
+# The first built-in version, which cases opened under it keep: no triage or
+# start-of-investigation clock.
+FIRST_BUILT_IN_VERSION = "builtin-2026"
 BUILT_IN = DeadlinePolicy(version=BUILT_IN_VERSION)
+BUILT_INS = {BUILT_IN_VERSION: BUILT_IN,
+             FIRST_BUILT_IN_VERSION: DeadlinePolicy(version=FIRST_BUILT_IN_VERSION,
+                                                    triage=None, investigation_start=None)}
+
+
+class UnknownPolicyVersion(Exception):
+    """A case names a policy version this process does not know: leave the case alone."""
 
 
 @dataclass(frozen=True)
@@ -128,9 +173,21 @@ class PolicySet:
     versions: dict[str, DeadlinePolicy]
 
     def for_version(self, version: str | None) -> DeadlinePolicy:
+        """The case's version (the current one for a case not yet given one);
+        UnknownPolicyVersion for a version this process does not know, never a stand-in."""
         if version is None:
             return self.current
-        return self.versions.get(version, self.current)
+        policy = self.versions.get(version)
+        if policy is None:
+            raise UnknownPolicyVersion(version)
+        return policy
+
+    def knows(self, version: str | None) -> bool:
+        return version is None or version in self.versions
+
+
+def built_in_set() -> PolicySet:
+    return PolicySet(BUILT_IN, dict(BUILT_INS))
 
 
 def _period(value: Any, where: str) -> Period:
@@ -151,44 +208,111 @@ def _non_negative(value: Any, where: str) -> int:
     return value
 
 
+def _ladder(value: Any, where: str) -> Ladder:
+    if not isinstance(value, dict) or set(value) - {"before_days", "route_after_days",
+                                                     "board_after_days"}:
+        raise PolicyError(f"{where} takes before_days, route_after_days and board_after_days")
+    values = {k: _non_negative(v, f"{where}.{k}") for k, v in value.items()}
+    ladder = replace(Ladder(), **values)
+    if ladder.board_after_days < ladder.route_after_days:
+        raise PolicyError(f"{where}: the Board step (board_after_days "
+                          f"{ladder.board_after_days}) comes before the route step "
+                          f"(route_after_days {ladder.route_after_days})")
+    return ladder
+
+
+PERIODS = ("acknowledge", "status_update", "feedback", "board_notice", "quarterly_pack",
+           "critical_incident", "critical_incident_imminent")
+OPTIONAL_PERIODS = ("triage", "investigation_start")
+REMOVED = {"max_pause_days": "max_pause_days is no longer a setting: waiting for the reporter "
+                             "never moves the feedback date (EU Directive art. 9(1)(f))"}
+
+
 def _version(name: str, data: Any, holidays: frozenset[date]) -> DeadlinePolicy:
     if not isinstance(data, dict):
         raise PolicyError(f"version {name!r} must be an object")
-    policy = replace(BUILT_IN, version=name, holidays=holidays)
+    for key, why in REMOVED.items():
+        if key in data:
+            raise PolicyError(f"{name}: {why}")
     changes: dict[str, Any] = {}
-    for key in ("acknowledge", "status_update", "feedback", "board_notice", "quarterly_pack"):
+    for key in PERIODS:
         if key in data:
             changes[key] = _period(data[key], f"{name}.{key}")
+    for key in OPTIONAL_PERIODS:
+        if key in data:
+            changes[key] = None if data[key] is None else _period(data[key], f"{name}.{key}")
     if "checkins" in data:
         if not isinstance(data["checkins"], list):
             raise PolicyError(f"{name}.checkins must be a list of periods")
         changes["checkins"] = tuple(_period(p, f"{name}.checkins") for p in data["checkins"])
-    for key in ("checkin_window_days", "max_pause_days"):
+    if "checkin_window_days" in data:
+        changes["checkin_window_days"] = _non_negative(data["checkin_window_days"],
+                                                       f"{name}.checkin_window_days")
+    for key in ("ladder", "incident_ladder"):
         if key in data:
-            changes[key] = _non_negative(data[key], f"{name}.{key}")
-    if "ladder" in data:
-        ladder = data["ladder"]
-        if not isinstance(ladder, dict) or set(ladder) - {"before_days", "route_after_days",
-                                                           "board_after_days"}:
-            raise PolicyError(f"{name}.ladder takes before_days, route_after_days and "
-                              "board_after_days")
-        values = {k: _non_negative(v, f"{name}.ladder.{k}") for k, v in ladder.items()}
-        changes["ladder"] = replace(Ladder(), **values)
-    unknown = set(data) - set(changes) - {"ladder"}
+            changes[key] = _ladder(data[key], f"{name}.{key}")
+    if "incident_notify" in data:
+        roles = data["incident_notify"]
+        if not isinstance(roles, list) or any(r not in ROLE_NAMES for r in roles):
+            raise PolicyError(f"{name}.incident_notify is a list of roles among "
+                              f"{', '.join(ROLE_NAMES)}")
+        changes["incident_notify"] = tuple(dict.fromkeys(roles))
+    unknown = set(data) - set(changes)
     if unknown:
         raise PolicyError(f"version {name!r} has unknown settings: {', '.join(sorted(unknown))}")
-    return replace(policy, **changes)
+    return replace(BUILT_IN, version=name, holidays=holidays, **changes)
+
+
+def settings_of(policy: DeadlinePolicy) -> str:
+    """The whole version as JSON, in the file's own format plus its holidays: what the
+    database keeps, so that no later change of defaults or holidays moves its deadlines."""
+
+    def period(value: Period | None) -> dict[str, int] | None:
+        return None if value is None else {value.unit: value.amount}
+
+    def ladder(value: Ladder) -> dict[str, int]:
+        return {"before_days": value.before_days, "route_after_days": value.route_after_days,
+                "board_after_days": value.board_after_days}
+
+    body: dict[str, Any] = {key: period(getattr(policy, key))
+                            for key in (*PERIODS, *OPTIONAL_PERIODS)}
+    body.update(checkins=[period(p) for p in policy.checkins],
+                checkin_window_days=policy.checkin_window_days,
+                ladder=ladder(policy.ladder), incident_ladder=ladder(policy.incident_ladder),
+                incident_notify=list(policy.incident_notify))
+    return json.dumps({"holidays": sorted(d.isoformat() for d in policy.holidays),
+                       "settings": body}, sort_keys=True)
+
+
+def policy_from_settings(version: str, stored: str) -> DeadlinePolicy:
+    """A version as ``settings_of`` stored it; PolicyError if it cannot be read."""
+    try:
+        data = json.loads(stored)
+        holidays = frozenset(date.fromisoformat(str(d)) for d in data["holidays"])
+        return _version(version, data["settings"], holidays)
+    except (ValueError, TypeError, KeyError) as error:
+        raise PolicyError(f"stored version {version!r} is unreadable: {error}") from None
+
+
+TOP_LEVEL = ("current", "holidays", "versions")
 
 
 def load_policies(instance_path: Path) -> PolicySet:
-    """The built-in version plus those of ``instance/deadline_policy.json``, if present."""
+    """The built-in versions plus those of ``instance/deadline_policy.json``, if present."""
     path = instance_path / POLICY_FILE
     if not path.exists():
-        return PolicySet(BUILT_IN, {BUILT_IN_VERSION: BUILT_IN})
+        return built_in_set()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise PolicyError("the file must hold one JSON object")
+        unknown = sorted(set(data) - set(TOP_LEVEL))
+        if unknown:
+            raise PolicyError(f"unknown top-level keys {', '.join(map(repr, unknown))}: the "
+                              f"file takes only {', '.join(TOP_LEVEL)}")
+        if not isinstance(data.get("holidays", []), list) \
+                or not isinstance(data.get("versions", {}), dict):
+            raise PolicyError("holidays is a list of dates and versions an object")
         holidays = frozenset(date.fromisoformat(str(d)) for d in data.get("holidays", []))
         versions = {str(name): _version(str(name), body, holidays)
                     for name, body in dict(data.get("versions", {})).items()}
@@ -196,11 +320,12 @@ def load_policies(instance_path: Path) -> PolicySet:
         raise PolicyError(f"{path} is not a valid deadline policy: {error}") from None
     except PolicyError as error:
         raise PolicyError(f"{path}: {error}") from None
-    if BUILT_IN_VERSION in versions:
-        raise PolicyError(f"{path}: the version name {BUILT_IN_VERSION!r} is reserved")
+    reserved = set(versions) & set(BUILT_INS)
+    if reserved:
+        raise PolicyError(f"{path}: the version name {sorted(reserved)[0]!r} is reserved")
     if any(len(name) > 32 or not name for name in versions):
         raise PolicyError(f"{path}: a version name has 1 to 32 characters")
-    versions[BUILT_IN_VERSION] = replace(BUILT_IN, holidays=holidays)
+    versions.update(BUILT_INS)
     current = str(data.get("current", BUILT_IN_VERSION))
     if current not in versions:
         raise PolicyError(f"{path}: the current version {current!r} is not among the versions")

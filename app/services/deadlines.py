@@ -4,18 +4,28 @@ case's escalation ladder next needs a look.
 Clocks (defaults in app/services/deadline_policy.py, from ../DESIGN.md):
 
 - ``acknowledge``: from receipt (EU Directive art. 9); met by acknowledgement.
-- ``status_update``: every 30 days while open (SB 53); each reporter-visible step or message
-  from staff starts the next cycle.
-- ``feedback``: 3 months from acknowledgement (or from the 7-day mark if none came); met by the
-  findings. Reopening starts a new cycle from the reopening. "Waiting for the reporter" pauses
-  it until the reporter's next message.
+- ``triage``: from acknowledgement; met by the triage. ``investigation_start``: from the triage;
+  met when the investigation opens (prompt investigation, RSP v3 §4; ISO 37002). Each only when
+  the case's policy version has it.
+- ``status_update``: every 30 days while open (SB 53, Labor Code §1107.1(e)(1)); met only by a
+  status update written to the reporter (the status of the investigation and the actions
+  taken), by feedback or by the outcome at closure (``UPDATE_PURPOSES``), which start the next
+  cycle. Steps of the case, identity-reveal notices and plain messages do not.
+- ``feedback``: 3 months from acknowledgement (or from the 7-day mark if none came; EU
+  Directive art. 9(1)(f)); met only by feedback written to the reporter (the action envisaged
+  or taken and its grounds, art. 5(13)) or the outcome at closure, never by the findings. The
+  date never moves: "waiting for the reporter" annotates it and nothing more. Reopening starts
+  a new cycle from the reopening.
 - ``board_notice``: 72 hours after a substantiated (or partly) material-risk finding (RSP v3);
   met when the Board is told (a staff action here, or the Board tier's escalation), at once
   when the Board already reads the case.
 - ``checkin``: follow-up check-ins 3 and 6 months after closure (ISO 37002); met by the staff
   action that records one.
+- ``critical_incident`` / ``incident_imminent``: 15 days, or 24 hours with imminent risk
+  of death or serious injury, from the day a case is flagged as a critical safety incident
+  (B&P §22757.13(c)); met by recording the notice made to the authority.
 
-Cases opened by staff have no reporter: only ``feedback`` (the decision) and ``board_notice``.
+Cases opened by staff have no reporter: no acknowledgement, status update or check-in.
 The quarterly pack is the organisation's clock, not a case's (app/services/escalation.py).
 
 Every deadline is computed from the case's columns, events, records and pauses: nothing here
@@ -26,6 +36,7 @@ and the day the tick next needs to look (``next_escalation_on``).
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +48,7 @@ from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, func, se
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import QueryableAttribute, object_session
 
-from app.extensions import DbSession
+from app.extensions import DbSession, db
 from app.models import (
     Case,
     CaseEvent,
@@ -49,20 +60,24 @@ from app.models import (
 )
 from app.services import audit
 from app.services.deadline_policy import (
-    BUILT_IN,
     DeadlinePolicy,
     PolicySet,
-    load_policies,
+    UnknownPolicyVersion,
+    built_in_set,
 )
 from app.services.deadline_policy import add_months as add_months  # older callers import it here
+from app.services.deadline_store import PolicySource, stored_policies
 
-ACKNOWLEDGE_WITHIN = timedelta(days=7)
-FEEDBACK_WITHIN_MONTHS = 3
-CLOCK_ORDER = ("acknowledge", "board_notice", "feedback", "status_update", "checkin")
+CLOCK_ORDER = ("incident_imminent", "critical_incident", "acknowledge", "board_notice",
+               "triage", "investigation_start", "feedback", "status_update", "checkin")
 # How each clock is named in notifications and pages: never a category, never content. The
 # check-ins are "follow-up" because the word retaliation would itself say too much in an inbox.
 CLOCK_NEEDS = {
     "acknowledge": "acknowledgement",
+    "triage": "triage",
+    "investigation_start": "the start of the investigation",
+    "critical_incident": "notice to the authority",
+    "incident_imminent": "notice to the authority within 24 hours",
     "status_update": "a status update to the reporter",
     "feedback": "feedback to the reporter",
     "board_notice": "Board notice",
@@ -71,9 +86,15 @@ CLOCK_NEEDS = {
 }
 FINDINGS_STATES = ("findings", "corrective_action", "closed")
 SUBSTANTIATED = ("substantiated", "partly_substantiated")
+# Which messages to the reporter meet which clock (CaseRecord.purpose; app/services/cases.py).
+UPDATE_PURPOSES = ("update", "feedback", "outcome")
+# Messages written before purposes existed (migration 0013): they met the status-update clock
+# then and still do, so an upgrade invents no missed deadline.
+LEGACY_PURPOSE = "legacy"
+FEEDBACK_PURPOSES = ("feedback", "outcome")
 WAITING_FOR_REPORTER = "waiting_for_reporter"
-PAUSE_SENTENCE = ("We asked you something and are waiting for your reply: the three-month "
-                  "feedback deadline is paused until you write.")
+PAUSE_SENTENCE = ("We asked you something and are waiting for your reply. Your answer helps; "
+                  "the date by which we owe you feedback stays the same.")
 CHECKIN_SENTENCE = ("The case team checked in after the closure of your case. If you have "
                     "been treated worse since you reported, tell us.")
 
@@ -82,22 +103,35 @@ class DeadlineActionRejected(Exception):
     """A staff action on a deadline is refused; ``str(error)`` is safe to show."""
 
 
-# --- the policy -------------------------------------------------------------------------------
-def current_policies() -> PolicySet:
-    """The installation's policies (cached per app), or the built-in one outside an app."""
-    if not has_app_context():
-        return PolicySet(BUILT_IN, {BUILT_IN.version: BUILT_IN})
-    cached: PolicySet | None = current_app.extensions.get("candor_deadline_policies")
-    if cached is None:
-        from app import get_config
+log = logging.getLogger(__name__)
 
-        cached = load_policies(get_config(current_app).instance_path)
-        current_app.extensions["candor_deadline_policies"] = cached
-    return cached
+
+# --- the policy -------------------------------------------------------------------------------
+def sync_policies(session: DbSession | None = None) -> bool:
+    """Copy new versions of this installation's policy file to the database (see
+    app/services/deadline_store.py); the app does it at each request, the tick at each run."""
+    if not has_app_context():
+        return False
+    source: PolicySource | None = current_app.extensions.get("candor_policy_source")
+    return source.sync((session or db.session).get_bind().engine) if source else False
+
+
+def current_policies(session: DbSession | None = None) -> PolicySet:
+    """The versions every process sees (the database's), or the built-in ones outside an app."""
+    if not has_app_context():
+        return built_in_set()
+    return stored_policies(session or db.session)
 
 
 def policy_for(case: Case, policies: PolicySet | None = None) -> DeadlinePolicy:
+    """The case's own version; UnknownPolicyVersion if this process does not know it."""
     return (policies or current_policies()).for_version(case.deadline_policy_version)
+
+
+def left_alone(number: str, version: str | None) -> None:
+    log.warning("case %s left alone: its deadline policy version %r is unknown here; store "
+                "the version (add it to the policy file) and its deadlines resume", number,
+                version)
 
 
 # --- what a case's clocks are computed from ---------------------------------------------------
@@ -108,6 +142,7 @@ class RecordFact:
     kind: str
     visible_to_reporter: bool
     created_on: date
+    purpose: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,12 +185,13 @@ def load_facts(session: DbSession, case_ids: Sequence[int]) -> dict[int, CaseFac
     facts: dict[int, CaseFacts] = defaultdict(CaseFacts)
     if not case_ids:
         return facts
-    for case_id, record_id, author, kind, visible, created_on in session.execute(
+    for case_id, record_id, author, kind, visible, created_on, purpose in session.execute(
         select(CaseRecord.case_id, CaseRecord.id, CaseRecord.author, CaseRecord.kind,
-               CaseRecord.visible_to_reporter, CaseRecord.created_on)
+               CaseRecord.visible_to_reporter, CaseRecord.created_on, CaseRecord.purpose)
         .where(among(session, CaseRecord.case_id, case_ids)).order_by(CaseRecord.id)
     ):
-        facts[case_id].records.append(RecordFact(record_id, author, kind, visible, created_on))
+        facts[case_id].records.append(RecordFact(record_id, author, kind, visible, created_on,
+                                                 purpose))
     for case_id, kind, occurred_on, visible, actor in session.execute(
         select(CaseEvent.case_id, CaseEvent.kind, CaseEvent.occurred_on,
                CaseEvent.visible_to_reporter, CaseEvent.actor_staff_id)
@@ -174,8 +210,8 @@ def load_facts(session: DbSession, case_ids: Sequence[int]) -> dict[int, CaseFac
 def _facts_in_memory(case: Case) -> CaseFacts:
     """A case not yet stored (a report being filed) has only what it carries."""
     return CaseFacts(
-        records=[RecordFact(r.id or 0, r.author, r.kind, r.visible_to_reporter, r.created_on)
-                 for r in case.records],
+        records=[RecordFact(r.id or 0, r.author, r.kind, r.visible_to_reporter, r.created_on,
+                            r.purpose) for r in case.records],
         events=[EventFact(e.kind, e.occurred_on, e.visible_to_reporter,
                           e.actor_staff_id is not None) for e in case.events],
     )
@@ -206,6 +242,16 @@ class CaseDates(Protocol):
     @property
     def acknowledged_on(self) -> date | None: ...
     @property
+    def triaged_on(self) -> date | None: ...
+    @property
+    def critical_incident(self) -> bool | None: ...
+    @property
+    def imminent_risk(self) -> bool | None: ...
+    @property
+    def critical_incident_on(self) -> date | None: ...
+    @property
+    def authority_notified_on(self) -> date | None: ...
+    @property
     def findings_on(self) -> date | None: ...
     @property
     def closed_on(self) -> date | None: ...
@@ -219,8 +265,10 @@ class CaseDates(Protocol):
 
 # The columns behind CaseDates, and what the tick needs besides.
 CASE_DATE_COLUMNS = (Case.id, Case.number, Case.origin, Case.status, Case.route,
-                     Case.concerns_rso, Case.received_on, Case.acknowledged_on, Case.findings_on,
-                     Case.closed_on, Case.outcome, Case.material_risk_found, Case.reopened_count,
+                     Case.concerns_rso, Case.received_on, Case.acknowledged_on, Case.triaged_on,
+                     Case.critical_incident, Case.imminent_risk, Case.critical_incident_on,
+                     Case.authority_notified_on, Case.findings_on, Case.closed_on, Case.outcome,
+                     Case.material_risk_found, Case.reopened_count,
                      Case.assignee_id, Case.key_epoch, Case.deadline_policy_version,
                      Case.next_escalation_on)
 
@@ -230,21 +278,22 @@ class Deadline:
     clock: str
     cycle: int
     starts_on: date
-    due_on: date  # while paused: the date as if the pause ended today
+    due_on: date  # never moved by waiting
     met_on: date | None = None
-    paused_since: date | None = None
-    paused_days: int = 0
+    # Since when the case waits for the reporter's answer: an annotation of the feedback
+    # clock, which runs on regardless.
+    waiting_since: date | None = None
 
     @property
     def is_open(self) -> bool:
         return self.met_on is None
 
     @property
-    def paused(self) -> bool:
-        return self.is_open and self.paused_since is not None
+    def waiting(self) -> bool:
+        return self.is_open and self.waiting_since is not None
 
     def overdue(self, on: date) -> bool:
-        return self.is_open and not self.paused and self.due_on < on
+        return self.is_open and self.due_on < on
 
     def met_in_time(self) -> bool:
         return self.met_on is not None and self.met_on <= self.due_on
@@ -262,22 +311,24 @@ def _first_on_or_after(dates: Iterable[date], start: date) -> date | None:
     return min((d for d in dates if d >= start), default=None)
 
 
-def _pause_state(facts: CaseFacts, clock: str, start: date, end: date | None, on: date,
-                 cap: int) -> tuple[int, date | None]:
-    """Days the clock stood still in [start, end), at most ``cap``, and the start of a pause
-    still running (the reporter has not written since)."""
-    total, running = 0, None
+def _waiting_since(facts: CaseFacts, clock: str, start: date, end: date | None) -> date | None:
+    """The start of a wait for the reporter in [start, end) that their answer has not ended."""
+    running = None
     for pause in facts.pauses:
         if pause.clock != clock or pause.started_on < start or (end and pause.started_on >= end):
             continue
-        resumed = pause.ended_on or next(
+        answered = pause.ended_on or next(
             (r.created_on for r in facts.records
              if r.author == "reporter" and r.id > pause.after_record_id), None)
-        if resumed is None:
+        if answered is None:
             running = pause.started_on
-            resumed = on
-        total += max(0, (resumed - pause.started_on).days)
-    return min(total, cap), running
+    return running
+
+
+def _written(facts: CaseFacts, purposes: tuple[str, ...]) -> list[date]:
+    """The days staff wrote the reporter a message of one of ``purposes``."""
+    return [r.created_on for r in facts.records if r.author == "staff" and r.visible_to_reporter
+            and r.purpose in purposes]
 
 
 def compute_deadlines(case: CaseDates, facts: CaseFacts, policy: DeadlinePolicy,
@@ -294,24 +345,31 @@ def compute_deadlines(case: CaseDates, facts: CaseFacts, policy: DeadlinePolicy,
         met = case.acknowledged_on or (case.received_on if case.status != "received" else None)
         found.append(Deadline("acknowledge", 0, case.received_on,
                               policy.acknowledge.after(case.received_on, holidays), met))
+    found.extend(_prompt_investigation(case, facts, policy))
 
     # Feedback: one cycle per opening of the case (the first, then each reopening).
     first_start = (case.acknowledged_on or policy.acknowledge.after(case.received_on, holidays)
                    if reporter else case.acknowledged_on or case.received_on)
     starts = [first_start, *_reopen_dates(facts)][: reopened + 1]
-    findings_dates = [e.occurred_on for e in facts.events if e.kind == "findings"]
+    # A case with a reporter owes them feedback; one opened by staff owes a decision (its
+    # findings).
+    given = (_written(facts, FEEDBACK_PURPOSES) if reporter
+             else [e.occurred_on for e in facts.events if e.kind == "findings"])
     for cycle, start in enumerate(starts):
         end = starts[cycle + 1] if cycle + 1 < len(starts) else None
-        met = _first_on_or_after(findings_dates, start)
-        if end is None and met is None and case.status in FINDINGS_STATES:
+        met = _first_on_or_after(given, start)
+        if met is not None and end is not None and met >= end:
+            met = None
+        if not reporter and end is None and met is None and case.status in FINDINGS_STATES:
             met = max(start, case.findings_on or case.closed_on or start)
+        if end is None and met is None and case.status == "closed" and case.closed_on:
+            # Closed before closing required the outcome (migration 0013): the cycle ended then.
+            met = max(start, case.closed_on)
         if end is not None and met is None:
-            met = end  # closed without findings, then reopened: the cycle ended with it
-        paused_days, running = _pause_state(facts, "feedback", start, end, met or on,
-                                            policy.max_pause_days)
-        due = policy.feedback.after(start, holidays) + timedelta(days=paused_days)
-        found.append(Deadline("feedback", cycle, start, due, met,
-                              running if met is None else None, paused_days))
+            met = end  # closed without it, then reopened: the cycle ended with it, late or not
+        waiting = _waiting_since(facts, "feedback", start, end) if met is None else None
+        found.append(Deadline("feedback", cycle, start, policy.feedback.after(start, holidays),
+                              met, waiting))
 
     if reporter:
         found.extend(_status_updates(case, facts, policy))
@@ -325,6 +383,14 @@ def compute_deadlines(case: CaseDates, facts: CaseFacts, policy: DeadlinePolicy,
         found.append(Deadline("board_notice", reopened, start,
                               policy.board_notice.after(start, holidays), met))
 
+    if case.critical_incident and case.critical_incident_on:
+        clock, period = (("incident_imminent", policy.critical_incident_imminent)
+                         if case.imminent_risk
+                         else ("critical_incident", policy.critical_incident))
+        start = case.critical_incident_on
+        found.append(Deadline(clock, start.toordinal(), start, period.after(start, holidays),
+                              case.authority_notified_on))
+
     if reporter and case.status == "closed" and case.closed_on:
         checkins = [e.occurred_on for e in facts.events if e.kind == "checkin"]
         for index, period in enumerate(policy.checkins, start=1):
@@ -335,14 +401,35 @@ def compute_deadlines(case: CaseDates, facts: CaseFacts, policy: DeadlinePolicy,
     return found
 
 
+def _prompt_investigation(case: CaseDates, facts: CaseFacts, policy: DeadlinePolicy
+                          ) -> list[Deadline]:
+    """Triage from acknowledgement, and the start of the investigation from the triage, for
+    policy versions that have these clocks."""
+    found = []
+    if policy.triage and case.acknowledged_on:
+        start = case.acknowledged_on
+        met = case.triaged_on or (start if case.status not in ("received", "acknowledged")
+                                  else None)
+        found.append(Deadline("triage", 0, start, policy.triage.after(start, policy.holidays),
+                              met))
+    if policy.investigation_start and case.triaged_on:
+        start = case.triaged_on
+        met = _first_on_or_after((e.occurred_on for e in facts.events
+                                  if e.kind == "investigate"), start)
+        if met is None and case.status not in ("received", "acknowledged", "triaged"):
+            met = start
+        found.append(Deadline("investigation_start", 0, start,
+                              policy.investigation_start.after(start, policy.holidays), met))
+    return found
+
+
 def _status_updates(case: CaseDates, facts: CaseFacts, policy: DeadlinePolicy
                     ) -> list[Deadline]:
-    """One cycle per update the reporter received; the last is open while the case is."""
-    updates = {case.received_on}
-    updates.update(e.occurred_on for e in facts.events if e.visible_to_reporter and e.by_staff)
-    updates.update(r.created_on for r in facts.records
-                   if r.author == "staff" and r.visible_to_reporter)
-    anchors = sorted(updates)
+    """One cycle per status update the reporter received; the last is open while the case is.
+    Only a message written as an update (or feedback, or the outcome) counts."""
+    # A reopening starts a new cycle: nothing was owed while the case was closed.
+    anchors = sorted({case.received_on, *_written(facts, (*UPDATE_PURPOSES, LEGACY_PURPOSE)),
+                      *_reopen_dates(facts)})
     found = []
     for index, anchor in enumerate(anchors):
         following = anchors[index + 1] if index + 1 < len(anchors) else None
@@ -359,20 +446,13 @@ def schedule(deadlines: Sequence[Deadline], taken: set[tuple[str, int, str]],
     """The earliest running deadline, and the first day a ladder step of an open deadline
     falls due that has not been taken (never later than the truth: a look too early finds
     nothing to do and moves the day on)."""
-    running = [d for d in deadlines if d.is_open and not d.paused]
+    running = [d for d in deadlines if d.is_open]
     earliest = min(running, key=lambda d: (d.due_on, CLOCK_ORDER.index(d.clock)), default=None)
     look: date | None = None
-    for deadline in deadlines:
-        if not deadline.is_open:
-            continue
-        if deadline.paused:
-            # The pause ends with a message nobody tells us about: look again when the ladder
-            # would start were it to end today, and no sooner than tomorrow.
-            candidate: date | None = max(on + timedelta(days=1),
-                            deadline.due_on - timedelta(days=policy.ladder.before_days))
-        else:
-            candidate = next((when for step, when in policy.ladder.steps(deadline.due_on)
-                              if (deadline.clock, deadline.cycle, step) not in taken), None)
+    for deadline in running:
+        candidate = next((when for step, when in policy.ladder_for(deadline.clock)
+                          .steps(deadline.due_on)
+                          if (deadline.clock, deadline.cycle, step) not in taken), None)
         if candidate is not None and (look is None or candidate < look):
             look = candidate
     return earliest, look
@@ -409,13 +489,17 @@ def refresh_due(case: Case, session: DbSession | None = None,
                 policies: PolicySet | None = None, on: date | None = None) -> None:
     """Recompute the case's earliest open deadline (``next_due_on``/``next_due_clock``) and the
     day its ladder next needs a look. Call after anything that changes the case's dates; a
-    new case takes the current policy version here."""
-    policies = policies or current_policies()
+    new case takes the current policy version here. A case whose version this process does not
+    know is left as it is (and logged)."""
+    session = session or object_session(case)
+    policies = policies or current_policies(session)
     if case.deadline_policy_version is None:
         case.deadline_policy_version = policies.current.version
+    if not policies.knows(case.deadline_policy_version):
+        left_alone(case.number, case.deadline_policy_version)
+        return
     policy = policies.for_version(case.deadline_policy_version)
     on = on or today()
-    session = session or object_session(case)
     facts = facts_for(case, session)
     taken = (taken_steps(session, [case.id])[case.id]
              if session is not None and case.id is not None else set())
@@ -423,25 +507,24 @@ def refresh_due(case: Case, session: DbSession | None = None,
 
 
 def case_deadlines(session: DbSession, case: Case, on: date | None = None) -> list[Deadline]:
-    return compute_deadlines(case, facts_for(case, session), policy_for(case), on)
+    """UnknownPolicyVersion if this process does not know the case's version."""
+    return compute_deadlines(case, facts_for(case, session),
+                             policy_for(case, current_policies(session)), on)
 
 
 # --- the reporter's dates ---------------------------------------------------------------------
-def acknowledge_by(received_on: date) -> date:
-    """Under the built-in policy; ``reporter_dates`` knows the case's own policy and pauses."""
-    return received_on + ACKNOWLEDGE_WITHIN
-
-
-def feedback_by(received_on: date, acknowledged_on: date | None) -> date:
-    start = acknowledged_on or acknowledge_by(received_on)
-    return add_months(start, FEEDBACK_WITHIN_MONTHS)
-
-
 def reporter_dates(case: Case, session: DbSession | None = None,
                    on: date | None = None) -> dict[str, Any]:
     """What the reporter is owed, under the case's own policy: ``acknowledge_by``,
-    ``feedback_by`` (None while paused), ``feedback_paused_since``, ``next_update_by``."""
-    deadlines = compute_deadlines(case, facts_for(case, session), policy_for(case), on)
+    ``feedback_by`` (which waiting never moves), ``feedback_waiting_since`` (the case waits for
+    the reporter's answer), ``next_update_by``. All None for a case whose version this process
+    does not know: better no date than a wrong one."""
+    try:
+        deadlines = case_deadlines(session or db.session, case, on)
+    except UnknownPolicyVersion:
+        left_alone(case.number, case.deadline_policy_version)
+        return dict.fromkeys(("acknowledge_by", "feedback_by", "feedback_waiting_since",
+                              "next_update_by"))
 
     def last(clock: str) -> Deadline | None:
         return next((d for d in reversed(deadlines) if d.clock == clock), None)
@@ -449,11 +532,10 @@ def reporter_dates(case: Case, session: DbSession | None = None,
     acknowledge, feedback, update = last("acknowledge"), last("feedback"), last("status_update")
     return {
         "acknowledge_by": acknowledge.due_on.isoformat() if acknowledge else None,
-        "feedback_by": (None if feedback is None or feedback.paused
-                        else feedback.due_on.isoformat()),
-        "feedback_paused_since": (feedback.paused_since.isoformat()
-                                  if feedback and feedback.paused and feedback.paused_since
-                                  else None),
+        "feedback_by": feedback.due_on.isoformat() if feedback else None,
+        "feedback_waiting_since": (feedback.waiting_since.isoformat()
+                                   if feedback and feedback.waiting and feedback.waiting_since
+                                   else None),
         "next_update_by": (update.due_on.isoformat()
                            if update and update.is_open else None),
     }
@@ -474,14 +556,15 @@ def _running_pause(session: DbSession, case: Case) -> ClockPause | None:
 
 def wait_for_reporter(session: DbSession, case: Case, staff: StaffUser,
                       on: date | None = None) -> ClockPause:
-    """Pause the feedback clock until the reporter's next message; the reporter sees it on
-    their timeline and their feedback date shows as paused."""
+    """Mark the case as waiting for the reporter's next message. The feedback date stays
+    where the law puts it: this annotates the clock (for the handler and the reporter) and
+    never extends it."""
     on = on or today()
     if case.origin != "reporter":
         raise DeadlineActionRejected("This case has no reporter to wait for.")
     if case.status in ("received", "closed") or case.status in FINDINGS_STATES:
         raise DeadlineActionRejected(
-            "The feedback clock runs only between acknowledgement and the findings.")
+            "A case waits for the reporter only between acknowledgement and the findings.")
     if _running_pause(session, case) is not None:
         raise DeadlineActionRejected("The case is already waiting for the reporter.")
     last_record = session.scalar(select(CaseRecord.id).where(CaseRecord.case_id == case.id)
@@ -524,5 +607,60 @@ def record_checkin(session: DbSession, case: Case, staff: StaffUser,
     case.events.append(CaseEvent(kind="checkin", occurred_on=on, visible_to_reporter=True,
                                  detail=CHECKIN_SENTENCE, actor_staff_id=staff.id))
     audit.record(session, "case.checkin", actor=audit.actor_for(staff), case_number=case.number)
+    session.flush()
+    refresh_due(case, session, on=on)
+
+
+# --- critical safety incidents (B&P §22757.13(c)) ---------------------------------------------
+AUTHORITY_REFERENCE_MAX = 120
+
+
+def flag_critical_incident(session: DbSession, case: Case, staff: StaffUser | None,
+                           imminent_risk: bool, on: date | None = None) -> None:
+    """Flag the case as a possible critical safety incident the lab must report: the clock
+    runs from today, the day the lab learned of it (24 hours with imminent risk of death or
+    serious injury, 15 days otherwise). Flagging again with imminent risk starts the shorter
+    clock from today; anything else is refused."""
+    on = on or today()
+    if case.authority_notified_on is not None:
+        raise DeadlineActionRejected("The authority was already notified of this incident.")
+    if case.critical_incident and (case.imminent_risk or not imminent_risk):
+        raise DeadlineActionRejected("The case is already flagged as a critical safety "
+                                     "incident.")
+    case.critical_incident, case.imminent_risk, case.critical_incident_on = \
+        True, imminent_risk, on
+    case.events.append(CaseEvent(kind="critical_incident_flagged", occurred_on=on,
+                                 visible_to_reporter=False,
+                                 detail="imminent risk" if imminent_risk else None,
+                                 actor_staff_id=staff.id if staff else None))
+    audit.record(session, "case.critical_incident_flagged", actor=audit.actor_for(staff),
+                 case_number=case.number, detail={"imminent_risk": imminent_risk})
+    session.flush()
+    refresh_due(case, session, on=on)
+
+
+def record_authority_notice(session: DbSession, case: Case, staff: StaffUser,
+                            notified_on: date, reference: str,
+                            on: date | None = None) -> None:
+    """The notice of the critical safety incident made to the authority (its date and the
+    authority's reference), which meets the incident's clock."""
+    on = on or today()
+    reference = reference.strip()
+    if not case.critical_incident:
+        raise DeadlineActionRejected("Flag the case as a critical safety incident first.")
+    if case.authority_notified_on is not None:
+        raise DeadlineActionRejected("The notice to the authority is already recorded.")
+    if notified_on > on or notified_on < case.received_on:
+        raise DeadlineActionRejected("The notice date is between the case's receipt and today.")
+    if not reference or len(reference) > AUTHORITY_REFERENCE_MAX \
+            or not reference.isprintable():
+        raise DeadlineActionRejected("Give the authority's reference for the notice (up to "
+                                     f"{AUTHORITY_REFERENCE_MAX} characters, one line).")
+    case.authority_notified_on, case.authority_reference = notified_on, reference
+    case.events.append(CaseEvent(kind="authority_notified", occurred_on=on,
+                                 visible_to_reporter=False, actor_staff_id=staff.id))
+    # The reference stays on the case, readable by its handlers; the trail keeps the date.
+    audit.record(session, "case.authority_notified", actor=audit.actor_for(staff),
+                 case_number=case.number, detail={"notified_on": notified_on.isoformat()})
     session.flush()
     refresh_due(case, session, on=on)

@@ -42,7 +42,7 @@ from app.models import (
 )
 from app.roles import Permission, Role
 from app.services import audit, notifications
-from app.services.deadline_policy import DeadlinePolicy, PolicySet
+from app.services.deadline_policy import INCIDENT_CLOCKS, DeadlinePolicy, PolicySet
 from app.services.deadlines import (
     CASE_DATE_COLUMNS,
     CLOCK_NEEDS,
@@ -68,6 +68,8 @@ class LadderCounts:
     steps_taken: int = 0
     escalated_to_board: int = 0
     notices_queued: int = 0
+    # Cases whose policy version this process does not know: not touched, logged by version.
+    left_alone: dict[str, int] = field(default_factory=dict)
     stalls: list[str] = field(default_factory=list)
 
 
@@ -212,6 +214,10 @@ def _escalate(session: DbSession, rung: Rung, now: datetime, counts: LadderCount
     counts.escalated_to_board += 1
     reason = (f"Escalated to the Board tier: {CLOCK_NEEDS[deadline.clock]} was due "
               f"{deadline.due_on.isoformat()}.")
+    if deadline.clock in INCIDENT_CLOCKS:
+        # Whether the lab treats the report as a critical safety incident is its own
+        # assessment: the reporter sees the escalation, not that (the audit entry names it).
+        reason = "Escalated to the Board tier: a deadline was missed."
     # The reporter was told before reporting that escalation gives the Board tier access;
     # they see it happen, except for the Board-notice clock, whose name alone would tell them
     # the outcome of the findings.
@@ -238,8 +244,18 @@ def _escalate_batch(session: DbSession, ids: list[int], now: datetime, policies:
                                               Case.next_escalation_on <= on)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Case)  # staff transitions wait for this batch
-    # Cases another tick moved on while this one waited for the lock drop out here.
-    cases = list(session.execute(query.order_by(Case.id)))
+    # Cases another tick moved on while this one waited for the lock drop out here. A case
+    # under a version this process does not know is left exactly as it is: no rung, no new
+    # summary, and above all no other version put in its place.
+    cases = []
+    for case in session.execute(query.order_by(Case.id)):
+        if policies.knows(case.deadline_policy_version):
+            cases.append(case)
+        else:
+            version = str(case.deadline_policy_version)
+            counts.left_alone[version] = counts.left_alone.get(version, 0) + 1
+            log.warning("case %s left alone: its deadline policy version %r is unknown here",
+                        case.number, version)
     facts = load_facts(session, [case.id for case in cases])
     taken = taken_steps(session, [case.id for case in cases])
     rungs: list[Rung] = []
@@ -249,9 +265,9 @@ def _escalate_batch(session: DbSession, ids: list[int], now: datetime, policies:
         policy = policies.for_version(case.deadline_policy_version)
         computed[case.id] = compute_deadlines(case, facts[case.id], policy, on)
         for deadline in computed[case.id]:
-            if not deadline.is_open or deadline.paused:
+            if not deadline.is_open:
                 continue
-            due = [step for step, when in policy.ladder.steps(deadline.due_on)
+            due = [step for step, when in policy.ladder_for(deadline.clock).steps(deadline.due_on)
                    if when <= on and (deadline.clock, deadline.cycle, step) not in taken[case.id]]
             # After a gap (a tick missed for days) only the latest rung is sent.
             rungs.extend(Rung(case, deadline, step, step == due[-1]) for step in due)
@@ -264,6 +280,7 @@ def _escalate_batch(session: DbSession, ids: list[int], now: datetime, policies:
             for r in rungs])
         counts.steps_taken += len(rungs)
         readers = Readers(session, {case.id: case.key_epoch for case in cases})
+        named = _incident_people(session, rungs, policies)
         digest = notifications.digest_choosers(session)
         notices: list[dict[str, object]] = []
         for rung in rungs:
@@ -278,12 +295,19 @@ def _escalate_batch(session: DbSession, ids: list[int], now: datetime, policies:
             if not rung.notify:
                 continue
             to = readers.of(rung.case.id, escalated=rung.step == "board")
-            if rung.step in ("before", "due") and rung.case.assignee_id in to:
+            incident = rung.deadline.clock in INCIDENT_CLOCKS
+            if incident:
+                # Every step goes to the readers and to the people the policy names, except
+                # anyone the case excludes (named as concerned, or recused).
+                to = sorted(set(to) | {p for p in named.get(rung.case.deadline_policy_version,
+                                                             ()) if (rung.case.id, p)
+                                       not in readers.excluded})
+            elif rung.step in ("before", "due") and rung.case.assignee_id in to:
                 to = [rung.case.assignee_id]
             notices += notifications.outbox_rows(
                 to, f"step:{rung.case.id}:{rung.deadline.clock}:{rung.deadline.cycle}:"
                     f"{rung.step}", _step_notice(rung.case.number, rung.deadline, rung.step),
-                now, digest if rung.step in ("before", "due") else set())
+                now, digest if rung.step in ("before", "due") and not incident else set())
         if notices:
             insert_rows(session, table_of(OutboxMessage), notices)
             counts.notices_queued += len(notices)
@@ -301,6 +325,15 @@ def _escalate_batch(session: DbSession, ids: list[int], now: datetime, policies:
                         **schedule_columns(computed[case.id], taken[case.id], policy, on)})
     _update_summaries(session, updates)
     session.commit()
+
+
+def _incident_people(session: DbSession, rungs: list[Rung], policies: PolicySet
+                     ) -> dict[str | None, list[int]]:
+    """Per policy version among the batch's incident rungs, the holders of the roles it names."""
+    versions = {r.case.deadline_policy_version for r in rungs
+                if r.deadline.clock in INCIDENT_CLOCKS}
+    return {version: _holders(session, tuple(Role(name) for name in policies.for_version(
+        version).incident_notify)) for version in versions}
 
 
 def run_case_ladders(session: DbSession, now: datetime, policies: PolicySet,

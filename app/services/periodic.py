@@ -25,7 +25,7 @@ from app.services import (
     statistics_snapshots,
 )
 from app.services.blobs import BlobStore
-from app.services.deadlines import current_policies
+from app.services.deadlines import current_policies, sync_policies
 from app.services.housekeeping import purge_idle_staff_sessions
 from app.taxonomy import load_taxonomy
 
@@ -63,10 +63,13 @@ def stall_hook(config: Config) -> Callable[[str], None]:
 def run_tick(session: DbSession, config: Config, now: datetime) -> dict[str, int]:
     """Deadlines and escalations, digests, email delivery, then housekeeping."""
     stall = stall_hook(config)
-    policies = current_policies()
+    sync_policies(session)  # a changed policy file applies from this tick on
+    policies = current_policies(session)
     ladders = escalation.run_case_ladders(session, now, policies, stall)
     results = {
         "cases_looked_at": ladders.cases_looked_at,
+        # Cases under a policy version unknown here (named in the log): left untouched.
+        "cases_left_alone": sum(ladders.left_alone.values()),
         "escalation_steps_taken": ladders.steps_taken,
         "escalated_to_board": ladders.escalated_to_board,
         "quarterly_pack_steps_taken": escalation.run_quarterly_pack(session, now,

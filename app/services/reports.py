@@ -86,6 +86,10 @@ class Submission:
     concerned_staff_ids: list[int] = field(default_factory=list)
     material_risk: bool = False
     sb53_disclosure: bool = False
+    # The reporter flags a possible critical safety incident (B&P §22757.13(c)); the clock
+    # for the lab's notice to the authority then runs from the day of filing.
+    critical_incident: bool = False
+    imminent_risk: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,9 @@ def _write_case(session: DbSession, s: Submission, number: str, digest: bytes,
         sb53_disclosure=s.sb53_disclosure,
         identity_given=any(r.kind == RecordKind.IDENTITY for r in s.records),
         status="received", received_on=received,
+        critical_incident=s.critical_incident or s.imminent_risk,
+        imminent_risk=s.imminent_risk,
+        critical_incident_on=received if s.critical_incident or s.imminent_risk else None,
     )
     record_kinds = [r.kind.name.lower() for r in s.records]
     # An unsaved Case of these values is what the clocks read (deadlines.CaseDates).
@@ -230,9 +237,15 @@ def _write_case(session: DbSession, s: Submission, number: str, digest: bytes,
     if concerned:
         connection.execute(_INSERT_EXCLUSIONS, [
             {"case_id": case_id, "staff_id": staff_id} for staff_id in sorted(concerned)])
-    connection.execute(_INSERT_EVENTS, [
+    events: list[dict[str, Any]] = [
         {"case_id": case_id, "kind": RECEIVED, "occurred_on": received,
-         "visible_to_reporter": True, "detail": RECEIVED_DETAIL}])
+         "visible_to_reporter": True, "detail": RECEIVED_DETAIL}]
+    if values["critical_incident"]:  # by the reporter: no staff actor, no audit entry (timed)
+        events.append({"case_id": case_id, "kind": "critical_incident_flagged",
+                       "occurred_on": received, "visible_to_reporter": False,
+                       "detail": "by the reporter" + (", imminent risk" if s.imminent_risk
+                                                      else "")})
+    connection.execute(_INSERT_EVENTS, events)
     return FiledCase(case_id, s.case_ref, number)
 
 

@@ -55,4 +55,6 @@ def case_page(principal: SessionPrincipal, number: str) -> str:
         case = cases.visible_case(db.session, principal.staff, number)
     except cases.CaseNotFound:
         abort(404)
-    return _shell("staff/cases/case.html", principal, number=case.number)
+    return _shell("staff/cases/case.html", principal, number=case.number,
+                  closure_next_steps=cases.closure_next_steps(
+                      get_config(current_app).instance_path))

@@ -3,9 +3,10 @@ meet them, notification choices, and the administrators' view of deliveries."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -21,8 +22,8 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
-from wtforms import BooleanField, StringField
-from wtforms.validators import Length, Optional, Regexp
+from wtforms import BooleanField, DateField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from app.auth.guards import staff_required
 from app.config import Config, ConfigError
@@ -40,7 +41,8 @@ from app.models import (
 )
 from app.roles import Permission
 from app.services import cases, deadlines, escalation, notifications
-from app.services.deadline_policy import PolicyError, load_policies
+from app.services.deadline_policy import PolicyError, UnknownPolicyVersion, load_policies
+from app.services.deadline_store import PolicySource
 from app.services.deadlines import Deadline, DeadlineActionRejected
 
 bp = Blueprint("deadlines", __name__, url_prefix="/staff")
@@ -48,13 +50,22 @@ bp = Blueprint("deadlines", __name__, url_prefix="/staff")
 
 @bp.record_once
 def _load_policy(state: BlueprintSetupState) -> None:
-    """Read the deadline policy once, as the app is assembled: a broken policy file stops the
-    start with its message rather than failing the first report filed."""
+    """Check the deadline policy file as the app is assembled (a broken file stops the start
+    with its message rather than failing the first report filed), and keep the source from
+    which each request copies new versions to the database (app/services/deadline_store.py)."""
     config: Config = state.app.extensions["candor_config"]
     try:
-        state.app.extensions["candor_deadline_policies"] = load_policies(config.instance_path)
+        load_policies(config.instance_path)
     except PolicyError as error:
         raise ConfigError(str(error)) from None
+    state.app.extensions["candor_policy_source"] = PolicySource(config.instance_path)
+
+
+@bp.before_app_request
+def _sync_policy() -> None:
+    """A changed policy file applies from the next request on, without a restart: reading it
+    costs one small file read, and it is stored only when it changed."""
+    deadlines.sync_policies(db.session)
 EMAIL = notifications.EMAIL_PATTERN
 # Cases closed this long before the quarter began can have no deadline in it (the last
 # check-in is 6 months after closure under the built-in policy).
@@ -79,10 +90,15 @@ class Row:
 
 def _open_rows(session: DbSession, visible: Sequence[Case], on: date) -> list[Row]:
     facts = deadlines.load_facts(session, [c.id for c in visible])
+    policies = deadlines.current_policies(session)
     rows = []
     for case in visible:
+        if not policies.knows(case.deadline_policy_version):
+            deadlines.left_alone(case.number, case.deadline_policy_version)
+            continue
         for deadline in deadlines.compute_deadlines(case, facts[case.id],
-                                                    deadlines.policy_for(case), on):
+                                                    policies.for_version(
+                                                        case.deadline_policy_version), on):
             rows.append(Row(case, deadline))
     return rows
 
@@ -99,7 +115,7 @@ def dashboard(principal: SessionPrincipal) -> str:
     soon = db.session.scalars(visible.where(
         Case.next_due_on.is_not(None), Case.next_due_on < on + timedelta(days=8))).all()
     running = [r for r in _open_rows(db.session, soon, on) if r.deadline.is_open
-               and not r.deadline.paused and r.deadline.due_on < on + timedelta(days=8)]
+               and r.deadline.due_on < on + timedelta(days=8)]
     overdue = sorted((r for r in running if r.deadline.overdue(on)),
                      key=lambda r: r.deadline.due_on)
     this_week = sorted((r for r in running if not r.deadline.overdue(on)),
@@ -154,10 +170,20 @@ def _case_page(principal: SessionPrincipal, case: Case, error: str | None = None
     on = today()
     steps = db.session.scalars(select(EscalationStep).where(EscalationStep.case_id == case.id)
                                .order_by(EscalationStep.id)).all()
+    try:
+        policy = deadlines.policy_for(case, deadlines.current_policies(db.session))
+        found = deadlines.case_deadlines(db.session, case, on)
+    except UnknownPolicyVersion:
+        policy, found = None, []
+        error = error or (f"This case was opened under deadline policy version "
+                          f"{case.deadline_policy_version}, which is not stored here: its "
+                          "clocks are left as they were until the version is added again.")
     return render_template(
         "staff/deadlines_case.html", principal=principal, case=case, on=on,
-        deadlines=deadlines.case_deadlines(db.session, case, on), steps=steps,
-        policy=deadlines.policy_for(case), form=FlaskForm(), error=error), status
+        deadlines=found, steps=steps, policy=policy, form=FlaskForm(), error=error,
+        incident_form=IncidentForm(formdata=None), notice_form=AuthorityNoticeForm(formdata=None),
+        risk_form=RetaliationRiskForm(formdata=None, retaliation_risk=case.retaliation_risk),
+        assessments=[e for e in case.events if e.kind == "retaliation_risk_assessed"]), status
 
 
 @bp.get("/deadlines/cases/<number>")
@@ -166,11 +192,41 @@ def case_deadlines(principal: SessionPrincipal, number: str) -> tuple[str, int]:
     return _case_page(principal, _visible(principal, number))
 
 
-_ACTIONS = {
-    "wait-for-reporter": (deadlines.wait_for_reporter,
-                          "The feedback clock is paused until the reporter writes."),
-    "board-notice": (deadlines.record_board_notice, "Board notice is recorded."),
-    "checkin": (deadlines.record_checkin, "The follow-up check-in is recorded."),
+class IncidentForm(FlaskForm):  # type: ignore[misc]
+    imminent_risk = BooleanField("Imminent risk of death or serious injury")
+
+
+class AuthorityNoticeForm(FlaskForm):  # type: ignore[misc]
+    notified_on = DateField("Day the notice was made", validators=[
+        InputRequired(message="Give the day the notice was made, as YYYY-MM-DD.")])
+    reference = StringField("The authority's reference", validators=[
+        InputRequired(message="Give the authority's reference for the notice."),
+        Length(max=deadlines.AUTHORITY_REFERENCE_MAX)])
+
+
+class RetaliationRiskForm(FlaskForm):  # type: ignore[misc]
+    retaliation_risk = SelectField("Risk of retaliation against the reporter",
+                                   choices=list(cases.RETALIATION_RISKS))
+
+
+Action = Callable[[DbSession, Case, StaffUser, Any], object]
+_ACTIONS: dict[str, tuple[type[FlaskForm], Action, str]] = {
+    "wait-for-reporter": (FlaskForm, lambda db_, c, s, f: deadlines.wait_for_reporter(db_, c, s),
+                          "The case is waiting for the reporter. The feedback date stays."),
+    "board-notice": (FlaskForm, lambda db_, c, s, f: deadlines.record_board_notice(db_, c, s),
+                     "Board notice is recorded."),
+    "checkin": (FlaskForm, lambda db_, c, s, f: deadlines.record_checkin(db_, c, s),
+                "The follow-up check-in is recorded."),
+    "critical-incident": (IncidentForm, lambda db_, c, s, f: deadlines.flag_critical_incident(
+        db_, c, s, bool(f.imminent_risk.data)),
+        "The case is flagged as a critical safety incident; its clock runs from today."),
+    "authority-notice": (AuthorityNoticeForm, lambda db_, c, s, f:
+                         deadlines.record_authority_notice(db_, c, s, f.notified_on.data,
+                                                           f.reference.data or ""),
+                         "The notice to the authority is recorded."),
+    "retaliation-risk": (RetaliationRiskForm, lambda db_, c, s, f:
+                         cases.assess_retaliation_risk(db_, c, s, f.retaliation_risk.data),
+                         "The retaliation-risk assessment is recorded."),
 }
 
 
@@ -181,12 +237,16 @@ def case_action(principal: SessionPrincipal, number: str, action: str
     case = _visible(principal, number)
     if action not in _ACTIONS:
         abort(404)
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    run, done = _ACTIONS[action]
+    form_class, run, done = _ACTIONS[action]
+    form = form_class()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        message = " ".join(e for errors in form.errors.values() for e in errors)
+        return _case_page(principal, case, message or "Check the form.", 400)
     try:
-        run(db.session, case, principal.staff)
-    except DeadlineActionRejected as error:
+        run(db.session, case, principal.staff, form)
+    except (DeadlineActionRejected, cases.CaseActionRejected) as error:
         db.session.rollback()
         return _case_page(principal, case, str(error), 409)
     db.session.commit()

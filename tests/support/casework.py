@@ -79,10 +79,13 @@ class CaseworkClient:
                                     text.encode("utf-8"))
         return {"record_ref": ref, "key_epoch": view["key_epoch"], "ciphertext": b64(ciphertext)}
 
-    def write(self, number: str, kind: str, text: str):  # type: ignore[no-untyped-def]
+    def write(self, number: str, kind: str, text: str,  # type: ignore[no-untyped-def]
+              purpose: str | None = None):
         view = self.case(number)
         record = self.encrypted(view, RecordKind[kind.upper()], text)
-        return self.post(f"/api/v1/staff/cases/{number}/records", {"kind": kind, **record})
+        extra = {"purpose": purpose} if purpose else {}
+        return self.post(f"/api/v1/staff/cases/{number}/records",
+                         {"kind": kind, **record, **extra})
 
     def act(self, number: str, action: str, **fields: Any):  # type: ignore[no-untyped-def]
         return self.post(f"/api/v1/staff/cases/{number}/transitions",

@@ -139,7 +139,8 @@ class World:
                 cases.triage(db.session, case, actor, category="other", severity="low",
                              retaliation_risk="low", taxonomy=RSP_V3)
             elif action == "close":
-                cases.close(db.session, case, actor, self.people.rso)
+                cases.close(db.session, case, actor, self.people.rso,
+                            self.message(case) if case.origin == "reporter" else None)
             elif action == "wait":
                 deadlines.wait_for_reporter(db.session, case, actor)
             elif action == "checkin":
@@ -148,6 +149,23 @@ class World:
                 deadlines.record_board_notice(db.session, case, actor)
             else:
                 getattr(cases, action)(db.session, case, actor)
+            db.session.commit()
+
+    @staticmethod
+    def message(case: Case) -> cases.EncryptedRecord:
+        ref = "r-" + secrets.token_hex(16)
+        return cases.EncryptedRecord(ref, case.key_epoch, encrypt_record(
+            CaseKey.generate(), RecordKind.MESSAGE, case.case_ref, ref, b"x"))
+
+    def write(self, number: str, on: date, purpose: str | None = None) -> None:
+        """A message to the reporter through the real case service: plain, an update or
+        feedback."""
+        self.clock.day = on
+        with self.app.app_context():
+            case = self.case(number)
+            actor = db.session.get(StaffUser, self.people.rso)
+            assert actor is not None
+            cases.add_record(db.session, case, actor, "message", self.message(case), purpose)
             db.session.commit()
 
     def reporter_writes(self, number: str, on: date) -> None:

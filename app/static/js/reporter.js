@@ -29,6 +29,8 @@ const NO_BOARD_FOR_RSO_REPORT = "A report that concerns the RSO must reach a mem
 const RECORD_LABELS = {
   report: "Report", identity: "Identity and contact details", message: "Message",
 };
+// What a message from the recipients is for (the clocks the law sets meet only these).
+const PURPOSE_LABELS = { update: "Status update", feedback: "Feedback", outcome: "Outcome" };
 
 // What this page holds in memory only: the codename just made (until the reporter has saved
 // it) and the case key of the case on screen. Leaving or reloading the page forgets both.
@@ -164,8 +166,8 @@ function dateElement(iso) {
 }
 
 function showDate(id, iso) {
-  // No date: the clock is paused until the reporter answers the recipients' question.
-  $(id).replaceChildren(iso ? dateElement(iso) : element("span", "paused until you answer the recipients' question"));
+  // No date: none is owed now (a closed case), or the server could not compute it.
+  $(id).replaceChildren(iso ? dateElement(iso) : element("span", "—"));
 }
 
 /** The Argon2id parameters the server names for codenames, if this script knows them exactly. */
@@ -242,6 +244,7 @@ async function buildSubmission(report, entries, params) {
     case_ref: caseRef, route: report.route, category: report.category,
     concerns_rso: report.concerns_rso, concerned_staff_ids: report.concerned_staff_ids,
     material_risk: report.material_risk, sb53_disclosure: report.sb53_disclosure,
+    critical_incident: report.critical_incident, imminent_risk: report.imminent_risk,
     lookup_id: b64(await candor.codenameLookupId(codename)),
     reporter_salt: b64(salt), reporter_kdf_version: params.version,
     reporter_public_key: b64(reporter.publicKey),
@@ -607,6 +610,7 @@ function startReportPage(form) {
       ...choices(), category: $("category").value, text,
       identity: identity.trim() ? identity : null,
       material_risk: $("material-risk").checked, sb53_disclosure: $("sb53").checked,
+      critical_incident: $("critical-incident").checked, imminent_risk: $("imminent-risk").checked,
     }, entries, reporterParams(options.reporter_kdf));
     // A retaliation report is linked to the case this session has open; the server takes that
     // case from the session, so nothing here names it.
@@ -761,7 +765,7 @@ function messageItem(message) {
   const item = element("li", undefined, `message ${mine ? "message-you" : "message-them"}`);
   const meta = element("p", undefined, "message-meta");
   meta.append(element("strong", mine ? "You" : "The recipients"),
-              ` · ${RECORD_LABELS[message.kind] ?? message.kind} · `,
+              ` · ${PURPOSE_LABELS[message.purpose] ?? RECORD_LABELS[message.kind] ?? message.kind} · `,
               dateElement(message.created_on));
   if (message.unreadable) {
     item.append(meta, element("p", UNREADABLE, "error"));
@@ -783,6 +787,8 @@ function renderCase(view, opened) {
   showDate("case-acknowledge-by", view.acknowledged_on ?? view.acknowledge_by);
   $("case-closed").hidden = view.status !== "closed";
   showDate("case-feedback-by", view.feedback_by);
+  showDate("case-next-update-by", view.next_update_by);
+  $("case-waiting").hidden = !view.feedback_waiting_since;
   $("case-timeline").replaceChildren(...view.timeline.map((event) => {
     const item = element("li");
     item.append(dateElement(event.on), element("span", event.detail || event.kind));

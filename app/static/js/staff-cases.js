@@ -30,14 +30,25 @@ const EVENT_LABELS = {
   access_revoked: "Access revoked, case key replaced", recused: "A recipient recused",
   identity_revealed: "Identity revealed", linked: "Linked to another case",
   opened_by_staff: "Opened by staff", escalated: "Escalated to the Board",
+  update_written: "Status update to the reporter", feedback_written: "Feedback to the reporter",
+  retaliation_risk_assessed: "Retaliation risk assessed",
+  critical_incident_flagged: "Flagged as a critical safety incident",
+  authority_notified: "Notice to the authority recorded",
+  waiting_for_reporter: "Waiting for the reporter", checkin: "Follow-up check-in",
+  board_notified: "Board told",
 };
 const CLOCK_LABELS = {
   acknowledge: "acknowledgement", feedback: "feedback to the reporter",
-  status_update: "status update", board_notice: "Board notice",
+  status_update: "status update", board_notice: "Board notice", triage: "triage",
+  investigation_start: "start of the investigation", checkin: "follow-up check-in",
+  critical_incident: "notice to the authority",
+  incident_imminent: "notice to the authority (24 hours)",
 };
+const PURPOSE_LABELS = { update: "Status update", feedback: "Feedback", outcome: "Outcome" };
 const FLAG_LABELS = {
   material_risk: "Possible material safety risk", sb53_disclosure: "SB 53 disclosure",
   identity_given: "Identity given", concerns_rso: "Concerns the RSO",
+  critical_incident: "Critical safety incident",
 };
 const ACTION_LABELS = {
   acknowledge: "Acknowledged.", triage: "Triaged.", investigate: "The investigation is open.",
@@ -268,6 +279,9 @@ function recordItem(record, who) {
   const item = element("li", undefined, `record record-${record.kind} record-${record.author}`);
   const meta = element("p", undefined, "record-meta");
   meta.append(element("strong", who), " · ", dateElement(record.created_on));
+  if (PURPOSE_LABELS[record.purpose]) {
+    meta.append(" · ", element("span", PURPOSE_LABELS[record.purpose], "badge"));
+  }
   item.append(meta, record.text === null
     ? element("p", UNREADABLE, "error")
     : element("p", record.text, "record-text"));
@@ -307,7 +321,10 @@ function renderMeta(view) {
     ["Received", dateElement(view.received_on)],
     ["Acknowledge by", dateElement(view.acknowledge_by)],
     ["Acknowledged", dateElement(view.acknowledged_on)],
-    ["Feedback by", dateElement(view.feedback_by)], ["Next due", due],
+    ["Feedback by", dateElement(view.feedback_by)],
+    ["Next status update by", dateElement(view.next_update_by)], ["Next due", due],
+    ["Critical safety incident", view.critical_incident
+      ? (view.imminent_risk ? "Yes, imminent risk" : "Yes") : "No"],
     ["Triaged", dateElement(view.triaged_on)], ["Severity", view.severity],
     ["Retaliation risk", view.retaliation_risk],
     ["Findings", dateElement(view.findings_on)], ["Outcome", view.outcome && label({}, view.outcome)],
@@ -360,7 +377,13 @@ function renderForms(root, view) {
   }
   $("no-transition").hidden = allowed.size > 0;
   const closedOrStaff = view.status === "closed" || view.origin !== "reporter";
-  $("message-form").hidden = closedOrStaff;
+  for (const id of ["message-form", "update-form", "feedback-form"]) $(id).hidden = closedOrStaff;
+  $("close-outcome-fields").hidden = view.origin !== "reporter";
+  $("update-due").replaceChildren(...(view.next_update_by
+    ? ["The next one is due by ", dateElement(view.next_update_by), "."] : []));
+  $("feedback-due").replaceChildren(...(view.feedback_by
+    ? ["Feedback is due by ", dateElement(view.feedback_by), " (this date never moves)."] : []));
+  $("feedback-form").hidden ||= view.status === "received";
   $("message-unavailable").hidden = !closedOrStaff;
   $("message-unavailable").textContent = view.origin !== "reporter"
     ? "This case has no reporter to write to." : "Reopen the case to write to the reporter.";
@@ -548,6 +571,21 @@ function bindCaseForms(root) {
                                   { kind: "message", ...encrypt("MESSAGE", text) }),
              message: "Your message was encrypted and sent to the reporter." };
   });
+  const purposeful = (purpose, parts, done) => async (form) => {
+    const text = parts.map(([name, heading, missing]) =>
+      `${heading}\n${required(form.elements[name].value, missing).trim()}`).join("\n\n");
+    return { view: await postJson(caseUrl(root, "/records"),
+                                  { kind: "message", purpose, ...encrypt("MESSAGE", text) }),
+             message: done };
+  };
+  bindAction(root, $("update-form"), purposeful("update", [
+    ["status", "Status of the investigation:", "Say where the investigation stands."],
+    ["actions", "Actions taken:", "Say what has been done since the last update."],
+  ], "Your status update was encrypted and sent to the reporter."));
+  bindAction(root, $("feedback-form"), purposeful("feedback", [
+    ["action", "Action envisaged or taken:", "Say what action is planned or was taken."],
+    ["grounds", "Grounds:", "Give the grounds for that action."],
+  ], "Your feedback was encrypted and sent to the reporter."));
   bindAction(root, $("note-form"), async (form) => {
     const text = required(form.elements.text.value, "Write the note before saving it.");
     return { view: await postJson(caseUrl(root, "/records"),
@@ -592,9 +630,18 @@ function bindCaseForms(root) {
                           "Describe the corrective action, or why none is needed.");
     return act("corrective_action", { record: encrypt("ACTION", text) })();
   });
-  bindAction(root, $("action-close"), (form) => act("close", {
-    approver_id: Number(required(form.elements.approver.value, "Choose who approves the closure.")),
-  })());
+  bindAction(root, $("action-close"), (form) => {
+    const approver = Number(required(form.elements.approver.value,
+                                     "Choose who approves the closure."));
+    if (state.view.origin !== "reporter") return act("close", { approver_id: approver })();
+    const text = [
+      `Outcome:\n${required(form.elements.outcome.value,
+                             "Write the reporter the outcome and its grounds.").trim()}`,
+      `Where you can turn next:\n${required(form.elements.next.value,
+                                            "Tell the reporter where they can turn next.").trim()}`,
+    ].join("\n\n");
+    return act("close", { approver_id: approver, message: encrypt("MESSAGE", text) })();
+  });
   bindAction(root, $("action-reopen"), () => act("reopen")());
   bindAction(root, $("assign-form"), async (form) => {
     const chosen = form.elements.person.value;
