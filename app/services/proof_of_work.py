@@ -94,11 +94,6 @@ class SpentChallenges:
             self._spent[digest] = expires
             return True
 
-    def release(self, challenge: bytes) -> None:
-        """Make a claimed challenge usable again: the report it came with was not stored."""
-        with self._lock:
-            self._spent.pop(self._digest(challenge), None)
-
     def __len__(self) -> int:
         with self._lock:
             return len(self._spent)
@@ -108,8 +103,7 @@ def verify(secret: str, bits: int, challenge: bytes, nonce: bytes, now: float,
            spent: SpentChallenges) -> None:
     """Accept a solved challenge and mark it spent, or raise :class:`ProofOfWorkRejected`.
 
-    The caller must ``spent.release(challenge)`` if the report is then not stored, so that a
-    challenge is used up only by a stored report.
+    A spent challenge stays spent whatever the submission's fate: one solution, one answer.
     """
     if len(challenge) != CHALLENGE_SIZE or len(nonce) != PROOF_OF_WORK_NONCE_SIZE:
         raise ProofOfWorkRejected("malformed")

@@ -57,6 +57,12 @@ class SubmissionRejected(Exception):
     """The submission is refused; ``str(error)`` is safe to show the reporter."""
 
 
+class CodenameTaken(SubmissionRejected):
+    """The codename's lookup identifier opens a case already. The answer says whether an
+    identifier is in use, as a look-up with the codename would: the caller counts it against
+    the same limit (issue 16, finding 9)."""
+
+
 @dataclass(frozen=True)
 class GrantIn:
     kind: str
@@ -182,8 +188,8 @@ def file_report(
             session.rollback()
             check(session.scalar(select(Case.id).where(Case.case_ref == s.case_ref)) is None,
                   "This case identifier is taken; submit again.")
-            check(session.scalar(select(Case.id).where(Case.lookup_hash == digest)) is None,
-                  "This codename is taken; submit again.")
+            if session.scalar(select(Case.id).where(Case.lookup_hash == digest)) is not None:
+                raise CodenameTaken("This codename is taken; submit again.") from None
             if session.scalar(select(Case.id).where(Case.number == number)) is None:
                 raise  # not a collision (a member of staff deleted meanwhile, say)
             # The number was taken: draw another.
