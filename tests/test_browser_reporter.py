@@ -334,7 +334,9 @@ def test_attachments_both_ways_in_the_browser(
 
 def test_retaliation_report_from_the_case_page(make_page: Any, live_server: str, app: Flask,
                                                recipients: dict[str, Account]) -> None:
-    _response, first_codename = ReporterClient(app.test_client()).submit(REPORT)
+    board2 = recipients["board2"].id
+    _response, first_codename = ReporterClient(app.test_client()).submit(
+        REPORT, concerned_staff_ids=(board2,))
     page = make_page()
     log = watch(page)
     open_case(page, live_server, first_codename)
@@ -344,6 +346,11 @@ def test_retaliation_report_from_the_case_page(make_page: Any, live_server: str,
     expect(page.locator("#retaliation-note")).to_contain_text(f"linked to your report "
                                                               f"{first_number}")
     expect(page.locator("#category")).to_have_value("retaliation")
+    # The first report left board2 out: so does this one, ticked and fixed on the page.
+    inherited = page.locator(f'input[name="concerned"][value="{board2}"]')
+    expect(inherited).to_be_checked()
+    expect(inherited).to_be_disabled()
+    expect(page.locator("#readers-escalation")).not_to_contain_text("board2")
     page.fill("#report-text", "I was taken off the launch team the week after reporting.")
     page.click("#report-submit")
     expect(page.locator("#receipt")).to_be_visible()
@@ -355,6 +362,7 @@ def test_retaliation_report_from_the_case_page(make_page: Any, live_server: str,
         second = db.session.scalars(db.select(Case).where(Case.id != first.id)).one()
         assert (second.linked_case_id, second.link_kind, second.category) == (
             first.id, "retaliation", "retaliation")
+        assert [e.staff_id for e in second.exclusions] == [board2]
     # The link came from the session: the request names no case.
     [filed] = [r for r in log.requests if r.url.endswith("/api/v1/reports")]
     assert first_number.encode() not in filed.post_data_buffer

@@ -183,8 +183,9 @@ def submit_report() -> tuple[Response, int]:
         return jsonify(error="proof_of_work_rejected", message=PROOF_OF_WORK_FAILED), 400
     try:
         first = _retaliation_for(data)
-        filed = reports.file_report(db.session, _submission(data), config,
-                                    load_taxonomy(config.instance_path))
+        filed = reports.file_report(
+            db.session, _submission(data), config, load_taxonomy(config.instance_path),
+            reports.inherited_by_retaliation(db.session, first) if first is not None else None)
         if first is not None:
             reports.link_retaliation(first, db.session.get_one(Case, filed.id))
         # Only well-formed reports count, so junk cannot use up the limit for real reporters.

@@ -8,7 +8,7 @@ from app import get_config
 from app.extensions import db
 from app.models import Case
 from app.reporter import session as case_session
-from app.services import directory
+from app.services import directory, reports
 from app.services.routing import ROUTE_LABELS
 
 bp = Blueprint("reporter", __name__)
@@ -41,6 +41,7 @@ def new_report() -> str:
         "reporter/new.html",
         org_fingerprint=directory.pinned_fingerprint(get_config(current_app)),
         routes=ROUTE_LABELS, retaliation=retaliation, first_case=first,
+        inherited=reports.inherited_by_retaliation(db.session, first) if first else None,
     )
 
 

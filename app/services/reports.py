@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -95,6 +95,17 @@ class Submission:
 
 
 @dataclass(frozen=True)
+class Inherited:
+    """What a report filed as retaliation for a case keeps of that case, whatever its own
+    form says: whether it concerns the RSO, and everyone the first report named as concerned.
+    The reporter may name more people, never fewer: the people the first report kept out are
+    the ones a report of retaliation for it is most likely about."""
+
+    concerns_rso: bool
+    staff_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
 class FiledCase:
     """What a submission's answer needs of the case it stored."""
 
@@ -129,24 +140,47 @@ def new_number(session: DbSession) -> str:
 NUMBER_ATTEMPTS = 8
 
 
+NOT_EXACT_READERS = ("The report was not encrypted to exactly the current readers of this "
+                     "route; reload the page and submit again.")
+INHERITED_READERS = (
+    "The report was not encrypted to exactly the readers it may have: a report about "
+    "retaliation leaves out everyone your first report left out, and concerns the RSO if that "
+    "one did. Reload the page and send again.")
+
+
+def inherited_by_retaliation(session: DbSession, first: Case) -> Inherited:
+    """What a report of retaliation for ``first`` must keep (:class:`Inherited`). Exclusions
+    the reporter made, not staff who recused themselves: that is staff's business."""
+    staff_ids = session.scalars(select(CaseExclusion.staff_id).where(
+        CaseExclusion.case_id == first.id, CaseExclusion.reason == "concerned"))
+    return Inherited(first.concerns_rso, frozenset(staff_ids))
+
+
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise SubmissionRejected(message)
 
 
 def submit_report(
-    session: DbSession, submission: Submission, config: Config, taxonomy: Taxonomy
+    session: DbSession, submission: Submission, config: Config, taxonomy: Taxonomy,
+    inherited: Inherited | None = None,
 ) -> Case:
     """``file_report``, then the stored case as an ORM object (one query more), for a caller
     that goes on to change it."""
-    return session.get_one(Case, file_report(session, submission, config, taxonomy).id)
+    return session.get_one(Case, file_report(session, submission, config, taxonomy,
+                                             inherited).id)
 
 
 def file_report(
-    session: DbSession, submission: Submission, config: Config, taxonomy: Taxonomy
+    session: DbSession, submission: Submission, config: Config, taxonomy: Taxonomy,
+    inherited: Inherited | None = None,
 ) -> FiledCase:
     """Validate a submission completely, then write it as one new case (not committed).
     Raises SubmissionRejected, and then nothing of it was written.
+
+    A report of retaliation passes what it ``inherited`` from the case it follows
+    (:func:`inherited_by_retaliation`): those people are left out and the RSO flag is kept
+    whatever the submission says, and its keys must have been sealed accordingly.
 
     It must be the first write of its transaction: the database's unique constraints check
     that the case identifier, the codename's lookup hash and the number are free, and a
@@ -167,11 +201,19 @@ def file_report(
     if concerned:
         known = set(session.scalars(select(StaffUser.id).where(StaffUser.id.in_(concerned))))
         check(known == concerned, "Someone named as concerned is not a member of staff.")
+    if inherited is not None:
+        concerned |= inherited.staff_ids
+        s = replace(s, concerns_rso=s.concerns_rso or inherited.concerns_rso)
     try:
         readers = reader_ids_for(session, s.route, s.concerns_rso, concerned)
     except RoutingError as error:
         raise SubmissionRejected(str(error)) from None
-    check_grants(s.grants, set(readers.now), set(readers.on_escalation))
+    try:
+        check_grants(s.grants, set(readers.now), set(readers.on_escalation))
+    except SubmissionRejected as error:
+        if inherited is None or str(error) != NOT_EXACT_READERS:
+            raise
+        raise SubmissionRejected(INHERITED_READERS) from None
     _check_records(s.records)
     if s.concerns_rso:
         # Every RSO is concerned too: later checks (access, escalation) read the exclusions.
@@ -272,9 +314,7 @@ def check_grants(grants: list[GrantIn], now: set[int], escalation: set[int],
            else "A case opened by staff has no reporter's copy of the key.")
     for kind, expected in (("recipient", now), ("escrow", escalation)):
         ids = by_kind[kind]
-        check(len(ids) == len(set(ids)) and set(ids) == expected,
-               "The report was not encrypted to exactly the current readers of this route; "
-               "reload the page and submit again.")
+        check(len(ids) == len(set(ids)) and set(ids) == expected, NOT_EXACT_READERS)
 
 
 def _check_records(records: list[RecordIn]) -> None:

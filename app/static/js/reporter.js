@@ -470,11 +470,15 @@ function startReportPage(form) {
   const submit = $("report-submit");
   let options = null;
 
+  // A report of retaliation keeps its first report's exclusions and RSO flag (the server
+  // insists): they start ticked and cannot be unticked, and people no longer listed count too.
+  const inherited = (form.dataset.inheritedConcerned || "").split(" ").filter(Boolean);
   const choices = () => ({
     route: form.querySelector('input[name="route"]:checked').value,
-    concerns_rso: $("concerns-rso").checked,
-    concerned_staff_ids: Array.from(form.querySelectorAll('input[name="concerned"]:checked'),
-                                    (box) => Number(box.value)),
+    concerns_rso: $("concerns-rso").checked || Boolean(form.dataset.inheritedConcernsRso),
+    concerned_staff_ids: Array.from(new Set([
+      ...Array.from(form.querySelectorAll('input[name="concerned"]:checked'), (box) => box.value),
+      ...inherited]), Number),
   });
 
   let entries = [];
@@ -503,6 +507,7 @@ function startReportPage(form) {
       box.type = "checkbox";
       box.name = "concerned";
       box.value = String(entry.staffId);
+      box.checked = box.disabled = inherited.includes(box.value);
       const label = element("label", undefined, "checkbox");
       label.append(box, ` ${entry.username}`);
       const item = element("li");
@@ -529,6 +534,9 @@ function startReportPage(form) {
       }));
       listRecipients(entries);
       if (form.dataset.retaliation) $("category").value = "retaliation";
+      if (form.dataset.inheritedConcernsRso) {
+        $("concerns-rso").checked = $("concerns-rso").disabled = true;
+      }
       form.hidden = false;
       showReaders();
     } catch (error) {
