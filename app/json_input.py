@@ -36,7 +36,8 @@ def int_field(data: dict[str, Any], name: str) -> int:
     # Bounded like every number from a request (app/request_numbers.py): each is stored in,
     # or compared with, a 32-bit integer column.
     if not isinstance(value, int) or isinstance(value, bool) or abs(value) > DB_INT_MAX:
-        abort(400, description=f"The field {name!r} must be a whole number.")
+        abort(400, description=f"The field {name!r} must be a whole number between "
+                               f"-{DB_INT_MAX} and {DB_INT_MAX}.")
     return value
 
 

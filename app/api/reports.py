@@ -308,5 +308,6 @@ def reporter_message() -> tuple[Response, int]:
 
 @bp.post("/reporter/leave")
 def reporter_leave() -> Response:
-    case_session.close()
+    case_session.end()
+    db.session.commit()
     return jsonify(message="Your session has ended.")

@@ -330,3 +330,4 @@ class AuditEntry(Base):
 from app.models.attachments import *  # noqa: E402, F403
 from app.models.deadlines import *  # noqa: E402, F403
 from app.models.governance import *  # noqa: E402, F403
+from app.models.reporter_sessions import *  # noqa: E402, F403

@@ -1,0 +1,34 @@
+"""ended reporter sessions, so that "Leave now" ends every copy of a reporter's cookie
+
+Revision ID: 0014
+Revises: 0011
+Create Date: 2026-12-02 06:20:00
+
+A reporter's cookie is sealed and carries its own state, so a copy taken before "Leave now"
+went on opening the case. The server now keeps a digest of each session ended that way, dated
+by the day only, until no cookie of it can still be in use.
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = '0014'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'ended_reporter_sessions',
+        sa.Column('digest', sa.LargeBinary(length=32), nullable=False),
+        sa.Column('forget_after', sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint('digest', name=op.f('pk_ended_reporter_sessions')),
+        sqlite_with_rowid=False,
+    )
+
+
+def downgrade():
+    op.drop_table('ended_reporter_sessions')
