@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from app import get_config
@@ -46,6 +47,14 @@ def _username(data: dict[str, Any]) -> str:
 @bp.get("/login")
 def login() -> str:
     return render_template("auth/login.html")
+
+
+@bp.get("/session")
+def staff_session() -> Response:
+    """A CSRF token of the staff session, for staff clients that are not pages. A reporter
+    session's token (``GET /api/v1/session``) is no good here: each surface has its own
+    cookie, and its own token. Signing in starts a new session: fetch a new token after it."""
+    return jsonify(csrf_token=generate_csrf())
 
 
 @bp.post("/prelogin")
