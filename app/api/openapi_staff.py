@@ -142,13 +142,30 @@ STAFF_PATHS: dict[str, Any] = {
 
 
 def _auth(operation_id: str, summary: str, body: dict[str, Any], answer: dict[str, Any],
-          errors: dict[str, str]) -> dict[str, Any]:
+          errors: dict[str, str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"servers": SITE_ROOT, "post": {
         "operationId": operation_id, "summary": summary, "security": CSRF,
         "requestBody": _json(body),
         "responses": {"200": {"description": "Done", **_json(answer)},
                       **{code: {"description": text, **_json(ERROR)}
-                         for code, text in errors.items()}}}}
+                         for code, text in errors.items()}, **(extra or {})}}}
+
+
+# After many failures with a username, each attempt with it needs a solved puzzle (README,
+# "Two factors"; app/services/throttle.py).
+PUZZLE_SOLUTION = {
+    "type": "object", "required": ["challenge", "nonce"],
+    "description": "A solution of the puzzle from a 429 proof_of_work_required answer: an "
+                   "8-byte nonce such that BLAKE2b-256('candor/v1/proof-of-work' NUL || "
+                   "challenge || nonce) starts with bits zero bits",
+    "properties": {"challenge": B64, "nonce": B64}}
+PUZZLE_REQUIRED = {"429": {
+    "description": "Many attempts with this username failed: solve the puzzle given and send "
+                   "again with proof_of_work. Nothing was checked or counted.",
+    **_json({"type": "object", "properties": {
+        "error": {"const": "proof_of_work_required"}, "message": {"type": "string"},
+        "proof_of_work": {"type": "object", "properties": {
+            "challenge": B64, "bits": {"type": "integer"}, "expires": {"type": "integer"}}}}})}}
 
 
 USERNAME = {"type": "string", "pattern": f"^{USERNAME_PATTERN}$",
@@ -180,13 +197,14 @@ SIGN_IN_PATHS: dict[str, Any] = {
                              "the salt and parameters from /auth/prelogin"},
             "totp": {"type": "string", "pattern": "^[0-9]{0,8}$",
                      "description": "The current code of the account's authenticator; empty "
-                                    "only at the first sign-in, before TOTP is set up"}}},
+                                    "only at the first sign-in, before TOTP is set up"},
+            "proof_of_work": PUZZLE_SOLUTION}},
         {"type": "object", "required": ["wrapped_private_key", "staff_id", "next"],
          "properties": {
             "wrapped_private_key": {**B64, "description": "The staff private key wrapped "
                                     "under the unwrapping key (crypto/SPEC.md)"},
             "staff_id": {"type": "string", "description": "Bound into the wrapping"},
             "next": {"type": "string", "description": "The page a browser goes to next"}}},
-        {"400": "Malformed input or CSRF failure", "401": "Wrong name, password or code",
-         "429": "Too many attempts: wait"}),
+        {"400": "Malformed input or CSRF failure", "401": "Wrong name, password or code"},
+        PUZZLE_REQUIRED),
 }
