@@ -237,8 +237,10 @@ def document() -> dict[str, Any]:
                                                                "ciphertext": B64}}),
                                             "responses": {"201": _answer("Case", CASE_VIEW),
                                                           **_errors(400, 401)}}},
-            "/reporter/leave": {"post": {**post, "summary": "End the reporter session",
-                                         "responses": {"200": _answer("Ended", ERROR)}}},
+            "/reporter/leave": {"post": {
+                **post, "summary": "End the reporter session (\"Leave now\"): no cookie of it, "
+                                   "copies included, opens anything afterwards",
+                "responses": {"200": _answer("Ended", ERROR)}}},
             **attachment_paths("/reporter", "reporter", [], _errors(401)),
             **attachment_paths("/staff/cases/{number}", "staff", [CASE_NUMBER],
                                {"401": _answer("Not signed in", ERROR),
