@@ -127,7 +127,12 @@ def test_the_page_without_javascript_ticks_and_keeps_them(
     form_page = client.get(NEW + "?retaliation=1").get_data(as_text=True)
     assert _checked(form_page, people["rso2"]) and not _checked(form_page, people["exec1"])
     assert 'id="inherited-hint"' in form_page
-    # Unticked by the reporter: still left out of the new report.
+    # Unticked by the reporter: not among the readers shown, and left out of the new report.
+    preview = client.post(NEW, data={
+        "csrf_token": _TOKEN.search(form_page).group(1), "route": "rso",
+        "category": "retaliation", "retaliation": "1", "preview": "Show who would read it"})
+    readers = preview.get_data(as_text=True).split('id="readers"')[1].split("</dl>")[0]
+    assert "rso1" in readers and "rso2" not in readers
     response = client.post(NEW, data={
         "csrf_token": _TOKEN.search(form_page).group(1), "route": "rso",
         "category": "retaliation", "retaliation": "1", "text": "I was moved off the team.",

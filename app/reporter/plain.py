@@ -137,12 +137,16 @@ def _new_form() -> NewReportForm:
 
 def _chosen_readers(form: NewReportForm) -> tuple[Readers | None, str | None]:
     """The readers for the options chosen so far (the default route while the chosen one is
-    invalid), or the routing error that says why no one could read it."""
+    invalid), or the routing error that says why no one could read it. A report of
+    retaliation's readers leave out what it inherits, ticked or not."""
     chosen = form.route.data
     route = Route(chosen) if chosen in {route.value for route in Route} else Route.RSO
+    first = _first_case(form)
+    inherited = reports.inherited_by_retaliation(db.session, first) if first else None
+    concerned = set(form.concerned.data or []) | (inherited.staff_ids if inherited else set())
     try:
-        readers = readers_for(db.session, route, bool(form.concerns_rso.data),
-                              form.concerned.data or [])
+        readers = readers_for(db.session, route, bool(form.concerns_rso.data) or bool(
+            inherited and inherited.concerns_rso), sorted(concerned))
     except RoutingError as error:
         return None, str(error)
     return readers, None
