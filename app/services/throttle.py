@@ -112,4 +112,4 @@ def record_failure(session: DbSession, key: bytes, config: Config) -> None:
 
 def reset(session: DbSession, key: bytes) -> None:
     session.execute(update(LoginThrottle).where(LoginThrottle.key == key)
-                    .values(failures=0, locked_until=None, updated_at=utcnow()))
+                    .values(failures=0, updated_at=utcnow()))

@@ -1,4 +1,5 @@
-"""ended reporter sessions, so that "Leave now" ends every copy of a reporter's cookie
+"""ended reporter sessions, so that "Leave now" ends every copy of a reporter's cookie; sign-in
+counts without a lock
 
 Revision ID: 0014
 Revises: 0011
@@ -7,6 +8,9 @@ Create Date: 2026-12-02 06:20:00
 A reporter's cookie is sealed and carries its own state, so a copy taken before "Leave now"
 went on opening the case. The server now keeps a digest of each session ended that way, dated
 by the day only, until no cookie of it can still be in use.
+
+Failed sign-ins no longer lock a name (a lock is something an attacker can hand its owner);
+further attempts need a puzzle instead, so login_throttles.locked_until goes.
 
 """
 import sqlalchemy as sa
@@ -28,7 +32,11 @@ def upgrade():
         sa.PrimaryKeyConstraint('digest', name=op.f('pk_ended_reporter_sessions')),
         sqlite_with_rowid=False,
     )
+    with op.batch_alter_table('login_throttles') as batch:
+        batch.drop_column('locked_until')
 
 
 def downgrade():
+    with op.batch_alter_table('login_throttles') as batch:
+        batch.add_column(sa.Column('locked_until', sa.DateTime(), nullable=True))
     op.drop_table('ended_reporter_sessions')
