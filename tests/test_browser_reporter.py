@@ -176,10 +176,15 @@ def test_wrong_codename_reload_and_leaving(make_page: Any, live_server: str, app
     assert page.locator("#case-view").is_hidden() and page.input_value("#codename") == ""
 
     open_case(page, live_server, codename)
+    [copied] = [c["value"] for c in page.context.cookies() if c["name"] == "candor_reporter"]
     page.click("#leave-now")
     page.wait_for_url(live_server + "/")
     assert page.locator("h1").inner_text().startswith("Tell us")
     assert page.request.get(live_server + "/api/v1/reporter/case").status == 401
+    # A copy of the cookie taken before leaving opens nothing either.
+    other = app.test_client()
+    other.set_cookie("candor_reporter", copied)
+    assert other.get("/api/v1/reporter/case").status_code == 401
 
 
 def test_readers_come_from_the_signed_directory_only(
