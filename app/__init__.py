@@ -31,6 +31,9 @@ def create_app(config: Config | None = None) -> Flask:
         config = Config.from_env(Path(app.instance_path))
     app.config.from_mapping(config.flask_settings())
     app.extensions["candor_config"] = config
+    from app import request_numbers
+
+    request_numbers.init_app(app)  # before any route is added: every <int:...> is bounded
     from app.rate_limit import GlobalRateLimit
     from app.services.proof_of_work import SpentChallenges
 

@@ -94,8 +94,11 @@ class Config:
     staff_idle_minutes: int = 30
     reporter_idle_minutes: int = 15
     max_request_bytes: int = 16 * 1024 * 1024
+    # Failed sign-ins with one name before each attempt needs a puzzle, and how long a count
+    # lasts after its last failure (the names are older than the puzzles: nothing locks).
     login_attempts_before_lockout: int = 5
     login_lockout_minutes: int = 15
+    login_puzzle_max_bits: int = 20
     # Global limits on anonymous traffic (per worker process; see app/rate_limit.py).
     submissions_per_minute: int = 30
     codename_attempts_per_minute: int = 300
@@ -211,6 +214,8 @@ class Config:
             max_request_bytes=_int(env, "CANDOR_MAX_REQUEST_BYTES", 16 * 1024 * 1024, 1024),
             login_attempts_before_lockout=_int(env, "CANDOR_LOGIN_ATTEMPTS", 5, minimum=1),
             login_lockout_minutes=_int(env, "CANDOR_LOGIN_LOCKOUT_MINUTES", 15, minimum=1),
+            login_puzzle_max_bits=_int(env, "CANDOR_LOGIN_PUZZLE_MAX_BITS", 20, minimum=8,
+                                       maximum=28),
             submissions_per_minute=_int(env, "CANDOR_SUBMISSIONS_PER_MINUTE", 30, minimum=1),
             codename_attempts_per_minute=_int(env, "CANDOR_CODENAME_ATTEMPTS_PER_MINUTE", 300,
                                               minimum=1),

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import abort, request
 
+from app.request_numbers import DB_INT_MAX
 from app.services.staff_accounts import PasswordMaterial
 
 
@@ -32,8 +33,11 @@ def text_field(data: dict[str, Any], name: str, max_length: int, allow_empty: bo
 
 def int_field(data: dict[str, Any], name: str) -> int:
     value = data.get(name)
-    if not isinstance(value, int) or isinstance(value, bool):
-        abort(400, description=f"The field {name!r} must be a whole number.")
+    # Bounded like every number from a request (app/request_numbers.py): each is stored in,
+    # or compared with, a 32-bit integer column.
+    if not isinstance(value, int) or isinstance(value, bool) or abs(value) > DB_INT_MAX:
+        abort(400, description=f"The field {name!r} must be a whole number between "
+                               f"-{DB_INT_MAX} and {DB_INT_MAX}.")
     return value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from datetime import timedelta
 
 import pyotp
@@ -14,6 +15,7 @@ from app.extensions import db
 from app.models import StaffSession, utcnow
 from app.roles import Role
 from app.services.staff_accounts import LOGIN_FAILED
+from app.services.throttle import FIRST_PUZZLE_BITS
 from crypto import kdf, keys
 from tests.support.staff import StaffLogin, csrf_token, password_material
 
@@ -70,32 +72,38 @@ def test_prelogin_does_not_reveal_accounts(client: FlaskClient, staff: StaffLogi
     assert len(base64.b64decode(ghost["salt"])) == kdf.SALT_SIZE
 
 
-def test_lockout_after_repeated_failures_with_clear_message(
+def test_many_failures_ask_for_a_puzzle_not_a_lock(
         client: FlaskClient, staff: StaffLogin, app: Flask) -> None:
     account = staff.create("board1", Role.BOARD)
     limit = app.extensions["candor_config"].login_attempts_before_lockout
-    for _ in range(limit - 1):
+    for _ in range(limit):
         assert staff.post_login(client, account, password="wrong password!").status_code == 401
-    locked = staff.post_login(client, account, password="wrong password!")
-    assert locked.status_code == 429
-    assert "paused until" in locked.get_json()["message"]
-    # even the right password is refused while locked
-    assert staff.post_login(client, account).status_code == 429
+    asked = staff.post_login(client, account)  # the right password, but no puzzle solved
+    assert asked.status_code == 429
+    answer = asked.get_json()
+    assert answer["error"] == "proof_of_work_required" and "puzzle" in answer["message"]
+    assert answer["proof_of_work"]["bits"] == FIRST_PUZZLE_BITS
+    # Nothing is locked: the right password with a solved puzzle signs in.
+    assert staff.post_login(client, account, solve=True).status_code == 200
 
 
-def test_unknown_names_lock_exactly_like_real_ones(client: FlaskClient, staff: StaffLogin,
-                                                   app: Flask) -> None:
+def test_unknown_names_are_asked_exactly_like_real_ones(client: FlaskClient, staff: StaffLogin,
+                                                        app: Flask) -> None:
     real = staff.create("exists", Role.BOARD)
     ghost = type(real)(999, "doesnotexist", "whatever-pass", None)
     limit = app.extensions["candor_config"].login_attempts_before_lockout
 
-    def attempts(account) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
-        answers = [staff.post_login(client, account, password="wrong password!", totp="123456")
-                   for _ in range(limit + 1)]
-        return [(a.status_code, a.get_json()["error"]) for a in answers]
+    def attempts(account) -> list[tuple[int, str, int]]:  # type: ignore[no-untyped-def]
+        answers = [staff.post_login(client, account, password="wrong password!", totp="123456",
+                                    solve=True) for _ in range(limit + 3)]
+        answers.append(staff.post_login(client, account, password="wrong password!"))
+        return [(a.status_code, a.get_json()["error"],
+                 a.get_json().get("proof_of_work", {}).get("bits", 0)) for a in answers]
 
-    assert attempts(real) == attempts(ghost)
-    assert attempts(ghost)[-1] == (429, "locked")
+    answers = attempts(ghost)
+    assert attempts(real) == answers
+    # Past the free attempts, one bit harder per failure.
+    assert answers[-1] == (429, "proof_of_work_required", FIRST_PUZZLE_BITS + 3)
 
 
 def test_non_ascii_digits_are_a_wrong_code_not_an_error(client: FlaskClient,
@@ -249,9 +257,13 @@ def test_guessing_the_current_password_counts_as_failed_sign_ins(
     statuses = [client.post("/staff/account/password", headers={"X-CSRFToken": token}, json={
         "current_login_secret": base64.b64encode(bytes([n]) * 32).decode(),
         **password_material("new passphrase here", keypair, str(account.id))}).status_code
-        for n in range(limit)]
-    assert statuses == [400] * (limit - 1) + [429]
+        for n in range(limit + 1)]
+    assert statuses == [400] * limit + [429]  # each further guess needs a puzzle
     assert staff.post_login(app.test_client(), account).status_code == 429
+    # The owner can still sign in (with the next step's code: this one was used above).
+    next_code = pyotp.TOTP(account.totp_secret).at(time.time() + 30)
+    assert staff.post_login(app.test_client(), account, totp=next_code,
+                            solve=True).status_code == 200
 
 
 def test_disabling_ends_sessions_and_leaves_the_directory(
@@ -338,14 +350,14 @@ def test_recovery_needs_a_totp_code_and_counts_failures(app: Flask, client: Flas
     token = csrf_token(client)
     limit = app.extensions["candor_config"].login_attempts_before_lockout
     statuses = [client.post("/auth/recover/begin", json={"username": "guessed", "totp": "000000"},
-                            headers={"X-CSRFToken": token}).status_code for _ in range(limit)]
-    assert statuses == [401] * (limit - 1) + [429]
+                            headers={"X-CSRFToken": token}).status_code for _ in range(limit + 1)]
+    assert statuses == [401] * limit + [429]  # each further guess needs a puzzle
     assert client.post("/auth/recover/complete", json={},
                        headers={"X-CSRFToken": token}).status_code == 400
     # guessing recovery codes cannot lock the person out of signing in
     staff.login(app.test_client(), account)
     ghost = [client.post("/auth/recover/begin", json={"username": "nobody", "totp": "000000"},
-                         headers={"X-CSRFToken": token}).status_code for _ in range(limit)]
+                         headers={"X-CSRFToken": token}).status_code for _ in range(limit + 1)]
     assert ghost == statuses
 
 

@@ -179,9 +179,14 @@ def test_wrong_codename_reload_and_leaving(make_page: Any, live_server: str, app
     assert page.locator("#case-view").is_hidden() and page.input_value("#codename") == ""
 
     open_case(page, live_server, codename)
+    [copied] = [c["value"] for c in page.context.cookies() if c["name"] == "candor_reporter"]
     page.click("#leave-now")
     page.wait_for_url("about:blank")  # a page that says nothing of reporting (CANDOR_LEAVE_URL)
     assert page.request.get(live_server + "/api/v1/reporter/case").status == 401
+    # A copy of the cookie taken before leaving opens nothing either.
+    other = app.test_client()
+    other.set_cookie("candor_reporter", copied)
+    assert other.get("/api/v1/reporter/case").status_code == 401
 
 
 def test_readers_come_from_the_signed_directory_only(
@@ -343,7 +348,9 @@ def test_attachments_both_ways_in_the_browser(
 
 def test_retaliation_report_from_the_case_page(make_page: Any, live_server: str, app: Flask,
                                                recipients: dict[str, Account]) -> None:
-    _response, first_codename = ReporterClient(app.test_client()).submit(REPORT)
+    board2 = recipients["board2"].id
+    _response, first_codename = ReporterClient(app.test_client()).submit(
+        REPORT, concerned_staff_ids=(board2,))
     page = make_page()
     log = watch(page)
     open_case(page, live_server, first_codename)
@@ -353,6 +360,11 @@ def test_retaliation_report_from_the_case_page(make_page: Any, live_server: str,
     expect(page.locator("#retaliation-note")).to_contain_text(f"linked to your report "
                                                               f"{first_number}")
     expect(page.locator("#category")).to_have_value("retaliation")
+    # The first report left board2 out: so does this one, ticked and fixed on the page.
+    inherited = page.locator(f'input[name="concerned"][value="{board2}"]')
+    expect(inherited).to_be_checked()
+    expect(inherited).to_be_disabled()
+    expect(page.locator("#readers-escalation")).not_to_contain_text("board2")
     page.fill("#report-text", "I was taken off the launch team the week after reporting.")
     page.click("#report-submit")
     expect(page.locator("#receipt")).to_be_visible()
@@ -364,6 +376,7 @@ def test_retaliation_report_from_the_case_page(make_page: Any, live_server: str,
         second = db.session.scalars(db.select(Case).where(Case.id != first.id)).one()
         assert (second.linked_case_id, second.link_kind, second.category) == (
             first.id, "retaliation", "retaliation")
+        assert [e.staff_id for e in second.exclusions] == [board2]
     # The link came from the session: the request names no case.
     [filed] = [r for r in log.requests if r.url.endswith("/api/v1/reports")]
     assert first_number.encode() not in filed.post_data_buffer

@@ -112,6 +112,20 @@ def test_wrong_password_shows_a_clear_message(page: Any, live_server: str,
     assert page.url.endswith("/auth/login")
 
 
+def test_sign_in_solves_the_puzzle_after_many_failures(
+        page: Any, live_server: str, app: Flask, staff: StaffLogin) -> None:
+    # Someone else failed with this name again and again: the page solves the puzzle the
+    # server then asks for and signs the owner in (no lock; issue 16, finding 6).
+    account = staff.create("rso-flooded", Role.RSO, password=PASSWORD)
+    attacker = app.test_client()
+    for _ in range(app.extensions["candor_config"].login_attempts_before_lockout + 3):
+        assert staff.post_login(attacker, account, password="a guess", totp="000000",
+                                solve=True).status_code == 401
+    assert staff.post_login(attacker, account).status_code == 429  # a puzzle is needed now
+    sign_in(page, live_server, account.username, PASSWORD, account.totp_now())
+    page.wait_for_url("**/staff/")
+
+
 def test_staff_pages_explain_that_javascript_is_needed(make_page: Any, live_server: str) -> None:
     page = make_page(java_script_enabled=False)
     page.goto(live_server + "/auth/login")

@@ -42,7 +42,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "staff.case_page": Permission.HANDLE_CASES,
 }
 PUBLIC_ENDPOINTS = {
-    "static", "api.key_directory", "auth.login", "auth.prelogin",
+    "static", "api.key_directory", "auth.login", "auth.staff_session", "auth.prelogin",
     "auth.login_submit", "auth.logout", "auth.logged_out", "auth.enrol", "auth.enrol_submit",
     "auth.activate", "auth.activate_open", "auth.activate_complete", "auth.recover",
     "auth.recover_begin", "auth.recover_complete",

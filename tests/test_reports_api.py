@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from app.models import Case, CaseGrant, CaseRecord
 from app.reporter import protocol
 from app.roles import Role
 from app.services import deadlines, reports
+from app.services.directory import pinned_fingerprint
 from crypto import kdf
 from tests.support.dump import database_dump
 from tests.support.reporting import ReporterClient
@@ -134,8 +136,8 @@ def test_grants_must_match_the_readers_exactly(app: Flask, client: FlaskClient,
     without_escrow = dict(body, grants=[g for g in body["grants"] if g["kind"] != "escrow"])
     swapped = dict(body, grants=[dict(g, staff_id=recipients["exec1"])
                                  if g["kind"] == "recipient" else g for g in body["grants"]])
-    for bad in (without_escrow, swapped):
-        answer = reporter.post("/api/v1/reports", bad)
+    for bad in (without_escrow, swapped):  # each with its own proof: a refusal spends one
+        answer = reporter.post("/api/v1/reports", reporter.with_proof_of_work(bad))
         assert answer.status_code == 400
         assert "exactly the current readers" in answer.get_json()["message"]
     assert cases(app) == []
@@ -416,6 +418,28 @@ def test_a_taken_case_identifier_or_codename_is_a_clear_400_and_changes_nothing(
     assert reporter.post("/api/v1/reports", third).status_code == 201
     assert [m.text for m in again.read(third_codename)] == ["The third report."]
     assert len(cases(app)) == 2
+
+
+def test_a_taken_codename_answer_counts_against_the_look_up_limit(
+        make_app: Callable[..., Flask], app: Flask, recipients: dict[str, int]) -> None:
+    # "This codename is taken" says a lookup identifier opens a case, as a look-up would: it is
+    # counted like one, and a probe past the limit gets no answer about the identifier.
+    config = app.extensions["candor_config"]
+    limited = make_app(codename_attempts_per_minute=2, org_key_file=config.org_signing_key_path,
+                       org_fingerprint=pinned_fingerprint(config))
+    reporter = ReporterClient(limited.test_client())
+    first, _codename = _build(reporter, "The first report.")
+    assert reporter.post("/api/v1/reports", first).status_code == 201
+    answers = []
+    for text in ("Probe one.", "Probe two.", "Probe three."):
+        probe, _codename = _build(reporter, text)
+        probe["lookup_id"] = first["lookup_id"]
+        answer = reporter.post("/api/v1/reports", probe)
+        answers.append((answer.status_code, (answer.get_json() or {}).get("message")))
+    assert answers[:2] == [(400, "This codename is taken; submit again.")] * 2
+    assert answers[2][0] == 429
+    assert "codename" not in (answers[2][1] or "")
+    assert len(cases(limited)) == 1
 
 
 def test_a_taken_case_number_is_drawn_again(app: Flask, client: FlaskClient,

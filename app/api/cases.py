@@ -28,6 +28,7 @@ from app.json_input import (
     text_field,
 )
 from app.models import Case, CaseGrant, CaseRecord, SessionPrincipal, StaffUser, today
+from app.request_numbers import query_int
 from app.roles import Permission
 from app.services import attachments, cases, deadlines
 from app.services.reports import GrantIn
@@ -117,9 +118,6 @@ def _inbox_filter() -> cases.InboxFilter:
     if assignee not in (None, "me", "none") and not (assignee.isdecimal()
                                                      and len(assignee) < 10):
         abort(400, description="The assignee filter is 'me', 'none' or a staff id.")
-    page = request.args.get("page", "1")
-    if not page.isdecimal() or len(page) > 6:
-        abort(400, description="The page is a whole number.")
     taxonomy = load_taxonomy(get_config(current_app).instance_path)
     return cases.InboxFilter(
         status=_choice("status", cases.STATUS_FILTERS) or "open",
@@ -129,7 +127,7 @@ def _inbox_filter() -> cases.InboxFilter:
         overdue=_choice("overdue", ("0", "1")) == "1",
         flag=_choice("flag", cases.FLAGS),
         sort=_choice("sort", tuple(cases.SORTS)) or "due",
-        page=int(page),
+        page=query_int("page", 1, minimum=1, maximum=999_999),
     )
 
 

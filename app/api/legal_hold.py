@@ -50,7 +50,7 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 LEGAL_HOLD_PATHS: dict[str, Any] = {
     "/staff/cases/{number}/legal-hold": {"post": {
         "summary": "Put the case under legal hold (retention keeps its content) or lift it",
-        "security": [{"csrfToken": []}], "parameters": [_NUMBER],
+        "security": [{"staffCsrfToken": []}], "parameters": [_NUMBER],
         "requestBody": _json({"type": "object", "required": ["held"], "properties": {
             "held": {"type": "boolean"},
             "reason": {"enum": list(retention.HOLD_REASONS)}}}),

@@ -8,7 +8,9 @@ from flask import Response, jsonify
 
 from app.api import bp
 from app.api.legal_hold import LEGAL_HOLD_PATHS
-from app.api.openapi_staff import STAFF_PATHS
+from app.api.openapi_staff import CSRF as STAFF_CSRF
+from app.api.openapi_staff import SECURITY_SCHEME as STAFF_SECURITY_SCHEME
+from app.api.openapi_staff import SIGN_IN_PATHS, STAFF_PATHS
 
 B64 = {"type": "string", "contentEncoding": "base64"}
 ERROR = {"type": "object", "properties": {"error": {"type": "string"},
@@ -119,7 +121,7 @@ def attachment_paths(prefix: str, who: str, case_parameters: list[dict[str, Any]
                      errors: dict[str, Any]) -> dict[str, Any]:
     """The resumable upload protocol and the download, for the reporter's open case or for a
     case a staff member may see (app/api/attachments.py)."""
-    post = {"security": CSRF}
+    post = {"security": STAFF_CSRF if who == "staff" else CSRF}
     one = [*case_parameters, ATTACHMENT_REF]
     start: dict[str, Any] = {
         "type": "object", "required": ["attachment_ref", "max_frames", "key_epoch"],
@@ -170,15 +172,28 @@ def document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Candor API", "version": "1",
                  "description": "Ciphertext and metadata only: every encryption happens in the "
-                                "client (crypto/SPEC.md). POSTs need the X-CSRFToken header; "
-                                "GET /session gives a token."},
+                                "client (crypto/SPEC.md). Two surfaces, each with its own "
+                                "session cookie and CSRF token, sent in the X-CSRFToken header "
+                                "of every POST and PUT: a reporter's (GET /session; security "
+                                "scheme csrfToken) and a member of staff's (GET /auth/session "
+                                "at the site's root; scheme staffCsrfToken). A token of one "
+                                "surface is refused on the other. Staff sign in with "
+                                "/auth/prelogin then /auth/login (outside /api/v1), then "
+                                "fetch a new staff token."},
         "servers": [{"url": "/api/v1"}],
-        "components": {"securitySchemes": {"csrfToken": {
-            "type": "apiKey", "in": "header", "name": "X-CSRFToken"}}},
+        "components": {"securitySchemes": {
+            "csrfToken": {"type": "apiKey", "in": "header", "name": "X-CSRFToken",
+                          "description": "The reporter session's CSRF token, from GET /session "
+                                         "(operation getReporterCsrfToken); answers that open "
+                                         "a new reporter session carry the next one",
+                          "x-token-operation": "getReporterCsrfToken"},
+            "staffCsrfToken": STAFF_SECURITY_SCHEME}},
         "paths": {
-            "/session": {"get": {"summary": "A CSRF token for this client's session",
+            **SIGN_IN_PATHS,
+            "/session": {"get": {"operationId": "getReporterCsrfToken",
+                                 "summary": "A CSRF token of the reporter session",
                                  "responses": {"200": _answer("Token", {
-                                     "type": "object",
+                                     "type": "object", "required": ["csrf_token"],
                                      "properties": {"csrf_token": {"type": "string"}}})}}},
             "/directory": {"get": {"summary": "Signed key-directory entries of the recipients",
                                    "responses": {"200": _answer("Directory", {
@@ -233,8 +248,10 @@ def document() -> dict[str, Any]:
                                                                "ciphertext": B64}}),
                                             "responses": {"201": _answer("Case", CASE_VIEW),
                                                           **_errors(400, 401)}}},
-            "/reporter/leave": {"post": {**post, "summary": "End the reporter session",
-                                         "responses": {"200": _answer("Ended", ERROR)}}},
+            "/reporter/leave": {"post": {
+                **post, "summary": "End the reporter session (\"Leave now\"): no cookie of it, "
+                                   "copies included, opens anything afterwards",
+                "responses": {"200": _answer("Ended", ERROR)}}},
             **attachment_paths("/reporter", "reporter", [], _errors(401)),
             **attachment_paths("/staff/cases/{number}", "staff", [CASE_NUMBER],
                                {"401": _answer("Not signed in", ERROR),

@@ -1,13 +1,32 @@
-"""The staff part of the OpenAPI document: case management (app/api/cases.py)."""
+"""The staff part of the OpenAPI document: signing in (app/auth/routes.py) and case management
+(app/api/cases.py).
+
+Staff requests carry the staff session's cookie and its CSRF token, from ``GET /auth/session``;
+a reporter session's token (``GET /api/v1/session``) belongs to the other surface's cookie and
+is refused here. Signing in starts a new session, so a client fetches the token again after it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from app.services.staff_accounts import USERNAME_PATTERN
+
 B64 = {"type": "string", "contentEncoding": "base64"}
 ERROR = {"type": "object", "properties": {"error": {"type": "string"},
                                           "message": {"type": "string"}}}
-CSRF: list[dict[str, list[str]]] = [{"csrfToken": []}]
+CSRF: list[dict[str, list[str]]] = [{"staffCsrfToken": []}]
+# The sign-in paths live outside /api/v1, at the site's root.
+SITE_ROOT = [{"url": "/", "description": "The site's root: these paths are not under /api/v1"}]
+KDF = {"type": "object", "required": ["version", "opslimit", "memlimit"], "properties": {
+    "version": {"type": "integer"}, "opslimit": {"type": "integer"},
+    "memlimit": {"type": "integer"}}}
+SECURITY_SCHEME = {
+    "type": "apiKey", "in": "header", "name": "X-CSRFToken",
+    "description": "The staff session's CSRF token, from GET /auth/session (operation "
+                   "getStaffCsrfToken), sent with the staff session's cookie. Fetch it again "
+                   "after signing in: sign-in starts a new session.",
+    "x-token-operation": "getStaffCsrfToken"}
 NUMBER = {"name": "number", "in": "path", "required": True,
           "schema": {"type": "string", "pattern": "^C-[0-9A-Z]{5}$"}}
 RECORD: dict[str, Any] = {"type": "object", "required": ["record_ref", "key_epoch", "ciphertext"],
@@ -24,10 +43,13 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema}}}
 
 
-def _action(summary: str, body: dict[str, Any] | None, ok: str = "200",
+def _action(operation_id: str, summary: str, body: dict[str, Any] | None, ok: str = "200",
             parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A POST of a case handler; its parameters are the case number unless given (``[]`` for
+    none)."""
     operation: dict[str, Any] = {
-        "summary": summary, "security": CSRF, "parameters": parameters or [NUMBER],
+        "operationId": operation_id, "summary": summary, "security": CSRF,
+        "parameters": [NUMBER] if parameters is None else parameters,
         "responses": {ok: {"description": "Done", **_json(CASE)},
                       "400": {"description": "Refused; nothing changed", **_json(ERROR)},
                       "401": {"description": "Not signed in", **_json(ERROR)},
@@ -51,6 +73,10 @@ def _filters() -> list[dict[str, Any]]:
         ("page", {"type": "string", "pattern": "^[0-9]{1,6}$"}))]
 
 
+INBOX = {"type": "object", "properties": {
+    "cases": {"type": "array", "items": {"type": "object", "description": "A case's metadata",
+                                         "properties": {"number": NUMBER["schema"]}}},
+    "page": {"type": "integer"}}}
 TRANSITION = {"type": "object", "required": ["action"], "properties": {
     "action": {"enum": ["acknowledge", "triage", "investigate", "findings", "corrective_action",
                         "close", "reopen"]},
@@ -65,13 +91,14 @@ TRANSITION = {"type": "object", "required": ["action"], "properties": {
 
 STAFF_PATHS: dict[str, Any] = {
     "/staff/cases": {
-        "get": {"summary": "The inbox: cases this person may see, filtered, one page",
+        "get": {"operationId": "listCases",
+                "summary": "The inbox: cases this person may see, filtered, one page",
                 "parameters": _filters(),
-                "responses": {"200": {"description": "Page", **_json({"type": "object"})},
+                "responses": {"200": {"description": "Page", **_json(INBOX)},
                               "400": {"description": "Bad filter", **_json(ERROR)},
                               "401": {"description": "Not signed in", **_json(ERROR)},
                               "403": {"description": "Not a case handler", **_json(ERROR)}}},
-        "post": _action("Open a case with no reporter", {
+        "post": _action("openCase", "Open a case with no reporter", {
             "type": "object", "required": ["case_ref", "route", "category", "grants", "records"],
             "properties": {"case_ref": {"type": "string"}, "route": {"type": "string"},
                            "category": {"type": "string"}, "material_risk": {"type": "boolean"},
@@ -79,37 +106,110 @@ STAFF_PATHS: dict[str, Any] = {
                            "records": {"type": "array", "items": RECORD}}}, "201", []),
     },
     "/staff/cases/{number}": {"get": {
-        "summary": "One case", "parameters": [NUMBER],
+        "operationId": "getCase", "summary": "One case", "parameters": [NUMBER],
         "responses": {"200": {"description": "Case", **_json(CASE)},
                       "404": {"description": "No such case for this person", **_json(ERROR)}}}},
     "/staff/cases/{number}/records": {"post": _action(
-        "Write a note (never shown to the reporter) or a message", {
+        "writeCaseRecord", "Write a note (never shown to the reporter) or a message", {
             **RECORD, "required": ["kind", *RECORD["required"]],
             "properties": {**RECORD["properties"], "kind": {"enum": ["note", "message"]},
                            "purpose": {"enum": ["update", "feedback", None],
                                        "description": "A message that is a status update "
                                        "or feedback meets that clock; a plain one none"}}},
         "201")},
-    "/staff/cases/{number}/transitions": {"post": _action("Move the case on", TRANSITION)},
-    "/staff/cases/{number}/assignee": {"post": _action("Assign or unassign", {
+    "/staff/cases/{number}/transitions": {"post": _action("moveCase", "Move the case on",
+                                                          TRANSITION)},
+    "/staff/cases/{number}/assignee": {"post": _action("assignCase", "Assign or unassign", {
         "type": "object", "properties": {"staff_id": {"type": ["integer", "null"]}}})},
-    "/staff/cases/{number}/members": {"post": _action("Share the case with a recipient", {
+    "/staff/cases/{number}/members": {"post": _action(
+        "shareCase", "Share the case with a recipient", {
         "type": "object", "required": ["staff_id", "grants"], "properties": {
             "staff_id": {"type": "integer"}, "grants": {"type": "array", "items": {
                 "type": "object", "properties": {"key_epoch": {"type": "integer"},
                                                  "grant": B64}}}}})},
     "/staff/cases/{number}/members/{staff_id}/revoke": {"post": _action(
-        "Revoke a member's access and move the case to a new key", {
+        "revokeCaseMember", "Revoke a member's access and move the case to a new key", {
             "type": "object", "required": ["key_epoch", "grants"],
             "properties": {"key_epoch": {"type": "integer"},
                            "grants": {"type": "array", "items": GRANT}}},
         parameters=[NUMBER, {"name": "staff_id", "in": "path", "required": True,
                              "schema": {"type": "integer"}}])},
-    "/staff/cases/{number}/recuse": {"post": _action("Recuse yourself from the case", None)},
+    "/staff/cases/{number}/recuse": {"post": _action("recuse", "Recuse yourself from the case",
+                                                     None)},
     "/staff/cases/{number}/identity": {"post": _action(
+        "revealIdentity",
         "Reveal the reporter's encrypted identity (audited; the reporter is told)", None)},
-    "/staff/cases/{number}/links": {"post": _action("Link to another case", {
+    "/staff/cases/{number}/links": {"post": _action("linkCase", "Link to another case", {
         "type": "object", "required": ["number", "link_kind"], "properties": {
             "number": {"type": "string"},
             "link_kind": {"enum": ["duplicate", "related", "retaliation"]}}})},
+}
+
+
+def _auth(operation_id: str, summary: str, body: dict[str, Any], answer: dict[str, Any],
+          errors: dict[str, str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"servers": SITE_ROOT, "post": {
+        "operationId": operation_id, "summary": summary, "security": CSRF,
+        "requestBody": _json(body),
+        "responses": {"200": {"description": "Done", **_json(answer)},
+                      **{code: {"description": text, **_json(ERROR)}
+                         for code, text in errors.items()}, **(extra or {})}}}
+
+
+# After many failures with a username, each attempt with it needs a solved puzzle (README,
+# "Two factors"; app/services/throttle.py).
+PUZZLE_SOLUTION = {
+    "type": "object", "required": ["challenge", "nonce"],
+    "description": "A solution of the puzzle from a 429 proof_of_work_required answer: an "
+                   "8-byte nonce such that BLAKE2b-256('candor/v1/proof-of-work' NUL || "
+                   "challenge || nonce) starts with bits zero bits",
+    "properties": {"challenge": B64, "nonce": B64}}
+PUZZLE_REQUIRED = {"429": {
+    "description": "Many attempts with this username failed: solve the puzzle given and send "
+                   "again with proof_of_work. Nothing was checked or counted.",
+    **_json({"type": "object", "properties": {
+        "error": {"const": "proof_of_work_required"}, "message": {"type": "string"},
+        "proof_of_work": {"type": "object", "properties": {
+            "challenge": B64, "bits": {"type": "integer"}, "expires": {"type": "integer"}}}}})}}
+
+
+USERNAME = {"type": "string", "pattern": f"^{USERNAME_PATTERN}$",
+            "description": "Compared in lower case, without surrounding spaces"}
+SIGN_IN_PATHS: dict[str, Any] = {
+    "/auth/session": {"servers": SITE_ROOT, "get": {
+        "operationId": "getStaffCsrfToken",
+        "summary": "A CSRF token of the staff session (sets its cookie); fetch it again after "
+                   "signing in",
+        "responses": {"200": {"description": "Token", **_json({
+            "type": "object", "required": ["csrf_token"],
+            "properties": {"csrf_token": {"type": "string"}}})}}}},
+    "/auth/prelogin": _auth(
+        "staffPrelogin", "The salt and key-derivation parameters for a username (any name "
+        "gets an answer, so the answers reveal no account)",
+        {"type": "object", "required": ["username"], "properties": {"username": USERNAME}},
+        {"type": "object", "required": ["salt", "kdf"], "properties": {
+            "salt": {**B64, "description": "Argon2id salt of this account's password"},
+            "kdf": {**KDF, "description": "Argon2id parameters (crypto/SPEC.md, staff "
+                    "password): from the password and salt derive the login secret (sent) "
+                    "and the unwrapping key (kept)"}}},
+        {"400": "Malformed username"}),
+    "/auth/login": _auth(
+        "staffLogin", "Sign in with the login secret derived from the password, and a TOTP "
+        "code; starts a new staff session (fetch a new CSRF token after it)",
+        {"type": "object", "required": ["username", "login_secret", "totp"], "properties": {
+            "username": USERNAME,
+            "login_secret": {**B64, "description": "32 bytes derived from the password with "
+                             "the salt and parameters from /auth/prelogin"},
+            "totp": {"type": "string", "pattern": "^[0-9]{0,8}$",
+                     "description": "The current code of the account's authenticator; empty "
+                                    "only at the first sign-in, before TOTP is set up"},
+            "proof_of_work": PUZZLE_SOLUTION}},
+        {"type": "object", "required": ["wrapped_private_key", "staff_id", "next"],
+         "properties": {
+            "wrapped_private_key": {**B64, "description": "The staff private key wrapped "
+                                    "under the unwrapping key (crypto/SPEC.md)"},
+            "staff_id": {"type": "string", "description": "Bound into the wrapping"},
+            "next": {"type": "string", "description": "The page a browser goes to next"}}},
+        {"400": "Malformed input or CSRF failure", "401": "Wrong name, password or code"},
+        PUZZLE_REQUIRED),
 }

@@ -160,12 +160,12 @@ def _canonical_b64(value: Any) -> bytes:
     return decoded
 
 
-def _claim_proof_of_work(data: dict[str, Any]) -> bytes | None:
-    """Check the submission's proof of work and mark its challenge spent; returns the challenge
-    (None when proof of work is switched off). Raises ProofOfWorkRejected."""
+def _claim_proof_of_work(data: dict[str, Any]) -> None:
+    """Check the submission's proof of work and mark its challenge spent for good (nothing
+    when proof of work is switched off). Raises ProofOfWorkRejected."""
     config = get_config(current_app)
     if config.proof_of_work_bits == 0:
-        return None
+        return
     proof = data.get("proof_of_work")
     if not isinstance(proof, dict):
         raise proof_of_work.ProofOfWorkRejected("missing")
@@ -173,7 +173,6 @@ def _claim_proof_of_work(data: dict[str, Any]) -> bytes | None:
     proof_of_work.verify(config.secret_key, config.proof_of_work_bits, challenge,
                          _canonical_b64(proof.get("nonce")), time.time(),
                          spent_challenges(current_app))
-    return challenge
 
 
 @bp.post("/reports")
@@ -181,30 +180,33 @@ def submit_report() -> tuple[Response, int]:
     config = get_config(current_app)
     data = json_body()
     # Checked first, so a flood costs its sender the work before it costs this server any.
+    # A solution buys one answer, whatever the answer: given back after a refusal, it would
+    # let one solution ask question after question (issue 16, finding 9).
     try:
-        challenge = _claim_proof_of_work(data)
+        _claim_proof_of_work(data)
     except proof_of_work.ProofOfWorkRejected:
         return jsonify(error="proof_of_work_rejected", message=PROOF_OF_WORK_FAILED), 400
-    stored = False
     try:
         first = _retaliation_for(data)
-        filed = reports.file_report(db.session, _submission(data), config,
-                                    load_taxonomy(config.instance_path))
+        filed = reports.file_report(
+            db.session, _submission(data), config, load_taxonomy(config.instance_path),
+            reports.inherited_by_retaliation(db.session, first) if first is not None else None)
         if first is not None:
             reports.link_retaliation(first, db.session.get_one(Case, filed.id))
         # Only well-formed reports count, so junk cannot use up the limit for real reporters.
         take_rate_limit(current_app, "submission")
         db.session.commit()
-        stored = True
+    except reports.CodenameTaken as error:
+        db.session.rollback()
+        # Says that a lookup identifier opens a case, as /reporter/open would: counted alike.
+        take_rate_limit(current_app, "codename")
+        return jsonify(error="submission_rejected", message=str(error)), 400
     except reports.SubmissionRejected as error:
         db.session.rollback()
         return jsonify(error="submission_rejected", message=str(error)), 400
     except RateLimited:
         db.session.rollback()
         raise
-    finally:
-        if challenge is not None and not stored:  # only a stored report uses up its challenge
-            spent_challenges(current_app).release(challenge)
     token = _open_reporter_session(filed.id)
     return jsonify(case_ref=filed.case_ref, number=filed.number, csrf_token=token), 201
 
@@ -314,5 +316,6 @@ def reporter_message() -> tuple[Response, int]:
 
 @bp.post("/reporter/leave")
 def reporter_leave() -> Response:
-    case_session.close()
+    case_session.end()
+    db.session.commit()
     return jsonify(message="Your session has ended.")

@@ -20,15 +20,16 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from app import get_config
-from app.auth import sessions
+from app import get_config, spent_challenges
+from app.auth import puzzles, sessions
 from app.extensions import db
 from app.json_input import b64, bytes_field, json_body, password_material, text_field
 from app.models import SessionPrincipal, StaffInvitation, StaffUser
 from app.services import audit, invitations, staff_accounts
-from app.services.staff_accounts import USERNAME_PATTERN, AccountError, AccountLocked
+from app.services.staff_accounts import USERNAME_PATTERN, AccountError, PuzzleNeeded
 from crypto.directory import fingerprint
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -46,6 +47,14 @@ def _username(data: dict[str, Any]) -> str:
 @bp.get("/login")
 def login() -> str:
     return render_template("auth/login.html")
+
+
+@bp.get("/session")
+def staff_session() -> Response:
+    """A CSRF token of the staff session, for staff clients that are not pages. A reporter
+    session's token (``GET /api/v1/session``) is no good here: each surface has its own
+    cookie, and its own token. Signing in starts a new session: fetch a new token after it."""
+    return jsonify(csrf_token=generate_csrf())
 
 
 @bp.post("/prelogin")
@@ -68,15 +77,17 @@ def login_submit() -> tuple[Response, int] | Response:
     totp_code = text_field(data, "totp", max_length=16, allow_empty=True).strip()
     config = get_config(current_app)
     try:
-        staff = staff_accounts.authenticate(db.session, username, login_secret, totp_code, config)
-    except (AccountLocked, AccountError) as error:
+        staff = staff_accounts.authenticate(db.session, username, login_secret, totp_code, config,
+                                            puzzles.solution(data), spent_challenges(current_app))
+    except PuzzleNeeded as needed:
+        # Nothing was checked, so nothing is audited: an attempt that costs nothing must not
+        # be able to fill the trail.
+        return puzzles.puzzle_answer(needed)
+    except AccountError as error:
         # The trail names the account only when it exists: a mistyped name is nobody's.
         known = staff_accounts.find_staff(db.session, username)
-        audit.record(db.session, "auth.login_locked" if isinstance(error, AccountLocked)
-                     else "auth.login_failed", actor=audit.actor_for(known))
+        audit.record(db.session, "auth.login_failed", actor=audit.actor_for(known))
         db.session.commit()
-        if isinstance(error, AccountLocked):
-            return jsonify(error="locked", message=str(error)), 429
         return jsonify(error="login_failed", message=str(error)), 401
     audit.record(db.session, "auth.login", actor=audit.actor_for(staff))
     stage = sessions.STAGE_FULL if staff.totp_enrolled_at else sessions.STAGE_ENROLMENT
@@ -206,9 +217,11 @@ def recover_begin() -> tuple[Response, int] | Response:
     totp_code = text_field(data, "totp", max_length=16).strip()
     config = get_config(current_app)
     try:
-        started = staff_accounts.begin_recovery(db.session, username, totp_code, config)
-    except AccountLocked as error:
-        return jsonify(error="locked", message=str(error)), 429
+        started = staff_accounts.begin_recovery(db.session, username, totp_code, config,
+                                                puzzles.solution(data),
+                                                spent_challenges(current_app))
+    except PuzzleNeeded as needed:
+        return puzzles.puzzle_answer(needed)
     except AccountError as error:
         return jsonify(error="recovery_failed", message=str(error)), 401
     db.session.commit()

@@ -30,6 +30,7 @@ from app.auth.guards import staff_required
 from app.extensions import db
 from app.governance.charts import bar_chart
 from app.models import AuditCheckpoint, AuditEntry, SessionPrincipal
+from app.request_numbers import query_int
 from app.roles import Permission
 from app.services import audit, escalation, statistics
 from app.services.readiness import route_readiness
@@ -162,7 +163,8 @@ def audit_trail(principal: SessionPrincipal) -> str:
     # Walked in full at every visit: a cached verdict would hide an edit made since.
     verification = audit.verify(db.session, verify_key)
     page = db.paginate(db.select(AuditEntry).order_by(AuditEntry.id.desc()),
-                       per_page=AUDIT_PAGE_SIZE, max_per_page=AUDIT_PAGE_SIZE, error_out=False)
+                       page=query_int("page", 1, minimum=1), per_page=AUDIT_PAGE_SIZE,
+                       max_per_page=AUDIT_PAGE_SIZE, error_out=False)
     checkpoints = db.session.scalars(db.select(AuditCheckpoint)
                                      .order_by(AuditCheckpoint.id.desc()).limit(5)).all()
     return render_template("governance/audit.html", principal=principal, page=page,

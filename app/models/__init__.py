@@ -104,14 +104,14 @@ class StaffInvitation(Base):
 
 
 class LoginThrottle(Base):
-    """Failed attempts per account name and purpose, kept for names that do not exist too, so a
-    lockout says nothing about which accounts exist. The key is a keyed hash of the name."""
+    """Failed attempts per account name and purpose, kept for names that do not exist too, so
+    the puzzles asked of further attempts say nothing about which accounts exist (nothing is
+    ever locked: app/services/throttle.py). The key is a keyed hash of the name."""
 
     __tablename__ = "login_throttles"
 
     key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -356,3 +356,4 @@ class AuditEntry(Base):
 from app.models.attachments import *  # noqa: E402, F403
 from app.models.deadlines import *  # noqa: E402, F403
 from app.models.governance import *  # noqa: E402, F403
+from app.models.reporter_sessions import *  # noqa: E402, F403

@@ -150,12 +150,16 @@ def _new_form() -> NewReportForm:
 
 def _chosen_readers(form: NewReportForm) -> tuple[Readers | None, str | None]:
     """The readers for the options chosen so far (the default route while the chosen one is
-    invalid), or the routing error that says why no one could read it."""
+    invalid), or the routing error that says why no one could read it. A report of
+    retaliation's readers leave out what it inherits, ticked or not."""
     chosen = form.route.data
     route = Route(chosen) if chosen in {route.value for route in Route} else Route.RSO
+    first = _first_case(form)
+    inherited = reports.inherited_by_retaliation(db.session, first) if first else None
+    concerned = set(form.concerned.data or []) | (inherited.staff_ids if inherited else set())
     try:
-        readers = readers_for(db.session, route, bool(form.concerns_rso.data),
-                              form.concerned.data or [])
+        readers = readers_for(db.session, route, bool(form.concerns_rso.data) or bool(
+            inherited and inherited.concerns_rso), sorted(concerned))
     except RoutingError as error:
         return None, str(error)
     return readers, None
@@ -166,6 +170,18 @@ def _first_case(form: NewReportForm) -> Case | None:
     if form.retaliation.data != "1":
         return None
     return db.session.get(Case, case_session.current_case_id() or 0)
+
+
+def _tick_inherited(form: NewReportForm) -> None:
+    """Show a report of retaliation with what it keeps of the case it follows already ticked
+    (the server keeps those whether or not they stay ticked)."""
+    first = _first_case(form)
+    if first is None:
+        return
+    inherited = reports.inherited_by_retaliation(db.session, first)
+    listed = {choice.value for choice in form.concerned.choices}
+    form.concerned.data = sorted(inherited.staff_ids & listed)
+    form.concerns_rso.data = inherited.concerns_rso
 
 
 def _new_page(form: NewReportForm, status: int = 200, message: str | None = None
@@ -207,15 +223,18 @@ def _submission(body: dict[str, Any]) -> reports.Submission:
     )
 
 
-def _file_report(form: NewReportForm, uploads: PlainUploads) -> tuple[Case, str]:
+def _file_report(form: NewReportForm, uploads: PlainUploads,
+                 inherited: reports.Inherited | None) -> tuple[Case, str]:
     """Encrypt the form's report in memory and store the ciphertext with its attachments (not
     yet committed). Returns the case and its codename, which the caller shows once and keeps
-    nowhere."""
+    nowhere. A report of retaliation keeps what it ``inherited``, ticked on the form or not."""
     config = get_config(current_app)
+    concerned = set(form.concerned.data or ()) | (inherited.staff_ids if inherited else set())
     report = protocol.NewReport(
         route=form.route.data, category=form.category.data, text=form.text.data,
         identity=(form.identity.data or "").strip() or None,
-        concerns_rso=form.concerns_rso.data, concerned_staff_ids=tuple(form.concerned.data or ()),
+        concerns_rso=bool(form.concerns_rso.data or (inherited and inherited.concerns_rso)),
+        concerned_staff_ids=tuple(sorted(concerned)),
         material_risk=form.material_risk.data, sb53_disclosure=form.sb53_disclosure.data,
         critical_incident=form.critical_incident.data, imminent_risk=form.imminent_risk.data,
     )
@@ -224,7 +243,7 @@ def _file_report(form: NewReportForm, uploads: PlainUploads) -> tuple[Case, str]
     body, codename, case_key = protocol.build_submission_with_key(
         report, _verified_directory(), reports.reporter_kdf_params(config), uploads.case_ref)
     case = reports.submit_report(db.session, _submission(body), config,
-                                 load_taxonomy(config.instance_path))
+                                 load_taxonomy(config.instance_path), inherited)
     db.session.flush()
     uploads.store_in(db.session, case, case_key, case.key_epoch)
     return case, codename
@@ -276,6 +295,7 @@ def new() -> tuple[str, int] | Response:
         if request.args.get("retaliation") == "1":
             form.retaliation.data = "1"
             form.category.data = "retaliation"
+            _tick_inherited(form)
         return _new_page(form)
     try:
         return _filed(form, uploads, counted)
@@ -315,7 +335,9 @@ def _filed(form: NewReportForm, uploads: PlainUploads, counted: bool
     if not counted:
         take_rate_limit(current_app, "submission")
     try:
-        case, codename = _file_report(form, uploads)
+        case, codename = _file_report(
+            form, uploads,
+            reports.inherited_by_retaliation(db.session, first) if first is not None else None)
         if first is not None:
             reports.link_retaliation(first, case)
     except (reports.SubmissionRejected, RoutingError, protocol.NoReaders,

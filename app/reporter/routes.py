@@ -15,7 +15,7 @@ from app.outside_channels import load_outside_channels
 from app.reporter import session as case_session
 from app.rights_notice import load_notice
 from app.roles import describe_person
-from app.services import directory
+from app.services import directory, reports
 from app.services.routing import ROUTE_LABELS
 from crypto.stream import CHUNK_SIZE
 
@@ -91,6 +91,7 @@ def new_report() -> str:
         "reporter/new.html",
         org_fingerprint=directory.pinned_fingerprint(get_config(current_app)),
         routes=ROUTE_LABELS, retaliation=retaliation, first_case=first,
+        inherited=reports.inherited_by_retaliation(db.session, first) if first else None,
     )
 
 

@@ -3,51 +3,85 @@
 The session cookie is sealed (``app/surfaces.py``): unreadable without the server's secret, so a
 seized or shared device does not tell which case its owner opened. Once idle longer than
 ``CANDOR_REPORTER_IDLE_MINUTES`` it opens nothing, and the next answer replaces it with one
-without the case. Nothing is kept on the server.
+without the case. The server keeps nothing of a session while it lasts.
+
+"Leave now" (:func:`end`) must also end any copy of the cookie taken before, which the cookie
+alone cannot do: every session carries a random identifier, kept from the first case it opens
+to its end (so ending it also ends cookies of cases opened earlier in it), and an ended one is
+remembered by the server until every copy has gone idle (``app/services/reporter_sessions.py``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import secrets
 import time
 
 from flask import current_app, g, session
 
 from app import get_config
+from app.extensions import db
+from app.models import today
+from app.services import reporter_sessions
 
 _FIELD = "reporter"
 _RECEIPT = "receipt"
 
 
-def _mark(case_id: int) -> None:
-    session[_FIELD] = {"case": case_id, "seen": int(time.time())}
+def _mark(case_id: int, session_id: str) -> None:
+    session[_FIELD] = {"case": case_id, "seen": int(time.time()), "sid": session_id}
+
+
+def _live() -> tuple[int, str] | None:
+    """The open case and the session's identifier, if the session exists, has not gone idle
+    and has not been ended."""
+    data = session.get(_FIELD)
+    if not isinstance(data, dict):
+        return None
+    case_id, seen, session_id = data.get("case"), data.get("seen"), data.get("sid")
+    if not isinstance(case_id, int) or not isinstance(seen, int) \
+            or not isinstance(session_id, str):
+        return None
+    if time.time() - seen > get_config(current_app).reporter_idle_minutes * 60 \
+            or reporter_sessions.is_ended(db.session, session_id):
+        del session[_FIELD]  # the cookie sent back no longer holds the case id
+        return None
+    return case_id, session_id
 
 
 def open_for(case_id: int) -> None:
     """Start a fresh session for this case: nothing from before carries over, not even the CSRF
-    token this request may have handed out already (forms made after this get a new one)."""
+    token this request may have handed out already (forms made after this get a new one), but
+    the identifier of a session still live, so that leaving ends its earlier cookies too."""
+    live = _live()
     session.clear()
     g.pop("csrf_token", None)
-    _mark(case_id)
+    _mark(case_id, live[1] if live else secrets.token_urlsafe(16))
 
 
 def current_case_id() -> int | None:
-    """The open case, if the session exists and has not gone idle (and mark it active)."""
-    data = session.get(_FIELD)
-    if not isinstance(data, dict):
+    """The open case, if the session is live (and mark it active)."""
+    live = _live()
+    if live is None:
         return None
-    case_id, seen = data.get("case"), data.get("seen")
-    if not isinstance(case_id, int) or not isinstance(seen, int):
-        return None
-    if time.time() - seen > get_config(current_app).reporter_idle_minutes * 60:
-        del session[_FIELD]  # the cookie sent back no longer holds the case id
-        return None
-    _mark(case_id)
-    return case_id
+    _mark(*live)
+    return live[0]
 
 
 def close() -> None:
+    """Forget the session in this cookie (a copy of it still works until it goes idle)."""
+    session.clear()
+
+
+def end() -> None:
+    """"Leave now": close the session and end every cookie of it, copies included. The caller
+    commits."""
+    data = session.get(_FIELD)
+    session_id = data.get("sid") if isinstance(data, dict) else None
+    if isinstance(session_id, str):
+        reporter_sessions.end(db.session, session_id, today(),
+                              get_config(current_app).reporter_idle_minutes)
     session.clear()
 
 

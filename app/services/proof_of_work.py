@@ -53,16 +53,21 @@ def _key(secret: str) -> bytes:
     return derive_key(secret, "proof-of-work")
 
 
-def _tag(secret: str, expires_and_random: bytes) -> bytes:
-    return hmac.new(_key(secret), TAG_CONTEXT + expires_and_random,
+def _tag(secret: str, expires_and_random: bytes, binding: bytes) -> bytes:
+    # A bound challenge's tag covers a digest of its binding after the body: unbound
+    # challenges (an empty binding) keep the tag they always had.
+    bound = hashlib.sha256(binding).digest() if binding else b""
+    return hmac.new(_key(secret), TAG_CONTEXT + expires_and_random + bound,
                     hashlib.sha256).digest()[:TAG_SIZE]
 
 
-def issue(secret: str, bits: int, now: float) -> Challenge:
-    """A new challenge, valid for ten minutes from ``now``."""
+def issue(secret: str, bits: int, now: float, binding: bytes = b"") -> Challenge:
+    """A new challenge, valid for ten minutes from ``now``. A ``binding`` (sign-in puzzles
+    bind the name and purpose they are for) makes it valid only where verified with the
+    same binding."""
     expires = int(now) + LIFETIME_SECONDS
     body = expires.to_bytes(EXPIRES_SIZE, "big") + secrets.token_bytes(RANDOM_SIZE)
-    return Challenge(body + _tag(secret, body), bits, expires)
+    return Challenge(body + _tag(secret, body, binding), bits, expires)
 
 
 class SpentChallenges:
@@ -94,27 +99,21 @@ class SpentChallenges:
             self._spent[digest] = expires
             return True
 
-    def release(self, challenge: bytes) -> None:
-        """Make a claimed challenge usable again: the report it came with was not stored."""
-        with self._lock:
-            self._spent.pop(self._digest(challenge), None)
-
     def __len__(self) -> int:
         with self._lock:
             return len(self._spent)
 
 
 def verify(secret: str, bits: int, challenge: bytes, nonce: bytes, now: float,
-           spent: SpentChallenges) -> None:
+           spent: SpentChallenges, binding: bytes = b"") -> None:
     """Accept a solved challenge and mark it spent, or raise :class:`ProofOfWorkRejected`.
 
-    The caller must ``spent.release(challenge)`` if the report is then not stored, so that a
-    challenge is used up only by a stored report.
+    A spent challenge stays spent whatever the submission's fate: one solution, one answer.
     """
     if len(challenge) != CHALLENGE_SIZE or len(nonce) != PROOF_OF_WORK_NONCE_SIZE:
         raise ProofOfWorkRejected("malformed")
     body, tag = challenge[:-TAG_SIZE], challenge[-TAG_SIZE:]
-    if not hmac.compare_digest(tag, _tag(secret, body)):
+    if not hmac.compare_digest(tag, _tag(secret, body, binding)):
         raise ProofOfWorkRejected("not issued by this server")
     expires = int.from_bytes(body[:EXPIRES_SIZE], "big")
     if expires <= now:

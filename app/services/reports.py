@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -57,6 +57,12 @@ class SubmissionRejected(Exception):
     """The submission is refused; ``str(error)`` is safe to show the reporter."""
 
 
+class CodenameTaken(SubmissionRejected):
+    """The codename's lookup identifier opens a case already. The answer says whether an
+    identifier is in use, as a look-up with the codename would: the caller counts it against
+    the same limit (issue 16, finding 9)."""
+
+
 @dataclass(frozen=True)
 class GrantIn:
     kind: str
@@ -90,6 +96,17 @@ class Submission:
     # for the lab's notice to the authority then runs from the day of filing.
     critical_incident: bool = False
     imminent_risk: bool = False
+
+
+@dataclass(frozen=True)
+class Inherited:
+    """What a report filed as retaliation for a case keeps of that case, whatever its own
+    form says: whether it concerns the RSO, and everyone the first report named as concerned.
+    The reporter may name more people, never fewer: the people the first report kept out are
+    the ones a report of retaliation for it is most likely about."""
+
+    concerns_rso: bool
+    staff_ids: frozenset[int]
 
 
 @dataclass(frozen=True)
@@ -127,24 +144,47 @@ def new_number(session: DbSession) -> str:
 NUMBER_ATTEMPTS = 8
 
 
+NOT_EXACT_READERS = ("The report was not encrypted to exactly the current readers of this "
+                     "route; reload the page and submit again.")
+INHERITED_READERS = (
+    "The report was not encrypted to exactly the readers it may have: a report about "
+    "retaliation leaves out everyone your first report left out, and concerns the RSO if that "
+    "one did. Reload the page and send again.")
+
+
+def inherited_by_retaliation(session: DbSession, first: Case) -> Inherited:
+    """What a report of retaliation for ``first`` must keep (:class:`Inherited`). Exclusions
+    the reporter made, not staff who recused themselves: that is staff's business."""
+    staff_ids = session.scalars(select(CaseExclusion.staff_id).where(
+        CaseExclusion.case_id == first.id, CaseExclusion.reason == "concerned"))
+    return Inherited(first.concerns_rso, frozenset(staff_ids))
+
+
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise SubmissionRejected(message)
 
 
 def submit_report(
-    session: DbSession, submission: Submission, config: Config, taxonomy: Taxonomy
+    session: DbSession, submission: Submission, config: Config, taxonomy: Taxonomy,
+    inherited: Inherited | None = None,
 ) -> Case:
     """``file_report``, then the stored case as an ORM object (one query more), for a caller
     that goes on to change it."""
-    return session.get_one(Case, file_report(session, submission, config, taxonomy).id)
+    return session.get_one(Case, file_report(session, submission, config, taxonomy,
+                                             inherited).id)
 
 
 def file_report(
-    session: DbSession, submission: Submission, config: Config, taxonomy: Taxonomy
+    session: DbSession, submission: Submission, config: Config, taxonomy: Taxonomy,
+    inherited: Inherited | None = None,
 ) -> FiledCase:
     """Validate a submission completely, then write it as one new case (not committed).
     Raises SubmissionRejected, and then nothing of it was written.
+
+    A report of retaliation passes what it ``inherited`` from the case it follows
+    (:func:`inherited_by_retaliation`): those people are left out and the RSO flag is kept
+    whatever the submission says, and its keys must have been sealed accordingly.
 
     It must be the first write of its transaction: the database's unique constraints check
     that the case identifier, the codename's lookup hash and the number are free, and a
@@ -165,11 +205,19 @@ def file_report(
     if concerned:
         known = set(session.scalars(select(StaffUser.id).where(StaffUser.id.in_(concerned))))
         check(known == concerned, "Someone named as concerned is not a member of staff.")
+    if inherited is not None:
+        concerned |= inherited.staff_ids
+        s = replace(s, concerns_rso=s.concerns_rso or inherited.concerns_rso)
     try:
         readers = reader_ids_for(session, s.route, s.concerns_rso, concerned)
     except RoutingError as error:
         raise SubmissionRejected(str(error)) from None
-    check_grants(s.grants, set(readers.now), set(readers.on_escalation))
+    try:
+        check_grants(s.grants, set(readers.now), set(readers.on_escalation))
+    except SubmissionRejected as error:
+        if inherited is None or str(error) != NOT_EXACT_READERS:
+            raise
+        raise SubmissionRejected(INHERITED_READERS) from None
     _check_records(s.records)
     if s.concerns_rso:
         # Every RSO is concerned too: later checks (access, escalation) read the exclusions.
@@ -186,8 +234,8 @@ def file_report(
             session.rollback()
             check(session.scalar(select(Case.id).where(Case.case_ref == s.case_ref)) is None,
                   "This case identifier is taken; submit again.")
-            check(session.scalar(select(Case.id).where(Case.lookup_hash == digest)) is None,
-                  "This codename is taken; submit again.")
+            if session.scalar(select(Case.id).where(Case.lookup_hash == digest)) is not None:
+                raise CodenameTaken("This codename is taken; submit again.") from None
             if session.scalar(select(Case.id).where(Case.number == number)) is None:
                 raise  # not a collision (a member of staff deleted meanwhile, say)
             # The number was taken: draw another.
@@ -279,9 +327,7 @@ def check_grants(grants: list[GrantIn], now: set[int], escalation: set[int],
            else "A case opened by staff has no reporter's copy of the key.")
     for kind, expected in (("recipient", now), ("escrow", escalation)):
         ids = by_kind[kind]
-        check(len(ids) == len(set(ids)) and set(ids) == expected,
-               "The report was not encrypted to exactly the current readers of this route; "
-               "reload the page and submit again.")
+        check(len(ids) == len(set(ids)) and set(ids) == expected, NOT_EXACT_READERS)
 
 
 def _check_records(records: list[RecordIn]) -> None:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import cache
 
 import nacl.exceptions
@@ -25,7 +25,8 @@ from app.config import Config
 from app.extensions import DbSession
 from app.models import StaffRole, StaffUser, utcnow
 from app.roles import Role
-from app.services import throttle
+from app.services import proof_of_work, throttle
+from app.services.proof_of_work import SpentChallenges
 from crypto import kdf, keys
 from crypto.directory import OrganisationSigningKey
 from crypto.encoding import VERSION
@@ -55,12 +56,15 @@ class LoginFailed(AccountError):
         super().__init__(LOGIN_FAILED)
 
 
-class AccountLocked(AccountError):
-    def __init__(self, until: datetime) -> None:
+class PuzzleNeeded(AccountError):
+    """Many attempts with this name failed, so this one must bring a solved puzzle first
+    (``app/services/throttle.py``); ``challenge`` is a fresh one. Nothing was checked."""
+
+    def __init__(self, challenge: proof_of_work.Challenge) -> None:
         super().__init__(
-            "Too many failed attempts: signing in with this username is paused until "
-            f"{until:%H:%M} UTC. Try again then."
-        )
+            "Many failed attempts were made with this username, so each attempt must first "
+            "solve a small puzzle. This page solves it for you and sends again.")
+        self.challenge = challenge
 
 
 @dataclass(frozen=True)
@@ -170,13 +174,15 @@ def create_staff(
 
 
 def authenticate(
-    session: DbSession, username: str, login_secret: bytes, totp_code: str, config: Config
+    session: DbSession, username: str, login_secret: bytes, totp_code: str, config: Config,
+    solution: throttle.Solution | None, spent: SpentChallenges,
 ) -> StaffUser:
     """Check the login secret and, once enrolled, the TOTP code. Failures count per name
-    (existing or not) and lock it at the limit; every failure looks the same."""
+    (existing or not), and past the free ones each attempt needs a solved puzzle (raises
+    PuzzleNeeded); every failure looks the same."""
     key = throttle.throttle_key(config, throttle.SIGN_IN, username)
-    with _lockout_as_error():
-        throttle.check(session, key)
+    with _puzzle_as_error():
+        throttle.check(session, key, config, solution, spent)
         staff = _signable_staff(session, username)
         if staff is None:
             # Spend the same time as a real check so a timing difference does not reveal accounts.
@@ -196,11 +202,11 @@ def authenticate(
 
 
 @contextmanager
-def _lockout_as_error() -> Iterator[None]:
+def _puzzle_as_error() -> Iterator[None]:
     try:
         yield
-    except throttle.Locked as locked:
-        raise AccountLocked(locked.until) from None
+    except throttle.PuzzleRequired as required:
+        raise PuzzleNeeded(required.challenge) from None
 
 
 def _signable_staff(session: DbSession, username: str) -> StaffUser | None:
@@ -222,13 +228,14 @@ class RecoveryChallenge:
 
 
 def begin_recovery(
-    session: DbSession, username: str, totp_code: str, config: Config
+    session: DbSession, username: str, totp_code: str, config: Config,
+    solution: throttle.Solution | None, spent: SpentChallenges,
 ) -> RecoveryChallenge:
     """First step of a forgotten-password recovery: a valid TOTP code. Failures count on their
-    own per name, so guessing codes here cannot lock anyone out of signing in."""
+    own per name, so guessing codes here cannot make signing in any harder."""
     key = throttle.throttle_key(config, throttle.RECOVERY, username)
-    with _lockout_as_error():
-        throttle.check(session, key)
+    with _puzzle_as_error():
+        throttle.check(session, key, config, solution, spent)
         staff = _signable_staff(session, username)
         ok = (staff is not None and staff.recovery_wrapped_private_key is not None
               and _claim_totp(session, staff, totp_code))
@@ -316,13 +323,15 @@ def complete_enrolment(
 
 def change_password(
     session: DbSession, staff: StaffUser, *, current_login_secret: bytes,
-    new: PasswordMaterial, config: Config,
+    new: PasswordMaterial, config: Config, solution: throttle.Solution | None,
+    spent: SpentChallenges,
 ) -> None:
     """Replace the login secret and the password-wrapped key, both made in the browser. A
-    wrong current password counts as a failed sign-in, so a stolen session cannot guess on."""
+    wrong current password counts as a failed sign-in, so a stolen session guesses no faster
+    than anyone else."""
     key = throttle.throttle_key(config, throttle.SIGN_IN, staff.username)
-    with _lockout_as_error():
-        throttle.check(session, key)
+    with _puzzle_as_error():
+        throttle.check(session, key, config, solution, spent)
         if not _login_secret_matches(staff.login_hash, current_login_secret):
             throttle.record_failure(session, key, config)
             raise AccountError("The current password is not right.")

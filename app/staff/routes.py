@@ -15,7 +15,8 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 
-from app import get_config
+from app import get_config, spent_challenges
+from app.auth import puzzles
 from app.auth.guards import staff_required
 from app.auth.sessions import close_all_sessions
 from app.extensions import db
@@ -23,7 +24,7 @@ from app.json_input import bytes_field, json_body, password_material
 from app.models import SessionPrincipal, StaffUser, today
 from app.roles import Permission, Role
 from app.services import audit, cases, invitations, staff_accounts
-from app.services.staff_accounts import AccountError, AccountLocked
+from app.services.staff_accounts import AccountError, PuzzleNeeded
 from app.staff.forms import InviteStaffForm
 from crypto.directory import fingerprint
 
@@ -64,9 +65,10 @@ def password_submit(principal: SessionPrincipal) -> tuple[Response, int] | Respo
             current_login_secret=bytes_field(data, "current_login_secret"),
             new=password_material(data),
             config=get_config(current_app),
+            solution=puzzles.solution(data), spent=spent_challenges(current_app),
         )
-    except AccountLocked as error:
-        return jsonify(error="locked", message=str(error)), 429
+    except PuzzleNeeded as needed:
+        return puzzles.puzzle_answer(needed)
     except AccountError as error:
         return jsonify(error="password_change_failed", message=str(error)), 400
     # Whoever else is signed in with the old password is signed out.

@@ -1,7 +1,7 @@
 """pending receipts of reports filed without JavaScript
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-02 06:30:00
 
 A report filed without JavaScript redirects to its receipt, which is shown once
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0017'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import StaffUser
+from app.reporter.protocol import solve_proof_of_work
 from app.roles import Role
 from app.services.directory import load_signing_key
 from app.services.staff_accounts import create_staff, find_staff
@@ -36,6 +37,21 @@ def password_material(password: str, keypair: keys.BoxKeyPair, staff_id: str,
     return {"login_secret": base64.b64encode(derived.login_secret).decode(),
             "salt": base64.b64encode(salt).decode(), "kdf_version": params.version,
             "wrapped_private_key": base64.b64encode(wrapped).decode()}
+
+
+def solving_puzzles(send, rounds: int = 4):  # type: ignore[no-untyped-def]
+    """``send(proof)``, and while the answer asks for a puzzle, solve it and send again with
+    the solution, as the staff pages do (``postSolvingPuzzles`` in staff-session.js)."""
+    proof = None
+    for _round in range(rounds):
+        response = send(proof)
+        answer = response.get_json(silent=True) or {}
+        if response.status_code != 429 or answer.get("error") != "proof_of_work_required":
+            return response
+        offered = answer["proof_of_work"]
+        nonce = solve_proof_of_work(base64.b64decode(offered["challenge"]), offered["bits"])
+        proof = {"challenge": offered["challenge"], "nonce": base64.b64encode(nonce).decode()}
+    return response
 
 
 @dataclass
@@ -83,16 +99,21 @@ class StaffLogin:
         return secrets_.login_secret
 
     def post_login(self, client: FlaskClient, account: Account, totp: str | None = None,
-                   password: str | None = None,
-                   headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+                   password: str | None = None, headers: dict[str, str] | None = None,
+                   solve: bool = False):  # type: ignore[no-untyped-def]
+        """Sign in as the page does; with ``solve``, solving the puzzles the server asks for
+        after many failures, as the page does too."""
         secret = self.login_secret(client, account.username, password or account.password)
         code = totp if totp is not None else (account.totp_now() if account.totp_secret else "")
-        return client.post(
-            "/auth/login",
-            json={"username": account.username, "login_secret": base64.b64encode(secret).decode(),
-                  "totp": code},
-            headers={"X-CSRFToken": csrf_token(client), **(headers or {})},
-        )
+        body = {"username": account.username,
+                "login_secret": base64.b64encode(secret).decode(), "totp": code}
+
+        def send(proof: dict[str, str] | None):  # type: ignore[no-untyped-def]
+            return client.post("/auth/login", json={**body, **({"proof_of_work": proof}
+                                                                if proof else {})},
+                               headers={"X-CSRFToken": csrf_token(client), **(headers or {})})
+
+        return solving_puzzles(send) if solve else send(None)
 
     def login(self, client: FlaskClient, account: Account, totp: str | None = None,
               headers: dict[str, str] | None = None) -> None:

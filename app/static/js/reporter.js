@@ -6,6 +6,7 @@
 // request body. Decrypted text reaches the page only through textContent.
 import * as candor from "./candor-crypto.js";
 import { loadDirectory } from "./key-directory.js";
+import { solveProofOfWork } from "./proof-of-work.js";
 import { MetadataError, SNIFF_BYTES, SniffingStripper, sniff } from "./metadata.js";
 import { formatBytes, sizeBeforeDecrypting } from "./file-size.js";
 
@@ -254,50 +255,7 @@ async function buildSubmission(report, entries, params) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The anti-abuse puzzle, as protocol.solve_proof_of_work: an 8-byte nonce (a big-endian counter)
-// such that BLAKE2b-256 of the context string (with its trailing NUL), the server's challenge
-// and the nonce starts with `bits` zero bits. About 2^bits attempts. The page stays responsive
-// by pausing every 50 ms; pausing after a fixed count instead roughly doubled the time, since
-// each pause takes a few milliseconds of its own.
-
-const PROOF_OF_WORK_CONTEXT = "candor/v1/proof-of-work\0";
-const PROOF_OF_WORK_MAX_BITS = 28; // as protocol.PROOF_OF_WORK_MAX_BITS
-const ATTEMPTS_PER_CLOCK_CHECK = 1024;
-const MILLISECONDS_BETWEEN_PAUSES = 50;
-
-function hasLeadingZeroBits(digest, bits) {
-  const whole = Math.floor(bits / 8);
-  for (let i = 0; i < whole; i++) if (digest[i] !== 0) return false;
-  return bits % 8 === 0 || (digest[whole] >> (8 - (bits % 8))) === 0;
-}
-
-/** A nonce solving `challenge`; `progress(percent)` hears roughly how far along it is. */
-async function solveProofOfWork(challenge, bits, progress) {
-  if (!Number.isInteger(bits) || bits < 0 || bits > PROOF_OF_WORK_MAX_BITS) {
-    throw new ReporterError("The server asked for an anti-abuse check this page cannot do, so " +
-      "nothing was sent.");
-  }
-  const context = sodium.from_string(PROOF_OF_WORK_CONTEXT);
-  const input = new Uint8Array(context.length + challenge.length + 8);
-  input.set(context);
-  input.set(challenge, context.length);
-  const nonce = new DataView(input.buffer, input.length - 8);
-  const expected = 2 ** bits;
-  let lastPause = performance.now();
-  for (let counter = 0; ; counter++) {
-    nonce.setUint32(0, Math.floor(counter / 2 ** 32));
-    nonce.setUint32(4, counter >>> 0);
-    if (hasLeadingZeroBits(sodium.crypto_generichash(32, input, null), bits)) {
-      return input.slice(input.length - 8);
-    }
-    if ((counter + 1) % ATTEMPTS_PER_CLOCK_CHECK === 0 &&
-        performance.now() - lastPause >= MILLISECONDS_BETWEEN_PAUSES) {
-      progress(Math.min(99, Math.floor((100 * counter) / expected)));
-      await new Promise((resolve) => setTimeout(resolve));
-      lastPause = performance.now();
-    }
-  }
-}
+// The anti-abuse puzzle is solved by proof-of-work.js (shared with the staff sign-in).
 
 /** `body` with a fresh challenge from the server solved and attached (as
  * `protocol.with_proof_of_work`). */
@@ -520,11 +478,15 @@ function startReportPage(form) {
   const submit = $("report-submit");
   let options = null;
 
+  // A report of retaliation keeps its first report's exclusions and RSO flag (the server
+  // insists): they start ticked and cannot be unticked, and people no longer listed count too.
+  const inherited = (form.dataset.inheritedConcerned || "").split(" ").filter(Boolean);
   const choices = () => ({
     route: form.querySelector('input[name="route"]:checked').value,
-    concerns_rso: $("concerns-rso").checked,
-    concerned_staff_ids: Array.from(form.querySelectorAll('input[name="concerned"]:checked'),
-                                    (box) => Number(box.value)),
+    concerns_rso: $("concerns-rso").checked || Boolean(form.dataset.inheritedConcernsRso),
+    concerned_staff_ids: Array.from(new Set([
+      ...Array.from(form.querySelectorAll('input[name="concerned"]:checked'), (box) => box.value),
+      ...inherited]), Number),
   });
 
   let entries = [];
@@ -553,6 +515,7 @@ function startReportPage(form) {
       box.type = "checkbox";
       box.name = "concerned";
       box.value = String(entry.staffId);
+      box.checked = box.disabled = inherited.includes(box.value);
       const label = element("label", undefined, "checkbox");
       label.append(box, ` ${entry.username}`);
       const item = element("li");
@@ -579,6 +542,9 @@ function startReportPage(form) {
       }));
       listRecipients(entries);
       if (form.dataset.retaliation) $("category").value = "retaliation";
+      if (form.dataset.inheritedConcernsRso) {
+        $("concerns-rso").checked = $("concerns-rso").disabled = true;
+      }
       form.hidden = false;
       showReaders();
     } catch (error) {

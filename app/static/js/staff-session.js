@@ -2,6 +2,7 @@
 // The password is used only here: the page derives a login secret (sent) and an unwrapping
 // key (kept), and the unwrapped private key lives only in this tab's sessionStorage.
 import * as candor from "./candor-crypto.js";
+import { solveProofOfWork } from "./proof-of-work.js";
 
 const KEY_PREFIX = "candor.staff.";
 const IDLE_MS = 30 * 60 * 1000;
@@ -38,8 +39,38 @@ async function postJson(url, body) {
   });
   let data = {};
   try { data = await response.json(); } catch { /* an empty or non-JSON error body */ }
-  if (!response.ok) throw new Error(data.message || `The server answered ${response.status}.`);
+  if (!response.ok) {
+    const error = new Error(data.message || `The server answered ${response.status}.`);
+    error.answer = data;
+    throw error;
+  }
   return data;
+}
+
+// After many failed attempts with one username, each attempt must bring a solved puzzle: the
+// server answers 429 with one, this page solves it and sends again (a few times at most, in
+// case more failures made it harder meanwhile). Nobody is locked out; see throttle.py.
+const PUZZLE_ROUNDS = 4;
+
+async function postSolvingPuzzles(url, body, status) {
+  for (let round = 1; ; round++) {
+    try {
+      return await postJson(url, body);
+    } catch (error) {
+      const offered = error.answer?.proof_of_work;
+      if (error.answer?.error !== "proof_of_work_required" || !offered || round >= PUZZLE_ROUNDS) {
+        throw error;
+      }
+      const show = (percent) => {
+        if (!status) return;
+        status.textContent = "Many failed attempts were made with this username, so this " +
+          `page solves a puzzle before trying… ${percent}%`;
+      };
+      show(0);
+      const nonce = await solveProofOfWork(unb64(offered.challenge), offered.bits, show);
+      body = { ...body, proof_of_work: { challenge: offered.challenge, nonce: b64(nonce) } };
+    }
+  }
 }
 
 function showError(id, error) {
@@ -61,9 +92,9 @@ async function signIn(form) {
   progress.hidden = false;
   try {
     const secrets = await deriveFor(form.dataset.preloginUrl, username, password);
-    const answer = await postJson(form.dataset.loginUrl, {
+    const answer = await postSolvingPuzzles(form.dataset.loginUrl, {
       username, login_secret: b64(secrets.loginSecret), totp: form.totp.value.trim(),
-    });
+    }, progress);
     const keyPair = candor.unwrapPrivateKey(unb64(answer.wrapped_private_key), secrets.unwrapKey,
                                             answer.staff_id);
     storeKeyPair(answer.staff_id, keyPair);
@@ -101,7 +132,7 @@ async function changePassword(form) {
   const keyPair = loadKeyPair(staffId);
   if (!keyPair) throw new Error("Your private key is not in this tab any more. Sign in again.");
   const params = candor.paramsByVersion(Number(form.dataset.kdfVersion));
-  const answer = await postJson(form.dataset.submitUrl, {
+  const answer = await postSolvingPuzzles(form.dataset.submitUrl, {
     current_login_secret: b64(current.loginSecret),
     ...passwordMaterial(form.new_password.value, params, keyPair, staffId),
   });
@@ -132,7 +163,7 @@ function checkNewPassword(form) {
 
 async function recover(form) {
   checkNewPassword(form);
-  const begun = await postJson(form.dataset.beginUrl, {
+  const begun = await postSolvingPuzzles(form.dataset.beginUrl, {
     username: form.username.value.trim().toLowerCase(), totp: form.totp.value.trim(),
   });
   const staffId = begun.staff_id;

@@ -1,0 +1,121 @@
+"""Nobody can lock the RSO out (issue 16, finding 6): wrong attempts with a name make each
+further attempt with it cost a puzzle, never a lock, so the owner with the right password and
+a fresh TOTP code signs in while an attacker floods wrong attempts."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from app.extensions import db
+from app.models import AuditEntry, LoginThrottle
+from app.reporter.protocol import solve_proof_of_work
+from app.roles import Role
+from app.services import throttle
+from app.services.directory import pinned_fingerprint
+from tests.support.staff import StaffLogin, csrf_token
+
+MAX_BITS = 10  # the cap, kept low so the test's attackers solve puzzles quickly
+
+
+@pytest.fixture
+def puzzle_app(make_app: Callable[..., Flask], app: Flask) -> Flask:
+    config = app.extensions["candor_config"]
+    return make_app(login_puzzle_max_bits=MAX_BITS, org_key_file=config.org_signing_key_path,
+                    org_fingerprint=pinned_fingerprint(config))
+
+
+def test_the_owner_signs_in_while_an_attacker_floods_wrong_attempts(puzzle_app: Flask) -> None:
+    # The flood and the owner's sign-in interleave step by step: the owner is handed a puzzle,
+    # the attacker fails again and again while the owner solves it, then the owner sends.
+    # (In threads, concurrent sign-ins also exercise the audit trail's appends, which are
+    # tested on their own.)
+    app = puzzle_app
+    staff = StaffLogin(app)
+    owner = staff.create("rso1", Role.RSO)
+    config = app.extensions["candor_config"]
+    key = throttle.throttle_key(config, throttle.SIGN_IN, owner.username)
+    attacker = app.test_client()
+    answers: list[int] = []
+
+    def flood(times: int) -> None:
+        for _ in range(times):
+            answers.append(staff.post_login(attacker, owner, password="a guessed password",
+                                            totp="000000", solve=True).status_code)
+
+    def bits() -> int:
+        with app.app_context():
+            return throttle.required_bits(db.session, key, config)
+
+    flood(config.login_attempts_before_lockout + MAX_BITS - throttle.FIRST_PUZZLE_BITS + 3)
+    assert bits() == MAX_BITS  # harder for every guesser, up to the ceiling, and no further
+
+    owner_client = app.test_client()
+    secret = staff.login_secret(owner_client, owner.username, owner.password)
+    body = {"username": owner.username, "login_secret": base64.b64encode(secret).decode(),
+            "totp": owner.totp_now()}
+
+    def send(extra: dict[str, object]) -> Any:
+        return owner_client.post("/auth/login", json={**body, **extra},
+                                 headers={"X-CSRFToken": csrf_token(owner_client)})
+
+    asked = send({})
+    assert asked.status_code == 429
+    offered = asked.get_json()["proof_of_work"]
+    nonce = solve_proof_of_work(base64.b64decode(offered["challenge"]), offered["bits"])
+    flood(5)  # while the owner's page solves its puzzle
+    signed_in = send({"proof_of_work": {"challenge": offered["challenge"],
+                                        "nonce": base64.b64encode(nonce).decode()}})
+    assert signed_in.status_code == 200, signed_in.get_json()
+    flood(3)
+    assert set(answers) == {401}  # every guess was judged, and wrong; none locked anyone
+
+
+def test_an_attempt_without_its_puzzle_is_not_counted(puzzle_app: Flask) -> None:
+    # Refused before the password is looked at: free to send, so it must cost the server no
+    # password hash, count nothing and leave nothing in the audit trail.
+    app = puzzle_app
+    staff = StaffLogin(app)
+    owner = staff.create("rso1", Role.RSO)
+    config = app.extensions["candor_config"]
+    client = app.test_client()
+    for _ in range(config.login_attempts_before_lockout):
+        assert staff.post_login(client, owner, password="wrong").status_code == 401
+
+    def state() -> tuple[int, int]:
+        with app.app_context():
+            return (db.session.scalar(db.select(db.func.max(LoginThrottle.failures))) or 0,
+                    len(db.session.scalars(db.select(AuditEntry.id)).all()))
+
+    before = state()
+    for _ in range(5):
+        assert staff.post_login(client, owner, password="wrong").status_code == 429
+    assert state() == before
+
+
+def test_a_puzzle_for_one_name_does_not_open_another(puzzle_app: Flask) -> None:
+    app = puzzle_app
+    staff = StaffLogin(app)
+    first, second = staff.create("rso1", Role.RSO), staff.create("rso2", Role.RSO)
+    config = app.extensions["candor_config"]
+    client = app.test_client()
+    offered = {}
+    for account in (first, second):
+        for _ in range(config.login_attempts_before_lockout):
+            staff.post_login(client, account, password="wrong")
+        offered[account.username] = staff.post_login(client, account).get_json()["proof_of_work"]
+
+
+    challenge = offered["rso1"]["challenge"]
+    nonce = solve_proof_of_work(base64.b64decode(challenge), offered["rso1"]["bits"])
+    secret = staff.login_secret(client, "rso2", second.password)
+
+    answer = client.post("/auth/login", headers={"X-CSRFToken": csrf_token(client)}, json={
+        "username": "rso2", "login_secret": base64.b64encode(secret).decode(),
+        "totp": second.totp_now(),
+        "proof_of_work": {"challenge": challenge, "nonce": base64.b64encode(nonce).decode()}})
+    assert answer.status_code == 429 and answer.get_json()["error"] == "proof_of_work_required"
