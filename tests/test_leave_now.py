@@ -119,3 +119,22 @@ def test_leaving_without_a_case_open_keeps_nothing(app: Flask, client: FlaskClie
     assert reporter.post("/api/v1/reporter/leave", {}).status_code == 200
     with app.app_context():
         assert db.session.scalars(select(EndedReporterSession)).all() == []
+
+
+def test_leave_now_without_scripts_ends_the_session_too(app: Flask, client: FlaskClient,
+                                                        recipients: None) -> None:
+    """The no-JavaScript pages' "Leave now" is a plain link: following it ends every copy of
+    the session, as the API's leave does, and lands on a page that names nothing."""
+    reporter = ReporterClient(client)
+    _filed, codename = reporter.submit()
+    reporter.open(codename)
+    copy = cookie_of(client)
+    page = client.get("/report/plain/open").get_data(as_text=True)
+    assert 'href="/report/leave"' in page
+    left = client.get("/report/leave")
+    assert left.status_code == 200
+    assert "Candor" not in left.get_data(as_text=True)
+    assert left.headers["Cache-Control"] == "no-store"
+    assert not opens_a_case(browser_with(app, copy))
+    assert not opens_a_case(client)
+

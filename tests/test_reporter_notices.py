@@ -135,7 +135,7 @@ def test_every_reporter_page_links_to_the_notice_and_has_leave_now(
     shown = page(client.get(path))
     assert 'href="/rights"' in shown
     assert re.search(r'<a class="button button-danger leave-now" id="leave-now" '
-                     r'href="about:blank"', shown)
+                     r'href="/report/leave"', shown)
 
 
 def test_the_notice_states_the_rights_and_prints_as_a_poster(client: FlaskClient) -> None:
@@ -202,7 +202,11 @@ def test_the_leave_destination_is_configurable(tmp_path: Path) -> None:
 def test_reporter_pages_follow_the_configured_destination(make_app: Any) -> None:
     client = make_app(leave_url="https://weather.example.org/").test_client()
     for path in ("/", NEW, "/report/case"):
-        assert 'href="https://weather.example.org/"' in page(client.get(path))
+        shown = page(client.get(path))
+        assert 'href="/report/leave"' in shown  # without scripts: ends the session, then goes
+        assert 'data-home-url="https://weather.example.org/"' in shown  # with scripts
+    left = client.get("/report/leave")
+    assert (left.status_code, left.headers["Location"]) == (303, "https://weather.example.org/")
 
 
 

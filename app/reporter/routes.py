@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 from markupsafe import Markup
 
 from app import get_config
@@ -100,6 +100,23 @@ def case() -> str:
     """Coming back with the codename; the script derives everything from it in the browser."""
     # ?sent=1: the reporter comes from the receipt of the report they just made.
     return render_template("reporter/case.html", sent=request.args.get("sent") == "1")
+
+
+@bp.get("/report/leave")
+def leave() -> Response:
+    """"Leave now" without scripts: end the session (every copy of its cookie, as the API's
+    leave does), then go to the configured neutral page. A GET, so that a plain link does it;
+    the reporter cookie is SameSite=Strict, so no other site can make a browser send it here.
+    Browsers refuse a redirect to about:blank, so that default gets an empty page instead."""
+    case_session.end()
+    db.session.commit()
+    leave_url = get_config(current_app).leave_url
+    if leave_url.lower() == "about:blank":
+        response = Response("<!doctype html><title></title>", mimetype="text/html")
+    else:
+        response = redirect(leave_url, 303)  # type: ignore[assignment]
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/rights")
