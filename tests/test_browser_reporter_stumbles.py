@@ -54,9 +54,10 @@ def test_the_codename_without_javascript_never_breaks_inside_a_word(
     assert codename not in page.content()
     assert case_count(app) == 1
 
-    # "Leave now" works without JavaScript too.
+    # "Leave now" works without JavaScript too: the session ends and the page names nothing.
     page.click("#leave-now")
-    page.wait_for_url("about:blank")
+    page.wait_for_url("**/report/leave")
+    assert page.title() == "" and page.locator("body").inner_text().strip() == ""
 
 
 def test_an_empty_report_is_refused_beside_its_field_with_the_focus_there(

@@ -280,7 +280,7 @@ def costly_server(make_app: Callable[..., Flask], app: Flask) -> Iterator[str]:
 def test_the_page_solves_the_puzzle_before_sending(page: Any, costly_server: str, app: Flask,
                                                    rso: None) -> None:
     page.goto(costly_server + "/report/new")
-    expect(page.locator("#readers-now li")).to_have_text(["rso1 (RSO)"])
+    expect(page.locator("#readers-now li")).to_have_text(["rso1, Responsible Scaling Officer"])
     page.select_option("#category", "other")
     page.fill("#report-text", "A report.")
     page.click("#report-submit")
