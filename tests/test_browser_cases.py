@@ -210,8 +210,14 @@ def test_export_is_decrypted_in_the_browser_into_a_file(
     expect(page.locator("#identity-confirm")).to_be_visible()
     expect(page.locator("#identity-text")).to_be_hidden()
     page.click("#identity-confirm-yes")
+    expect(page.locator("#identity-error")).to_contain_text("Say why you need the identity")
+    expect(page.locator("#identity-text")).to_be_hidden()
+    page.select_option("#identity-reason", "contact_reporter")
+    page.click("#identity-confirm-yes")
     expect(page.locator("#identity-text")).to_have_text(IDENTITY)
     expect(page.locator("#timeline")).to_contain_text("Identity revealed by rso1")
+    expect(page.locator("#disclosure-list")).to_contain_text(
+        "Identity revealed to rso1: To contact the reporter outside this channel")
 
     requests_before = len(page_log.requests)
     with page.expect_download() as download:
@@ -225,8 +231,12 @@ def test_export_is_decrypted_in_the_browser_into_a_file(
     assert [r["text"] for r in exported["identity"]] == [IDENTITY]
     assert [r["text"] for r in exported["internal_notes"]] == [NOTE]
     assert exported["exported_by"] == "rso1"
-    # Building the file asked the server for nothing.
-    assert all(r.url.startswith("blob:") for r in page_log.requests[requests_before:])
+    # The server was told an export was made, and given nothing of it.
+    sent = [r for r in page_log.requests[requests_before:] if not r.url.startswith("blob:")]
+    assert [(r.method, r.url.split("/api/v1")[1]) for r in sent if r.method == "POST"] == [
+        ("POST", f"/staff/cases/{number}/exports")]
+    assert all(not r.post_data or r.post_data == "{}" for r in sent)
+    expect(page.locator("#disclosure-list")).to_contain_text("Exported by rso1, with the identity")
     assert page_log.console_errors == []
 
 
@@ -315,4 +325,32 @@ def test_an_attachment_is_decrypted_in_the_browser_as_it_downloads(
     assert download.value.suggested_filename == "eval log.txt"
     assert saved.read_bytes() == content
     assert any(r.url.endswith(f"/attachments/{ref}") for r in page_log.requests)
+    assert page_log.console_errors == []
+
+
+def test_passing_the_identity_on_tells_the_reporter_first(
+        page: Any, page_log: PageLog, live_server: str, app: Flask,
+        people: dict[str, Account]) -> None:
+    number, codename, reporter = file_report(app, text=REPORT, identity=IDENTITY)
+    unlock(page, live_server, people["rso1"])
+    open_from_inbox(page, live_server, number)
+    expect(page.locator("#handover-identity")).to_be_disabled()
+    page.click("#identity-reveal")
+    page.select_option("#identity-reason", "investigation_need")
+    page.click("#identity-confirm-yes")
+    expect(page.locator("#identity-text")).to_have_text(IDENTITY)
+
+    page.select_option("#handover-recipient", "competent_authority")
+    page.select_option("#handover-reason", "authority_investigation")
+    page.check("#handover-identity")
+    page.click("#handover-form button[type=submit]")
+    expect(page.locator("#handover-form .error")).to_contain_text("Write the message")
+    notice = "The authority has asked for your name; we will give it on Monday."
+    page.fill("#handover-text", notice)
+    page.click("#handover-form button[type=submit]")
+    expect(page.locator("#disclosure-list")).to_contain_text(
+        "Handed over to a competent authority by rso1 (an investigation by a competent "
+        "authority), with the identity; the reporter was told first by message")
+    expect(page.locator("#conversation")).to_contain_text(notice)
+    assert [m.text for m in reporter.read(codename) if m.author == "staff"] == [notice]
     assert page_log.console_errors == []

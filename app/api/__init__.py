@@ -5,4 +5,12 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # The modules below attach their endpoints to ``bp``.
-from app.api import attachments, cases, directory, legal_hold, openapi, reports  # noqa: E402, F401
+from app.api import (  # noqa: E402, F401
+    attachments,
+    cases,
+    directory,
+    disclosures,
+    legal_hold,
+    openapi,
+    reports,
+)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.services.disclosures import HANDOVER_REASONS, HANDOVER_RECIPIENTS, REVEAL_REASONS
+
 B64 = {"type": "string", "contentEncoding": "base64"}
 ERROR = {"type": "object", "properties": {"error": {"type": "string"},
                                           "message": {"type": "string"}}}
@@ -102,7 +104,19 @@ STAFF_PATHS: dict[str, Any] = {
                              "schema": {"type": "integer"}}])},
     "/staff/cases/{number}/recuse": {"post": _action("Recuse yourself from the case", None)},
     "/staff/cases/{number}/identity": {"post": _action(
-        "Reveal the reporter's encrypted identity (audited; the reporter is told)", None)},
+        "Reveal the reporter's encrypted identity, with a reason (audited; the reporter is told)",
+        {"type": "object", "required": ["reason"],
+         "properties": {"reason": {"enum": list(REVEAL_REASONS)}}})},
+    "/staff/cases/{number}/handovers": {"post": _action(
+        "Record material passed beyond the case's readers; with the identity, a notice to the "
+        "reporter or a note on why it would jeopardise the investigation", {
+            "type": "object", "required": ["recipient", "reason"], "properties": {
+                "recipient": {"enum": list(HANDOVER_RECIPIENTS)},
+                "reason": {"enum": list(HANDOVER_REASONS)},
+                "includes_identity": {"type": "boolean"}, "notice": RECORD,
+                "withheld": RECORD}}, "201")},
+    "/staff/cases/{number}/exports": {"post": _action(
+        "Record an export about to be decrypted in this browser", None, "201")},
     "/staff/cases/{number}/links": {"post": _action("Link to another case", {
         "type": "object", "required": ["number", "link_kind"], "properties": {
             "number": {"type": "string"},

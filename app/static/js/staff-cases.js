@@ -29,6 +29,8 @@ const EVENT_LABELS = {
   access_revoked: "Access revoked, case key replaced", recused: "A recipient recused",
   identity_revealed: "Identity revealed", linked: "Linked to another case",
   opened_by_staff: "Opened by staff", escalated: "Escalated to the Board",
+  handed_over: "Material handed over beyond the case", exported: "Exported",
+  disclosure_notice: "Reporter told their identity will be passed on",
 };
 const CLOCK_LABELS = {
   acknowledge: "acknowledgement", feedback: "feedback to the reporter",
@@ -378,6 +380,37 @@ function renderIdentity(view) {
   if (shown) $("identity-text").textContent = state.identity ?? UNREADABLE;
 }
 
+// The disclosure register: labels come from the form's own options (rendered by the server).
+const optionText = (selectId, value) =>
+  [...$(selectId).options].find((o) => o.value === value)?.textContent ?? label({}, value);
+
+function disclosureText(entry) {
+  const by = entry.by ? ` by ${entry.by}` : "";
+  if (entry.kind === "reveal") {
+    return `Identity revealed to ${entry.by ?? "a former member"}: ` +
+      optionText("identity-reason", entry.reason);
+  }
+  if (entry.kind === "export") {
+    return `Exported${by}${entry.includes_identity ? ", with the identity" : ""}`;
+  }
+  const told = !entry.includes_identity ? "without the identity"
+    : (entry.notice_record_ref ? "with the identity; the reporter was told first by message"
+      : "with the identity; the reporter was not told (reason in an internal note)");
+  return `Handed over to ${optionText("handover-recipient", entry.recipient).toLowerCase()}` +
+    `${by} (${optionText("handover-reason", entry.reason).toLowerCase()}), ${told}`;
+}
+
+function renderDisclosures(view) {
+  const entries = Array.isArray(view.disclosures) ? view.disclosures : [];
+  $("disclosure-list").replaceChildren(...entries.map((entry) => {
+    const item = element("li");
+    item.append(dateElement(entry.on), element("span", ` ${disclosureText(entry)}`));
+    return item;
+  }));
+  if (!entries.length) $("disclosure-list").append(element("li", "Nothing disclosed.", "hint"));
+  $("handover-identity").disabled = !view.identity_revealed;
+}
+
 // Attachments: listed once the case view carries them (the attachments capability); each is
 // fetched as ciphertext and decrypted here frame by frame as it arrives, and offered for saving
 // only after its final frame authenticated (a truncated stream is refused).
@@ -465,6 +498,7 @@ function renderCase(root, view) {
   $("report-text").textContent = report ? (report.text ?? UNREADABLE) : "No report record.";
   $("report-text").classList.toggle("error", Boolean(report && report.text === null));
   renderIdentity(view);
+  renderDisclosures(view);
   renderAttachments(root, view);
   fillList("conversation", recordsOf("message"), "No message yet.");
   fillList("notes", recordsOf("note"), "No note yet.");
@@ -617,10 +651,26 @@ function bindCaseForms(root) {
     return null;
   });
   bindIdentity(root);
-  $("export-button").addEventListener("click", () => {
+  bindAction(root, $("handover-form"), async (form) => {
+    const body = {
+      recipient: required(form.elements.recipient.value, "Say to whom the material goes."),
+      reason: required(form.elements.reason.value, "Say on what ground the material goes."),
+      includes_identity: form.elements.includes_identity.checked,
+    };
+    if (body.includes_identity) {
+      const text = required(form.elements.text.value, form.elements.tell.value === "notice"
+        ? "Write the message that tells the reporter." : "Write why telling the reporter " +
+          "would jeopardise the investigation.");
+      if (form.elements.tell.value === "notice") body.notice = encrypt("MESSAGE", text);
+      else body.withheld = encrypt("NOTE", text);
+    }
+    return { view: await postJson(caseUrl(root, "/handovers"), body),
+             message: "The handover is recorded." };
+  });
+  $("export-button").addEventListener("click", async () => {
+    hideError($("export-error"));
     try {
-      hideError($("export-error"));
-      exportCase(root);
+      await exportCase(root);
     } catch (error) {
       showError($("export-error"), error);
     }
@@ -640,7 +690,8 @@ function bindIdentity(root) {
   $("identity-confirm-yes").addEventListener("click", async () => {
     hideError(errorBox);
     try {
-      await postJson(caseUrl(root, "/identity"), {});
+      const reason = required($("identity-reason").value, "Say why you need the identity.");
+      await postJson(caseUrl(root, "/identity"), { reason });
       renderCase(root, await getJson(caseUrl(root)));
       $("identity-text").focus();
     } catch (error) {
@@ -697,8 +748,10 @@ function offerFile(blob, name, link) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-function exportCase(root) {
+async function exportCase(root) {
   if (!state.view) throw new CaseworkError("The case is not open.");
+  // Recorded before anything is decrypted into a file: no record, no export.
+  renderCase(root, await postJson(caseUrl(root, "/exports"), {}));
   const text = JSON.stringify(exportDocument(root), null, 2);
   offerFile(new Blob([text], { type: "application/json" }), `case-${state.view.number}.json`,
             $("export-link"));
