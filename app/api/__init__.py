@@ -12,5 +12,6 @@ from app.api import (  # noqa: E402, F401
     disclosures,
     legal_hold,
     openapi,
+    reporter_data,
     reports,
 )

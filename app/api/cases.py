@@ -29,7 +29,7 @@ from app.json_input import (
 )
 from app.models import Case, CaseGrant, CaseRecord, SessionPrincipal, StaffUser, today
 from app.roles import Permission
-from app.services import attachments, cases, deadlines, disclosures
+from app.services import attachments, cases, deadlines, disclosures, reporter_data
 from app.services.reports import GrantIn
 from app.services.routing import Route
 from app.taxonomy import Taxonomy, load_taxonomy
@@ -194,6 +194,14 @@ def case_view(case: Case, staff: StaffUser) -> dict[str, Any]:
         "allowed_actions": cases.allowed_actions(case),
         "attachments": attachments.describe(case, visible_to_reporter_only=False),
         "disclosures": [_disclosure(d, name) for d in disclosures.register(db.session, case)],
+        "destructions": [{"kind": d.kind, "author": d.author, "reason": d.reason,
+                          "on": d.destroyed_on.isoformat(), "by": name(d.staff_id)}
+                         for d in reporter_data.destructions(db.session, case)],
+        "data_requests": [{"id": r.id, "kind": r.kind, "received_on": r.received_on.isoformat(),
+                           "due_on": r.due_on.isoformat(), "answered_on": _date(r.answered_on),
+                           "request_record_ref": r.request_record_ref,
+                           "answer_record_ref": r.answer_record_ref}
+                          for r in reporter_data.requests(db.session, case)],
     }
 
 
