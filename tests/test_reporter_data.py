@@ -204,3 +204,32 @@ def test_retention_clears_the_metadata_that_names_people(app: Flask,
                 if e.kind != "content_destroyed"} == {(None, None)}
         assert {e.kind for e in case.events} >= {"received", "acknowledge", "content_destroyed"}
         assert db.session.scalar(select(func.count()).select_from(RecordDestruction)) == 0
+
+
+def test_every_reporter_page_links_the_privacy_notice(app: Flask) -> None:
+    client = app.test_client()
+    pages = sorted(rule.rule for rule in app.url_map.iter_rules()
+                   if rule.endpoint.split(".")[0] in ("reporter", "reporter_plain")
+                   and "GET" in (rule.methods or ()) and not rule.arguments)
+    assert {"/", "/report/new", "/report/case", "/privacy"} <= set(pages)
+    assert any(page.startswith("/report/plain") for page in pages)
+    for page in pages:
+        response = client.get(page)
+        if response.status_code != 200:  # a page that needs an open case redirects
+            continue
+        assert b'<a href="/privacy">Privacy notice</a>' in response.data, page
+    assert b"Privacy notice" not in client.get("/staff/login").data
+
+
+def test_the_privacy_notice_is_the_labs_own_text_or_a_default(app: Flask) -> None:
+    client = app.test_client()
+    default = client.get("/privacy").get_data(as_text=True)
+    assert "Your rights" in default and "substantiated: 7 years" in default
+    assert "deleted 35 days after they are made" in default
+    assert "standard notice" in default
+    notice = app.extensions["candor_config"].instance_path / "privacy-notice.txt"
+    notice.write_text("# Controller\nExample Lab, <dpo@example.org>.\n\n# Rights\nAsk us.\n",
+                      encoding="utf-8")
+    own = client.get("/privacy").get_data(as_text=True)
+    assert "<h2>Controller</h2>" in own and "Example Lab, &lt;dpo@example.org&gt;." in own
+    assert "standard notice" not in own and "Your rights" not in own

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, render_template, request
 from app import get_config
 from app.extensions import db
 from app.models import Case
+from app.reporter import privacy as privacy_notice
 from app.reporter import session as case_session
 from app.services import directory
 from app.services.routing import ROUTE_LABELS
@@ -48,3 +49,12 @@ def new_report() -> str:
 def case() -> str:
     """Coming back with the codename; the script derives everything from it in the browser."""
     return render_template("reporter/case.html")
+
+
+@bp.get("/privacy")
+def privacy() -> str:
+    """The privacy notice (GDPR Arts. 13-14): the lab's text, or Candor's default."""
+    config = get_config(current_app)
+    blocks, own = privacy_notice.load(config.instance_path, dict(config.retention_days),
+                                      config.backup_keep_days)
+    return render_template("reporter/privacy.html", blocks=blocks, own=own)
