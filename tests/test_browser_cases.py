@@ -354,3 +354,43 @@ def test_passing_the_identity_on_tells_the_reporter_first(
     expect(page.locator("#conversation")).to_contain_text(notice)
     assert [m.text for m in reporter.read(codename) if m.author == "staff"] == [notice]
     assert page_log.console_errors == []
+
+
+def test_the_reporters_data_destroyed_and_a_request_answered(
+        page: Any, page_log: PageLog, live_server: str, app: Flask,
+        people: dict[str, Account]) -> None:
+    number, codename, reporter = file_report(app, text=REPORT)
+    opened = protocol.open_case(reporter.open(codename).get_json(), codename)
+    irrelevant = "My colleague's home address is 1 Example Street."
+    asked = "Please correct my team in the report: it is Evals."
+    for text in (irrelevant, asked):
+        message = protocol.build_message(opened, text)
+        assert reporter.post("/api/v1/reporter/messages", message).status_code == 201
+    unlock(page, live_server, people["rso1"])
+    open_from_inbox(page, live_server, number)
+    expect(page.locator("#conversation")).to_contain_text(irrelevant)
+
+    choice = page.locator("#destroy-item option", has_text="1 Example Street")
+    page.select_option("#destroy-item", choice.get_attribute("value"))
+    page.select_option("#destroy-reason", "third_party_data")
+    page.click("#destroy-form button[type=submit]")
+    expect(page.locator("#destroy-form .error")).to_contain_text("Tick the box")
+    page.check("#destroy-confirm")
+    page.click("#destroy-form button[type=submit]")
+    expect(page.locator("#destruction-list")).to_contain_text(
+        "Message (the reporter's) destroyed by rso1: personal data of someone else")
+    expect(page.locator("#conversation")).not_to_contain_text(irrelevant)
+
+    request = page.locator("#data-request-message option", has_text="Please correct my team")
+    page.select_option("#data-request-message", request.get_attribute("value"))
+    page.select_option("#data-request-kind", "correction")
+    page.click("#data-request-form button[type=submit]")
+    expect(page.locator("#data-request-list")).to_contain_text(
+        "Correction of their personal data, received")
+    expect(page.locator("#data-request-list")).to_contain_text("to answer by")
+    page.fill("#data-answer-text", "Corrected: your team is Evals.")
+    page.click("#data-answer-form button[type=submit]")
+    expect(page.locator("#data-request-list")).to_contain_text("answered")
+    texts = [m.text for m in reporter.read(codename)]
+    assert irrelevant not in texts and "Corrected: your team is Evals." in texts
+    assert page_log.console_errors == []

@@ -31,6 +31,8 @@ const EVENT_LABELS = {
   opened_by_staff: "Opened by staff", escalated: "Escalated to the Board",
   handed_over: "Material handed over beyond the case", exported: "Exported",
   disclosure_notice: "Reporter told their identity will be passed on",
+  record_destroyed: "A record was destroyed", data_request: "Data request recorded",
+  data_request_answered: "Data request answered",
 };
 const CLOCK_LABELS = {
   acknowledge: "acknowledgement", feedback: "feedback to the reporter",
@@ -247,7 +249,7 @@ function decryptAll(view) {
   state.keys = openCaseKeys(view, state.keyPair);
   state.texts = new Map(view.records.map((r) => [r.record_ref, readRecord(view, state.keys, r)]));
   const identity = view.records.find((r) => r.kind === "identity");
-  if (identity) state.identity = state.texts.get(identity.record_ref);
+  state.identity = identity ? state.texts.get(identity.record_ref) : null;
 }
 
 function recordsOf(kind) {
@@ -411,6 +413,49 @@ function renderDisclosures(view) {
   $("handover-identity").disabled = !view.identity_revealed;
 }
 
+// The reporter's data: what was destroyed, what can be, and requests to access or correct data.
+const KIND_WORDS = { message: "Message", note: "Note", identity: "Identity", attachment: "File" };
+const snippet = (text) => (text === null || text === undefined ? UNREADABLE
+  : (text.length > 60 ? `${text.slice(0, 60)}…` : text));
+
+function renderReporterData(view) {
+  const gone = Array.isArray(view.destructions) ? view.destructions : [];
+  $("destruction-list").replaceChildren(...gone.map((d) => {
+    const item = element("li");
+    item.append(dateElement(d.on), element("span", ` ${KIND_WORDS[d.kind] ?? d.kind} ` +
+      `(${d.author === "reporter" ? "the reporter's" : "staff"}) destroyed` +
+      `${d.by ? ` by ${d.by}` : ""}: ${optionText("destroy-reason", d.reason).toLowerCase()}`));
+    return item;
+  }));
+  if (!gone.length) $("destruction-list").append(element("li", "Nothing destroyed.", "hint"));
+  const items = view.records.filter((r) => ["message", "note", "identity"].includes(r.kind))
+    .map((r) => option(`records/${r.record_ref}`, `${KIND_WORDS[r.kind]} of ${r.created_on}` +
+      ` (${authorName(r)}): ${snippet(state.texts.get(r.record_ref))}`));
+  for (const a of Array.isArray(view.attachments) ? view.attachments : []) {
+    const opened = openAttachment(a);
+    items.push(option(`attachments/${a.attachment_ref}`,
+                      `File of ${a.created_on}: ${opened ? opened.name : UNREADABLE}`));
+  }
+  $("destroy-item").replaceChildren(option("", "Choose"), ...items);
+  const asked = view.records.filter((r) => r.kind === "message" && r.author === "reporter");
+  $("data-request-message").replaceChildren(option("", "None (received otherwise)"),
+    ...asked.map((r) => option(r.record_ref,
+                               `${r.created_on}: ${snippet(state.texts.get(r.record_ref))}`)));
+  const requests = Array.isArray(view.data_requests) ? view.data_requests : [];
+  $("data-request-list").replaceChildren(...requests.map((r) => {
+    const item = element("li");
+    item.append(element("span", `${optionText("data-request-kind", r.kind)}, received ` +
+      `${r.received_on}, ` + (r.answered_on ? `answered ${r.answered_on}`
+      : `to answer by ${r.due_on}`)));
+    return item;
+  }));
+  if (!requests.length) $("data-request-list").append(element("li", "No request.", "hint"));
+  const open = requests.filter((r) => !r.answered_on);
+  $("data-answer-request").replaceChildren(...open.map((r) => option(String(r.id),
+    `${optionText("data-request-kind", r.kind)}, received ${r.received_on}`)));
+  $("data-answer-form").hidden = !open.length;
+}
+
 // Attachments: listed once the case view carries them (the attachments capability); each is
 // fetched as ciphertext and decrypted here frame by frame as it arrives, and offered for saving
 // only after its final frame authenticated (a truncated stream is refused).
@@ -499,6 +544,7 @@ function renderCase(root, view) {
   $("report-text").classList.toggle("error", Boolean(report && report.text === null));
   renderIdentity(view);
   renderDisclosures(view);
+  renderReporterData(view);
   renderAttachments(root, view);
   fillList("conversation", recordsOf("message"), "No message yet.");
   fillList("notes", recordsOf("note"), "No note yet.");
@@ -666,6 +712,29 @@ function bindCaseForms(root) {
     }
     return { view: await postJson(caseUrl(root, "/handovers"), body),
              message: "The handover is recorded." };
+  });
+  bindAction(root, $("destroy-form"), async (form) => {
+    const target = required(form.elements.target.value, "Choose what to destroy.");
+    const reason = required(form.elements.reason.value, "Say why it is to be destroyed.");
+    if (!form.elements.confirm.checked) {
+      throw new CaseworkError("Tick the box to confirm the destruction.");
+    }
+    return { view: await postJson(caseUrl(root, `/${target}/destroy`), { reason }),
+             message: "Destroyed. The reporter is told that something irrelevant was deleted." };
+  });
+  bindAction(root, $("data-request-form"), async (form) => {
+    const body = { kind: required(form.elements.kind.value, "Say what the reporter asks for.") };
+    if (form.elements.message.value) body.request_record_ref = form.elements.message.value;
+    if (form.elements.received_on.value) body.received_on = form.elements.received_on.value;
+    return { view: await postJson(caseUrl(root, "/data-requests"), body),
+             message: "The request is recorded; answer it within a month." };
+  });
+  bindAction(root, $("data-answer-form"), async (form) => {
+    const chosen = required(form.elements.request.value, "Choose the request to answer.");
+    const text = required(form.elements.text.value, "Write the answer.");
+    return { view: await postJson(caseUrl(root, `/data-requests/${encodeURIComponent(chosen)}` +
+                                  "/answer"), { record: encrypt("MESSAGE", text) }),
+             message: "Your answer was encrypted and sent to the reporter." };
   });
   $("export-button").addEventListener("click", async () => {
     hideError($("export-error"));
