@@ -10,6 +10,7 @@ from app.api import (  # noqa: E402, F401
     cases,
     directory,
     disclosures,
+    intake,
     legal_hold,
     openapi,
     reporter_data,

@@ -29,7 +29,7 @@ from app.json_input import (
 )
 from app.models import Case, CaseGrant, CaseRecord, SessionPrincipal, StaffUser, today
 from app.roles import Permission
-from app.services import attachments, cases, deadlines, disclosures, reporter_data
+from app.services import attachments, cases, deadlines, disclosures, intake, reporter_data
 from app.services.reports import GrantIn
 from app.services.routing import Route
 from app.taxonomy import Taxonomy, load_taxonomy
@@ -197,12 +197,22 @@ def case_view(case: Case, staff: StaffUser) -> dict[str, Any]:
         "destructions": [{"kind": d.kind, "author": d.author, "reason": d.reason,
                           "on": d.destroyed_on.isoformat(), "by": name(d.staff_id)}
                          for d in reporter_data.destructions(db.session, case)],
+        "intake": _intake(case, name),
         "data_requests": [{"id": r.id, "kind": r.kind, "received_on": r.received_on.isoformat(),
                            "due_on": r.due_on.isoformat(), "answered_on": _date(r.answered_on),
                            "request_record_ref": r.request_record_ref,
                            "answer_record_ref": r.answer_record_ref}
                           for r in reporter_data.requests(db.session, case)],
     }
+
+
+def _intake(case: Case, name: Callable[[int | None], str | None]) -> dict[str, Any] | None:
+    taken = intake.intake_of(db.session, case)
+    if taken is None:
+        return None
+    return {"channel": taken.channel, "taken_on": taken.taken_on.isoformat(),
+            "taken_by": name(taken.taken_by_id),
+            "minutes_agreed_on": _date(taken.minutes_agreed_on)}
 
 
 def _disclosure(entry: Any, name: Callable[[int | None], str | None]) -> dict[str, Any]:

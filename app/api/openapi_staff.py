@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.services.disclosures import HANDOVER_REASONS, HANDOVER_RECIPIENTS, REVEAL_REASONS
+from app.services.intake import CHANNELS
 from app.services.reporter_data import DESTRUCTION_REASONS, REQUEST_KINDS
 
 B64 = {"type": "string", "contentEncoding": "base64"}
@@ -138,6 +139,10 @@ STAFF_PATHS: dict[str, Any] = {
             "type": "object", "required": ["record"], "properties": {"record": RECORD}},
         parameters=[NUMBER, {"name": "request_id", "in": "path", "required": True,
                              "schema": {"type": "integer"}}])},
+    "/staff/cases/{number}/intake": {"post": _action(
+        "Mark a report received today as taken down with the reporter by phone or in person",
+        {"type": "object", "required": ["channel"],
+         "properties": {"channel": {"enum": list(CHANNELS)}}}, "201")},
     "/staff/cases/{number}/exports": {"post": _action(
         "Record an export about to be decrypted in this browser", None, "201")},
     "/staff/cases/{number}/links": {"post": _action("Link to another case", {

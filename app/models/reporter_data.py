@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
 
-__all__ = ["DataRequest", "RecordDestruction"]
+__all__ = ["CaseIntake", "DataRequest", "RecordDestruction"]
 
 
 class RecordDestruction(Base):
@@ -51,3 +51,19 @@ class DataRequest(Base):
     # The reporter's message that asked, if it came through the case; the message that answered.
     request_record_ref: Mapped[str | None] = mapped_column(String(64))
     answer_record_ref: Mapped[str | None] = mapped_column(String(64))
+
+
+class CaseIntake(Base):
+    """A report a handler took down on the reporter's behalf, by phone or in person (EU
+    Directive 2019/1937 Arts. 9(2), 18(2)-(4)). The report record is the minutes; the reporter
+    checks them with the codename they were given, corrects them by message, and agrees them."""
+
+    __tablename__ = "case_intakes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))  # phone | in_person
+    taken_on: Mapped[date]
+    taken_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"))
+    minutes_agreed_on: Mapped[date | None]

@@ -1,7 +1,8 @@
 """case disclosures, record destructions and data requests
 
 The register of identity reveals, exports and handovers; records a handler destroyed as
-manifestly irrelevant; the reporter's requests to access or correct their data.
+manifestly irrelevant; the reporter's requests to access or correct their data; reports taken
+down by a handler by phone or in person, and when the reporter agreed the minutes.
 
 Revision ID: 0018
 Revises: 0011
@@ -91,9 +92,26 @@ def upgrade():
     )
     op.create_index(op.f('ix_data_requests_case_id'), 'data_requests', ['case_id'],
                     unique=False)
+    op.create_table(
+        'case_intakes',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('case_id', sa.Integer(), nullable=False),
+        sa.Column('channel', sa.String(length=16), nullable=False),
+        sa.Column('taken_on', sa.Date(), nullable=False),
+        sa.Column('taken_by_id', sa.Integer(), nullable=True),
+        sa.Column('minutes_agreed_on', sa.Date(), nullable=True),
+        sa.ForeignKeyConstraint(['case_id'], ['cases.id'],
+                                name=op.f('fk_case_intakes_case_id_cases'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['taken_by_id'], ['staff_users.id'],
+                                name=op.f('fk_case_intakes_taken_by_id_staff_users'),
+                                ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_case_intakes')),
+        sa.UniqueConstraint('case_id', name=op.f('uq_case_intakes_case_id')),
+    )
 
 
 def downgrade():
+    op.drop_table('case_intakes')
     op.drop_index(op.f('ix_data_requests_case_id'), table_name='data_requests')
     op.drop_table('data_requests')
     op.drop_index(op.f('ix_record_destructions_case_id'), table_name='record_destructions')
