@@ -394,3 +394,49 @@ def test_the_reporters_data_destroyed_and_a_request_answered(
     texts = [m.text for m in reporter.read(codename)]
     assert irrelevant not in texts and "Corrected: your team is Evals." in texts
     assert page_log.console_errors == []
+
+
+def test_a_report_taken_by_phone_is_agreed_by_the_reporter(
+        page: Any, page_log: PageLog, make_page: Any, live_server: str, app: Flask,
+        people: dict[str, Account]) -> None:
+    minutes = "Caller says the CBRN uplift evaluation was skipped on the 3rd."
+    unlock(page, live_server, people["rso1"])
+    page.goto(live_server + "/staff/cases/new")
+    expect(page.locator("#intake-howto")).to_contain_text("Taking a report by phone")
+    # The handler fills in the ordinary report form in their own browser.
+    page.goto(live_server + "/report/new")
+    page.select_option("#category", "capability-cbrn")
+    page.fill("#report-text", minutes)
+    page.click("#report-submit")
+    expect(page.locator("#receipt")).to_be_visible()
+    codename = page.locator("#receipt-codename").inner_text().strip()
+    number = page.locator("#receipt-number").inner_text()
+
+    page.goto(f"{live_server}/staff/cases/{number}")
+    expect(page.locator("#intake-form")).to_be_visible()
+    page.select_option("#intake-channel", "phone")
+    page.click("#intake-form button[type=submit]")
+    expect(page.locator("#intake-state")).to_have_text(
+        "Taken down by phone by rso1 on " + page.evaluate("new Date().toISOString()"
+                                                          ".slice(0, 10)")
+        + ". The reporter has not agreed the minutes yet.")
+    expect(page.locator("#intake-form")).to_be_hidden()
+
+    # The reporter, on their own device, with the codename alone.
+    reporter = make_page()
+    reporter.goto(live_server + "/report/case")
+    reporter.fill("#codename", codename)
+    reporter.click("#open-submit")
+    expect(reporter.locator("#minutes-panel")).to_be_visible()
+    expect(reporter.locator("#case-conversation")).to_contain_text(minutes)
+    reporter.fill("#reply-text", "Correction: it was the 4th.")
+    reporter.click("#reply-submit")
+    expect(reporter.locator("#reply-status")).to_have_text("Your message was sent.")
+    reporter.click("#minutes-submit")
+    expect(reporter.locator("#minutes-agreed")).to_be_visible()
+    expect(reporter.locator("#minutes-form")).to_be_hidden()
+
+    page.reload()
+    expect(page.locator("#intake-state")).to_contain_text("The reporter agreed the minutes on")
+    expect(page.locator("#conversation")).to_contain_text("Correction: it was the 4th.")
+    assert page_log.console_errors == []

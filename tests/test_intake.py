@@ -19,6 +19,8 @@ from app.roles import Role
 from tests.support.casework import CaseworkClient
 from tests.support.reporting import ReporterClient
 from tests.support.staff import Account, StaffLogin
+from tests.test_reporter_plain import OPEN, token
+from tests.test_reporter_plain import open_case as open_plain
 
 MINUTES = "Caller says the CBRN evaluation was skipped before launch on the 3rd."
 
@@ -108,3 +110,23 @@ def test_a_handler_who_cannot_read_the_case_cannot_mark_it(
     number, _ = taken_down(app)  # to the RSO route
     outsider = CaseworkClient(app.test_client(), staff, executive)
     assert mark(outsider, number).status_code == 404
+
+
+def test_the_minutes_are_agreed_without_javascript(app: Flask, rso: CaseworkClient) -> None:
+    number, codename = taken_down(app)
+    assert mark(rso, number, "in_person").status_code == 201
+    browser = app.test_client()
+    opened = open_plain(browser, codename)
+    page = opened.get_data(as_text=True)
+    assert opened.status_code == 200 and 'id="minutes-submit"' in page
+    wrong = browser.post("/report/plain/minutes", data={
+        "csrf_token": token(browser, OPEN), "codename": "not a codename at all"})
+    assert wrong.status_code == 404
+    agreed = browser.post("/report/plain/minutes", data={
+        "csrf_token": token(browser, OPEN), "codename": codename})
+    assert agreed.status_code == 200, agreed.get_data(as_text=True)
+    assert "You agreed the minutes on" in agreed.get_data(as_text=True)
+    assert rso.case(number)["intake"]["minutes_agreed_on"] is not None
+    again = browser.post("/report/plain/minutes", data={
+        "csrf_token": token(browser, OPEN), "codename": codename})
+    assert again.status_code == 400 and "already agreed" in again.get_data(as_text=True)

@@ -33,6 +33,7 @@ const EVENT_LABELS = {
   disclosure_notice: "Reporter told their identity will be passed on",
   record_destroyed: "A record was destroyed", data_request: "Data request recorded",
   data_request_answered: "Data request answered",
+  taken_on_behalf: "Report taken down with the reporter", minutes_agreed: "Minutes agreed",
 };
 const CLOCK_LABELS = {
   acknowledge: "acknowledgement", feedback: "feedback to the reporter",
@@ -456,6 +457,22 @@ function renderReporterData(view) {
   $("data-answer-form").hidden = !open.length;
 }
 
+/** A report taken down with the reporter by phone or in person, and its minutes' agreement. */
+function renderIntake(view) {
+  const taken = view.intake;
+  const markable = !taken && view.origin === "reporter" && view.status === "received" &&
+    view.received_on === new Date().toISOString().slice(0, 10);
+  $("intake-panel").hidden = !taken && !markable;
+  $("intake-form").hidden = !markable;
+  $("intake-state").hidden = !taken;
+  if (taken) {
+    $("intake-state").textContent = `Taken down ${optionText("intake-channel", taken.channel)
+      .toLowerCase()} by ${taken.taken_by ?? "a former member"} on ${taken.taken_on}. ` +
+      (taken.minutes_agreed_on ? `The reporter agreed the minutes on ${taken.minutes_agreed_on}.`
+        : "The reporter has not agreed the minutes yet.");
+  }
+}
+
 // Attachments: listed once the case view carries them (the attachments capability); each is
 // fetched as ciphertext and decrypted here frame by frame as it arrives, and offered for saving
 // only after its final frame authenticated (a truncated stream is refused).
@@ -545,6 +562,7 @@ function renderCase(root, view) {
   renderIdentity(view);
   renderDisclosures(view);
   renderReporterData(view);
+  renderIntake(view);
   renderAttachments(root, view);
   fillList("conversation", recordsOf("message"), "No message yet.");
   fillList("notes", recordsOf("note"), "No note yet.");
@@ -713,6 +731,11 @@ function bindCaseForms(root) {
     return { view: await postJson(caseUrl(root, "/handovers"), body),
              message: "The handover is recorded." };
   });
+  bindAction(root, $("intake-form"), async (form) => ({
+    view: await postJson(caseUrl(root, "/intake"), {
+      channel: required(form.elements.channel.value, "Say how you took the report down."),
+    }), message: "Recorded. The reporter is asked to check and agree your minutes.",
+  }));
   bindAction(root, $("destroy-form"), async (form) => {
     const target = required(form.elements.target.value, "Choose what to destroy.");
     const reason = required(form.elements.reason.value, "Say why it is to be destroyed.");
