@@ -21,6 +21,7 @@ from app.models import (
     AuditEntry,
     Case,
     CaseEvent,
+    CaseIntake,
     CaseRecord,
     RecordDestruction,
     today,
@@ -185,6 +186,8 @@ def test_access_and_correction_requests_are_recorded_and_answered(
 def test_retention_clears_the_metadata_that_names_people(app: Flask,
                                                          rso: CaseworkClient) -> None:
     number, _, _, _ = filed(app)
+    assert rso.post(f"/api/v1/staff/cases/{number}/intake",
+                    {"channel": "phone"}).status_code == 201
     assert rso.acknowledge(number, "Thanks.").status_code == 200
     assert rso.post(f"/api/v1/staff/cases/{number}/assignee",
                     {"staff_id": rso.account.id}).status_code == 200
@@ -204,6 +207,8 @@ def test_retention_clears_the_metadata_that_names_people(app: Flask,
                 if e.kind != "content_destroyed"} == {(None, None)}
         assert {e.kind for e in case.events} >= {"received", "acknowledge", "content_destroyed"}
         assert db.session.scalar(select(func.count()).select_from(RecordDestruction)) == 0
+        taken = db.session.scalars(select(CaseIntake)).one()
+        assert (taken.channel, taken.taken_by_id) == ("phone", None)
 
 
 def test_every_reporter_page_links_the_privacy_notice(app: Flask) -> None:

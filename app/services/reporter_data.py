@@ -22,6 +22,7 @@ from app.models import (
     Attachment,
     Case,
     CaseDisclosure,
+    CaseIntake,
     CaseRecord,
     DataRequest,
     RecordDestruction,
@@ -183,3 +184,5 @@ def reduce_metadata(session: DbSession, case: Case) -> None:
         disclosure.notice_record_ref = disclosure.withheld_note_ref = None
     for attachment in session.scalars(select(Attachment).where(Attachment.case_id == case.id)):
         attachment.author_staff_id = None
+    for taken in session.scalars(select(CaseIntake).where(CaseIntake.case_id == case.id)):
+        taken.taken_by_id = None
