@@ -444,10 +444,11 @@ function renderReporterData(view) {
                                `${r.created_on}: ${snippet(state.texts.get(r.record_ref))}`)));
   const requests = Array.isArray(view.data_requests) ? view.data_requests : [];
   $("data-request-list").replaceChildren(...requests.map((r) => {
-    const item = element("li");
+    const late = !r.answered_on && r.due_on < new Date().toISOString().slice(0, 10);
+    const item = element("li", undefined, late ? "overdue-text" : undefined);
     item.append(element("span", `${optionText("data-request-kind", r.kind)}, received ` +
       `${r.received_on}, ` + (r.answered_on ? `answered ${r.answered_on}`
-      : `to answer by ${r.due_on}`)));
+      : `${late ? "overdue: it was due" : "to answer"} by ${r.due_on}`)));
     return item;
   }));
   if (!requests.length) $("data-request-list").append(element("li", "No request.", "hint"));
