@@ -16,6 +16,12 @@ What goes in (``MANIFEST``, listed again in the archive's ``manifest.json``):
   every old checkpoint fail to verify;
 - ``taxonomy.json`` when the instance has one.
 
+Archives expire (``expire_archives``): each manifest carries ``expires_on``, its day of making
+plus ``CANDOR_BACKUP_KEEP_DAYS`` (35 by default). Every ``candor backup`` deletes the Candor
+archives in the folder it writes to whose day has come, and ``candor restore`` refuses an
+expired archive unless told otherwise: what retention and a handler's destruction removed from
+the database must not live on, or come back, from a copy kept forever.
+
 What stays out unless asked: the organisation *signing* key (``--with-signing-key``), which
 should live offline. Case content in the archive is ciphertext only, but the archive holds
 the secret key and all metadata: keep it like the database itself, encrypted at rest.
@@ -32,7 +38,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -152,7 +158,8 @@ def write_backup(config: Config, output: Path, with_signing_key: bool) -> dict[s
         manifest = {"format": FORMAT, "created_on": datetime.now(UTC).date().isoformat(),
                     "engine": _engine_name(config.database_url), "database": database,
                     "alembic_revision": _revision(), "files": files,
-                    "blobs": config.blob_path.is_dir()}
+                    "blobs": config.blob_path.is_dir(),
+                    "expires_on": expiry(datetime.now(UTC).date(), config).isoformat()}
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
         partial = output.with_name(output.name + ".partial")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -165,13 +172,58 @@ def write_backup(config: Config, output: Path, with_signing_key: bool) -> dict[s
     return manifest
 
 
+# --- expiry -----------------------------------------------------------------------------------
+def expiry(made_on: date, config: Config) -> date:
+    return made_on + timedelta(days=config.backup_keep_days)
+
+
+def archive_expires_on(path: Path, config: Config) -> date | None:
+    """The day a Candor archive expires, read from its manifest (its first member); None for a
+    file that is not a Candor archive or cannot be read."""
+    try:
+        with tarfile.open(path, "r:gz") as archive:
+            first = archive.next()
+            if first is None or first.name != "manifest.json" or not first.isfile():
+                return None
+            handle = archive.extractfile(first)
+            manifest = json.loads(handle.read(64 * 1024)) if handle else None
+    except (OSError, tarfile.TarError, ValueError, EOFError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        return None
+    try:
+        if isinstance(manifest.get("expires_on"), str):
+            return date.fromisoformat(manifest["expires_on"])
+        return expiry(date.fromisoformat(str(manifest.get("created_on"))), config)
+    except ValueError:
+        return None
+
+
+def expire_archives(folder: Path, on: date, config: Config, keep: Path | None = None
+                    ) -> list[Path]:
+    """Delete the Candor archives in ``folder`` that expired by ``on`` (never ``keep``, never
+    a link or a file that is not a Candor archive); returns what was deleted."""
+    deleted = []
+    for path in sorted(folder.glob("*.tar.gz")):
+        if path.is_symlink() or not path.is_file() or (keep and path.samefile(keep)):
+            continue
+        expires_on = archive_expires_on(path, config)
+        if expires_on is not None and expires_on <= on:
+            path.unlink()
+            deleted.append(path)
+    return deleted
+
+
 @click.command("backup")
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--keep-expired", is_flag=True,
+              help="Do not delete the expired archives in OUTPUT's folder.")
 @click.option("--with-signing-key", is_flag=True,
               help="Also include the organisation signing key (normally kept offline).")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @with_appcontext
-def backup_command(output: Path, with_signing_key: bool, force: bool) -> None:
+def backup_command(output: Path, with_signing_key: bool, force: bool,
+                   keep_expired: bool) -> None:
     """Write the database, blobs and instance keys to one archive (mode 0600)."""
     config = _config()
     if output.exists() and not force:
@@ -188,6 +240,10 @@ def backup_command(output: Path, with_signing_key: bool, force: bool) -> None:
                "Store it encrypted and as carefully as the database.")
     if not with_signing_key:
         click.echo("The organisation signing key is not included: keep it offline as before.")
+    click.echo(f"It expires on {manifest['expires_on']} (CANDOR_BACKUP_KEEP_DAYS).")
+    if not keep_expired:
+        for path in expire_archives(output.parent, datetime.now(UTC).date(), config, output):
+            click.echo(f"Deleted the expired archive {path}.")
 
 
 # --- restore ----------------------------------------------------------------------------------
@@ -303,10 +359,16 @@ def restore_files(config: Config, work: Path, manifest: dict[str, Any]) -> list[
 @click.command("restore")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--allow-expired", is_flag=True,
+              help="Restore an archive past its expiry day (it may hold destroyed content).")
 @with_appcontext
-def restore_command(archive: Path, yes: bool) -> None:
+def restore_command(archive: Path, yes: bool, allow_expired: bool) -> None:
     """Restore a backup into an empty database and instance folder."""
     config = _config()
+    expires_on = archive_expires_on(archive, config)
+    if expires_on is not None and expires_on <= datetime.now(UTC).date() and not allow_expired:
+        raise BackupError(f"{archive} expired on {expires_on}: it may hold content that has "
+                          "since been destroyed. Pass --allow-expired to restore it anyway.")
     with unpacked(archive) as (work, manifest):
         if not yes:
             click.confirm(f"Restore the {manifest['engine']} backup of {manifest['created_on']} "

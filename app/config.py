@@ -134,6 +134,8 @@ class Config:
     audit_checkpoint_minutes: int = 60
     # Days a closed case's content is kept, per outcome (app/services/retention.py).
     retention_days: tuple[tuple[str, int], ...] = DEFAULT_RETENTION_DAYS
+    # Days a ``candor backup`` archive is kept before the next backup deletes it (app/backup.py).
+    backup_keep_days: int = 35
     # Smallest count printed in internal packs and in the public transparency report.
     statistics_min_cell: int = 5
     public_min_cell: int = 10
@@ -242,6 +244,7 @@ class Config:
             audit_verify_key=env.get("CANDOR_AUDIT_VERIFY_KEY") or None,
             audit_checkpoint_minutes=_int(env, "CANDOR_AUDIT_CHECKPOINT_MINUTES", 60, minimum=1),
             retention_days=_retention(env),
+            backup_keep_days=_int(env, "CANDOR_BACKUP_KEEP_DAYS", 35, minimum=1),
             statistics_min_cell=_int(env, "CANDOR_STATISTICS_MIN_CELL", 5, minimum=3),
             public_min_cell=_int(env, "CANDOR_PUBLIC_MIN_CELL", 10, minimum=5),
             leave_url=_leave_url(env),

@@ -5,10 +5,13 @@ the audit trail still verifies (when the instance has one)."""
 from __future__ import annotations
 
 import base64
+import io
+import json
 import os
 import stat
 import tarfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -218,3 +221,58 @@ def test_restore_says_what_to_do_when_the_checkpoint_key_is_not_in_the_backup(
     assert result.exit_code == 0, result.output
     assert "the backup holds no audit checkpoint key" in result.output
     assert "Do not run `candor audit init`" in result.output
+
+
+def _aged(source: Path, target: Path, expires_on: str) -> None:
+    """A copy of the archive ``source`` whose manifest says it expires on ``expires_on``."""
+    with tarfile.open(source, "r:gz") as old, tarfile.open(target, "w:gz") as new:
+        for member in old.getmembers():
+            data = old.extractfile(member) if member.isfile() else None
+            if member.name == "manifest.json" and data is not None:
+                manifest = json.loads(data.read())
+                manifest["expires_on"] = expires_on
+                body = json.dumps(manifest).encode()
+                member.size = len(body)
+                new.addfile(member, io.BytesIO(body))
+            else:
+                new.addfile(member, data)
+
+
+def test_archives_expire_and_an_expired_one_is_not_restored(
+        app: Flask, restored_app: Flask, tmp_path: Path) -> None:
+    runner = app.test_cli_runner()
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    first = folder / "candor-1.tar.gz"
+    result = runner.invoke(args=["backup", str(first)])
+    assert result.exit_code == 0, result.output
+    keep_days = app.extensions["candor_config"].backup_keep_days
+    expected = (datetime.now(UTC).date() + timedelta(days=keep_days)).isoformat()
+    assert f"It expires on {expected}" in result.output
+    with tarfile.open(first) as contents:
+        assert contents.getnames()[0] == "manifest.json"
+
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    expired = folder / "candor-0.tar.gz"
+    _aged(first, expired, yesterday)
+    other = folder / "photos.tar.gz"
+    with tarfile.open(other, "w:gz") as photos:
+        photos.addfile(tarfile.TarInfo("manifest.json"), io.BytesIO(b""))
+    (folder / "notes.txt").write_text("kept")
+
+    refused = restored_app.test_cli_runner().invoke(args=["restore", str(expired), "--yes"])
+    assert refused.exit_code != 0 and f"expired on {yesterday}" in refused.output
+    assert row_counts(restored_app) != row_counts(app)  # nothing was restored
+
+    kept = runner.invoke(args=["backup", "--keep-expired", str(folder / "candor-2.tar.gz")])
+    assert kept.exit_code == 0 and expired.exists()
+    second = runner.invoke(args=["backup", str(folder / "candor-3.tar.gz")])
+    assert second.exit_code == 0, second.output
+    assert f"Deleted the expired archive {expired}" in second.output
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "candor-1.tar.gz", "candor-2.tar.gz", "candor-3.tar.gz", "notes.txt", "photos.tar.gz"]
+
+    _aged(first, expired, yesterday)
+    forced = restored_app.test_cli_runner().invoke(
+        args=["restore", str(expired), "--yes", "--allow-expired"])
+    assert forced.exit_code == 0, forced.output

@@ -221,8 +221,14 @@ def test_export_is_decrypted_in_the_browser_into_a_file(
     expect(page.locator("#identity-confirm")).to_be_visible()
     expect(page.locator("#identity-text")).to_be_hidden()
     page.click("#identity-confirm-yes")
+    expect(page.locator("#identity-error")).to_contain_text("Say why you need the identity")
+    expect(page.locator("#identity-text")).to_be_hidden()
+    page.select_option("#identity-reason", "contact_reporter")
+    page.click("#identity-confirm-yes")
     expect(page.locator("#identity-text")).to_have_text(IDENTITY)
     expect(page.locator("#timeline")).to_contain_text("Identity revealed by rso1")
+    expect(page.locator("#disclosure-list")).to_contain_text(
+        "Identity revealed to rso1: To contact the reporter outside this channel")
 
     requests_before = len(page_log.requests)
     with page.expect_download() as download:
@@ -236,8 +242,12 @@ def test_export_is_decrypted_in_the_browser_into_a_file(
     assert [r["text"] for r in exported["identity"]] == [IDENTITY]
     assert [r["text"] for r in exported["internal_notes"]] == [NOTE]
     assert exported["exported_by"] == "rso1"
-    # Building the file asked the server for nothing.
-    assert all(r.url.startswith("blob:") for r in page_log.requests[requests_before:])
+    # The server was told an export was made, and given nothing of it.
+    sent = [r for r in page_log.requests[requests_before:] if not r.url.startswith("blob:")]
+    assert [(r.method, r.url.split("/api/v1")[1]) for r in sent if r.method == "POST"] == [
+        ("POST", f"/staff/cases/{number}/exports")]
+    assert all(not r.post_data or r.post_data == "{}" for r in sent)
+    expect(page.locator("#disclosure-list")).to_contain_text("Exported by rso1, with the identity")
     assert page_log.console_errors == []
 
 
@@ -326,4 +336,118 @@ def test_an_attachment_is_decrypted_in_the_browser_as_it_downloads(
     assert download.value.suggested_filename == "eval log.txt"
     assert saved.read_bytes() == content
     assert any(r.url.endswith(f"/attachments/{ref}") for r in page_log.requests)
+    assert page_log.console_errors == []
+
+
+def test_passing_the_identity_on_tells_the_reporter_first(
+        page: Any, page_log: PageLog, live_server: str, app: Flask,
+        people: dict[str, Account]) -> None:
+    number, codename, reporter = file_report(app, text=REPORT, identity=IDENTITY)
+    unlock(page, live_server, people["rso1"])
+    open_from_inbox(page, live_server, number)
+    expect(page.locator("#handover-identity")).to_be_disabled()
+    page.click("#identity-reveal")
+    page.select_option("#identity-reason", "investigation_need")
+    page.click("#identity-confirm-yes")
+    expect(page.locator("#identity-text")).to_have_text(IDENTITY)
+
+    page.select_option("#handover-recipient", "competent_authority")
+    page.select_option("#handover-reason", "authority_investigation")
+    page.check("#handover-identity")
+    page.click("#handover-form button[type=submit]")
+    expect(page.locator("#handover-form .error")).to_contain_text("Write the message")
+    notice = "The authority has asked for your name; we will give it on Monday."
+    page.fill("#handover-text", notice)
+    page.click("#handover-form button[type=submit]")
+    expect(page.locator("#disclosure-list")).to_contain_text(
+        "Handed over to a competent authority by rso1 (an investigation by a competent "
+        "authority), with the identity; the reporter was told first by message")
+    expect(page.locator("#conversation")).to_contain_text(notice)
+    assert [m.text for m in reporter.read(codename) if m.author == "staff"] == [notice]
+    assert page_log.console_errors == []
+
+
+def test_the_reporters_data_destroyed_and_a_request_answered(
+        page: Any, page_log: PageLog, live_server: str, app: Flask,
+        people: dict[str, Account]) -> None:
+    number, codename, reporter = file_report(app, text=REPORT)
+    opened = protocol.open_case(reporter.open(codename).get_json(), codename)
+    irrelevant = "My colleague's home address is 1 Example Street."
+    asked = "Please correct my team in the report: it is Evals."
+    for text in (irrelevant, asked):
+        message = protocol.build_message(opened, text)
+        assert reporter.post("/api/v1/reporter/messages", message).status_code == 201
+    unlock(page, live_server, people["rso1"])
+    open_from_inbox(page, live_server, number)
+    expect(page.locator("#conversation")).to_contain_text(irrelevant)
+
+    choice = page.locator("#destroy-item option", has_text="1 Example Street")
+    page.select_option("#destroy-item", choice.get_attribute("value"))
+    page.select_option("#destroy-reason", "third_party_data")
+    page.click("#destroy-form button[type=submit]")
+    expect(page.locator("#destroy-form .error")).to_contain_text("Tick the box")
+    page.check("#destroy-confirm")
+    page.click("#destroy-form button[type=submit]")
+    expect(page.locator("#destruction-list")).to_contain_text(
+        "Message (the reporter's) destroyed by rso1: personal data of someone else")
+    expect(page.locator("#conversation")).not_to_contain_text(irrelevant)
+
+    request = page.locator("#data-request-message option", has_text="Please correct my team")
+    page.select_option("#data-request-message", request.get_attribute("value"))
+    page.select_option("#data-request-kind", "correction")
+    page.click("#data-request-form button[type=submit]")
+    expect(page.locator("#data-request-list")).to_contain_text(
+        "Correction of their personal data, received")
+    expect(page.locator("#data-request-list")).to_contain_text("to answer by")
+    page.fill("#data-answer-text", "Corrected: your team is Evals.")
+    page.click("#data-answer-form button[type=submit]")
+    expect(page.locator("#data-request-list")).to_contain_text("answered")
+    texts = [m.text for m in reporter.read(codename)]
+    assert irrelevant not in texts and "Corrected: your team is Evals." in texts
+    assert page_log.console_errors == []
+
+
+def test_a_report_taken_by_phone_is_agreed_by_the_reporter(
+        page: Any, page_log: PageLog, make_page: Any, live_server: str, app: Flask,
+        people: dict[str, Account]) -> None:
+    minutes = "Caller says the CBRN uplift evaluation was skipped on the 3rd."
+    unlock(page, live_server, people["rso1"])
+    page.goto(live_server + "/staff/cases/new")
+    expect(page.locator("#intake-howto")).to_contain_text("Taking a report by phone")
+    # The handler fills in the ordinary report form in their own browser.
+    page.goto(live_server + "/report/new")
+    page.select_option("#category", "capability-cbrn")
+    page.fill("#report-text", minutes)
+    page.click("#report-submit")
+    expect(page.locator("#receipt")).to_be_visible()
+    codename = page.locator("#receipt-codename").inner_text().strip()
+    number = page.locator("#receipt-number").inner_text()
+
+    page.goto(f"{live_server}/staff/cases/{number}")
+    expect(page.locator("#intake-form")).to_be_visible()
+    page.select_option("#intake-channel", "phone")
+    page.click("#intake-form button[type=submit]")
+    expect(page.locator("#intake-state")).to_have_text(
+        "Taken down by phone by rso1 on " + page.evaluate("new Date().toISOString()"
+                                                          ".slice(0, 10)")
+        + ". The reporter has not agreed the minutes yet.")
+    expect(page.locator("#intake-form")).to_be_hidden()
+
+    # The reporter, on their own device, with the codename alone.
+    reporter = make_page()
+    reporter.goto(live_server + "/report/case")
+    reporter.fill("#codename", codename)
+    reporter.click("#open-submit")
+    expect(reporter.locator("#minutes-panel")).to_be_visible()
+    expect(reporter.locator("#case-conversation")).to_contain_text(minutes)
+    reporter.fill("#reply-text", "Correction: it was the 4th.")
+    reporter.click("#reply-submit")
+    expect(reporter.locator("#reply-status")).to_have_text("Your message was sent.")
+    reporter.click("#minutes-submit")
+    expect(reporter.locator("#minutes-agreed")).to_be_visible()
+    expect(reporter.locator("#minutes-form")).to_be_hidden()
+
+    page.reload()
+    expect(page.locator("#intake-state")).to_contain_text("The reporter agreed the minutes on")
+    expect(page.locator("#conversation")).to_contain_text("Correction: it was the 4th.")
     assert page_log.console_errors == []

@@ -263,7 +263,8 @@ def test_identity_is_revealed_only_by_an_audited_action(app: Flask, staff: Staff
     number, codename, reporter = file_report(app, identity="Ada, ada@example.org")
     rso = worker(app, staff, people["rso"])
     assert all(r["kind"] != "identity" for r in rso.case(number)["records"])
-    revealed = rso.post(f"/api/v1/staff/cases/{number}/identity")
+    revealed = rso.post(f"/api/v1/staff/cases/{number}/identity",
+                        {"reason": "contact_reporter"})
     assert revealed.status_code == 200
     view = rso.case(number)
     assert view["identity_revealed"]
@@ -279,7 +280,8 @@ def test_identity_is_revealed_only_by_an_audited_action(app: Flask, staff: Staff
     timeline = reporter.open(codename).get_json()["timeline"]
     assert any(e["kind"] == "identity_revealed" for e in timeline)
     anonymous, _, _ = file_report(app)
-    assert rso.post(f"/api/v1/staff/cases/{anonymous}/identity").status_code == 400
+    assert rso.post(f"/api/v1/staff/cases/{anonymous}/identity",
+                    {"reason": "contact_reporter"}).status_code == 400
 
 
 def test_a_case_opened_by_staff(app: Flask, staff: StaffLogin,

@@ -5,4 +5,14 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # The modules below attach their endpoints to ``bp``.
-from app.api import attachments, cases, directory, legal_hold, openapi, reports  # noqa: E402, F401
+from app.api import (  # noqa: E402, F401
+    attachments,
+    cases,
+    directory,
+    disclosures,
+    intake,
+    legal_hold,
+    openapi,
+    reporter_data,
+    reports,
+)

@@ -30,7 +30,7 @@ from app.json_input import (
 from app.models import Case, CaseGrant, CaseRecord, SessionPrincipal, StaffUser, today
 from app.request_numbers import query_int
 from app.roles import Permission
-from app.services import attachments, cases, deadlines
+from app.services import attachments, cases, deadlines, disclosures, intake, reporter_data
 from app.services.reports import GrantIn
 from app.services.routing import Route
 from app.taxonomy import Taxonomy, load_taxonomy
@@ -193,7 +193,34 @@ def case_view(case: Case, staff: StaffUser) -> dict[str, Any]:
         "linked": linked,
         "allowed_actions": cases.allowed_actions(case),
         "attachments": attachments.describe(case, visible_to_reporter_only=False),
+        "disclosures": [_disclosure(d, name) for d in disclosures.register(db.session, case)],
+        "destructions": [{"kind": d.kind, "author": d.author, "reason": d.reason,
+                          "on": d.destroyed_on.isoformat(), "by": name(d.staff_id)}
+                         for d in reporter_data.destructions(db.session, case)],
+        "intake": _intake(case, name),
+        "data_requests": [{"id": r.id, "kind": r.kind, "received_on": r.received_on.isoformat(),
+                           "due_on": r.due_on.isoformat(), "answered_on": _date(r.answered_on),
+                           "request_record_ref": r.request_record_ref,
+                           "answer_record_ref": r.answer_record_ref}
+                          for r in reporter_data.requests(db.session, case)],
     }
+
+
+def _intake(case: Case, name: Callable[[int | None], str | None]) -> dict[str, Any] | None:
+    taken = intake.intake_of(db.session, case)
+    if taken is None:
+        return None
+    return {"channel": taken.channel, "taken_on": taken.taken_on.isoformat(),
+            "taken_by": name(taken.taken_by_id),
+            "minutes_agreed_on": _date(taken.minutes_agreed_on)}
+
+
+def _disclosure(entry: Any, name: Callable[[int | None], str | None]) -> dict[str, Any]:
+    return {"kind": entry.kind, "on": entry.occurred_on.isoformat(), "by": name(entry.staff_id),
+            "reason": entry.reason, "recipient": entry.recipient,
+            "includes_identity": entry.includes_identity,
+            "notice_record_ref": entry.notice_record_ref,
+            "withheld_note_ref": entry.withheld_note_ref}
 
 
 def _date(value: Any) -> str | None:
@@ -337,8 +364,9 @@ def case_recuse(principal: SessionPrincipal, number: str) -> tuple[Response, int
 @staff_required(Permission.HANDLE_CASES)
 def case_identity(principal: SessionPrincipal, number: str) -> tuple[Response, int]:
     case = _case_or_404(principal, number)
+    reason = text_field(json_body(), "reason", 32)
     try:
-        record = cases.reveal_identity(db.session, case, principal.staff)
+        record = disclosures.reveal_identity(db.session, case, principal.staff, reason)
     except cases.CaseActionRejected as error:
         db.session.rollback()
         return jsonify(error="action_rejected", message=str(error)), 400

@@ -248,6 +248,10 @@ def document() -> dict[str, Any]:
                                                                "ciphertext": B64}}),
                                             "responses": {"201": _answer("Case", CASE_VIEW),
                                                           **_errors(400, 401)}}},
+            "/reporter/minutes/agree": {"post": {
+                **post, "summary": "Agree the minutes of a report a recipient took down",
+                "responses": {"200": _answer("Case", CASE_VIEW),
+                              **_errors(400, 401)}}},
             "/reporter/leave": {"post": {
                 **post, "summary": "End the reporter session (\"Leave now\"): no cookie of it, "
                                    "copies included, opens anything afterwards",

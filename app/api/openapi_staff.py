@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.services.disclosures import HANDOVER_REASONS, HANDOVER_RECIPIENTS, REVEAL_REASONS
+from app.services.intake import CHANNELS
+from app.services.reporter_data import DESTRUCTION_REASONS, REQUEST_KINDS
 from app.services.staff_accounts import USERNAME_PATTERN
 
 B64 = {"type": "string", "contentEncoding": "base64"}
@@ -35,6 +38,8 @@ RECORD: dict[str, Any] = {"type": "object", "required": ["record_ref", "key_epoc
 GRANT = {"type": "object", "required": ["kind", "grant"], "properties": {
     "kind": {"enum": ["recipient", "reporter", "escrow"]},
     "staff_id": {"type": ["integer", "null"]}, "grant": B64}}
+REASON = {"type": "object", "required": ["reason"],
+          "properties": {"reason": {"enum": list(DESTRUCTION_REASONS)}}}
 CASE = {"type": "object", "description": "The case as this staff member may see it: metadata, "
         "their grants, records (identity only after an audited reveal), events, members"}
 
@@ -138,7 +143,48 @@ STAFF_PATHS: dict[str, Any] = {
                                                      None)},
     "/staff/cases/{number}/identity": {"post": _action(
         "revealIdentity",
-        "Reveal the reporter's encrypted identity (audited; the reporter is told)", None)},
+        "Reveal the reporter's encrypted identity, with a reason (audited; the reporter is told)",
+        {"type": "object", "required": ["reason"],
+         "properties": {"reason": {"enum": list(REVEAL_REASONS)}}})},
+    "/staff/cases/{number}/handovers": {"post": _action(
+        "recordHandover",
+        "Record material passed beyond the case's readers; with the identity, a notice to the "
+        "reporter or a note on why it would jeopardise the investigation", {
+            "type": "object", "required": ["recipient", "reason"], "properties": {
+                "recipient": {"enum": list(HANDOVER_RECIPIENTS)},
+                "reason": {"enum": list(HANDOVER_REASONS)},
+                "includes_identity": {"type": "boolean"}, "notice": RECORD,
+                "withheld": RECORD}}, "201")},
+    "/staff/cases/{number}/records/{record_ref}/destroy": {"post": _action(
+        "destroyRecord",
+        "Destroy one message, note or the identity as manifestly irrelevant (audited; the "
+        "reporter is told)", REASON,
+        parameters=[NUMBER, {"name": "record_ref", "in": "path", "required": True,
+                             "schema": {"type": "string"}}])},
+    "/staff/cases/{number}/attachments/{attachment_ref}/destroy": {"post": _action(
+        "destroyAttachment",
+        "Destroy one attachment (its blob and its file key) as manifestly irrelevant", REASON,
+        parameters=[NUMBER, {"name": "attachment_ref", "in": "path", "required": True,
+                             "schema": {"type": "string"}}])},
+    "/staff/cases/{number}/data-requests": {"post": _action(
+        "recordDataRequest",
+        "Record the reporter's request to access or correct their data (due in a month)", {
+            "type": "object", "required": ["kind"], "properties": {
+                "kind": {"enum": list(REQUEST_KINDS)},
+                "received_on": {"type": "string", "format": "date"},
+                "request_record_ref": {"type": "string"}}}, "201")},
+    "/staff/cases/{number}/data-requests/{request_id}/answer": {"post": _action(
+        "answerDataRequest", "Answer a recorded request with a message to the reporter", {
+            "type": "object", "required": ["record"], "properties": {"record": RECORD}},
+        parameters=[NUMBER, {"name": "request_id", "in": "path", "required": True,
+                             "schema": {"type": "integer"}}])},
+    "/staff/cases/{number}/intake": {"post": _action(
+        "markIntake",
+        "Mark a report received today as taken down with the reporter by phone or in person",
+        {"type": "object", "required": ["channel"],
+         "properties": {"channel": {"enum": list(CHANNELS)}}}, "201")},
+    "/staff/cases/{number}/exports": {"post": _action(
+        "recordExport", "Record an export about to be decrypted in this browser", None, "201")},
     "/staff/cases/{number}/links": {"post": _action("linkCase", "Link to another case", {
         "type": "object", "required": ["number", "link_kind"], "properties": {
             "number": {"type": "string"},

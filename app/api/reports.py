@@ -31,7 +31,7 @@ from app.models import Case
 from app.outside_channels import load_outside_channels
 from app.rate_limit import RateLimited
 from app.reporter import session as case_session
-from app.services import attachments, deadlines, proof_of_work, reports
+from app.services import attachments, deadlines, intake, proof_of_work, reports
 from app.services.cases import REPORTER_STATUS_LABELS
 from app.services.directory import pinned_fingerprint
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, readers_for
@@ -278,7 +278,18 @@ def reporter_view(case: Case) -> dict[str, Any]:
             {"kind": e.kind, "on": e.occurred_on.isoformat(), "detail": e.detail}
             for e in case.events if e.visible_to_reporter
         ],
+        "minutes": _minutes(case),
     }
+
+
+def _minutes(case: Case) -> dict[str, Any] | None:
+    """For a report a recipient took down with the reporter: when, and whether agreed."""
+    taken = intake.intake_of(db.session, case)
+    if taken is None:
+        return None
+    return {"channel": taken.channel, "taken_on": taken.taken_on.isoformat(),
+            "agreed_on": taken.minutes_agreed_on.isoformat() if taken.minutes_agreed_on
+            else None}
 
 
 @bp.post("/reporter/open")

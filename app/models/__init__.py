@@ -355,5 +355,7 @@ class AuditEntry(Base):
 # ``from app.models import ...`` and the migrations see one metadata.
 from app.models.attachments import *  # noqa: E402, F403
 from app.models.deadlines import *  # noqa: E402, F403
+from app.models.disclosures import *  # noqa: E402, F403
 from app.models.governance import *  # noqa: E402, F403
+from app.models.reporter_data import *  # noqa: E402, F403
 from app.models.reporter_sessions import *  # noqa: E402, F403

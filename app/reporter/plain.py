@@ -50,7 +50,7 @@ from app.reporter import session as case_session
 from app.reporter.routes import reporter_page_context
 from app.reporter.uploads import MAX_FILES, PlainUploads
 from app.roles import describe_person
-from app.services import attachments, deadlines, directory, receipts, reports
+from app.services import attachments, deadlines, directory, intake, receipts, reports
 from app.services.routing import ROUTE_LABELS, Readers, Route, RoutingError, readers_for
 from app.taxonomy import Taxonomy, load_taxonomy
 from crypto.codename import codename_lookup_id
@@ -494,6 +494,28 @@ def _replied(uploads: PlainUploads, session_case: Case | None) -> tuple[str, int
         sent += (" These were sent exactly as they were, as their format cannot be cleaned: "
                  + ", ".join(uploads.uncleaned()) + ".")
     return _case_page(opened, fresh, sent=sent)
+
+
+# --- agreeing the minutes of a report a recipient took down -----------------------------------
+class MinutesForm(FlaskForm):  # type: ignore[misc]
+    codename = HiddenField(validators=[DataRequired()])
+
+
+@bp.post("/minutes")
+def agree_minutes() -> tuple[str, int]:
+    form = MinutesForm()
+    opened = _open_report(form.codename.data or "") if form.validate_on_submit() else None
+    if opened is None:
+        return _not_found()
+    case_session.open_for(opened.case.id)
+    fresh = ReplyForm(formdata=None, codename=form.codename.data)
+    try:
+        intake.agree_minutes(db.session, opened.case)
+    except intake.MinutesRejected as error:
+        db.session.rollback()
+        return _case_page(opened, fresh, 400, message=str(error))
+    db.session.commit()
+    return _case_page(opened, fresh, sent="You agreed the minutes.")
 
 
 # --- downloading an attachment ----------------------------------------------------------------

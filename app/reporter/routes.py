@@ -12,6 +12,7 @@ from app import get_config
 from app.extensions import db
 from app.models import Case
 from app.outside_channels import load_outside_channels
+from app.reporter import privacy as privacy_notice
 from app.reporter import session as case_session
 from app.rights_notice import load_notice
 from app.roles import describe_person
@@ -124,3 +125,12 @@ def rights() -> str:
     """The notice of rights (Labor Code §1107.1(d)), printable as a poster."""
     return render_template("reporter/rights.html",
                            notice=load_notice(get_config(current_app).instance_path))
+
+
+@bp.get("/privacy")
+def privacy() -> str:
+    """The privacy notice (GDPR Arts. 13-14): the lab's text, or Candor's default."""
+    config = get_config(current_app)
+    blocks, own = privacy_notice.load(config.instance_path, dict(config.retention_days),
+                                      config.backup_keep_days)
+    return render_template("reporter/privacy.html", blocks=blocks, own=own)

@@ -657,15 +657,18 @@ def assess_retaliation_risk(session: DbSession, case: Case, staff: StaffUser,
     case.events[-1].detail = retaliation_risk
 
 
-def reveal_identity(session: DbSession, case: Case, staff: StaffUser) -> CaseRecord:
+def reveal_identity(session: DbSession, case: Case, staff: StaffUser,
+                    reason: str | None = None) -> CaseRecord:
     """Hand this staff member the reporter's encrypted identity, leaving an audited event the
     reporter sees too. The server withholds the record until then; the case key would open it,
-    so this is an accountability control, not a cryptographic one (README, threat model)."""
+    so this is an accountability control, not a cryptographic one (README, threat model).
+    ``reason`` is the audited reason code (app/services/disclosures.py checks it)."""
     record = next((r for r in case.records if r.kind == "identity"), None)
     _require(record is not None, "The reporter gave no identity.")
     assert record is not None
     if not identity_revealed_to(case, staff):
         _event(session, case, staff, "identity_revealed",
+               {"reason": reason} if reason else None,
                reporter_sentence="A recipient opened the identity details you gave.")
     return record
 
@@ -727,3 +730,9 @@ def open_case(session: DbSession, staff: StaffUser, new: StaffCase, taxonomy: Ta
     _event(session, case, staff, "opened_by_staff")
     deadlines.refresh_due(case)
     return case
+
+
+# The step-recording helpers, for the services that extend casework (app/services/disclosures.py).
+require = _require
+record_event = _event
+store_record = _store_record

@@ -5,7 +5,9 @@ content is encrypted under its case key, and the only copies of that key are the
 (recipients, the reporter, escrow). Destruction deletes every grant, every ciphertext record
 and every attachment blob of the case, so nothing of its content remains, not even in a form
 someone holding an old private key could open. The case row itself stays, with its metadata
-(route, category, dates, outcome), because the statistics and the Board's trends count it.
+(route, category, dates, outcome), because the statistics and the Board's trends count it;
+what else it held that names a person or could find the reporter again (the reporter's salt,
+assignee, approver, who did each step) is cleared (``reporter_data.reduce_metadata``).
 
 - The period runs from ``closed_on`` and depends on the outcome (``CANDOR_RETENTION_DAYS``);
   a reopened case is open again and is not destroyed.
@@ -34,7 +36,7 @@ from app.models import (
     StaffUser,
     today,
 )
-from app.services import attachments, audit
+from app.services import attachments, audit, reporter_data
 
 NO_OUTCOME = "none"
 _BATCH = 200
@@ -96,6 +98,7 @@ def destroy_content(session: DbSession, case: Case, on: date, config: Config | N
     case.lookup_hash = None
     case.reporter_public_key = None
     session.expire(case, ["grants", "records"])
+    reporter_data.reduce_metadata(session, case)
     row = ContentDestruction(case_id=case.id, destroyed_on=on, rule=rule,
                              grants_deleted=grants, records_deleted=records)
     session.add(row)

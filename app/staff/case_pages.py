@@ -16,7 +16,7 @@ from app.auth.guards import staff_required
 from app.extensions import db
 from app.models import SessionPrincipal
 from app.roles import Permission
-from app.services import cases, directory
+from app.services import cases, directory, disclosures, intake, reporter_data
 from app.services.routing import ROUTE_LABELS
 from app.staff.routes import bp
 from app.taxonomy import load_taxonomy
@@ -32,7 +32,11 @@ def _shell(template: str, principal: SessionPrincipal, **context: Any) -> str:
         taxonomy=load_taxonomy(get_config(current_app).instance_path),
         routes=ROUTE_LABELS, statuses=cases.STATUSES, severities=cases.SEVERITIES,
         retaliation_risks=cases.RETALIATION_RISKS, outcomes=cases.OUTCOMES,
-        link_kinds=cases.LINK_KINDS, flags=cases.FLAGS, **context)
+        link_kinds=cases.LINK_KINDS, flags=cases.FLAGS,
+        reveal_reasons=disclosures.REVEAL_REASONS, handover_reasons=disclosures.HANDOVER_REASONS,
+        handover_recipients=disclosures.HANDOVER_RECIPIENTS,
+        destruction_reasons=reporter_data.DESTRUCTION_REASONS,
+        request_kinds=reporter_data.REQUEST_KINDS, intake_channels=intake.CHANNELS, **context)
 
 
 @bp.get("/cases")

@@ -761,9 +761,23 @@ function renderCase(view, opened) {
     return item;
   }));
   $("case-conversation").replaceChildren(...messages.map(messageItem));
+  renderMinutes(view.minutes);
   const files = view.attachments.map((item) => attachmentItem(item, opened));
   $("case-attachments").replaceChildren(...(files.length ? files
     : [element("li", "No attachments yet.", "attachment-meta")]));
+}
+
+/** A report a recipient took down with the reporter: its minutes, to agree once. */
+function renderMinutes(minutes) {
+  $("minutes-panel").hidden = !minutes;
+  if (!minutes) return;
+  $("minutes-form").hidden = Boolean(minutes.agreed_on);
+  $("minutes-agreed").hidden = !minutes.agreed_on;
+  if (minutes.agreed_on) $("minutes-agreed-on").textContent = minutes.agreed_on;
+}
+
+async function agreeMinutes(form) {
+  renderCase(await postJson(form.dataset.agreeUrl, {}), openedCase);
 }
 
 /** An attachment's key and name, decrypted under the case key of its epoch. */
@@ -951,6 +965,7 @@ function startCasePage(form) {
   startAttachmentChecks($("reply-attachments"), $("reply-attachment-checks"));
   bind(form, $("open-submit"), "open-error", "open-status", openCase);
   bind($("reply-form"), $("reply-submit"), "reply-error", "reply-status", sendReply);
+  bind($("minutes-form"), $("minutes-submit"), "minutes-error", "minutes-status", agreeMinutes);
   form.hidden = false;
 }
 

@@ -36,6 +36,11 @@ const EVENT_LABELS = {
   authority_notified: "Notice to the authority recorded",
   waiting_for_reporter: "Waiting for the reporter", checkin: "Follow-up check-in",
   board_notified: "Board told",
+  handed_over: "Material handed over beyond the case", exported: "Exported",
+  disclosure_notice: "Reporter told their identity will be passed on",
+  record_destroyed: "A record was destroyed", data_request: "Data request recorded",
+  data_request_answered: "Data request answered",
+  taken_on_behalf: "Report taken down with the reporter", minutes_agreed: "Minutes agreed",
 };
 const CLOCK_LABELS = {
   acknowledge: "acknowledgement", feedback: "feedback to the reporter",
@@ -267,7 +272,7 @@ function decryptAll(view) {
   state.keys = openCaseKeys(view, state.keyPair);
   state.texts = new Map(view.records.map((r) => [r.record_ref, readRecord(view, state.keys, r)]));
   const identity = view.records.find((r) => r.kind === "identity");
-  if (identity) state.identity = state.texts.get(identity.record_ref);
+  state.identity = identity ? state.texts.get(identity.record_ref) : null;
 }
 
 function recordsOf(kind) {
@@ -414,6 +419,97 @@ function renderIdentity(view) {
   if (shown) $("identity-text").textContent = state.identity ?? UNREADABLE;
 }
 
+// The disclosure register: labels come from the form's own options (rendered by the server).
+const optionText = (selectId, value) =>
+  [...$(selectId).options].find((o) => o.value === value)?.textContent ?? label({}, value);
+
+function disclosureText(entry) {
+  const by = entry.by ? ` by ${entry.by}` : "";
+  if (entry.kind === "reveal") {
+    return `Identity revealed to ${entry.by ?? "a former member"}: ` +
+      optionText("identity-reason", entry.reason);
+  }
+  if (entry.kind === "export") {
+    return `Exported${by}${entry.includes_identity ? ", with the identity" : ""}`;
+  }
+  const told = !entry.includes_identity ? "without the identity"
+    : (entry.notice_record_ref ? "with the identity; the reporter was told first by message"
+      : "with the identity; the reporter was not told (reason in an internal note)");
+  return `Handed over to ${optionText("handover-recipient", entry.recipient).toLowerCase()}` +
+    `${by} (${optionText("handover-reason", entry.reason).toLowerCase()}), ${told}`;
+}
+
+function renderDisclosures(view) {
+  const entries = Array.isArray(view.disclosures) ? view.disclosures : [];
+  $("disclosure-list").replaceChildren(...entries.map((entry) => {
+    const item = element("li");
+    item.append(dateElement(entry.on), element("span", ` ${disclosureText(entry)}`));
+    return item;
+  }));
+  if (!entries.length) $("disclosure-list").append(element("li", "Nothing disclosed.", "hint"));
+  $("handover-identity").disabled = !view.identity_revealed;
+}
+
+// The reporter's data: what was destroyed, what can be, and requests to access or correct data.
+const KIND_WORDS = { message: "Message", note: "Note", identity: "Identity", attachment: "File" };
+const snippet = (text) => (text === null || text === undefined ? UNREADABLE
+  : (text.length > 60 ? `${text.slice(0, 60)}…` : text));
+
+function renderReporterData(view) {
+  const gone = Array.isArray(view.destructions) ? view.destructions : [];
+  $("destruction-list").replaceChildren(...gone.map((d) => {
+    const item = element("li");
+    item.append(dateElement(d.on), element("span", ` ${KIND_WORDS[d.kind] ?? d.kind} ` +
+      `(${d.author === "reporter" ? "the reporter's" : "staff"}) destroyed` +
+      `${d.by ? ` by ${d.by}` : ""}: ${optionText("destroy-reason", d.reason).toLowerCase()}`));
+    return item;
+  }));
+  if (!gone.length) $("destruction-list").append(element("li", "Nothing destroyed.", "hint"));
+  const items = view.records.filter((r) => ["message", "note", "identity"].includes(r.kind))
+    .map((r) => option(`records/${r.record_ref}`, `${KIND_WORDS[r.kind]} of ${r.created_on}` +
+      ` (${authorName(r)}): ${snippet(state.texts.get(r.record_ref))}`));
+  for (const a of Array.isArray(view.attachments) ? view.attachments : []) {
+    const opened = openAttachment(a);
+    items.push(option(`attachments/${a.attachment_ref}`,
+                      `File of ${a.created_on}: ${opened ? opened.name : UNREADABLE}`));
+  }
+  $("destroy-item").replaceChildren(option("", "Choose"), ...items);
+  const asked = view.records.filter((r) => r.kind === "message" && r.author === "reporter");
+  $("data-request-message").replaceChildren(option("", "None (received otherwise)"),
+    ...asked.map((r) => option(r.record_ref,
+                               `${r.created_on}: ${snippet(state.texts.get(r.record_ref))}`)));
+  const requests = Array.isArray(view.data_requests) ? view.data_requests : [];
+  $("data-request-list").replaceChildren(...requests.map((r) => {
+    const late = !r.answered_on && r.due_on < new Date().toISOString().slice(0, 10);
+    const item = element("li", undefined, late ? "overdue-text" : undefined);
+    item.append(element("span", `${optionText("data-request-kind", r.kind)}, received ` +
+      `${r.received_on}, ` + (r.answered_on ? `answered ${r.answered_on}`
+      : `${late ? "overdue: it was due" : "to answer"} by ${r.due_on}`)));
+    return item;
+  }));
+  if (!requests.length) $("data-request-list").append(element("li", "No request.", "hint"));
+  const open = requests.filter((r) => !r.answered_on);
+  $("data-answer-request").replaceChildren(...open.map((r) => option(String(r.id),
+    `${optionText("data-request-kind", r.kind)}, received ${r.received_on}`)));
+  $("data-answer-form").hidden = !open.length;
+}
+
+/** A report taken down with the reporter by phone or in person, and its minutes' agreement. */
+function renderIntake(view) {
+  const taken = view.intake;
+  const markable = !taken && view.origin === "reporter" && view.status === "received" &&
+    view.received_on === new Date().toISOString().slice(0, 10);
+  $("intake-panel").hidden = !taken && !markable;
+  $("intake-form").hidden = !markable;
+  $("intake-state").hidden = !taken;
+  if (taken) {
+    $("intake-state").textContent = `Taken down ${optionText("intake-channel", taken.channel)
+      .toLowerCase()} by ${taken.taken_by ?? "a former member"} on ${taken.taken_on}. ` +
+      (taken.minutes_agreed_on ? `The reporter agreed the minutes on ${taken.minutes_agreed_on}.`
+        : "The reporter has not agreed the minutes yet.");
+  }
+}
+
 // Attachments: listed once the case view carries them (the attachments capability); each is
 // fetched as ciphertext and decrypted here frame by frame as it arrives, and offered for saving
 // only after its final frame authenticated (a truncated stream is refused).
@@ -501,6 +597,9 @@ function renderCase(root, view) {
   $("report-text").textContent = report ? (report.text ?? UNREADABLE) : "No report record.";
   $("report-text").classList.toggle("error", Boolean(report && report.text === null));
   renderIdentity(view);
+  renderDisclosures(view);
+  renderReporterData(view);
+  renderIntake(view);
   renderAttachments(root, view);
   fillList("conversation", recordsOf("message"), "No message yet.");
   fillList("notes", recordsOf("note"), "No note yet.");
@@ -688,10 +787,54 @@ function bindCaseForms(root) {
     return null;
   });
   bindIdentity(root);
-  $("export-button").addEventListener("click", () => {
+  bindAction(root, $("handover-form"), async (form) => {
+    const body = {
+      recipient: required(form.elements.recipient.value, "Say to whom the material goes."),
+      reason: required(form.elements.reason.value, "Say on what ground the material goes."),
+      includes_identity: form.elements.includes_identity.checked,
+    };
+    if (body.includes_identity) {
+      const text = required(form.elements.text.value, form.elements.tell.value === "notice"
+        ? "Write the message that tells the reporter." : "Write why telling the reporter " +
+          "would jeopardise the investigation.");
+      if (form.elements.tell.value === "notice") body.notice = encrypt("MESSAGE", text);
+      else body.withheld = encrypt("NOTE", text);
+    }
+    return { view: await postJson(caseUrl(root, "/handovers"), body),
+             message: "The handover is recorded." };
+  });
+  bindAction(root, $("intake-form"), async (form) => ({
+    view: await postJson(caseUrl(root, "/intake"), {
+      channel: required(form.elements.channel.value, "Say how you took the report down."),
+    }), message: "Recorded. The reporter is asked to check and agree your minutes.",
+  }));
+  bindAction(root, $("destroy-form"), async (form) => {
+    const target = required(form.elements.target.value, "Choose what to destroy.");
+    const reason = required(form.elements.reason.value, "Say why it is to be destroyed.");
+    if (!form.elements.confirm.checked) {
+      throw new CaseworkError("Tick the box to confirm the destruction.");
+    }
+    return { view: await postJson(caseUrl(root, `/${target}/destroy`), { reason }),
+             message: "Destroyed. The reporter is told that something irrelevant was deleted." };
+  });
+  bindAction(root, $("data-request-form"), async (form) => {
+    const body = { kind: required(form.elements.kind.value, "Say what the reporter asks for.") };
+    if (form.elements.message.value) body.request_record_ref = form.elements.message.value;
+    if (form.elements.received_on.value) body.received_on = form.elements.received_on.value;
+    return { view: await postJson(caseUrl(root, "/data-requests"), body),
+             message: "The request is recorded; answer it within a month." };
+  });
+  bindAction(root, $("data-answer-form"), async (form) => {
+    const chosen = required(form.elements.request.value, "Choose the request to answer.");
+    const text = required(form.elements.text.value, "Write the answer.");
+    return { view: await postJson(caseUrl(root, `/data-requests/${encodeURIComponent(chosen)}` +
+                                  "/answer"), { record: encrypt("MESSAGE", text) }),
+             message: "Your answer was encrypted and sent to the reporter." };
+  });
+  $("export-button").addEventListener("click", async () => {
+    hideError($("export-error"));
     try {
-      hideError($("export-error"));
-      exportCase(root);
+      await exportCase(root);
     } catch (error) {
       showError($("export-error"), error);
     }
@@ -711,7 +854,8 @@ function bindIdentity(root) {
   $("identity-confirm-yes").addEventListener("click", async () => {
     hideError(errorBox);
     try {
-      await postJson(caseUrl(root, "/identity"), {});
+      const reason = required($("identity-reason").value, "Say why you need the identity.");
+      await postJson(caseUrl(root, "/identity"), { reason });
       renderCase(root, await getJson(caseUrl(root)));
       $("identity-text").focus();
     } catch (error) {
@@ -768,8 +912,10 @@ function offerFile(blob, name, link) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-function exportCase(root) {
+async function exportCase(root) {
   if (!state.view) throw new CaseworkError("The case is not open.");
+  // Recorded before anything is decrypted into a file: no record, no export.
+  renderCase(root, await postJson(caseUrl(root, "/exports"), {}));
   const text = JSON.stringify(exportDocument(root), null, 2);
   offerFile(new Blob([text], { type: "application/json" }), `case-${state.view.number}.json`,
             $("export-link"));
