@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from pathlib import Path
 
 from flask import Flask, url_for
@@ -16,6 +17,17 @@ _MODULE_SCRIPT = Markup(
     '<script type="module" src="{}" integrity="{}" crossorigin="anonymous"></script>'
 )
 _STYLESHEET = Markup('<link rel="stylesheet" href="{}" integrity="{}" crossorigin="anonymous">')
+_MODULE_PRELOAD = Markup(
+    '<link rel="modulepreload" href="{}" integrity="{}" crossorigin="anonymous">'
+)
+_META = Markup('<meta name="{}" content="{}">')
+
+# The two cryptography backends (app/static/js/crypto-loader.js loads the one a browser can run),
+# each as its classic scripts in load order.
+CRYPTO_BACKENDS = {
+    "wasm": ("vendor/libsodium-sumo.js", "vendor/libsodium-wrappers.js"),
+    "pure": ("vendor/noble-sodium.js",),
+}
 
 
 def compute_integrity(static_folder: Path) -> dict[str, str]:
@@ -50,4 +62,20 @@ def init_app(app: Flask) -> None:
     def stylesheet_tag(filename: str) -> Markup:
         return _STYLESHEET.format(url_for("static", filename=filename), _integrity(filename))
 
-    app.jinja_env.globals.update(script_tag=script_tag, stylesheet_tag=stylesheet_tag)
+    def modulepreload_tag(filename: str) -> Markup:
+        """Fetch a module that another imports in parallel with it, checked against its hash."""
+        return _MODULE_PRELOAD.format(url_for("static", filename=filename), _integrity(filename))
+
+    def crypto_scripts() -> Markup:
+        """The backends' scripts and hashes, as data for crypto-loader.js."""
+        backends = {
+            name: [{"src": url_for("static", filename=f), "integrity": _integrity(f)}
+                   for f in files]
+            for name, files in CRYPTO_BACKENDS.items()
+        }
+        # In an attribute (escaped by format), not an inline script: the CSP allows none.
+        return _META.format("candor-crypto-scripts", json.dumps(backends))
+
+    app.jinja_env.globals.update(script_tag=script_tag, stylesheet_tag=stylesheet_tag,
+                                 modulepreload_tag=modulepreload_tag,
+                                 crypto_scripts=crypto_scripts)

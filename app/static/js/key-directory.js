@@ -3,7 +3,7 @@
 import * as candor from "./candor-crypto.js";
 
 const compact = (fingerprint) => String(fingerprint).replace(/\s+/g, "").toUpperCase();
-const unb64 = (text) => sodium.from_base64(text, sodium.base64_variants.ORIGINAL);
+const unb64 = (text) => candor.fromBase64(text);
 
 /**
  * Fetch `/api/v1/directory` and return the verified, currently usable recipient entries.
