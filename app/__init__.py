@@ -40,7 +40,7 @@ def create_app(config: Config | None = None) -> Flask:
     }
     app.extensions["candor_spent_challenges"] = SpentChallenges()
 
-    from app import assets, errors, request_logging, security_headers
+    from app import assets, errors, request_logging, security_headers, static_files
     from app.extensions import csrf, db, migrate, use_sqlite_settings
     from app.surfaces import SurfaceSessionInterface
 
@@ -54,6 +54,7 @@ def create_app(config: Config | None = None) -> Flask:
     csrf.init_app(app)
     security_headers.init_app(app, https=config.https)
     errors.init_app(app)
+    static_files.init_app(app, https=config.https)
     assets.init_app(app)
     from app.roles import Permission
 

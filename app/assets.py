@@ -46,6 +46,11 @@ def init_app(app: Flask) -> None:
     assert app.static_folder is not None
     integrity = compute_integrity(Path(app.static_folder))
     app.extensions["candor_asset_integrity"] = integrity
+    # The versioned prefix of app/static_files.py, under which files are cached for good.
+    prefix = app.extensions.get("candor_static_prefix")
+
+    def static_url(filename: str) -> str:
+        return prefix + filename if prefix else url_for("static", filename=filename)
 
     def _integrity(filename: str) -> str:
         try:
@@ -57,19 +62,19 @@ def init_app(app: Flask) -> None:
 
     def script_tag(filename: str, module: bool = False) -> Markup:
         template = _MODULE_SCRIPT if module else _CLASSIC_SCRIPT
-        return template.format(url_for("static", filename=filename), _integrity(filename))
+        return template.format(static_url(filename), _integrity(filename))
 
     def stylesheet_tag(filename: str) -> Markup:
-        return _STYLESHEET.format(url_for("static", filename=filename), _integrity(filename))
+        return _STYLESHEET.format(static_url(filename), _integrity(filename))
 
     def modulepreload_tag(filename: str) -> Markup:
         """Fetch a module that another imports in parallel with it, checked against its hash."""
-        return _MODULE_PRELOAD.format(url_for("static", filename=filename), _integrity(filename))
+        return _MODULE_PRELOAD.format(static_url(filename), _integrity(filename))
 
     def crypto_scripts() -> Markup:
         """The backends' scripts and hashes, as data for crypto-loader.js."""
         backends = {
-            name: [{"src": url_for("static", filename=f), "integrity": _integrity(f)}
+            name: [{"src": static_url(f), "integrity": _integrity(f)}
                    for f in files]
             for name, files in CRYPTO_BACKENDS.items()
         }

@@ -166,8 +166,7 @@ def live_server(app: Flask) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def _launch(extra_args: list[str]) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -175,9 +174,25 @@ def browser() -> Iterator[Any]:
             pytest.fail(f"{CHROMIUM} is missing; .ci/run installs Debian's chromium package")
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI never skips this")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM,
+                                              args=CHROMIUM_ARGS + extra_args)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    yield from _launch([])
+
+
+# V8 without its JIT compilers also has no WebAssembly: the JavaScript of Tor Browser's "Safer"
+# security level, which the reporter pages serve with the pure-JavaScript backend.
+JITLESS_ARGS = ["--js-flags=--jitless"]
+
+
+@pytest.fixture(scope="session")
+def jitless_browser() -> Iterator[Any]:
+    yield from _launch(JITLESS_ARGS)
 
 
 class PageLog:
