@@ -1,8 +1,9 @@
 """Static files for slow links: compressed ahead of time and cached for good under a versioned path.
 
-WhiteNoise serves ``app/static`` in front of Flask from a built copy, ``app/static-build/<version>/``,
-where ``<version>`` is a digest of every static file's name and content, and each text file has a
-gzip twin made ahead (WhiteNoise's own compressor), so nothing is compressed per request.
+WhiteNoise serves ``app/static`` in front of Flask from a built copy,
+``app/static-build/<version>/``, where ``<version>`` is a digest of every static file's name and
+content, and each text file has a gzip twin made ahead (WhiteNoise's own compressor), so nothing
+is compressed per request.
 
 - ``/static/<version>/<file>``: what pages link to (``static_url``). Any change to any file changes
   the version, so these URLs never change meaning and are cached for a year as ``immutable``; a
