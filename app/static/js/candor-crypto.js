@@ -439,8 +439,10 @@ async function argon2idYielding(secret, salt, params, onProgress) {
     onProgress?.(1);
     return out;
   }
-  return lib.crypto_pwhash_async(32, secret, salt, params.opslimit, params.memlimit,
+  const out = await lib.crypto_pwhash_async(32, secret, salt, params.opslimit, params.memlimit,
     lib.crypto_pwhash_ALG_ARGON2ID13, onProgress ?? null);
+  onProgress?.(1);
+  return out;
 }
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;

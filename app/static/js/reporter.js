@@ -101,8 +101,8 @@ function showError(id, error) {
 // ---------------------------------------------------------------------------------------------
 // Loading the cryptography (crypto-loader.js) while the reporter reads and types
 
-const NO_CRYPTO = "This browser could not run the encryption this page needs (its scripts " +
-  "did not load or were blocked), so nothing was encrypted or sent.";
+const NO_CRYPTO = "This browser could not run the encryption this page needs (part of the " +
+  "page did not load, or was blocked), so nothing was encrypted or sent.";
 
 /** What to do when neither backend runs: the two other ways to report, and what each means. */
 function noCryptoHelp() {
@@ -622,23 +622,25 @@ function startReportPage(form) {
 
   async function start() {
     form.hidden = false; // the reporter can read and type while the cryptography loads
-    try {
-      await cryptoReady();
-      if (!form.dataset.fingerprint) {
-        throw new ReporterError("This installation has no organisation key yet, so no report " +
-          "can be encrypted. Use another channel, such as those on the start page.");
-      }
-      const [answer, verified] = await Promise.all([getJson(form.dataset.optionsUrl),
-                                                    loadDirectory(form.dataset.fingerprint)]);
-      options = answer;
-      entries = verified;
-      $("category").append(...options.taxonomy.categories.map((c) => {
+    // The categories come at once; the cryptography (the largest download) meanwhile.
+    const choicesLoaded = getJson(form.dataset.optionsUrl).then((answer) => {
+      $("category").append(...answer.taxonomy.categories.map((c) => {
         const option = element("option", c.label);
         option.value = c.id;
         return option;
       }));
-      listRecipients(entries);
       if (form.dataset.retaliation) $("category").value = "retaliation";
+      return answer;
+    });
+    try {
+      const [answer] = await Promise.all([choicesLoaded, cryptoReady()]);
+      if (!form.dataset.fingerprint) {
+        throw new ReporterError("This installation has no organisation key yet, so no report " +
+          "can be encrypted. Use another channel, such as those on the start page.");
+      }
+      entries = await loadDirectory(form.dataset.fingerprint);
+      options = answer;
+      listRecipients(entries);
       showReaders();
       solvePuzzleAhead(form.dataset.proofOfWorkUrl);
     } catch (error) {
