@@ -6,8 +6,12 @@
 // request body. Decrypted text reaches the page only through textContent.
 import * as candor from "./candor-crypto.js";
 import { loadCrypto } from "./crypto-loader.js";
-import { loadDirectory } from "./key-directory.js";
-import { MetadataError, SNIFF_BYTES, SniffingStripper, sniff } from "./metadata.js";
+import { fetchDirectory, loadDirectory } from "./key-directory.js";
+
+// Needed only for files: fetched after the page is ready, so the first round trips on a slow
+// link carry only what the form needs (browsers open six connections to a server at most).
+let metadataModule = null;
+const metadata = () => (metadataModule ??= import("./metadata.js"));
 
 const $ = (id) => document.getElementById(id);
 const b64 = (bytes) => candor.toBase64(bytes);
@@ -410,6 +414,7 @@ function startAttachmentChecks(input, list) {
   input.addEventListener("change", async () => {
     const files = Array.from(input.files);
     const items = await Promise.all(files.map(async (file) => {
+      const { SNIFF_BYTES, sniff } = await metadata();
       const kind = sniff(new Uint8Array(await file.slice(0, SNIFF_BYTES).arrayBuffer()));
       const item = element("li", undefined, kind === "other" ? "uncleaned" : "cleaned");
       item.append(element("span", safeFileName(file.name), "attachment-name"),
@@ -506,7 +511,7 @@ async function uploadAttachment(file, target, progress) {
                                max_frames: Math.floor(file.size / candor.CHUNK_SIZE) + 1 });
   const base = `${target.url}/${ref}`;
   const encryptor = new candor.StreamEncryptor(fileKey, target.caseRef, ref);
-  const stripper = new SniffingStripper();
+  const stripper = new (await metadata()).SniffingStripper();
   let pending = [encryptor.header];
   let pendingFrames = 0;
   let index = 0;
@@ -558,7 +563,7 @@ async function uploadAll(files, target, list) {
       line.finish(`Sent, encrypted (${formatBytes(file.size)}).`);
     } catch (error) {
       failed += 1;
-      line.fail(error instanceof MetadataError
+      line.fail(error instanceof (await metadata()).MetadataError
         ? `Not sent: this image is damaged, so its hidden details could not be removed (${error.message}).`
         : `Not sent: ${explain(error)}`);
       if (error.status === 401) throw error; // the session ended: nothing more can be sent
@@ -632,17 +637,20 @@ function startReportPage(form) {
       if (form.dataset.retaliation) $("category").value = "retaliation";
       return answer;
     });
+    const directoryFetched = fetchDirectory(); // checked once the cryptography is there
+    directoryFetched.catch(() => {}); // its failure is reported where it is awaited
     try {
       const [answer] = await Promise.all([choicesLoaded, cryptoReady()]);
       if (!form.dataset.fingerprint) {
         throw new ReporterError("This installation has no organisation key yet, so no report " +
           "can be encrypted. Use another channel, such as those on the start page.");
       }
-      entries = await loadDirectory(form.dataset.fingerprint);
+      entries = await loadDirectory(form.dataset.fingerprint, undefined, directoryFetched);
       options = answer;
       listRecipients(entries);
       showReaders();
       solvePuzzleAhead(form.dataset.proofOfWorkUrl);
+      metadata();
     } catch (error) {
       startError = error;
       showError("page-error", error);
@@ -1043,7 +1051,7 @@ function bind(form, button, errorId, statusId, handler) {
 }
 
 function startCasePage(form) {
-  cryptoReady().catch((error) => showError("open-error", error)); // load while the codename is typed
+  cryptoReady().then(metadata, (error) => showError("open-error", error)); // while typing
   startAttachmentChecks($("reply-attachments"), $("reply-attachment-checks"));
   bind(form, $("open-submit"), "open-error", "open-status", openCase);
   bind($("reply-form"), $("reply-submit"), "reply-error", "reply-status", sendReply);
