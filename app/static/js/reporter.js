@@ -970,8 +970,8 @@ async function openCase(form) {
     const params = candor.paramsByVersion(view.reporter_kdf_version);
     if (candor.backendName() === "noble" && params.version === candor.REPORTER_CODENAME_V1.version) {
       status.textContent = "Your report was found. This browser runs without WebAssembly, so " +
-        "deriving its key from your codename takes one to two minutes here (the time is shown " +
-        "below once it is known).";
+        "deriving its key from your codename takes a minute or more here; the time left is " +
+        "shown as soon as it can be estimated.";
     }
     const reporter = await candor.deriveReporterKeyPair(normalised, unb64(view.reporter_salt),
       params, { onProgress: derivationProgress(status, "Deriving your report's key") });
