@@ -176,7 +176,8 @@ def document() -> dict[str, Any]:
                                        "type": "object", "properties": {
                                            "organisation_key": {**B64, "type": ["string", "null"]},
                                            "entries": {"type": "array", "items": B64}}})}}},
-            "/report-options": {"get": {"summary": "Routes, categories, codename KDF parameters",
+            "/report-options": {"get": {"summary": "Routes, categories, codename KDF parameters "
+                                                   "(standard and light)",
                                         "responses": {"200": _answer("Options", {
                                             "type": "object"})}}},
             "/proof-of-work": {"get": {
