@@ -11,6 +11,13 @@
 // - the noble libraries (pure JavaScript), from the classic script /static/vendor/noble-sodium.js,
 //   which sets `globalThis.candorNoble`: for browsers without WebAssembly (Tor Browser "Safer").
 // crypto-loader.js loads the one a browser can run. Call `await ready()` once before anything else.
+//
+// This module never touches the DOM. Decrypted text must reach the page only through
+// `textContent` (never as markup).
+//
+// Bytes are Uint8Array. Identifiers (case, record, attachment and staff ids, usernames) are
+// strings of 1-128 printable ASCII characters without spaces; a non-negative integer is accepted
+// and used as its decimal string.
 
 // ---------------------------------------------------------------------------------------------
 // Errors (SPEC.md section 10): `name` equals the Python class name.
