@@ -13,7 +13,8 @@ is compressed per request.
   on every use (``max-age=0`` with an ETag), so they are never stale.
 
 ``make vendor`` builds the copy (``python -m app.static_files``); an app that finds none for the
-current files (a file was edited since) builds it at start-up, once, atomically.
+current files (a file was edited since) builds it at start-up, once, atomically, or, where it
+cannot write, serves ``app/static`` uncompressed and says so in its log.
 """
 
 from __future__ import annotations
@@ -55,8 +56,10 @@ def version_of(static_folder: Path) -> str:
     return digest.hexdigest()[:VERSION_LENGTH]
 
 
-def build(static_folder: Path, build_root: Path = BUILD) -> Path:
-    """The built copy of ``static_folder`` for its current version, made if missing."""
+def build(static_folder: Path, build_root: Path | None = None) -> Path:
+    """The built copy of ``static_folder`` for its current version (under ``build_root``,
+    default ``BUILD``), made if missing."""
+    build_root = BUILD if build_root is None else build_root
     version = version_of(static_folder)
     target = build_root / version
     if target.is_dir():
@@ -96,8 +99,13 @@ def init_app(app: Flask, https: bool) -> str:
     """Serve the static files through WhiteNoise; returns the URL prefix pages should use."""
     assert app.static_folder is not None
     static_folder = Path(app.static_folder)
-    built = build(static_folder)
-    prefix = f"static/{built.name}/"
+    try:
+        built = build(static_folder)
+    except OSError as error:  # a read-only install that was not built: serve uncompressed
+        app.logger.warning("static files served uncompressed: %s cannot be built (%s); run "
+                           "`python -m app.static_files` when installing", BUILD, error)
+        built = static_folder
+    prefix = f"static/{version_of(static_folder)}/"
     served = WhiteNoise(
         app.wsgi_app, max_age=0, allow_all_origins=False, add_headers_function=_headers(https),
         immutable_file_test=lambda path, url: url.startswith("/" + prefix),

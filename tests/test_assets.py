@@ -6,6 +6,7 @@ import base64
 import hashlib
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -86,3 +87,20 @@ def test_any_change_to_a_static_file_changes_the_version(tmp_path: Path) -> None
     assert version_of(static) != first.name
     second = build(static, tmp_path / "built")
     assert second != first and (second / "js" / "a.js").read_text().startswith("export const a = 2")
+
+
+def test_where_the_copy_cannot_be_built_the_files_are_served_as_they_are(
+        make_app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app import static_files
+
+    blocker = tmp_path / "read-only"
+    blocker.write_text("a file where the build directory would go")
+    monkeypatch.setattr(static_files, "BUILD", blocker / "static-build")
+    client = make_app().test_client()
+    page = client.get("/report/new").get_data(as_text=True)
+    url = re.search(r'src="(/static/[0-9a-f]{16}/js/reporter\.js)"', page)
+    assert url
+    served = client.get(url.group(1), headers={"Accept-Encoding": "gzip"})
+    assert served.status_code == 200 and "Content-Encoding" not in served.headers
+    assert served.data == (Path(static_files.STATIC) / "js" / "reporter.js").read_bytes()
+    served.close()
