@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 VENDOR := app/static/vendor
-VENDOR_FILES := $(VENDOR)/libsodium-sumo.js $(VENDOR)/libsodium-wrappers.js $(VENDOR)/eff-long.txt
+VENDOR_FILES := $(VENDOR)/libsodium-sumo.js $(VENDOR)/libsodium-wrappers.js $(VENDOR)/noble-sodium.js \
+	$(VENDOR)/eff-long.txt
 
 .PHONY: run test lint security audit bench soak vendor install db clean
 
@@ -20,12 +21,19 @@ install: $(BIN)/candor
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-# The browser's copies of libsodium and the codename word list, served from our own origin.
-$(VENDOR_FILES) &: node_modules/.package-lock.json $(BIN)/candor
+# The browser's copies of libsodium and the codename word list, served from our own origin; and
+# for browsers without WebAssembly, the same functions on the pure-JavaScript noble libraries
+# (app/browser/noble-sodium.js), bundled by esbuild into one classic script. Last, the compressed,
+# versioned copy of app/static that the app serves (app/static_files.py; the app builds it too
+# at start-up if a static file changed since).
+$(VENDOR_FILES) &: node_modules/.package-lock.json $(BIN)/candor app/browser/noble-sodium.js
 	mkdir -p $(VENDOR)
 	cp node_modules/libsodium-sumo/dist/modules-sumo/libsodium-sumo.js $(VENDOR)/
 	cp node_modules/libsodium-wrappers-sumo/dist/modules-sumo/libsodium-wrappers.js $(VENDOR)/
+	node_modules/.bin/esbuild app/browser/noble-sodium.js --bundle --format=iife --minify \
+	  --target=es2022 --legal-comments=eof --log-level=warning --outfile=$(VENDOR)/noble-sodium.js
 	$(BIN)/python -c "import importlib.resources as r, shutil; shutil.copyfile(r.files('xkcdpass') / 'static' / 'eff-long', '$(VENDOR)/eff-long.txt')"
+	$(BIN)/python -m app.static_files
 
 vendor: $(VENDOR_FILES)
 
@@ -72,4 +80,4 @@ bench: install vendor
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules $(VENDOR) app/static-build .pytest_cache .mypy_cache .ruff_cache

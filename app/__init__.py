@@ -43,7 +43,7 @@ def create_app(config: Config | None = None) -> Flask:
     }
     app.extensions["candor_spent_challenges"] = SpentChallenges()
 
-    from app import assets, errors, request_logging, security_headers
+    from app import assets, errors, request_logging, security_headers, static_files
     from app.extensions import csrf, db, migrate, use_sqlite_settings
     from app.surfaces import SurfaceSessionInterface
 
@@ -58,6 +58,7 @@ def create_app(config: Config | None = None) -> Flask:
     security_headers.init_app(app, https=config.https,
                               hsts_include_subdomains=config.hsts_include_subdomains)
     errors.init_app(app)
+    static_files.init_app(app, https=config.https)
     assets.init_app(app)
     from app.roles import Permission
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from pathlib import Path
 
 from flask import Flask, url_for
@@ -16,6 +17,17 @@ _MODULE_SCRIPT = Markup(
     '<script type="module" src="{}" integrity="{}" crossorigin="anonymous"></script>'
 )
 _STYLESHEET = Markup('<link rel="stylesheet" href="{}" integrity="{}" crossorigin="anonymous">')
+_MODULE_PRELOAD = Markup(
+    '<link rel="modulepreload" href="{}" integrity="{}" crossorigin="anonymous">'
+)
+_META = Markup('<meta name="{}" content="{}">')
+
+# The two cryptography backends (app/static/js/crypto-loader.js loads the one a browser can run),
+# each as its classic scripts in load order.
+CRYPTO_BACKENDS = {
+    "wasm": ("vendor/libsodium-sumo.js", "vendor/libsodium-wrappers.js"),
+    "pure": ("vendor/noble-sodium.js",),
+}
 
 
 def compute_integrity(static_folder: Path) -> dict[str, str]:
@@ -34,6 +46,11 @@ def init_app(app: Flask) -> None:
     assert app.static_folder is not None
     integrity = compute_integrity(Path(app.static_folder))
     app.extensions["candor_asset_integrity"] = integrity
+    # The versioned prefix of app/static_files.py, under which files are cached for good.
+    prefix = app.extensions.get("candor_static_prefix")
+
+    def static_url(filename: str) -> str:
+        return prefix + filename if prefix else url_for("static", filename=filename)
 
     def _integrity(filename: str) -> str:
         try:
@@ -45,9 +62,25 @@ def init_app(app: Flask) -> None:
 
     def script_tag(filename: str, module: bool = False) -> Markup:
         template = _MODULE_SCRIPT if module else _CLASSIC_SCRIPT
-        return template.format(url_for("static", filename=filename), _integrity(filename))
+        return template.format(static_url(filename), _integrity(filename))
 
     def stylesheet_tag(filename: str) -> Markup:
-        return _STYLESHEET.format(url_for("static", filename=filename), _integrity(filename))
+        return _STYLESHEET.format(static_url(filename), _integrity(filename))
 
-    app.jinja_env.globals.update(script_tag=script_tag, stylesheet_tag=stylesheet_tag)
+    def modulepreload_tag(filename: str) -> Markup:
+        """Fetch a module that another imports in parallel with it, checked against its hash."""
+        return _MODULE_PRELOAD.format(static_url(filename), _integrity(filename))
+
+    def crypto_scripts() -> Markup:
+        """The backends' scripts and hashes, as data for crypto-loader.js."""
+        backends = {
+            name: [{"src": static_url(f), "integrity": _integrity(f)}
+                   for f in files]
+            for name, files in CRYPTO_BACKENDS.items()
+        }
+        # In an attribute (escaped by format), not an inline script: the CSP allows none.
+        return _META.format("candor-crypto-scripts", json.dumps(backends))
+
+    app.jinja_env.globals.update(script_tag=script_tag, stylesheet_tag=stylesheet_tag,
+                                 modulepreload_tag=modulepreload_tag,
+                                 crypto_scripts=crypto_scripts)

@@ -62,8 +62,14 @@ real account or case."""
 
 STAFF_PASSWORD_V1 = KdfParams(version=1, opslimit=3, memlimit=128 * 1024 * 1024)
 REPORTER_CODENAME_V1 = KdfParams(version=2, opslimit=3, memlimit=64 * 1024 * 1024)
+REPORTER_CODENAME_LIGHT_V1 = KdfParams(version=3, opslimit=2, memlimit=8 * 1024 * 1024)
+"""For the codename of a case filed from a browser without WebAssembly, where Argon2id runs in
+pure JavaScript about 200 times slower (SPEC.md section 6 gives the argument)."""
 
-_BY_VERSION = {p.version: p for p in (TEST_FAST, STAFF_PASSWORD_V1, REPORTER_CODENAME_V1)}
+_BY_VERSION = {
+    p.version: p
+    for p in (TEST_FAST, STAFF_PASSWORD_V1, REPORTER_CODENAME_V1, REPORTER_CODENAME_LIGHT_V1)
+}
 
 
 def params_by_version(version: int) -> KdfParams:

@@ -167,7 +167,8 @@ def live_server(app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def playwright_instance() -> Iterator[Any]:
+    """One Playwright for the session: its sync API cannot run twice in one process."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -175,9 +176,27 @@ def browser() -> Iterator[Any]:
             pytest.fail(f"{CHROMIUM} is missing; .ci/run installs Debian's chromium package")
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI never skips this")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Any) -> Iterator[Any]:
+    chromium = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+
+
+# V8 without its JIT compilers also has no WebAssembly: the JavaScript of Tor Browser's "Safer"
+# security level, which the reporter pages serve with the pure-JavaScript backend.
+JITLESS_ARGS = ["--js-flags=--jitless"]
+
+
+@pytest.fixture(scope="session")
+def jitless_browser(playwright_instance: Any) -> Iterator[Any]:
+    chromium = playwright_instance.chromium.launch(executable_path=CHROMIUM,
+                                                   args=CHROMIUM_ARGS + JITLESS_ARGS)
+    yield chromium
+    chromium.close()
 
 
 class PageLog:

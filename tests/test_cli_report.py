@@ -310,3 +310,25 @@ def test_attachments_from_and_to_the_command_line(
                         "--codename-stdin", "--attach", str(broken), "--no-text",
                         input=codename + "\n")
     assert refused(refused_reply, "broken.png was not sent")
+
+
+def test_report_read_opens_a_case_filed_with_the_light_parameters(
+        app: Flask, live_server: str, org_fingerprint: str, rso: Account) -> None:
+    # As a browser without WebAssembly files it: the light codename parameters, kept by the case.
+    from crypto import kdf
+    from tests.support.reporting import ReporterClient
+
+    reporter = ReporterClient(app.test_client())
+    options = reporter.options()
+    directory = verified_directory(app.test_client().get("/api/v1/directory").get_json(),
+                                   options["organisation_fingerprint"])
+    body, codename = protocol.build_submission(
+        protocol.NewReport("rso", "capability-cbrn", REPORT), directory,
+        kdf.params_by_version(options["reporter_kdf_light"]["version"]))
+    assert reporter.post("/api/v1/reports", reporter.with_proof_of_work(body)).status_code == 201
+    with app.app_context():
+        assert the_case().reporter_kdf_version == kdf.REPORTER_CODENAME_LIGHT_V1.version
+    case_view = run("read", "--server", live_server, "--fingerprint", org_fingerprint,
+                    input=codename + "\n")
+    assert case_view.exit_code == 0, case_view.output
+    assert REPORT in case_view.stdout

@@ -490,3 +490,28 @@ def test_a_new_cases_clocks_are_what_a_recount_from_the_database_gives(
         assert all(due is not None and clock == "acknowledge"
                    for _version, due, clock, _look in filed)
         db.session.rollback()
+
+
+def test_a_case_filed_with_the_light_codename_parameters_keeps_them(
+        app: Flask, client: FlaskClient, recipients: dict[str, int]) -> None:
+    # A browser without WebAssembly files with the parameter set the server offers as light;
+    # the case records it, the API returns it, and the codename opens the case with it.
+    reporter = ReporterClient(client)
+    options = reporter.options()
+    light = options["reporter_kdf_light"]
+    assert light == {"version": kdf.REPORTER_CODENAME_LIGHT_V1.version,
+                     "opslimit": kdf.REPORTER_CODENAME_LIGHT_V1.opslimit,
+                     "memlimit": kdf.REPORTER_CODENAME_LIGHT_V1.memlimit}
+    directory = protocol.verified_directory(client.get("/api/v1/directory").get_json(),
+                                            options["organisation_fingerprint"])
+    body, codename = protocol.build_submission(
+        protocol.NewReport("rso", "other", "Filed without WebAssembly."), directory,
+        kdf.params_by_version(light["version"]))
+    assert reporter.post("/api/v1/reports", reporter.with_proof_of_work(body)).status_code == 201
+    [case] = cases(app)
+    assert case.reporter_kdf_version == kdf.REPORTER_CODENAME_LIGHT_V1.version
+    returning = ReporterClient(app.test_client())
+    view = returning.open(codename).get_json()
+    assert view["reporter_kdf_version"] == kdf.REPORTER_CODENAME_LIGHT_V1.version
+    opened = protocol.open_case(view, codename)
+    assert [m.text for m in protocol.read_messages(view, opened)] == ["Filed without WebAssembly."]

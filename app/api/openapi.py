@@ -200,9 +200,10 @@ def document() -> dict[str, Any]:
                                        "type": "object", "properties": {
                                            "organisation_key": {**B64, "type": ["string", "null"]},
                                            "entries": {"type": "array", "items": B64}}})}}},
-            "/report-options": {"get": {"summary": "Routes, categories, codename KDF parameters, "
-                                                   "and the outside channels (authorities a "
-                                                   "reporter may go to instead)",
+            "/report-options": {"get": {"summary": "Routes, categories, codename KDF parameters "
+                                                   "(standard and light), and the outside "
+                                                   "channels (authorities a reporter may go to "
+                                                   "instead)",
                                         "responses": {"200": _answer("Options", {
                                             "type": "object"})}}},
             "/proof-of-work": {"get": {

@@ -74,12 +74,15 @@ def report_options() -> Response:
     config = get_config(current_app)
     taxonomy = load_taxonomy(config.instance_path)
     params = reports.reporter_kdf_params(config)
+    light = reports.reporter_kdf_light_params(config)
     return jsonify(
         routes=[{"id": route.value, "label": label} for route, label in ROUTE_LABELS.items()],
         taxonomy={"version": taxonomy.version,
                   "categories": [{"id": c.id, "label": c.label} for c in taxonomy.categories]},
         reporter_kdf={"version": params.version, "opslimit": params.opslimit,
                       "memlimit": params.memlimit},
+        reporter_kdf_light={"version": light.version, "opslimit": light.opslimit,
+                            "memlimit": light.memlimit},
         organisation_fingerprint=pinned_fingerprint(config),
         outside_channels=[c.as_json() for c in load_outside_channels(config.instance_path)],
     )

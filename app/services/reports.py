@@ -119,7 +119,20 @@ class FiledCase:
 
 
 def reporter_kdf_params(config: Config) -> kdf.KdfParams:
+    """The codename parameters a client uses where Argon2id is fast (WebAssembly, Python)."""
     return kdf.TEST_FAST if config.fast_kdf_for_tests else kdf.REPORTER_CODENAME_V1
+
+
+def reporter_kdf_light_params(config: Config) -> kdf.KdfParams:
+    """The codename parameters for a browser without WebAssembly (crypto/SPEC.md section 6).
+    The same in tests: it is already cheap, and tests must show that cases keep it."""
+    return kdf.REPORTER_CODENAME_LIGHT_V1
+
+
+def accepted_reporter_kdf_versions(config: Config) -> frozenset[int]:
+    """The parameter versions a new case may record; each case keeps its own."""
+    return frozenset({reporter_kdf_params(config).version,
+                      reporter_kdf_light_params(config).version})
 
 
 def lookup_hash(lookup_id: bytes, config: Config) -> bytes:
@@ -195,7 +208,7 @@ def file_report(
     check(taxonomy.get(s.category) is not None, "Choose one of the listed categories.")
     check(len(s.lookup_id) == LOOKUP_ID_SIZE, "The codename lookup identifier is malformed.")
     check(len(s.reporter_salt) == kdf.SALT_SIZE, "The reporter salt is malformed.")
-    check(s.reporter_kdf_version == reporter_kdf_params(config).version,
+    check(s.reporter_kdf_version in accepted_reporter_kdf_versions(config),
            "The codename key was derived with the wrong parameters.")
     try:
         check_public_key(s.reporter_public_key)

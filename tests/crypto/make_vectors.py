@@ -863,6 +863,7 @@ def codename_vectors() -> None:
     for name, params in (
         ("reporter-keypair-ok", kdf.TEST_FAST),
         ("reporter-keypair-v1", kdf.REPORTER_CODENAME_V1),
+        ("reporter-keypair-light-v1", kdf.REPORTER_CODENAME_LIGHT_V1),
     ):
         pair = codename.derive_reporter_keypair(CODENAME, salt, params)
         vector(

@@ -33,7 +33,16 @@ def test_test_fast_is_the_libsodium_minimum_and_weaker_than_production() -> None
     assert kdf.STAFF_PASSWORD_V1.is_at_least(kdf.TEST_FAST)
 
 
-@pytest.mark.parametrize("version", [0, 1, 2])
+def test_reporter_codename_light_v1_is_lighter_and_kept_for_codenames() -> None:
+    light = kdf.REPORTER_CODENAME_LIGHT_V1
+    light.check()
+    assert kdf.params_by_version(3) is light
+    assert not light.is_at_least(kdf.REPORTER_CODENAME_V1)
+    # Still memory-hard beyond a cache: 8 MiB, two passes (SPEC.md section 6).
+    assert light.memlimit >= 8 * MIB and light.opslimit >= 2
+
+
+@pytest.mark.parametrize("version", [0, 1, 2, 3])
 def test_params_by_version(version: int) -> None:
     assert kdf.params_by_version(version).version == version
 

@@ -1,10 +1,12 @@
 // Runs the test vectors against app/static/js/candor-crypto.js. This file is one async function
 // expression: tests/crypto/test_browser_vectors.py passes it to Playwright's page.evaluate with
-// `{moduleUrl, vectors}` where `vectors` maps file names to parsed JSON. It resolves to
-// `{name: {ok, detail}}`, one entry per vector.
-async ({ moduleUrl, vectors }) => {
+// `{moduleUrl, vectors, backend}` where `vectors` maps file names to parsed JSON and `backend`
+// is "libsodium" or "noble" (candor-crypto.js `ready`). It resolves to `{name: {ok, detail}}`,
+// one entry per vector.
+async ({ moduleUrl, vectors, backend }) => {
   const c = await import(moduleUrl);
-  await c.ready();
+  await c.ready({ backend });
+  if (c.backendName() !== backend) throw new Error(`${backend} did not load`);
   const h = (hex) => c.fromHex(hex);
   const x = (bytes) => c.toHex(bytes);
   const params = (p) => c.kdfParams(p.version, p.opslimit, p.memlimit);
@@ -21,7 +23,7 @@ async ({ moduleUrl, vectors }) => {
   const must = (condition, what) => {
     if (!condition) throw new Error(`round trip failed: ${what}`);
   };
-  const blake2b = (bytes) => x(sodium.crypto_generichash(32, bytes, null));
+  const blake2b = (bytes) => x(c.blake2b256(bytes));
 
   const operations = {
     derive_staff_secrets(i) {

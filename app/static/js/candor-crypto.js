@@ -1,13 +1,16 @@
 // The Candor protocol, version 1, in the browser. The specification is crypto/SPEC.md; the Python
 // package crypto/ implements the same protocol and both pass tests/crypto/vectors/.
 //
-// libsodium comes from two classic scripts that the page loads before this module, in this order:
-//   <script src="/static/vendor/libsodium-sumo.js" integrity="..."></script>
-//   <script src="/static/vendor/libsodium-wrappers.js" integrity="..."></script>
-// They are UMD builds. Run as classic scripts (not modules), the first sets `globalThis.libsodium`
-// (the WebAssembly module, instantiated from bytes embedded in the file, which is what needs
-// 'wasm-unsafe-eval' in the page's CSP) and the second reads it and sets `globalThis.sodium`.
-// Call `await ready()` once before anything else.
+// Two backends give the same functions with the same bytes (SPEC.md section 13):
+// - libsodium.js (WebAssembly), from two classic scripts loaded in this order:
+//     <script src="/static/vendor/libsodium-sumo.js" integrity="..."></script>
+//     <script src="/static/vendor/libsodium-wrappers.js" integrity="..."></script>
+//   They are UMD builds. Run as classic scripts (not modules), the first sets `globalThis.libsodium`
+//   (the WebAssembly module, instantiated from bytes embedded in the file, which is what needs
+//   'wasm-unsafe-eval' in the page's CSP) and the second reads it and sets `globalThis.sodium`.
+// - the noble libraries (pure JavaScript), from the classic script /static/vendor/noble-sodium.js,
+//   which sets `globalThis.candorNoble`: for browsers without WebAssembly (Tor Browser "Safer").
+// crypto-loader.js loads the one a browser can run. Call `await ready()` once before anything else.
 //
 // This module never touches the DOM. Decrypted text must reach the page only through
 // `textContent` (never as markup).
@@ -35,21 +38,43 @@ export class TruncatedStream extends CryptoError {}
 export class SignatureInvalid extends CryptoError {}
 
 // ---------------------------------------------------------------------------------------------
-// libsodium
+// Backends
+
+/** No backend could run in this browser: neither WebAssembly nor the pure-JavaScript script. */
+export class CryptoUnavailable extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "CryptoUnavailable";
+  }
+}
 
 let sodiumLib = null;
 
-/** Wait until libsodium is initialised. Throws if its two scripts were not loaded first. */
-export async function ready() {
-  const lib = globalThis.sodium;
-  if (!lib || typeof lib.ready?.then !== "function") {
-    throw new Error(
-      "libsodium is not loaded: include /static/vendor/libsodium-sumo.js and then " +
-        "/static/vendor/libsodium-wrappers.js as classic scripts before using candor-crypto.js",
-    );
+/**
+ * Wait until a backend is initialised: libsodium.js if its scripts loaded and WebAssembly runs,
+ * otherwise the noble backend if its script loaded. `{backend: "libsodium" | "noble"}` insists on
+ * one (tests compare them). Throws CryptoUnavailable if none can run.
+ */
+export async function ready({ backend = "auto" } = {}) {
+  let lib = null;
+  const wasm = globalThis.sodium;
+  if (backend !== "noble" && wasm && typeof wasm.ready?.then === "function") {
+    try {
+      await wasm.ready;
+      lib = wasm;
+    } catch {
+      lib = null; // WebAssembly refused (CSP or browser settings): try the other backend
+    }
   }
-  await lib.ready;
+  const pure = globalThis.candorNoble;
+  if (lib === null && backend !== "libsodium" && pure?.backend === "noble") lib = pure;
+  if (lib === null) throw new CryptoUnavailable(`no ${backend} cryptography backend is loaded`);
   sodiumLib = lib;
+}
+
+/** "libsodium" (WebAssembly) or "noble" (pure JavaScript, much slower at Argon2id). */
+export function backendName() {
+  return S().backend === "noble" ? "noble" : "libsodium";
 }
 
 function S() {
@@ -75,6 +100,22 @@ export function toHex(bytes) {
 
 export function fromHex(text) {
   return S().from_hex(text);
+}
+
+/** Standard base64 with padding (as the API speaks it). */
+export function toBase64(bytes) {
+  const lib = S();
+  return lib.to_base64(bytes, lib.base64_variants.ORIGINAL);
+}
+
+export function fromBase64(text) {
+  const lib = S();
+  return lib.from_base64(text, lib.base64_variants.ORIGINAL);
+}
+
+/** Unkeyed BLAKE2b-256 (the anti-abuse puzzle's hash). */
+export function blake2b256(bytes) {
+  return S().crypto_generichash(32, bytes, null);
 }
 
 /** UTF-8 bytes of a string. */
@@ -247,7 +288,8 @@ const AEAD_NONCE_SIZE = 24;
 const AEAD_TAG_SIZE = 16;
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-const randomBytes = (n) => S().randombytes_buf(n);
+/** `n` bytes from the backend's CSPRNG. */
+export const randomBytes = (n) => S().randombytes_buf(n);
 
 const TEST_SCALAR = new Uint8Array(32);
 TEST_SCALAR[0] = 9;
@@ -344,7 +386,9 @@ export function kdfParams(version, opslimit, memlimit) {
 export const TEST_FAST = kdfParams(0, OPSLIMIT_MIN, MEMLIMIT_MIN);
 export const STAFF_PASSWORD_V1 = kdfParams(1, 3, 128 * 1024 * 1024);
 export const REPORTER_CODENAME_V1 = kdfParams(2, 3, 64 * 1024 * 1024);
-const PARAMS = [TEST_FAST, STAFF_PASSWORD_V1, REPORTER_CODENAME_V1];
+/** For codenames of cases filed from a browser without WebAssembly (SPEC.md 6 and 8.10). */
+export const REPORTER_CODENAME_LIGHT_V1 = kdfParams(3, 2, 8 * 1024 * 1024);
+const PARAMS = [TEST_FAST, STAFF_PASSWORD_V1, REPORTER_CODENAME_V1, REPORTER_CODENAME_LIGHT_V1];
 
 export function paramsByVersion(version) {
   const found = PARAMS.find((p) => p.version === version);
@@ -389,6 +433,23 @@ function argon2id(secret, salt, params) {
   const lib = S();
   return lib.crypto_pwhash(32, secret, salt, params.opslimit, params.memlimit,
     lib.crypto_pwhash_ALG_ARGON2ID13);
+}
+
+/** `argon2id` that lets the page paint while it runs and reports `onProgress(0..1)`. */
+async function argon2idYielding(secret, salt, params, onProgress) {
+  checkKdfParams(params);
+  requireBytes(salt, SALT_SIZE, "salt");
+  const lib = S();
+  if (typeof lib.crypto_pwhash_async !== "function") { // libsodium: a fraction of a second
+    const out = lib.crypto_pwhash(32, secret, salt, params.opslimit, params.memlimit,
+      lib.crypto_pwhash_ALG_ARGON2ID13);
+    onProgress?.(1);
+    return out;
+  }
+  const out = await lib.crypto_pwhash_async(32, secret, salt, params.opslimit, params.memlimit,
+    lib.crypto_pwhash_ALG_ARGON2ID13, onProgress ?? null);
+  onProgress?.(1);
+  return out;
 }
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -987,9 +1048,13 @@ export async function codenameLookupId(codename) {
   return contextHash("candor/v1/codename-lookup", ascii(await normaliseCodename(codename)));
 }
 
-/** The reporter's `{privateKey, publicKey}` from the codename and the case's own salt. */
-export async function deriveReporterKeyPair(codename, salt, params = REPORTER_CODENAME_V1) {
+/**
+ * The reporter's `{privateKey, publicKey}` from the codename and the case's own salt.
+ * `onProgress(fraction)` hears how far the derivation is (the noble backend takes seconds).
+ */
+export async function deriveReporterKeyPair(codename, salt, params = REPORTER_CODENAME_V1,
+  { onProgress } = {}) {
   const normalised = ascii(await normaliseCodename(codename));
-  const master = argon2id(normalised, salt, params);
+  const master = await argon2idYielding(normalised, salt, params, onProgress);
   return keyPairFromPrivateKey(subkey(master, "candor/v1/reporter-box-key"));
 }

@@ -3,20 +3,27 @@
 import * as candor from "./candor-crypto.js";
 
 const compact = (fingerprint) => String(fingerprint).replace(/\s+/g, "").toUpperCase();
-const unb64 = (text) => sodium.from_base64(text, sodium.base64_variants.ORIGINAL);
+const unb64 = (text) => candor.fromBase64(text);
+
+/** The server's answer from `/api/v1/directory`, unchecked: give it to `loadDirectory`. */
+export async function fetchDirectory() {
+  const response = await fetch("/api/v1/directory", { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`The key directory is unavailable (${response.status}).`);
+  return response.json();
+}
 
 /**
- * Fetch `/api/v1/directory` and return the verified, currently usable recipient entries.
+ * Fetch `/api/v1/directory` (or take an answer `fetchDirectory` started earlier) and return the
+ * verified, currently usable recipient entries.
  *
  * Throws SignatureInvalid if the organisation key does not match `expectedFingerprint` or if
  * any entry's signature fails: a directory with one forged entry is not trusted at all.
  */
-export async function loadDirectory(expectedFingerprint, now = Math.floor(Date.now() / 1000)) {
+export async function loadDirectory(expectedFingerprint, now = Math.floor(Date.now() / 1000),
+  fetched = null) {
   await candor.ready();
-  const response = await fetch("/api/v1/directory", { credentials: "same-origin" });
-  if (!response.ok) throw new Error(`The key directory is unavailable (${response.status}).`);
-  const data = await response.json();
-  if (typeof data.organisation_key !== "string" || !Array.isArray(data.entries)) {
+  const data = await (fetched ?? fetchDirectory());
+  if (typeof data?.organisation_key !== "string" || !Array.isArray(data.entries)) {
     throw new candor.MalformedInput("the key directory answer is malformed");
   }
   const orgKey = unb64(data.organisation_key);

@@ -1,5 +1,8 @@
 // Shared by reporter.js (report submissions) and staff-session.js (signing in after many
-// failed attempts with one name, app/services/throttle.py). Needs the libsodium global.
+// failed attempts with one name, app/services/throttle.py). The hash comes from candor-crypto.js,
+// so the puzzle is solved with whichever backend this browser runs (libsodium or noble).
+
+import * as candor from "./candor-crypto.js";
 
 // The anti-abuse puzzle, as protocol.solve_proof_of_work: an 8-byte nonce (a big-endian counter)
 // such that BLAKE2b-256 of the context string (with its trailing NUL), the server's challenge
@@ -24,7 +27,8 @@ export async function solveProofOfWork(challenge, bits, progress) {
     throw new Error("The server asked for an anti-abuse check this page cannot do, so " +
       "nothing was sent.");
   }
-  const context = sodium.from_string(PROOF_OF_WORK_CONTEXT);
+  await candor.ready();
+  const context = new TextEncoder().encode(PROOF_OF_WORK_CONTEXT);
   const input = new Uint8Array(context.length + challenge.length + 8);
   input.set(context);
   input.set(challenge, context.length);
@@ -34,7 +38,7 @@ export async function solveProofOfWork(challenge, bits, progress) {
   for (let counter = 0; ; counter++) {
     nonce.setUint32(0, Math.floor(counter / 2 ** 32));
     nonce.setUint32(4, counter >>> 0);
-    if (hasLeadingZeroBits(sodium.crypto_generichash(32, input, null), bits)) {
+    if (hasLeadingZeroBits(candor.blake2b256(input), bits)) {
       return input.slice(input.length - 8);
     }
     if ((counter + 1) % ATTEMPTS_PER_CLOCK_CHECK === 0 &&

@@ -5,16 +5,21 @@
 // The codename exists only in variables of this page: never in a URL, a cookie, storage or a
 // request body. Decrypted text reaches the page only through textContent.
 import * as candor from "./candor-crypto.js";
-import { loadDirectory } from "./key-directory.js";
+import { loadCrypto } from "./crypto-loader.js";
+import { fetchDirectory, loadDirectory } from "./key-directory.js";
 import { solveProofOfWork } from "./proof-of-work.js";
-import { MetadataError, SNIFF_BYTES, SniffingStripper, sniff } from "./metadata.js";
 import { formatBytes, sizeBeforeDecrypting } from "./file-size.js";
 
+// Needed only for files: fetched after the page is ready, so the first round trips on a slow
+// link carry only what the form needs (browsers open six connections to a server at most).
+let metadataModule = null;
+const metadata = () => (metadataModule ??= import("./metadata.js"));
+
 const $ = (id) => document.getElementById(id);
-const b64 = (bytes) => sodium.to_base64(bytes, sodium.base64_variants.ORIGINAL);
-const unb64 = (text) => sodium.from_base64(text, sodium.base64_variants.ORIGINAL);
+const b64 = (bytes) => candor.toBase64(bytes);
+const unb64 = (text) => candor.fromBase64(text);
 const csrfMeta = () => document.querySelector('meta[name="csrf-token"]');
-const newRef = (prefix) => prefix + candor.toHex(sodium.randombytes_buf(16));
+const newRef = (prefix) => prefix + candor.toHex(candor.randomBytes(16));
 const pause = () => new Promise((resolve) => setTimeout(resolve, 50)); // lets a status paint
 
 // As app/roles.py ROLE_LABELS: how a reporter reads a recipient's role.
@@ -127,6 +132,7 @@ function postJson(url, body) {
 
 function explain(error) {
   if (error instanceof ReporterError) return error.message;
+  if (error instanceof candor.CryptoUnavailable) return NO_CRYPTO;
   if (error instanceof candor.SignatureInvalid) {
     return "The recipients' keys could not be verified against the organisation key, so " +
       "nothing was encrypted or sent. Try again later, and tell the lab if it keeps happening.";
@@ -135,13 +141,80 @@ function explain(error) {
     return "Something could not be encrypted or decrypted, so nothing is shown or sent " +
       `(${error.message}).`;
   }
-  return error.message || String(error);
+  return "Something in this page went wrong, so nothing was sent or shown. Reload the page " +
+    "and try again; if it keeps happening, use the version without JavaScript (see the start " +
+    "page).";
 }
 
 function showError(id, error) {
   const box = $(id);
-  box.textContent = explain(error);
+  if (error instanceof candor.CryptoUnavailable) {
+    box.replaceChildren(...noCryptoHelp());
+  } else {
+    box.textContent = explain(error);
+  }
   box.hidden = false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading the cryptography (crypto-loader.js) while the reporter reads and types
+
+const NO_CRYPTO = "This browser could not run the encryption this page needs (part of the " +
+  "page did not load, or was blocked), so nothing was encrypted or sent.";
+
+/** What to do when neither backend runs: the two other ways to report, and what each means. */
+function noCryptoHelp() {
+  const plain = element("a", "the version without JavaScript");
+  plain.href = $("open-form") ? "/report/plain/open" : "/report/plain/new";
+  const first = element("p", `${NO_CRYPTO} You can still report, in one of two ways:`);
+  const ways = element("ul");
+  const one = element("li");
+  one.append("Use ", plain, ". It works in any browser, with JavaScript off. The server " +
+    "encrypts your report in memory for that one request and never writes or logs what you " +
+    "wrote, but it does see it while it encrypts.");
+  const two = element("li");
+  two.append("Or use the command-line client, ", element("code", "candor report"), ", on your " +
+    "own computer (the version without JavaScript says more). It encrypts before anything " +
+    "leaves your computer, so the server never sees what you wrote.");
+  ways.append(one, two);
+  return [first, ways];
+}
+
+let cryptoLoading = null;
+
+/** Start loading the backend this browser can run (once); resolves to its name. */
+function cryptoReady() {
+  if (cryptoLoading === null) {
+    cryptoLoading = loadCrypto();
+    cryptoLoading.catch(() => { cryptoLoading = null; });
+  }
+  return cryptoLoading;
+}
+
+/** "about 2 minutes" / "about 40 seconds": rounded, never falsely precise. */
+function roughly(seconds) {
+  if (seconds >= 90) return `about ${Math.round(seconds / 60)} minutes`;
+  if (seconds >= 15) return `about ${Math.round(seconds / 5) * 5} seconds`;
+  return "a few seconds";
+}
+
+/**
+ * An `onProgress` for a slow key derivation that writes to `status` how far it is and how long
+ * is left, estimated from the pace so far (nothing is promised before there is a pace).
+ */
+function derivationProgress(status, what) {
+  const started = performance.now();
+  let lastShown = 0;
+  return (fraction) => {
+    const now = performance.now();
+    if (now - lastShown < 500 && fraction < 1) return;
+    lastShown = now;
+    const percent = Math.floor(100 * fraction);
+    const elapsed = (now - started) / 1000;
+    const left = fraction > 0.02 ? (elapsed / fraction) * (1 - fraction) : null;
+    status.textContent = `${what}: ${percent}%` +
+      (left === null ? "" : `, ${roughly(left)} left`) + ". Keep this page open.";
+  };
 }
 
 function hideError(id) {
@@ -169,6 +242,15 @@ function dateElement(iso) {
 function showDate(id, iso) {
   // No date: none is owed now (a closed case), or the server could not compute it.
   $(id).replaceChildren(iso ? dateElement(iso) : element("span", "—"));
+}
+
+/**
+ * The codename parameters for a new case: the standard set where Argon2id runs as WebAssembly,
+ * the light one (SPEC.md section 6) where it runs as plain JavaScript, about 200 times slower.
+ */
+function newCaseParams(options) {
+  const pure = candor.backendName() === "noble" && options.reporter_kdf_light;
+  return reporterParams(pure ? options.reporter_kdf_light : options.reporter_kdf);
 }
 
 /** The Argon2id parameters the server names for codenames, if this script knows them exactly. */
@@ -219,12 +301,12 @@ function expectedReaders(entries, route, concernsRso, concernedIds) {
  * The `/api/v1/reports` body for `report`, encrypted to the readers the verified `entries`
  * give for its route; and the new codename. As `protocol.build_submission`.
  */
-async function buildSubmission(report, entries, params) {
+async function buildSubmission(report, entries, params, onProgress) {
   const readers = expectedReaders(entries, report.route, report.concerns_rso,
                                   report.concerned_staff_ids);
   const codename = await candor.generateCodename();
   const salt = candor.generateSalt();
-  const reporter = await candor.deriveReporterKeyPair(codename, salt, params);
+  const reporter = await candor.deriveReporterKeyPair(codename, salt, params, { onProgress });
   const caseRef = newRef("c-");
   const caseKey = candor.generateCaseKey();
   const grants = [{ kind: "reporter", staff_id: null,
@@ -257,17 +339,46 @@ async function buildSubmission(report, entries, params) {
 // ---------------------------------------------------------------------------------------------
 // The anti-abuse puzzle is solved by proof-of-work.js (shared with the staff sign-in).
 
-/** `body` with a fresh challenge from the server solved and attached (as
- * `protocol.with_proof_of_work`). */
+// The puzzle is solved ahead, while the reporter writes (in a browser without WebAssembly it
+// takes about a minute), and again whenever its challenge is used or close to expiring.
+const PUZZLE_MARGIN_SECONDS = 60;
+let puzzle = null; // {solved: Promise<{challenge, nonce, expires}>, percent}
+
+function solvePuzzleAhead(url) {
+  const current = { percent: 0 };
+  current.solved = (async () => {
+    const offered = await getJson(url);
+    const challenge = unb64(offered.challenge);
+    const nonce = await solveProofOfWork(challenge, offered.bits, (p) => { current.percent = p; });
+    current.percent = 100;
+    return { challenge, nonce, expires: offered.expires };
+  })();
+  current.solved.catch(() => { if (puzzle === current) puzzle = null; });
+  puzzle = current;
+  return current;
+}
+
+/** `body` with a solved challenge attached (as `protocol.with_proof_of_work`); each is used once. */
 async function withProofOfWork(body, url, status) {
-  const offered = await getJson(url);
-  const challenge = unb64(offered.challenge);
-  const show = (percent) => {
-    status.textContent = `Checking this is not an automated flood… ${percent}%`;
-  };
-  show(0);
-  const nonce = await solveProofOfWork(challenge, offered.bits, show);
-  return { ...body, proof_of_work: { challenge: b64(challenge), nonce: b64(nonce) } };
+  let current = puzzle ?? solvePuzzleAhead(url);
+  let solved = null;
+  for (let attempt = 0; attempt < 2 && solved === null; attempt++) {
+    const timer = setInterval(() => {
+      status.textContent = `Checking this is not an automated flood… ${current.percent}%`;
+    }, 250);
+    try {
+      solved = await current.solved;
+    } finally {
+      clearInterval(timer);
+    }
+    if (solved.expires - Date.now() / 1000 < PUZZLE_MARGIN_SECONDS) {
+      solved = null;
+      current = solvePuzzleAhead(url);
+    }
+  }
+  if (solved === null) throw new ReporterError("The anti-abuse check took too long; send again.");
+  puzzle = null; // spent: the next report solves a new one
+  return { ...body, proof_of_work: { challenge: b64(solved.challenge), nonce: b64(solved.nonce) } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -311,6 +422,7 @@ function startAttachmentChecks(input, list) {
   input.addEventListener("change", async () => {
     const files = Array.from(input.files);
     const items = await Promise.all(files.map(async (file) => {
+      const { SNIFF_BYTES, sniff } = await metadata();
       const kind = sniff(new Uint8Array(await file.slice(0, SNIFF_BYTES).arrayBuffer()));
       const item = element("li", undefined, kind === "other" ? "uncleaned" : "cleaned");
       item.append(element("span", safeFileName(file.name), "attachment-name"),
@@ -407,7 +519,7 @@ async function uploadAttachment(file, target, progress) {
                                max_frames: Math.floor(file.size / candor.CHUNK_SIZE) + 1 });
   const base = `${target.url}/${ref}`;
   const encryptor = new candor.StreamEncryptor(fileKey, target.caseRef, ref);
-  const stripper = new SniffingStripper();
+  const stripper = new (await metadata()).SniffingStripper();
   let pending = [encryptor.header];
   let pendingFrames = 0;
   let index = 0;
@@ -459,7 +571,7 @@ async function uploadAll(files, target, list) {
       line.finish(`Sent, encrypted (${formatBytes(file.size)}).`);
     } catch (error) {
       failed += 1;
-      line.fail(error instanceof MetadataError
+      line.fail(error instanceof (await metadata()).MetadataError
         ? `Not sent: this image is damaged, so its hidden details could not be removed (${error.message}).`
         : `Not sent: ${explain(error)}`);
       if (error.status === 401) throw error; // the session ended: nothing more can be sent
@@ -477,6 +589,8 @@ function peopleList(list, people, empty) {
 function startReportPage(form) {
   const submit = $("report-submit");
   let options = null;
+  let starting = null; // start(), which loads what sending needs
+  let startError = null;
 
   // A report of retaliation keeps its first report's exclusions and RSO flag (the server
   // insists): they start ticked and cannot be unticked, and people no longer listed count too.
@@ -525,29 +639,36 @@ function startReportPage(form) {
   }
 
   async function start() {
-    try {
-      await candor.ready();
-      if (!form.dataset.fingerprint) {
-        throw new ReporterError("This installation has no organisation key yet, so no report " +
-          "can be encrypted. Use another channel, such as those on the start page.");
-      }
-      const [answer, verified] = await Promise.all([getJson(form.dataset.optionsUrl),
-                                                    loadDirectory(form.dataset.fingerprint)]);
-      options = answer;
-      entries = verified;
-      $("category").append(...options.taxonomy.categories.map((c) => {
+    form.hidden = false; // the reporter can read and type while the cryptography loads
+    // The categories come at once; the cryptography (the largest download) meanwhile.
+    const choicesLoaded = getJson(form.dataset.optionsUrl).then((answer) => {
+      $("category").append(...answer.taxonomy.categories.map((c) => {
         const option = element("option", c.label);
         option.value = c.id;
         return option;
       }));
-      listRecipients(entries);
       if (form.dataset.retaliation) $("category").value = "retaliation";
       if (form.dataset.inheritedConcernsRso) {
         $("concerns-rso").checked = $("concerns-rso").disabled = true;
       }
-      form.hidden = false;
+      return answer;
+    });
+    const directoryFetched = fetchDirectory(); // checked once the cryptography is there
+    directoryFetched.catch(() => {}); // its failure is reported where it is awaited
+    try {
+      const [answer] = await Promise.all([choicesLoaded, cryptoReady()]);
+      if (!form.dataset.fingerprint) {
+        throw new ReporterError("This installation has no organisation key yet, so no report " +
+          "can be encrypted. Use another channel, such as those on the start page.");
+      }
+      entries = await loadDirectory(form.dataset.fingerprint, undefined, directoryFetched);
+      options = answer;
+      listRecipients(entries);
       showReaders();
+      solvePuzzleAhead(form.dataset.proofOfWorkUrl);
+      metadata();
     } catch (error) {
+      startError = error;
       showError("page-error", error);
     }
   }
@@ -558,6 +679,11 @@ function startReportPage(form) {
     const identity = $("identity").value;
     if (!$("category").value) throw new FieldError("category", "Choose what the report is about.");
     if (!text.trim()) throw new FieldError("report-text", "Write what happened before sending.");
+    if (options === null) {
+      $("report-status").textContent = "Still loading the encryption for this page…";
+      await starting;
+      if (options === null) throw startError;
+    }
     $("report-status").textContent = "Encrypting your report in this browser…";
     await pause();
     // Keys may have been revoked since the page loaded: check the directory again, and stop if
@@ -577,7 +703,8 @@ function startReportPage(form) {
       identity: identity.trim() ? identity : null,
       material_risk: $("material-risk").checked, sb53_disclosure: $("sb53").checked,
       critical_incident: $("critical-incident").checked, imminent_risk: $("imminent-risk").checked,
-    }, entries, reporterParams(options.reporter_kdf));
+    }, entries, newCaseParams(options),
+    derivationProgress($("report-status"), "Making your codename's key in this browser"));
     // A retaliation report is linked to the case this session has open; the server takes that
     // case from the session, so nothing here names it.
     if (form.dataset.retaliation) body.retaliation_for_open_case = true;
@@ -656,7 +783,7 @@ function startReportPage(form) {
   submit.disabled = false; // served disabled: nothing is sent before this handler
   startAttachmentChecks($("attachments"), $("attachment-checks"));
   startReceipt();
-  start();
+  starting = start();
 }
 
 function startReceipt() {
@@ -884,8 +1011,13 @@ async function openCase(form) {
     const view = await postJson(form.dataset.openUrl,
                                 { lookup_id: b64(await candor.codenameLookupId(normalised)) });
     const params = candor.paramsByVersion(view.reporter_kdf_version);
+    if (candor.backendName() === "noble" && params.version === candor.REPORTER_CODENAME_V1.version) {
+      status.textContent = "Your report was found. This browser runs without WebAssembly, so " +
+        "deriving its key from your codename takes a minute or more here; the time left is " +
+        "shown as soon as it can be estimated.";
+    }
     const reporter = await candor.deriveReporterKeyPair(normalised, unb64(view.reporter_salt),
-                                                        params);
+      params, { onProgress: derivationProgress(status, "Deriving your report's key") });
     opened = { caseRef: view.case_ref, reporter, keys: new Map(), keyEpoch: null };
     renderCase(view, opened);
   } finally {
@@ -949,7 +1081,7 @@ function bind(form, button, errorId, statusId, handler) {
     $(statusId).textContent = "";
     button.disabled = true;
     try {
-      await candor.ready();
+      await cryptoReady();
       await handler(form);
     } catch (error) {
       if (error.status === 401 && openedCase) closeCase(error); // the session ended
@@ -962,6 +1094,7 @@ function bind(form, button, errorId, statusId, handler) {
 }
 
 function startCasePage(form) {
+  cryptoReady().then(metadata, (error) => showError("open-error", error)); // while typing
   startAttachmentChecks($("reply-attachments"), $("reply-attachment-checks"));
   bind(form, $("open-submit"), "open-error", "open-status", openCase);
   bind($("reply-form"), $("reply-submit"), "reply-error", "reply-status", sendReply);
