@@ -226,3 +226,13 @@ def test_content_length_with_transfer_encoding_is_refused(downloads: Server) -> 
         sock.sendall(b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n"
                      b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
         assert status_of(sock) == 400
+
+
+def test_a_streamed_body_that_takes_too_long_gets_a_408(downloads: Server) -> None:
+    """The deadline still cuts off a streamed body that stops arriving, with a 408, and the
+    thread reading it is let go (the next request is answered by the one thread)."""
+    with socket.create_connection(("127.0.0.1", downloads.port), timeout=10) as slow:
+        slow.sendall(b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2000\r\n\r\n"
+                     + b"y" * 100)
+        assert status_of(slow) == 408
+    assert get(downloads, "/status").startswith("sent=")
