@@ -7,20 +7,30 @@ bytes it has sent, never a thread: the threads serve only requests that have arr
 With gunicorn's sync workers, two such clients held both workers and nothing else was
 answered.
 
+- A request's head must arrive within ``CANDOR_HEADER_SECONDS`` (30) of the connection
+  opening or the previous answer ending, or the connection is closed (``CandorH11Protocol``).
 - A body is held in memory, never spooled to disk (a no-JavaScript report is plaintext), up to
-  ``CANDOR_MAX_REQUEST_BYTES``, and all bodies being held in one process up to 16 times that; a
-  request past the total gets a 503 at once.
+  ``CANDOR_MAX_REQUEST_BYTES``. One announced as at most 64 KiB comes out of a pool with room
+  for one on each of the process's ``CANDOR_MAX_CONNECTIONS`` (400), so it is always admitted;
+  larger ones share 16 times ``CANDOR_MAX_REQUEST_BYTES``, past which a request gets a 503.
 - A body announced as larger than ``CANDOR_MAX_REQUEST_BYTES`` (only a no-JavaScript upload
   may be accepted as such; every other route refuses it with a 413 without reading it) is
   streamed to the app as it arrives, so that a large file is never whole in memory. Such a
   request holds a thread while it arrives, so at most ``CANDOR_STREAMING_REQUESTS`` (default a
   quarter of the threads) run at once per process; more get a 503.
-- A body that has not arrived within ``CANDOR_BODY_SECONDS`` (900) gets a 408.
+- A body that has not arrived within ``CANDOR_BODY_SECONDS`` (900) gets a 408; the app's work
+  after it has arrived is not timed. A request with both ``Content-Length`` and
+  ``Transfer-Encoding`` gets a 400.
+- An answer the client leaves unread for ``CANDOR_SEND_STALL_SECONDS`` (60) ends the
+  connection; once the client has gone (that way or by disconnecting), the app's thread gets
+  ``ClientGone`` at its next piece of the answer, which closes the answer's iterable (a large
+  download stops) and frees the thread (``WSGIThreads``).
 
-The app never sees the client's address (``REMOTE_ADDR`` is not set). Logging never records
-who asked (``app/request_logging.py``): uvicorn's access log (which names
-the client address) is off; ``candor.access`` logs staff requests only, with method, path
-(control characters escaped), status and size; every line is scrubbed of addresses.
+The app never sees the client's address (``REMOTE_ADDR`` is not set, and headers that name one
+are dropped). Logging never records who asked (``app/request_logging.py``): uvicorn's access
+log (which names the client address) is off; ``candor.access`` logs staff requests only, with
+method, path (control characters escaped), status and size; every line is scrubbed of
+addresses.
 
 Settings: ``HOST`` (127.0.0.1), ``PORT`` (5000), ``WEB_CONCURRENCY`` (processes, 2),
 ``CANDOR_THREADS`` (per process, 8), ``FORWARDED_ALLOW_IPS`` (127.0.0.1: the proxy whose
@@ -54,6 +64,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_CONNECTIONS = 400  # per process
 TARGET_VARIABLE = "CANDOR_WSGI_APP"
 GONE = "candor.client_gone"  # scope key: a threading.Event set once the client has gone
 access_log = logging.getLogger("candor.access")
@@ -393,6 +404,8 @@ def application() -> ASGIApp:
     wsgi = load_wsgi(os.environ.get(TARGET_VARIABLE, "app.wsgi:app"))
     return BufferedRequests(
         WSGIThreads(wsgi, workers=threads),
+        # Room for a small body on every connection the process accepts: they never run out.
+        small_budget=_int("CANDOR_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS) * SMALL_BODY,
         memory_limit=_int("CANDOR_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES, 1024),
         streaming_slots=_int("CANDOR_STREAMING_REQUESTS", max(1, threads // 4)),
         body_seconds=_int("CANDOR_BODY_SECONDS", 900),
@@ -435,7 +448,7 @@ def main(argv: list[str] | None = None) -> None:
                                                                "127.0.0.1"),
         server_header=False, access_log=False, log_config=logging_config(),
         timeout_keep_alive=5, timeout_graceful_shutdown=30, http=CandorH11Protocol,
-        limit_concurrency=_int("CANDOR_MAX_CONNECTIONS", 400),
+        limit_concurrency=_int("CANDOR_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS),
     )
 
 
