@@ -117,6 +117,18 @@ def test_a_body_that_takes_too_long_is_refused(server: Server) -> None:
         assert status_of(slow) == 408
 
 
+@pytest.mark.parametrize("server", [{"CANDOR_BODY_SECONDS": "2"}], indirect=True)
+def test_a_large_upload_that_stops_arriving_is_refused(server: Server) -> None:
+    """A no-JavaScript upload streamed to the app that stops arriving: a 408, and the
+    server's log holds no error (the app saw the body end, and its answer was replaced)."""
+    with start_plain_upload(server, 4 * MIB) as stalled:
+        stalled.settimeout(30)
+        assert status_of(stalled) == 408
+    assert landing_page(server) == 200
+    log = server.log.read_text()
+    assert "Traceback" not in log and "ERROR" not in log, log
+
+
 def test_memory_held_for_bodies_is_bounded(server: Server) -> None:
     """16 bodies of almost 1 MiB each, all unfinished, fill what one process holds for large
     bodies; the next large one is refused at once, while a small body (a sign-in, a
