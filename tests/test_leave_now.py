@@ -13,7 +13,7 @@ from sqlalchemy import inspect, select
 
 from app.api.reports import RETALIATION_SESSION_ENDED
 from app.extensions import db
-from app.models import EndedReporterSession
+from app.models import EndedReporterSession, PendingReceipt
 from app.reporter import protocol
 from app.roles import Role
 from tests.support.reporting import ReporterClient
@@ -138,3 +138,34 @@ def test_leave_now_without_scripts_ends_the_session_too(app: Flask, client: Flas
     assert not opens_a_case(browser_with(app, copy))
     assert not opens_a_case(client)
 
+
+
+def test_leave_now_ends_a_receipt_waiting_in_a_copy(app: Flask, client: FlaskClient,
+                                                    recipients: None) -> None:
+    """A report sent without scripts leaves its receipt's claim in the cookie until the receipt
+    page is shown. Leaving deletes that receipt, so a copy of the cookie shows nothing; and a
+    copy holding a claim is refused once its session has ended, even if another cookie of the
+    session (without the claim) was the one that left."""
+    from tests.test_reporter_plain import NEW, open_case, report_form, submit
+
+    def send_without_scripts(browser: FlaskClient) -> None:
+        assert browser.post(NEW, data=report_form(browser)).status_code == 303
+
+    def shows_a_receipt(copy: str) -> bool:
+        return browser_with(app, copy).get("/report/plain/receipt").status_code == 200
+
+    send_without_scripts(client)  # no case open: the cookie holds the claim and no session id
+    copy = cookie_of(client)
+    assert client.get("/report/leave").status_code == 200
+    assert not shows_a_receipt(copy)
+    with app.app_context():
+        assert db.session.scalars(select(PendingReceipt)).all() == []
+
+    reporter = app.test_client()
+    _response, codename = submit(reporter)
+    assert open_case(reporter, codename).status_code == 200  # a session with an identifier
+    before = cookie_of(reporter)
+    send_without_scripts(reporter)
+    with_claim = cookie_of(reporter)
+    assert browser_with(app, before).get("/report/leave").status_code == 200
+    assert not shows_a_receipt(with_claim)

@@ -117,9 +117,22 @@ def test_a_body_that_takes_too_long_is_refused(server: Server) -> None:
         assert status_of(slow) == 408
 
 
+@pytest.mark.parametrize("server", [{"CANDOR_BODY_SECONDS": "2"}], indirect=True)
+def test_a_large_upload_that_stops_arriving_is_refused(server: Server) -> None:
+    """A no-JavaScript upload streamed to the app that stops arriving: a 408, and the
+    server's log holds no error (the app saw the body end, and its answer was replaced)."""
+    with start_plain_upload(server, 4 * MIB) as stalled:
+        stalled.settimeout(30)
+        assert status_of(stalled) == 408
+    assert landing_page(server) == 200
+    log = server.log.read_text()
+    assert "Traceback" not in log and "ERROR" not in log, log
+
+
 def test_memory_held_for_bodies_is_bounded(server: Server) -> None:
-    """16 bodies of almost 1 MiB each, all unfinished, fill what one process holds; the next
-    request with a body is refused at once, and one without still answers."""
+    """16 bodies of almost 1 MiB each, all unfinished, fill what one process holds for large
+    bodies; the next large one is refused at once, while a small body (a sign-in, a
+    submission) has its own pool and is still answered, as is a request without a body."""
     nearly = MIB - 1
     held = [open_request(server, "/api/v1/readers", MIB, b"x" * nearly) for _ in range(16)]
     try:
@@ -127,6 +140,9 @@ def test_memory_held_for_bodies_is_bounded(server: Server) -> None:
         extra = open_request(server, "/api/v1/readers", MIB, b"x" * 4096)
         with extra:
             assert status_of(extra) == 503
+        small = open_request(server, "/api/v1/readers", 1000, b"x" * 1000)
+        with small:
+            assert status_of(small) != 503
         assert landing_page(server) == 200
     finally:
         for sock in held:
@@ -144,9 +160,91 @@ def test_the_app_never_sees_the_client_address(tmp_path: Path, database_url: str
     running = Server("tests.support.echo_wsgi:app", env, tmp_path / "server.log", workers=1)
     running.start(ready_path="/")
     try:
-        request = urllib.request.Request(running.url + "/",
-                                         headers={"X-Forwarded-For": "203.0.113.9"})
+        request = urllib.request.Request(running.url + "/", headers={
+            "X-Forwarded-For": "203.0.113.9", "Forwarded": "for=203.0.113.9",
+            "X-Real-IP": "203.0.113.9", "True-Client-IP": "203.0.113.9",
+            "CF-Connecting-IP": "203.0.113.9"})
         with urllib.request.urlopen(request, timeout=10) as answer:
-            assert answer.read() == b"REMOTE_ADDR=None"
+            assert answer.read() == b"REMOTE_ADDR=None named="
     finally:
         running.stop()
+
+
+@pytest.fixture
+def downloads(tmp_path: Path) -> Iterator[Server]:
+    """tests/support/download_wsgi.py behind one process with one thread; a client that does
+    not read for 1 s is cut off; a request head must arrive within 1 s; bodies over 1 KiB are
+    streamed and must arrive within 1 s."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
+    env.update(PYTHONPATH=str(Path(__file__).resolve().parents[1]), CANDOR_THREADS="1",
+               CANDOR_SEND_STALL_SECONDS="1", CANDOR_HEADER_SECONDS="1",
+               CANDOR_BODY_SECONDS="1", CANDOR_MAX_REQUEST_BYTES="1024")
+    running = Server("tests.support.download_wsgi:app", env, tmp_path / "server.log", workers=1)
+    running.start(ready_path="/status")
+    yield running
+    running.stop()
+
+
+def get(server: Server, path: str) -> str:
+    with urllib.request.urlopen(server.url + path, timeout=20) as answer:
+        return str(answer.read().decode())
+
+
+def wait_for_closed_download(server: Server) -> str:
+    for _ in range(100):
+        status = get(server, "/status")
+        if "closed=True" in status:
+            return status
+        time.sleep(0.1)
+    return status
+
+
+def test_a_client_that_stops_reading_frees_the_thread(downloads: Server) -> None:
+    """The one thread serves a download nobody reads: the client is cut off, the response's
+    iterable closed, and the thread answers the next request."""
+    with socket.create_connection(("127.0.0.1", downloads.port), timeout=10) as stalled:
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.sendall(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        status = wait_for_closed_download(downloads)
+        assert "closed=True" in status
+        assert int(status.split()[0].split("=")[1]) < 2000
+
+
+def test_a_download_stops_when_its_client_goes(downloads: Server) -> None:
+    with socket.create_connection(("127.0.0.1", downloads.port), timeout=10) as leaving:
+        leaving.sendall(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert leaving.recv(4096).startswith(b"HTTP/1.1 200")
+    status = wait_for_closed_download(downloads)
+    assert "closed=True" in status
+    assert int(status.split()[0].split("=")[1]) < 2000
+
+
+def test_a_request_head_that_takes_too_long_ends_the_connection(downloads: Server) -> None:
+    with socket.create_connection(("127.0.0.1", downloads.port), timeout=10) as slow:
+        slow.sendall(b"GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+        assert slow.recv(4096) == b""  # closed by the server, well before the socket's timeout
+
+
+def test_the_body_deadline_does_not_cut_off_the_app_after_the_body(downloads: Server) -> None:
+    """A streamed body (over 1 KiB here) that arrives in time, then the app works past the
+    body deadline: its answer still arrives."""
+    request = urllib.request.Request(downloads.url + "/upload", data=b"y" * 2000, method="POST")
+    with urllib.request.urlopen(request, timeout=20) as answer:
+        assert answer.read() == b"read 2000"
+
+
+def test_content_length_with_transfer_encoding_is_refused(downloads: Server) -> None:
+    with socket.create_connection(("127.0.0.1", downloads.port), timeout=10) as sock:
+        sock.sendall(b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+        assert status_of(sock) == 400
+
+
+def test_a_streamed_body_that_takes_too_long_gets_a_408(downloads: Server) -> None:
+    """The deadline still cuts off a streamed body that stops arriving, with a 408, and the
+    thread reading it is let go (the next request is answered by the one thread)."""
+    with socket.create_connection(("127.0.0.1", downloads.port), timeout=10) as slow:
+        slow.sendall(b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2000\r\n\r\n"
+                     + b"y" * 100)
+        assert status_of(slow) == 408
+    assert get(downloads, "/status").startswith("sent=")

@@ -23,7 +23,7 @@ from flask import current_app, g, session
 from app import get_config
 from app.extensions import db
 from app.models import today
-from app.services import reporter_sessions
+from app.services import receipts, reporter_sessions
 
 _FIELD = "reporter"
 _RECEIPT = "receipt"
@@ -82,6 +82,12 @@ def end() -> None:
     if isinstance(session_id, str):
         reporter_sessions.end(db.session, session_id, today(),
                               get_config(current_app).reporter_idle_minutes)
+    # A receipt still waiting to be shown goes too: a copy of a cookie taken after a report
+    # was sent without JavaScript (which holds no session identifier) would otherwise still
+    # show its codename.
+    claim = session.get(_RECEIPT)
+    if isinstance(claim, dict) and isinstance(claim.get("id"), str):
+        receipts.discard(db.session, claim["id"])
     session.clear()
 
 
@@ -97,6 +103,10 @@ def take_receipt() -> tuple[str, bytes] | None:
     data = session.pop(_RECEIPT, None)
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
         return None
+    case = session.get(_FIELD)
+    session_id = case.get("sid") if isinstance(case, dict) else None
+    if isinstance(session_id, str) and reporter_sessions.is_ended(db.session, session_id):
+        return None  # a copy of a cookie whose session was ended by "Leave now"
     try:
         return data["id"], base64.b64decode(str(data.get("key")), validate=True)
     except (binascii.Error, ValueError):

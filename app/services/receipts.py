@@ -74,6 +74,13 @@ def take(session: DbSession, claim: Claim) -> Receipt | None:
     return Receipt(case, str(data["codename"]), list(data["files"]), list(data["uncleaned"]))
 
 
+def discard(session: DbSession, receipt_id: str) -> None:
+    """Delete a receipt nobody is to see any more ("Leave now" before it was shown), if it is
+    still there (not committed)."""
+    session.execute(delete(PendingReceipt).where(PendingReceipt.id == receipt_id)
+                    .execution_options(synchronize_session=False))
+
+
 def purge_uncollected(session: DbSession, on: date) -> int:
     """Delete receipts held since before yesterday: their reporter is not coming back for
     them. Returns how many went."""
