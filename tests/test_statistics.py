@@ -147,7 +147,7 @@ def test_pages_exports_and_cli_print_only_suppressed_figures(
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "<svg" in html and "<table" in html and 'aria-hidden="true"' in html
-    assert "&lt;5" in html  # the two risk-reports cases
+    assert "&lt;5" in html  # the two cases still "received"
     assert not re.search(r"<script(?![^>]*\bsrc=)", html) and " style=" not in html
     assert "governance.css" in html
 
@@ -162,10 +162,12 @@ def test_pages_exports_and_cli_print_only_suppressed_figures(
     risk = next(row for row in table["rows"] if row["label"].startswith("Risk Reports"))
     # 2026-Q1 is the last column; the earlier quarters (no cases) show "<5", so a total over
     # all four would be a new figure: a dash
-    assert risk["cells"][-1] == "<5" and risk["total"] == "\u2013"
+    # a withheld count of reports received says nothing, not even that it is small: "<5"
+    # for the quarter beside a quarter to date printed exactly would bound the last month
+    assert risk["cells"][-1] == "\u2013" and risk["total"] == "\u2013"
     assert table["column_totals"][-1] == 32 and table["total"] == "\u2013"
     weights = next(row for row in table["rows"] if row["label"].startswith("Security"))
-    assert weights["cells"][-1] == "*"  # complementary: else 32 - 30 would give the 2 away
+    assert weights["cells"][-1] == "\u2013"  # withheld: else 32 - 30 would give the 2 away
     assert 2 not in [cell for row in table["rows"] for cell in row["cells"]]
     assert data["releases"][-1]["quarter"] == "2026-Q1"
     assert data["releases"][-1]["release"].endswith("frozen")
@@ -202,7 +204,7 @@ def test_a_released_quarter_never_changes(app: Flask, client: FlaskClient,
     staff.login(client, staff.create("gov-frozen", Role.GOVERNANCE))
     url = "/governance/packs/board/json?quarter=2026-Q1"
     first = json.loads(client.get(url).get_data())
-    assert first["tables"][0]["column_totals"][-1] == "<5"
+    assert first["tables"][0]["column_totals"][-1] == "\u2013"  # nothing received: withheld
     add(app, [case_row(i, date(2026, 2, 2)) for i in range(1, 13)])
     again = json.loads(client.get(url).get_data())
     assert again["tables"] == first["tables"] and again["releases"] == first["releases"]

@@ -42,7 +42,7 @@ from app.services.suppression import Suppression
 # No count of cases comes near this: an upper bound keeps every programme bounded.
 CEILING = 10_000_000
 # How many candidates the greedy search tries alone before withholding the cheapest anyway.
-TRIES = 8
+TRIES = 12
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,16 @@ class Figure:
     # The same cell in another pack (say, a category's count for the Board and for officers)
     # is withheld together with this one: shown in either, it would say much the same.
     cell: str = ""
+    # How it shows when withheld: ``None`` for "<k" when small and "*" (k or more) otherwise;
+    # NOT_RELEASED for a dash that says nothing at all, for figures that extend an earlier
+    # one (a quarter to date after the month before), where "*" after "<k" would tell that
+    # the difference is at least 1.
+    withheld_as: Suppression | None = None
+
+    def withheld_state(self) -> Suppression:
+        if self.withheld_as is not None:
+            return self.withheld_as
+        return Suppression.SMALL if self.value < self.k else Suppression.COMPLEMENTARY
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,8 @@ class Known:
             return cls(tuple(terms), value, value)
         if state is Suppression.SMALL:
             return cls(tuple(terms), 0, k - 1)
+        if state is Suppression.NOT_RELEASED:
+            return cls(tuple(terms), 0, CEILING)
         return cls(tuple(terms), k, CEILING)
 
 
@@ -101,6 +113,9 @@ class Outcome:
     states: dict[str, Suppression]
     solves: int = 0
     exposed_before: list[str] = field(default_factory=list)
+    # Exposed by what the audience held already, whatever this release withholds: should
+    # never happen (each earlier release was checked); logged by the caller if it does.
+    unresolved: list[str] = field(default_factory=list)
 
 
 class _Programme:
@@ -177,7 +192,7 @@ def protect(new: Sequence[Figure], held: Sequence[Known], relations: Sequence[Re
     ``new`` starts with every figure under its k withheld as small (and as ``initial`` says,
     for figures already decided by an earlier check); ``held`` is everything the audience
     already holds. Returns the state of every new figure."""
-    states = {f.key: (Suppression.SMALL if f.value < f.k else Suppression.SHOWN) for f in new}
+    states = {f.key: (f.withheld_state() if f.value < f.k else Suppression.SHOWN) for f in new}
     states.update(initial or {})
     names = [t for f in new for t in f.terms] + [t for q in quantities
                                                   for t in (*q.plus, *q.minus)]
@@ -189,15 +204,14 @@ def protect(new: Sequence[Figure], held: Sequence[Known], relations: Sequence[Re
 
     def withhold(key: str) -> None:
         figure = by_key[key]
-        states[key] = Suppression.SMALL if figure.value < figure.k else \
-            Suppression.COMPLEMENTARY
+        states[key] = figure.withheld_state()
         programme.with_known(position[key], Known.of(figure.terms, figure.value,
                                                       states[key], figure.k))
 
     def candidates(quantity: Quantity) -> list[list[Figure]]:
         """Shown figures that share a count with the quantity, or with a figure that does
-        (the other cells of its row and column), cheapest first; the same cell in several packs
-        goes together."""
+        (the other cells of its row and column), cheapest first: each alone (with any figure of
+        the very same sum in another pack), and each with the same cell in every pack."""
         touched = set(quantity.plus) | set(quantity.minus)
         near = {t for f in new if touched & set(f.terms) for t in f.terms} | touched
         for relation in relations:
@@ -205,11 +219,17 @@ def protect(new: Sequence[Figure], held: Sequence[Known], relations: Sequence[Re
                 near |= {*relation.part, *relation.whole}
         shown = [f for f in new if states[f.key] is Suppression.SHOWN]
         pool = [f for f in shown if near & set(f.terms)] or shown
-        groups: dict[str, list[Figure]] = {}
+        same_sum: dict[frozenset[str], list[Figure]] = {}
+        same_cell: dict[str, list[Figure]] = {}
         for figure in pool:
-            groups.setdefault(figure.cell or figure.key, []).append(figure)
-        return sorted(groups.values(), key=lambda g: (min(f.cost for f in g),
-                                                      g[0].value, g[0].key))
+            same_sum.setdefault(frozenset(figure.terms), []).append(figure)
+            same_cell.setdefault(figure.cell or figure.key, []).append(figure)
+        groups = list(same_sum.values())
+        groups += [g for g in same_cell.values()
+                   if frozenset(f.key for f in g) not in
+                   {frozenset(f.key for f in h) for h in groups}]
+        return sorted(groups, key=lambda g: (min(f.cost for f in g), g[0].value, len(g),
+                                             g[0].key))
 
     def set_state(group: list[Figure], shown: bool) -> None:
         for figure in group:
@@ -230,7 +250,8 @@ def protect(new: Sequence[Figure], held: Sequence[Known], relations: Sequence[Re
         while programme.exposes(quantity):
             pool = candidates(quantity)
             if not pool:
-                break  # everything new is withheld: what remains was held before
+                outcome.unresolved.append(quantity.name)
+                break
             for group in pool[:TRIES]:
                 set_state(group, shown=False)
                 if not programme.exposes(quantity):

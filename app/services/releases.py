@@ -15,7 +15,9 @@ Figures are released per calendar quarter, never for an arbitrary window:
 
 - **Quarter to date** (Board only): on the first day of each month, the cases received so far in
   the quarter, by category and by route. At most one per month: the figures never move within
-  a month, so no day's change can be watched.
+  a month, so no day's change can be watched. A figure withheld here shows as a dash that says
+  nothing, not even whether it is small: "<5" in January and "*" (5 or more) in February would
+  tell that February had at least one.
 - **The quarter** (all three audiences at once): every figure of the pack for the quarter, with
   clocks and statuses as they stand on the day of release: when its packs are recorded as
   delivered, or at the latest on the 15th day after the quarter ends. Then frozen: a quarter is
@@ -33,6 +35,7 @@ director learns nothing from comparing the two packs.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,6 +64,7 @@ from app.services.statistics import (
 from app.services.suppression import Cell, Suppression
 from app.taxonomy import Taxonomy
 
+log = logging.getLogger(__name__)
 AUDIENCES: tuple[Scope, ...] = ("board", "officers", "public")
 BASE: dict[str, Scope] = {"board": "board", "officers": "officers", "public": "board"}
 # Cheaper to withhold first: the officers' figures, then the public's, then the Board's.
@@ -214,14 +218,15 @@ def _read(session: DbSession, row: StatisticsRelease) -> Released:
     cells: dict[str, Cell] = {}
     statistics: dict[str, int] = {}
     k = 0
-    for figure in session.scalars(select(ReleasedFigure).where(
-            ReleasedFigure.release_id == row.id)):
-        k = figure.k
-        if figure.state == STATISTIC:
-            if figure.value is not None:
-                statistics[figure.key] = figure.value
+    for key, state, value, figure_k in session.execute(
+            select(ReleasedFigure.key, ReleasedFigure.state, ReleasedFigure.value,
+                   ReleasedFigure.k).where(ReleasedFigure.release_id == row.id)):
+        if state == STATISTIC:
+            if value is not None:
+                statistics[key] = value
             continue
-        cells[figure.key] = Cell(figure.value, Suppression(figure.state), figure.k)
+        k = figure_k
+        cells[key] = Cell(value, Suppression(state), figure_k)
     return Released(row.audience, row.kind, Quarter.parse(row.period), row.covers_until,
                     row.released_on, k, cells, statistics)
 
@@ -335,17 +340,31 @@ def release_to_date(session: DbSession, quarter: Quarter, today: date, taxonomy:
         values = _variables("board", raw, taxonomy)
         k = limits.internal_k
         figures = [Figure(key, terms, sum(values[t] for t in terms), k, AUDIENCE_COST["board"]
-                          + cost)
+                          + cost, withheld_as=Suppression.NOT_RELEASED)
                    for key, terms, cost in _count_layout("board", numbers, taxonomy, False)]
         held = _held(session, ("board", "officers", "public"), quarter)
         quantities = _quantities(values, figures, [h.terms for h in held], k,
                                  _month_totals(values, numbers, taxonomy))
         outcome = disclosure.protect(figures, held, _relations("board", [1, 2, 3], taxonomy,
                                                                False), quantities)
+        for name in outcome.unresolved:
+            log.error("statistics release %s to date: %s is exposed by earlier releases",
+                      quarter, name)
         _record_once(session, quarter, TO_DATE, covers_until, today, taxonomy,
                      {"board": [(f, outcome.states[f.key]) for f in figures]}, {})
         existing = _find(session, "board", TO_DATE, quarter, covers_until)
     return _read(session, existing) if existing is not None else None
+
+
+def _says_nothing(audience: str, key: str) -> Suppression | None:
+    """Counts of reports received (in total, by category, by route), when withheld, show a
+    dash that says nothing: a quarter-to-date release may have printed the first months
+    exactly, and "<5" or "*" (5 or more) for the whole quarter beside it would bound the
+    months after. The officers' base has no quarter to date, and its counts bound the Board's
+    only from below, by what is printed: they keep their symbols."""
+    if audience != "officers" and (key == "total" or key.startswith(("category/", "route/"))):
+        return Suppression.NOT_RELEASED
+    return None
 
 
 def quarter_release_due(quarter: Quarter, today: date) -> bool:
@@ -361,8 +380,11 @@ def release_quarter(session: DbSession, quarter: Quarter, today: date, taxonomy:
         return False
     months = [1, 2, 3]
     periods = months_of(quarter)
-    raws = {base: gather(session, periods, base, today, taxonomy)
-            for base in ("board", "officers")}
+    # The officers' base is the Board's without the accused cases: two scans of the quarter
+    # where the second matches only those few, rather than two full ones.
+    board = gather(session, periods, "board", today, taxonomy)
+    raws = {"board": board,
+            "officers": board.minus(gather(session, periods, "accused", today, taxonomy))}
     values = {**_variables("board", raws["board"], taxonomy),
               **_variables("officers", raws["officers"], taxonomy)}
     figures: dict[str, list[Figure]] = {}
@@ -370,7 +392,8 @@ def release_quarter(session: DbSession, quarter: Quarter, today: date, taxonomy:
         base, k = BASE[audience], limits.k(audience)
         figures[audience] = [
             Figure(f"{audience}:{key}", terms, sum(values[t] for t in terms), k,
-                   AUDIENCE_COST[audience] + cost, cell=key)
+                   AUDIENCE_COST[audience] + cost, cell=key,
+                   withheld_as=_says_nothing(audience, key))
             for key, terms, cost in _count_layout(base, months, taxonomy, True)]
     relations = [*_relations("board", months, taxonomy, True),
                  *_relations("officers", months, taxonomy, True),
@@ -396,6 +419,8 @@ def release_quarter(session: DbSession, quarter: Quarter, today: date, taxonomy:
                              [*differences, *_month_totals(values, months, taxonomy)])
     outcome = disclosure.protect(together, held, relations, quantities,
                                  initial=public.states)
+    for name in (*public.unresolved, *outcome.unresolved):
+        log.error("statistics release %s: %s is exposed by earlier releases", quarter, name)
     results: dict[str, list[tuple[Figure, Suppression]]] = {
         a: [(Figure(f.key.split(":", 1)[1], f.terms, f.value, f.k, f.cost),
              outcome.states[f.key]) for f in figures[a]] for a in AUDIENCES}

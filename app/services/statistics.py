@@ -194,6 +194,34 @@ class Raw:
     def total(self) -> int:
         return sum(sum(row) for row in self.by_category.values())
 
+    def minus(self, part: Raw) -> Raw:
+        """These counts without those of ``part`` (cases that are a subset of these, counted
+        over the same periods on the same day)."""
+        def rows(mine: dict[str, list[int]], theirs: dict[str, list[int]]
+                 ) -> dict[str, list[int]]:
+            return {key: [a - b for a, b in zip(values, theirs.get(key, [0] * len(values)),
+                                                strict=True)]
+                    for key, values in mine.items()}
+
+        return Raw(
+            quarters=self.quarters, by_category=rows(self.by_category, part.by_category),
+            by_route=rows(self.by_route, part.by_route),
+            by_status=self.by_status - part.by_status,
+            by_outcome=self.by_outcome - part.by_outcome,
+            durations={name: {q: histogram - part.durations.get(name, {}).get(q, Counter())
+                              for q, histogram in per.items()}
+                       for name, per in self.durations.items()},
+            clocks={name: [ClockCounts(a.on_time - b.on_time, a.late - b.late)
+                           for a, b in zip(counts, part.clocks.get(name, []), strict=True)]
+                    for name, counts in self.clocks.items()},
+            escalations=[a - b for a, b in zip(self.escalations, part.escalations,
+                                               strict=True)],
+            board_notices=[a - b for a, b in zip(self.board_notices, part.board_notices,
+                                                 strict=True)],
+            corrective_actions=self.corrective_actions - part.corrective_actions,
+            retaliation=self.retaliation - part.retaliation,
+            material_risk_found=self.material_risk_found - part.material_risk_found)
+
 
 def accuses_an_officer() -> ColumnElement[bool]:
     """SQL condition: the case accuses an officer or director (see the module docstring)."""
@@ -205,7 +233,13 @@ def accuses_an_officer() -> ColumnElement[bool]:
     return or_(Case.concerns_rso.is_(True), named_officer)
 
 
-def _scope_filter(scope: Scope) -> list[ColumnElement[bool]]:
+# "accused": the cases the officers' pack leaves out (the Board's base minus the officers').
+Base = Literal["board", "officers", "public", "accused"]
+
+
+def _scope_filter(scope: Base) -> list[ColumnElement[bool]]:
+    if scope == "accused":
+        return [accuses_an_officer()]
     return [~accuses_an_officer()] if scope == "officers" else []
 
 
@@ -242,7 +276,7 @@ def _by_position(count: int) -> list[Any]:
     return [literal_column(str(n)) for n in range(1, count + 1)]
 
 
-def gather(session: DbSession, quarters: Sequence[Period], scope: Scope, today: date,
+def gather(session: DbSession, quarters: Sequence[Period], scope: Base, today: date,
            taxonomy: Taxonomy) -> Raw:
     """Every raw count for cases received in ``quarters`` (consecutive) in ``scope``: one
     grouped scan for the counts and clocks, one per duration, and two small ones over events."""
@@ -340,7 +374,7 @@ def _board_notice_clock(session: DbSession, raw: Raw, in_window: list[ColumnElem
             bucket.late += count if value == "late" else 0
 
 
-def _events(session: DbSession, quarters: Sequence[Period], scope: Scope
+def _events(session: DbSession, quarters: Sequence[Period], scope: Base
             ) -> tuple[list[int], list[int]]:
     """Cases escalated, and Board notices given, per quarter in which it happened."""
     start, end = quarters[0].first_day, quarters[-1].next_first_day
