@@ -247,10 +247,17 @@ def seed_demo(history: bool) -> None:
         from datetime import UTC, datetime
 
         from app.demo_history import DEMO_PREFIX, add_history, history_size
+        from app.services import packs, releases, statistics
         from app.taxonomy import load_taxonomy
 
-        add_history(db.session, load_taxonomy(config.instance_path), datetime.now(UTC).date())
+        taxonomy = load_taxonomy(config.instance_path)
+        today = datetime.now(UTC).date()
+        add_history(db.session, taxonomy, today)
         db.session.commit()
+        # Release the Board's last four quarters now (each checked with the solver, which
+        # takes a while on this many small counts), so the first page opens at once.
+        packs.pack(db.session, "board", statistics.last_ended_quarter(today), today, taxonomy,
+                   releases.Limits(config.statistics_min_cell, config.public_min_cell))
         click.echo(f"Demonstration history: {history_size(db.session)} case rows numbered "
                    f"{DEMO_PREFIX}..., metadata only, for the governance pages "
                    "(--no-history leaves them out).")

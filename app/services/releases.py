@@ -357,12 +357,15 @@ def release_to_date(session: DbSession, quarter: Quarter, today: date, taxonomy:
 
 
 def _says_nothing(audience: str, key: str) -> Suppression | None:
-    """Counts of reports received (in total, by category, by route), when withheld, show a
-    dash that says nothing: a quarter-to-date release may have printed the first months
-    exactly, and "<5" or "*" (5 or more) for the whole quarter beside it would bound the
-    months after. The officers' base has no quarter to date, and its counts bound the Board's
-    only from below, by what is printed: they keep their symbols."""
-    if audience != "officers" and (key == "total" or key.startswith(("category/", "route/"))):
+    """Which withheld figures show a dash that says nothing, rather than "<k" or "*":
+
+    - counts of reports received (in total, by category, by route): a quarter-to-date release
+      may have printed the first months exactly, and "<5" or "*" (5 or more) for the whole
+      quarter beside it would bound the months after;
+    - every figure of the officers' pack: its "*" (5 or more) beside the Board's count of the
+      same cell bounds how many cases the officers' pack leaves out, and its "<5" beside the
+      Board's "*" says that at least one was (a case accusing an officer or director)."""
+    if audience == "officers" or key == "total" or key.startswith(("category/", "route/")):
         return Suppression.NOT_RELEASED
     return None
 
