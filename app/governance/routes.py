@@ -81,16 +81,9 @@ def build(scope: Scope, last: Quarter) -> Pack:
 
 
 def _charts(pack: Pack) -> dict[str, object]:
-    series = {s.id: s for s in pack.series}
     category = pack.tables[0]
-    return {
-        "quarters": bar_chart("Reports received per quarter", category.column_labels,
-                              category.table.column_totals),
-        "categories": bar_chart("Reports per category, all quarters shown",
-                                category.row_labels, category.table.row_totals),
-        "escalations": bar_chart(series["escalations"].title, series["escalations"].labels,
-                                 series["escalations"].series.values),
-    }
+    return {"quarters": bar_chart("Reports received per quarter", category.column_labels,
+                                  category.table.column_totals)}
 
 
 @bp.get("/")
