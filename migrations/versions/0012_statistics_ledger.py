@@ -7,7 +7,8 @@ Create Date: 2026-12-02 06:10:00
 Every statistics release, to which audience and on which day, with every figure as it was
 shown: later releases are checked against everything an audience already holds. The daily
 counts of statistics windows (statistics_snapshots) give way to it: a page now reads the
-figures released, never a window counted afresh.
+figures released, never a window counted afresh. Cases get an index on the day received: a
+release counts one quarter, a range of days.
 
 """
 from alembic import op
@@ -51,9 +52,12 @@ def upgrade():
     sa.UniqueConstraint('release_id', 'key', name=op.f('uq_released_figures_release_id'))
     )
     op.drop_table('statistics_snapshots')
+    # A release counts one quarter: a range of receipt days, not the whole table.
+    op.create_index('ix_cases_received_on', 'cases', ['received_on'], unique=False)
 
 
 def downgrade():
+    op.drop_index('ix_cases_received_on', table_name='cases')
     op.create_table('statistics_snapshots',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('scope', sa.String(length=16), nullable=False),
