@@ -132,6 +132,10 @@ def test_officers_pack_leaves_out_cases_accusing_officers(app: Flask,
         accused = statistics.gather(db.session, [Q1], "accused", TODAY, RSP_V3)
     assert raw(app, "board").minus(accused) == raw(app, "officers")
     with app.app_context():
+        ids = statistics.accused_cases(db.session, Q1.first_day, Q1.next_first_day)
+        listed = statistics.gather(db.session, [Q1], "accused", TODAY, RSP_V3, ids)
+    assert sorted(ids) == list(range(1, 14)) and listed == accused
+    with app.app_context():
         pack = packs.pack(db.session, "officers", Q1, TODAY, RSP_V3, Limits(5, 10), 1)
     # 13 cases left out: the difference is not small, so the total may show
     assert pack.as_json()["tables"][0]["column_totals"] == [27]

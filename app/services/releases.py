@@ -57,6 +57,7 @@ from app.services.statistics import (
     Quarter,
     Raw,
     Scope,
+    accused_cases,
     gather,
     months_of,
     percentile,
@@ -70,6 +71,7 @@ BASE: dict[str, Scope] = {"board": "board", "officers": "officers", "public": "b
 # Cheaper to withhold first: the officers' figures, then the public's, then the Board's.
 AUDIENCE_COST = {"officers": 0, "public": 10, "board": 20}
 RELEASE_AFTER_DAYS = 14
+ACCUSED_LIST_LIMIT = 5000  # beyond this, the accused cases are found by the filter itself
 QUARTER, TO_DATE = "quarter", "to_date"
 CLOCKS = tuple(CLOCK_TITLES)
 DURATIONS = ("acknowledge", "feedback", "close")
@@ -386,8 +388,10 @@ def release_quarter(session: DbSession, quarter: Quarter, today: date, taxonomy:
     # The officers' base is the Board's without the accused cases: two scans of the quarter
     # where the second matches only those few, rather than two full ones.
     board = gather(session, periods, "board", today, taxonomy)
+    ids = accused_cases(session, quarter.first_day, min(quarter.next_first_day, today))
     raws = {"board": board,
-            "officers": board.minus(gather(session, periods, "accused", today, taxonomy))}
+            "officers": board.minus(gather(session, periods, "accused", today, taxonomy,
+                                           ids if len(ids) <= ACCUSED_LIST_LIMIT else None))}
     values = {**_variables("board", raws["board"], taxonomy),
               **_variables("officers", raws["officers"], taxonomy)}
     figures: dict[str, list[Figure]] = {}
