@@ -156,7 +156,9 @@ def measure(backend: str, count: int, report: Report) -> None:
         with app.app_context():
             counting = [_timed(lambda: (
                 stats.gather(db.session, stats.months_of(last), "board", today, RSP_V3),
-                stats.gather(db.session, stats.months_of(last), "accused", today, RSP_V3)))
+                stats.gather(db.session, stats.months_of(last), "accused", today, RSP_V3,
+                             stats.accused_cases(db.session, last.first_day,
+                                                 last.next_first_day))))
                 for _ in range(3)]
         report.figure(f"{backend}: of which the SQL counts (the quarter by month, both bases)",
                       statistics.median(counting), "ms", note="median of 3; the rest is the "
