@@ -200,9 +200,13 @@ def staff_list() -> None:
 
 # --- demonstration data -----------------------------------------------------------------------
 @click.command("seed-demo")
+@click.option("--history/--no-history", default=True, show_default=True,
+              help="Also add a demonstration history for the governance pages: case rows "
+                   "numbered DEMO-..., metadata only, over the last six quarters.")
 @with_appcontext
-def seed_demo() -> None:
-    """Development only: an organisation key and one account per role, then print how to sign in."""
+def seed_demo(history: bool) -> None:
+    """Development only: an organisation key and one account per role, then print how to sign
+    in; and a marked demonstration history so the governance pages show what a Board sees."""
     import pyotp
 
     from app.services.directory import (
@@ -239,6 +243,25 @@ def seed_demo() -> None:
         click.echo(f"  {username:<11} password {DEMO_PASSWORD_PREFIX + role.value:<24} "
                    f"TOTP secret {staff.totp_secret}")
     click.echo("Current codes: `candor totp-code USERNAME` (development only).")
+    if history:
+        from datetime import UTC, datetime
+
+        from app.demo_history import DEMO_PREFIX, add_history, history_size
+        from app.services import packs, releases, statistics
+        from app.taxonomy import load_taxonomy
+
+        taxonomy = load_taxonomy(config.instance_path)
+        today = datetime.now(UTC).date()
+        add_history(db.session, taxonomy, today)
+        db.session.commit()
+        click.echo("Releasing the last four quarters' statistics (a minute or so)...")
+        # Release the Board's last four quarters now (each checked with the solver, which
+        # takes a while on this many small counts), so the first page opens at once.
+        packs.pack(db.session, "board", statistics.last_ended_quarter(today), today, taxonomy,
+                   releases.Limits(config.statistics_min_cell, config.public_min_cell))
+        click.echo(f"Demonstration history: {history_size(db.session)} case rows numbered "
+                   f"{DEMO_PREFIX}..., metadata only, for the governance pages "
+                   "(--no-history leaves them out).")
 
 
 @click.command("totp-code")

@@ -79,3 +79,15 @@ def test_seed_demo_is_repeatable(runner: FlaskCliRunner) -> None:
     for role in Role:
         assert f"  {role.value}" in first.output
     assert runner.invoke(args=["totp-code", "rso"]).output.strip().isdigit()
+    assert "Demonstration history: 480 case rows numbered DEMO-" in first.output
+
+
+def test_seed_demo_history_shows_the_board_something(runner: FlaskCliRunner) -> None:
+    """A newcomer's governance pages show what a Board sees, not a page of "<5"."""
+    import json
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    pack = json.loads(runner.invoke(args=["stats", "--format", "json"]).output)
+    received = pack["tables"][0]["column_totals"]
+    assert sum(isinstance(total, int) and total >= 5 for total in received) >= 3
+    assert runner.invoke(args=["seed-demo", "--no-history"]).exit_code == 0

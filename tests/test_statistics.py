@@ -1,6 +1,6 @@
 """Statistics from metadata: counts, clocks and durations as computed in SQL; the officers'
 pack leaves out cases that accuse an officer or director; the pages, exports and CLI print
-only suppressed figures."""
+only released figures (tests/test_disclosure.py attacks them)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from sqlalchemy import insert
 from app.extensions import db
 from app.models import CaseEvent, CaseExclusion
 from app.roles import Role
-from app.services import statistics
+from app.services import packs, statistics
+from app.services.releases import Limits
 from app.services.statistics import Quarter, percentile
 from app.taxonomy import RSP_V3
 from tests.support.case_metadata import case_row
@@ -126,9 +127,18 @@ def test_officers_pack_leaves_out_cases_accusing_officers(app: Flask,
     ])
     assert raw(app, "board").total == 40
     assert raw(app, "officers").total == 40 - 5 - 5 - 3
+    # the releases count officers' cases as the Board's minus the accused: the same counts
     with app.app_context():
-        pack = statistics.build_pack(raw(app, "officers"), "officers", 5, RSP_V3, TODAY)
-    assert pack.as_json()["tables"][0]["total"] == 27
+        accused = statistics.gather(db.session, [Q1], "accused", TODAY, RSP_V3)
+    assert raw(app, "board").minus(accused) == raw(app, "officers")
+    with app.app_context():
+        ids = statistics.accused_cases(db.session, Q1.first_day, Q1.next_first_day)
+        listed = statistics.gather(db.session, [Q1], "accused", TODAY, RSP_V3, ids)
+    assert sorted(ids) == list(range(1, 14)) and listed == accused
+    with app.app_context():
+        pack = packs.pack(db.session, "officers", Q1, TODAY, RSP_V3, Limits(5, 10), 1)
+    # 13 cases left out: the difference is not small, so the total may show
+    assert pack.as_json()["tables"][0]["column_totals"] == [27]
     assert "accuses an officer or director" in pack.rule
 
 
@@ -146,9 +156,12 @@ def test_pages_exports_and_cli_print_only_suppressed_figures(
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "<svg" in html and "<table" in html and 'aria-hidden="true"' in html
-    assert "&lt;5" in html  # the two risk-reports cases
+    assert "&lt;5" in html  # the two cases still "received"
     assert not re.search(r"<script(?![^>]*\bsrc=)", html) and " style=" not in html
     assert "governance.css" in html
+
+    assert "Why some figures are not shown" in html  # said beside the table
+    assert ">Item<" not in html
 
     exported = client.get("/governance/packs/board/json?quarter=2026-Q1")
     assert exported.headers["Content-Disposition"] == \
@@ -156,16 +169,22 @@ def test_pages_exports_and_cli_print_only_suppressed_figures(
     data = json.loads(exported.get_data())
     table = data["tables"][0]
     risk = next(row for row in table["rows"] if row["label"].startswith("Risk Reports"))
-    assert risk["cells"][-1] == "<5" and risk["total"] == "<5"
-    assert table["total"] == 32
+    # 2026-Q1 is the last column; the earlier quarters (no cases) show "<5", so a total over
+    # all four would be a new figure: a dash
+    # a withheld count of reports received says nothing, not even that it is small: "<5"
+    # for the quarter beside a quarter to date printed exactly would bound the last month
+    assert risk["cells"][-1] == "\u2013" and risk["total"] == "\u2013"
+    assert table["column_totals"][-1] == 32 and table["total"] == "\u2013"
     weights = next(row for row in table["rows"] if row["label"].startswith("Security"))
-    assert weights["cells"][-1] == "*"  # complementary: else 32 - 30 would give the 2 away
+    assert weights["cells"][-1] == "\u2013"  # withheld: else 32 - 30 would give the 2 away
     assert 2 not in [cell for row in table["rows"] for cell in row["cells"]]
+    assert data["releases"][-1]["quarter"] == "2026-Q1"
+    assert data["releases"][-1]["release"].endswith("frozen")
 
     sheet = list(csv.reader(io.StringIO(client.get(
         "/governance/packs/officers/csv?quarter=2026-Q1").get_data(as_text=True))))
     assert sheet[0] == ["section", "row", "column", "value"]
-    assert ["category_by_quarter", "total", "total", "32"] in sheet
+    assert ["category_by_quarter", "total", "2026-Q1", "32"] in sheet
 
     public = json.loads(client.get("/governance/packs/public/json?quarter=2026-Q1").get_data())
     assert public["k"] == 10 and public["title"] == "Transparency report"
@@ -178,23 +197,26 @@ def test_pages_exports_and_cli_print_only_suppressed_figures(
 
     result = runner.invoke(args=["stats", "--format", "json", "--quarter", "2026-Q1"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["tables"][0]["total"] == 32
+    assert json.loads(result.output)["tables"][0]["column_totals"][-1] == 32
     result = runner.invoke(args=["stats", "--format", "csv", "--quarter", "2026-Q1",
                                  "--scope", "public"])
-    assert result.exit_code == 0 and "category_by_quarter,total,total,32" in result.output
+    assert result.exit_code == 0 and "category_by_quarter,total,2026-Q1,32" in result.output
     assert runner.invoke(args=["stats", "--quarter", "soon"]).exit_code == 2
+    ledger = runner.invoke(args=["stats", "ledger"])
+    assert ledger.exit_code == 0, ledger.output
+    assert "board\tquarter\t2026-Q1\t2026-04-01\t" in ledger.output
 
 
-def test_dashboard_reflects_new_cases(app: Flask, client: FlaskClient,
-                                      staff: StaffLogin) -> None:
-    """Raw counts are reused between requests only while the data is unchanged."""
-    staff.login(client, staff.create("gov-cache", Role.GOVERNANCE))
+def test_a_released_quarter_never_changes(app: Flask, client: FlaskClient,
+                                          staff: StaffLogin) -> None:
+    """Frozen once released: later cases, later acknowledgements, change nothing shown."""
+    staff.login(client, staff.create("gov-frozen", Role.GOVERNANCE))
     url = "/governance/packs/board/json?quarter=2026-Q1"
-    assert json.loads(client.get(url).get_data())["tables"][0]["total"] == "<5"
+    first = json.loads(client.get(url).get_data())
+    assert first["tables"][0]["column_totals"][-1] == "\u2013"  # nothing received: withheld
     add(app, [case_row(i, date(2026, 2, 2)) for i in range(1, 13)])
-    # 12 cases now: no longer a small count (withheld all the same here, since with every
-    # other cell empty the total would show the zeros to be zeros)
-    assert json.loads(client.get(url).get_data())["tables"][0]["total"] == "*"
+    again = json.loads(client.get(url).get_data())
+    assert again["tables"] == first["tables"] and again["releases"] == first["releases"]
 
 
 def test_recording_that_the_packs_were_delivered(app: Flask, client: FlaskClient,

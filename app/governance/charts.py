@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from app.services.suppression import Cell
 
-BAR_HEIGHT = 22
+BAR_HEIGHT = 26
 BAR_GAP = 8
-LABEL_WIDTH = 220
-PLOT_WIDTH = 360
-VALUE_WIDTH = 70
+LABEL_WIDTH = 300
+PLOT_WIDTH = 280
+VALUE_WIDTH = 76
 LABEL_CHARACTERS = 30  # SVG text does not wrap; the table beside the chart has it whole
 
 

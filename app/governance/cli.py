@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 
 from app.config import Config
 from app.extensions import db
-from app.services import audit, retention, statistics
+from app.services import audit, packs, releases, retention, statistics
 
 audit_group = click.Group("audit", help="The audit trail: checkpoint key, checkpoints, "
                                         "verification.")
@@ -105,7 +105,8 @@ def audit_verify(verify_key: str | None, held_files: tuple[Any, ...]) -> None:
         sys.exit(1)
 
 
-@click.command("stats")
+@click.group("stats", invoke_without_command=True,
+             help="A pack's figures as released (`candor stats ledger` lists the releases).")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json",
               show_default=True)
 @click.option("--scope", type=click.Choice(list(statistics.SCOPES)), default="board",
@@ -113,9 +114,12 @@ def audit_verify(verify_key: str | None, held_files: tuple[Any, ...]) -> None:
                                       "out) or public (k = CANDOR_PUBLIC_MIN_CELL).")
 @click.option("--quarter", metavar="YYYY-Qn", help="The last quarter of the window "
               "(default: the last complete quarter).")
+@click.pass_context
 @with_appcontext
-def stats(fmt: str, scope: str, quarter: str | None) -> None:
-    """Print a pack's figures, small counts suppressed, as JSON or CSV."""
+def stats(context: click.Context, fmt: str, scope: str, quarter: str | None) -> None:
+    """Print a pack's figures, as released to its audience, as JSON or CSV."""
+    if context.invoked_subcommand is not None:
+        return
     from app.taxonomy import load_taxonomy
 
     config = _config()
@@ -125,13 +129,28 @@ def stats(fmt: str, scope: str, quarter: str | None) -> None:
             statistics.last_ended_quarter(today)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--quarter") from None
-    k = config.public_min_cell if scope == "public" else config.statistics_min_cell
-    pack = statistics.pack(db.session, scope, last, today,  # type: ignore[arg-type]
-                           load_taxonomy(config.instance_path), k)
+    pack = packs.pack(db.session, scope, last, today,  # type: ignore[arg-type]
+                      load_taxonomy(config.instance_path),
+                      releases.Limits(config.statistics_min_cell, config.public_min_cell))
     if fmt == "json":
         click.echo(json.dumps(pack.as_json(), indent=2))
     else:
         csv.writer(sys.stdout, lineterminator="\n").writerows(pack.csv_rows())
+
+
+@stats.command("ledger")
+@with_appcontext
+def stats_ledger() -> None:
+    """List every release: audience, kind, quarter, cases received before, day released, how
+    many figures and how many of them withheld."""
+    lines = releases.ledger(db.session)
+    click.echo("audience\tkind\tquarter\tcases before\treleased on\tfigures\twithheld")
+    for line in lines:
+        click.echo(f"{line.audience}\t{line.kind}\t{line.period}\t"
+                   f"{line.covers_until.isoformat()}\t{line.released_on.isoformat()}\t"
+                   f"{line.figures}\t{line.withheld}")
+    if not lines:
+        click.echo("(nothing released yet)")
 
 
 retention_group = click.Group("retention", help="Destroying content whose retention period "

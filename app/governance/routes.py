@@ -1,7 +1,8 @@
 """The governance surface: aggregate figures only, never case content.
 
-Every figure comes from ``app.services.statistics.build_pack``, which suppresses small counts;
-nothing here reads a case, a record or a grant.
+Every figure comes from a release in the ledger (``app.services.packs``, built on
+``app.services.releases``), checked against everything its audience already holds; nothing
+here reads a case, a record or a grant.
 """
 
 from __future__ import annotations
@@ -32,10 +33,9 @@ from app.governance.charts import bar_chart
 from app.models import AuditCheckpoint, AuditEntry, SessionPrincipal
 from app.request_numbers import query_int
 from app.roles import Permission
-from app.services import audit, escalation, statistics
+from app.services import audit, escalation, packs, releases, statistics
 from app.services.readiness import route_readiness
 from app.services.statistics import Pack, Quarter, Scope
-from app.services.statistics_snapshots import StatisticsCache
 from app.taxonomy import load_taxonomy
 
 bp = Blueprint("governance", __name__, url_prefix="/governance")
@@ -45,13 +45,6 @@ AUDIT_PAGE_SIZE = 50
 @bp.context_processor
 def _template_helpers() -> dict[str, object]:
     return {"zip": zip}  # the pack tables walk labels and cells side by side
-
-
-def _cache() -> StatisticsCache:
-    """Per process: what this worker counted itself (app/services/statistics_snapshots.py)."""
-    cache: StatisticsCache = current_app.extensions.setdefault(
-        "candor_statistics_cache", StatisticsCache())
-    return cache
 
 
 def _today() -> datetime:
@@ -77,28 +70,21 @@ def _scope(value: str) -> Scope:
     return value
 
 
+def _limits() -> releases.Limits:
+    config = get_config(current_app)
+    return releases.Limits(config.statistics_min_cell, config.public_min_cell)
+
+
 def build(scope: Scope, last: Quarter) -> Pack:
     config = get_config(current_app)
-    taxonomy = load_taxonomy(config.instance_path)
-    today = _today().date()
-    counted = _cache().counted(db.session, scope, last, today, taxonomy)
-    k = config.public_min_cell if scope == "public" else config.statistics_min_cell
-    return statistics.build_pack(counted.raw, scope, k, taxonomy, today, counted.daily)
+    return packs.pack(db.session, scope, last, _today().date(),
+                      load_taxonomy(config.instance_path), _limits())
 
 
 def _charts(pack: Pack) -> dict[str, object]:
-    series = {s.id: s for s in pack.series}
     category = pack.tables[0]
-    return {
-        "quarters": bar_chart("Reports received per quarter", category.column_labels,
-                              category.table.column_totals),
-        "categories": bar_chart("Reports per category, whole window", category.row_labels,
-                                category.table.row_totals),
-        "status": bar_chart(series["status"].title, series["status"].labels,
-                            series["status"].series.values),
-        "outcomes": bar_chart(series["outcomes"].title, series["outcomes"].labels,
-                              series["outcomes"].series.values),
-    }
+    return {"quarters": bar_chart("Reports received per quarter", category.column_labels,
+                                  category.table.column_totals)}
 
 
 @bp.get("/")
@@ -126,9 +112,15 @@ def pack_delivered(principal: SessionPrincipal) -> Response:
     if not form.validate_on_submit():
         abort(400, description="The form expired; reload the page and try again.")
     quarter = _quarter(statistics.last_ended_quarter(_today().date()), source=request.form)
+    today = _today().date()
+    if today < quarter.next_first_day:
+        abort(400, description=f"{quarter.label} has not ended yet.")
     recorded = escalation.record_quarterly_pack(
-        db.session, quarter.year * 10 + quarter.number, principal.staff, _today().date())
+        db.session, quarter.year * 10 + quarter.number, principal.staff, today)
     db.session.commit()
+    # Delivered: the quarter's figures are released now, to every audience, and frozen.
+    releases.release_quarter(db.session, quarter, today,
+                             load_taxonomy(get_config(current_app).instance_path), _limits())
     flash(f"Delivery of the {quarter.label} packs recorded." if recorded else
           f"Delivery of the {quarter.label} packs was already recorded.", "success")
     return redirect(url_for(".pack_page", scope="board", quarter=quarter.label))  # type: ignore[return-value]

@@ -1,5 +1,5 @@
 """Governance tables: signed checkpoints of the audit trail, what retention destroyed, and the
-statistics kept ready for the governance pages."""
+ledger of statistics released to each audience."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
 
-__all__ = ["AuditCheckpoint", "ContentDestruction", "StatisticsSnapshot"]
+__all__ = ["AuditCheckpoint", "ContentDestruction", "ReleasedFigure", "StatisticsRelease"]
 
 
 class AuditCheckpoint(Base):
@@ -47,19 +47,41 @@ class ContentDestruction(Base):
     records_deleted: Mapped[int]
 
 
-class StatisticsSnapshot(Base):
-    """The raw (unsuppressed) counts of one statistics window, counted by the scheduler once a
-    day so the governance pages need not scan every case (app/services/statistics_snapshots.py).
-    Only aggregates of metadata already in ``cases``; suppression is applied when a pack is
-    built. One row per scope and window; ``counted_for`` is the day counted (cases received
-    before it; clocks judged on it). Deliberately no time of day."""
+class StatisticsRelease(Base):
+    """The ledger: one release of statistics to one audience (app/services/releases.py).
 
-    __tablename__ = "statistics_snapshots"
-    __table_args__ = (UniqueConstraint("scope", "last_quarter"),)
+    What was shown, to whom and on which day; never who looked, never a time of day. A
+    release is made once and never changed: its figures are what the audience holds for ever,
+    and every later release is checked against them."""
+
+    __tablename__ = "statistics_releases"
+    __table_args__ = (UniqueConstraint("audience", "kind", "period", "covers_until"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    scope: Mapped[str] = mapped_column(String(16))
-    last_quarter: Mapped[str] = mapped_column(String(8))
-    counted_for: Mapped[date]
+    audience: Mapped[str] = mapped_column(String(16))  # board, officers, public
+    kind: Mapped[str] = mapped_column(String(16))  # quarter, to_date
+    period: Mapped[str] = mapped_column(String(8))  # the quarter, 2026-Q3
+    covers_until: Mapped[date]  # cases received before this day
+    released_on: Mapped[date]
     taxonomy_version: Mapped[str] = mapped_column(String(32))
-    raw: Mapped[str] = mapped_column(Text)
+    figures: Mapped[int]
+    withheld: Mapped[int]
+
+
+class ReleasedFigure(Base):
+    """One figure of a release as the audience saw it: ``value`` is None when withheld
+    (``state`` says which symbol was printed). ``terms`` names the finest counts it sums,
+    space-separated, so later releases can be checked against it; empty for a median or a
+    percentile, which are printed but are not counts."""
+
+    __tablename__ = "released_figures"
+    __table_args__ = (UniqueConstraint("release_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(
+        ForeignKey("statistics_releases.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(120))
+    terms: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    value: Mapped[int | None]
+    k: Mapped[int]

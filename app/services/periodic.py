@@ -21,8 +21,8 @@ from app.services import (
     escalation,
     notifications,
     receipts,
+    releases,
     retention,
-    statistics_snapshots,
 )
 from app.services.blobs import BlobStore
 from app.services.deadlines import current_policies, sync_policies
@@ -92,6 +92,8 @@ def run_tick(session: DbSession, config: Config, now: datetime) -> dict[str, int
 
 
 def refresh_statistics(session: DbSession, config: Config, now: datetime) -> dict[str, int]:
-    """Count the day's statistics windows once (app/services/statistics_snapshots.py)."""
-    recounted = statistics_snapshots.refresh(session, load_taxonomy(config.instance_path), now)
-    return {"statistics_windows_counted": len(recounted)}
+    """Make the statistics releases due today, once (app/services/releases.py)."""
+    made = releases.release_due(session, now.date(), load_taxonomy(config.instance_path),
+                                releases.Limits(config.statistics_min_cell,
+                                                config.public_min_cell))
+    return {"statistics_releases_made": len(made)}

@@ -3,9 +3,10 @@ person. Everything is computed by SQL aggregates (GROUP BY month of a date, or b
 number of days), so the work grows with the number of distinct months and day counts, not with
 the number of cases; a window of quarters is the finest time unit ever returned.
 
-``gather`` reads the raw counts; they never leave this module except through ``build_pack``,
-which applies small-cell suppression (app/services/suppression.py) to every count and the
-publication rules to every derived figure, and is what pages, CSV, JSON and the CLI print.
+``gather`` reads the raw counts; they are never printed as they are: app/services/releases.py
+makes releases of them, checked by app/services/disclosure.py against everything the audience
+already holds and recorded in the ledger, and app/services/packs.py assembles what pages, CSV,
+JSON and the CLI print from released figures only.
 
 Scopes
 ------
@@ -36,7 +37,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import (
     ColumnElement,
@@ -115,6 +116,43 @@ class Quarter:
         return self.label
 
 
+@dataclass(frozen=True, order=True)
+class Month:
+    """A calendar month: the finest period any figure is built from."""
+
+    year: int
+    number: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}-{self.number:02d}"
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.number, 1)
+
+    @property
+    def next_first_day(self) -> date:
+        return date(self.year + self.number // 12, self.number % 12 + 1, 1)
+
+
+def months_of(quarter: Quarter) -> list[Month]:
+    return [Month(quarter.year, 3 * quarter.number - 2 + i) for i in range(3)]
+
+
+class Period(Protocol):
+    """A quarter or a month: what ``gather`` counts by."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def first_day(self) -> date: ...
+
+    @property
+    def next_first_day(self) -> date: ...
+
+
 def last_ended_quarter(on: date) -> Quarter:
     return Quarter.of(on).shifted(-1)
 
@@ -138,7 +176,7 @@ class ClockCounts:
 class Raw:
     """Unsuppressed counts: never printed as they are."""
 
-    quarters: list[Quarter]
+    quarters: list[Period]
     by_category: dict[str, list[int]] = field(default_factory=dict)
     by_route: dict[str, list[int]] = field(default_factory=dict)
     by_status: Counter[str] = field(default_factory=Counter)
@@ -156,36 +194,33 @@ class Raw:
     def total(self) -> int:
         return sum(sum(row) for row in self.by_category.values())
 
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON (keys are strings; a window duration histogram's quarter is ``null``)."""
-        return {
-            "quarters": [q.label for q in self.quarters],
-            "by_category": self.by_category, "by_route": self.by_route,
-            "by_status": dict(self.by_status), "by_outcome": dict(self.by_outcome),
-            "durations": {name: [[q, sorted(histogram.items())] for q, histogram in per.items()]
-                          for name, per in self.durations.items()},
-            "clocks": {name: [[c.on_time, c.late] for c in counts]
-                       for name, counts in self.clocks.items()},
-            "escalations": self.escalations, "board_notices": self.board_notices,
-            "corrective_actions": self.corrective_actions, "retaliation": self.retaliation,
-            "material_risk_found": self.material_risk_found,
-        }
+    def minus(self, part: Raw) -> Raw:
+        """These counts without those of ``part`` (cases that are a subset of these, counted
+        over the same periods on the same day)."""
+        def rows(mine: dict[str, list[int]], theirs: dict[str, list[int]]
+                 ) -> dict[str, list[int]]:
+            return {key: [a - b for a, b in zip(values, theirs.get(key, [0] * len(values)),
+                                                strict=True)]
+                    for key, values in mine.items()}
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Raw:
-        return cls(
-            quarters=[Quarter.parse(label) for label in data["quarters"]],
-            by_category=data["by_category"], by_route=data["by_route"],
-            by_status=Counter(data["by_status"]), by_outcome=Counter(data["by_outcome"]),
-            durations={name: {q: Counter({int(d): int(n) for d, n in histogram})
-                              for q, histogram in per}
-                       for name, per in data["durations"].items()},
-            clocks={name: [ClockCounts(on_time, late) for on_time, late in counts]
-                    for name, counts in data["clocks"].items()},
-            escalations=data["escalations"], board_notices=data["board_notices"],
-            corrective_actions=data["corrective_actions"], retaliation=data["retaliation"],
-            material_risk_found=data["material_risk_found"],
-        )
+        return Raw(
+            quarters=self.quarters, by_category=rows(self.by_category, part.by_category),
+            by_route=rows(self.by_route, part.by_route),
+            by_status=self.by_status - part.by_status,
+            by_outcome=self.by_outcome - part.by_outcome,
+            durations={name: {q: histogram - part.durations.get(name, {}).get(q, Counter())
+                              for q, histogram in per.items()}
+                       for name, per in self.durations.items()},
+            clocks={name: [ClockCounts(a.on_time - b.on_time, a.late - b.late)
+                           for a, b in zip(counts, part.clocks.get(name, []), strict=True)]
+                    for name, counts in self.clocks.items()},
+            escalations=[a - b for a, b in zip(self.escalations, part.escalations,
+                                               strict=True)],
+            board_notices=[a - b for a, b in zip(self.board_notices, part.board_notices,
+                                                 strict=True)],
+            corrective_actions=self.corrective_actions - part.corrective_actions,
+            retaliation=self.retaliation - part.retaliation,
+            material_risk_found=self.material_risk_found - part.material_risk_found)
 
 
 def accuses_an_officer() -> ColumnElement[bool]:
@@ -198,8 +233,22 @@ def accuses_an_officer() -> ColumnElement[bool]:
     return or_(Case.concerns_rso.is_(True), named_officer)
 
 
-def _scope_filter(scope: Scope) -> list[ColumnElement[bool]]:
+# "accused": the cases the officers' pack leaves out (the Board's base minus the officers').
+Base = Literal["board", "officers", "public", "accused"]
+
+
+def _scope_filter(scope: Base, accused: Sequence[int] | None = None
+                  ) -> list[ColumnElement[bool]]:
+    if scope == "accused":
+        return [Case.id.in_(accused)] if accused is not None else [accuses_an_officer()]
     return [~accuses_an_officer()] if scope == "officers" else []
+
+
+def accused_cases(session: DbSession, start: date, end: date) -> list[int]:
+    """The cases received in [start, end) that accuse an officer or director: one pass over
+    the days, so that counting them then touches only these rows."""
+    return list(session.scalars(select(Case.id).where(
+        Case.received_on >= start, Case.received_on < end, accuses_an_officer())))
 
 
 def _days(session: DbSession, later: Any, earlier: Any) -> Any:
@@ -220,7 +269,7 @@ def _feedback_due(session: DbSession, start: Any) -> Any:
                               "-1 day"))
 
 
-def _quarter_index(column: Any, quarters: Sequence[Quarter]) -> Any:
+def _quarter_index(column: Any, quarters: Sequence[Period]) -> Any:
     """SQL: which quarter of the window a date falls in (0-based), by comparisons only: much
     cheaper per row than extracting a month."""
     if len(quarters) == 1:
@@ -235,16 +284,18 @@ def _by_position(count: int) -> list[Any]:
     return [literal_column(str(n)) for n in range(1, count + 1)]
 
 
-def gather(session: DbSession, quarters: Sequence[Quarter], scope: Scope, today: date,
-           taxonomy: Taxonomy) -> Raw:
+def gather(session: DbSession, quarters: Sequence[Period], scope: Base, today: date,
+           taxonomy: Taxonomy, accused: Sequence[int] | None = None) -> Raw:
     """Every raw count for cases received in ``quarters`` (consecutive) in ``scope``: one
-    grouped scan for the counts and clocks, one per duration, and two small ones over events."""
+    grouped scan for the counts and clocks, one per duration, and two small ones over events.
+    ``accused``: for the "accused" scope, those cases' ids when already known
+    (``accused_cases``), so the counts read only their rows."""
     raw = Raw(quarters=list(quarters))
     start, end = quarters[0].first_day, quarters[-1].next_first_day
     # Never a case received today: a count that moved within the day would date a report
     # more finely than the day its row keeps (see the module docstring).
     in_window = [Case.received_on >= start, Case.received_on < min(end, today),
-                 *_scope_filter(scope)]
+                 *_scope_filter(scope, accused)]
     width = len(quarters)
     slot = _quarter_index(Case.received_on, quarters)
     on = literal(today, Date)
@@ -305,6 +356,7 @@ def gather(session: DbSession, quarters: Sequence[Quarter], scope: Scope, today:
         .where(CaseEvent.kind == "corrective_action", Case.outcome.in_(SUBSTANTIATED),
                *in_window)) or 0
     _board_notice_clock(session, raw, in_window, slot, today)
+    # Events: of cases received in any quarter, so never restricted to ``accused``.
     raw.escalations, raw.board_notices = _events(session, quarters, scope)
     return raw
 
@@ -333,7 +385,7 @@ def _board_notice_clock(session: DbSession, raw: Raw, in_window: list[ColumnElem
             bucket.late += count if value == "late" else 0
 
 
-def _events(session: DbSession, quarters: Sequence[Quarter], scope: Scope
+def _events(session: DbSession, quarters: Sequence[Period], scope: Base
             ) -> tuple[list[int], list[int]]:
     """Cases escalated, and Board notices given, per quarter in which it happened."""
     start, end = quarters[0].first_day, quarters[-1].next_first_day
@@ -419,7 +471,8 @@ class Pack:
     trend_columns: list[str]
     trends: list[tuple[str, list[str]]]  # per quarter label: its printed figures
     rule: str
-    daily: bool = False  # from the scheduler's count at the start of the day (else on request)
+    # per column: which release it shows, in words ("released 2026-10-15, frozen")
+    column_notes: list[tuple[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         def cells(values: Iterable[Cell]) -> list[int | str]:
@@ -429,11 +482,13 @@ class Pack:
             "title": self.title, "scope": self.scope, "k": self.k,
             "quarter": self.quarter.label, "quarters": [q.label for q in self.quarters],
             "generated_on": self.generated_on.isoformat(), "rule": self.rule,
-            "cases_received_before": self.generated_on.isoformat(),
-            "counted": "daily" if self.daily else "on request",
+            "releases": [{"quarter": label, "release": note}
+                         for label, note in self.column_notes],
             "symbols": {f"<{self.k}": f"a count from 0 to {self.k - 1}",
                         suppression.COMPLEMENTARY_SYMBOL: "withheld so that small counts "
-                        "cannot be worked out from the totals"},
+                        "cannot be worked out from this and earlier figures",
+                        suppression.NOT_RELEASED_SYMBOL: "not released (yet), or a total "
+                        "of figures not all shown"},
             "tables": [{
                 "id": t.id, "title": t.title, "columns": t.column_labels,
                 "rows": [{"label": label, "cells": cells(row), "total": total.as_json()}
@@ -462,8 +517,7 @@ class Pack:
         rows = [["section", "row", "column", "value"],
                 ["pack", self.title, "quarter", self.quarter.label],
                 ["pack", self.title, "k", str(self.k)]]
-        rows += [["pack", self.title, "cases_received_before", self.generated_on.isoformat()],
-                 ["pack", self.title, "counted", "daily" if self.daily else "on request"]]
+        rows += [["pack", "release", label, note] for label, note in self.column_notes]
         for t in self.tables:
             for label, row, total in zip(t.row_labels, t.table.cells, t.table.row_totals,
                                          strict=True):
@@ -511,119 +565,3 @@ ROUTE_LABELS = {"rso": "Responsible Scaling Officer", "executive": "Executive ou
 CLOCK_TITLES = {"acknowledge": "Acknowledged within 7 days",
                 "feedback": "Findings within 3 months of acknowledgement",
                 "board_notice": "Board told within 72 hours of a material-risk finding"}
-
-
-def _linked_tables(raw: Raw, k: int, taxonomy: Taxonomy) -> tuple[NamedTable, NamedTable,
-                                                                  NamedSeries]:
-    """The category and route tables share their quarter totals and grand total, and the
-    status series shares the grand total: a margin withheld in one is withheld in all."""
-    labels = {c.id: c.label for c in taxonomy.categories}
-    categories = list(raw.by_category)
-    routes = list(raw.by_route)
-    width = len(raw.quarters)
-    forced: set[tuple[int, int]] = set()  # (-1, j): quarter total j; (-1, -1): grand total
-
-    def grid_force(rows: int) -> set[tuple[int, int]]:
-        return {(rows, width if j == -1 else j) for _, j in forced}
-
-    while True:
-        by_category = suppression.suppress_table([raw.by_category[c] for c in categories], k,
-                                                 force=grid_force(len(categories)))
-        by_route = suppression.suppress_table([raw.by_route[r] for r in routes], k,
-                                              force=grid_force(len(routes)))
-        status = suppression.suppress_series([raw.by_status.get(s, 0) for s in STATUSES], k,
-                                             force_total=(-1, -1) in forced)
-        found = {(-1, j) for table in (by_category, by_route)
-                 for j, cell in enumerate(table.column_totals) if not cell.shown}
-        if any(not t.shown for t in (by_category.total, by_route.total, status.total)):
-            found.add((-1, -1))
-        if found <= forced:
-            break
-        forced |= found
-    columns = [q.label for q in raw.quarters]
-    return (
-        NamedTable("category_by_quarter", "Reports by category and quarter received",
-                   [labels.get(c, c) for c in categories], columns, by_category),
-        NamedTable("route_by_quarter", "Reports by route and quarter received",
-                   [ROUTE_LABELS.get(r, r) for r in routes], columns, by_route),
-        NamedSeries("status", "Where the cases are now (status funnel)",
-                    [STATUS_LABELS[s] for s in STATUSES], status),
-    )
-
-
-def _figure(id_: str, title: str, histogram: Mapping[int, int] | None, k: int) -> Figure:
-    histogram = histogram or {}
-    count = sum(histogram.values())
-    shown = suppression.figure_publishable(count, k)
-    cell = Cell(count, suppression.Suppression.SHOWN, k) if count >= k else \
-        Cell(None, suppression.Suppression.SMALL, k)
-    return Figure(id_, title, cell,
-                  percentile(histogram, 0.5) if shown else WITHHELD,
-                  percentile(histogram, 0.9) if shown else WITHHELD)
-
-
-def _rate(id_: str, title: str, part: int, whole: int, k: int, basis: str) -> Rate:
-    value: float | str = part / whole if suppression.rate_publishable(part, whole, k) \
-        else WITHHELD
-    return Rate(id_, title, value, basis)
-
-
-def build_pack(raw: Raw, scope: Scope, k: int, taxonomy: Taxonomy, generated_on: date,
-               daily: bool = False) -> Pack:
-    """Apply suppression and the publication rules to everything in ``raw``."""
-    category_table, route_table, status_series = _linked_tables(raw, k, taxonomy)
-    outcomes = NamedSeries("outcomes", "Findings recorded",
-                           [OUTCOME_LABELS[o] for o in OUTCOMES],
-                           suppression.suppress_series([raw.by_outcome.get(o, 0)
-                                                        for o in OUTCOMES], k))
-    columns = [q.label for q in raw.quarters]
-    escalations = NamedSeries("escalations", "Cases escalated to the Board tier, by quarter",
-                              columns, suppression.suppress_series(raw.escalations, k))
-    notices = NamedSeries("board_notices", "Board notices given, by quarter", columns,
-                          suppression.suppress_series(raw.board_notices, k))
-    figures = [
-        _figure("time_to_acknowledge", "Days from receipt to acknowledgement",
-                raw.durations.get("acknowledge", {}).get(None), k),
-        _figure("time_to_feedback", "Days from receipt to findings",
-                raw.durations.get("feedback", {}).get(None), k),
-        _figure("time_to_close", "Days from receipt to closure",
-                raw.durations.get("close", {}).get(None), k),
-    ]
-    findings = sum(raw.by_outcome.get(o, 0) for o in OUTCOMES if o != "out_of_scope")
-    substantiated = sum(raw.by_outcome.get(o, 0) for o in SUBSTANTIATED)
-    rates = [
-        _rate(f"on_time_{name}", title, sum(c.on_time for c in raw.clocks.get(name, [])),
-              sum(c.due for c in raw.clocks.get(name, [])), k, "cases whose deadline has come")
-        for name, title in CLOCK_TITLES.items()
-    ]
-    rates += [
-        _rate("substantiation", "Substantiated or partly substantiated", substantiated,
-              findings, k, "findings recorded, out of scope excluded"),
-        _rate("corrective_action", "Substantiated cases with corrective action recorded",
-              raw.corrective_actions, substantiated, k, "substantiated cases"),
-        _rate("retaliation", "Reports of retaliation", raw.retaliation, raw.total, k,
-              "all reports received"),
-    ]
-    trend_columns = ["Median days to acknowledge", *[CLOCK_TITLES[c] for c in
-                                                       ("acknowledge", "feedback")]]
-    trends = []
-    for i, quarter in enumerate(raw.quarters):
-        median = _figure("", "", raw.durations.get("acknowledge", {}).get(i), k).median
-        values = [str(median)]
-        for name in ("acknowledge", "feedback"):
-            counts = raw.clocks.get(name, [ClockCounts()] * len(raw.quarters))[i]
-            values.append(_rate("", "", counts.on_time, counts.due, k, "").display())
-        trends.append((quarter.label, values))
-    return Pack(scope=scope, title=TITLES[scope], k=k, quarter=raw.quarters[-1],
-                quarters=raw.quarters, generated_on=generated_on,
-                tables=[category_table, route_table],
-                series=[status_series, outcomes, escalations, notices],
-                figures=figures, rates=rates, trend_columns=trend_columns, trends=trends,
-                rule=RULES[scope], daily=daily)
-
-
-def pack(session: DbSession, scope: Scope, last: Quarter, today: date, taxonomy: Taxonomy,
-         k: int, quarters: int = WINDOW_QUARTERS) -> Pack:
-    """The pack of ``scope`` for the window of ``quarters`` quarters ending with ``last``."""
-    raw = gather(session, window(last, quarters), scope, today, taxonomy)
-    return build_pack(raw, scope, k, taxonomy, today)

@@ -39,6 +39,7 @@ from enum import StrEnum
 DEFAULT_INTERNAL_K = 5
 DEFAULT_PUBLIC_K = 10
 COMPLEMENTARY_SYMBOL = "*"
+NOT_RELEASED_SYMBOL = "\u2013"  # an en dash
 _INF = float("inf")
 
 Position = tuple[int, int]
@@ -48,6 +49,9 @@ class Suppression(StrEnum):
     SHOWN = "shown"
     SMALL = "small"  # under k: primary suppression
     COMPLEMENTARY = "complementary"  # k or more, withheld so that small ones stay hidden
+    # Not part of any release: a quarter not released yet, or a total over figures not all
+    # shown (printing it would be a new figure; app/services/releases.py)
+    NOT_RELEASED = "not_released"
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class Cell:
             return str(self.value)
         if self.state is Suppression.SMALL:
             return f"<{self.k}"
+        if self.state is Suppression.NOT_RELEASED:
+            return NOT_RELEASED_SYMBOL
         return COMPLEMENTARY_SYMBOL
 
     def as_json(self) -> int | str:

@@ -1,7 +1,7 @@
 """deadline policy versions in the database, message purposes, critical safety incidents
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02 06:30:00
 
 - ``deadline_policy_versions``: every process reads the policy versions from here, so a case's
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
