@@ -65,7 +65,8 @@ def test_the_whole_journey_without_webassembly(
     log: PageLog = watch(page)
     page.goto(live_server + "/report/new")
     assert page.evaluate("typeof WebAssembly") == "undefined"
-    expect(page.locator("#readers-now li")).to_have_text(["rso1, Responsible Scaling Officer"], timeout=SLOW)
+    expect(page.locator("#readers-now li")).to_have_text(
+        ["rso1, Responsible Scaling Officer"], timeout=SLOW)
     page.select_option("#category", "capability-cbrn")
     page.fill("#report-text", REPORT)
     page.set_input_files("#attachments", files=[
