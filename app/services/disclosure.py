@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import coo_array
+from scipy.sparse import coo_array, csr_array
 
 from app.services.suppression import Suppression
 
@@ -119,21 +119,37 @@ class Outcome:
 
 
 class _Programme:
-    """The attacker's integer programme over the variables named in it."""
+    """The attacker's integer programme over the variables named in it.
+
+    Its matrix never changes (withholding a figure changes only the bounds of its row), so it
+    is built once. Every integer solution HiGHS returns is kept: a kept solution that still
+    meets the current bounds is itself a proof that some quantity can be that small or that
+    large, so many questions are answered without solving again. Only proofs are taken from
+    it; a quantity is found exposed only by an exact solve."""
 
     def __init__(self, known: Iterable[Known], relations: Iterable[Relation],
                  names: Iterable[str]) -> None:
         self.index: dict[str, int] = {}
         for name in names:
             self.index.setdefault(name, len(self.index))
-        rows: list[tuple[dict[int, float], float, float]] = []
+        rows: list[dict[int, float]] = []
+        low: list[float] = []
+        high: list[float] = []
         for item in known:
-            rows.append((self._row(item.terms, ()), item.low, item.high))
+            rows.append(self._row(item.terms, ()))
+            low.append(item.low)
+            high.append(item.high)
         for relation in relations:
-            rows.append((self._row(relation.part, relation.whole),
-                         0 if relation.equal else -np.inf, 0))
+            rows.append(self._row(relation.part, relation.whole))
+            low.append(0 if relation.equal else -np.inf)
+            high.append(0)
         self.rows = rows
+        self.low = np.array(low, dtype=float)
+        self.high = np.array(high, dtype=float)
         self.solves = 0
+        self._matrix: csr_array | None = None
+        self._points = np.zeros((len(self.index), 0))
+        self._products = np.zeros((len(rows), 0))
 
     def _row(self, plus: Sequence[str], minus: Sequence[str]) -> dict[int, float]:
         row: dict[int, float] = {}
@@ -146,42 +162,98 @@ class _Programme:
         return row
 
     def with_known(self, position: int, item: Known) -> None:
-        self.rows[position] = (self._row(item.terms, ()), item.low, item.high)
+        if self._row(item.terms, ()) != self.rows[position]:
+            raise ValueError("a figure's terms never change, only what is known of them")
+        self.low[position], self.high[position] = item.low, item.high
+
+    def matrix(self) -> csr_array:
+        n = len(self.index)
+        if self._matrix is None or self._matrix.shape[1] != n:
+            data, row_ids, col_ids = [], [], []
+            for r, row in enumerate(self.rows):
+                for i, coefficient in row.items():
+                    data.append(coefficient)
+                    row_ids.append(r)
+                    col_ids.append(i)
+            self._matrix = coo_array((data, (row_ids, col_ids)),
+                                     shape=(len(self.rows), n)).tocsr()
+            self._points = np.zeros((n, 0))
+            self._products = np.zeros((len(self.rows), 0))
+        return self._matrix
+
+    def _objective(self, quantity: Quantity) -> np.ndarray:
+        objective_row = self._row(quantity.plus, quantity.minus)
+        c = np.zeros(len(self.index))
+        for i, coefficient in objective_row.items():
+            c[i] = coefficient
+        return c
+
+    def _solve(self, c: np.ndarray, relaxed: bool = False) -> tuple[float, np.ndarray] | None:
+        """The minimum of ``c @ x`` and a point that reaches it, over the integer programme
+        or (``relaxed``) its linear relaxation, whose minimum is never above the integer
+        one; None when nothing is feasible."""
+        matrix = self.matrix()
+        n = len(self.index)
+        constraints = [LinearConstraint(matrix, self.low, self.high)] if self.rows else []
+        self.solves += 1
+        result = milp(c, constraints=constraints,
+                      integrality=np.zeros(n) if relaxed else np.ones(n),
+                      bounds=Bounds(np.zeros(n), np.full(n, CEILING)))
+        if result.status != 0 or result.x is None or result.fun is None:
+            return None
+        return float(result.fun), result.x
+
+    def _at_most(self, c: np.ndarray, bound: float) -> bool | None:
+        """Whether some integer point has ``c @ x <= bound`` (``bound`` an integer), or None
+        when nothing is feasible. The linear relaxation answers first: "no" when even its
+        minimum is above the bound, "yes" when the point it returns is an integer point that
+        meets every bound (it is then a solution of the integer programme too); only
+        otherwise is the integer programme solved."""
+        if self._proven(c, bound):
+            return True
+        relaxed = self._solve(c, relaxed=True)
+        if relaxed is None:
+            return None
+        if relaxed[0] > bound + 1e-6:
+            return False
+        if self._keep(np.round(relaxed[1])) and self._proven(c, bound):
+            return True
+        exact = self._solve(c)
+        if exact is None:
+            return None
+        self._keep(np.round(exact[1]))
+        return exact[0] <= bound + 0.5
+
+    def _keep(self, point: np.ndarray) -> bool:
+        """Keep an integer point if it meets every bound of the programme as it stands."""
+        product = self.matrix() @ point
+        if not (np.all(product >= self.low - 1e-9) and np.all(product <= self.high + 1e-9)
+                and np.all(point >= 0) and np.all(point <= CEILING)):
+            return False
+        self._points = np.column_stack([self._points, point])
+        self._products = np.column_stack([self._products, product])
+        return True
+
+    def _proven(self, c: np.ndarray, bound: float) -> bool:
+        """Some kept point meets today's bounds with ``c @ x <= bound``."""
+        self.matrix()
+        if self._points.shape[1] == 0:
+            return False
+        feasible = np.all((self._products >= self.low[:, None] - 1e-9)
+                          & (self._products <= self.high[:, None] + 1e-9), axis=0)
+        return bool(np.any(feasible & (c @ self._points <= bound + 1e-9)))
 
     def extreme(self, quantity: Quantity, sense: int) -> float | None:
         """min (sense 1) or max (sense -1) of the quantity; None when nothing is feasible."""
-        objective_row = self._row(quantity.plus, quantity.minus)
-        n = len(self.index)
-        c = np.zeros(n)
-        for i, coefficient in objective_row.items():
-            c[i] = sense * coefficient
-        data, row_ids, col_ids = [], [], []
-        for r, (row, _, _) in enumerate(self.rows):
-            for i, coefficient in row.items():
-                data.append(coefficient)
-                row_ids.append(r)
-                col_ids.append(i)
-        constraints = []
-        if self.rows:
-            matrix = coo_array((data, (row_ids, col_ids)), shape=(len(self.rows), n)).tocsr()
-            constraints = [LinearConstraint(matrix, [r[1] for r in self.rows],
-                                            [r[2] for r in self.rows])]
-        self.solves += 1
-        result = milp(c, constraints=constraints, integrality=np.ones(n),
-                      bounds=Bounds(np.zeros(n), np.full(n, CEILING)))
-        if result.status != 0 or result.fun is None:
-            return None
-        return float(sense * result.fun)
+        solved = self._solve(sense * self._objective(quantity))
+        return None if solved is None else sense * solved[0]
 
     def exposes(self, quantity: Quantity) -> bool:
-        """True when the attacker can narrow the quantity inside 0..k-1."""
-        low = self.extreme(quantity, 1)
-        if low is None:  # the releases contradict each other: treat as exposed
-            return True
-        if low > 0.5:
-            return True
-        high = self.extreme(quantity, -1)
-        return high is None or high < quantity.k - 1 - 0.5
+        """True when the attacker can narrow the quantity inside 0..k-1: no integer point
+        puts it at 0 or below, or none at k-1 or above (or none at all: the releases
+        contradict each other)."""
+        c = self._objective(quantity)
+        return not (self._at_most(c, 0) and self._at_most(-c, -(quantity.k - 1)))
 
 
 def protect(new: Sequence[Figure], held: Sequence[Known], relations: Sequence[Relation],
