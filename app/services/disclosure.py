@@ -20,10 +20,21 @@ Vocabulary
 ``protect`` takes the figures of a new release, what the audience already holds, the relations
 and the protected quantities; it withholds figures of the new release (never an earlier one:
 those are out already) until, for every protected quantity, the minimum over the integer
-programme is at most 0 and the maximum at least k-1. Both are solved exactly with HiGHS
-(``scipy.optimize.milp``). Withholding a figure only widens what the attacker can believe, so a
-quantity found protected stays protected while more is withheld, and the loop ends: in the worst
-case the whole new release is withheld.
+programme is at most 0 and the maximum at least k-1. Each question is settled exactly, by the
+cheapest proof that settles it:
+
+- "yes, it can be that small (or large)": an integer point that meets every constraint as they
+  stand and puts the quantity there. Every point HiGHS returns is kept and checked against
+  the constraints of the moment, so one solve often answers many questions;
+- "no": the minimum of the linear relaxation (HiGHS through ``highspy``, one model kept for the
+  whole check, only its costs and bounds changed) already lies beyond the bound. The integer
+  programme's minimum is never below it, and counts are whole numbers;
+- otherwise, the integer programme itself (``scipy.optimize.milp``).
+
+The answers are the ones solving the integer programme every time would give
+(tests/test_disclosure_solver.py). Withholding a figure only widens what the attacker can
+believe, so a quantity found protected stays protected while more is withheld, and the loop
+ends: in the worst case the whole new release is withheld.
 
 This module is pure: no database, no Flask.
 """
@@ -33,6 +44,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array, csr_array
@@ -43,6 +55,14 @@ from app.services.suppression import Suppression
 CEILING = 10_000_000
 # How many candidates the greedy search tries alone before withholding the cheapest anyway.
 TRIES = 12
+
+
+class Undecided:
+    """The linear relaxation gave no answer (HiGHS stopped short): the integer programme is
+    solved instead."""
+
+
+UNDECIDED = Undecided()
 
 
 @dataclass(frozen=True)
@@ -148,6 +168,8 @@ class _Programme:
         self.high = np.array(high, dtype=float)
         self.solves = 0
         self._matrix: csr_array | None = None
+        self._relaxation: tuple[highspy.Highs, int] | None = None
+        self._changed: set[int] = set()
         self._points = np.zeros((len(self.index), 0))
         self._products = np.zeros((len(rows), 0))
 
@@ -165,6 +187,7 @@ class _Programme:
         if self._row(item.terms, ()) != self.rows[position]:
             raise ValueError("a figure's terms never change, only what is known of them")
         self.low[position], self.high[position] = item.low, item.high
+        self._changed.add(position)
 
     def matrix(self) -> csr_array:
         n = len(self.index)
@@ -188,20 +211,54 @@ class _Programme:
             c[i] = coefficient
         return c
 
-    def _solve(self, c: np.ndarray, relaxed: bool = False) -> tuple[float, np.ndarray] | None:
-        """The minimum of ``c @ x`` and a point that reaches it, over the integer programme
-        or (``relaxed``) its linear relaxation, whose minimum is never above the integer
-        one; None when nothing is feasible."""
+    def _solve(self, c: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """The minimum of ``c @ x`` over the integer programme and a point that reaches it;
+        None when nothing is feasible."""
         matrix = self.matrix()
         n = len(self.index)
         constraints = [LinearConstraint(matrix, self.low, self.high)] if self.rows else []
         self.solves += 1
-        result = milp(c, constraints=constraints,
-                      integrality=np.zeros(n) if relaxed else np.ones(n),
+        result = milp(c, constraints=constraints, integrality=np.ones(n),
                       bounds=Bounds(np.zeros(n), np.full(n, CEILING)))
         if result.status != 0 or result.x is None or result.fun is None:
             return None
         return float(result.fun), result.x
+
+    def _relax(self, c: np.ndarray) -> tuple[float, np.ndarray] | Undecided | None:
+        """The minimum of ``c @ x`` over the linear relaxation (never above the integer
+        programme's) and a point that reaches it; None when nothing is feasible, even with
+        fractions. One HiGHS model is kept for the whole check, only its costs and row
+        bounds changed between solves, so each starts from the last basis."""
+        matrix = self.matrix()
+        n = len(self.index)
+        if self._relaxation is None or self._relaxation[1] != n:
+            model = highspy.Highs()  # type: ignore[no-untyped-call]
+            model.setOptionValue("output_flag", False)
+            infinity = model.getInfinity()
+            model.addVars(n, np.zeros(n), np.full(n, float(CEILING)))
+            model.addRows(len(self.rows), np.where(np.isfinite(self.low), self.low, -infinity),
+                          np.where(np.isfinite(self.high), self.high, infinity), matrix.nnz,
+                          matrix.indptr[:-1].astype(np.int32),
+                          matrix.indices.astype(np.int32), matrix.data.astype(float))
+            self._relaxation = (model, n)
+            self._changed.clear()
+        model = self._relaxation[0]
+        infinity = model.getInfinity()
+        for position in sorted(self._changed):
+            low, high = self.low[position], self.high[position]
+            model.changeRowBounds(position, low if np.isfinite(low) else -infinity,
+                                  high if np.isfinite(high) else infinity)
+        self._changed.clear()
+        model.changeColsCost(n, np.arange(n, dtype=np.int32), c.astype(float))
+        self.solves += 1
+        model.run()
+        status = model.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return None
+        if status != highspy.HighsModelStatus.kOptimal:
+            return UNDECIDED
+        return (float(model.getInfo().objective_function_value),
+                np.array(model.getSolution().col_value))
 
     def _at_most(self, c: np.ndarray, bound: float) -> bool | None:
         """Whether some integer point has ``c @ x <= bound`` (``bound`` an integer), or None
@@ -211,13 +268,14 @@ class _Programme:
         otherwise is the integer programme solved."""
         if self._proven(c, bound):
             return True
-        relaxed = self._solve(c, relaxed=True)
+        relaxed = self._relax(c)
         if relaxed is None:
             return None
-        if relaxed[0] > bound + 1e-6:
-            return False
-        if self._keep(np.round(relaxed[1])) and self._proven(c, bound):
-            return True
+        if not isinstance(relaxed, Undecided):
+            if relaxed[0] > bound + 1e-6:
+                return False
+            if self._keep(np.round(relaxed[1])) and self._proven(c, bound):
+                return True
         exact = self._solve(c)
         if exact is None:
             return None
