@@ -254,9 +254,9 @@ def seed_demo(history: bool) -> None:
         today = datetime.now(UTC).date()
         add_history(db.session, taxonomy, today)
         db.session.commit()
-        click.echo("Releasing the last four quarters' statistics (a minute or so)...")
-        # Release the Board's last four quarters now (each checked with the solver, which
-        # takes a while on this many small counts), so the first page opens at once.
+        click.echo("Releasing the last four quarters' statistics...")
+        # Release the Board's last four quarters now (each checked with the solver, a second
+        # or so on this many small counts), so the first page opens at once.
         packs.pack(db.session, "board", statistics.last_ended_quarter(today), today, taxonomy,
                    releases.Limits(config.statistics_min_cell, config.public_min_cell))
         click.echo(f"Demonstration history: {history_size(db.session)} case rows numbered "
