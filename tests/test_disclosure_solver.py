@@ -5,6 +5,9 @@ shown again as the greedy search does."""
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 from app.services.disclosure import Known, Quantity, Relation, _Programme
 from app.services.suppression import Suppression
@@ -68,3 +71,13 @@ def test_the_shortcuts_answer_as_the_integer_programme_does() -> None:
                 known[position] = _known(terms, value, rng.choice(states))
                 programme.with_known(position, known[position])
     assert answers[True] > 20 and answers[False] > 20  # both answers are tried
+
+
+def test_the_check_prints_nothing_on_standard_output() -> None:
+    # `candor stats` prints JSON and CSV there, and its first release runs the check.
+    script = ("from app.services.disclosure import Figure, Quantity, protect\n"
+              "protect([Figure('a', ('x',), 2, 5), Figure('b', ('x', 'y'), 9, 5)], [], [],\n"
+              "        [Quantity('x', ('x',), (), 2, 5)])\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True,
+                            cwd=Path(__file__).resolve().parent.parent)
+    assert result.stdout == b""

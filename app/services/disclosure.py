@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import highspy
 import numpy as np
@@ -168,7 +169,7 @@ class _Programme:
         self.high = np.array(high, dtype=float)
         self.solves = 0
         self._matrix: csr_array | None = None
-        self._relaxation: tuple[highspy.Highs, int] | None = None
+        self._relaxation: tuple[Any, int] | None = None
         self._changed: set[int] = set()
         self._points = np.zeros((len(self.index), 0))
         self._products = np.zeros((len(rows), 0))
@@ -232,7 +233,10 @@ class _Programme:
         matrix = self.matrix()
         n = len(self.index)
         if self._relaxation is None or self._relaxation[1] != n:
-            model = highspy.Highs()  # type: ignore[no-untyped-call]
+            # The binding itself, without highspy's callback layer: that one prints HiGHS's
+            # banner on standard output before any option can be set, which would land in
+            # the middle of `candor stats` output.
+            model = highspy._core._Highs()
             model.setOptionValue("output_flag", False)
             infinity = model.getInfinity()
             model.addVars(n, np.zeros(n), np.full(n, float(CEILING)))
