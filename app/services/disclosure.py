@@ -145,8 +145,9 @@ class _Programme:
     Its matrix never changes (withholding a figure changes only the bounds of its row), so it
     is built once. Every integer solution HiGHS returns is kept: a kept solution that still
     meets the current bounds is itself a proof that some quantity can be that small or that
-    large, so many questions are answered without solving again. Only proofs are taken from
-    it; a quantity is found exposed only by an exact solve."""
+    large, so many questions are answered without solving again. A "yes" comes only from an
+    integer point checked here, or from the integer programme; a "no" from the relaxation's
+    bound or the integer programme. Rounding in HiGHS can therefore only ever withhold more."""
 
     def __init__(self, known: Iterable[Known], relations: Iterable[Relation],
                  names: Iterable[str]) -> None:
