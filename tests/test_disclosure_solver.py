@@ -81,3 +81,20 @@ def test_the_check_prints_nothing_on_standard_output() -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True,
                             cwd=Path(__file__).resolve().parent.parent)
     assert result.stdout == b""
+
+
+def test_where_the_relaxation_is_fractional_the_integer_programme_decides() -> None:
+    # An odd cycle: with fractions every count can be a half, in whole numbers nothing fits,
+    # so the relaxation's point proves nothing and its bound does not settle the difference.
+    known = [Known(("a", "b"), 1, 1), Known(("b", "c"), 1, 1), Known(("a", "c"), 1, 1)]
+    difference = Quantity("d-a", ("d",), ("a",), 1, K)
+    assert _exact(_Programme(known, [], ["a", "b", "c", "d"]), difference)
+    programme = _Programme(known, [], ["a", "b", "c", "d"])
+    assert programme.exposes(difference)
+    solves = programme.solves
+    # Shown as "<5" instead, the same figure leaves the difference anything at all.
+    programme.with_known(0, Known(("a", "b"), 0, K - 1))
+    assert not _exact(_Programme([Known(("a", "b"), 0, K - 1), *known[1:]], [],
+                                 ["a", "b", "c", "d"]), difference)
+    assert not programme.exposes(difference)
+    assert solves >= 2  # the relaxation, then the integer programme

@@ -146,8 +146,8 @@ class _Programme:
     is built once. Every integer solution HiGHS returns is kept: a kept solution that still
     meets the current bounds is itself a proof that some quantity can be that small or that
     large, so many questions are answered without solving again. A "yes" comes only from an
-    integer point checked here, or from the integer programme; a "no" from the relaxation's
-    bound or the integer programme. Rounding in HiGHS can therefore only ever withhold more."""
+    integer point checked here against every constraint; a "no" from the relaxation's bound or
+    the integer programme. Rounding in HiGHS can therefore only ever withhold more."""
 
     def __init__(self, known: Iterable[Known], relations: Iterable[Relation],
                  names: Iterable[str]) -> None:
@@ -284,8 +284,8 @@ class _Programme:
         exact = self._solve(c)
         if exact is None:
             return None
-        self._keep(np.round(exact[1]))
-        return exact[0] <= bound + 0.5
+        # "Yes" only with the point in hand, checked here like every other.
+        return self._keep(np.round(exact[1])) and self._proven(c, bound)
 
     def _keep(self, point: np.ndarray) -> bool:
         """Keep an integer point if it meets every bound of the programme as it stands."""
