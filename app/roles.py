@@ -23,9 +23,11 @@ ROLE_LABELS: dict[Role, str] = {
 }
 
 
-def describe_person(username: str, roles: Iterable[Role]) -> str:
-    """"rso1, Responsible Scaling Officer": a recipient as a reporter sees them listed."""
-    return ", ".join([username, *sorted(ROLE_LABELS[role] for role in roles)])
+def describe_person(username: str, roles: Iterable[str]) -> str:
+    """"rso1, Responsible Scaling Officer": a recipient as a reporter sees them listed. A role
+    this version does not know (from a newer server's directory) is shown as it is named."""
+    known = {str(role): label for role, label in ROLE_LABELS.items()}
+    return ", ".join([username, *sorted(known.get(role, role) for role in roles)])
 
 
 class Permission(StrEnum):

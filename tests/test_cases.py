@@ -200,7 +200,8 @@ def test_recusal_makes_the_case_disappear(app: Flask, staff: StaffLogin,
     last = rso2.post(f"/api/v1/staff/cases/{number}/recuse")
     assert last.status_code == 400 and "only person" in last.get_json()["message"]
     assert rso2.case(number)["members"] == [
-        {"id": people["rso2"].id, "username": "rso2", "roles": ["rso"]}]
+        {"id": people["rso2"].id, "username": "rso2", "roles": ["rso"],
+         "described": "rso2, Responsible Scaling Officer"}]
 
 
 def test_sharing_and_revocation_rotate_the_case_key(app: Flask, staff: StaffLogin,

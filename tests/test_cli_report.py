@@ -110,8 +110,8 @@ def test_report_read_and_reply(app: Flask, live_server: str, org_fingerprint: st
                    str(tmp_path / "identity.txt"), "--material-risk", "--concerned", "exec1")
     assert filed.exit_code == 0, filed.output
     assert "Solving the anti-abuse puzzle" in filed.stderr
-    assert "Can read this report now:\n  rso1 (rso)" in filed.stdout
-    assert "escalated to the Board:\n  board1 (board)" in filed.stdout
+    assert "Can read this report now:\n  rso1, Responsible Scaling Officer" in filed.stdout
+    assert "escalated to the Board:\n  board1, Board member" in filed.stdout
     assert "Left out, as the report concerns them: exec1" in filed.stdout
     codename = codename_of(filed)
     assert "shown only this once" in filed.stdout and "safe" in filed.stdout

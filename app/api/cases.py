@@ -29,7 +29,7 @@ from app.json_input import (
 )
 from app.models import Case, CaseGrant, CaseRecord, SessionPrincipal, StaffUser, today
 from app.request_numbers import query_int
-from app.roles import Permission
+from app.roles import Permission, describe_person
 from app.services import attachments, cases, deadlines, disclosures, intake, reporter_data
 from app.services.reports import GrantIn
 from app.services.routing import Route
@@ -51,7 +51,9 @@ def _person(staff: StaffUser | None) -> dict[str, Any] | None:
     if staff is None:
         return None
     return {"id": staff.id, "username": staff.username,
-            "roles": sorted(r.value for r in staff.roles)}
+            "roles": sorted(r.value for r in staff.roles),
+            # as the reporter's pages name people: "rso1, Responsible Scaling Officer"
+            "described": describe_person(staff.username, staff.roles)}
 
 
 def _grant_json(grant: CaseGrant) -> dict[str, Any]:

@@ -29,6 +29,7 @@ import click
 
 from app.reporter import protocol
 from app.reporter.metadata import MetadataError, SniffingStripper, sniff
+from app.roles import describe_person
 from crypto import kdf
 from crypto.envelope import CaseKey
 from crypto.errors import CryptoError
@@ -444,7 +445,7 @@ def _show_readers(readers: protocol.Readers) -> None:
         if people:
             click.echo(heading)
             for reader in people:
-                click.echo(f"  {shown(reader.username)} ({', '.join(reader.roles)})")
+                click.echo(f"  {describe_person(shown(reader.username), reader.roles)}")
 
 
 def _read_text(source: TextIO | None, what: str) -> str:

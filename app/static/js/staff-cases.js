@@ -342,7 +342,7 @@ function renderMeta(view) {
     ["Case key epoch", String(view.key_epoch)],
   ]) metaRow(list, term, value);
   $("case-members").replaceChildren(...view.members.map((m) =>
-    element("li", `${m.username} (${m.roles.join(", ")})`)));
+    element("li", m.described)));
 }
 
 function renderTimeline(view) {
