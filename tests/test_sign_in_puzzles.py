@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 
 from app.extensions import db
-from app.models import AuditEntry, LoginThrottle
+from app.models import AuditEntry, LoginThrottle, utcnow
 from app.reporter.protocol import solve_proof_of_work
 from app.roles import Role
 from app.services import throttle
@@ -119,3 +120,48 @@ def test_a_puzzle_for_one_name_does_not_open_another(puzzle_app: Flask) -> None:
         "totp": second.totp_now(),
         "proof_of_work": {"challenge": challenge, "nonce": base64.b64encode(nonce).decode()}})
     assert answer.status_code == 429 and answer.get_json()["error"] == "proof_of_work_required"
+
+
+def _wrong_attempt(staff: StaffLogin, client: Any, username: str) -> Any:
+    secret = staff.login_secret(client, username, "a guessed password")
+    return client.post("/auth/login", headers={"X-CSRFToken": csrf_token(client)}, json={
+        "username": username, "login_secret": base64.b64encode(secret).decode(),
+        "totp": "000000"})
+
+
+def test_a_flood_across_many_names_asks_every_name_for_a_puzzle(
+        make_app: Callable[..., Flask], app: Flask) -> None:
+    """Each name tried once stays under its own free attempts, yet each attempt costs the
+    server a password hash and an audit entry: past many failures with all names together,
+    every attempt with any name needs a puzzle, and the owner, solving one, still signs in."""
+    pinned = app.extensions["candor_config"]
+    flood_app = make_app(login_puzzle_max_bits=MAX_BITS, login_attempts_before_lockout=1,
+                         org_key_file=pinned.org_signing_key_path,
+                         org_fingerprint=pinned_fingerprint(pinned))
+    staff = StaffLogin(flood_app)
+    owner = staff.create("rso1", Role.RSO)
+    config = flood_app.extensions["candor_config"]
+    attacker = flood_app.test_client()
+    everyone_free = config.login_attempts_before_lockout * throttle.EVERYONE_FREE_FACTOR
+    for n in range(everyone_free):
+        assert _wrong_attempt(staff, attacker, f"guess{n}").status_code == 401
+    assert _wrong_attempt(staff, attacker, "never-tried").status_code == 429
+
+    refused = staff.post_login(flood_app.test_client(), owner)
+    assert refused.status_code == 429
+    assert refused.get_json()["proof_of_work"]["bits"] == throttle.FIRST_PUZZLE_BITS
+    assert staff.post_login(flood_app.test_client(), owner, solve=True).status_code == 200
+
+
+def test_counts_past_their_window_are_forgotten(puzzle_app: Flask) -> None:
+    app = puzzle_app
+    staff = StaffLogin(app)
+    assert _wrong_attempt(staff, app.test_client(), "someone").status_code == 401
+    config = app.extensions["candor_config"]
+    with app.app_context():
+        assert len(db.session.scalars(db.select(LoginThrottle.key)).all()) == 2  # name, everyone
+        assert throttle.purge_forgotten(db.session, utcnow(), config) == 0
+        later = utcnow() + timedelta(minutes=config.login_lockout_minutes + 1)
+        assert throttle.purge_forgotten(db.session, later, config) == 2
+        db.session.commit()
+        assert db.session.scalars(db.select(LoginThrottle.key)).all() == []

@@ -23,6 +23,7 @@ from app.services import (
     receipts,
     releases,
     retention,
+    throttle,
 )
 from app.services.blobs import BlobStore
 from app.services.deadlines import current_policies, sync_policies
@@ -81,6 +82,7 @@ def run_tick(session: DbSession, config: Config, now: datetime) -> dict[str, int
                    emails_failed=delivery.failed)
     idle = timedelta(minutes=config.staff_idle_minutes)
     results["idle_staff_sessions_purged"] = purge_idle_staff_sessions(session, now, idle)
+    results["sign_in_counts_forgotten"] = throttle.purge_forgotten(session, now, config)
     results["stale_uploads_purged"] = attachments.purge_stale_uploads(session, now,
                                                                       config.blob_path)
     results["uncollected_receipts_purged"] = receipts.purge_uncollected(session, now.date())

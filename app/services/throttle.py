@@ -13,6 +13,13 @@ guesser as much, on top of the password's own Argon2id and the TOTP code. An att
 the puzzle it needs is refused before the password is looked at, so it is not counted and
 costs the server no password hash. The count is forgotten ``CANDOR_LOGIN_LOCKOUT_MINUTES``
 after the last failure.
+
+Failures with every name together are counted too (per purpose): a flood that tries each of
+many names a few times stays under every name's free attempts, yet each attempt costs the
+server a password hash and an audit entry. Past ``EVERYONE_FREE_FACTOR`` times the free
+attempts of one name, within the window, every attempt with any name needs a puzzle, one bit
+harder for each further such batch of failures, up to the same ceiling. The owner then solves
+one too: a second or two at the ceiling.
 """
 
 from __future__ import annotations
@@ -21,9 +28,9 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Config
@@ -37,6 +44,9 @@ SIGN_IN = "sign-in"
 RECOVERY = "recovery"
 # The first puzzle asked for (about 256 tries: nothing for a browser); one bit more per failure.
 FIRST_PUZZLE_BITS = 8
+# Failures with all names together, within the window, before every attempt needs a puzzle:
+# this many times one name's free attempts (100 with the default 5).
+EVERYONE_FREE_FACTOR = 20
 
 
 class PuzzleRequired(Exception):
@@ -56,28 +66,53 @@ class Solution:
     nonce: bytes
 
 
-def throttle_key(config: Config, purpose: str, username: str) -> bytes:
-    message = f"{purpose}\0{username}".encode()
-    return hmac.new(config.derived_key("login-throttle"), message, hashlib.sha256).digest()
+@dataclass(frozen=True)
+class ThrottleKey:
+    """Where an attempt is counted: under its name (``name``, which also binds its puzzles) and
+    with every name of the same purpose (``everyone``). Both are keyed hashes: the table
+    holds no name."""
+
+    name: bytes
+    everyone: bytes
+
+
+def throttle_key(config: Config, purpose: str, username: str) -> ThrottleKey:
+    secret = config.derived_key("login-throttle")
+
+    def keyed(message: str) -> bytes:
+        return hmac.new(secret, message.encode(), hashlib.sha256).digest()
+
+    # A NUL never occurs in a username, so no name shares the everyone count's key.
+    return ThrottleKey(name=keyed(f"{purpose}\0{username}"), everyone=keyed(f"{purpose}\0\0"))
 
 
 def _window(config: Config) -> timedelta:
     return timedelta(minutes=config.login_lockout_minutes)
 
 
-def required_bits(session: DbSession, key: bytes, config: Config) -> int:
-    """How hard the puzzle an attempt with this name must solve now (0: none)."""
+def _recent_failures(session: DbSession, key: bytes, config: Config) -> int:
     row = session.execute(select(LoginThrottle.failures, LoginThrottle.updated_at)
                           .where(LoginThrottle.key == key)).first()
     if row is None or utcnow() - row.updated_at > _window(config):
         return 0
-    beyond = int(row.failures) - config.login_attempts_before_lockout
+    return int(row.failures)
+
+
+def required_bits(session: DbSession, key: ThrottleKey, config: Config) -> int:
+    """How hard the puzzle an attempt with this name must solve now (0: none): the harder of
+    what this name's failures ask and what everyone's failures ask."""
+    free = config.login_attempts_before_lockout
+    for_name = _recent_failures(session, key.name, config) - free
+    everyone_free = free * EVERYONE_FREE_FACTOR
+    for_everyone = (_recent_failures(session, key.everyone, config) - everyone_free) \
+        // everyone_free
+    beyond = max(for_name, for_everyone)
     if beyond < 0:
         return 0
     return min(FIRST_PUZZLE_BITS + beyond, config.login_puzzle_max_bits)
 
 
-def check(session: DbSession, key: bytes, config: Config, solution: Solution | None,
+def check(session: DbSession, key: ThrottleKey, config: Config, solution: Solution | None,
           spent: SpentChallenges) -> None:
     """Pass an attempt that needs no puzzle or brings a fresh, unused solution of one hard
     enough now; raise :class:`PuzzleRequired` with a new puzzle otherwise. A solution is spent
@@ -89,27 +124,38 @@ def check(session: DbSession, key: bytes, config: Config, solution: Solution | N
     if solution is not None:
         try:
             proof_of_work.verify(config.secret_key, bits, solution.challenge, solution.nonce,
-                                 now, spent, binding=key)
+                                 now, spent, binding=key.name)
             return
         except proof_of_work.ProofOfWorkRejected:
             pass
-    raise PuzzleRequired(proof_of_work.issue(config.secret_key, bits, now, binding=key))
+    raise PuzzleRequired(proof_of_work.issue(config.secret_key, bits, now, binding=key.name))
 
 
-def record_failure(session: DbSession, key: bytes, config: Config) -> None:
-    """Count one failure and commit. A count older than the window starts again from one."""
+def record_failure(session: DbSession, key: ThrottleKey, config: Config) -> None:
+    """Count one failure under the name and with everyone's, and commit. A count older than
+    the window starts again from one."""
     now = utcnow()
-    try:
-        with savepoint(session):
-            session.add(LoginThrottle(key=key, failures=0, updated_at=now))
-    except IntegrityError:
-        pass  # the row exists already
-    stale = LoginThrottle.updated_at < now - _window(config)
-    session.execute(update(LoginThrottle).where(LoginThrottle.key == key).values(
-        failures=case((stale, 1), else_=LoginThrottle.failures + 1), updated_at=now))
+    for counted in (key.name, key.everyone):
+        try:
+            with savepoint(session):
+                session.add(LoginThrottle(key=counted, failures=0, updated_at=now))
+        except IntegrityError:
+            pass  # the row exists already
+        stale = LoginThrottle.updated_at < now - _window(config)
+        session.execute(update(LoginThrottle).where(LoginThrottle.key == counted).values(
+            failures=case((stale, 1), else_=LoginThrottle.failures + 1), updated_at=now))
     session.commit()
 
 
-def reset(session: DbSession, key: bytes) -> None:
-    session.execute(update(LoginThrottle).where(LoginThrottle.key == key)
+def reset(session: DbSession, key: ThrottleKey) -> None:
+    """The name's own count, after a success; everyone's count is not the owner's to clear."""
+    session.execute(update(LoginThrottle).where(LoginThrottle.key == key.name)
                     .values(failures=0, updated_at=utcnow()))
+
+
+def purge_forgotten(session: DbSession, now: datetime, config: Config) -> int:
+    """Delete counts past the window, which ask nothing any more: the table stays as small as
+    the names tried lately. Returns how many went."""
+    result = session.execute(delete(LoginThrottle).where(
+        LoginThrottle.updated_at < now - _window(config)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
