@@ -56,7 +56,9 @@ def unlock(page: Any, base: str, account: Account) -> None:
     """Sign in in the browser, which unwraps the private key into this tab."""
     sign_in(page, base, account.username, account.password, account.totp_now())
     page.wait_for_url("**/staff/")
-    expect(page.locator("#key-state")).to_contain_text("unlocked in this tab")
+    # The staff pages' module runs after libsodium's 1.3 MB of classic scripts: on a busy
+    # machine that has taken more than the default 5 s.
+    expect(page.locator("#key-state")).to_contain_text("unlocked in this tab", timeout=30_000)
 
 
 def open_from_inbox(page: Any, base: str, number: str) -> None:

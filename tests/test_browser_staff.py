@@ -10,6 +10,7 @@ from typing import Any
 import pyotp
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 
 from app.models import utcnow
 from app.roles import Role
@@ -48,7 +49,7 @@ def test_sign_in_enrol_and_nothing_secret_stored(
     page.check("#recovery-saved")
     page.click("#recovery-continue")
     page.wait_for_url("**/staff/")
-    assert "unlocked in this tab" in page.locator("#key-state").inner_text()
+    expect(page.locator("#key-state")).to_contain_text("unlocked in this tab", timeout=30_000)
 
     # sign out clears the key from the tab; sign in again with a fresh TOTP code
     page.click("form[action$='/auth/logout'] button")
@@ -57,7 +58,7 @@ def test_sign_in_enrol_and_nothing_secret_stored(
     next_code = pyotp.TOTP(secret).at(utcnow() + timedelta(seconds=30))
     sign_in(page, live_server, account.username, PASSWORD, next_code)
     page.wait_for_url("**/staff/")
-    assert "unlocked in this tab" in page.locator("#key-state").inner_text()
+    expect(page.locator("#key-state")).to_contain_text("unlocked in this tab", timeout=30_000)
     stored = page.evaluate("sessionStorage.getItem('candor.staff.private')")
     private_in_tab = base64.b64decode(stored)
 
