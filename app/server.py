@@ -82,10 +82,13 @@ class _Responder(WSGIResponder):
         self.gone = gone
 
     def send(self, message: Any) -> None:  # runs in the app's thread
-        if self.gone.is_set():
+        # Only a body raises: raised from the start (inside start_response), it would leave the
+        # app's response iterable unreturned, so nothing could close it (PEP 3333).
+        body = message.get("type") == "http.response.body"
+        if body and self.gone.is_set():
             raise ClientGone
         super().send(message)
-        if self.gone.is_set():
+        if body and self.gone.is_set():
             raise ClientGone
 
 

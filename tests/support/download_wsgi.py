@@ -16,13 +16,13 @@ lock = threading.Lock()
 
 
 def app(environ: dict[str, Any],
-        start_response: Callable[..., Any]) -> Iterator[bytes] | list[bytes]:
+        start_response: Callable[..., Any]) -> _Big | list[bytes]:
     path = environ["PATH_INFO"]
     if path == "/big":
         with lock:
             state.update(sent=0, closed=False)
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
-        return _big()
+        return _Big()
     if path == "/upload":
         length = len(environ["wsgi.input"].read())
         time.sleep(WORK_SECONDS)
@@ -33,13 +33,23 @@ def app(environ: dict[str, Any],
         return [f"sent={state['sent']} closed={state['closed']}".encode()]
 
 
-def _big() -> Iterator[bytes]:
-    try:
-        for _ in range(CHUNKS):
-            time.sleep(0.005)
-            with lock:
-                state["sent"] = int(state["sent"]) + 1
-            yield b"x" * 65536
-    finally:
+class _Big:
+    """The download's iterable, with the ``close()`` a server must call (PEP 3333) even when
+    the client left before the first chunk: a generator's ``finally`` would not run then, as
+    closing a generator that never started runs none of its code."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        with lock:
+            if int(state["sent"]) >= CHUNKS:
+                raise StopIteration
+        time.sleep(0.005)
+        with lock:
+            state["sent"] = int(state["sent"]) + 1
+        return b"x" * 65536
+
+    def close(self) -> None:
         with lock:
             state["closed"] = True
