@@ -54,6 +54,7 @@ import h11
 from a2wsgi.wsgi import WSGIMiddleware, WSGIResponder
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from app.config import ConfigError, env_int
 from app.request_logging import escape_for_log
 from app.surfaces import is_staff_path
 
@@ -389,16 +390,11 @@ def load_wsgi(target: str) -> Any:
 
 
 def _int(name: str, default: int, minimum: int = 1) -> int:
-    value = os.environ.get(name)
-    if not value:
-        return default
+    """A setting read as the configuration reads its numbers; a bad one stops the server."""
     try:
-        number = int(value)
-    except ValueError:
-        raise SystemExit(f"{name} must be a whole number, not {value!r}") from None
-    if number < minimum:
-        raise SystemExit(f"{name} must be at least {minimum}")
-    return number
+        return env_int(os.environ, name, default, minimum=minimum)
+    except ConfigError as error:
+        raise SystemExit(str(error)) from None
 
 
 def application() -> ASGIApp:
