@@ -254,6 +254,10 @@ def wrap_vectors() -> None:
     )
     unwrap("wrap-unknown-version", "Version byte 2.", b"\x02" + wrapped[1:], "UnsupportedVersion")
     unwrap("wrap-truncated", "Last byte missing.", wrapped[:-1], "MalformedInput")
+    # The order of the checks (SPEC 8.2): empty, then the version, then the length.
+    unwrap("wrap-empty", "No bytes at all.", b"", "MalformedInput")
+    unwrap("wrap-short-unknown-version", "Version byte 2 and ten bytes: the version is "
+           "checked before the length.", b"\x02" + wrapped[1:11], "UnsupportedVersion")
     tampered = bytearray(wrapped)
     tampered[40] ^= 1
     unwrap("wrap-tampered", "One ciphertext bit flipped.", bytes(tampered), "DecryptionError")
@@ -278,6 +282,21 @@ def recovery_vectors() -> None:
         {"code": canonical[:-1], "salt": salt.hex()},
         error="MalformedInput",
     )
+    vector(
+        "recovery-line-endings-ok",
+        "CR, LF, tabs and spaces between groups are all removed (SPEC 8.3).",
+        "recovery_unwrap_key",
+        {"code": "7K2M-Q0XZ\r\n4D9R-TVWY\t1B3C-5E6F 8GHJ\r\n", "salt": salt.hex()},
+        {"normalised": canonical, "unwrap_key": bytes(key).hex()},
+    )
+    for name, description, code in (
+        ("recovery-vertical-tab", "A vertical tab is not a separator.",
+         canonical[:4] + "\v" + canonical[4:]),
+        ("recovery-no-break-space", "A no-break space (U+00A0) is not a separator.",
+         canonical[:4] + "\u00a0" + canonical[4:]),
+    ):
+        vector(name, description, "recovery_unwrap_key", {"code": code, "salt": salt.hex()},
+               error="MalformedInput")
     vector(
         "recovery-bad-symbol",
         "U is not in the alphabet.",
@@ -391,6 +410,22 @@ def grant_vectors() -> None:
         "grant-unknown-version",
         "Outer version byte 2.",
         b"\x02" + recipient_grant[1:],
+        "RECIPIENT",
+        "UnsupportedVersion",
+    )
+    open_(
+        "grant-inner-unknown-kind",
+        "Sealed content naming grant kind 9, which no version defines: it is not the kind "
+        "asked for, so DecryptionError (not MalformedInput).",
+        grant(9),
+        "RECIPIENT",
+        "DecryptionError",
+    )
+    open_("grant-empty", "No bytes at all.", b"", "RECIPIENT", "MalformedInput")
+    open_(
+        "grant-short-unknown-version",
+        "Version byte 2 and 40 bytes: the version is checked before the length.",
+        b"\x02" + recipient_grant[1:41],
         "RECIPIENT",
         "UnsupportedVersion",
     )
@@ -632,6 +667,10 @@ def stream_vectors() -> None:
     )
     decrypt("stream-header-only", "Just the 25-byte header.", header, None, "TruncatedStream")
     decrypt("stream-short-header", "Ten bytes of header.", header[:10], None, "TruncatedStream")
+    # The version is judged as soon as the first byte arrives (SPEC 8.9); no byte, no version.
+    decrypt("stream-empty-blob", "No bytes at all.", b"", None, "TruncatedStream")
+    decrypt("stream-short-unknown-version", "Version byte 2 and ten bytes: the version is "
+            "checked before the length.", b"\x02" + header[1:11], None, "UnsupportedVersion")
     decrypt(
         "stream-data-after-final",
         "One byte after the FINAL frame.",
@@ -794,6 +833,15 @@ def directory_vectors() -> None:
         {"org_key": ("02" + org.to_bytes()[1:].hex())},
         error="UnsupportedVersion",
     )
+    # The order of the checks (SPEC 8.4): empty, then the version, then the length.
+    for name, description, blob, error in (
+        ("org-key-empty", "No bytes at all.", b"", "MalformedInput"),
+        ("org-key-short-unknown-version", "Version byte 2 and ten bytes: the version is "
+         "checked before the length.", b"\x02" + org.to_bytes()[1:11], "UnsupportedVersion"),
+        ("org-key-bad-length", "Version 1 and 31 bytes of seed.", org.to_bytes()[:-1],
+         "MalformedInput"),
+    ):
+        vector(name, description, "load_org_key", {"org_key": blob.hex()}, error=error)
     vector(
         "fingerprint-ok",
         "Fingerprint of a staff public key.",
