@@ -9,6 +9,7 @@ import { loadCrypto } from "./crypto-loader.js";
 import { fetchDirectory, loadDirectory } from "./key-directory.js";
 import { solveProofOfWork } from "./proof-of-work.js";
 import { formatBytes, sizeBeforeDecrypting } from "./file-size.js";
+import { expectedReaders, NoReaders, safeFileName } from "./rules.js";
 
 // Needed only for files: fetched after the page is ready, so the first round trips on a slow
 // link carry only what the form needs (browsers open six connections to a server at most).
@@ -27,11 +28,6 @@ const ROLE_LABELS = { rso: "Responsible Scaling Officer", executive: "executive"
                       board: "Board member" };
 const UNREADABLE = "This part of the case could not be decrypted: it may have been altered. " +
   "Nothing was changed. Tell the lab another way (see the start page).";
-// As protocol.NO_BOARD_FOR_RSO_REPORT (RSP v3 §4): such a report reaches the Board or nobody.
-const NO_BOARD_FOR_RSO_REPORT = "A report that concerns the RSO must reach a member of the " +
-  "Board, and no Board member can receive reports here yet (none has a key signed by the " +
-  "organisation), so nothing was sent. Report it outside the lab instead, through one of the " +
-  "outside channels listed on the start page.";
 const RECORD_LABELS = {
   report: "Report", identity: "Identity and contact details", message: "Message",
 };
@@ -131,7 +127,7 @@ function postJson(url, body) {
 }
 
 function explain(error) {
-  if (error instanceof ReporterError) return error.message;
+  if (error instanceof ReporterError || error instanceof NoReaders) return error.message;
   if (error instanceof candor.CryptoUnavailable) return NO_CRYPTO;
   if (error instanceof candor.SignatureInvalid) {
     return "The recipients' keys could not be verified against the organisation key, so " +
@@ -273,31 +269,6 @@ function textRecord(caseKey, caseRef, kind, text) {
 }
 
 /**
- * Who reads a report, worked out from the roles the organisation signed into the verified
- * directory entries, never from what the server says (as `protocol.expected_readers`): the
- * route's role holders now, with the Board and without any RSO when the report concerns the
- * RSO; the Board on escalation otherwise; nobody named as concerned, ever.
- */
-function expectedReaders(entries, route, concernsRso, concernedIds) {
-  const leftOut = new Set(concernedIds.map(String));
-  const eligible = entries.filter((entry) => !leftOut.has(String(entry.staffId)))
-    .sort((a, b) => Number(a.staffId) - Number(b.staffId));
-  const wanted = new Set(concernsRso ? [route, "board"] : [route]);
-  const now = eligible.filter((entry) => entry.roles.some((role) => wanted.has(role)) &&
-    !(concernsRso && entry.roles.includes("rso")));
-  if (concernsRso && !now.some((entry) => entry.roles.includes("board"))) {
-    throw new ReporterError(NO_BOARD_FOR_RSO_REPORT);
-  }
-  if (!now.length) {
-    throw new ReporterError("No one can receive a report on this route right now. Choose " +
-      "another route, or report outside the lab (see the start page).");
-  }
-  const onEscalation = wanted.has("board") ? [] :
-    eligible.filter((entry) => entry.roles.includes("board") && !now.includes(entry));
-  return { now, onEscalation };
-}
-
-/**
  * The `/api/v1/reports` body for `report`, encrypted to the readers the verified `entries`
  * give for its route; and the new codename. As `protocol.build_submission`.
  */
@@ -399,13 +370,6 @@ const KIND_NOTES = {
     "videos and other files can hold your name, your device, dates, locations and earlier " +
     "versions. Check it, or save a copy without them, before sending.",
 };
-
-/** A file name as stored (encrypted) and offered back: no path, no control characters. */
-function safeFileName(name) {
-  const base = String(name).split(/[/\\]/).pop()
-    .replace(/[\p{Cc}\p{Cf}]/gu, "_").trim().replace(/^\.+/, "");
-  return base.slice(0, 255) || "attachment";
-}
 
 function joinBytes(parts) {
   const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));

@@ -5,6 +5,7 @@
 import * as candor from "./candor-crypto.js";
 import { sizeBeforeDecrypting } from "./file-size.js";
 import { loadDirectory } from "./key-directory.js";
+import { safeFileName } from "./rules.js";
 import { enableSubmit, loadKeyPair } from "./staff-session.js";
 import {
   CaseworkError, encryptText, entryOf, explain, getJson, grantsForNewMember, newCaseBody,
@@ -513,11 +514,6 @@ function renderIntake(view) {
 // Attachments: listed once the case view carries them (the attachments capability); each is
 // fetched as ciphertext and decrypted here frame by frame as it arrives, and offered for saving
 // only after its final frame authenticated (a truncated stream is refused).
-
-// Path separators, control and format characters (bidirectional overrides can show
-// "report.exe" as "report.pdf") become "_".
-const safeFileName = (name) => name.replace(/[\\/\p{Cc}\p{Cf}]/gu, "_").slice(0, 200)
-  || "attachment";
 
 function openAttachment(item) {
   const key = state.keys.get(item.key_epoch);

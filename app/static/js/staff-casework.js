@@ -5,6 +5,7 @@
 // Nothing here touches the DOM; staff-cases.js puts decrypted text in the page through
 // textContent only.
 import * as candor from "./candor-crypto.js";
+import { expectedReaders, NoReaders } from "./rules.js";
 
 export const b64 = (bytes) => sodium.to_base64(bytes, sodium.base64_variants.ORIGINAL);
 export const unb64 = (text) => sodium.from_base64(text, sodium.base64_variants.ORIGINAL);
@@ -156,17 +157,16 @@ export function revocation(view, entries, targetId) {
 }
 
 /**
- * Who reads a case opened by staff on `route`, from the roles the organisation signed into the
- * verified entries (as for reports, with nobody concerned): the route's role holders now, and
- * the Board on escalation unless the route is the Board.
+ * Who reads a case opened by staff on `route`: the reporters' rule (rules.js), with nobody
+ * concerned and the RSO not concerned, on the verified directory entries.
  */
 export function readersFor(entries, route) {
-  const sorted = [...entries].sort((a, b) => Number(a.staffId) - Number(b.staffId));
-  const now = sorted.filter((entry) => entry.roles.includes(route));
-  if (!now.length) throw new CaseworkError("No one with a verified key receives this route.");
-  const onEscalation = route === "board" ? [] :
-    sorted.filter((entry) => entry.roles.includes("board") && !now.includes(entry));
-  return { now, onEscalation };
+  try {
+    return expectedReaders(entries, route, false, []);
+  } catch (error) {
+    if (!(error instanceof NoReaders)) throw error;
+    throw new CaseworkError("No one with a verified key receives this route.");
+  }
 }
 
 /** The `POST /api/v1/staff/cases` body for a case with no reporter, and nothing else. */

@@ -1,0 +1,57 @@
+// Two rules every client applies exactly as app/reporter/protocol.py does, held to the same
+// vectors (tests/vectors/rules/, run by Python and by Chromium): who reads a report, worked out
+// from the roles the organisation signed, and the file name kept for an attachment. No DOM, no
+// cryptography, no requests.
+
+/** No signed recipient can read a report on this route; `message` is meant for the reporter. */
+export class NoReaders extends Error {
+  constructor(message, reason) {
+    super(message);
+    this.name = "NoReaders";
+    this.reason = reason; // "no_board_for_rso_report" or "no_readers"
+  }
+}
+
+// As protocol.NO_BOARD_FOR_RSO_REPORT (RSP v3 §4): such a report reaches the Board or nobody.
+export const NO_BOARD_FOR_RSO_REPORT = "A report that concerns the RSO must reach a member of " +
+  "the Board, and no Board member can receive reports here yet (none has a key signed by the " +
+  "organisation), so nothing was sent. Report it outside the lab instead, through one of the " +
+  "outside channels listed on the start page.";
+export const NO_READERS = "No one can receive a report on this route right now. Choose another " +
+  "route, or report outside the lab (see the start page).";
+
+/**
+ * Who reads a report (SPEC.md section 14, as `protocol.expected_readers`): the route's role
+ * holders now, with the Board and without any RSO when the report concerns the RSO; the Board
+ * on escalation otherwise; nobody named as concerned, ever. `entries` are verified directory
+ * entries ({staffId, roles, ...}); both lists come back ordered by staff id.
+ */
+export function expectedReaders(entries, route, concernsRso, concernedIds) {
+  const leftOut = new Set(concernedIds.map(String));
+  const eligible = entries.filter((entry) => !leftOut.has(String(entry.staffId)))
+    .sort((a, b) => Number(a.staffId) - Number(b.staffId));
+  const wanted = new Set(concernsRso ? [route, "board"] : [route]);
+  const now = eligible.filter((entry) => entry.roles.some((role) => wanted.has(role)) &&
+    !(concernsRso && entry.roles.includes("rso")));
+  if (concernsRso && !now.some((entry) => entry.roles.includes("board"))) {
+    throw new NoReaders(NO_BOARD_FOR_RSO_REPORT, "no_board_for_rso_report");
+  }
+  if (!now.length) throw new NoReaders(NO_READERS, "no_readers");
+  const onEscalation = wanted.has("board") ? [] :
+    eligible.filter((entry) => entry.roles.includes("board") && !now.includes(entry));
+  return { now, onEscalation };
+}
+
+export const MAX_FILE_NAME = 255;
+
+/**
+ * A file name as it is stored (encrypted) and offered back (as `protocol.safe_file_name`): the
+ * last path component; control and format characters (bidirectional overrides can show
+ * "report.exe" as "report.pdf") become "_"; no surrounding spaces or leading dots; at most 255
+ * characters (code points); "attachment" if nothing is left.
+ */
+export function safeFileName(name) {
+  const base = [...String(name).split(/[/\\]/).pop().replace(/[\p{Cc}\p{Cf}]/gu, "_")]
+    .join("").trim().replace(/^\.+/, "");
+  return [...base].slice(0, MAX_FILE_NAME).join("") || "attachment";
+}
