@@ -61,8 +61,10 @@ def create_app(config: Config | None = None) -> Flask:
     static_files.init_app(app, https=config.https)
     assets.init_app(app)
     from app.roles import Permission
+    from app.vocabulary import page_words_meta
 
     app.jinja_env.globals["Permission"] = Permission  # templates show what a role may do
+    app.jinja_env.globals["page_words"] = page_words_meta  # the labels pages' scripts show
 
     from app import auth, cli
     from app.api import bp as api_bp

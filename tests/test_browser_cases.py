@@ -129,7 +129,7 @@ def test_the_rso_works_a_report_to_closure(
     step(page, "action-findings", "Findings recorded")
     expect(page.locator("#findings-list")).to_contain_text(FINDINGS)
     page.fill("#corrective-record", ACTION)
-    step(page, "action-corrective_action", "Corrective action recorded")
+    step(page, "action-corrective_action", "Corrective action")
     page.select_option("#close-approver", label="rso2")
     page.click("#action-close button[type=submit]")  # the reporter must be told the outcome
     expect(page.locator("#action-close .error")).to_have_text(

@@ -22,6 +22,7 @@ from flask import Flask
 from scipy.optimize import Bounds, LinearConstraint, milp
 from sqlalchemy import insert
 
+from app import vocabulary
 from app.extensions import db
 from app.models import CaseExclusion
 from app.roles import Role
@@ -38,8 +39,8 @@ LABEL_TO_CATEGORY = {c.label: c.id for c in RSP_V3.categories}
 ROW_KEYS = {
     "category_by_quarter": ("cat", {c.label: c.id for c in RSP_V3.categories}),
     "route_by_quarter": ("route", {v: k for k, v in statistics.ROUTE_LABELS.items()}),
-    "status_by_quarter": ("status", {v: k for k, v in statistics.STATUS_LABELS.items()}),
-    "outcome_by_quarter": ("outcome", {v: k for k, v in statistics.OUTCOME_LABELS.items()}),
+    "status_by_quarter": ("status", {v: k for k, v in vocabulary.STATUS_LABELS.items()}),
+    "outcome_by_quarter": ("outcome", {v: k for k, v in vocabulary.OUTCOME_LABELS.items()}),
 }
 
 
@@ -120,17 +121,17 @@ class Attacker:
                                    minus=[f"{base}/{quarter}/route/{r}{s}"
                                           for r in statistics.ROUTES])
                 total = [f"{base}/{quarter}/cat/{c}{s}" for c in CATEGORIES for s in suffixes]
-                self.constrain([f"{base}/{quarter}/status/{x}" for x in statistics.STATUSES],
+                self.constrain([f"{base}/{quarter}/status/{x}" for x in vocabulary.STATUSES],
                                0, 0, minus=total)
-                self.constrain([f"{base}/{quarter}/outcome/{o}" for o in statistics.OUTCOMES],
+                self.constrain([f"{base}/{quarter}/outcome/{o}" for o in vocabulary.OUTCOMES],
                                -np.inf, 0, minus=total)
             for dimension, values in (("cat", CATEGORIES), ("route", statistics.ROUTES)):
                 for value in values:  # the officers' cases are among the Board's
                     self.constrain([f"officers/{quarter}/{dimension}/{value}"], -np.inf, 0,
                                    minus=[f"board/{quarter}/{dimension}/{value}/m{m}"
                                           for m in (1, 2, 3)])
-            for dimension, values in (("status", statistics.STATUSES),
-                                      ("outcome", statistics.OUTCOMES)):
+            for dimension, values in (("status", vocabulary.STATUSES),
+                                      ("outcome", vocabulary.OUTCOMES)):
                 for value in values:
                     self.constrain([f"officers/{quarter}/{dimension}/{value}"], -np.inf, 0,
                                    minus=[f"board/{quarter}/{dimension}/{value}"])
@@ -182,8 +183,8 @@ def truth(app: Flask, quarter: Quarter) -> dict[str, int]:
                     values[f"{base}/{quarter}/{dimension}/{value}"] = sum(per_month)
             for dimension, counter in (("status", raw.by_status),
                                        ("outcome", raw.by_outcome)):
-                for value in (statistics.STATUSES if dimension == "status"
-                              else statistics.OUTCOMES):
+                for value in (vocabulary.STATUSES if dimension == "status"
+                              else vocabulary.OUTCOMES):
                     values[f"{base}/{quarter}/{dimension}/{value}"] = counter.get(value, 0)
     return values
 

@@ -32,10 +32,10 @@ from app.outside_channels import load_outside_channels
 from app.rate_limit import RateLimited
 from app.reporter import session as case_session
 from app.services import attachments, deadlines, intake, proof_of_work, reports
-from app.services.cases import REPORTER_STATUS_LABELS
 from app.services.directory import pinned_fingerprint
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, readers_for
 from app.taxonomy import load_taxonomy
+from app.vocabulary import REPORTER_STATUS_LABELS
 from crypto.envelope import RecordKind
 from crypto.keys import BoxKeyPair
 

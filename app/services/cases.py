@@ -56,22 +56,21 @@ from app.services.reports import (
 )
 from app.services.routing import Route, RoutingError, readers_for
 from app.taxonomy import Taxonomy
+from app.vocabulary import (
+    LINK_KINDS,
+    OUTCOMES,
+    RETALIATION_RISKS,
+    SEVERITIES,
+    STATUSES,
+    Purpose,
+)
 from crypto.envelope import RecordKind, check_grant_shape, check_record_shape
 from crypto.errors import CryptoError
 
-STATUSES = ("received", "acknowledged", "triaged", "investigating", "findings",
-            "corrective_action", "closed")
-SEVERITIES = ("low", "medium", "high", "critical")
-RETALIATION_RISKS = ("low", "medium", "high")
-OUTCOMES = ("substantiated", "partly_substantiated", "not_substantiated", "out_of_scope")
-LINK_KINDS = ("duplicate", "related", "retaliation")
-# What a message to the reporter is for (CaseRecord.purpose). A status update tells the status
-# of the investigation and the actions taken (SB 53, Labor Code §1107.1(e)(1)); feedback, the
-# action envisaged or taken and its grounds (EU Directive art. 5(13), 9(1)(f)); the outcome
-# is written at closure, with where the reporter can turn next. Plain messages have none.
-# The server cannot read a message: the staff page asks for each part, and the purpose is what
-# the writer declared (README, "Handling cases").
-MESSAGE_PURPOSES = ("update", "feedback")
+# Messages to the reporter a handler may declare a purpose for (the outcome is written by the
+# closing step itself). The server cannot read a message: the staff page asks for each part, and
+# the purpose is what the writer declared (README, "Handling cases").
+MESSAGE_PURPOSES = (Purpose.UPDATE, Purpose.FEEDBACK)
 PURPOSE_SENTENCES = {
     None: "You have a new message.",
     "update": "You have a status update on the investigation.",
@@ -88,17 +87,6 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "corrective_action": (("findings",), "corrective_action"),
     "close": (("corrective_action",), "closed"),
     "reopen": (("closed",), "investigating"),
-}
-
-# What the reporter reads as the status of their case: words of their own, not staff's.
-REPORTER_STATUS_LABELS = {
-    "received": "Received, waiting to be acknowledged",
-    "acknowledged": "Acknowledged",
-    "triaged": "Assessed, to be looked into",
-    "investigating": "Being investigated",
-    "findings": "Investigation concluded",
-    "corrective_action": "Action being taken",
-    "closed": "Closed",
 }
 
 # What the reporter reads on their case page for each step: never a name, never content.

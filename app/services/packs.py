@@ -15,13 +15,9 @@ from app.extensions import DbSession
 from app.services.releases import CLOCKS, Limits, Released, released
 from app.services.statistics import (
     CLOCK_TITLES,
-    OUTCOME_LABELS,
-    OUTCOMES,
     ROUTE_LABELS,
     ROUTES,
     RULES,
-    STATUS_LABELS,
-    STATUSES,
     SUBSTANTIATED,
     TITLES,
     WINDOW_QUARTERS,
@@ -37,6 +33,7 @@ from app.services.statistics import (
 )
 from app.services.suppression import Cell, SuppressedSeries, SuppressedTable, Suppression
 from app.taxonomy import Taxonomy
+from app.vocabulary import OUTCOME_LABELS, OUTCOMES, STATUS_LABELS, STATUSES
 
 
 def _not_released(k: int) -> Cell:

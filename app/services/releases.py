@@ -50,9 +50,7 @@ from app.services import disclosure
 from app.services.disclosure import Figure, Known, Quantity, Relation
 from app.services.statistics import (
     CLOCK_TITLES,
-    OUTCOMES,
     ROUTES,
-    STATUSES,
     SUBSTANTIATED,
     Quarter,
     Raw,
@@ -64,6 +62,7 @@ from app.services.statistics import (
 )
 from app.services.suppression import Cell, Suppression
 from app.taxonomy import Taxonomy
+from app.vocabulary import OUTCOMES, STATUSES
 
 log = logging.getLogger(__name__)
 AUDIENCES: tuple[Scope, ...] = ("board", "officers", "public")

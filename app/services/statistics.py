@@ -61,15 +61,13 @@ from app.roles import Role
 from app.services import suppression
 from app.services.suppression import Cell, SuppressedSeries, SuppressedTable
 from app.taxonomy import Taxonomy
+from app.vocabulary import Outcome
 
 Scope = Literal["board", "officers", "public"]
 SCOPES: tuple[Scope, ...] = ("board", "officers", "public")
 OFFICER_ROLES = (Role.RSO.value, Role.EXECUTIVE.value, Role.BOARD.value)
-STATUSES = ("received", "acknowledged", "triaged", "investigating", "findings",
-            "corrective_action", "closed")
-OUTCOMES = ("substantiated", "partly_substantiated", "not_substantiated", "out_of_scope")
 ROUTES = ("rso", "executive", "board")
-SUBSTANTIATED = ("substantiated", "partly_substantiated")
+SUBSTANTIATED = (Outcome.SUBSTANTIATED, Outcome.PARTLY_SUBSTANTIATED)
 ACKNOWLEDGE_DAYS = 7
 FEEDBACK_MONTHS = 3
 BOARD_NOTICE_DAYS = 3
@@ -554,12 +552,6 @@ RULES: dict[Scope, str] = {
                 "the RSO, executive or Board role.",
     "public": "All cases received in the quarters shown, with larger small-count protection.",
 }
-STATUS_LABELS = {"received": "Received", "acknowledged": "Acknowledged", "triaged": "Triaged",
-                 "investigating": "Investigating", "findings": "Findings recorded",
-                 "corrective_action": "Corrective action", "closed": "Closed"}
-OUTCOME_LABELS = {"substantiated": "Substantiated", "partly_substantiated":
-                  "Partly substantiated", "not_substantiated": "Not substantiated",
-                  "out_of_scope": "Out of scope"}
 ROUTE_LABELS = {"rso": "Responsible Scaling Officer", "executive": "Executive outside the "
                 "RSO's line", "board": "Board"}
 CLOCK_TITLES = {"acknowledge": "Acknowledged within 7 days",

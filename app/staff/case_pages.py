@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import abort, current_app, render_template
 
-from app import get_config
+from app import get_config, vocabulary
 from app.auth.guards import staff_required
 from app.extensions import db
 from app.models import SessionPrincipal
@@ -30,9 +30,9 @@ def _shell(template: str, principal: SessionPrincipal, **context: Any) -> str:
         template, principal=principal,
         org_fingerprint=directory.pinned_fingerprint(get_config(current_app)) or "",
         taxonomy=load_taxonomy(get_config(current_app).instance_path),
-        routes=ROUTE_LABELS, statuses=cases.STATUSES, severities=cases.SEVERITIES,
-        retaliation_risks=cases.RETALIATION_RISKS, outcomes=cases.OUTCOMES,
-        link_kinds=cases.LINK_KINDS, flags=cases.FLAGS,
+        routes=ROUTE_LABELS, statuses=vocabulary.STATUSES, severities=vocabulary.SEVERITIES,
+        retaliation_risks=vocabulary.RETALIATION_RISKS, outcomes=vocabulary.OUTCOMES,
+        link_kinds=vocabulary.LINK_KINDS, flags=cases.FLAGS, words=vocabulary.page_words("staff"),
         reveal_reasons=disclosures.REVEAL_REASONS, handover_reasons=disclosures.HANDOVER_REASONS,
         handover_recipients=disclosures.HANDOVER_RECIPIENTS,
         destruction_reasons=reporter_data.DESTRUCTION_REASONS,

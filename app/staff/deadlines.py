@@ -25,6 +25,7 @@ from sqlalchemy import or_, select
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
+from app import vocabulary
 from app.auth.guards import staff_required
 from app.config import Config, ConfigError
 from app.extensions import DbSession, db
@@ -206,7 +207,7 @@ class AuthorityNoticeForm(FlaskForm):  # type: ignore[misc]
 
 class RetaliationRiskForm(FlaskForm):  # type: ignore[misc]
     retaliation_risk = SelectField("Risk of retaliation against the reporter",
-                                   choices=list(cases.RETALIATION_RISKS))
+                                   choices=list(vocabulary.RETALIATION_RISKS))
 
 
 Action = Callable[[DbSession, Case, StaffUser, Any], object]

@@ -23,16 +23,14 @@ const csrfMeta = () => document.querySelector('meta[name="csrf-token"]');
 const newRef = (prefix) => prefix + candor.toHex(candor.randomBytes(16));
 const pause = () => new Promise((resolve) => setTimeout(resolve, 50)); // lets a status paint
 
-// As app/roles.py ROLE_LABELS: how a reporter reads a recipient's role.
-const ROLE_LABELS = { rso: "Responsible Scaling Officer", executive: "executive",
-                      board: "Board member" };
 const UNREADABLE = "This part of the case could not be decrypted: it may have been altered. " +
   "Nothing was changed. Tell the lab another way (see the start page).";
-const RECORD_LABELS = {
-  report: "Report", identity: "Identity and contact details", message: "Message",
-};
-// What a message from the recipients is for (the clocks the law sets meet only these).
-const PURPOSE_LABELS = { update: "Status update", feedback: "Feedback", outcome: "Outcome" };
+// How a reporter reads roles, records and purposes: from the server (app/vocabulary.py, in the
+// page's <meta name="candor-words">), so no list of them lives here.
+const WORDS = JSON.parse(document.querySelector('meta[name="candor-words"]')?.content ?? "{}");
+const ROLE_LABELS = WORDS.roles ?? {};
+const RECORD_LABELS = WORDS.records ?? {};
+const PURPOSE_LABELS = WORDS.purposes ?? {};
 
 // What this page holds in memory only: the codename just made (until the reporter has saved
 // it) and the case key of the case on screen. Leaving or reloading the page forgets both.

@@ -17,52 +17,16 @@ const PREVIEW_CHARACTERS = 200;
 const UNREADABLE = "This record could not be decrypted with your key: it may have been " +
   "altered, or sealed under a key you do not hold.";
 
-const STATUS_LABELS = {
-  received: "Received", acknowledged: "Acknowledged", triaged: "Triaged",
-  investigating: "Investigating", findings: "Findings recorded",
-  corrective_action: "Corrective action recorded", closed: "Closed",
-};
-const EVENT_LABELS = {
-  received: "Report received", acknowledge: "Acknowledged", triage: "Triaged",
-  investigate: "Investigation started", findings: "Findings recorded",
-  corrective_action: "Corrective action recorded", close: "Closed", reopen: "Reopened",
-  message_written: "Message to the reporter", note_written: "Internal note written",
-  assigned: "Assignment changed", shared: "Shared with another recipient",
-  access_revoked: "Access revoked, case key replaced", recused: "A recipient recused",
-  identity_revealed: "Identity revealed", linked: "Linked to another case",
-  opened_by_staff: "Opened by staff", escalated: "Escalated to the Board",
-  update_written: "Status update to the reporter", feedback_written: "Feedback to the reporter",
-  retaliation_risk_assessed: "Retaliation risk assessed",
-  critical_incident_flagged: "Flagged as a critical safety incident",
-  authority_notified: "Notice to the authority recorded",
-  waiting_for_reporter: "Waiting for the reporter", checkin: "Follow-up check-in",
-  board_notified: "Board told",
-  handed_over: "Material handed over beyond the case", exported: "Exported",
-  disclosure_notice: "Reporter told their identity will be passed on",
-  record_destroyed: "A record was destroyed", data_request: "Data request recorded",
-  data_request_answered: "Data request answered",
-  taken_on_behalf: "Report taken down with the reporter", minutes_agreed: "Minutes agreed",
-};
-const CLOCK_LABELS = {
-  acknowledge: "acknowledgement", feedback: "feedback to the reporter",
-  status_update: "status update", board_notice: "Board notice", triage: "triage",
-  investigation_start: "start of the investigation", checkin: "follow-up check-in",
-  critical_incident: "notice to the authority",
-  incident_imminent: "notice to the authority (24 hours)",
-};
-const PURPOSE_LABELS = { update: "Status update", feedback: "Feedback", outcome: "Outcome" };
-const FLAG_LABELS = {
-  material_risk: "Possible material safety risk", sb53_disclosure: "SB 53 disclosure",
-  identity_given: "Identity given", concerns_rso: "Concerns the RSO",
-  critical_incident: "Critical safety incident",
-};
-const ACTION_LABELS = {
-  acknowledge: "Acknowledged.", triage: "Triaged.", investigate: "The investigation is open.",
-  findings: "Findings recorded.", corrective_action: "Corrective action recorded.",
-  close: "Closed.", reopen: "Reopened.",
-};
-
-const ROUTE_LABELS = { rso: "RSO", executive: "Executive", board: "Board" };
+// The labels of statuses, events, clocks, flags and routes come from the server
+// (app/vocabulary.py, rendered into the page as JSON), so no list of them lives here.
+const WORDS = JSON.parse(document.querySelector('meta[name="candor-words"]').content);
+const STATUS_LABELS = WORDS.statuses;
+const EVENT_LABELS = WORDS.events;
+const CLOCK_LABELS = WORDS.clocks;
+const PURPOSE_LABELS = WORDS.purposes;
+const FLAG_LABELS = WORDS.flags;
+const ACTION_LABELS = WORDS.actions;
+const ROUTE_LABELS = WORDS.routes;
 const label = (table, key) => table[key] ?? String(key).replaceAll("_", " ");
 
 function element(tag, text, className) {
