@@ -52,13 +52,13 @@ run: install vendor db
 	    $(BIN)/python -m app.server
 
 lint: install
-	$(BIN)/ruff check app crypto tests bench migrations/env.py
-	$(BIN)/mypy app crypto
+	$(BIN)/ruff check app crypto candor_reporter tests bench migrations/env.py
+	$(BIN)/mypy app crypto candor_reporter
 
 # Static security checks of the server and the protocol library; each remaining finding is
 # justified inline with `# nosec <id>` and a reason.
 security: install
-	$(BIN)/bandit -q -c pyproject.toml -r app crypto
+	$(BIN)/bandit -q -c pyproject.toml -r app crypto candor_reporter
 
 # Known vulnerabilities in the installed dependencies. Needs PyPI's JSON API over the network,
 # so it is not part of `make test`. --strict: a package it could not look up is a failure, not

@@ -71,7 +71,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.governance.routes import bp as governance_bp
     from app.reporter.plain import bp as reporter_plain_bp
     from app.reporter.routes import bp as reporter_bp
-    from app.staff.routes import bp as staff_bp
+    from app.staff import bp as staff_bp
 
     auth.init_app(app)
     from app.staff.deadlines import bp as deadlines_bp

@@ -12,8 +12,8 @@ from flask.cli import FlaskGroup, with_appcontext
 from app import backup
 from app.config import Config, ConfigError
 from app.extensions import db
-from app.reporter.cli import report_group
 from app.roles import Role
+from candor_reporter.cli import report_group
 
 DEMO_PASSWORD_PREFIX = "candor-demo-"  # noqa: S105 - development-only demo accounts  # nosec B105
 

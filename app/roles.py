@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
+from candor_reporter import protocol
+from candor_reporter.protocol import READER_ROLE_LABELS
+
 
 class Role(StrEnum):
     RSO = "rso"
@@ -15,19 +18,12 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-# What a reporter reads for a recipient's role (the people who can read a report).
+# What people read for a role. The roles a reporter meets in the key directory are named by the
+# reporter's client (``candor_reporter.protocol.READER_ROLE_LABELS``, with ``describe_person``).
 ROLE_LABELS: dict[Role, str] = {
-    Role.RSO: "Responsible Scaling Officer", Role.EXECUTIVE: "executive",
-    Role.BOARD: "Board member", Role.GOVERNANCE: "governance", Role.AUDITOR: "auditor",
-    Role.ADMIN: "administrator",
+    **{Role(role): label for role, label in READER_ROLE_LABELS.items()},
+    Role.GOVERNANCE: "governance", Role.AUDITOR: "auditor", Role.ADMIN: "administrator",
 }
-
-
-def describe_person(username: str, roles: Iterable[str]) -> str:
-    """"rso1, Responsible Scaling Officer": a recipient as a reporter sees them listed. A role
-    this version does not know (from a newer server's directory) is shown as it is named."""
-    known = {str(role): label for role, label in ROLE_LABELS.items()}
-    return ", ".join([username, *sorted(known.get(role, role) for role in roles)])
 
 
 class Permission(StrEnum):
@@ -66,3 +62,8 @@ def permissions_for(roles: Iterable[Role]) -> frozenset[Permission]:
     for role in roles:
         granted |= ROLE_PERMISSIONS[role]
     return frozenset(granted)
+
+
+def describe_person(username: str, roles: Iterable[str]) -> str:
+    """A staff member as staff pages list them: their name and every role's label."""
+    return protocol.describe_person(username, roles, {str(r): v for r, v in ROLE_LABELS.items()})

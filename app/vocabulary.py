@@ -12,7 +12,7 @@ from typing import Literal
 
 from markupsafe import Markup
 
-from app.roles import ROLE_LABELS
+from candor_reporter.protocol import READER_ROLE_LABELS
 
 
 class Status(StrEnum):
@@ -148,7 +148,7 @@ REPORTER_RECORD_LABELS = {
 def page_words(surface: Literal["staff", "reporter"]) -> dict[str, dict[str, str]]:
     """The labels a surface's scripts show, keyed by the values the API sends."""
     if surface == "reporter":
-        return {"roles": {str(k): v for k, v in ROLE_LABELS.items()},
+        return {"roles": READER_ROLE_LABELS,
                 "records": REPORTER_RECORD_LABELS,
                 "purposes": PURPOSE_LABELS}
     return {"statuses": STATUS_LABELS, "outcomes": OUTCOME_LABELS,

@@ -17,7 +17,7 @@ import time
 
 from _report import Report, arguments
 
-from app.reporter import protocol
+from candor_reporter import protocol
 
 
 def solve_rate(seconds: float = 2.0) -> float:

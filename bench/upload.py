@@ -36,7 +36,7 @@ from typing import Any
 
 from _report import Report, arguments
 
-from app.reporter import protocol
+from candor_reporter import protocol
 from crypto import kdf
 from tests.support import live_instance
 

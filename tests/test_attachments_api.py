@@ -15,9 +15,9 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import Attachment, Case, CaseRecord
-from app.reporter import protocol
 from app.roles import Role
 from app.services import attachments
+from candor_reporter import protocol
 from crypto.stream import FRAME_SIZE, HEADER_SIZE, decrypt_chunks, decrypt_file_key
 from tests.support.attachments import staff_files
 from tests.support.casework import CaseworkClient

@@ -21,9 +21,9 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from app.models import Case
-from app.reporter import protocol
 from app.roles import Role
 from app.services import audit
+from candor_reporter import protocol
 from crypto.envelope import GrantKind, RecordKind, decrypt_record, open_grant
 from tests.conftest import make_config
 from tests.support import databases

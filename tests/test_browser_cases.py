@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Case
-from app.reporter import protocol
 from app.roles import Role
 from app.services import attachments
+from candor_reporter import protocol
 from tests.conftest import PageLog
 from tests.support.casework import CaseworkClient
 from tests.support.dump import database_dump

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEntry, Case, CaseGrant
-from app.reporter import protocol
 from app.roles import Role
+from candor_reporter import protocol
 from crypto.envelope import CaseKey, GrantKind, RecordKind, encrypt_record, seal_case_key
 from tests.support.casework import CaseworkClient, b64
 from tests.support.reporting import ReporterClient

@@ -19,11 +19,11 @@ from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import Case, CaseRecord, today
-from app.reporter import protocol
-from app.reporter.cli import report_group, server_url, shown
-from app.reporter.protocol import verified_directory
 from app.roles import Role
 from app.services.directory import current_fingerprint
+from candor_reporter import protocol
+from candor_reporter.cli import report_group, server_url, shown
+from candor_reporter.protocol import verified_directory
 from crypto import codename as codenames
 from crypto.directory import OrganisationSigningKey, fingerprint
 from crypto.envelope import (

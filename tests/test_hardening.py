@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from app.reporter import metadata, protocol
 from app.roles import Role
 from app.services.blobs import BlobStore
+from candor_reporter import metadata, protocol
 from crypto.envelope import CaseKey, GrantKind, seal_case_key
 from tests.support.casework import CaseworkClient, b64
 from tests.support.reporting import ReporterClient

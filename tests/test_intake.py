@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEntry, Case, CaseIntake
-from app.reporter import protocol
 from app.roles import Role
+from candor_reporter import protocol
 from tests.support.casework import CaseworkClient
 from tests.support.reporting import ReporterClient
 from tests.support.staff import Account, StaffLogin

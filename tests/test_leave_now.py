@@ -14,8 +14,8 @@ from sqlalchemy import inspect, select
 from app.api.reports import RETALIATION_SESSION_ENDED
 from app.extensions import db
 from app.models import EndedReporterSession, PendingReceipt
-from app.reporter import protocol
 from app.roles import Role
+from candor_reporter import protocol
 from tests.support.reporting import ReporterClient
 from tests.support.staff import StaffLogin
 

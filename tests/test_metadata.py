@@ -1,4 +1,4 @@
-"""Removing image metadata before encryption (app/reporter/metadata.py)."""
+"""Removing image metadata before encryption (candor_reporter/metadata.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from app.reporter import metadata
+from candor_reporter import metadata
 from tests.support.images import (
     GPS_MARK,
     TEXT_MARK,

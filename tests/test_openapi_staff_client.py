@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import CaseRecord
-from app.reporter.protocol import new_record_ref
 from app.roles import Role
+from candor_reporter.protocol import new_record_ref
 from crypto import kdf, keys
 from crypto.envelope import GrantKind, RecordKind, encrypt_record, open_grant
 from tests.support.reporting import ReporterClient

@@ -20,11 +20,11 @@ from app.api.reports import PROOF_OF_WORK_FAILED
 from app.config import Config, ConfigError
 from app.extensions import db
 from app.models import Case
-from app.reporter import protocol
 from app.roles import Role
 from app.services import proof_of_work
 from app.services.directory import pinned_fingerprint
 from app.services.proof_of_work import ProofOfWorkRejected, SpentChallenges
+from candor_reporter import protocol
 from tests.conftest import SECRET, free_port
 from tests.support.reporting import ReporterClient
 from tests.support.staff import StaffLogin

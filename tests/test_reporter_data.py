@@ -26,9 +26,9 @@ from app.models import (
     RecordDestruction,
     today,
 )
-from app.reporter import protocol
 from app.roles import Role
 from app.services import retention
+from candor_reporter import protocol
 from crypto.envelope import RecordKind
 from tests.support.casework import CaseworkClient
 from tests.support.reporting import ReporterClient

@@ -14,10 +14,10 @@ from sqlalchemy import func
 
 from app.extensions import db
 from app.models import Case, CaseGrant, CaseRecord
-from app.reporter import protocol
 from app.roles import Role
 from app.services import deadlines, reports
 from app.services.directory import pinned_fingerprint
+from candor_reporter import protocol
 from crypto import kdf
 from tests.support.dump import database_dump
 from tests.support.reporting import ReporterClient

@@ -14,9 +14,9 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import Case, CaseExclusion, CaseGrant
-from app.reporter import protocol
 from app.roles import Role
 from app.services.reports import INHERITED_READERS
+from candor_reporter import protocol
 from tests.support.dump import database_dump
 from tests.support.reporting import ReporterClient
 from tests.support.staff import StaffLogin

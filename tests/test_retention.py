@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
+from app import get_config
 from app.extensions import db
 from app.models import (
     AuditEntry,
@@ -82,7 +83,7 @@ def test_a_reopened_case_is_not_destroyed(app: Flask, staff: StaffLogin) -> None
     rso = staff.create("rso-reopen", Role.RSO)
     number = closed_case(app, 3, "out_of_scope", rso.id, status="investigating")
     with app.app_context():
-        assert retention.apply(db.session, datetime(2030, 1, 1)).destroyed == []
+        assert retention.apply(db.session, datetime(2030, 1, 1), get_config(app)).destroyed == []
     assert counts(app, number) == (2, 1)
 
 

@@ -13,10 +13,10 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import Case
-from app.reporter import protocol
-from app.reporter.cli import report_group
 from app.roles import Role
 from app.services.directory import pinned_fingerprint
+from candor_reporter import protocol
+from candor_reporter.cli import report_group
 from tests.support.reporting import ReporterClient
 from tests.support.staff import StaffLogin
 from tests.test_reporter_plain import NEW, page, report_form

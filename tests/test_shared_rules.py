@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from app.reporter import protocol
-from app.reporter.protocol import NO_BOARD_FOR_RSO_REPORT, NoReaders, Reader
+from candor_reporter import protocol
+from candor_reporter.protocol import NO_BOARD_FOR_RSO_REPORT, NoReaders, Reader
 
 RULES = Path(__file__).parent / "vectors" / "rules"
 READERS = json.loads((RULES / "readers.json").read_text(encoding="ascii"))["cases"]

@@ -14,10 +14,10 @@ from flask import Flask
 
 from app.extensions import db
 from app.models import AuditEntry, LoginThrottle, utcnow
-from app.reporter.protocol import solve_proof_of_work
 from app.roles import Role
 from app.services import throttle
 from app.services.directory import pinned_fingerprint
+from candor_reporter.protocol import solve_proof_of_work
 from tests.support.staff import StaffLogin, csrf_token
 
 MAX_BITS = 10  # the cap, kept low so the test's attackers solve puzzles quickly

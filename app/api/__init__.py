@@ -1,11 +1,7 @@
 """JSON API, version 1, used by the pages' scripts and the command-line client."""
 
-from flask import Blueprint
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-# The modules below attach their endpoints to ``bp``.
-from app.api import (  # noqa: E402, F401
+# Importing these modules attaches their endpoints to ``bp``.
+from app.api import (  # noqa: F401
     attachments,
     cases,
     directory,
@@ -16,3 +12,6 @@ from app.api import (  # noqa: E402, F401
     reporter_data,
     reports,
 )
+from app.api.blueprint import bp
+
+__all__ = ["bp"]

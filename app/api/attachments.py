@@ -20,7 +20,7 @@ from typing import Any
 from flask import Response, abort, current_app, jsonify, request
 
 from app import get_config
-from app.api import bp
+from app.api.blueprint import bp
 from app.api.reports import current_reporter_case
 from app.auth.guards import staff_required
 from app.extensions import db

@@ -14,7 +14,7 @@ from flask import Response, abort, current_app, jsonify, request
 from sqlalchemy import select
 
 from app import get_config
-from app.api import bp
+from app.api.blueprint import bp
 from app.auth.guards import staff_required
 from app.extensions import db
 from app.json_input import (

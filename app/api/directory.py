@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.extensions import db
 from app.json_input import b64
 from app.services import directory

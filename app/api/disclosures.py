@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.api.cases import _act, _encrypted
 from app.auth.guards import staff_required
 from app.extensions import db

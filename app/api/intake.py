@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.api.cases import _act
 from app.api.reports import current_reporter_case, reporter_view
 from app.auth.guards import staff_required

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Response, abort, jsonify
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.auth.guards import staff_required
 from app.extensions import db
 from app.json_input import bool_field, json_body

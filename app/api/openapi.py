@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.api.legal_hold import LEGAL_HOLD_PATHS
 from app.api.openapi_staff import CSRF as STAFF_CSRF
 from app.api.openapi_staff import SECURITY_SCHEME as STAFF_SECURITY_SCHEME

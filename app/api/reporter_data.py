@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response, abort, current_app
 
 from app import get_config
-from app.api import bp
+from app.api.blueprint import bp
 from app.api.cases import _act, _encrypted
 from app.auth.guards import staff_required
 from app.extensions import db

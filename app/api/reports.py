@@ -15,7 +15,7 @@ from flask import Response, abort, current_app, jsonify
 from flask_wtf.csrf import generate_csrf
 
 from app import get_config, spent_challenges, take_rate_limit
-from app.api import bp
+from app.api.blueprint import bp
 from app.extensions import db
 from app.json_input import (
     b64,

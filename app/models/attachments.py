@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Base
-from app.models import Case, CaseRecord
+from app.models.cases import Case, CaseRecord
 
 __all__ = ["Attachment"]
 

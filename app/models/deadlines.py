@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
-from app.models import utcnow
+from app.models.clock import utcnow
 
 __all__ = [
     "ClockPause",

@@ -1,7 +1,7 @@
 """The reporter's journey without JavaScript (Tor Browser at its safest setting, for one).
 
 A browser that runs no code cannot encrypt, so for these pages the server runs the reporter's
-side of the protocol (``app.reporter.protocol``) in memory for the one request: it encrypts the
+side of the protocol (``candor_reporter.protocol``) in memory for the one request: it encrypts the
 report to the verified keys of its readers, derives the reporter's key from the codename to read
 the case, and encrypts a reply. Only ciphertext reaches ``app.services.reports``. The plaintext
 and the codename are never logged, stored, put in a URL or a cookie, and the pages tell the
@@ -45,14 +45,13 @@ from app import get_config, take_rate_limit
 from app.api.reports import NOT_FOUND, RETALIATION_SESSION_ENDED, reporter_view
 from app.extensions import csrf, db
 from app.models import Case, StaffUser
-from app.reporter import protocol
 from app.reporter import session as case_session
 from app.reporter.routes import reporter_page_context
 from app.reporter.uploads import MAX_FILES, PlainUploads
-from app.roles import describe_person
 from app.services import attachments, deadlines, directory, intake, receipts, reports
 from app.services.routing import ROUTE_LABELS, Readers, Route, RoutingError, readers_for
 from app.taxonomy import Taxonomy, load_taxonomy
+from candor_reporter import protocol
 from crypto.codename import codename_lookup_id
 from crypto.envelope import RecordKind
 from crypto.errors import CryptoError
@@ -118,7 +117,7 @@ class NewReportForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
         self.category.choices = [SelectChoice("", "Choose a category"),
                                  *(SelectChoice(c.id, c.label) for c in taxonomy.categories)]
         self.concerned.choices = [
-            SelectChoice(s.id, describe_person(s.username, s.roles)) for s in recipients]
+            SelectChoice(s.id, protocol.describe_person(s.username, s.roles)) for s in recipients]
 
 
 class OpenCaseForm(FlaskForm):  # type: ignore[misc]

@@ -15,9 +15,9 @@ from app.outside_channels import load_outside_channels
 from app.reporter import privacy as privacy_notice
 from app.reporter import session as case_session
 from app.rights_notice import load_notice
-from app.roles import describe_person
 from app.services import directory, reports
 from app.services.routing import ROUTE_LABELS
+from candor_reporter.protocol import describe_person
 from crypto.stream import CHUNK_SIZE
 
 bp = Blueprint("reporter", __name__)

@@ -2,7 +2,7 @@
 
 Werkzeug's form parser spools uploaded files to temporary files by default, which here would
 write a reporter's plaintext to disk. Instead, for the pages that take files, each file part of
-the multipart body goes straight through the metadata stripper (``app.reporter.metadata``) and
+the multipart body goes straight through the metadata stripper (``candor_reporter.metadata``) and
 a ``StreamEncryptor`` into the blob store, a piece at a time as the parser reads it: no file is
 ever whole in memory and nothing but ciphertext is written. The hook is ``_get_file_stream``,
 the method Werkzeug documents for replacing that spooling, set for the one request.
@@ -21,10 +21,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.extensions import DbSession
 from app.models import Attachment, Case, today
-from app.reporter import protocol
-from app.reporter.metadata import MetadataError, SniffingStripper
 from app.services import attachments
 from app.services.blobs import BlobStore
+from candor_reporter import protocol
+from candor_reporter.metadata import MetadataError, SniffingStripper
 from crypto.envelope import CaseKey
 from crypto.stream import HEADER_SIZE, FileKey, StreamEncryptor
 

@@ -2,7 +2,7 @@
 
 Before ``POST /api/v1/reports`` stores a report, the client must solve a fresh challenge from
 ``GET /api/v1/proof-of-work``: find an 8-byte nonce whose hash with the challenge starts with
-``bits`` zero bits (``app/reporter/protocol.py`` defines the hash; about 2**bits attempts). A
+``bits`` zero bits (``candor_reporter/protocol.py`` defines the hash; about 2**bits attempts). A
 flood of reports then costs the sender real computing time, while nothing about any sender is
 asked for or kept.
 
@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass
 
 from app.config import derive_key
-from app.reporter.protocol import (
+from candor_reporter.protocol import (
     PROOF_OF_WORK_NONCE_SIZE,
     has_leading_zero_bits,
     proof_of_work_hash,

@@ -111,16 +111,10 @@ def destroy_content(session: DbSession, case: Case, on: date, config: Config | N
     return row
 
 
-def apply(session: DbSession, now: datetime | date, config: Config | None = None) -> RetentionRun:
+def apply(session: DbSession, now: datetime | date, config: Config | None) -> RetentionRun:
     """Destroy the content of every case whose retention period has ended and is not under
     legal hold (the tick calls this; so does ``candor retention run``). Commits per batch, so
     a long backlog never holds one huge transaction; safe to run twice and at any time."""
-    if config is None:
-        from flask import current_app, has_app_context
-
-        from app import get_config
-
-        config = get_config(current_app) if has_app_context() else None
     on = now.date() if isinstance(now, datetime) else now
     periods = periods_from(config)
     destroyed: list[str] = []

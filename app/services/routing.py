@@ -13,9 +13,9 @@ from enum import StrEnum
 
 from app.extensions import DbSession
 from app.models import StaffUser
-from app.reporter.protocol import NO_BOARD_FOR_RSO_REPORT
 from app.roles import Role
 from app.services.directory import active_entries, active_entry_roles
+from candor_reporter.protocol import NO_BOARD_FOR_RSO_REPORT
 
 
 class Route(StrEnum):

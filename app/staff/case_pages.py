@@ -18,7 +18,7 @@ from app.models import SessionPrincipal
 from app.roles import Permission
 from app.services import cases, directory, disclosures, intake, reporter_data
 from app.services.routing import ROUTE_LABELS
-from app.staff.routes import bp
+from app.staff.blueprint import bp
 from app.taxonomy import load_taxonomy
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     current_app,
@@ -25,10 +24,9 @@ from app.models import SessionPrincipal, StaffUser, today
 from app.roles import Permission, Role
 from app.services import audit, cases, invitations, staff_accounts
 from app.services.staff_accounts import AccountError, PuzzleNeeded
+from app.staff.blueprint import bp
 from app.staff.forms import InviteStaffForm
 from crypto.directory import fingerprint
-
-bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
 @bp.get("/")
@@ -137,6 +135,3 @@ def admin_disable(principal: SessionPrincipal, staff_id: int) -> Response:
         flash(f"{staff.username} is disabled and removed from the key directory.", "success")
     return redirect(url_for(".admin_staff"))  # type: ignore[return-value]
 
-
-# The case pages live in their own module on this blueprint.
-from app.staff import case_pages  # noqa: E402, F401

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.reporter import protocol
+from candor_reporter import protocol
 from crypto import kdf
 from tests.soak.checks import Acknowledged, check_every_case
 from tests.soak.conftest import SOAK_KILLS

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from app.reporter import protocol
+from candor_reporter import protocol
 from crypto import kdf
 from tests.soak.checks import Acknowledged, check_every_case
 from tests.soak.conftest import SOAK_SECONDS

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 
-from app.reporter import protocol
+from candor_reporter import protocol
 from crypto.envelope import RecordKind, decrypt_record
 from crypto.stream import decrypt_chunks, decrypt_file_key
 from tests.support.casework import CaseworkClient

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from app.reporter.protocol import new_record_ref
+from candor_reporter.protocol import new_record_ref
 from crypto.envelope import (
     CaseKey,
     GrantKind,

@@ -92,7 +92,7 @@ def prebuild_submissions(reporter: HttpReporter, count: int, route: str = "rso",
     """``count`` valid encrypted submissions for the server, built the way the command-line
     client builds them (``protocol.build_submission``) against the verified directory. Only
     for a server whose proof of work is off (``CANDOR_PROOF_OF_WORK_BITS=0``)."""
-    from app.reporter import protocol
+    from candor_reporter import protocol
     from crypto import kdf
 
     options = reporter.get_json("/api/v1/report-options")

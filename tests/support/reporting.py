@@ -7,7 +7,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from app.reporter import protocol
+from candor_reporter import protocol
 from crypto import kdf
 
 

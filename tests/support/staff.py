@@ -12,10 +12,10 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import StaffUser
-from app.reporter.protocol import solve_proof_of_work
 from app.roles import Role
 from app.services.directory import load_signing_key
 from app.services.staff_accounts import create_staff, find_staff
+from candor_reporter.protocol import solve_proof_of_work
 from crypto import kdf, keys
 
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')

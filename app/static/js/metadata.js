@@ -1,5 +1,5 @@
 // Removing image metadata in the browser before a file is encrypted, as it streams past: the
-// same rules, step for step, as app/reporter/metadata.py (which the no-JavaScript path and the
+// same rules, step for step, as candor_reporter/metadata.py (which the no-JavaScript path and the
 // command-line client use). JPEG keeps only what a decoder needs (APP0 "JFIF" without its
 // thumbnail, APP14 "Adobe"), losing EXIF with its GPS block, XMP, IPTC, ICC profiles, comments
 // and anything after the end marker; PNG keeps its critical chunks and the ancillary chunks

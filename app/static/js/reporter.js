@@ -1,5 +1,5 @@
 // The reporter's journey in the browser: making a report and coming back to it with the
-// codename. It does, step for step, what app/reporter/protocol.py does: the server receives
+// codename. It does, step for step, what candor_reporter/protocol.py does: the server receives
 // ciphertext, the choices it needs for routing, and the codename's lookup identifier.
 //
 // The codename exists only in variables of this page: never in a URL, a cookie, storage or a

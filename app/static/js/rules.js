@@ -1,4 +1,4 @@
-// Two rules every client applies exactly as app/reporter/protocol.py does, held to the same
+// Two rules every client applies exactly as candor_reporter/protocol.py does, held to the same
 // vectors (tests/vectors/rules/, run by Python and by Chromium): who reads a report, worked out
 // from the roles the organisation signed, and the file name kept for an attachment. No DOM, no
 // cryptography, no requests.

@@ -58,6 +58,18 @@ def new_record_ref() -> str:
     return "r-" + secrets.token_hex(16)
 
 
+# How a reporter reads the role of someone in the key directory (the roles that receive reports).
+READER_ROLE_LABELS = {"rso": "Responsible Scaling Officer", "executive": "executive",
+                      "board": "Board member"}
+
+
+def describe_person(username: str, roles: Iterable[str],
+                    labels: Mapping[str, str] = READER_ROLE_LABELS) -> str:
+    """"rso1, Responsible Scaling Officer": a recipient as a reporter sees them listed. A role
+    this version does not know (from a newer server's directory) is shown as it is named."""
+    return ", ".join([username, *sorted(labels.get(role, role) for role in roles)])
+
+
 @dataclass(frozen=True)
 class Reader:
     """A recipient as its signed directory entry describes it."""

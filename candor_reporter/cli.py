@@ -1,7 +1,7 @@
 """``candor report``: report, read replies and answer from a reporter's own machine.
 
 For reporters who trust no code a server serves them. Every key is derived, every report and
-message encrypted and decrypted here (``app.reporter.protocol``); the server gets ciphertext
+message encrypted and decrypted here (``candor_reporter.protocol``); the server gets ciphertext
 and metadata only. The key directory is checked against the organisation key fingerprint given
 on the command line before anything is encrypted or any codename-derived value is sent.
 
@@ -27,9 +27,8 @@ from urllib.parse import urlsplit
 
 import click
 
-from app.reporter import protocol
-from app.reporter.metadata import MetadataError, SniffingStripper, sniff
-from app.roles import describe_person
+from candor_reporter import protocol
+from candor_reporter.metadata import MetadataError, SniffingStripper, sniff
 from crypto import kdf
 from crypto.envelope import CaseKey
 from crypto.errors import CryptoError
@@ -445,7 +444,7 @@ def _show_readers(readers: protocol.Readers) -> None:
         if people:
             click.echo(heading)
             for reader in people:
-                click.echo(f"  {describe_person(shown(reader.username), reader.roles)}")
+                click.echo(f"  {protocol.describe_person(shown(reader.username), reader.roles)}")
 
 
 def _read_text(source: TextIO | None, what: str) -> str:
