@@ -12,6 +12,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from app import backup
 from app.config import Config, ConfigError
 from app.extensions import db
+from app.quarters import Quarter
 from app.roles import Role
 from candor_reporter.cli import report_group
 
@@ -247,7 +248,7 @@ def seed_demo(history: bool) -> None:
         from datetime import UTC, datetime
 
         from app.demo_history import DEMO_PREFIX, add_history, history_size
-        from app.services import packs, releases, statistics
+        from app.services import packs, releases
         from app.taxonomy import load_taxonomy
 
         taxonomy = load_taxonomy(config.instance_path)
@@ -257,7 +258,7 @@ def seed_demo(history: bool) -> None:
         click.echo("Releasing the last four quarters' statistics...")
         # Release the Board's last four quarters now (each checked with the solver, a second
         # or so on this many small counts), so the first page opens at once.
-        packs.pack(db.session, "board", statistics.last_ended_quarter(today), today, taxonomy,
+        packs.pack(db.session, "board", Quarter.last_ended(today), today, taxonomy,
                    releases.Limits(config.statistics_min_cell, config.public_min_cell))
         click.echo(f"Demonstration history: {history_size(db.session)} case rows numbered "
                    f"{DEMO_PREFIX}..., metadata only, for the governance pages "

@@ -85,6 +85,8 @@ def _kind_byte(value: int, enum: type[IntEnum], table: dict[int, bytes]) -> byte
 
 _INNER_FIXED = 1 + 1 + 4 + CaseKey.SIZE
 GRANT_MIN_SIZE = 1 + SEAL_OVERHEAD + _INNER_FIXED + 1
+# The largest record: version, nonce, the largest padded bucket and the tag (SPEC.md 5.3, 8.8).
+RECORD_MAX_SIZE = 1 + AEAD_NONCE_SIZE + max(BUCKET_SIZES) + AEAD_TAG_SIZE
 GRANT_MAX_SIZE = 1 + SEAL_OVERHEAD + _INNER_FIXED + MAX_IDENTIFIER_LENGTH
 
 

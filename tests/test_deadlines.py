@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import CaseEvent, CaseGrant, EscalationStep, OrgDeadlineStep
+from app.quarters import Quarter
 from app.services import deadlines, escalation
 from app.services.deadline_policy import (
     BUILT_IN_VERSION,
@@ -23,6 +24,8 @@ from app.services.deadline_policy import (
     load_policies,
 )
 from tests.support.deadline_world import D0, World, days
+
+PACK = Quarter(2031, 1)  # the quarter whose pack these tests record
 
 
 def test_acknowledge_ladder_each_step_once(world: World, app: Flask) -> None:
@@ -269,8 +272,8 @@ def test_quarterly_pack_reminds_until_recorded(world: World, app: Flask) -> None
     assert world.outbox()[-1] == (world.people.rso, "pending",
                                   "The quarterly pack for 2031-Q1 is due by 2031-04-30")
     with app.app_context():
-        assert escalation.record_quarterly_pack(db.session, 20311, None, date(2031, 4, 29))
-        assert not escalation.record_quarterly_pack(db.session, 20311, None, date(2031, 4, 29))
+        assert escalation.record_quarterly_pack(db.session, PACK, None, date(2031, 4, 29))
+        assert not escalation.record_quarterly_pack(db.session, PACK, None, date(2031, 4, 29))
         db.session.commit()
     world.tick(date(2031, 5, 9))
     with app.app_context():

@@ -25,10 +25,11 @@ from sqlalchemy import insert
 from app import vocabulary
 from app.extensions import db
 from app.models import CaseExclusion
+from app.quarters import Quarter
 from app.roles import Role
 from app.services import packs, statistics
 from app.services.releases import Limits
-from app.services.statistics import Quarter, months_of
+from app.services.statistics import months_of
 from app.taxonomy import RSP_V3
 from tests.support.case_metadata import case_row, generate
 from tests.support.staff import StaffLogin

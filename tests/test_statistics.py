@@ -16,10 +16,11 @@ from sqlalchemy import insert
 
 from app.extensions import db
 from app.models import CaseEvent, CaseExclusion
+from app.quarters import Quarter
 from app.roles import Role
 from app.services import packs, statistics
 from app.services.releases import Limits
-from app.services.statistics import Quarter, percentile
+from app.services.statistics import percentile
 from app.taxonomy import RSP_V3
 from tests.support.case_metadata import case_row
 from tests.support.staff import StaffLogin
@@ -51,7 +52,7 @@ def test_quarters() -> None:
     assert Quarter.of(date(2026, 12, 31)).shifted(1) == Quarter(2027, 1)
     assert [q.label for q in statistics.window(Quarter(2026, 1), 3)] == \
         ["2025-Q3", "2025-Q4", "2026-Q1"]
-    assert statistics.last_ended_quarter(date(2026, 4, 1)) == Quarter(2026, 1)
+    assert Quarter.last_ended(date(2026, 4, 1)) == Quarter(2026, 1)
     for bad in ("2026-Q5", "26-Q1", "2026Q1", ""):
         try:
             Quarter.parse(bad)

@@ -15,8 +15,11 @@ from app import create_app
 from app.config import _create_secret_file
 from app.extensions import db, savepoint
 from app.models import AuditEntry, CaseGrant, OrgDeadlineStep
+from app.quarters import Quarter
 from app.services import escalation
 from tests.conftest import make_config
+
+PACK = Quarter(2026, 1)  # the quarter whose pack these tests record
 
 
 def stored_steps() -> int:
@@ -36,13 +39,13 @@ def test_recording_a_pack_is_all_or_nothing(app: Flask) -> None:
     """The step and its audit entry go together (a crash before the commit keeps neither)."""
     with app.app_context():
         audit_entries = db.session.scalar(select(func.count()).select_from(AuditEntry))
-        assert escalation.record_quarterly_pack(db.session, 20261, None, date(2026, 4, 2))
+        assert escalation.record_quarterly_pack(db.session, PACK, None, date(2026, 4, 2))
         db.session.rollback()
         assert stored_steps() == 0
         assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == audit_entries
-        assert escalation.record_quarterly_pack(db.session, 20261, None, date(2026, 4, 2))
+        assert escalation.record_quarterly_pack(db.session, PACK, None, date(2026, 4, 2))
         db.session.commit()
-        assert not escalation.record_quarterly_pack(db.session, 20261, None, date(2026, 4, 2))
+        assert not escalation.record_quarterly_pack(db.session, PACK, None, date(2026, 4, 2))
         db.session.rollback()
         assert stored_steps() == 1
 

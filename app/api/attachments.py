@@ -30,7 +30,10 @@ from app.roles import Permission
 from app.services import attachments, cases
 from app.services.blobs import BlobStore
 
-MAX_RECORD_BYTES = 1024
+# A file's key and name records are small: the 32-byte key, or a name of at most 255 characters
+# (up to 1020 bytes of UTF-8) with what describes the file, padded into a bucket of at most
+# 2 KiB (SPEC.md 5.3). Anything larger is refused before it is read.
+FILE_RECORD_MAX_SIZE = 1 + 24 + 2048 + 16
 
 
 def _store() -> BlobStore:
@@ -84,7 +87,7 @@ def _record(data: dict[str, Any], name: str) -> attachments.EncryptedRecord:
     item = object_item(data.get(name), name)
     return attachments.EncryptedRecord(
         record_ref=text_field(item, "record_ref", 64),
-        ciphertext=bytes_field(item, "ciphertext", max_size=MAX_RECORD_BYTES))
+        ciphertext=bytes_field(item, "ciphertext", max_size=FILE_RECORD_MAX_SIZE))
 
 
 def _complete(case: Case, attachment: Attachment) -> Response | tuple[Response, int]:

@@ -34,8 +34,8 @@ from app.services import attachments, cases, deadlines, disclosures, intake, rep
 from app.services.reports import GrantIn
 from app.services.routing import Route
 from app.taxonomy import Taxonomy, load_taxonomy
+from crypto.envelope import RECORD_MAX_SIZE
 
-MAX_RECORD_BYTES = 4 * 1024 * 1024 + 64
 PREVIEW_MAX_BYTES = 16 * 1024
 MAX_GRANTS = 401
 
@@ -79,8 +79,7 @@ def _summaries(found: list[Case], staff: StaffUser) -> list[dict[str, Any]]:
     # Selected by case only: a page has few grants, while this person may hold thousands.
     for grant in db.session.scalars(select(CaseGrant).where(CaseGrant.case_id.in_(ids))
                                     .order_by(CaseGrant.key_epoch)):
-        if grant.staff_id == staff.id and (grant.kind == "recipient"
-                                           or grant.released_on is not None):
+        if grant.staff_id == staff.id and grant.usable:
             grants.setdefault(grant.case_id, []).append(grant)
     reports = {r.case_id: r for r in db.session.scalars(select(CaseRecord).where(
         CaseRecord.case_id.in_(ids), CaseRecord.kind == "report"))}
@@ -238,7 +237,7 @@ def case_detail(principal: SessionPrincipal, number: str) -> Response:
 def _record_fields(item: dict[str, Any]) -> cases.EncryptedRecord:
     return cases.EncryptedRecord(
         record_ref=text_field(item, "record_ref", 64), key_epoch=int_field(item, "key_epoch"),
-        ciphertext=bytes_field(item, "ciphertext", max_size=MAX_RECORD_BYTES))
+        ciphertext=bytes_field(item, "ciphertext", max_size=RECORD_MAX_SIZE))
 
 
 def _encrypted(data: dict[str, Any], name: str = "record") -> cases.EncryptedRecord:
@@ -406,7 +405,7 @@ def case_open(principal: SessionPrincipal) -> tuple[Response, int]:
         category=text_field(data, "category", 48),
         material_risk=bool_field(data, "material_risk"), grants=_new_grants(data),
         report=cases.EncryptedRecord(text_field(item, "record_ref", 64), 1,
-                                     bytes_field(item, "ciphertext", max_size=MAX_RECORD_BYTES)))
+                                     bytes_field(item, "ciphertext", max_size=RECORD_MAX_SIZE)))
     try:
         case = cases.open_case(db.session, principal.staff, new,
                                load_taxonomy(get_config(current_app).instance_path))

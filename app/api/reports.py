@@ -36,10 +36,9 @@ from app.services.directory import pinned_fingerprint
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, readers_for
 from app.taxonomy import load_taxonomy
 from app.vocabulary import REPORTER_STATUS_LABELS
-from crypto.envelope import RecordKind
+from crypto.envelope import RECORD_MAX_SIZE, RecordKind
 from crypto.keys import BoxKeyPair
 
-MAX_RECORD_BYTES = 4 * 1024 * 1024 + 64
 MAX_STAFF_IDS = 200
 NOT_FOUND = "No report matches this codename. Check each word and try again."
 PROOF_OF_WORK_FAILED = "The anti-abuse check failed or expired; send again."
@@ -130,7 +129,7 @@ def _submission(data: dict[str, Any]) -> reports.Submission:
             abort(400, description="A submitted record is a report or an identity.")
         records.append(reports.RecordIn(
             record_ref=text_field(item, "record_ref", 64), kind=RecordKind[kind.upper()],
-            ciphertext=bytes_field(item, "ciphertext", max_size=MAX_RECORD_BYTES)))
+            ciphertext=bytes_field(item, "ciphertext", max_size=RECORD_MAX_SIZE)))
     return reports.Submission(
         case_ref=text_field(data, "case_ref", 64),
         route=_route(data),
@@ -319,7 +318,7 @@ def reporter_message() -> tuple[Response, int]:
     data = json_body()
     try:
         reports.add_reporter_message(db.session, case, text_field(data, "record_ref", 64),
-                                     bytes_field(data, "ciphertext", max_size=MAX_RECORD_BYTES),
+                                     bytes_field(data, "ciphertext", max_size=RECORD_MAX_SIZE),
                                      int_field(data, "key_epoch"))
     except reports.SubmissionRejected as error:
         db.session.rollback()

@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 
 from app.config import Config
 from app.extensions import db
+from app.quarters import Quarter
 from app.services import audit, packs, releases, retention, statistics
 
 audit_group = click.Group("audit", help="The audit trail: checkpoint key, checkpoints, "
@@ -125,8 +126,8 @@ def stats(context: click.Context, fmt: str, scope: str, quarter: str | None) -> 
     config = _config()
     today = _now().date()
     try:
-        last = statistics.Quarter.parse(quarter) if quarter else \
-            statistics.last_ended_quarter(today)
+        last = Quarter.parse(quarter) if quarter else \
+            Quarter.last_ended(today)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--quarter") from None
     pack = packs.pack(db.session, scope, last, today,  # type: ignore[arg-type]

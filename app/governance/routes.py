@@ -31,11 +31,12 @@ from app.auth.guards import staff_required
 from app.extensions import db
 from app.governance.charts import bar_chart
 from app.models import AuditCheckpoint, AuditEntry, SessionPrincipal
+from app.quarters import Quarter
 from app.request_numbers import query_int
 from app.roles import Permission
 from app.services import audit, escalation, packs, releases, statistics
 from app.services.readiness import route_readiness
-from app.services.statistics import Pack, Quarter, Scope
+from app.services.statistics import Pack, Scope
 from app.taxonomy import load_taxonomy
 
 bp = Blueprint("governance", __name__, url_prefix="/governance")
@@ -98,7 +99,7 @@ def home(principal: SessionPrincipal) -> str:
 @bp.get("/packs/<scope>")
 @staff_required(Permission.VIEW_STATISTICS)
 def pack_page(principal: SessionPrincipal, scope: str) -> str:
-    pack = build(_scope(scope), _quarter(statistics.last_ended_quarter(_today().date())))
+    pack = build(_scope(scope), _quarter(Quarter.last_ended(_today().date())))
     return render_template("governance/pack.html", principal=principal, pack=pack,
                            charts=_charts(pack))
 
@@ -111,12 +112,12 @@ def pack_delivered(principal: SessionPrincipal) -> Response:
     form = FlaskForm()
     if not form.validate_on_submit():
         abort(400, description="The form expired; reload the page and try again.")
-    quarter = _quarter(statistics.last_ended_quarter(_today().date()), source=request.form)
+    quarter = _quarter(Quarter.last_ended(_today().date()), source=request.form)
     today = _today().date()
     if today < quarter.next_first_day:
         abort(400, description=f"{quarter.label} has not ended yet.")
     recorded = escalation.record_quarterly_pack(
-        db.session, quarter.year * 10 + quarter.number, principal.staff, today)
+        db.session, quarter, principal.staff, today)
     db.session.commit()
     # Delivered: the quarter's figures are released now, to every audience, and frozen.
     releases.release_quarter(db.session, quarter, today,
@@ -129,7 +130,7 @@ def pack_delivered(principal: SessionPrincipal) -> Response:
 @bp.get("/packs/<scope>/<fmt>")
 @staff_required(Permission.VIEW_STATISTICS)
 def pack_export(principal: SessionPrincipal, scope: str, fmt: str) -> Response:
-    pack = build(_scope(scope), _quarter(statistics.last_ended_quarter(_today().date())))
+    pack = build(_scope(scope), _quarter(Quarter.last_ended(_today().date())))
     name = f"candor-{pack.scope}-{pack.quarter.label}"
     if fmt == "json":
         body, mimetype = json.dumps(pack.as_json(), indent=2), "application/json"

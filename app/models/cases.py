@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint, text
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    and_,
+    or_,
+    text,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Base
@@ -125,6 +136,23 @@ class CaseGrant(Base):
     released_on: Mapped[date | None]
 
     case: Mapped[Case] = relationship(back_populates="grants")
+
+    @hybrid_property
+    def usable(self) -> bool:
+        """Whether its staff member may open it: the one rule for "a grant this person may use",
+        in Python and (on the class) in SQL."""
+        return grant_usable(self.kind, self.released_on is not None)
+
+    @usable.inplace.expression
+    @classmethod
+    def _usable_expression(cls) -> ColumnElement[bool]:
+        return or_(cls.kind == "recipient",
+                   and_(cls.kind == "escrow", cls.released_on.is_not(None)))
+
+
+def grant_usable(kind: str, released: bool) -> bool:
+    """A recipient grant always; an escrow copy once the server has released it (escalation)."""
+    return kind == "recipient" or (kind == "escrow" and released)
 
 
 class CaseRecord(Base):

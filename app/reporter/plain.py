@@ -49,7 +49,7 @@ from app.reporter import session as case_session
 from app.reporter.routes import reporter_page_context
 from app.reporter.uploads import MAX_FILES, PlainUploads
 from app.services import attachments, deadlines, directory, intake, receipts, reports
-from app.services.routing import ROUTE_LABELS, Readers, Route, RoutingError, readers_for
+from app.services.routing import ROUTE_LABELS, Route, RoutingError, StaffReaders, readers_for
 from app.taxonomy import Taxonomy, load_taxonomy
 from candor_reporter import protocol
 from crypto.codename import codename_lookup_id
@@ -147,7 +147,7 @@ def _new_form() -> NewReportForm:
     return NewReportForm(taxonomy, directory.active_entries(db.session))
 
 
-def _chosen_readers(form: NewReportForm) -> tuple[Readers | None, str | None]:
+def _chosen_readers(form: NewReportForm) -> tuple[StaffReaders | None, str | None]:
     """The readers for the options chosen so far (the default route while the chosen one is
     invalid), or the routing error that says why no one could read it. A report of
     retaliation's readers leave out what it inherits, ticked or not."""

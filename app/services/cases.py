@@ -46,6 +46,7 @@ from app.models import (
 from app.roles import Permission
 from app.services import audit, deadlines
 from app.services.directory import active_entries
+from app.services.refusals import Refused
 from app.services.reports import (
     CASE_REF,
     RECORD_REF,
@@ -128,13 +129,12 @@ class CaseNotFound(Exception):
     """No such case, or not one this person may know about (the two look the same)."""
 
 
-class CaseActionRejected(Exception):
+class CaseActionRejected(Refused):
     """The action is refused; ``str(error)`` is safe to show the staff member."""
 
 
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise CaseActionRejected(message)
+_require = CaseActionRejected.unless
+
 
 
 @dataclass(frozen=True)
@@ -161,9 +161,7 @@ def _may_read(case_id: Any, key_epoch: Any, staff_id: Any) -> ColumnElement[bool
     serves "which cases may this person see" and "who may read this case"."""
     holds_key = exists().where(
         CaseGrant.case_id == case_id, CaseGrant.staff_id == staff_id,
-        CaseGrant.key_epoch == key_epoch,
-        or_(CaseGrant.kind == "recipient",
-            and_(CaseGrant.kind == "escrow", CaseGrant.released_on.is_not(None))),
+        CaseGrant.key_epoch == key_epoch, CaseGrant.usable,
     )
     excluded = exists().where(CaseExclusion.case_id == case_id,
                               CaseExclusion.staff_id == staff_id)
@@ -215,8 +213,7 @@ def candidates(session: DbSession, case: Case) -> list[StaffUser]:
 
 def my_grants(case: Case, staff: StaffUser) -> list[CaseGrant]:
     """The grants ``staff`` may open, one per key epoch they were given."""
-    return [g for g in case.grants if g.staff_id == staff.id
-            and (g.kind == "recipient" or (g.kind == "escrow" and g.released_on is not None))]
+    return [g for g in case.grants if g.staff_id == staff.id and g.usable]
 
 
 def identity_revealed_to(case: Case, staff: StaffUser) -> bool:

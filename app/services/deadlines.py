@@ -65,7 +65,6 @@ from app.services.deadline_policy import (
     UnknownPolicyVersion,
     built_in_set,
 )
-from app.services.deadline_policy import add_months as add_months  # older callers import it here
 from app.services.deadline_store import PolicySource, stored_policies
 
 CLOCK_ORDER = ("incident_imminent", "critical_incident", "acknowledge", "board_notice",

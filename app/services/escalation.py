@@ -39,7 +39,9 @@ from app.models import (
     OutboxMessage,
     StaffRole,
     StaffUser,
+    grant_usable,
 )
+from app.quarters import Quarter
 from app.roles import Permission, Role
 from app.services import audit, notifications
 from app.services.deadline_policy import INCIDENT_CLOCKS, DeadlinePolicy, PolicySet
@@ -148,7 +150,7 @@ def with_retries(session: DbSession, unit: Callable[[], Result], attempts: int =
     raise AssertionError("unreachable")
 
 
-class Readers:
+class BatchReaders:
     """Who may read each case of a batch (a recipient grant or a released escrow copy of its
     current key, not excluded, account active, allowed to handle cases), from one query per
     batch; escrow holders join when the batch escalates a case."""
@@ -173,7 +175,7 @@ class Readers:
 
     def of(self, case_id: int, escalated: bool = False) -> list[int]:
         return sorted({staff_id for staff_id, kind, released in self.grants[case_id]
-                       if (kind == "recipient" or released or escalated)
+                       if grant_usable(kind, released or escalated)
                        and staff_id in self.able and (case_id, staff_id) not in self.excluded})
 
 
@@ -279,7 +281,7 @@ def _escalate_batch(session: DbSession, ids: list[int], now: datetime, policies:
              "step": r.step, "due_on": r.deadline.due_on, "taken_on": on, "notified": r.notify}
             for r in rungs])
         counts.steps_taken += len(rungs)
-        readers = Readers(session, {case.id: case.key_epoch for case in cases})
+        readers = BatchReaders(session, {case.id: case.key_epoch for case in cases})
         named = _incident_people(session, rungs, policies)
         digest = notifications.digest_choosers(session)
         notices: list[dict[str, object]] = []
@@ -355,25 +357,10 @@ def run_case_ladders(session: DbSession, now: datetime, policies: PolicySet,
 
 
 # --- the organisation's clock: the quarterly pack ----------------------------------------------
-def quarter_of(day: date) -> tuple[int, int]:
-    return day.year, (day.month - 1) // 3 + 1
-
-
-def quarter_end(year: int, quarter: int) -> date:
-    month = quarter * 3
-    return date(year, month, 31 if month in (3, 12) else 30)
-
-
-def last_ended_quarter(on: date) -> tuple[int, int]:
-    year, quarter = quarter_of(on)
-    return (year - 1, 4) if quarter == 1 else (year, quarter - 1)
-
-
-def quarterly_pack_deadline(on: date, policy: DeadlinePolicy) -> tuple[int, date]:
-    """The cycle (year * 10 + quarter) of the last ended quarter and its pack's due date."""
-    year, quarter = last_ended_quarter(on)
-    return year * 10 + quarter, policy.quarterly_pack.after(quarter_end(year, quarter),
-                                                            policy.holidays)
+def quarterly_pack_deadline(on: date, policy: DeadlinePolicy) -> tuple[Quarter, date]:
+    """The last ended quarter and its pack's due date."""
+    quarter = Quarter.last_ended(on)
+    return quarter, policy.quarterly_pack.after(quarter.last_day, policy.holidays)
 
 
 def _holders(session: DbSession, roles: tuple[Role, ...]) -> list[int]:
@@ -383,20 +370,20 @@ def _holders(session: DbSession, roles: tuple[Role, ...]) -> list[int]:
         .distinct().order_by(StaffUser.id)))
 
 
-def record_quarterly_pack(session: DbSession, cycle: int, staff: StaffUser | None,
+def record_quarterly_pack(session: DbSession, quarter: Quarter, staff: StaffUser | None,
                           on: date) -> bool:
-    """Record that the pack of ``cycle`` (year * 10 + quarter) went to the Board and officers;
-    False if it already was. For the governance pages to call when a pack is issued."""
+    """Record that the pack of ``quarter`` went to the Board and officers; False if it already
+    was. For the governance pages to call when a pack is issued."""
     try:
         with savepoint(session):
-            session.add(OrgDeadlineStep(clock="quarterly_pack", cycle=cycle, step="met",
+            session.add(OrgDeadlineStep(clock="quarterly_pack", cycle=quarter.cycle, step="met",
                                         due_on=on, taken_on=on,
                                         actor_staff_id=staff.id if staff else None))
             session.flush()
     except IntegrityError:
         return False
     audit.record(session, "deadline.quarterly_pack_delivered", actor=audit.actor_for(staff),
-                 detail={"quarter": f"{cycle // 10}-Q{cycle % 10}"})
+                 detail={"quarter": quarter.label})
     return True
 
 
@@ -404,13 +391,13 @@ def run_quarterly_pack(session: DbSession, now: datetime, policy: DeadlinePolicy
     """The ladder of the last ended quarter's pack: RSOs are reminded, then RSOs and
     executives, then the Board is told it is late. Only once a case exists to report on."""
     on = now.date()
-    cycle, due = quarterly_pack_deadline(on, policy)
-    year, quarter = cycle // 10, cycle % 10
+    quarter, due = quarterly_pack_deadline(on, policy)
+    cycle = quarter.cycle
 
     def unit() -> int:
         lock_for_writing(session)
         if session.scalar(select(Case.id).where(
-                Case.received_on <= quarter_end(year, quarter)).limit(1)) is None:
+                Case.received_on <= quarter.last_day).limit(1)) is None:
             session.commit()
             return 0
         done = set(session.scalars(select(OrgDeadlineStep.step).where(
@@ -434,7 +421,7 @@ def run_quarterly_pack(session: DbSession, now: datetime, policy: DeadlinePolicy
                 continue
             roles = {"before": (Role.RSO,), "due": (Role.RSO,),
                      "route": (Role.RSO, Role.EXECUTIVE), "board": (Role.BOARD, Role.RSO)}[step]
-            label = f"{year}-Q{quarter}"
+            label = quarter.label
             subject = {"before": f"The quarterly pack for {label} is due by {due}",
                        "due": f"The quarterly pack for {label} is due by {due} (today)",
                        "route": f"The quarterly pack for {label} is overdue: it was due {due}",

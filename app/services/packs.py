@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from app.extensions import DbSession
+from app.quarters import Quarter
 from app.services.releases import CLOCKS, Limits, Released, released
 from app.services.statistics import (
     CLOCK_TITLES,
@@ -26,7 +27,6 @@ from app.services.statistics import (
     NamedSeries,
     NamedTable,
     Pack,
-    Quarter,
     Rate,
     Scope,
     window,

@@ -46,13 +46,13 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import DbSession
 from app.models import ReleasedFigure, StatisticsRelease
+from app.quarters import Quarter
 from app.services import disclosure
 from app.services.disclosure import Figure, Known, Quantity, Relation
 from app.services.statistics import (
     CLOCK_TITLES,
     ROUTES,
     SUBSTANTIATED,
-    Quarter,
     Raw,
     Scope,
     accused_cases,

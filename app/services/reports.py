@@ -32,6 +32,7 @@ from app.models import (
 )
 from app.roles import Role
 from app.services import deadlines
+from app.services.refusals import Refused
 from app.services.routing import Route, RoutingError, reader_ids_for
 from app.taxonomy import Taxonomy
 from crypto import kdf
@@ -53,8 +54,11 @@ RECEIVED = "received"
 RECEIVED_DETAIL = "Your report was received and is waiting for its readers."
 
 
-class SubmissionRejected(Exception):
+class SubmissionRejected(Refused):
     """The submission is refused; ``str(error)`` is safe to show the reporter."""
+
+
+check = SubmissionRejected.unless
 
 
 class CodenameTaken(SubmissionRejected):
@@ -172,10 +176,6 @@ def inherited_by_retaliation(session: DbSession, first: Case) -> Inherited:
         CaseExclusion.case_id == first.id, CaseExclusion.reason == "concerned"))
     return Inherited(first.concerns_rso, frozenset(staff_ids))
 
-
-def check(condition: bool, message: str) -> None:
-    if not condition:
-        raise SubmissionRejected(message)
 
 
 def submit_report(

@@ -41,14 +41,14 @@ class NoBoardReader(RoutingError):
 
 
 @dataclass(frozen=True)
-class Readers:
+class StaffReaders:
     now: tuple[StaffUser, ...]
     on_escalation: tuple[StaffUser, ...]
 
 
 @dataclass(frozen=True)
-class ReaderIds:
-    """``Readers`` by staff id only."""
+class StaffReaderIds:
+    """``StaffReaders`` by staff id only."""
 
     now: frozenset[int]
     on_escalation: frozenset[int]
@@ -56,26 +56,26 @@ class ReaderIds:
 
 def readers_for(
     session: DbSession, route: Route, concerns_rso: bool, concerned_ids: Iterable[int]
-) -> Readers:
+) -> StaffReaders:
     """The recipients with a signed directory entry who read the report now, and those who get
     an escrow copy released only on escalation to the Board."""
     entries = {staff.id: staff for staff in active_entries(session)}
     ids = _choose({i: staff.roles for i, staff in entries.items()}, route, concerns_rso,
                   concerned_ids)
-    return Readers(tuple(entries[i] for i in sorted(ids.now)),
+    return StaffReaders(tuple(entries[i] for i in sorted(ids.now)),
                    tuple(entries[i] for i in sorted(ids.on_escalation)))
 
 
 def reader_ids_for(
     session: DbSession, route: Route, concerns_rso: bool, concerned_ids: Iterable[int]
-) -> ReaderIds:
+) -> StaffReaderIds:
     """``readers_for`` by staff id, from one query of ids and roles (a submission checks its
     grants against these on every request, and needs nothing else of the accounts)."""
     return _choose(active_entry_roles(session), route, concerns_rso, concerned_ids)
 
 
 def _choose(roles: Mapping[int, frozenset[Role]], route: Route, concerns_rso: bool,
-            concerned_ids: Iterable[int]) -> ReaderIds:
+            concerned_ids: Iterable[int]) -> StaffReaderIds:
     """The rule itself, over the recipient roles of every active directory entry."""
     concerned = set(concerned_ids)
     eligible = {i: held for i, held in roles.items() if i not in concerned}
@@ -97,4 +97,4 @@ def _choose(roles: Mapping[int, frozenset[Role]], route: Route, concerns_rso: bo
     if Role.BOARD not in wanted:
         escalation = frozenset(i for i, held in eligible.items()
                                if Role.BOARD in held and i not in now)
-    return ReaderIds(now, escalation)
+    return StaffReaderIds(now, escalation)

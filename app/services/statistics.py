@@ -57,6 +57,7 @@ from sqlalchemy import (
 
 from app.extensions import DbSession
 from app.models import Case, CaseEvent, CaseExclusion, StaffRole
+from app.quarters import Quarter
 from app.roles import Role
 from app.services import suppression
 from app.services.suppression import Cell, SuppressedSeries, SuppressedTable
@@ -74,44 +75,6 @@ BOARD_NOTICE_DAYS = 3
 WINDOW_QUARTERS = 4
 # Events that tell the Board (app/services/deadlines.py): a notice, or escalation to its tier.
 BOARD_NOTICE_EVENTS = ("board_notified", "escalated")
-
-
-# --- quarters ---------------------------------------------------------------------------------
-@dataclass(frozen=True, order=True)
-class Quarter:
-    year: int
-    number: int
-
-    @classmethod
-    def of(cls, day: date) -> Quarter:
-        return cls(day.year, (day.month - 1) // 3 + 1)
-
-    @classmethod
-    def parse(cls, text: str) -> Quarter:
-        """``2026-Q3`` (ValueError otherwise)."""
-        year, _, number = text.strip().upper().partition("-Q")
-        if not (year.isdigit() and len(year) == 4 and number in {"1", "2", "3", "4"}):
-            raise ValueError(f"{text!r} is not a quarter like 2026-Q3")
-        return cls(int(year), int(number))
-
-    @property
-    def label(self) -> str:
-        return f"{self.year}-Q{self.number}"
-
-    @property
-    def first_day(self) -> date:
-        return date(self.year, 3 * self.number - 2, 1)
-
-    def shifted(self, quarters: int) -> Quarter:
-        index = self.year * 4 + self.number - 1 + quarters
-        return Quarter(index // 4, index % 4 + 1)
-
-    @property
-    def next_first_day(self) -> date:
-        return self.shifted(1).first_day
-
-    def __str__(self) -> str:
-        return self.label
 
 
 @dataclass(frozen=True, order=True)
@@ -149,10 +112,6 @@ class Period(Protocol):
 
     @property
     def next_first_day(self) -> date: ...
-
-
-def last_ended_quarter(on: date) -> Quarter:
-    return Quarter.of(on).shifted(-1)
 
 
 def window(last: Quarter, quarters: int = WINDOW_QUARTERS) -> list[Quarter]:

@@ -40,6 +40,7 @@ from app.models import (
     today,
     utcnow,
 )
+from app.quarters import Quarter
 from app.roles import Permission
 from app.services import cases, deadlines, escalation, notifications
 from app.services.deadline_policy import PolicyError, UnknownPolicyVersion, load_policies
@@ -104,10 +105,6 @@ def _open_rows(session: DbSession, visible: Sequence[Case], on: date) -> list[Ro
     return rows
 
 
-def quarter_start(on: date) -> date:
-    return date(on.year, (on.month - 1) // 3 * 3 + 1, 1)
-
-
 @bp.get("/deadlines")
 @staff_required(Permission.VIEW_DEADLINES)
 def dashboard(principal: SessionPrincipal) -> str:
@@ -126,7 +123,7 @@ def dashboard(principal: SessionPrincipal) -> str:
         .where(EscalationStep.step == "board", Case.id.in_(visible.with_only_columns(Case.id)))
         .order_by(EscalationStep.taken_on.desc()).limit(100)).all()
 
-    start = quarter_start(on)
+    start = Quarter.of(on).first_day
     recent = db.session.scalars(visible.where(
         or_(Case.closed_on.is_(None), Case.closed_on >= start - STATS_LOOKBACK))).all()
     # Deadlines that fell due this quarter before today: each was met in time or it was not.
@@ -134,14 +131,14 @@ def dashboard(principal: SessionPrincipal) -> str:
                if start <= r.deadline.due_on < on]
     on_time = sum(1 for d in counted if d.met_in_time())
     policy = deadlines.current_policies().current
-    cycle, pack_due = escalation.quarterly_pack_deadline(on, policy)
+    pack_quarter, pack_due = escalation.quarterly_pack_deadline(on, policy)
     pack_met = db.session.scalar(select(OrgDeadlineStep).where(
-        OrgDeadlineStep.clock == "quarterly_pack", OrgDeadlineStep.cycle == cycle,
+        OrgDeadlineStep.clock == "quarterly_pack", OrgDeadlineStep.cycle == pack_quarter.cycle,
         OrgDeadlineStep.step == "met"))
     return render_template(
         "staff/deadlines.html", principal=principal, on=on, overdue=overdue,
         this_week=this_week, escalated=escalated, on_time=on_time, counted=len(counted),
-        quarter=f"{on.year}-Q{(on.month - 1) // 3 + 1}", pack_label=f"{cycle // 10}-Q{cycle % 10}",
+        quarter=Quarter.of(on).label, pack_label=pack_quarter.label,
         pack_due=pack_due, pack_met=pack_met, policy=policy, form=FlaskForm())
 
 
@@ -151,9 +148,10 @@ def quarterly_pack(principal: SessionPrincipal) -> Response:
     if not FlaskForm().validate_on_submit():
         abort(400)
     on = today()
-    cycle, _due = escalation.quarterly_pack_deadline(on, deadlines.current_policies().current)
-    if escalation.record_quarterly_pack(db.session, cycle, principal.staff, on):
-        flash(f"The quarterly pack for {cycle // 10}-Q{cycle % 10} is recorded as delivered.",
+    pack_quarter, _due = escalation.quarterly_pack_deadline(
+        on, deadlines.current_policies().current)
+    if escalation.record_quarterly_pack(db.session, pack_quarter, principal.staff, on):
+        flash(f"The quarterly pack for {pack_quarter} is recorded as delivered.",
               "success")
     db.session.commit()
     return redirect(url_for(".dashboard"))  # type: ignore[return-value]
