@@ -19,7 +19,7 @@ from app.roles import Role
 from app.services import attachments
 from candor_reporter import protocol
 from crypto.stream import FRAME_SIZE, HEADER_SIZE, decrypt_chunks, decrypt_file_key
-from tests.support.attachments import staff_files
+from tests.support.attachments import staff_attach, staff_files
 from tests.support.casework import CaseworkClient
 from tests.support.reporting import ReporterClient
 from tests.support.staff import Account, StaffLogin
@@ -309,3 +309,15 @@ def test_blob_times_say_only_the_day(
         for stamp in (stat.st_mtime, stat.st_atime):
             moment = datetime.fromtimestamp(stamp, UTC)
             assert (moment.hour, moment.minute, moment.second) == (0, 0, 0)
+
+
+def test_a_long_name_of_four_byte_characters_is_kept(
+        app: Flask, client: FlaskClient, staff: StaffLogin, recipients: dict[str, Account],
+        reporter: tuple[ReporterClient, protocol.OpenedCase, str]) -> None:
+    """255 emoji are 1020 bytes of UTF-8, so the name record fills the 1 KiB bucket and its
+    ciphertext is 1065 bytes: the small-record limit must admit it."""
+    number = client.get("/api/v1/reporter/case").get_json()["number"]
+    rso = CaseworkClient(app.test_client(), staff, recipients["rso1"])
+    name = "\U0001f4c4" * 255
+    staff_attach(rso, number, name, b"minutes")
+    assert staff_files(rso, number) == {name: b"minutes"}
