@@ -301,9 +301,9 @@ def test_recovery_code_resets_the_password(app: Flask, client: FlaskClient,
     account = staff.create("forgetful", Role.RSO)
     code = _give_recovery_code(app, staff, account)
     with app.app_context():
-        from app.auth.sessions import STAGE_FULL, open_session
+        from app.services.staff_sessions import STAGE_FULL, open_session
 
-        open_session(staff.get("forgetful"), STAGE_FULL)  # someone signed in elsewhere
+        open_session(db.session, staff.get("forgetful"), STAGE_FULL)  # someone signed in elsewhere
         db.session.commit()
 
     token = csrf_token(client)

@@ -54,6 +54,21 @@ def test_services_and_models_import_no_surface_and_no_current_app() -> None:
     assert found == []
 
 
+def test_no_surface_imports_another() -> None:
+    """The API and the pages share services, never each other's modules."""
+    found = []
+    for surface in SURFACES:
+        folder = ROOT / surface.replace(".", "/")
+        paths = sorted(folder.rglob("*.py")) if folder.is_dir() else [folder.with_suffix(".py")]
+        for path in paths:
+            for module, names in imports(path):
+                targets = [module, *(f"{module}.{n}" for n in names)]
+                others = [s for s in SURFACES if s != surface
+                          and any(t == s or t.startswith(s + ".") for t in targets)]
+                found += [f"{module_name(path)} imports {other}" for other in others]
+    assert found == []
+
+
 def test_the_protocol_and_the_reporters_client_load_without_the_server() -> None:
     check = (
         "import sys, crypto.codename, crypto.directory, crypto.envelope, crypto.kdf, crypto.keys,"

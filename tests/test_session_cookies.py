@@ -99,7 +99,7 @@ def test_a_cookies_length_does_not_tell_the_case() -> None:
 def test_an_idle_session_forgets_its_case(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     from flask import session
 
-    from app.reporter import session as case_session
+    from app import reporter_session as case_session
 
     with app.test_request_context("/report/case"):
         case_session.open_for(7)

@@ -9,7 +9,7 @@ from flask import Response, jsonify
 
 from app.api.blueprint import bp
 from app.api.cases import _act
-from app.api.reports import current_reporter_case, reporter_view
+from app.api.reports import current_reporter_case, view_of
 from app.auth.guards import staff_required
 from app.extensions import db
 from app.json_input import text_field
@@ -35,4 +35,4 @@ def reporter_agree_minutes() -> tuple[Response, int]:
         db.session.rollback()
         return jsonify(error="minutes_rejected", message=str(error)), 400
     db.session.commit()
-    return jsonify(reporter_view(case)), 200
+    return jsonify(view_of(case)), 200

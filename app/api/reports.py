@@ -15,6 +15,7 @@ from flask import Response, abort, current_app, jsonify
 from flask_wtf.csrf import generate_csrf
 
 from app import get_config, spent_challenges, take_rate_limit
+from app import reporter_session as case_session
 from app.api.blueprint import bp
 from app.extensions import db
 from app.json_input import (
@@ -30,21 +31,16 @@ from app.json_input import (
 from app.models import Case
 from app.outside_channels import load_outside_channels
 from app.rate_limit import RateLimited
-from app.reporter import session as case_session
-from app.services import attachments, deadlines, intake, proof_of_work, reports
+from app.services import proof_of_work, reports
 from app.services.directory import pinned_fingerprint
+from app.services.reporter_view import NOT_FOUND, RETALIATION_SESSION_ENDED, reporter_view
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, readers_for
 from app.taxonomy import load_taxonomy
-from app.vocabulary import REPORTER_STATUS_LABELS
 from crypto.envelope import RECORD_MAX_SIZE, RecordKind
 from crypto.keys import BoxKeyPair
 
 MAX_STAFF_IDS = 200
-NOT_FOUND = "No report matches this codename. Check each word and try again."
 PROOF_OF_WORK_FAILED = "The anti-abuse check failed or expired; send again."
-RETALIATION_SESSION_ENDED = (
-    "Your session on your first report ended, so this report cannot be linked to it. Open "
-    "your first report again with its codename, then choose \"I am facing retaliation\".")
 
 
 def _route(data: dict[str, Any]) -> Route:
@@ -242,56 +238,9 @@ def current_reporter_case() -> Case:
     return case
 
 
-def reporter_view(case: Case) -> dict[str, Any]:
-    """Everything the reporter may see of their case: status, dates, and the ciphertext of the
-    records and attachments meant for them with their own copy of the case key for every key
-    epoch. Never staff notes. Records are identified by their refs and dated by day; row ids,
-    which would tell the order of everything in the database, are never shown."""
-    params = case.reporter_kdf_version
-    taxonomy = load_taxonomy(get_config(current_app).instance_path)
-    category = taxonomy.get(case.category)
-    return {
-        "case_ref": case.case_ref,
-        "number": case.number,
-        "status": case.status,
-        "status_label": REPORTER_STATUS_LABELS.get(case.status, case.status),
-        "acknowledged_on": case.acknowledged_on.isoformat() if case.acknowledged_on else None,
-        "route": case.route,
-        "category": category.label if category else case.category,
-        "received_on": case.received_on.isoformat(),
-        # Under the case's own deadline policy: when the next status update and the feedback
-        # are due (waiting for the reporter's answer never moves the feedback date).
-        **deadlines.reporter_dates(case, db.session),
-        "reporter_salt": b64(case.reporter_salt or b""),
-        "reporter_kdf_version": params,
-        "key_epoch": case.key_epoch,
-        "reporter_grants": [{"key_epoch": g.key_epoch, "grant": b64(g.grant)}
-                            for g in case.grants if g.kind == "reporter"],
-        "records": [
-            {"record_ref": r.record_ref, "kind": r.kind, "author": r.author,
-             "purpose": r.purpose, "created_on": r.created_on.isoformat(),
-             "key_epoch": r.key_epoch,
-             "ciphertext": b64(r.ciphertext)}
-            for r in case.records
-            if r.visible_to_reporter and r.kind not in attachments.RECORD_KINDS
-        ],
-        "attachments": attachments.describe(case, visible_to_reporter_only=True),
-        "timeline": [
-            {"kind": e.kind, "on": e.occurred_on.isoformat(), "detail": e.detail}
-            for e in case.events if e.visible_to_reporter
-        ],
-        "minutes": _minutes(case),
-    }
-
-
-def _minutes(case: Case) -> dict[str, Any] | None:
-    """For a report a recipient took down with the reporter: when, and whether agreed."""
-    taken = intake.intake_of(db.session, case)
-    if taken is None:
-        return None
-    return {"channel": taken.channel, "taken_on": taken.taken_on.isoformat(),
-            "agreed_on": taken.minutes_agreed_on.isoformat() if taken.minutes_agreed_on
-            else None}
+def view_of(case: Case) -> dict[str, Any]:
+    """The reporter's view of ``case`` (``app/services/reporter_view.py``)."""
+    return reporter_view(db.session, case, load_taxonomy(get_config(current_app).instance_path))
 
 
 @bp.post("/reporter/open")
@@ -304,12 +253,12 @@ def reporter_open() -> Response | tuple[Response, int]:
         case_session.close()  # whatever case this browser had open is closed
         return jsonify(error="Not found", message=NOT_FOUND, csrf_token=generate_csrf()), 404
     token = _open_reporter_session(case.id)
-    return jsonify({**reporter_view(case), "csrf_token": token})
+    return jsonify({**view_of(case), "csrf_token": token})
 
 
 @bp.get("/reporter/case")
 def reporter_case() -> Response:
-    return jsonify(reporter_view(current_reporter_case()))
+    return jsonify(view_of(current_reporter_case()))
 
 
 @bp.post("/reporter/messages")
@@ -324,7 +273,7 @@ def reporter_message() -> tuple[Response, int]:
         db.session.rollback()
         return jsonify(error="message_rejected", message=str(error)), 400
     db.session.commit()
-    return jsonify(reporter_view(case)), 201
+    return jsonify(view_of(case)), 201
 
 
 @bp.post("/reporter/leave")

@@ -8,8 +8,14 @@ from app.extensions import login_manager
 
 
 def init_app(app: Flask) -> None:
-    from app.auth import sessions
+    from datetime import timedelta
+
+    from app import get_config
     from app.auth.routes import bp
+    from app.extensions import db
+    from app.services import staff_sessions
+
+    idle = timedelta(minutes=get_config(app).staff_idle_minutes)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -20,5 +26,5 @@ def init_app(app: Flask) -> None:
     # Flask-Login otherwise puts a hash of the client's address and user agent in the cookie
     # at every login, whatever session_protection says.
     login_manager._session_identifier_generator = lambda: ""
-    login_manager.user_loader(sessions.load_principal)
+    login_manager.user_loader(lambda token: staff_sessions.load_principal(db.session, token, idle))
     app.register_blueprint(bp)

@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
-from app.auth.sessions import STAGE_FULL
 from app.models import SessionPrincipal
 from app.roles import Permission
+from app.services.staff_sessions import STAGE_FULL
 
 View = TypeVar("View", bound=Callable[..., Any])
 

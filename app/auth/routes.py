@@ -24,11 +24,11 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from app import get_config, spent_challenges
-from app.auth import puzzles, sessions
+from app.auth import puzzles
 from app.extensions import db
 from app.json_input import b64, bytes_field, json_body, password_material, text_field
 from app.models import SessionPrincipal, StaffInvitation, StaffUser
-from app.services import audit, invitations, staff_accounts
+from app.services import audit, invitations, staff_accounts, staff_sessions
 from app.services.staff_accounts import USERNAME_PATTERN, AccountError, PuzzleNeeded
 from crypto.directory import fingerprint
 
@@ -90,13 +90,14 @@ def login_submit() -> tuple[Response, int] | Response:
         db.session.commit()
         return jsonify(error="login_failed", message=str(error)), 401
     audit.record(db.session, "auth.login", actor=audit.actor_for(staff))
-    stage = sessions.STAGE_FULL if staff.totp_enrolled_at else sessions.STAGE_ENROLMENT
+    stage = staff_sessions.STAGE_FULL if staff.totp_enrolled_at else staff_sessions.STAGE_ENROLMENT
     # A fresh cookie session (and CSRF token) at every login: nothing from before carries over.
     session.clear()
-    principal = sessions.open_session(staff, stage)
+    principal = staff_sessions.open_session(db.session, staff, stage)
     db.session.commit()
     login_user(principal)
-    next_url = url_for("staff.home") if stage == sessions.STAGE_FULL else url_for("auth.enrol")
+    full = stage == staff_sessions.STAGE_FULL
+    next_url = url_for("staff.home") if full else url_for("auth.enrol")
     return jsonify(
         wrapped_private_key=b64(staff.wrapped_private_key),
         staff_id=str(staff.id),
@@ -108,7 +109,7 @@ def _enrolling_principal() -> SessionPrincipal:
     principal = current_user._get_current_object()
     if not isinstance(principal, SessionPrincipal):
         abort(401)
-    if principal.session.stage != sessions.STAGE_ENROLMENT:
+    if principal.session.stage != staff_sessions.STAGE_ENROLMENT:
         abort(409, description="Two-factor authentication is already set up.")
     return principal
 
@@ -118,11 +119,11 @@ def enrol() -> str | Response:
     principal = current_user._get_current_object()
     if not isinstance(principal, SessionPrincipal):
         return redirect(url_for("auth.login"))  # type: ignore[return-value]
-    if principal.session.stage != sessions.STAGE_ENROLMENT:
+    if principal.session.stage != staff_sessions.STAGE_ENROLMENT:
         return redirect(url_for("staff.home"))  # type: ignore[return-value]
     if principal.staff.totp_enrolled_at is not None:
         # Another session finished enrolment first: this one must sign in again with a code.
-        sessions.close_session(principal)
+        staff_sessions.close_session(db.session, principal)
         db.session.commit()
         logout_user()
         return redirect(url_for("auth.login"))  # type: ignore[return-value]
@@ -147,8 +148,8 @@ def enrol_submit() -> tuple[Response, int] | Response:
     except AccountError as error:
         db.session.commit()  # keeps the consumed TOTP step, so the code cannot be replayed
         return jsonify(error="enrolment_failed", message=str(error)), 400
-    principal.session.stage = sessions.STAGE_FULL
-    sessions.close_all_sessions(principal.staff, keep=principal.session)
+    principal.session.stage = staff_sessions.STAGE_FULL
+    staff_sessions.close_all_sessions(db.session, principal.staff, keep=principal.session)
     db.session.commit()
     return jsonify(next=url_for("staff.home"))
 
@@ -267,7 +268,8 @@ def recover_complete() -> tuple[Response, int] | Response:
         )
     except AccountError as error:
         return jsonify(error="recovery_failed", message=str(error)), 400
-    sessions.close_all_sessions(staff)  # whoever knew the old password is signed out
+    # Whoever knew the old password is signed out.
+    staff_sessions.close_all_sessions(db.session, staff)
     audit.record(db.session, "auth.password_recovered", actor=audit.actor_for(staff))
     db.session.commit()
     return jsonify(message="Your password is reset. Sign in with it now.",
@@ -278,7 +280,7 @@ def recover_complete() -> tuple[Response, int] | Response:
 def logout() -> Response:
     principal = current_user._get_current_object()
     if isinstance(principal, SessionPrincipal):
-        sessions.close_session(principal)
+        staff_sessions.close_session(db.session, principal)
         audit.record(db.session, "auth.logout", actor=audit.actor_for(principal.staff))
         db.session.commit()
     logout_user()

@@ -42,13 +42,13 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app import get_config, take_rate_limit
-from app.api.reports import NOT_FOUND, RETALIATION_SESSION_ENDED, reporter_view
+from app import reporter_session as case_session
 from app.extensions import csrf, db
 from app.models import Case, StaffUser
-from app.reporter import session as case_session
 from app.reporter.routes import reporter_page_context
 from app.reporter.uploads import MAX_FILES, PlainUploads
 from app.services import attachments, deadlines, directory, intake, receipts, reports
+from app.services.reporter_view import NOT_FOUND, RETALIATION_SESSION_ENDED, reporter_view
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, StaffReaders, readers_for
 from app.taxonomy import Taxonomy, load_taxonomy
 from candor_reporter import protocol
@@ -69,6 +69,10 @@ UNREADABLE = ("This part of the case could not be decrypted: it may have been al
               "changed. Tell the lab another way (see the start page).")
 CHOOSE_PEOPLE = "Choose only people from this list."
 
+
+
+def _view(case: Case) -> dict[str, Any]:
+    return reporter_view(db.session, case, load_taxonomy(get_config(current_app).instance_path))
 
 @bp.context_processor
 def _file_limits() -> dict[str, int]:
@@ -393,14 +397,14 @@ def _open_report(codename: str) -> OpenedReport | None:
     if case is None:
         return None
     try:
-        return OpenedReport(case, protocol.open_case(reporter_view(case), codename))
+        return OpenedReport(case, protocol.open_case(_view(case), codename))
     except CryptoError:
         return None
 
 
 def _case_page(opened: OpenedReport, form: ReplyForm, status: int = 200, sent: str | None = None,
                message: str | None = None) -> tuple[str, int]:
-    view = reporter_view(opened.case)
+    view = _view(opened.case)
     # A record that fails to decrypt is marked on the page; the others are still shown.
     messages = protocol.read_messages(view, opened.keys, strict=False)
     files: list[tuple[dict[str, Any], str | None]] = []
@@ -547,7 +551,7 @@ def download() -> Response | tuple[str, int]:
     if attachment is None or not attachment.visible_to_reporter or \
             attachment.state != "complete":
         abort(404)
-    item = next(a for a in reporter_view(case)["attachments"]
+    item = next(a for a in _view(case)["attachments"]
                 if a["attachment_ref"] == attachment.attachment_ref)
     store = attachments.store_for(get_config(current_app))
     try:

@@ -9,11 +9,11 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from markupsafe import Markup
 
 from app import get_config
+from app import reporter_session as case_session
 from app.extensions import db
 from app.models import Case
 from app.outside_channels import load_outside_channels
 from app.reporter import privacy as privacy_notice
-from app.reporter import session as case_session
 from app.rights_notice import load_notice
 from app.services import directory, reports
 from app.services.routing import ROUTE_LABELS

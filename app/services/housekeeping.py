@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
-from app.auth.sessions import MAX_SESSION_AGE
 from app.extensions import DbSession
 from app.models import StaffSession
+from app.services.staff_sessions import MAX_SESSION_AGE
 
 
 def purge_idle_staff_sessions(session: DbSession, now: datetime, idle: timedelta) -> int:

@@ -1,6 +1,6 @@
 """Ending reporter sessions for good: what "Leave now" does on the server.
 
-A reporter's session lives in its sealed cookie (``app/reporter/session.py``), so the server
+A reporter's session lives in its sealed cookie (``app/reporter_session.py``), so the server
 cannot take back a copy of it. What it can do is remember, by a digest of the session's random
 identifier, that the session ended, and refuse every cookie that carries that identifier. The
 record holds no case, no person and no time of day; it is forgotten once no cookie of the

@@ -25,7 +25,7 @@ from app.config import Config
 from app.extensions import DbSession
 from app.models import StaffRole, StaffUser, utcnow
 from app.roles import Role
-from app.services import proof_of_work, throttle
+from app.services import proof_of_work, staff_sessions, throttle
 from app.services.proof_of_work import SpentChallenges
 from crypto import kdf, keys
 from crypto.directory import OrganisationSigningKey
@@ -353,8 +353,6 @@ def set_password(staff: StaffUser, new: PasswordMaterial, config: Config) -> Non
 
 def disable_staff(session: DbSession, staff: StaffUser) -> None:
     """Disable the account: its sessions end and its key leaves the directory."""
-    from app.auth.sessions import close_all_sessions
-
     staff.disabled_at = utcnow()
     staff.directory_entry = None
-    close_all_sessions(staff)
+    staff_sessions.close_all_sessions(session, staff)

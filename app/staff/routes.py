@@ -17,12 +17,11 @@ from flask_wtf import FlaskForm
 from app import get_config, spent_challenges
 from app.auth import puzzles
 from app.auth.guards import staff_required
-from app.auth.sessions import close_all_sessions
 from app.extensions import db
 from app.json_input import bytes_field, json_body, password_material
 from app.models import SessionPrincipal, StaffUser, today
 from app.roles import Permission, Role
-from app.services import audit, cases, invitations, staff_accounts
+from app.services import audit, cases, invitations, staff_accounts, staff_sessions
 from app.services.staff_accounts import AccountError, PuzzleNeeded
 from app.staff.blueprint import bp
 from app.staff.forms import InviteStaffForm
@@ -70,7 +69,7 @@ def password_submit(principal: SessionPrincipal) -> tuple[Response, int] | Respo
     except AccountError as error:
         return jsonify(error="password_change_failed", message=str(error)), 400
     # Whoever else is signed in with the old password is signed out.
-    close_all_sessions(principal.staff, keep=principal.session)
+    staff_sessions.close_all_sessions(db.session, principal.staff, keep=principal.session)
     audit.record(db.session, "auth.password_changed", actor=audit.actor_for(principal.staff))
     db.session.commit()
     return jsonify(message="Your password is changed. Other sessions have been signed out.")
