@@ -47,6 +47,7 @@ from app.extensions import csrf, db
 from app.models import Case, StaffUser
 from app.reporter import protocol
 from app.reporter import session as case_session
+from app.reporter.file_size import size_before_decrypting
 from app.reporter.routes import reporter_page_context
 from app.reporter.uploads import MAX_FILES, PlainUploads
 from app.roles import describe_person
@@ -140,6 +141,8 @@ class ReplyForm(FlaskForm):  # type: ignore[misc]
 class DownloadForm(FlaskForm):  # type: ignore[misc]
     codename = HiddenField(validators=[DataRequired()])
     attachment_ref = HiddenField(validators=[DataRequired()])
+    # "1" once the reporter has been told that the file's size is not what its sender stated.
+    despite_size = HiddenField()
 
 
 # --- filing a report --------------------------------------------------------------------------
@@ -400,20 +403,25 @@ def _open_report(codename: str) -> OpenedReport | None:
 
 
 def _case_page(opened: OpenedReport, form: ReplyForm, status: int = 200, sent: str | None = None,
-               message: str | None = None) -> tuple[str, int]:
+               message: str | None = None, size_warning: tuple[str, str] | None = None
+               ) -> tuple[str, int]:
+    """``size_warning``: (attachment ref, sentence) for a file whose size was not what its
+    sender stated; it is shown by that file, whose button then downloads it all the same."""
     view = reporter_view(opened.case)
     # A record that fails to decrypt is marked on the page; the others are still shown.
     messages = protocol.read_messages(view, opened.keys, strict=False)
-    files: list[tuple[dict[str, Any], str | None]] = []
+    files: list[tuple[dict[str, Any], str | None, str]] = []
     for item in view["attachments"]:
         try:
-            files.append((item, protocol.open_attachment(opened.keys, item).name))
+            incoming = protocol.open_attachment(opened.keys, item)
+            files.append((item, incoming.name,
+                          size_before_decrypting(item["frames"], incoming.stated_size)))
         except (CryptoError, UnicodeDecodeError):
-            files.append((item, None))
+            files.append((item, None, ""))
     return render_template("reporter/plain_case.html", view=view, messages=messages, form=form,
                            files=files, codename=form.codename.data, unreadable=UNREADABLE,
                            route_label=ROUTE_LABELS[Route(view["route"])], sent=sent,
-                           message=message), status
+                           message=message, size_warning=size_warning), status
 
 
 def _not_found() -> tuple[str, int]:
@@ -551,14 +559,20 @@ def download() -> Response | tuple[str, int]:
     item = next(a for a in reporter_view(case)["attachments"]
                 if a["attachment_ref"] == attachment.attachment_ref)
     store = attachments.store_for(get_config(current_app))
+    decrypted = 0
     try:
         incoming = protocol.open_attachment(opened.keys, item)
-        for _chunk in decrypt_chunks(incoming.file_key, case.case_ref,
-                                     attachment.attachment_ref,
-                                     attachments.ciphertext(store, attachment)):
-            pass
+        for chunk in decrypt_chunks(incoming.file_key, case.case_ref,
+                                    attachment.attachment_ref,
+                                    attachments.ciphertext(store, attachment)):
+            decrypted += len(chunk)
     except (CryptoError, UnicodeDecodeError):
         abort(409, description=UNREADABLE)
+    mismatch = protocol.size_mismatch(incoming, decrypted)
+    if mismatch and form.despite_size.data != "1":
+        return _case_page(opened, ReplyForm(formdata=None, codename=form.codename.data), 409,
+                          size_warning=(attachment.attachment_ref, f"{incoming.name} was "
+                                        f"decrypted and checked, but not sent yet. {mismatch}"))
 
     def plaintext() -> Iterator[bytes]:
         yield from decrypt_chunks(incoming.file_key, case.case_ref, attachment.attachment_ref,
