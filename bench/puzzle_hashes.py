@@ -134,11 +134,12 @@ def main() -> None:
     finally:
         server.shutdown()
     native = python_rates(options.seconds)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average at the end: {load}")
+    report.note(f"machine load average at the end: {load} on {os.cpu_count()} CPUs")
 
     def figure(name: str, per_second: float) -> None:
         seconds_18 = 2 ** 18 / per_second
-        print(f"{name}: {per_second / 1000:,.1f} thousand hashes/s; 18 bits expected "
-              f"{seconds_18:.2f} s")
         report.figure(name, per_second / 1000, "thousand hashes/s", fmt="{:,.1f}",
                       note=f"18 bits: {seconds_18:.2f} s expected")
 

@@ -44,7 +44,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app import get_config, take_rate_limit
 from app.api.reports import NOT_FOUND, RETALIATION_SESSION_ENDED, reporter_view
 from app.extensions import csrf, db
-from app.models import Case, StaffUser
+from app.models import Attachment, Case, StaffUser
 from app.reporter import protocol
 from app.reporter import session as case_session
 from app.reporter.file_size import size_before_decrypting
@@ -52,6 +52,7 @@ from app.reporter.routes import reporter_page_context
 from app.reporter.uploads import MAX_FILES, PlainUploads
 from app.roles import describe_person
 from app.services import attachments, deadlines, directory, intake, receipts, reports
+from app.services.blobs import BlobStore
 from app.services.routing import ROUTE_LABELS, Readers, Route, RoutingError, readers_for
 from app.taxonomy import Taxonomy, load_taxonomy
 from crypto.codename import codename_lookup_id
@@ -537,6 +538,17 @@ def download_name(name: str) -> str:
     return "candor-attachment" + (f".{match.group(1).lower()}" if match else "")
 
 
+def _checked_size(store: BlobStore, case_ref: str, attachment: Attachment,
+                  incoming: protocol.IncomingAttachment) -> int:
+    """Decrypt the whole stream from the blob store to check it; its plaintext length. Raises
+    a CryptoError if it is cut or altered."""
+    size = 0
+    for chunk in decrypt_chunks(incoming.file_key, case_ref, attachment.attachment_ref,
+                                attachments.ciphertext(store, attachment)):
+        size += len(chunk)
+    return size
+
+
 @bp.post("/attachment")
 def download() -> Response | tuple[str, int]:
     """Decrypt an attachment for this one request and send the plaintext back.
@@ -559,16 +571,12 @@ def download() -> Response | tuple[str, int]:
     item = next(a for a in reporter_view(case)["attachments"]
                 if a["attachment_ref"] == attachment.attachment_ref)
     store = attachments.store_for(get_config(current_app))
-    decrypted = 0
     try:
         incoming = protocol.open_attachment(opened.keys, item)
-        for chunk in decrypt_chunks(incoming.file_key, case.case_ref,
-                                    attachment.attachment_ref,
-                                    attachments.ciphertext(store, attachment)):
-            decrypted += len(chunk)
+        mismatch = protocol.size_mismatch(
+            incoming, _checked_size(store, case.case_ref, attachment, incoming))
     except (CryptoError, UnicodeDecodeError):
         abort(409, description=UNREADABLE)
-    mismatch = protocol.size_mismatch(incoming, decrypted)
     if mismatch and form.despite_size.data != "1":
         return _case_page(opened, ReplyForm(formdata=None, codename=form.codename.data), 409,
                           size_warning=(attachment.attachment_ref, f"{incoming.name} was "
