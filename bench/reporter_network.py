@@ -1,6 +1,7 @@
 """The reporter's pages over a Tor-like link, and key derivation without WebAssembly.
 
-Usage: ``.venv/bin/python bench/reporter_network.py [--json PATH] [--skip-standard-return]``
+Usage: ``.venv/bin/python bench/reporter_network.py [--json PATH] [--skip-standard-return]
+[--skip-page-loads]``
 
 A real Candor app (SQLite, the production codename parameters, the default anti-abuse puzzle) is
 served on 127.0.0.1 to Debian Chromium. Each page gets Chromium's network emulation through the
@@ -24,6 +25,7 @@ WebAssembly, and the light derivation alone.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 import time
@@ -248,16 +250,22 @@ def main() -> None:
     parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--skip-standard-return", action="store_true",
                         help="leave out returning to a standard case without JIT (~1.5 min)")
+    parser.add_argument("--skip-page-loads", action="store_true",
+                        help="leave out the page loads over the emulated link (~2 min)")
     options = parser.parse_args()
     report = Report("reporter_network", "Reporter pages over a Tor-like link; no WebAssembly")
     with candor_server() as (url, app), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page_loads(browser, url, "Standard (WebAssembly)", report)
-        browser.close()
+        if not options.skip_page_loads:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page_loads(browser, url, "Standard (WebAssembly)", report)
+            browser.close()
         jitless = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS + JITLESS)
-        page_loads(jitless, url, "Safer (jitless)", report)
+        if not options.skip_page_loads:
+            page_loads(jitless, url, "Safer (jitless)", report)
         jitless_journey(jitless, url, app, report, not options.skip_standard_return)
         jitless.close()
+    report.note("Machine load average at the end: "
+                + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs")
     report.note("Link: Chromium network emulation, 600 ms latency, 1.5 Mbit/s down, 0.5 up. "
                 "Bytes: encodedDataLength of every response (compressed body and headers).")
     report.write(options.json)
