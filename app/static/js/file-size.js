@@ -1,5 +1,5 @@
 // How a size is written wherever a person reads one, in the reporter's and staff's pages alike;
-// app/reporter/file_size.py writes it the same way without JavaScript and in the command-line client.
+// app/reporter/file_size.py writes it the same way without JavaScript and in the CLI.
 // Units of 1024, named KB, MB and GB as most file managers show them.
 
 const CHUNK_SIZE = 64 * 1024; // as SPEC.md 8.9: the plaintext of one full frame
