@@ -1,6 +1,7 @@
 """The reporter's pages over a Tor-like link, and key derivation without WebAssembly.
 
-Usage: ``.venv/bin/python bench/reporter_network.py [--json PATH] [--skip-standard-return]``
+Usage: ``.venv/bin/python bench/reporter_network.py [--json PATH] [--skip-standard-return]
+[--skip-page-loads]``
 
 A real Candor app (SQLite, the production codename parameters, the default anti-abuse puzzle) is
 served on 127.0.0.1 to Debian Chromium. Each page gets Chromium's network emulation through the
@@ -14,14 +15,17 @@ DevTools protocol (``Network.emulateNetworkConditions``): 600 ms round trip, 1.5
 - the bytes on the wire (``encodedDataLength``: compressed bodies and headers) of a first visit
   with an empty cache, and of a return visit with the cache of the first.
 
-Then, without network emulation and without JIT: from "send" to the codename shown when filing
-(the puzzle solved while the reporter wrote, as the page does it, so it is measured apart), from
-"open" to the case shown when returning to a case made that way (light parameters) and to a case
-made with the standard parameters by a browser with WebAssembly, and the derivations alone.
+Then, without network emulation and without JIT: the anti-abuse puzzle's hash rate with the hash
+the page chooses there (SHA-256 through WebCrypto), from "send" to the codename shown when filing
+right after the page has loaded (the puzzle, started at page load, not yet solved; several runs,
+since the puzzle's work is random), from "open" to the case shown when returning to a case made
+that way (light parameters) and to a case made with the standard parameters by a browser with
+WebAssembly, and the light derivation alone.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 import time
@@ -153,15 +157,27 @@ async (which) => {
 }
 """
 PUZZLE_RATE = """
-async () => {
+async (bits) => {
+  const pow = await import(
+    document.querySelector('link[rel="modulepreload"][href$="proof-of-work.js"]').href);
   const c = await import(
     document.querySelector('link[rel="modulepreload"][href$="candor-crypto.js"]').href);
-  const input = new Uint8Array(24 + 40 + 8);
+  const { loadCrypto } = await import(
+    document.querySelector('link[rel="modulepreload"][href$="crypto-loader.js"]').href);
+  await loadCrypto();
+  const hash = pow.puzzleHash(["blake2b-256", "sha-256"]);
+  let attempts = 0;
   const start = performance.now();
-  for (let i = 0; i < 2000; i++) { input[70] = i & 255; input[71] = i >> 8; c.blake2b256(input); }
-  return (performance.now() - start) / 2000;
+  for (let i = 0; i < 8; i++) {
+    const nonce = await pow.solveProofOfWorkWith(hash, crypto.getRandomValues(new Uint8Array(40)),
+                                                 bits);
+    attempts += new DataView(nonce.buffer).getUint32(4) + 1;
+  }
+  return { hash, perSecond: attempts / ((performance.now() - start) / 1000),
+           backend: c.backendName() };
 }
 """
+SEND_RUNS = 5
 
 
 def jitless_journey(browser: Any, url: str, app: Any, report: Report, standard_return: bool
@@ -173,32 +189,42 @@ def jitless_journey(browser: Any, url: str, app: Any, report: Report, standard_r
         page.goto(url + "/report/case")  # a page that solves no puzzle meanwhile
         derived = {which: page.evaluate(DERIVE, which) for which in ("light",)}
         assert derived["light"]["backend"] == "noble", derived
-        per_hash = page.evaluate(PUZZLE_RATE)
         bits = app.extensions["candor_config"].proof_of_work_bits
-        puzzle_seconds = per_hash * 2 ** bits / 1000
-        print(f"jitless: light derivation {derived['light']['ms'] / 1000:.1f} s; puzzle "
-              f"{per_hash * 1000:.0f} us per hash, {bits} bits expected {puzzle_seconds:.0f} s")
+        rate = page.evaluate(PUZZLE_RATE, 14)
+        puzzle_seconds = 2 ** bits / rate["perSecond"]
+        print(f"jitless: light derivation {derived['light']['ms'] / 1000:.1f} s; puzzle with "
+              f"{rate['hash']}: {rate['perSecond'] / 1000:.1f} thousand hashes/s, {bits} bits "
+              f"expected {puzzle_seconds:.1f} s")
         report.figure("jitless: codename key derivation, light parameters",
                       derived["light"]["ms"] / 1000, "s", fmt="{:.1f}")
-        report.figure(f"jitless: anti-abuse puzzle ({bits} bits), expected, while writing",
-                      puzzle_seconds, "s", fmt="{:.0f}",
-                      note="solved in the background from page load; adds to sending only if "
-                           "the report is sent sooner")
+        report.figure(f"jitless: anti-abuse puzzle ({bits} bits, {rate['hash']}), expected",
+                      puzzle_seconds, "s", fmt="{:.1f}",
+                      note=f"{rate['perSecond'] / 1000:.1f} thousand hashes/s; solved in the "
+                           "background from page load")
 
-        # Filing: wait as a writer would until the puzzle is solved, then send.
-        page.goto(url + "/report/new")
-        page.wait_for_function(CRYPTO_READY, polling=100)
-        page.select_option("#category", "other")
-        page.fill("#report-text", REPORT)
-        time.sleep(max(5.0, puzzle_seconds * 3))  # writing; the puzzle is usually done by then
-        start = time.monotonic()
-        page.click("#report-submit")
-        page.locator("#receipt-codename").wait_for(state="visible")
-        filing = time.monotonic() - start
-        codename = page.locator("#receipt-codename").inner_text().strip()
-        print(f"jitless: send -> codename shown {filing:.1f} s")
-        report.figure("jitless: filing, send to codename shown", filing, "s", goal="<= 20",
-                      met=filing <= 20, fmt="{:.1f}")
+        # Filing as soon as the page is ready: the puzzle, started at page load, is not solved
+        # yet, so "send" waits for it as well as for the key derivation and the upload.
+        times = []
+        codename = ""
+        for _ in range(SEND_RUNS):
+            page.goto(url + "/report/new")
+            page.wait_for_function(CRYPTO_READY, polling=50)
+            page.select_option("#category", "other")
+            page.fill("#report-text", REPORT)
+            start = time.monotonic()
+            page.click("#report-submit")
+            page.locator("#receipt-codename").wait_for(state="visible")
+            times.append(time.monotonic() - start)
+            codename = page.locator("#receipt-codename").inner_text().strip()
+        times.sort()
+        print("jitless: send -> codename shown, right after the page loaded: "
+              + ", ".join(f"{t:.1f} s" for t in times))
+        report.figure("jitless: filing right after page load, send to codename shown, median",
+                      times[len(times) // 2], "s", goal="<= 20",
+                      met=times[len(times) // 2] <= 20, fmt="{:.1f}",
+                      note=f"{SEND_RUNS} runs: " + ", ".join(f"{t:.1f}" for t in times))
+        report.figure("jitless: filing right after page load, send to codename shown, slowest",
+                      times[-1], "s", goal="<= 20", met=times[-1] <= 20, fmt="{:.1f}")
 
         for label, name, goal in (("light", codename, 20.0), ("standard", None, None)):
             if name is None:
@@ -224,16 +250,22 @@ def main() -> None:
     parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--skip-standard-return", action="store_true",
                         help="leave out returning to a standard case without JIT (~1.5 min)")
+    parser.add_argument("--skip-page-loads", action="store_true",
+                        help="leave out the page loads over the emulated link (~2 min)")
     options = parser.parse_args()
     report = Report("reporter_network", "Reporter pages over a Tor-like link; no WebAssembly")
     with candor_server() as (url, app), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page_loads(browser, url, "Standard (WebAssembly)", report)
-        browser.close()
+        if not options.skip_page_loads:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page_loads(browser, url, "Standard (WebAssembly)", report)
+            browser.close()
         jitless = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS + JITLESS)
-        page_loads(jitless, url, "Safer (jitless)", report)
+        if not options.skip_page_loads:
+            page_loads(jitless, url, "Safer (jitless)", report)
         jitless_journey(jitless, url, app, report, not options.skip_standard_return)
         jitless.close()
+    report.note("Machine load average at the end: "
+                + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs")
     report.note("Link: Chromium network emulation, 600 ms latency, 1.5 Mbit/s down, 0.5 up. "
                 "Bytes: encodedDataLength of every response (compressed body and headers).")
     report.write(options.json)

@@ -125,7 +125,8 @@ def upload_through_api(client: Client, case_ref: str, case_key: Any, size: int) 
         if status != 200:
             raise RuntimeError(f"chunk {index}: {status} {answer[:300]!r}")
         frames += count
-    client.json("POST", f"{base}/complete", upload.completion_body(case_key, case_ref, frames))
+    client.json("POST", f"{base}/complete",
+                upload.completion_body(case_key, case_ref, frames, size))
     return upload.attachment_ref
 
 

@@ -20,7 +20,7 @@ import re
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import click
 
 from candor_reporter import protocol
+from candor_reporter.file_size import format_bytes, size_before_decrypting
 from candor_reporter.metadata import MetadataError, SniffingStripper, sniff
 from crypto import kdf
 from crypto.envelope import CaseKey
@@ -240,16 +241,24 @@ def upload_attachment(client: CandorServer, case_ref: str, case_key: CaseKey, ke
     upload = protocol.OutgoingAttachment.for_file(path.name, path.stat().st_size)
     client.post("/api/v1/reporter/attachments", upload.start_body(key_epoch))
     base = f"/api/v1/reporter/attachments/{upload.attachment_ref}"
-    frames = 0
+    frames, size = 0, 0
+
+    def counted(pieces: Iterable[bytes]) -> Iterator[bytes]:
+        nonlocal size
+        for piece in pieces:
+            size += len(piece)
+            yield piece
+
     try:
-        for index, (chunk, count) in enumerate(upload.chunks(case_ref, _cleaned_pieces(path))):
+        for index, (chunk, count) in enumerate(
+                upload.chunks(case_ref, counted(_cleaned_pieces(path)))):
             _put_chunk(client, base, index, chunk)
             frames += count
     except MetadataError as error:
         raise click.ClickException(f"{path.name} was not sent: the image is damaged, so its "
                                    f"hidden details could not be removed ({error})") from None
-    client.post(f"{base}/complete", upload.completion_body(case_key, case_ref, frames))
-    click.echo(f"Sent {shown(upload.name)}, encrypted.", err=True)
+    client.post(f"{base}/complete", upload.completion_body(case_key, case_ref, frames, size))
+    click.echo(f"Sent {shown(upload.name)} ({format_bytes(size)}), encrypted.", err=True)
 
 
 def _save_attachments(client: CandorServer, view: Mapping[str, Any],
@@ -263,18 +272,23 @@ def _save_attachments(client: CandorServer, view: Mapping[str, Any],
         partial = folder / f".candor-{incoming.attachment_ref}.part"
         try:
             private = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            decrypted = 0
             with os.fdopen(private, "wb") as out:
                 pieces = client.download(f"/api/v1/reporter/attachments/"
                                          f"{incoming.attachment_ref}")
                 for plain in protocol.decrypt_attachment(opened.case_ref, incoming, pieces):
                     out.write(plain)
+                    decrypted += len(plain)
             target = _free_name(folder, incoming.name)
             partial.rename(target)
         except (CryptoError, ServerError) as error:
             partial.unlink(missing_ok=True)
             raise click.ClickException(f"{shown(incoming.name)} could not be saved: {error}. "
                                        "Nothing of it was kept.") from None
-        click.echo(f"Saved {shown(target)}")
+        click.echo(f"Saved {shown(target)} ({format_bytes(decrypted)})")
+        mismatch = protocol.size_mismatch(incoming, decrypted)
+        if mismatch:
+            click.echo(shown(f"Warning: {incoming.name}: {mismatch}"), err=True)
 
 
 def _free_name(folder: Path, name: str) -> Path:
@@ -512,12 +526,13 @@ def _show_case(view: Mapping[str, Any], opened: protocol.OpenedCase) -> None:
     click.echo("\nAttachments:" if view["attachments"] else "\nNo attachments.")
     for item in view["attachments"]:
         try:
-            name = protocol.open_attachment(opened, item).name
+            incoming = protocol.open_attachment(opened, item)
+            name, stated = incoming.name, incoming.stated_size
         except (CryptoError, UnicodeDecodeError, KeyError, ValueError):
-            name = "(could not be decrypted: it may have been altered)"
+            name, stated = "(could not be decrypted: it may have been altered)", None
         author = AUTHOR_LABELS.get(item["author"], item["author"])
         click.echo(shown(f"  {item['created_on']}  {author:<6} {name}  "
-                         f"({-(-int(item['size']) // 1024):,} KB encrypted)"))
+                         f"({size_before_decrypting(int(item['frames']), stated)})"))
 
 
 @report_group.command("read")

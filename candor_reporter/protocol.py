@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from candor_reporter import file_size
 from crypto import codename as codenames
 from crypto import kdf
 from crypto.directory import fingerprint, verify_entry
@@ -25,7 +26,9 @@ from crypto.envelope import (
     CaseKey,
     GrantKind,
     RecordKind,
+    decode_file_name,
     decrypt_record,
+    encode_file_name,
     encrypt_record,
     open_grant,
     seal_case_key,
@@ -225,21 +228,40 @@ def _record(case_key: CaseKey, case_ref: str, kind: RecordKind, text: str) -> di
             "ciphertext": b64(encrypt_record(case_key, kind, case_ref, ref, text.encode()))}
 
 
-# --- proof of work -----------------------------------------------------------------------------
+# --- proof of work (SPEC.md 4.1) ---------------------------------------------------------------
 # Abuse control that identifies no one: before the server accepts a report, the client finds a
 # nonce whose hash with a server-issued challenge starts with ``bits`` zero bits (about 2**bits
 # attempts). ``app/services/proof_of_work.py`` issues and checks challenges; the browser does the
-# same hashing in ``app/static/js/reporter.js``, byte for byte.
+# same hashing in ``app/static/js/proof-of-work.js``, byte for byte.
 PROOF_OF_WORK_CONTEXT = b"candor/v1/proof-of-work\0"
 PROOF_OF_WORK_NONCE_SIZE = 8
 # The most work a server may ask for (each bit doubles it; 28 takes minutes in a browser). The
 # server's configuration stops there, and a client refuses more rather than hang for hours.
 PROOF_OF_WORK_MAX_BITS = 28
+# The hashes a solution may use, by the name a client gives in ``proof_of_work.hash``. The
+# first is assumed when none is named (clients from before there was a choice). SHA-256 is
+# there for browsers without WebAssembly or JIT, which compute it natively through WebCrypto
+# but BLAKE2b only in interpreted JavaScript, about 40 times slower.
+PROOF_OF_WORK_HASHES = ("blake2b-256", "sha-256")
+DEFAULT_PROOF_OF_WORK_HASH = PROOF_OF_WORK_HASHES[0]
 
 
-def proof_of_work_hash(challenge: bytes, nonce: bytes) -> bytes:
-    """BLAKE2b-256, unkeyed, of the context string (with its trailing NUL), challenge, nonce."""
-    return hashlib.blake2b(PROOF_OF_WORK_CONTEXT + challenge + nonce, digest_size=32).digest()
+def _proof_of_work_hasher(algorithm: str) -> Any:
+    if algorithm == "blake2b-256":
+        return hashlib.blake2b(PROOF_OF_WORK_CONTEXT, digest_size=32)
+    if algorithm == "sha-256":
+        return hashlib.sha256(PROOF_OF_WORK_CONTEXT)
+    raise ValueError(f"unknown anti-abuse hash {algorithm!r}")
+
+
+def proof_of_work_hash(challenge: bytes, nonce: bytes,
+                       algorithm: str = DEFAULT_PROOF_OF_WORK_HASH) -> bytes:
+    """The hash ``algorithm`` names (BLAKE2b-256 unkeyed, or SHA-256) of the context string
+    (with its trailing NUL), the challenge and the nonce. ValueError for an unknown name."""
+    hasher = _proof_of_work_hasher(algorithm)
+    hasher.update(challenge + nonce)
+    digest: bytes = hasher.digest()
+    return digest
 
 
 def has_leading_zero_bits(digest: bytes, bits: int) -> bool:
@@ -247,13 +269,15 @@ def has_leading_zero_bits(digest: bytes, bits: int) -> bool:
     return int.from_bytes(digest, "big") >> (len(digest) * 8 - bits) == 0
 
 
-def solve_proof_of_work(challenge: bytes, bits: int) -> bytes:
+def solve_proof_of_work(challenge: bytes, bits: int,
+                        algorithm: str = DEFAULT_PROOF_OF_WORK_HASH) -> bytes:
     """The first 8-byte nonce (a big-endian counter from 0) that solves ``challenge``."""
     if not 0 <= bits <= PROOF_OF_WORK_MAX_BITS:
         raise ValueError(f"the server asks for {bits} bits of anti-abuse work; at most "
                          f"{PROOF_OF_WORK_MAX_BITS} is allowed")
     # The same hash as proof_of_work_hash, with the common prefix absorbed once.
-    prefix = hashlib.blake2b(PROOF_OF_WORK_CONTEXT + challenge, digest_size=32)
+    prefix = _proof_of_work_hasher(algorithm)
+    prefix.update(challenge)
     counter = 0
     while True:
         nonce = counter.to_bytes(PROOF_OF_WORK_NONCE_SIZE, "big")
@@ -266,13 +290,15 @@ def solve_proof_of_work(challenge: bytes, bits: int) -> bytes:
 
 def with_proof_of_work(body: Mapping[str, Any], offered: Mapping[str, Any]) -> dict[str, Any]:
     """``body`` (from ``build_submission``) with a solution of ``offered``, the server's
-    ``/api/v1/proof-of-work`` answer, attached. Raises KeyError or ValueError if the offer is
+    ``/api/v1/proof-of-work`` answer, attached. Solved with BLAKE2b-256, which every server
+    takes and native code computes fastest. Raises KeyError or ValueError if the offer is
     malformed, ValueError if it asks for more work than any server may."""
     challenge, bits = unb64(str(offered["challenge"])), offered["bits"]
     if not isinstance(bits, int) or isinstance(bits, bool):
         raise ValueError("the anti-abuse challenge names no number of bits")
     nonce = solve_proof_of_work(challenge, bits)
-    return {**body, "proof_of_work": {"challenge": b64(challenge), "nonce": b64(nonce)}}
+    return {**body, "proof_of_work": {"challenge": b64(challenge), "nonce": b64(nonce),
+                                      "hash": DEFAULT_PROOF_OF_WORK_HASH}}
 
 
 def lookup_request(codename: str) -> dict[str, str]:
@@ -423,15 +449,18 @@ class OutgoingAttachment:
         frames += 1
         yield flush()
 
-    def completion_body(self, case_key: CaseKey, case_ref: str, frames: int) -> dict[str, Any]:
-        """The ``complete`` body: the frame count and the FILE_KEY and FILE_NAME records."""
+    def completion_body(self, case_key: CaseKey, case_ref: str, frames: int, size: int
+                        ) -> dict[str, Any]:
+        """The ``complete`` body: the frame count and the FILE_KEY and FILE_NAME records; the
+        name record states ``size``, the bytes the stream carries (SPEC.md 8.8.1)."""
         key_ref, name_ref = new_record_ref(), new_record_ref()
         return {
             "frames": frames,
             "key_record": {"record_ref": key_ref, "ciphertext": b64(
                 encrypt_file_key(case_key, case_ref, key_ref, self.file_key))},
             "name_record": {"record_ref": name_ref, "ciphertext": b64(encrypt_record(
-                case_key, RecordKind.FILE_NAME, case_ref, name_ref, self.name.encode()))},
+                case_key, RecordKind.FILE_NAME, case_ref, name_ref,
+                encode_file_name(self.name, size)))},
         }
 
 
@@ -448,12 +477,17 @@ def safe_file_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class IncomingAttachment:
+    """An attachment as a reporter's client sees it: ``size`` is the ciphertext's length (from
+    the server), ``stated_size`` the plaintext's as its sender stated it in the name record
+    (None for one sent before sizes were recorded; checked by ``decrypt_attachment``)."""
+
     attachment_ref: str
     author: str
     created_on: str
     size: int
     file_key: FileKey
     name: str
+    stated_size: int | None = None
 
 
 def open_attachment(opened: OpenedCase, item: Mapping[str, Any]) -> IncomingAttachment:
@@ -462,11 +496,12 @@ def open_attachment(opened: OpenedCase, item: Mapping[str, Any]) -> IncomingAtta
     case_key = opened.key_for(int(item["key_epoch"]))
     key = decrypt_file_key(case_key, opened.case_ref, item["key_record"]["record_ref"],
                            unb64(item["key_record"]["ciphertext"]))
-    name = decrypt_record(case_key, RecordKind.FILE_NAME, opened.case_ref,
-                          item["name_record"]["record_ref"],
-                          unb64(item["name_record"]["ciphertext"])).decode("utf-8")
+    described = decode_file_name(decrypt_record(
+        case_key, RecordKind.FILE_NAME, opened.case_ref, item["name_record"]["record_ref"],
+        unb64(item["name_record"]["ciphertext"])))
     return IncomingAttachment(item["attachment_ref"], item["author"], item["created_on"],
-                              int(item["size"]), key, safe_file_name(name))
+                              int(item["size"]), key, safe_file_name(described.name),
+                              described.size)
 
 
 def decrypt_attachment(case_ref: str, attachment: IncomingAttachment,
@@ -474,3 +509,9 @@ def decrypt_attachment(case_ref: str, attachment: IncomingAttachment,
     """Plaintext chunks of a downloaded stream; raises at the end if it was truncated (treat
     the output as untrusted until this finishes: SPEC 8.9)."""
     return decrypt_chunks(attachment.file_key, case_ref, attachment.attachment_ref, pieces)
+
+
+def size_mismatch(attachment: IncomingAttachment, decrypted: int) -> str | None:
+    """What to tell the recipient when the stream decrypted to another size than its sender
+    stated (SPEC.md 8.8.1); None when they agree or no size was stated."""
+    return file_size.size_mismatch(attachment.stated_size, decrypted)

@@ -7,17 +7,21 @@ and its kind, so the server cannot move a record to another case, another record
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 from .encoding import (
     BUCKET_SIZES,
     MAX_IDENTIFIER_LENGTH,
+    MAX_TIMESTAMP,
     VERSION,
+    Reader,
     context,
     identifier,
     pad,
     u8,
     u32,
+    u64,
     unpad,
 )
 from .errors import DecryptionError, MalformedInput, UnsupportedVersion
@@ -246,3 +250,64 @@ def decrypt_record(
     record = check_record_shape(record)
     nonce = record[1 : 1 + AEAD_NONCE_SIZE]
     return unpad(aead_decrypt(case_key, nonce, record[1 + AEAD_NONCE_SIZE :], ad))
+
+
+# --- the content of a FILE_NAME record (SPEC.md 8.8.1) -----------------------------------------
+FILE_NAME_SIZED_MARKER = 0x00
+FILE_NAME_SIZED_VERSION = 1
+_FILE_NAME_SIZED_HEADER = 1 + 1 + 8
+
+
+@dataclass(frozen=True)
+class FileName:
+    """What a FILE_NAME record says of its attachment: the name as its sender gave it, and the
+    number of bytes the attachment's stream decrypts to, or None for a record made before
+    sizes were recorded. The size is the sender's claim: a recipient compares it with what the
+    stream gives (``size_matches``) before trusting it."""
+
+    name: str
+    size: int | None
+
+    def size_matches(self, decrypted: int) -> bool:
+        return self.size is None or self.size == decrypted
+
+
+def encode_file_name(name: str, size: int) -> bytes:
+    """A sized FILE_NAME content: ``0x00 ‖ u8(1) ‖ u64(size) ‖ utf8(name)``.
+
+    ``size`` is the plaintext length of the attachment's stream (after any metadata removal).
+    Raises MalformedInput for a size outside 0 to 2**53 - 1 or a name that is not valid text.
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_TIMESTAMP:
+        raise MalformedInput("an attachment size is a whole number of bytes below 2**53")
+    try:
+        encoded = name.encode("utf-8")
+    except (UnicodeEncodeError, AttributeError):
+        raise MalformedInput("a file name must be text") from None
+    return bytes((FILE_NAME_SIZED_MARKER, FILE_NAME_SIZED_VERSION)) + u64(size) + encoded
+
+
+def decode_file_name(content: bytes) -> FileName:
+    """Read a FILE_NAME content, either layout: a sized one (first byte 0x00) or a plain name
+    (any other first byte, or none), which carries no size.
+
+    Raises UnsupportedVersion for a sized layout of another version, MalformedInput for one cut
+    short, a size of 2**53 or more, or a name that is not valid UTF-8.
+    """
+    content = bytes(content)
+    size: int | None = None
+    if content[:1] == bytes((FILE_NAME_SIZED_MARKER,)):
+        if len(content) < 2:
+            raise MalformedInput("sized file name ends early")
+        if content[1] != FILE_NAME_SIZED_VERSION:
+            raise UnsupportedVersion(f"sized file name version {content[1]}")
+        reader = Reader(content[2:_FILE_NAME_SIZED_HEADER])
+        size = reader.u64()
+        reader.finish()
+        if size > MAX_TIMESTAMP:
+            raise MalformedInput("attachment size is 2**53 or more")
+        content = content[_FILE_NAME_SIZED_HEADER:]
+    try:
+        return FileName(content.decode("utf-8"), size)
+    except UnicodeDecodeError:
+        raise MalformedInput("file name is not valid UTF-8") from None

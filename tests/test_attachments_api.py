@@ -133,7 +133,7 @@ def test_staff_attach_files_to_a_message_or_a_note(
                                     f"{index}", data=chunk, headers={"X-CSRFToken": rso.token})
             assert answer.status_code == 200, answer.get_json()
         done = rso.post(f"{prefix}/attachments/{upload.attachment_ref}/complete",
-                        upload.completion_body(rso.case_key(view), view["case_ref"], frames))
+                        upload.completion_body(rso.case_key(view), view["case_ref"], frames, 10))
         assert done.status_code == 200, done.get_json()
         refs[visible] = upload.attachment_ref
 
@@ -164,17 +164,17 @@ def test_a_broken_connection_resumes_where_the_server_stopped(
     assert (status["received_chunks"], status["received_frames"]) == (1, 1)
     assert reporting.put(f"{base}/chunks/0", chunks[0][0]).status_code == 409  # sent twice
     early = reporting.post(f"{base}/complete",
-                           upload.completion_body(opened.case_key, opened.case_ref, 4))
+                           upload.completion_body(opened.case_key, opened.case_ref, 4, len(data)))
     assert early.status_code == 409 and "incomplete" in early.get_json()["message"]
     for index in (1, 2, 3):
         assert reporting.put(f"{base}/chunks/{index}", chunks[index][0]).status_code == 200
     done = reporting.post(f"{base}/complete",
-                          upload.completion_body(opened.case_key, opened.case_ref, 4))
+                          upload.completion_body(opened.case_key, opened.case_ref, 4, len(data)))
     assert done.status_code == 200 and done.get_json()["state"] == "complete"
     view = reporting.client.get("/api/v1/reporter/case").get_json()
     assert reporting.download(opened, view, upload.attachment_ref)[1] == data
     again = reporting.post(f"{base}/complete",
-                           upload.completion_body(opened.case_key, opened.case_ref, 4))
+                           upload.completion_body(opened.case_key, opened.case_ref, 4, len(data)))
     assert again.status_code == 409
     assert reporting.put(f"{base}/chunks/4", chunks[3][0]).status_code == 409
 
@@ -227,7 +227,7 @@ def test_bad_uploads_are_refused_before_anything_is_stored(
     assert rows(app) == [("uploading", 0, 0)] and blob_bytes(app) == b""
 
     assert reporting.put(f"{base}/chunks/0", first).status_code == 200
-    completion = good.completion_body(opened.case_key, opened.case_ref, 1)
+    completion = good.completion_body(opened.case_key, opened.case_ref, 1, 200_000)
     for broken, words in (
             ({**completion, "frames": 2}, "incomplete"),
             ({**completion, "name_record": completion["key_record"]}, "two record"),

@@ -20,6 +20,8 @@ from werkzeug.test import EnvironBuilder, stream_encode_multipart
 from app.extensions import db
 from app.models import Attachment, CaseRecord
 from app.roles import Role
+from candor_reporter.file_size import format_bytes
+from crypto.envelope import encode_file_name
 from tests.support.attachments import staff_attach, staff_files
 from tests.support.casework import CaseworkClient
 from tests.support.dump import database_dump
@@ -116,6 +118,7 @@ def test_reply_with_a_file_and_download_one_without_javascript(
     opened = open_case(reader, codename)
     shown = page(opened)
     assert "Download policy v2.pdf" in shown and "from the recipients" in shown
+    assert ", 18.6 KB</span>" in shown  # 19,000 bytes, stated in the name record
     ref = re.search(r'name="attachment_ref" value="([^"]+)"', shown).group(1)
     form_token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"',
                            opened.get_data(as_text=True)).group(1)
@@ -132,7 +135,11 @@ def test_reply_with_a_file_and_download_one_without_javascript(
         "attachments": files(("photo.jpg", handmade_jpeg()))})
     assert answer.status_code == 200, page(answer)
     assert "Your files were sent." in page(answer) and "Download photo.jpg" in page(answer)
-    assert GPS_MARK not in staff_files(rso, number)["photo.jpg"]
+    cleaned = staff_files(rso, number)["photo.jpg"]
+    assert GPS_MARK not in cleaned
+    # The size the page states is the one the stream carries: the photo less its metadata.
+    assert len(cleaned) < len(handmade_jpeg())
+    assert f", {format_bytes(len(cleaned))}</span>" in page(answer)
 
     # A blob altered on disk is refused whole, never sent half-checked.
     with app.app_context():
@@ -150,6 +157,42 @@ def test_reply_with_a_file_and_download_one_without_javascript(
     wrong = reader.post("/report/plain/attachment", data={
         "csrf_token": token_now, "codename": "abacus " * 7, "attachment_ref": ref})
     assert wrong.status_code == 404
+
+
+def test_a_wrong_stated_size_is_said_before_the_file_is_sent_and_older_files_still_open(
+        app: Flask, client: FlaskClient, staff: StaffLogin, recipients: dict[str, Account]
+        ) -> None:
+    response = submit_with(client)
+    codename = html.unescape(_CODENAME.search(response.get_data(as_text=True)).group(1))
+    number = _NUMBER.search(page(response)).group(1)
+    rso = CaseworkClient(app.test_client(), staff, recipients["rso1"])
+    data = b"Minutes of the review. " * 400  # 9,200 bytes
+    lying = staff_attach(rso, number, "minutes.txt", data,
+                         name_content=encode_file_name("minutes.txt", 120))
+    older = staff_attach(rso, number, "older.txt", data, name_content=b"older.txt")
+
+    reader = app.test_client()
+    shown = page(open_case(reader, codename))
+    assert ", 120 bytes</span>" in shown  # the claim, until the file is checked
+    assert ", up to 64.0 KB</span>" in shown  # no size recorded: only the frames' capacity
+
+    def download(ref: str, previous: Any, **extra: str) -> Any:
+        form_token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"',
+                               previous.get_data(as_text=True)).group(1)
+        return reader.post("/report/plain/attachment", data={
+            "csrf_token": form_token, "codename": codename, "attachment_ref": ref, **extra})
+
+    opened = open_case(reader, codename)
+    assert download(older, opened).get_data() == data
+    warned = download(lying, opened)
+    assert warned.status_code == 409
+    assert ("minutes.txt was decrypted and checked, but not sent yet. Its sender's program "
+            "stated 120 bytes, but the file is 9.0 KB: the size shown before downloading was "
+            "wrong.") in page(warned)
+    assert "Download minutes.txt all the same" in page(warned)
+    assert 'name="despite_size" value="1"' in warned.get_data(as_text=True)
+    anyway = download(lying, warned, despite_size="1")
+    assert anyway.status_code == 200 and anyway.get_data() == data
 
 
 def test_refused_uploads_leave_nothing_behind(

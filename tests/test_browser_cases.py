@@ -19,6 +19,7 @@ from app.models import Case
 from app.roles import Role
 from app.services import attachments
 from candor_reporter import protocol
+from crypto.envelope import encode_file_name
 from tests.conftest import PageLog
 from tests.support.casework import CaseworkClient
 from tests.support.dump import database_dump
@@ -313,6 +314,9 @@ def test_an_attachment_is_decrypted_in_the_browser_as_it_downloads(
     opened = protocol.open_case(reporter.open(codename).get_json(), codename)
     content = bytes(range(256)) * 600  # about 150 KiB: three frames
     ref = reporter.attach(opened, content, "eval log.txt")
+    reporter.attach(opened, content, "short.txt",
+                    name_content=encode_file_name("short.txt", 10))
+    reporter.attach(opened, content, "older.txt", name_content=b"older.txt")
 
     def with_attachments(route: Any) -> None:
         # The staff case view does not list attachments yet; until it does, the list the
@@ -330,14 +334,31 @@ def test_an_attachment_is_decrypted_in_the_browser_as_it_downloads(
     unlock(page, live_server, people["rso1"])
     page.goto(f"{live_server}/staff/cases/{number}")
     button = page.locator("#attachment-list button")
-    expect(button).to_have_text("Decrypt and save eval log.txt")
+    expect(button).to_have_text(["Decrypt and save eval log.txt", "Decrypt and save short.txt",
+                                 "Decrypt and save older.txt"])
+    # Exact sizes from the name records (150.0 KB: 153,600 bytes); an older file's only what
+    # its stream allows.
+    listed = page.locator("#attachment-list li")
+    expect(listed.nth(0)).to_contain_text(" 150.0 KB · ")
+    expect(listed.nth(1)).to_contain_text(" 10 bytes · ")
+    expect(listed.nth(2)).to_contain_text(" up to 192.0 KB · ")
     with page.expect_download() as download:
-        button.click()
+        button.nth(0).click()
     saved = tmp_path / "saved"
     download.value.save_as(saved)
     assert download.value.suggested_filename == "eval log.txt"
     assert saved.read_bytes() == content
+    assert page.locator("#attachment-error").is_hidden()
     assert any(r.url.endswith(f"/attachments/{ref}") for r in page_log.requests)
+    # A file whose sender's program understated its size: offered, with the lie said plainly.
+    with page.expect_download() as download:
+        button.nth(1).click()
+    download.value.save_as(saved)
+    assert saved.read_bytes() == content
+    expect(page.locator("#attachment-error")).to_have_text(
+        "short.txt was decrypted and checked and is offered as a file. Its sender's program "
+        "stated 10 bytes, but the file is 150.0 KB: the size shown before downloading was "
+        "wrong.")
     assert page_log.console_errors == []
 
 

@@ -18,9 +18,9 @@ from playwright.sync_api import expect
 from app.api.reports import NOT_FOUND
 from app.extensions import db
 from app.models import Case
-from app.reporter.routes import file_size
 from app.roles import Role
-from crypto.envelope import GrantKind, RecordKind, decrypt_record, open_grant
+from candor_reporter.file_size import format_bytes as file_size
+from crypto.envelope import GrantKind, RecordKind, decrypt_record, encode_file_name, open_grant
 from tests.conftest import PageLog
 from tests.support.dump import database_dump
 from tests.support.reporting import ReporterClient
@@ -286,6 +286,7 @@ def test_attachments_both_ways_in_the_browser(
     expect(uploads).to_have_count(2)
     for index in range(2):
         expect(uploads.nth(index)).to_contain_text("Sent, encrypted", timeout=30_000)
+    expect(uploads.nth(1)).to_contain_text(f"Sent, encrypted ({file_size(len(NOTES))})")
     assert page.locator("#receipt-upload-list progress").count() == 2
 
     rso = CaseworkClient(app.test_client(), staff, recipients["rso1"])
@@ -301,6 +302,11 @@ def test_attachments_both_ways_in_the_browser(
     assert rso.acknowledge(number, STAFF_ACK).status_code == 200
     assert rso.write(number, "message", STAFF_REPLY).status_code == 201
     staff_attach(rso, number, "policy.txt", STAFF_FILE)
+    # A sending program that understates a file's size, and a file sent before sizes were
+    # recorded (its name record holds the name alone).
+    staff_attach(rso, number, "short.txt", STAFF_FILE,
+                 name_content=encode_file_name("short.txt", 100))
+    staff_attach(rso, number, "older.txt", STAFF_FILE, name_content=b"older.txt")
 
     returning = make_page(accept_downloads=True)
     return_log = watch(returning)
@@ -312,16 +318,35 @@ def test_attachments_both_ways_in_the_browser(
     expect(conversation).to_contain_text(STAFF_ACK)
     expect(conversation).to_contain_text(STAFF_REPLY)
     listed = returning.locator("#case-attachments li")
-    expect(listed).to_have_count(3)
+    expect(listed).to_have_count(5)
     expect(listed.nth(0)).to_contain_text("IMG_0042.jpg")
-    # Sizes as the pages write them everywhere; before decrypting, only what the stream allows.
-    expect(listed.nth(0)).to_contain_text("up to 64.0 KB")
+    # Sizes as the pages write them everywhere (as the server writes them), exact from the name
+    # record: the photo's is the cleaned file's; an older file's only what its stream allows.
+    expect(listed.nth(0)).to_contain_text(f" · {file_size(len(cleaned))}")
+    expect(listed.nth(1)).to_contain_text(f" · {file_size(len(NOTES))}")
+    expect(listed.filter(has_text="policy.txt")).to_contain_text(
+        f" · {file_size(len(STAFF_FILE))}")
+    expect(listed.filter(has_text="older.txt")).to_contain_text(" · up to 64.0 KB")
+    expect(listed.filter(has_text="short.txt")).to_contain_text(" · 100 bytes")
     with returning.expect_download() as download:
         returning.click("text=Download policy.txt")
-    expect(listed.filter(has_text="policy.txt")).to_contain_text(
-        f"Decrypted and checked ({file_size(len(STAFF_FILE))})")  # as the server writes it
+    policy = listed.filter(has_text="policy.txt")
+    expect(policy).to_contain_text(f"Decrypted and checked ({file_size(len(STAFF_FILE))})")
+    assert "stated" not in policy.inner_text()
     assert download.value.suggested_filename == "policy.txt"
     assert Path(download.value.path()).read_bytes() == STAFF_FILE
+    # The understated file is still offered (it decrypted and checked), with the lie said.
+    with returning.expect_download() as download:
+        returning.click("text=Download short.txt")
+    expect(listed.filter(has_text="short.txt")).to_contain_text(
+        f"Its sender's program stated 100 bytes, but the file is {file_size(len(STAFF_FILE))}: "
+        "the size shown before downloading was wrong.")
+    assert Path(download.value.path()).read_bytes() == STAFF_FILE
+    with returning.expect_download() as download:
+        returning.click("text=Download older.txt")
+    older = listed.filter(has_text="older.txt")
+    expect(older).to_contain_text(f"Decrypted and checked ({file_size(len(STAFF_FILE))})")
+    assert "stated" not in older.inner_text()
 
     returning.fill("#reply-text", REPLY)
     returning.set_input_files("#reply-attachments", files=[
@@ -329,8 +354,9 @@ def test_attachments_both_ways_in_the_browser(
     returning.click("#reply-submit")
     expect(returning.locator("#reply-status")).to_have_text("Your message was sent.",
                                                             timeout=30_000)
-    expect(listed).to_have_count(4)
-    expect(returning.locator("#reply-upload-list li")).to_contain_text("Sent, encrypted")
+    expect(listed).to_have_count(6)
+    expect(returning.locator("#reply-upload-list li")).to_contain_text(
+        f"Sent, encrypted ({file_size(len(SCHEDULE))})")
     assert staff_files(rso, number)["schedule.txt"] == SCHEDULE
     view = rso.case(number)
     assert REPLY in [rso.read(view, r) for r in view["records"] if r["kind"] == "message"]

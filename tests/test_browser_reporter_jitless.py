@@ -4,6 +4,7 @@ codename parameters, comes back, replies, and sends and receives files, end-to-e
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,9 @@ def test_the_whole_journey_without_webassembly(
     number = page.locator("#receipt-number").inner_text()
     expect(page.locator("#receipt-upload-list li")).to_contain_text("Sent, encrypted",
                                                                   timeout=SLOW)
+    # The puzzle was solved with SHA-256 through WebCrypto, native code even without JIT.
+    filed = next(r for r in log.requests if r.url.endswith("/api/v1/reports"))
+    assert json.loads(filed.post_data_buffer)["proof_of_work"]["hash"] == "sha-256"
     # Only the pure-JavaScript backend was fetched; libsodium's 1.2 MB never was.
     fetched = [r.url for r in log.requests]
     assert any(url.endswith("/noble-sodium.js") for url in fetched)

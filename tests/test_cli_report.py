@@ -23,6 +23,7 @@ from app.roles import Role
 from app.services.directory import current_fingerprint
 from candor_reporter import protocol
 from candor_reporter.cli import report_group, server_url, shown
+from candor_reporter.file_size import format_bytes
 from candor_reporter.protocol import verified_directory
 from crypto import codename as codenames
 from crypto.directory import OrganisationSigningKey, fingerprint
@@ -31,6 +32,7 @@ from crypto.envelope import (
     GrantKind,
     RecordKind,
     decrypt_record,
+    encode_file_name,
     encrypt_record,
     open_grant,
 )
@@ -273,7 +275,6 @@ def test_attachments_from_and_to_the_command_line(
     assert filed.exit_code == 0, filed.output
     assert "notes.pdf cannot be cleaned" in filed.stderr
     assert "IMG_0042.jpg: a JPEG image" in filed.stderr
-    assert "Sent IMG_0042.jpg, encrypted." in filed.stderr
     codename = codename_of(filed)
     with app.app_context():
         number = the_case().number
@@ -281,6 +282,10 @@ def test_attachments_from_and_to_the_command_line(
     received = staff_files(worker, number)
     assert received["notes.pdf"] == notes.read_bytes()
     assert GPS_MARK not in received["IMG_0042.jpg"]
+    # The size sent is the cleaned photo's (smaller than the file on disk), stated exactly.
+    cleaned = len(received["IMG_0042.jpg"])
+    assert cleaned < photo.stat().st_size
+    assert f"Sent IMG_0042.jpg ({format_bytes(cleaned)}), encrypted." in filed.stderr
     staff_attach(worker, number, "policy.txt", b"The evaluation policy.\n" * 100)
 
     saved = tmp_path / "saved"
@@ -289,7 +294,11 @@ def test_attachments_from_and_to_the_command_line(
     read = run("read", "--server", live_server, "--fingerprint", org_fingerprint,
                "--codename-stdin", "--save-attachments", str(saved), input=codename + "\n")
     assert read.exit_code == 0, read.output
-    assert "You    IMG_0042.jpg" in read.stdout and "Staff  policy.txt" in read.stdout
+    assert f"You    IMG_0042.jpg  ({format_bytes(cleaned)})" in read.stdout
+    assert "You    notes.pdf  (185.5 KB)" in read.stdout  # 190,000 bytes
+    assert "Staff  policy.txt  (2.2 KB)" in read.stdout  # 2,300 bytes
+    assert "Saved" in read.stdout and "notes.pdf (185.5 KB)" in read.stdout
+    assert "Warning" not in read.stderr
     assert (saved / "policy (2).txt").read_bytes() == b"The evaluation policy.\n" * 100
     assert (saved / "notes.pdf").read_bytes() == notes.read_bytes()
     assert (saved / "notes.pdf").stat().st_mode & 0o777 == 0o600  # this user's only
@@ -310,6 +319,39 @@ def test_attachments_from_and_to_the_command_line(
                         "--codename-stdin", "--attach", str(broken), "--no-text",
                         input=codename + "\n")
     assert refused(refused_reply, "broken.png was not sent")
+
+
+def test_the_command_line_checks_the_stated_size_and_reads_older_attachments(
+        app: Flask, live_server: str, org_fingerprint: str, staff: StaffLogin, rso: Account,
+        tmp_path: Path) -> None:
+    from tests.support.attachments import staff_attach
+    from tests.support.casework import CaseworkClient
+
+    filed = submit(live_server, org_fingerprint, tmp_path / "home", "--yes")
+    assert filed.exit_code == 0, filed.output
+    codename = codename_of(filed)
+    with app.app_context():
+        number = the_case().number
+    worker = CaseworkClient(app.test_client(), staff, rso)
+    data = b"The schedule, as kept.\n" * 200  # 4,600 bytes
+    # A sending program that states 1,000 bytes, and one from before sizes were recorded.
+    staff_attach(worker, number, "schedule.txt", data,
+                 name_content=encode_file_name("schedule.txt", 1000))
+    staff_attach(worker, number, "older.txt", data, name_content=b"older.txt")
+    listed = run("read", "--server", live_server, "--fingerprint", org_fingerprint,
+                 "--codename-stdin", input=codename + "\n")
+    assert listed.exit_code == 0, listed.output
+    assert "Staff  schedule.txt  (1000 bytes)" in listed.stdout  # what was stated, unchecked
+    assert "Staff  older.txt  (up to 64.0 KB)" in listed.stdout
+    saved = tmp_path / "saved"
+    read = run("read", "--server", live_server, "--fingerprint", org_fingerprint,
+               "--codename-stdin", "--save-attachments", str(saved), input=codename + "\n")
+    assert read.exit_code == 0, read.output
+    assert (saved / "schedule.txt").read_bytes() == data
+    assert (saved / "older.txt").read_bytes() == data
+    assert ("Warning: schedule.txt: Its sender's program stated 1000 bytes, but the file is "
+            "4.5 KB: the size shown before downloading was wrong.") in read.stderr
+    assert "older.txt:" not in read.stderr
 
 
 def test_report_read_opens_a_case_filed_with_the_light_parameters(

@@ -60,7 +60,7 @@ def test_an_upload_begun_before_a_revocation_cannot_finish_after_it(
                      GrantKind.REPORTER)]
     assert rso.post(f"/api/v1/staff/cases/{number}/members/{people['rso2'].id}/revoke",
                     {"key_epoch": 2, "grants": grants}).status_code == 200
-    body = upload.completion_body(rso.case_key(view, 1), view["case_ref"], frames)
+    body = upload.completion_body(rso.case_key(view, 1), view["case_ref"], frames, len(data))
     done = rso.post(f"{prefix}/{upload.attachment_ref}/complete", body)
     assert done.status_code == 409 and "key changed" in done.get_json()["message"]
     assert rso.case(number)["attachments"] == []

@@ -142,6 +142,34 @@ def test_racing_claims_of_one_challenge_let_one_through() -> None:
     assert sorted(results) == [False] * 7 + [True]
 
 
+def test_the_second_hash_is_sha_256_and_a_solution_counts_only_with_its_own() -> None:
+    import hashlib
+
+    challenge, nonce = bytes(range(40)), bytes(8)
+    assert protocol.proof_of_work_hash(challenge, nonce, "sha-256") == hashlib.sha256(
+        b"candor/v1/proof-of-work\x00" + challenge + nonce).digest()
+    issued = proof_of_work.issue(SECRET, 10, NOW)
+    by_sha = protocol.solve_proof_of_work(issued.challenge, 10, "sha-256")
+    spent = SpentChallenges()
+    proof_of_work.verify(SECRET, 10, issued.challenge, by_sha, NOW, spent, algorithm="sha-256")
+    # The same work checked as the other hash does not pass (unless by a 1-in-1024 chance,
+    # ruled out here by picking a challenge where it does not).
+    for _ in range(20):
+        other = proof_of_work.issue(SECRET, 10, NOW)
+        nonce = protocol.solve_proof_of_work(other.challenge, 10, "sha-256")
+        if not protocol.has_leading_zero_bits(
+                protocol.proof_of_work_hash(other.challenge, nonce), 10):
+            break
+    with pytest.raises(ProofOfWorkRejected, match="insufficient"):
+        proof_of_work.verify(SECRET, 10, other.challenge, nonce, NOW, SpentChallenges())
+    with pytest.raises(proof_of_work.UnknownPuzzleHash, match="sha-3"):
+        proof_of_work.verify(SECRET, 10, other.challenge, nonce, NOW, SpentChallenges(),
+                             algorithm="sha-3")
+    assert proof_of_work.puzzle_hash(None) == "blake2b-256"
+    with pytest.raises(ValueError, match="unknown"):
+        protocol.proof_of_work_hash(challenge, nonce, "md5")
+
+
 def test_a_client_refuses_more_work_than_any_server_may_ask() -> None:
     with pytest.raises(ValueError, match="at most 28"):
         protocol.solve_proof_of_work(bytes(40), 29)
@@ -170,6 +198,32 @@ def test_a_challenge_is_served(client: FlaskClient) -> None:
     assert answer["bits"] == 6
     assert len(base64.b64decode(answer["challenge"])) == 40
     assert 590 <= answer["expires"] - time.time() <= 600
+    assert answer["hashes"] == ["blake2b-256", "sha-256"]
+
+
+def test_a_report_may_name_either_hash_and_an_unknown_one_is_told_plainly(
+        app: Flask, client: FlaskClient, rso: None) -> None:
+    reporter = ReporterClient(client)
+    body, _codename = reporter.build_default()
+    assert body["proof_of_work"]["hash"] == "blake2b-256"  # the command-line client's choice
+    challenge = base64.b64decode(reporter.client.get("/api/v1/proof-of-work")
+                                 .get_json()["challenge"])
+    unknown = {"challenge": b64(challenge), "hash": "sha3-256",
+               "nonce": b64(protocol.solve_proof_of_work(challenge, 6))}
+    answer = reporter.post("/api/v1/reports", {**body, "proof_of_work": unknown})
+    assert answer.status_code == 400
+    assert answer.get_json()["message"] == (
+        "The anti-abuse check was solved with a hash this server does not take (sha3-256); it "
+        "takes blake2b-256, sha-256. Nothing was stored.")
+    for odd in (["sha-256"], "x" * 5000):
+        answer = reporter.post("/api/v1/reports", {**body, "proof_of_work": {**unknown,
+                                                                              "hash": odd}})
+        assert answer.status_code == 400 and "(?)" in answer.get_json()["message"]
+    assert cases(app) == []
+    by_sha = {"challenge": b64(challenge), "hash": "sha-256",
+              "nonce": b64(protocol.solve_proof_of_work(challenge, 6, "sha-256"))}
+    assert reporter.post("/api/v1/reports", {**body, "proof_of_work": by_sha}).status_code == 201
+    assert len(cases(app)) == 1
 
 
 def solved(challenge: bytes) -> dict[str, str]:
@@ -283,6 +337,30 @@ def test_the_page_solves_the_puzzle_before_sending(page: Any, costly_server: str
     expect(page.locator("#readers-now li")).to_have_text(["rso1, Responsible Scaling Officer"])
     page.select_option("#category", "other")
     page.fill("#report-text", "A report.")
-    page.click("#report-submit")
+    with page.expect_request("**/api/v1/reports") as filed:
+        page.click("#report-submit")
     expect(page.locator("#receipt-codename")).to_be_visible()
     assert len(cases(app)) == 1
+    # With WebAssembly, libsodium's BLAKE2b is the faster hash (bench/puzzle_hashes.py).
+    assert filed.value.post_data_json["proof_of_work"]["hash"] == "blake2b-256"
+
+
+@pytest.mark.browser
+def test_a_page_without_webassembly_solves_it_with_sha_256(
+        jitless_browser: Any, costly_server: str, app: Flask, rso: None) -> None:
+    context = jitless_browser.new_context()
+    context.set_default_timeout(240_000)
+    try:
+        page = context.new_page()
+        page.goto(costly_server + "/report/new")
+        expect(page.locator("#readers-now li")).to_have_text(
+            ["rso1, Responsible Scaling Officer"])
+        page.select_option("#category", "other")
+        page.fill("#report-text", "A report.")
+        with page.expect_request("**/api/v1/reports") as filed:
+            page.click("#report-submit")
+        expect(page.locator("#receipt-codename")).to_be_visible()
+    finally:
+        context.close()
+    assert len(cases(app)) == 1
+    assert filed.value.post_data_json["proof_of_work"]["hash"] == "sha-256"

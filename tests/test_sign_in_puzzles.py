@@ -122,6 +122,33 @@ def test_a_puzzle_for_one_name_does_not_open_another(puzzle_app: Flask) -> None:
     assert answer.status_code == 429 and answer.get_json()["error"] == "proof_of_work_required"
 
 
+def test_a_sign_in_puzzle_may_be_solved_with_sha_256_and_an_unknown_hash_is_told(
+        puzzle_app: Flask) -> None:
+    app = puzzle_app
+    staff = StaffLogin(app)
+    owner = staff.create("rso1", Role.RSO)
+    client = app.test_client()
+    for _ in range(app.extensions["candor_config"].login_attempts_before_lockout):
+        staff.post_login(client, owner, password="wrong")
+    offered = staff.post_login(client, owner).get_json()["proof_of_work"]
+    assert offered["hashes"] == ["blake2b-256", "sha-256"]
+    challenge = base64.b64decode(offered["challenge"])
+
+    def attempt(hash_name: str) -> Any:
+        nonce = solve_proof_of_work(challenge, offered["bits"], "sha-256")
+        secret = staff.login_secret(client, "rso1", owner.password)
+        return client.post("/auth/login", headers={"X-CSRFToken": csrf_token(client)}, json={
+            "username": "rso1", "login_secret": base64.b64encode(secret).decode(),
+            "totp": owner.totp_now(), "proof_of_work": {
+                "challenge": offered["challenge"], "hash": hash_name,
+                "nonce": base64.b64encode(nonce).decode()}})
+
+    unknown = attempt("sha3-256")
+    assert unknown.status_code == 400
+    assert "a hash this server does not take (sha3-256)" in unknown.get_json()["message"]
+    assert attempt("sha-256").status_code == 200
+
+
 def _wrong_attempt(staff: StaffLogin, client: Any, username: str) -> Any:
     secret = staff.login_secret(client, username, "a guessed password")
     return client.post("/auth/login", headers={"X-CSRFToken": csrf_token(client)}, json={

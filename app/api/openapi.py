@@ -9,8 +9,8 @@ from flask import Response, jsonify
 from app.api.blueprint import bp
 from app.api.legal_hold import LEGAL_HOLD_PATHS
 from app.api.openapi_staff import CSRF as STAFF_CSRF
+from app.api.openapi_staff import PUZZLE_HASH, SIGN_IN_PATHS, STAFF_PATHS
 from app.api.openapi_staff import SECURITY_SCHEME as STAFF_SECURITY_SCHEME
-from app.api.openapi_staff import SIGN_IN_PATHS, STAFF_PATHS
 
 B64 = {"type": "string", "contentEncoding": "base64"}
 ERROR = {"type": "object", "properties": {"error": {"type": "string"},
@@ -60,7 +60,7 @@ SUBMISSION = {"type": "object", "required": [
     "proof_of_work": {"type": "object", "required": ["challenge", "nonce"],
                       "description": "A solved challenge from GET /proof-of-work; required "
                                      "unless that answers bits 0",
-                      "properties": {"challenge": B64, "nonce": B64}},
+                      "properties": {"challenge": B64, "nonce": B64, "hash": PUZZLE_HASH}},
     "grants": {"type": "array", "items": {"type": "object", "required": ["kind", "grant"],
                "properties": {"kind": {"enum": ["recipient", "reporter", "escrow"]},
                               "staff_id": {"type": ["integer", "null"]}, "grant": B64}}},
@@ -208,13 +208,15 @@ def document() -> dict[str, Any]:
                                             "type": "object"})}}},
             "/proof-of-work": {"get": {
                 "summary": "A challenge to solve before filing a report: an 8-byte nonce such "
-                           "that BLAKE2b-256('candor/v1/proof-of-work' NUL || challenge || "
-                           "nonce) starts with bits zero bits; valid until expires (unix "
-                           "seconds), usable once",
+                           "that H('candor/v1/proof-of-work' NUL || challenge || nonce) "
+                           "starts with bits zero bits, H one of the hashes listed "
+                           "(crypto/SPEC.md 4.1); valid until expires (unix seconds), usable "
+                           "once",
                 "responses": {"200": _answer("Challenge", {
                     "type": "object", "properties": {
                         "challenge": B64, "bits": {"type": "integer"},
-                        "expires": {"type": "integer"}}})}}},
+                        "expires": {"type": "integer"},
+                        "hashes": {"type": "array", "items": PUZZLE_HASH}}})}}},
             "/readers": {"post": {**post, "summary": "Who reads a report now and on escalation",
                                   "requestBody": _json(READERS_REQUEST),
                                   "responses": {"200": _answer("Readers", {

@@ -14,8 +14,12 @@ from app.services.disclosures import HANDOVER_REASONS, HANDOVER_RECIPIENTS, REVE
 from app.services.intake import CHANNELS
 from app.services.reporter_data import DESTRUCTION_REASONS, REQUEST_KINDS
 from app.services.staff_accounts import USERNAME_PATTERN
+from candor_reporter.protocol import PROOF_OF_WORK_HASHES
 
 B64 = {"type": "string", "contentEncoding": "base64"}
+PUZZLE_HASH = {"enum": list(PROOF_OF_WORK_HASHES),
+               "description": "The hash a puzzle is solved with (crypto/SPEC.md 4.1); "
+                              "blake2b-256 when not named"}
 ERROR = {"type": "object", "properties": {"error": {"type": "string"},
                                           "message": {"type": "string"}}}
 CSRF: list[dict[str, list[str]]] = [{"staffCsrfToken": []}]
@@ -207,16 +211,17 @@ def _auth(operation_id: str, summary: str, body: dict[str, Any], answer: dict[st
 PUZZLE_SOLUTION = {
     "type": "object", "required": ["challenge", "nonce"],
     "description": "A solution of the puzzle from a 429 proof_of_work_required answer: an "
-                   "8-byte nonce such that BLAKE2b-256('candor/v1/proof-of-work' NUL || "
-                   "challenge || nonce) starts with bits zero bits",
-    "properties": {"challenge": B64, "nonce": B64}}
+                   "8-byte nonce such that H('candor/v1/proof-of-work' NUL || challenge || "
+                   "nonce) starts with bits zero bits, H the hash named (crypto/SPEC.md 4.1)",
+    "properties": {"challenge": B64, "nonce": B64, "hash": PUZZLE_HASH}}
 PUZZLE_REQUIRED = {"429": {
     "description": "Many attempts with this username failed: solve the puzzle given and send "
                    "again with proof_of_work. Nothing was checked or counted.",
     **_json({"type": "object", "properties": {
         "error": {"const": "proof_of_work_required"}, "message": {"type": "string"},
         "proof_of_work": {"type": "object", "properties": {
-            "challenge": B64, "bits": {"type": "integer"}, "expires": {"type": "integer"}}}}})}}
+            "challenge": B64, "bits": {"type": "integer"}, "expires": {"type": "integer"},
+            "hashes": {"type": "array", "items": PUZZLE_HASH}}}}})}}
 
 
 USERNAME = {"type": "string", "pattern": f"^{USERNAME_PATTERN}$",

@@ -36,6 +36,7 @@ from app.services.directory import pinned_fingerprint
 from app.services.reporter_view import NOT_FOUND, RETALIATION_SESSION_ENDED, reporter_view
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, readers_for
 from app.taxonomy import load_taxonomy
+from candor_reporter.protocol import PROOF_OF_WORK_HASHES
 from crypto.envelope import RECORD_MAX_SIZE, RecordKind
 from crypto.keys import BoxKeyPair
 
@@ -88,7 +89,8 @@ def proof_of_work_challenge() -> Response:
     """A fresh challenge to solve before filing a report (``app/services/proof_of_work.py``)."""
     config = get_config(current_app)
     issued = proof_of_work.issue(config.secret_key, config.proof_of_work_bits, time.time())
-    return jsonify(challenge=b64(issued.challenge), bits=issued.bits, expires=issued.expires)
+    return jsonify(challenge=b64(issued.challenge), bits=issued.bits, expires=issued.expires,
+                   hashes=list(PROOF_OF_WORK_HASHES))
 
 
 @bp.post("/readers")
@@ -167,10 +169,11 @@ def _claim_proof_of_work(data: dict[str, Any]) -> None:
     proof = data.get("proof_of_work")
     if not isinstance(proof, dict):
         raise proof_of_work.ProofOfWorkRejected("missing")
+    algorithm = proof_of_work.puzzle_hash(proof.get("hash"))
     challenge = _canonical_b64(proof.get("challenge"))
     proof_of_work.verify(config.secret_key, config.proof_of_work_bits, challenge,
                          _canonical_b64(proof.get("nonce")), time.time(),
-                         spent_challenges(current_app))
+                         spent_challenges(current_app), algorithm=algorithm)
 
 
 @bp.post("/reports")
@@ -182,6 +185,8 @@ def submit_report() -> tuple[Response, int]:
     # let one solution ask question after question (issue 16, finding 9).
     try:
         _claim_proof_of_work(data)
+    except proof_of_work.UnknownPuzzleHash as error:
+        return jsonify(error="proof_of_work_rejected", message=str(error)), 400
     except proof_of_work.ProofOfWorkRejected:
         return jsonify(error="proof_of_work_rejected", message=PROOF_OF_WORK_FAILED), 400
     try:

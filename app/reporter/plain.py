@@ -44,14 +44,16 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app import get_config, take_rate_limit
 from app import reporter_session as case_session
 from app.extensions import csrf, db
-from app.models import Case, StaffUser
+from app.models import Attachment, Case, StaffUser
 from app.reporter.routes import reporter_page_context
 from app.reporter.uploads import MAX_FILES, PlainUploads
 from app.services import attachments, deadlines, directory, intake, receipts, reports
+from app.services.blobs import BlobStore
 from app.services.reporter_view import NOT_FOUND, RETALIATION_SESSION_ENDED, reporter_view
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, StaffReaders, readers_for
 from app.taxonomy import Taxonomy, load_taxonomy
 from candor_reporter import protocol
+from candor_reporter.file_size import size_before_decrypting
 from crypto.codename import codename_lookup_id
 from crypto.envelope import RecordKind
 from crypto.errors import CryptoError
@@ -143,6 +145,8 @@ class ReplyForm(FlaskForm):  # type: ignore[misc]
 class DownloadForm(FlaskForm):  # type: ignore[misc]
     codename = HiddenField(validators=[DataRequired()])
     attachment_ref = HiddenField(validators=[DataRequired()])
+    # "1" once the reporter has been told that the file's size is not what its sender stated.
+    despite_size = HiddenField()
 
 
 # --- filing a report --------------------------------------------------------------------------
@@ -403,20 +407,25 @@ def _open_report(codename: str) -> OpenedReport | None:
 
 
 def _case_page(opened: OpenedReport, form: ReplyForm, status: int = 200, sent: str | None = None,
-               message: str | None = None) -> tuple[str, int]:
+               message: str | None = None, size_warning: tuple[str, str] | None = None
+               ) -> tuple[str, int]:
+    """``size_warning``: (attachment ref, sentence) for a file whose size was not what its
+    sender stated; it is shown by that file, whose button then downloads it all the same."""
     view = _view(opened.case)
     # A record that fails to decrypt is marked on the page; the others are still shown.
     messages = protocol.read_messages(view, opened.keys, strict=False)
-    files: list[tuple[dict[str, Any], str | None]] = []
+    files: list[tuple[dict[str, Any], str | None, str]] = []
     for item in view["attachments"]:
         try:
-            files.append((item, protocol.open_attachment(opened.keys, item).name))
+            incoming = protocol.open_attachment(opened.keys, item)
+            files.append((item, incoming.name,
+                          size_before_decrypting(item["frames"], incoming.stated_size)))
         except (CryptoError, UnicodeDecodeError):
-            files.append((item, None))
+            files.append((item, None, ""))
     return render_template("reporter/plain_case.html", view=view, messages=messages, form=form,
                            files=files, codename=form.codename.data, unreadable=UNREADABLE,
                            route_label=ROUTE_LABELS[Route(view["route"])], sent=sent,
-                           message=message), status
+                           message=message, size_warning=size_warning), status
 
 
 def _not_found() -> tuple[str, int]:
@@ -532,6 +541,17 @@ def download_name(name: str) -> str:
     return "candor-attachment" + (f".{match.group(1).lower()}" if match else "")
 
 
+def _checked_size(store: BlobStore, case_ref: str, attachment: Attachment,
+                  incoming: protocol.IncomingAttachment) -> int:
+    """Decrypt the whole stream from the blob store to check it; its plaintext length. Raises
+    a CryptoError if it is cut or altered."""
+    size = 0
+    for chunk in decrypt_chunks(incoming.file_key, case_ref, attachment.attachment_ref,
+                                attachments.ciphertext(store, attachment)):
+        size += len(chunk)
+    return size
+
+
 @bp.post("/attachment")
 def download() -> Response | tuple[str, int]:
     """Decrypt an attachment for this one request and send the plaintext back.
@@ -556,12 +576,14 @@ def download() -> Response | tuple[str, int]:
     store = attachments.store_for(get_config(current_app))
     try:
         incoming = protocol.open_attachment(opened.keys, item)
-        for _chunk in decrypt_chunks(incoming.file_key, case.case_ref,
-                                     attachment.attachment_ref,
-                                     attachments.ciphertext(store, attachment)):
-            pass
+        mismatch = protocol.size_mismatch(
+            incoming, _checked_size(store, case.case_ref, attachment, incoming))
     except (CryptoError, UnicodeDecodeError):
         abort(409, description=UNREADABLE)
+    if mismatch and form.despite_size.data != "1":
+        return _case_page(opened, ReplyForm(formdata=None, codename=form.codename.data), 409,
+                          size_warning=(attachment.attachment_ref, f"{incoming.name} was "
+                                        f"decrypted and checked, but not sent yet. {mismatch}"))
 
     def plaintext() -> Iterator[bytes]:
         yield from decrypt_chunks(incoming.file_key, case.case_ref, attachment.attachment_ref,

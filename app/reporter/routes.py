@@ -17,8 +17,8 @@ from app.reporter import privacy as privacy_notice
 from app.rights_notice import load_notice
 from app.services import directory, reports
 from app.services.routing import ROUTE_LABELS
+from candor_reporter import file_size
 from candor_reporter.protocol import describe_person
-from crypto.stream import CHUNK_SIZE
 
 bp = Blueprint("reporter", __name__)
 
@@ -35,22 +35,8 @@ bp.context_processor(reporter_page_context)
 bp.add_app_template_global(describe_person, "describe_person")
 
 
-@bp.app_template_filter("file_size")
-def file_size(size: int) -> str:
-    """A size as app/static/js/file-size.js writes it: units of 1024, named KB, MB, GB."""
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024**2:
-        return f"{size / 1024:.1f} KB"
-    if size < 1024**3:
-        return f"{size / 1024**2:.1f} MB"
-    return f"{size / 1024**3:.2f} GB"
-
-
-@bp.app_template_filter("size_before_decrypting")
-def size_before_decrypting(frames: int) -> str:
-    """As file-size.js: an attachment's stream hides its exact length, so "up to" only."""
-    return "up to " + file_size(max(1, frames) * CHUNK_SIZE)
+bp.add_app_template_filter(file_size.format_bytes, "file_size")
+bp.add_app_template_filter(file_size.size_before_decrypting, "size_before_decrypting")
 
 
 @bp.app_template_filter("long_date")

@@ -45,6 +45,7 @@ class EncryptingFile:
         self.error: str | None = None
         self.frames = 0
         self.size = HEADER_SIZE
+        self.plain_size = 0  # what the stream carries: the file less the metadata removed
         self._uploads = uploads
         self._stripper = SniffingStripper()
         assert uploads.case_ref is not None  # checked by the factory
@@ -60,7 +61,7 @@ class EncryptingFile:
     def write(self, data: bytes) -> int:
         if self.error is None:
             try:
-                self._frames(self._encryptor.update(self._stripper.update(data)))
+                self._frames(self._encryptor.update(self._cleaned(self._stripper.update(data))))
             except MetadataError as error:
                 # Kept for the page: raising here would be taken by the parser as a malformed
                 # body and silently dropped (it ignores ValueError).
@@ -70,6 +71,10 @@ class EncryptingFile:
     def seek(self, offset: int, whence: int = 0) -> int:
         """The parser rewinds each finished part for reading; nothing is read back here."""
         return 0
+
+    def _cleaned(self, data: bytes) -> bytes:
+        self.plain_size += len(data)
+        return data
 
     def _frames(self, frames: list[bytes]) -> None:
         for frame in frames:
@@ -82,7 +87,7 @@ class EncryptingFile:
         """Write the final frame; sets ``error`` for a damaged image."""
         if self.error is None:
             try:
-                self._frames(self._encryptor.update(self._stripper.finish()))
+                self._frames(self._encryptor.update(self._cleaned(self._stripper.finish())))
                 self._frames([self._encryptor.finish()])
             except MetadataError as error:
                 self.error = f"{self.name}: {error}"
@@ -175,7 +180,8 @@ class PlainUploads:
             session.add(attachment)
             outgoing = protocol.OutgoingAttachment(upload.attachment_ref, upload.file_key,
                                                    upload.name, upload.frames)
-            body = outgoing.completion_body(case_key, case.case_ref, upload.frames)
+            body = outgoing.completion_body(case_key, case.case_ref, upload.frames,
+                                            upload.plain_size)
             attachments.complete(
                 session, self.store, case, attachment, frames=upload.frames,
                 key_record=_encrypted(body["key_record"]),

@@ -2,7 +2,8 @@
 
 Before ``POST /api/v1/reports`` stores a report, the client must solve a fresh challenge from
 ``GET /api/v1/proof-of-work``: find an 8-byte nonce whose hash with the challenge starts with
-``bits`` zero bits (``candor_reporter/protocol.py`` defines the hash; about 2**bits attempts). A
+``bits`` zero bits (crypto/SPEC.md 4.1; ``candor_reporter/protocol.py`` defines the hashes, which
+the solution names; about 2**bits attempts). A
 flood of reports then costs the sender real computing time, while nothing about any sender is
 asked for or kept.
 
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 
 from app.config import derive_key
 from candor_reporter.protocol import (
+    DEFAULT_PROOF_OF_WORK_HASH,
+    PROOF_OF_WORK_HASHES,
     PROOF_OF_WORK_NONCE_SIZE,
     has_leading_zero_bits,
     proof_of_work_hash,
@@ -40,6 +43,28 @@ CHALLENGE_SIZE = EXPIRES_SIZE + RANDOM_SIZE + TAG_SIZE
 class ProofOfWorkRejected(Exception):
     """The proof is malformed, forged, expired, insufficient or already used; ``str(error)``
     says which. Clients are told only that the check failed and to send again."""
+
+
+class UnknownPuzzleHash(ProofOfWorkRejected):
+    """The proof names a hash this server does not take; ``str(error)`` says so in words a
+    client can show (the one rejection that is the client's to fix, not a retry's)."""
+
+    def __init__(self, name: object) -> None:
+        shown = name if isinstance(name, str) and name.isprintable() and len(name) <= 32 \
+            else "?"
+        super().__init__(
+            f"The anti-abuse check was solved with a hash this server does not take "
+            f"({shown}); it takes {', '.join(PROOF_OF_WORK_HASHES)}. Nothing was stored.")
+
+
+def puzzle_hash(name: object) -> str:
+    """The hash a solution names (``proof_of_work.hash``), BLAKE2b-256 when it names none.
+    Raises :class:`UnknownPuzzleHash`."""
+    if name is None:
+        return DEFAULT_PROOF_OF_WORK_HASH
+    if not isinstance(name, str) or name not in PROOF_OF_WORK_HASHES:
+        raise UnknownPuzzleHash(name)
+    return name
 
 
 @dataclass(frozen=True)
@@ -105,11 +130,16 @@ class SpentChallenges:
 
 
 def verify(secret: str, bits: int, challenge: bytes, nonce: bytes, now: float,
-           spent: SpentChallenges, binding: bytes = b"") -> None:
+           spent: SpentChallenges, binding: bytes = b"",
+           algorithm: str = DEFAULT_PROOF_OF_WORK_HASH) -> None:
     """Accept a solved challenge and mark it spent, or raise :class:`ProofOfWorkRejected`.
+    ``algorithm`` is the hash the solution names (``puzzle_hash``); each is accepted at the
+    same number of bits, so the cheapest for an attacker (BLAKE2b-256 in native code) sets
+    what a flood costs.
 
     A spent challenge stays spent whatever the submission's fate: one solution, one answer.
     """
+    algorithm = puzzle_hash(algorithm)
     if len(challenge) != CHALLENGE_SIZE or len(nonce) != PROOF_OF_WORK_NONCE_SIZE:
         raise ProofOfWorkRejected("malformed")
     body, tag = challenge[:-TAG_SIZE], challenge[-TAG_SIZE:]
@@ -118,7 +148,7 @@ def verify(secret: str, bits: int, challenge: bytes, nonce: bytes, now: float,
     expires = int.from_bytes(body[:EXPIRES_SIZE], "big")
     if expires <= now:
         raise ProofOfWorkRejected("expired")
-    if not has_leading_zero_bits(proof_of_work_hash(challenge, nonce), bits):
+    if not has_leading_zero_bits(proof_of_work_hash(challenge, nonce, algorithm), bits):
         raise ProofOfWorkRejected("insufficient work")
     if not spent.claim(challenge, expires, now):
         raise ProofOfWorkRejected("already used")

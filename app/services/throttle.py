@@ -38,6 +38,7 @@ from app.extensions import DbSession, savepoint
 from app.models import LoginThrottle, utcnow
 from app.services import proof_of_work
 from app.services.proof_of_work import SpentChallenges
+from candor_reporter.protocol import DEFAULT_PROOF_OF_WORK_HASH
 
 # Each purpose has its own count: failed recoveries cannot make signing in any harder.
 SIGN_IN = "sign-in"
@@ -60,10 +61,11 @@ class PuzzleRequired(Exception):
 
 @dataclass(frozen=True)
 class Solution:
-    """A solved puzzle sent with an attempt."""
+    """A solved puzzle sent with an attempt, with the hash it names (SPEC.md 4.1)."""
 
     challenge: bytes
     nonce: bytes
+    algorithm: str = DEFAULT_PROOF_OF_WORK_HASH
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def check(session: DbSession, key: ThrottleKey, config: Config, solution: Soluti
     if solution is not None:
         try:
             proof_of_work.verify(config.secret_key, bits, solution.challenge, solution.nonce,
-                                 now, spent, binding=key.name)
+                                 now, spent, binding=key.name, algorithm=solution.algorithm)
             return
         except proof_of_work.ProofOfWorkRejected:
             pass

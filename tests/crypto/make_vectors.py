@@ -602,6 +602,88 @@ def padding_vectors() -> None:
     )
 
 
+def file_name_vectors() -> None:
+    for name, description, file_name, size in (
+        ("file-name-sized-ok", "A sized FILE_NAME content: a 4812-byte photo.", "photo.jpg", 4812),
+        ("file-name-sized-empty-file-ok", "A sized name of an empty file.", "empty.txt", 0),
+        ("file-name-sized-unicode-ok", "A sized name in UTF-8, a size above 2**32.",
+         "Protokoll \u2013 M\u00e4rz.pdf", 2**32 + 5),
+        ("file-name-sized-largest-ok", "The largest size: 2**53 - 1.", "a", 2**53 - 1),
+    ):
+        vector(name, description, "encode_file_name", {"name": file_name, "size": size},
+               {"content": envelope.encode_file_name(file_name, size).hex()})
+    vector("file-name-size-negative", "A size below zero cannot be encoded.", "encode_file_name",
+           {"name": "a.txt", "size": -1}, error="MalformedInput")
+    vector("file-name-size-too-large", "A size of 2**53 cannot be encoded.", "encode_file_name",
+           {"name": "a.txt", "size": 2**53}, error="MalformedInput")
+
+    def decode(name: str, description: str, content: bytes, error: str | None = None) -> None:
+        output = None
+        if error is None:
+            found = envelope.decode_file_name(content)
+            output = {"name": found.name, "size": found.size}
+        vector(name, description, "decode_file_name", {"content": content.hex()}, output, error)
+
+    sized = envelope.encode_file_name("minutes.pdf", 70000)
+    decode("file-name-decode-sized-ok", "A sized name reads back with its size.", sized)
+    decode("file-name-decode-plain-ok",
+           "A plain name (made before sizes were recorded) has no size.", b"minutes.pdf")
+    decode("file-name-decode-plain-empty-ok", "An empty plain name: no name, no size.", b"")
+    decode("file-name-decode-unknown-version", "Sized layout version 2 is unknown.",
+           b"\x00\x02" + sized[2:], "UnsupportedVersion")
+    decode("file-name-decode-truncated", "The size is cut short.", sized[:6], "MalformedInput")
+    decode("file-name-decode-marker-only", "Only the marker byte.", b"\x00", "MalformedInput")
+    decode("file-name-decode-size-too-large", "A size of 2**53.",
+           b"\x00\x01" + (2**53).to_bytes(8, "big") + b"a", "MalformedInput")
+    decode("file-name-decode-bad-utf8", "The name is not UTF-8.",
+           sized[:10] + b"min\xffutes", "MalformedInput")
+    decode("file-name-decode-plain-bad-utf8", "A plain name that is not UTF-8.", b"min\xc3",
+           "MalformedInput")
+
+
+def proof_of_work_vectors() -> None:
+    from candor_reporter import protocol
+
+    challenge = fixed("proof-of-work challenge", 40)
+    for name, description, algorithm, bits in (
+        ("proof-of-work-blake2b-ok", "The first nonce solving 8 bits with BLAKE2b-256.",
+         "blake2b-256", 8),
+        ("proof-of-work-sha256-ok", "The first nonce solving 8 bits with SHA-256.",
+         "sha-256", 8),
+        ("proof-of-work-sha256-12-bits-ok", "The first nonce solving 12 bits with SHA-256.",
+         "sha-256", 12),
+        ("proof-of-work-zero-bits-ok", "Zero bits: the first nonce, 0, solves.", "sha-256", 0),
+    ):
+        nonce = protocol.solve_proof_of_work(challenge, bits, algorithm)
+        vector(name, description, "solve_proof_of_work",
+               {"challenge": challenge.hex(), "bits": bits, "hash": algorithm},
+               {"nonce": nonce.hex(),
+                "digest": protocol.proof_of_work_hash(challenge, nonce, algorithm).hex()})
+
+    def check(name: str, description: str, algorithm: str, nonce: bytes, bits: int) -> None:
+        digest = protocol.proof_of_work_hash(challenge, nonce, algorithm)
+        vector(name, description, "check_proof_of_work",
+               {"challenge": challenge.hex(), "nonce": nonce.hex(), "bits": bits,
+                "hash": algorithm},
+               {"digest": digest.hex(),
+                "solves": protocol.has_leading_zero_bits(digest, bits)})
+
+    # Bit order: a digest whose first byte is 0x01 has 7 leading zero bits, not 8.
+    for algorithm in protocol.PROOF_OF_WORK_HASHES:
+        counter = next(n for n in range(1 << 20) if protocol.proof_of_work_hash(
+            challenge, n.to_bytes(8, "big"), algorithm)[0] == 1)
+        nonce = counter.to_bytes(8, "big")
+        short = {"blake2b-256": "blake2b", "sha-256": "sha256"}[algorithm]
+        check(f"proof-of-work-{short}-first-byte-01-solves-7-bits-ok",
+              "The most significant bit comes first: 0x01 leads with 7 zero bits.",
+              algorithm, nonce, 7)
+        check(f"proof-of-work-{short}-first-byte-01-fails-8-bits-ok",
+              "... and so does not solve 8.", algorithm, nonce, 8)
+    check("proof-of-work-nonce-is-big-endian-ok",
+          "The nonce is the 8 bytes as given (here the counter 1, big-endian).", "sha-256",
+          (1).to_bytes(8, "big"), 0)
+
+
 def stream_vectors() -> None:
     file_key = FileKey(fixed("file key"))
 
@@ -945,6 +1027,8 @@ def build() -> dict[str, str]:
         grant_vectors,
         record_vectors,
         padding_vectors,
+        file_name_vectors,
+        proof_of_work_vectors,
         stream_vectors,
         directory_vectors,
         codename_vectors,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from candor_reporter import protocol
 from crypto import codename, directory, encoding, envelope, kdf, keys, stream
 from crypto.envelope import CaseKey, GrantKind, RecordKind
 from crypto.errors import CryptoError
@@ -155,6 +156,29 @@ def derive_reporter_keypair(i: Json) -> Json:
     return {"private_key": pair.private_key.hex(), "public_key": pair.public_key.hex()}
 
 
+def encode_file_name(i: Json) -> Json:
+    content = envelope.encode_file_name(i["name"], i["size"])
+    assert envelope.decode_file_name(content) == envelope.FileName(i["name"], i["size"])
+    return {"content": content.hex()}
+
+
+def decode_file_name(i: Json) -> Json:
+    found = envelope.decode_file_name(h(i["content"]))
+    return {"name": found.name, "size": found.size}
+
+
+def solve_proof_of_work(i: Json) -> Json:
+    challenge = h(i["challenge"])
+    nonce = protocol.solve_proof_of_work(challenge, i["bits"], i["hash"])
+    return {"nonce": nonce.hex(),
+            "digest": protocol.proof_of_work_hash(challenge, nonce, i["hash"]).hex()}
+
+
+def check_proof_of_work(i: Json) -> Json:
+    digest = protocol.proof_of_work_hash(h(i["challenge"]), h(i["nonce"]), i["hash"])
+    return {"digest": digest.hex(), "solves": protocol.has_leading_zero_bits(digest, i["bits"])}
+
+
 OPERATIONS: dict[str, Callable[[Json], Json]] = {
     f.__name__: f
     for f in (
@@ -169,6 +193,10 @@ OPERATIONS: dict[str, Callable[[Json], Json]] = {
         pad,
         unpad,
         decrypt_stream,
+        encode_file_name,
+        decode_file_name,
+        solve_proof_of_work,
+        check_proof_of_work,
         sign_entry,
         verify_entry,
         load_org_key,

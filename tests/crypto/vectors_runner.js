@@ -24,6 +24,8 @@ async ({ moduleUrl, vectors, backend }) => {
     if (!condition) throw new Error(`round trip failed: ${what}`);
   };
   const blake2b = (bytes) => x(c.blake2b256(bytes));
+  // The anti-abuse puzzle (SPEC.md 4.1) lives beside the protocol module.
+  const pow = await import(new URL("./proof-of-work.js", new URL(moduleUrl, location.href)));
 
   const operations = {
     derive_staff_secrets(i) {
@@ -64,6 +66,22 @@ async ({ moduleUrl, vectors, backend }) => {
     decrypt_record(i) {
       const args = [h(i.case_key), kind(c.RecordKind, i.kind), i.case_id, i.record_id];
       return { content: x(c.decryptRecord(...args, h(i.record))) };
+    },
+    encode_file_name(i) {
+      const content = c.encodeFileName(i.name, i.size);
+      const back = c.decodeFileName(content);
+      must(back.name === i.name && back.size === i.size, "decode");
+      return { content: x(content) };
+    },
+    decode_file_name: (i) => c.decodeFileName(h(i.content)),
+    async solve_proof_of_work(i) {
+      const nonce = await pow.solveProofOfWorkWith(i.hash, h(i.challenge), i.bits);
+      return { nonce: x(nonce), digest: x(await pow.proofOfWorkDigest(i.hash, h(i.challenge),
+                                                                      nonce)) };
+    },
+    async check_proof_of_work(i) {
+      const digest = await pow.proofOfWorkDigest(i.hash, h(i.challenge), h(i.nonce));
+      return { digest: x(digest), solves: pow.hasLeadingZeroBits(digest, i.bits) };
     },
     pad: (i) => ({ padded: x(c.pad(h(i.content))) }),
     unpad: (i) => ({ content: x(c.unpad(h(i.padded))) }),

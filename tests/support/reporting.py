@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 
 from candor_reporter import protocol
 from crypto import kdf
+from crypto.envelope import RecordKind, encrypt_record
 
 
 class ReporterClient:
@@ -62,8 +63,10 @@ class ReporterClient:
                                                          "application/octet-stream"})
 
     def attach(self, opened: protocol.OpenedCase, data: bytes, name: str = "evidence.txt",
-               prefix: str = "/api/v1/reporter") -> str:
-        """Encrypt ``data`` here and upload it to the open case in chunks; returns its ref."""
+               prefix: str = "/api/v1/reporter", name_content: bytes | None = None) -> str:
+        """Encrypt ``data`` here and upload it to the open case in chunks; returns its ref.
+        ``name_content`` replaces what the FILE_NAME record holds (the name and the true size),
+        as an older client (a plain name) or a dishonest one (a wrong size) would send it."""
         upload = protocol.OutgoingAttachment.for_file(name, len(data))
         started = self.post(f"{prefix}/attachments", upload.start_body(opened.key_epoch))
         assert started.status_code == 201, started.get_json()
@@ -74,8 +77,12 @@ class ReporterClient:
             answer = self.put(f"{base}/chunks/{index}", chunk)
             assert answer.status_code == 200, answer.get_json()
             frames += count
-        done = self.post(f"{base}/complete",
-                         upload.completion_body(opened.case_key, opened.case_ref, frames))
+        body = upload.completion_body(opened.case_key, opened.case_ref, frames, len(data))
+        if name_content is not None:
+            ref = body["name_record"]["record_ref"]
+            body["name_record"]["ciphertext"] = protocol.b64(encrypt_record(
+                opened.case_key, RecordKind.FILE_NAME, opened.case_ref, ref, name_content))
+        done = self.post(f"{base}/complete", body)
         assert done.status_code == 200, done.get_json()
         return upload.attachment_ref
 

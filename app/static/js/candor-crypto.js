@@ -797,6 +797,52 @@ export function decryptTextRecord(caseKey, kind, caseId, recordId, record) {
   return utf8Decode(decryptRecord(caseKey, kind, caseId, recordId, record));
 }
 
+// The content of a FILE_NAME record (SPEC.md 8.8.1): a sized name `0x00 ‖ u8(1) ‖ u64(size) ‖
+// utf8(name)`, or, as made before sizes were recorded, the plain name (no size).
+const FILE_NAME_SIZED_MARKER = 0x00;
+const FILE_NAME_SIZED_VERSION = 1;
+const FILE_NAME_SIZED_HEADER = 10;
+
+/** A sized FILE_NAME content; `size` is the plaintext length of the attachment's stream. */
+export function encodeFileName(name, size) {
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new MalformedInput("an attachment size is a whole number of bytes below 2**53");
+  }
+  if (typeof name !== "string") throw new MalformedInput("a file name must be text");
+  return concat(u8(FILE_NAME_SIZED_MARKER), u8(FILE_NAME_SIZED_VERSION), u64(size),
+    utf8Encode(name));
+}
+
+/**
+ * `{name, size}` of a FILE_NAME content, either layout; `size` is null for a plain name. The
+ * size is the sender's claim: compare it with what the stream decrypts to before trusting it.
+ */
+export function decodeFileName(content) {
+  if (!isBytes(content)) throw new MalformedInput("file name content must be bytes");
+  let size = null;
+  if (content.length > 0 && content[0] === FILE_NAME_SIZED_MARKER) {
+    if (content.length < 2) throw new MalformedInput("sized file name ends early");
+    if (content[1] !== FILE_NAME_SIZED_VERSION) {
+      throw new UnsupportedVersion(`sized file name version ${content[1]}`);
+    }
+    const r = new Reader(content.slice(2, FILE_NAME_SIZED_HEADER));
+    const b = r.take(8);
+    r.finish();
+    const view = new DataView(b.buffer, b.byteOffset, 8);
+    const high = view.getUint32(0);
+    if (high >= 2 ** 21) throw new MalformedInput("attachment size is 2**53 or more");
+    size = high * 2 ** 32 + view.getUint32(4);
+    content = content.slice(FILE_NAME_SIZED_HEADER);
+  }
+  let name;
+  try {
+    name = utf8Decode(content);
+  } catch {
+    throw new MalformedInput("file name is not valid UTF-8");
+  }
+  return { name, size };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Attachments (SPEC.md 8.9)
 

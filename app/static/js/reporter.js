@@ -8,7 +8,7 @@ import * as candor from "./candor-crypto.js";
 import { loadCrypto } from "./crypto-loader.js";
 import { fetchDirectory, loadDirectory } from "./key-directory.js";
 import { solveProofOfWork } from "./proof-of-work.js";
-import { formatBytes, sizeBeforeDecrypting } from "./file-size.js";
+import { formatBytes, sizeBeforeDecrypting, sizeMismatch } from "./file-size.js";
 import { expectedReaders, NoReaders, safeFileName } from "./rules.js";
 
 // Needed only for files: fetched after the page is ready, so the first round trips on a slow
@@ -308,19 +308,20 @@ async function buildSubmission(report, entries, params, onProgress) {
 // ---------------------------------------------------------------------------------------------
 // The anti-abuse puzzle is solved by proof-of-work.js (shared with the staff sign-in).
 
-// The puzzle is solved ahead, while the reporter writes (in a browser without WebAssembly it
-// takes about a minute), and again whenever its challenge is used or close to expiring.
+// The puzzle is solved ahead, while the reporter writes (a few seconds at most, in a browser
+// without WebAssembly too), and again whenever its challenge is used or close to expiring.
 const PUZZLE_MARGIN_SECONDS = 60;
-let puzzle = null; // {solved: Promise<{challenge, nonce, expires}>, percent}
+let puzzle = null; // {solved: Promise<{challenge, nonce, hash, expires}>, percent}
 
 function solvePuzzleAhead(url) {
   const current = { percent: 0 };
   current.solved = (async () => {
     const offered = await getJson(url);
     const challenge = unb64(offered.challenge);
-    const nonce = await solveProofOfWork(challenge, offered.bits, (p) => { current.percent = p; });
+    const { nonce, hash } = await solveProofOfWork(
+      challenge, offered.bits, (p) => { current.percent = p; }, offered.hashes);
     current.percent = 100;
-    return { challenge, nonce, expires: offered.expires };
+    return { challenge, nonce, hash, expires: offered.expires };
   })();
   current.solved.catch(() => { if (puzzle === current) puzzle = null; });
   puzzle = current;
@@ -347,7 +348,8 @@ async function withProofOfWork(body, url, status) {
   }
   if (solved === null) throw new ReporterError("The anti-abuse check took too long; send again.");
   puzzle = null; // spent: the next report solves a new one
-  return { ...body, proof_of_work: { challenge: b64(solved.challenge), nonce: b64(solved.nonce) } };
+  return { ...body, proof_of_work: { challenge: b64(solved.challenge), nonce: b64(solved.nonce),
+                                      hash: solved.hash } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -472,7 +474,8 @@ async function putChunk(base, index, body) {
 
 /**
  * Clean, encrypt and upload `file` to the case `target` ({caseRef, caseKey, keyEpoch, url});
- * `progress(bytesRead)` follows it. Returns the attachment's ref.
+ * `progress(bytesRead)` follows it. Returns the size sent: the file's own, less any metadata
+ * removed.
  */
 async function uploadAttachment(file, target, progress) {
   const ref = newRef("a-");
@@ -486,6 +489,11 @@ async function uploadAttachment(file, target, progress) {
   let pendingFrames = 0;
   let index = 0;
   let frames = 0;
+  let size = 0;
+  const clean = (bytes) => {
+    size += bytes.length;
+    return bytes;
+  };
   const send = async () => {
     await putChunk(base, index, joinBytes(pending));
     index += 1;
@@ -502,10 +510,10 @@ async function uploadAttachment(file, target, progress) {
   };
   for (let offset = 0; offset < file.size; offset += READ_BYTES) {
     const piece = new Uint8Array(await file.slice(offset, offset + READ_BYTES).arrayBuffer());
-    await add(encryptor.update(stripper.update(piece)));
+    await add(encryptor.update(clean(stripper.update(piece))));
     progress(Math.min(file.size, offset + READ_BYTES));
   }
-  await add(encryptor.update(stripper.finish()));
+  await add(encryptor.update(clean(stripper.finish())));
   pending.push(encryptor.finish());
   pendingFrames += 1;
   await send();
@@ -515,11 +523,11 @@ async function uploadAttachment(file, target, progress) {
     frames,
     key_record: { record_ref: keyRef, ciphertext: b64(
       candor.encryptFileKey(target.caseKey, target.caseRef, keyRef, fileKey)) },
-    name_record: { record_ref: nameRef, ciphertext: b64(candor.encryptTextRecord(
+    name_record: { record_ref: nameRef, ciphertext: b64(candor.encryptRecord(
       target.caseKey, candor.RecordKind.FILE_NAME, target.caseRef, nameRef,
-      safeFileName(file.name))) },
+      candor.encodeFileName(safeFileName(file.name), size))) },
   });
-  return ref;
+  return size;
 }
 
 /** Upload every file in turn with its own progress line; returns how many failed. */
@@ -529,8 +537,8 @@ async function uploadAll(files, target, list) {
     const name = safeFileName(file.name);
     const line = progressItem(list, name, file.size, "Encrypting and sending");
     try {
-      await uploadAttachment(file, target, (done) => line.progress(done));
-      line.finish(`Sent, encrypted (${formatBytes(file.size)}).`);
+      const sent = await uploadAttachment(file, target, (done) => line.progress(done));
+      line.finish(`Sent, encrypted (${formatBytes(sent)}).`);
     } catch (error) {
       failed += 1;
       line.fail(error instanceof (await metadata()).MetadataError
@@ -869,15 +877,18 @@ async function agreeMinutes(form) {
   renderCase(await postJson(form.dataset.agreeUrl, {}), openedCase);
 }
 
-/** An attachment's key and name, decrypted under the case key of its epoch. */
+/**
+ * An attachment's key, name and stated size (null if sent before sizes were recorded),
+ * decrypted under the case key of its epoch.
+ */
 function openAttachment(item, opened) {
   const key = keyFor(opened, item.key_epoch);
   const fileKey = candor.decryptFileKey(key, opened.caseRef, item.key_record.record_ref,
                                         unb64(item.key_record.ciphertext));
-  const name = candor.decryptTextRecord(key, candor.RecordKind.FILE_NAME, opened.caseRef,
-                                        item.name_record.record_ref,
-                                        unb64(item.name_record.ciphertext));
-  return { fileKey, name: safeFileName(name) };
+  const { name, size } = candor.decodeFileName(candor.decryptRecord(
+    key, candor.RecordKind.FILE_NAME, opened.caseRef, item.name_record.record_ref,
+    unb64(item.name_record.ciphertext)));
+  return { fileKey, name: safeFileName(name), size };
 }
 
 function attachmentItem(item, opened) {
@@ -893,7 +904,7 @@ function attachmentItem(item, opened) {
   }
   const meta = element("p", undefined, "attachment-meta");
   meta.append(`${mine ? "You" : "The recipients"} · `, dateElement(item.created_on),
-              ` · ${sizeBeforeDecrypting(item.frames)}`);
+              ` · ${sizeBeforeDecrypting(item.frames, file.size)}`);
   const button = element("button", `Download ${file.name}`, "button button-quiet");
   button.type = "button";
   const status = element("span", "", "attachment-meta");
@@ -951,6 +962,11 @@ async function downloadAttachment(item, file, opened, status) {
   setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
   status.textContent = `Decrypted and checked (${formatBytes(size)}); your browser saves it ` +
     "like any download.";
+  const mismatch = sizeMismatch(file.size, size);
+  if (mismatch) {
+    status.textContent += ` ${mismatch}`;
+    status.classList.add("error");
+  }
 }
 
 async function openCase(form) {

@@ -3,7 +3,7 @@
 // (staff-session.js) and decrypts here. Decrypted text reaches the page through textContent
 // only; an export is built here and handed to the browser as a file, never sent anywhere.
 import * as candor from "./candor-crypto.js";
-import { sizeBeforeDecrypting } from "./file-size.js";
+import { sizeBeforeDecrypting, sizeMismatch } from "./file-size.js";
 import { loadDirectory } from "./key-directory.js";
 import { safeFileName } from "./rules.js";
 import { enableSubmit, loadKeyPair } from "./staff-session.js";
@@ -484,12 +484,15 @@ function openAttachment(item) {
   if (!key) return null;
   try {
     const caseRef = state.view.case_ref;
+    // The stated size is null for an attachment sent before sizes were recorded.
+    const { name, size } = candor.decodeFileName(candor.decryptRecord(
+      key, candor.RecordKind.FILE_NAME, caseRef, item.name_record.record_ref,
+      unb64(item.name_record.ciphertext)));
     return {
       fileKey: candor.decryptFileKey(key, caseRef, item.key_record.record_ref,
                                      unb64(item.key_record.ciphertext)),
-      name: safeFileName(candor.decryptTextRecord(key, candor.RecordKind.FILE_NAME, caseRef,
-                                                  item.name_record.record_ref,
-                                                  unb64(item.name_record.ciphertext))),
+      name: safeFileName(name),
+      size,
     };
   } catch (error) {
     if (!(error instanceof candor.CryptoError)) throw error;
@@ -516,8 +519,13 @@ async function downloadAttachment(root, item, opened) {
     parts.push(...decryptor.update(value));
   }
   decryptor.finish();
-  offerFile(new Blob(parts, { type: "application/octet-stream" }), opened.name,
-            $("attachment-link"));
+  const blob = new Blob(parts, { type: "application/octet-stream" });
+  offerFile(blob, opened.name, $("attachment-link"));
+  const mismatch = sizeMismatch(opened.size, blob.size);
+  if (mismatch) {
+    showError($("attachment-error"), new CaseworkError(`${opened.name} was decrypted and ` +
+      `checked and is offered as a file. ${mismatch}`));
+  }
 }
 
 function renderAttachments(root, view) {
@@ -543,7 +551,7 @@ function renderAttachments(root, view) {
         button.disabled = false;
       }
     });
-    entry.append(button, ` ${sizeBeforeDecrypting(item.frames)} · `,
+    entry.append(button, ` ${sizeBeforeDecrypting(item.frames, opened.size)} · `,
                  dateElement(item.created_on));
     return entry;
   }));

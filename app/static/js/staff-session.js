@@ -67,8 +67,9 @@ async function postSolvingPuzzles(url, body, status) {
           `page solves a puzzle before trying… ${percent}%`;
       };
       show(0);
-      const nonce = await solveProofOfWork(unb64(offered.challenge), offered.bits, show);
-      body = { ...body, proof_of_work: { challenge: offered.challenge, nonce: b64(nonce) } };
+      const { nonce, hash } = await solveProofOfWork(unb64(offered.challenge), offered.bits,
+                                                     show, offered.hashes);
+      body = { ...body, proof_of_work: { challenge: offered.challenge, nonce: b64(nonce), hash } };
     }
   }
 }
