@@ -12,6 +12,7 @@ from app.api import (  # noqa: E402, F401
     disclosures,
     intake,
     legal_hold,
+    officer_shares,
     openapi,
     reporter_data,
     reports,

@@ -24,7 +24,7 @@ const pause = () => new Promise((resolve) => setTimeout(resolve, 50)); // lets a
 
 // As app/roles.py ROLE_LABELS: how a reporter reads a recipient's role.
 const ROLE_LABELS = { rso: "Responsible Scaling Officer", executive: "executive",
-                      board: "Board member" };
+                      board: "Board member", officer: "officer or director" };
 const UNREADABLE = "This part of the case could not be decrypted: it may have been altered. " +
   "Nothing was changed. Tell the lab another way (see the start page).";
 // As protocol.NO_BOARD_FOR_RSO_REPORT (RSP v3 §4): such a report reaches the Board or nobody.
@@ -270,6 +270,17 @@ function textRecord(caseKey, caseRef, kind, text) {
   const kindValue = candor.RecordKind[kind.toUpperCase()];
   return { record_ref: ref, kind,
            ciphertext: b64(candor.encryptTextRecord(caseKey, kindValue, caseRef, ref, text)) };
+}
+
+/**
+ * Who an SB 53 disclosure's quarterly summary is sealed to (as app/services/officer_shares.py
+ * `sharing_rule`): every officer or director in the verified directory, minus anyone named as
+ * concerned, minus every RSO when the report concerns the RSO. Never a reader of the report.
+ */
+function sb53Sharers(entries, concernsRso, concernedIds) {
+  const leftOut = new Set(concernedIds.map(String));
+  return entries.filter((entry) => entry.roles.includes("officer") &&
+    !leftOut.has(String(entry.staffId)) && !(concernsRso && entry.roles.includes("rso")));
 }
 
 /**
@@ -609,6 +620,9 @@ function startReportPage(form) {
   // signed directory entries, so the server cannot show one list and receive for another.
   function showReaders() {
     const chosen = choices();
+    peopleList($("sb53-officers"), sb53Sharers(entries, chosen.concerns_rso,
+                                               chosen.concerned_staff_ids),
+               "No officer or director holds a signed key yet.");
     try {
       const readers = expectedReaders(entries, chosen.route, chosen.concerns_rso,
                                       chosen.concerned_staff_ids);
