@@ -42,7 +42,8 @@ def home(principal: SessionPrincipal) -> str:
         key_fingerprint=fingerprint(staff.public_key),
         permissions=staff.permissions,
         # A recipient whose key the operator has not signed yet is in no reporter's directory.
-        awaiting_signature=handles_cases and staff.directory_entry is None,
+        awaiting_signature=(handles_cases or staff.can(Permission.READ_OFFICER_SHARES))
+        and staff.directory_entry is None,
         work=cases.waiting_work(db.session, staff, today()) if handles_cases else None,
     )
 
@@ -139,4 +140,4 @@ def admin_disable(principal: SessionPrincipal, staff_id: int) -> Response:
 
 
 # The case pages live in their own module on this blueprint.
-from app.staff import case_pages  # noqa: E402, F401
+from app.staff import case_pages, officer_pages  # noqa: E402, F401
