@@ -207,12 +207,16 @@ def test_only_a_share_meets_the_quarterly_clock(
     for purpose in ("update", "feedback", None):
         assert handler.write(number, "message", "News.", purpose=purpose).status_code == 201
         assert quarter_clock().is_open, purpose
+    dashboard = page(handler.get("/staff/deadlines")).split('id="sb53-heading"')[1]
+    assert number in dashboard.split("</section>")[0]
     listed = directory(client)
     sealed_to = [r for r in listed.values() if "officer" in r.roles]
     answer = handler.post(f"/api/v1/staff/cases/{number}/sb53-share",
                           share_body(handler, number, sealed_to))
     assert answer.status_code == 201, answer.get_json()
     assert quarter_clock().met_on == today()
+    dashboard = page(handler.get("/staff/deadlines")).split('id="sb53-heading"')[1]
+    assert "No SB 53 share is owed." in dashboard.split("</section>")[0]
     with app.app_context():
         actions = [e.action for e in db.session.scalars(db.select(AuditEntry).where(
             AuditEntry.case_number == number))]
