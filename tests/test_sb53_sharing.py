@@ -269,3 +269,17 @@ def test_the_page_without_javascript_says_what_is_shared_and_with_whom(
     del data["send"]
     shared = page(client.post(NEW, data=data)).split('id="sb53-officers"')[1].split("</ul>")[0]
     assert "dir1" not in shared and "dir2" in shared and "board2" in shared
+
+
+def test_an_officer_whose_key_is_unsigned_is_told_no_share_can_reach_them(
+        app: Flask, client: FlaskClient, staff: StaffLogin) -> None:
+    staff.create("rso1", Role.RSO)
+    account = staff.create("dir1", Role.OFFICER)
+    with app.app_context():
+        staff.get("dir1").directory_entry = None
+        db.session.commit()
+    assert "dir1" not in {r.username for r in directory(client).values()}
+    CaseworkClient(client, staff, account)
+    home = page(client.get("/staff/"))
+    assert "No SB 53 share can reach you yet." in home and "candor keys sign-directory" in home
+    assert 'href="/staff/officer-shares"' in home

@@ -151,7 +151,7 @@ def write_share(session: DbSession, case: Case, staff: StaffUser, share: ShareIn
                                  detail=SHARED_SENTENCE, actor_staff_id=staff.id))
     audit.record(session, "case.sb53_shared", actor=audit.actor_for(staff),
                  case_number=case.number,
-                 detail={"quarter": quarter, "recipients": sorted(expected)})
+                 detail={"quarter": quarter})
     session.flush()
     deadlines.refresh_due(case, session, on=on)
     met = sorted(before - _open_quarters(session, case, on))
