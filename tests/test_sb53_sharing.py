@@ -34,7 +34,7 @@ from crypto.errors import CryptoError
 from tests.support.casework import CaseworkClient, b64
 from tests.support.reporting import ReporterClient
 from tests.support.staff import Account, StaffLogin
-from tests.test_reporter_plain import NEW, page, report_form
+from tests.test_reporter_plain import NEW, open_case, page, report_form
 
 SUMMARY = ("What was disclosed:\nThe CBRN evaluation was skipped before launch.\n\n"
            "What the lab did or answered:\nThe launch was paused and the evaluation re-run.")
@@ -145,6 +145,9 @@ def test_an_accused_director_gets_nothing_and_every_other_decrypts(
     # The reporter reads what was shared, as a message of their case.
     messages = ReporterClient(client).read(codename)
     assert [m.text for m in messages if m.purpose == deadlines.SB53_SHARE_PURPOSE] == [SUMMARY]
+    shown = page(open_case(app.test_client(), codename))
+    assert "shared with officers and directors (SB 53)" in shown
+    assert "The launch was paused and the evaluation re-run." in shown
 
 
 def test_the_server_refuses_a_share_sealed_to_the_wrong_people(

@@ -36,7 +36,8 @@ const RECORD_LABELS = {
   report: "Report", identity: "Identity and contact details", message: "Message",
 };
 // What a message from the recipients is for (the clocks the law sets meet only these).
-const PURPOSE_LABELS = { update: "Status update", feedback: "Feedback", outcome: "Outcome" };
+const PURPOSE_LABELS = { update: "Status update", feedback: "Feedback", outcome: "Outcome",
+                         sb53_share: "Shared with officers and directors (SB 53)" };
 
 // What this page holds in memory only: the codename just made (until the reporter has saved
 // it) and the case key of the case on screen. Leaving or reloading the page forgets both.
