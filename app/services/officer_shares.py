@@ -37,7 +37,7 @@ from app.models import (
 )
 from app.roles import Role
 from app.services import audit, deadlines
-from app.services.cases import CaseActionRejected, EncryptedRecord, store_record
+from app.services.cases import CaseActionRejected, EncryptedRecord, require, store_record
 from app.services.deadline_policy import UnknownPolicyVersion
 from app.services.directory import active_entries
 from crypto.envelope import RecordKind, check_grant_shape, check_record_shape
@@ -67,14 +67,6 @@ class ShareIn:
     message: EncryptedRecord
 
 
-def register(session: DbSession) -> list[StaffUser]:
-    """The register of officers and directors: enabled accounts holding the officer role."""
-    return list(session.scalars(
-        select(StaffUser).join(StaffRole).where(StaffRole.role == Role.OFFICER.value,
-                                                StaffUser.disabled_at.is_(None))
-        .order_by(StaffUser.username)))
-
-
 def _accused(session: DbSession, case: Case) -> set[int]:
     """Everyone the case names as concerned, and every RSO when it concerns the RSO."""
     named = set(session.scalars(select(CaseExclusion.staff_id).where(
@@ -101,41 +93,33 @@ def recipients(session: DbSession, case: Case) -> list[StaffUser]:
     return sharing_rule(active_entries(session), case.concerns_rso, _accused(session, case))
 
 
-def _reject(message: str) -> CaseActionRejected:
-    return CaseActionRejected(message)
-
-
 def write_share(session: DbSession, case: Case, staff: StaffUser, share: ShareIn,
                 on: date | None = None) -> OfficerShare:
     """Store the quarter's share of an SB 53 disclosure and the reporter's copy; refuse a share
     sealed to anyone outside the case's recipients, or missing one of them."""
     on = on or today()
-    if not case.sb53_disclosure:
-        raise _reject("Only a case flagged as an SB 53 disclosure is shared with officers and "
-                      "directors.")
-    if case.origin != "reporter":
-        raise _reject("This case has no reporter, so it is no SB 53 disclosure.")
-    if not SHARE_REF.fullmatch(share.share_ref):
-        raise _reject("The share identifier is malformed.")
-    if session.scalar(select(OfficerShare.id).where(OfficerShare.share_ref == share.share_ref)):
-        raise _reject("This share identifier is taken; send again.")
+    require(case.sb53_disclosure, "Only a case flagged as an SB 53 disclosure is shared with "
+            "officers and directors.")
+    require(case.origin == "reporter", "This case has no reporter, so it is no SB 53 "
+            "disclosure.")
+    require(bool(SHARE_REF.fullmatch(share.share_ref)), "The share identifier is malformed.")
+    require(session.scalar(select(OfficerShare.id).where(
+        OfficerShare.share_ref == share.share_ref)) is None,
+        "This share identifier is taken; send again.")
     expected = {s.id for s in recipients(session, case)}
-    if not expected:
-        raise _reject("No officer or director who may receive this case holds a signed key: "
-                      "ask the operator to register one and sign their key.")
+    require(bool(expected), "No officer or director who may receive this case holds a signed "
+            "key: ask the operator to register one and sign their key.")
     given = [g.staff_id for g in share.grants]
-    if len(given) != len(set(given)):
-        raise _reject("The share is sealed twice to the same person.")
-    if set(given) != expected:
-        raise _reject("The share is not sealed to exactly the officers and directors it must "
-                      "reach (nobody named in the case, nobody left out). Reload the page "
-                      "and write it again.")
+    require(len(given) == len(set(given)), "The share is sealed twice to the same person.")
+    require(set(given) == expected,
+            "The share is not sealed to exactly the officers and directors it must reach "
+            "(nobody named in the case, nobody left out). Reload the page and write it again.")
     try:
         for grant in share.grants:
             check_grant_shape(grant.grant)
         check_record_shape(share.summary)
     except CryptoError as error:
-        raise _reject(f"The encrypted share is malformed: {error}.") from None
+        raise CaseActionRejected(f"The encrypted share is malformed: {error}.") from None
     before = _open_quarters(session, case, on)
     message = store_record(case, staff, RecordKind.MESSAGE, share.message,
                            visible_to_reporter=True, purpose=deadlines.SB53_SHARE_PURPOSE)
