@@ -16,6 +16,9 @@ class Role(StrEnum):
     GOVERNANCE = "governance"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    # The register of officers and directors (SB 53, Labor Code §1107.1(e)(2)): held alone or
+    # beside a case-handling role; never a reason to read a report.
+    OFFICER = "officer"
 
 
 # What people read for a role. The roles a reporter meets in the key directory are named by the
@@ -33,6 +36,7 @@ class Permission(StrEnum):
     VIEW_STATISTICS = "view_statistics"  # aggregates only, never content
     VIEW_AUDIT_TRAIL = "view_audit_trail"
     MANAGE_STAFF = "manage_staff"
+    READ_OFFICER_SHARES = "read_officer_shares"  # the SB 53 quarterly shares sealed to them
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -51,10 +55,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {Permission.VIEW_OWN_ACCOUNT, Permission.VIEW_STATISTICS, Permission.VIEW_AUDIT_TRAIL}
     ),
     Role.ADMIN: frozenset({Permission.VIEW_OWN_ACCOUNT, Permission.MANAGE_STAFF}),
+    Role.OFFICER: frozenset({Permission.VIEW_OWN_ACCOUNT, Permission.READ_OFFICER_SHARES}),
 }
 
 # Roles whose holders receive reports and therefore need a key pair in the directory.
 RECIPIENT_ROLES = frozenset({Role.RSO, Role.EXECUTIVE, Role.BOARD})
+# Roles whose holders are in the directory clients read: the recipients, and the officers and
+# directors the quarterly SB 53 shares are sealed to (whom a reporter may name as concerned).
+# Which of them read a report is decided by the recipient roles alone (app/services/routing.py).
+DIRECTORY_ROLES = RECIPIENT_ROLES | {Role.OFFICER}
 
 
 def permissions_for(roles: Iterable[Role]) -> frozenset[Permission]:

@@ -61,6 +61,7 @@ class Purpose(StrEnum):
     UPDATE = "update"
     FEEDBACK = "feedback"
     OUTCOME = "outcome"
+    SB53_SHARE = "sb53_share"  # the reporter's copy of what was shared with officers (SB 53)
 
 
 # In order: tuples of the members, which compare equal to their strings.
@@ -93,7 +94,10 @@ OUTCOME_LABELS: dict[str, str] = {
 }
 PURPOSE_LABELS: dict[str, str] = {
     Purpose.UPDATE: "Status update", Purpose.FEEDBACK: "Feedback", Purpose.OUTCOME: "Outcome",
+    Purpose.SB53_SHARE: "SB 53 share",
 }
+REPORTER_PURPOSE_LABELS = {
+    **PURPOSE_LABELS, Purpose.SB53_SHARE: "Shared with officers and directors (SB 53)"}
 # The staff case page's short names for the routes (the reporter's form has longer ones).
 ROUTE_SHORT_LABELS = {"rso": "RSO", "executive": "Executive", "board": "Board"}
 # Each entry of a case's timeline (``CaseEvent.action``), as staff read it.
@@ -118,6 +122,7 @@ EVENT_LABELS = {
     "record_destroyed": "A record was destroyed", "data_request": "Data request recorded",
     "data_request_answered": "Data request answered",
     "taken_on_behalf": "Report taken down with the reporter", "minutes_agreed": "Minutes agreed",
+    "sb53_shared": "Shared with officers and directors (SB 53)",
 }
 # What the case page says once a step is taken.
 ACTION_DONE = {
@@ -133,6 +138,7 @@ CLOCK_LABELS = {
     "investigation_start": "start of the investigation", "checkin": "follow-up check-in",
     "critical_incident": "notice to the authority",
     "incident_imminent": "notice to the authority (24 hours)",
+    "sb53_share": "SB 53 share with officers and directors",
 }
 FLAG_LABELS = {
     "material_risk": "Possible material safety risk", "sb53_disclosure": "SB 53 disclosure",
@@ -150,7 +156,7 @@ def page_words(surface: Literal["staff", "reporter"]) -> dict[str, dict[str, str
     if surface == "reporter":
         return {"roles": READER_ROLE_LABELS,
                 "records": REPORTER_RECORD_LABELS,
-                "purposes": PURPOSE_LABELS}
+                "purposes": REPORTER_PURPOSE_LABELS}
     return {"statuses": STATUS_LABELS, "outcomes": OUTCOME_LABELS,
             "events": EVENT_LABELS, "actions": ACTION_DONE, "clocks": CLOCK_LABELS,
             "purposes": PURPOSE_LABELS,

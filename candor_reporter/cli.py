@@ -375,7 +375,8 @@ def submit(server: str, fingerprint: str, route: str, category: str | None,
     unknown = [name for name in concerned if name not in by_username]
     if unknown:
         raise click.UsageError(f"not in the key directory: {', '.join(unknown)}. Only "
-                               "recipients need naming; they are the ones left out.")
+                               "people in the directory (recipients, officers and "
+                               "directors) can be named; they are the ones left out.")
     report = protocol.NewReport(
         route=route, category=category, text=_read_text(text_file, "report"),
         identity=(identity_file.read().strip() or None) if identity_file else None,
@@ -391,6 +392,9 @@ def submit(server: str, fingerprint: str, route: str, category: str | None,
     _show_readers(readers)
     if concerned:
         click.echo(f"Left out, as the report concerns them: {', '.join(concerned)}")
+    if sb53:
+        _show_sb53_sharing(protocol.sb53_sharers(recipients, concerns_rso,
+                                                 report.concerned_staff_ids))
     _check_attachments(attach)
     if not yes:
         click.confirm("Encrypt the report to these people and submit it?", abort=True)
@@ -459,6 +463,18 @@ def _show_readers(readers: protocol.Readers) -> None:
             click.echo(heading)
             for reader in people:
                 click.echo(f"  {protocol.describe_person(shown(reader.username), reader.roles)}")
+
+
+def _show_sb53_sharing(officers: tuple[protocol.Reader, ...]) -> None:
+    """What an SB 53 disclosure shares each quarter, and with whom (SB 53, Labor Code
+    §1107.1(e)(2)): names from the verified directory, minus those named as concerned."""
+    click.echo("As an SB 53 disclosure, each quarter the case team writes a summary of it and "
+               "of the lab's response; you receive the same words. The report itself, your "
+               "identity and your files are not shared. The summary is encrypted to:")
+    if not officers:
+        click.echo("  no one yet: no officer or director holds a signed key")
+    for officer in officers:
+        click.echo(f"  {protocol.describe_person(shown(officer.username), officer.roles)}")
 
 
 def _read_text(source: TextIO | None, what: str) -> str:

@@ -63,7 +63,7 @@ def new_record_ref() -> str:
 
 # How a reporter reads the role of someone in the key directory (the roles that receive reports).
 READER_ROLE_LABELS = {"rso": "Responsible Scaling Officer", "executive": "executive",
-                      "board": "Board member"}
+                      "board": "Board member", "officer": "officer or director"}
 
 
 def describe_person(username: str, roles: Iterable[str],
@@ -126,6 +126,18 @@ class NoReaders(ValueError):
 class Readers:
     now: tuple[Reader, ...]
     on_escalation: tuple[Reader, ...]
+
+
+def sb53_sharers(directory: Mapping[int, Reader], concerns_rso: bool,
+                 concerned: Iterable[int]) -> tuple[Reader, ...]:
+    """Who an SB 53 disclosure's quarterly summary is sealed to, from the signed roles (as
+    ``app/services/officer_shares.py`` ``sharing_rule``): every officer or director, minus
+    anyone named as concerned, minus every RSO when the report concerns the RSO."""
+    left_out = set(concerned)
+    return tuple(sorted((r for r in directory.values()
+                         if "officer" in r.roles and r.staff_id not in left_out
+                         and not (concerns_rso and "rso" in r.roles)),
+                        key=lambda r: r.staff_id))
 
 
 def expected_readers(directory: Mapping[int, Reader], route: str, concerns_rso: bool,

@@ -51,6 +51,12 @@ class GrantKind(IntEnum):
     RECIPIENT = 1
     REPORTER = 2
     ESCROW = 3
+    SHARE = 4  # an SB 53 share's key, sealed to an officer or director (SPEC 8.11)
+
+
+# The record id of an SB 53 share's summary (SPEC 8.11): one record per share, whose "case id"
+# is the share id.
+SHARE_SUMMARY_ID = "summary"
 
 
 class RecordKind(IntEnum):
@@ -64,6 +70,7 @@ class RecordKind(IntEnum):
     FILE_NAME = 6
     FINDINGS = 7
     ACTION = 8  # a corrective-action record, required before a case closes
+    SHARE = 9  # the summary of an SB 53 share, under the share's key (SPEC 8.11)
 
 
 def _kind(value: int, enum: type[IntEnum]) -> int:

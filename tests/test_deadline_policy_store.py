@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from app.extensions import db
 from app.models import Case, DeadlinePolicyVersion
 from app.services import deadlines
-from app.services.deadline_policy import PolicyError, load_policies
+from app.services.deadline_policy import BUILT_IN_VERSION, PolicyError, load_policies
 from app.services.periodic import run_tick
 from tests.support.deadline_world import D0, World, days
 
@@ -114,7 +114,7 @@ def test_a_changed_policy_file_applies_without_a_restart(world: World, app: Flas
     write_file(app, POLICY)
     assert app.test_client().get("/").status_code == 200  # any request reads the file
     second = world.new_case(D0)
-    assert state(app, first)[:2] == ("builtin-2026-12", days(7))
+    assert state(app, first)[:2] == (BUILT_IN_VERSION, days(7))
     assert state(app, second)[:2] == ("2027-01", days(3))
 
 

@@ -13,6 +13,10 @@ from tests.test_security_headers import concrete_urls
 # The permission each guarded route needs; a route missing here fails the completeness test.
 ROUTE_PERMISSIONS: dict[str, Permission] = {
     "staff.home": Permission.VIEW_OWN_ACCOUNT,
+    "staff.officer_shares": Permission.READ_OFFICER_SHARES,
+    "api.sb53_share_recipients": Permission.HANDLE_CASES,
+    "api.sb53_share_write": Permission.HANDLE_CASES,
+    "api.officer_share_list": Permission.READ_OFFICER_SHARES,
     "staff.password": Permission.VIEW_OWN_ACCOUNT,
     "staff.password_submit": Permission.VIEW_OWN_ACCOUNT,
     "staff.admin_staff": Permission.MANAGE_STAFF,

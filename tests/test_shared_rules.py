@@ -16,12 +16,16 @@ from candor_reporter.protocol import NO_BOARD_FOR_RSO_REPORT, NoReaders, Reader
 RULES = Path(__file__).parent / "vectors" / "rules"
 READERS = json.loads((RULES / "readers.json").read_text(encoding="ascii"))["cases"]
 FILE_NAMES = json.loads((RULES / "file-names.json").read_text(encoding="ascii"))["cases"]
+SHARERS = json.loads((RULES / "sb53-sharers.json").read_text(encoding="ascii"))["cases"]
+
+
+def _directory(case: dict[str, Any]) -> dict[int, Reader]:
+    return {e["staff_id"]: Reader(e["staff_id"], f"staff{e['staff_id']}", tuple(e["roles"]),
+                                  bytes(32)) for e in case["directory"]}
 
 
 def _python_readers(case: dict[str, Any]) -> dict[str, Any]:
-    directory = {e["staff_id"]: Reader(e["staff_id"], f"staff{e['staff_id']}",
-                                       tuple(e["roles"]), bytes(32))
-                 for e in case["directory"]}
+    directory = _directory(case)
     try:
         readers = protocol.expected_readers(directory, case["route"], case["concerns_rso"],
                                             case["concerned"])
@@ -38,13 +42,19 @@ def test_readers_rule_in_python(case: dict[str, Any]) -> None:
     assert _python_readers(case) == case["expect"]
 
 
+@pytest.mark.parametrize("case", SHARERS, ids=[c["description"][:60] for c in SHARERS])
+def test_sb53_sharing_rule_in_python(case: dict[str, Any]) -> None:
+    sharers = protocol.sb53_sharers(_directory(case), case["concerns_rso"], case["concerned"])
+    assert [r.staff_id for r in sharers] == case["expect"]
+
+
 @pytest.mark.parametrize("case", FILE_NAMES, ids=[c["description"][:60] for c in FILE_NAMES])
 def test_file_name_rule_in_python(case: dict[str, Any]) -> None:
     assert protocol.safe_file_name(case["name"]) == case["expect"]
 
 
 RUN_IN_BROWSER = r"""
-async ({ readers, fileNames }) => {
+async ({ readers, fileNames, sharers }) => {
   const rules = await import("/static/js/rules.js");
   const readerResults = readers.map((c) => {
     const entries = c.directory.map((e) => ({ staffId: e.staff_id, roles: e.roles }));
@@ -57,7 +67,13 @@ async ({ readers, fileNames }) => {
       return { error: error.reason };
     }
   });
-  return { readers: readerResults, fileNames: fileNames.map((c) => rules.safeFileName(c.name)) };
+  const entriesOf = (c) => c.directory.map((e) => ({ staffId: e.staff_id, roles: e.roles }));
+  return {
+    readers: readerResults,
+    fileNames: fileNames.map((c) => rules.safeFileName(c.name)),
+    sharers: sharers.map((c) => rules.sb53Sharers(entriesOf(c), c.concerns_rso, c.concerned)
+      .map((e) => e.staffId)),
+  };
 }
 """
 
@@ -65,6 +81,8 @@ async ({ readers, fileNames }) => {
 @pytest.mark.browser
 def test_the_same_rules_in_chromium(page: Any, live_server: str) -> None:
     page.goto(live_server + "/")
-    results = page.evaluate(RUN_IN_BROWSER, {"readers": READERS, "fileNames": FILE_NAMES})
+    results = page.evaluate(RUN_IN_BROWSER, {"readers": READERS, "fileNames": FILE_NAMES,
+                                             "sharers": SHARERS})
     assert results["readers"] == [c["expect"] for c in READERS]
     assert results["fileNames"] == [c["expect"] for c in FILE_NAMES]
+    assert results["sharers"] == [c["expect"] for c in SHARERS]

@@ -8,6 +8,7 @@ from app.api import (  # noqa: F401
     disclosures,
     intake,
     legal_hold,
+    officer_shares,
     openapi,
     reporter_data,
     reports,

@@ -193,6 +193,32 @@ STAFF_PATHS: dict[str, Any] = {
         "type": "object", "required": ["number", "link_kind"], "properties": {
             "number": {"type": "string"},
             "link_kind": {"enum": ["duplicate", "related", "retaliation"]}}})},
+    "/staff/cases/{number}/sb53-share": {
+        "get": {"operationId": "getSb53ShareRecipients",
+                "summary": "The officers and directors this SB 53 case's quarterly share is "
+                           "sealed to, and the shares written so far",
+                "parameters": [NUMBER],
+                "responses": {"200": {"description": "Recipients", **_json({"type": "object"})},
+                              "404": {"description": "No such case for this person",
+                                      **_json(ERROR)}}},
+        "post": _action(
+            "writeSb53Share",
+            "Write the quarter's SB 53 share: a summary sealed to exactly the officers and "
+            "directors not named in the case (SPEC 8.11), and the same words to the reporter", {
+                "type": "object", "required": ["share_ref", "summary", "grants", "message"],
+                "properties": {
+                    "share_ref": {"type": "string", "pattern": "^s-[0-9a-f]{32}$"},
+                    "summary": B64, "message": RECORD,
+                    "grants": {"type": "array", "items": {
+                        "type": "object", "required": ["staff_id", "grant"],
+                        "properties": {"staff_id": {"type": "integer"}, "grant": B64}}}}},
+            "201")},
+    "/staff/officer-shares": {"get": {
+        "operationId": "listOfficerShares",
+        "summary": "The SB 53 shares sealed to this officer or director",
+        "responses": {"200": {"description": "Shares", **_json({"type": "object"})},
+                      "401": {"description": "Not signed in", **_json(ERROR)},
+                      "403": {"description": "Not an officer or director", **_json(ERROR)}}}},
 }
 
 

@@ -47,7 +47,15 @@ from app.extensions import csrf, db
 from app.models import Attachment, Case, StaffUser
 from app.reporter.routes import reporter_page_context
 from app.reporter.uploads import MAX_FILES, PlainUploads
-from app.services import attachments, deadlines, directory, intake, receipts, reports
+from app.services import (
+    attachments,
+    deadlines,
+    directory,
+    intake,
+    officer_shares,
+    receipts,
+    reports,
+)
 from app.services.blobs import BlobStore
 from app.services.reporter_view import NOT_FOUND, RETALIATION_SESSION_ENDED, reporter_view
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, StaffReaders, readers_for
@@ -196,7 +204,19 @@ def _new_page(form: NewReportForm, status: int = 200, message: str | None = None
     readers, routing_error = _chosen_readers(form)
     return render_template("reporter/plain_new.html", form=form, readers=readers,
                            routing_error=routing_error, message=message,
-                           first_case=_first_case(form)), status
+                           first_case=_first_case(form), officers=_sb53_officers(form),
+                           plain=True), status
+
+
+def _sb53_officers(form: NewReportForm) -> list[StaffUser]:
+    """The officers and directors an SB 53 disclosure's quarterly summary would be sealed to,
+    for the options chosen so far (app/services/officer_shares.py, ``sharing_rule``)."""
+    first = _first_case(form)
+    inherited = reports.inherited_by_retaliation(db.session, first) if first else None
+    concerned = set(form.concerned.data or []) | (inherited.staff_ids if inherited else set())
+    concerns_rso = bool(form.concerns_rso.data) or bool(inherited and inherited.concerns_rso)
+    return officer_shares.sharing_rule(directory.active_entries(db.session), concerns_rso,
+                                       concerned)
 
 
 def _verified_directory() -> dict[int, protocol.Reader]:

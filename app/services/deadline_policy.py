@@ -126,6 +126,10 @@ class DeadlinePolicy:
     checkin_window_days: int = 30
     # The quarterly pack is due this long after the quarter ends.
     quarterly_pack: Period = Period(30)
+    # SB 53 (Labor Code §1107.1(e)(2)): each quarter's share of an SB 53 disclosure and its
+    # response with officers and directors is due this long after the quarter ends. None: no
+    # such clock (built-in versions before it existed).
+    sb53_share: Period | None = Period(30)
     ladder: Ladder = field(default_factory=Ladder)
     holidays: frozenset[date] = frozenset()
 
@@ -150,17 +154,24 @@ class DeadlinePolicy:
             ("Follow-up check-ins after closure",
              ", ".join(p.describe() for p in self.checkins)),
             ("Quarterly pack", f"{self.quarterly_pack.describe()} after the quarter ends"),
+            *([("SB 53 share with officers and directors",
+                f"{self.sb53_share.describe()} after each quarter the disclosure is open")]
+              if self.sb53_share else []),
         ]
 
 
-BUILT_IN_VERSION = "builtin-2026-12"
+BUILT_IN_VERSION = "builtin-2027-01"
 # The first built-in version, which cases opened under it keep: no triage or
-# start-of-investigation clock.
+# start-of-investigation clock. The second has those, and no SB 53 sharing clock.
 FIRST_BUILT_IN_VERSION = "builtin-2026"
+SECOND_BUILT_IN_VERSION = "builtin-2026-12"
 BUILT_IN = DeadlinePolicy(version=BUILT_IN_VERSION)
 BUILT_INS = {BUILT_IN_VERSION: BUILT_IN,
+             SECOND_BUILT_IN_VERSION: DeadlinePolicy(version=SECOND_BUILT_IN_VERSION,
+                                                     sb53_share=None),
              FIRST_BUILT_IN_VERSION: DeadlinePolicy(version=FIRST_BUILT_IN_VERSION,
-                                                    triage=None, investigation_start=None)}
+                                                    triage=None, investigation_start=None,
+                                                    sb53_share=None)}
 
 
 class UnknownPolicyVersion(Exception):
@@ -223,7 +234,7 @@ def _ladder(value: Any, where: str) -> Ladder:
 
 PERIODS = ("acknowledge", "status_update", "feedback", "board_notice", "quarterly_pack",
            "critical_incident", "critical_incident_imminent")
-OPTIONAL_PERIODS = ("triage", "investigation_start")
+OPTIONAL_PERIODS = ("triage", "investigation_start", "sb53_share")
 REMOVED = {"max_pause_days": "max_pause_days is no longer a setting: waiting for the reporter "
                              "never moves the feedback date (EU Directive art. 9(1)(f))"}
 
@@ -289,7 +300,11 @@ def policy_from_settings(version: str, stored: str) -> DeadlinePolicy:
     try:
         data = json.loads(stored)
         holidays = frozenset(date.fromisoformat(str(d)) for d in data["holidays"])
-        return _version(version, data["settings"], holidays)
+        settings = data["settings"]
+        # Stored before the SB 53 sharing clock existed: the version never had it.
+        if isinstance(settings, dict) and "sb53_share" not in settings:
+            settings = {**settings, "sb53_share": None}
+        return _version(version, settings, holidays)
     except (ValueError, TypeError, KeyError) as error:
         raise PolicyError(f"stored version {version!r} is unreadable: {error}") from None
 

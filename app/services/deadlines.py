@@ -21,6 +21,11 @@ Clocks (defaults in app/services/deadline_policy.py, from ../DESIGN.md):
   when the Board already reads the case.
 - ``checkin``: follow-up check-ins 3 and 6 months after closure (ISO 37002); met by the staff
   action that records one.
+- ``sb53_share``: for a case flagged as an SB 53 disclosure, one cycle per calendar quarter
+  from the quarter of receipt to the quarter of closure (or today's), due 30 days after the
+  quarter ends (Labor Code §1107.1(e)(2)); met only by a share with the officers and directors
+  (app/services/officer_shares.py), whose summary the reporter also receives as a message of
+  purpose ``sb53_share``: the first written on or after the quarter's first day.
 - ``critical_incident`` / ``incident_imminent``: 15 days, or 24 hours with imminent risk
   of death or serious injury, from the day a case is flagged as a critical safety incident
   (B&P §22757.13(c)); met by recording the notice made to the authority.
@@ -61,6 +66,7 @@ from app.models import (
 from app.services import audit
 from app.services.deadline_policy import (
     DeadlinePolicy,
+    Period,
     PolicySet,
     UnknownPolicyVersion,
     built_in_set,
@@ -68,7 +74,8 @@ from app.services.deadline_policy import (
 from app.services.deadline_store import PolicySource, stored_policies
 
 CLOCK_ORDER = ("incident_imminent", "critical_incident", "acknowledge", "board_notice",
-               "triage", "investigation_start", "feedback", "status_update", "checkin")
+               "triage", "investigation_start", "feedback", "status_update", "sb53_share",
+               "checkin")
 # How each clock is named in notifications and pages: never a category, never content. The
 # check-ins are "follow-up" because the word retaliation would itself say too much in an inbox.
 CLOCK_NEEDS = {
@@ -81,6 +88,7 @@ CLOCK_NEEDS = {
     "feedback": "feedback to the reporter",
     "board_notice": "Board notice",
     "checkin": "a follow-up check-in",
+    "sb53_share": "the quarterly SB 53 share with officers and directors",
     "quarterly_pack": "the quarterly pack",
 }
 FINDINGS_STATES = ("findings", "corrective_action", "closed")
@@ -91,6 +99,9 @@ UPDATE_PURPOSES = ("update", "feedback", "outcome")
 # then and still do, so an upgrade invents no missed deadline.
 LEGACY_PURPOSE = "legacy"
 FEEDBACK_PURPOSES = ("feedback", "outcome")
+# The message that carries a quarterly SB 53 share's summary to the reporter: written only with
+# the share itself (app/services/officer_shares.py), so only a share meets that clock.
+SB53_SHARE_PURPOSE = "sb53_share"
 WAITING_FOR_REPORTER = "waiting_for_reporter"
 PAUSE_SENTENCE = ("We asked you something and are waiting for your reply. Your answer helps; "
                   "the date by which we owe you feedback stays the same.")
@@ -260,6 +271,8 @@ class CaseDates(Protocol):
     def material_risk_found(self) -> bool | None: ...
     @property
     def reopened_count(self) -> int | None: ...
+    @property
+    def sb53_disclosure(self) -> bool | None: ...
 
 
 # The columns behind CaseDates, and what the tick needs besides.
@@ -267,7 +280,7 @@ CASE_DATE_COLUMNS = (Case.id, Case.number, Case.origin, Case.status, Case.route,
                      Case.concerns_rso, Case.received_on, Case.acknowledged_on, Case.triaged_on,
                      Case.critical_incident, Case.imminent_risk, Case.critical_incident_on,
                      Case.authority_notified_on, Case.findings_on, Case.closed_on, Case.outcome,
-                     Case.material_risk_found, Case.reopened_count,
+                     Case.material_risk_found, Case.reopened_count, Case.sb53_disclosure,
                      Case.assignee_id, Case.key_epoch, Case.deadline_policy_version,
                      Case.next_escalation_on)
 
@@ -390,6 +403,9 @@ def compute_deadlines(case: CaseDates, facts: CaseFacts, policy: DeadlinePolicy,
         found.append(Deadline(clock, start.toordinal(), start, period.after(start, holidays),
                               case.authority_notified_on))
 
+    if reporter and case.sb53_disclosure and policy.sb53_share:
+        found.extend(_sb53_shares(case, facts, policy.sb53_share, on))
+
     if reporter and case.status == "closed" and case.closed_on:
         checkins = [e.occurred_on for e in facts.events if e.kind == "checkin"]
         for index, period in enumerate(policy.checkins, start=1):
@@ -436,6 +452,34 @@ def _status_updates(case: CaseDates, facts: CaseFacts, policy: DeadlinePolicy
             break
         found.append(Deadline("status_update", anchor.toordinal(), anchor,
                               policy.status_update.after(anchor, policy.holidays), following))
+    return found
+
+
+def quarter_bounds(day: date) -> tuple[int, date, date]:
+    """The quarter ``day`` falls in: its cycle number (year * 10 + quarter), first and last
+    days."""
+    quarter = (day.month - 1) // 3 + 1
+    first = date(day.year, 3 * quarter - 2, 1)
+    following = (date(day.year + 1, 1, 1) if quarter == 4
+                 else date(day.year, 3 * quarter + 1, 1))
+    return day.year * 10 + quarter, first, following - timedelta(days=1)
+
+
+def _sb53_shares(case: CaseDates, facts: CaseFacts, period: Period, on: date
+                 ) -> list[Deadline]:
+    """One cycle per quarter from receipt to closure (or to today's quarter while open), each
+    met by the first share written on or after its first day: a missed quarter is met, late,
+    by the next share. Calendar days (the statute says "quarterly"), no holidays."""
+    shared = _written(facts, (SB53_SHARE_PURPOSE,))
+    last = case.closed_on if case.status == "closed" and case.closed_on else on
+    found = []
+    day = case.received_on
+    while day <= last:
+        cycle, first, end = quarter_bounds(day)
+        found.append(Deadline("sb53_share", cycle, max(first, case.received_on),
+                              period.after(end, frozenset()),
+                              _first_on_or_after(shared, first)))
+        day = end + timedelta(days=1)
     return found
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.config import Config
 from app.extensions import DbSession, table_of
 from app.models import OrganisationKey, StaffRole, StaffUser, utcnow
-from app.roles import RECIPIENT_ROLES, Role
+from app.roles import DIRECTORY_ROLES, RECIPIENT_ROLES, Role
 from crypto.directory import (
     DirectoryEntry,
     OrganisationSigningKey,
@@ -147,11 +147,13 @@ _ACTIVE_ENTRY_ROLES = (select(_ROLES.c.staff_id, _ROLES.c.role)
 
 
 def active_entries(session: DbSession) -> list[StaffUser]:
-    """Enabled recipients with a signed entry: the only keys a client may encrypt to."""
+    """Enabled recipients, officers and directors with a signed entry: the only keys a client
+    may encrypt to. Who among them reads a report is the routing rule's choice, by recipient
+    role; an officer or director with no recipient role never does."""
     candidates = session.scalars(
         select(StaffUser).where(*_ACTIVE_ENTRY).order_by(StaffUser.id)
     )
-    return [staff for staff in candidates if staff.roles & RECIPIENT_ROLES]
+    return [staff for staff in candidates if staff.roles & DIRECTORY_ROLES]
 
 
 def active_entry_roles(session: DbSession) -> dict[int, frozenset[Role]]:

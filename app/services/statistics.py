@@ -14,9 +14,10 @@ Scopes
 - ``officers``: the SB 53 pack for officers and directors (Labor Code 1107.1(e)) leaves out
   every case that accuses one of them: a case flagged ``concerns_rso``, or one where the
   reporter named as concerned (a ``CaseExclusion`` with reason "concerned") any staff member
-  holding the ``rso``, ``executive`` or ``board`` role. The pack goes to all officers and
-  directors at once, so such a case is left out whole rather than per reader; recusals do
-  not count as accusations.
+  holding the ``rso``, ``executive``, ``board`` or ``officer`` role (the last is the register
+  of officers and directors, who receive the quarterly shares: app/services/officer_shares.py).
+  The pack goes to all officers and directors at once, so such a case is left out whole
+  rather than per reader; recusals do not count as accusations.
 - ``public``: the same cases as ``board``, printed with the public k (10 by default).
 
 Cases received today are never counted, whoever asks and however the figures are kept: a
@@ -66,7 +67,9 @@ from app.vocabulary import Outcome
 
 Scope = Literal["board", "officers", "public"]
 SCOPES: tuple[Scope, ...] = ("board", "officers", "public")
-OFFICER_ROLES = (Role.RSO.value, Role.EXECUTIVE.value, Role.BOARD.value)
+# The case-handling roles and the register of officers and directors (Role.OFFICER): a case
+# naming any holder as concerned accuses an officer or director.
+OFFICER_ROLES = (Role.RSO.value, Role.EXECUTIVE.value, Role.BOARD.value, Role.OFFICER.value)
 ROUTES = ("rso", "executive", "board")
 SUBSTANTIATED = (Outcome.SUBSTANTIATED, Outcome.PARTLY_SUBSTANTIATED)
 ACKNOWLEDGE_DAYS = 7

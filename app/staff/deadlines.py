@@ -131,6 +131,11 @@ def dashboard(principal: SessionPrincipal) -> str:
                if start <= r.deadline.due_on < on]
     on_time = sum(1 for d in counted if d.met_in_time())
     policy = deadlines.current_policies().current
+    sb53 = db.session.scalars(visible.where(Case.sb53_disclosure.is_(True), or_(
+        Case.closed_on.is_(None), Case.closed_on >= start - STATS_LOOKBACK))).all()
+    sb53_open = sorted((r for r in _open_rows(db.session, sb53, on)
+                        if r.deadline.clock == "sb53_share" and r.deadline.is_open),
+                       key=lambda r: r.deadline.due_on)
     pack_quarter, pack_due = escalation.quarterly_pack_deadline(on, policy)
     pack_met = db.session.scalar(select(OrgDeadlineStep).where(
         OrgDeadlineStep.clock == "quarterly_pack", OrgDeadlineStep.cycle == pack_quarter.cycle,
@@ -139,7 +144,8 @@ def dashboard(principal: SessionPrincipal) -> str:
         "staff/deadlines.html", principal=principal, on=on, overdue=overdue,
         this_week=this_week, escalated=escalated, on_time=on_time, counted=len(counted),
         quarter=Quarter.of(on).label, pack_label=pack_quarter.label,
-        pack_due=pack_due, pack_met=pack_met, policy=policy, form=FlaskForm())
+        pack_due=pack_due, pack_met=pack_met, policy=policy, form=FlaskForm(),
+        sb53_open=sb53_open)
 
 
 @bp.post("/deadlines/quarterly-pack")

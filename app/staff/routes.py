@@ -39,7 +39,8 @@ def home(principal: SessionPrincipal) -> str:
         key_fingerprint=fingerprint(staff.public_key),
         permissions=staff.permissions,
         # A recipient whose key the operator has not signed yet is in no reporter's directory.
-        awaiting_signature=handles_cases and staff.directory_entry is None,
+        awaiting_signature=(handles_cases or staff.can(Permission.READ_OFFICER_SHARES))
+        and staff.directory_entry is None,
         work=cases.waiting_work(db.session, staff, today()) if handles_cases else None,
     )
 

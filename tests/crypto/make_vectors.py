@@ -369,6 +369,10 @@ def grant_vectors() -> None:
     open_("grant-recipient-ok", "A recipient grant.", recipient_grant, "RECIPIENT")
     open_("grant-reporter-ok", "A reporter grant.", grant(GrantKind.REPORTER), "REPORTER")
     open_("grant-escrow-ok", "An escrow grant.", grant(GrantKind.ESCROW), "ESCROW")
+    open_("grant-share-ok", "An SB 53 share's key sealed to an officer (SPEC 8.11).",
+          grant(GrantKind.SHARE), "SHARE")
+    open_("grant-share-as-recipient", "A share grant presented as a case grant.",
+          grant(GrantKind.SHARE), "RECIPIENT", "DecryptionError")
     open_(
         "grant-wrong-kind",
         "An escrow grant presented as a recipient grant.",
@@ -479,6 +483,8 @@ def record_vectors() -> None:
         fixed("file key"),
     )
     encrypt("record-empty-ok", "Empty content pads to 256 bytes.", RecordKind.NOTE, b"")
+    encrypt("record-share-ok", "An SB 53 share's summary (SPEC 8.11).", RecordKind.SHARE,
+            b"What was disclosed: a skipped evaluation. What the lab did: re-ran it.")
     encrypt(
         "record-bucket-boundary-ok",
         "255 bytes fill the 256-byte bucket exactly.",

@@ -163,7 +163,7 @@ def test_a_hand_made_grant_opens_and_is_bound_to_its_case_and_kind() -> None:
             envelope.open_grant(grant, PAIR, case_id, kind)
 
 
-@pytest.mark.parametrize("kind", [0, 9, "1", None, [1]])
+@pytest.mark.parametrize("kind", [0, 10, "1", None, [1]])
 def test_unknown_kinds_are_refused_by_value(kind: object) -> None:
     with pytest.raises(MalformedInput):
         envelope.seal_case_key(CASE_KEY, PAIR.public_key, "case-1", kind)  # type: ignore[arg-type]

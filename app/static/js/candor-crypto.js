@@ -693,9 +693,10 @@ export function fingerprint(publicKey) {
 // ---------------------------------------------------------------------------------------------
 // Case keys, grants and content records (SPEC.md 8.7-8.8)
 
-export const GrantKind = Object.freeze({ RECIPIENT: 1, REPORTER: 2, ESCROW: 3 });
+export const GrantKind = Object.freeze({ RECIPIENT: 1, REPORTER: 2, ESCROW: 3, SHARE: 4 });
 export const RecordKind = Object.freeze({
   REPORT: 1, MESSAGE: 2, NOTE: 3, IDENTITY: 4, FILE_KEY: 5, FILE_NAME: 6, FINDINGS: 7, ACTION: 8,
+  SHARE: 9,
 });
 const SEAL_OVERHEAD = 48;
 const INNER_FIXED = 1 + 1 + 4 + 32;

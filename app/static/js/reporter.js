@@ -9,7 +9,7 @@ import { loadCrypto } from "./crypto-loader.js";
 import { fetchDirectory, loadDirectory } from "./key-directory.js";
 import { solveProofOfWork } from "./proof-of-work.js";
 import { formatBytes, sizeBeforeDecrypting, sizeMismatch } from "./file-size.js";
-import { expectedReaders, NoReaders, safeFileName } from "./rules.js";
+import { expectedReaders, NoReaders, safeFileName, sb53Sharers } from "./rules.js";
 
 // Needed only for files: fetched after the page is ready, so the first round trips on a slow
 // link carry only what the form needs (browsers open six connections to a server at most).
@@ -579,6 +579,9 @@ function startReportPage(form) {
   // signed directory entries, so the server cannot show one list and receive for another.
   function showReaders() {
     const chosen = choices();
+    peopleList($("sb53-officers"), sb53Sharers(entries, chosen.concerns_rso,
+                                               chosen.concerned_staff_ids),
+               "No officer or director holds a signed key yet.");
     try {
       const readers = expectedReaders(entries, chosen.route, chosen.concerns_rso,
                                       chosen.concerned_staff_ids);

@@ -42,6 +42,19 @@ export function expectedReaders(entries, route, concernsRso, concernedIds) {
   return { now, onEscalation };
 }
 
+/**
+ * Who an SB 53 disclosure's quarterly summary is sealed to (as `protocol.sb53_sharers` and the
+ * server's `officer_shares.sharing_rule`): every officer or director in the verified entries,
+ * minus anyone named as concerned, minus every RSO when the report concerns the RSO; ordered by
+ * staff id. Never a reader of the report for it.
+ */
+export function sb53Sharers(entries, concernsRso, concernedIds) {
+  const leftOut = new Set(concernedIds.map(String));
+  return entries.filter((entry) => entry.roles.includes("officer") &&
+    !leftOut.has(String(entry.staffId)) && !(concernsRso && entry.roles.includes("rso")))
+    .sort((a, b) => Number(a.staffId) - Number(b.staffId));
+}
+
 export const MAX_FILE_NAME = 255;
 
 /**

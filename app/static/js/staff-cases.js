@@ -9,7 +9,7 @@ import { safeFileName } from "./rules.js";
 import { enableSubmit, loadKeyPair } from "./staff-session.js";
 import {
   CaseworkError, encryptText, entryOf, explain, getJson, grantsForNewMember, newCaseBody,
-  openCaseKeys, postJson, readersFor, readRecord, revocation, unb64,
+  openCaseKeys, postJson, readersFor, readRecord, revocation, sb53ShareBody, unb64,
 } from "./staff-casework.js";
 
 const $ = (id) => document.getElementById(id);
@@ -577,7 +577,29 @@ function renderCase(root, view) {
   renderTimeline(view);
   renderLinks(root, view);
   renderForms(root, view);
+  renderSb53(root, view);
   $("case-content").hidden = false;
+}
+
+/** The SB 53 panel: who the quarter's share is sealed to, and the shares written so far. */
+async function renderSb53(root, view) {
+  const panel = $("sb53-panel");
+  panel.hidden = !view.flags.sb53_disclosure;
+  if (panel.hidden) return;
+  try {
+    const answer = await getJson(caseUrl(root, "/sb53-share"));
+    state.sb53Recipients = answer.recipients;
+    $("sb53-recipients").replaceChildren(...(answer.recipients.length
+      ? answer.recipients.map((person) => element("li", person.described))
+      : [element("li", "No officer or director who may receive this case holds a signed key.")]));
+    $("sb53-shares").replaceChildren(...(answer.shares.length
+      ? answer.shares.map((share) => element("li",
+        `${share.quarter}: written ${share.created_on}, sealed to ${share.sealed_to.length} ` +
+        `${share.sealed_to.length === 1 ? "person" : "people"}`))
+      : [element("li", "None yet.")]));
+  } catch (error) {
+    showError(panel.querySelector(".error"), error);
+  }
 }
 
 function announce(text) {
@@ -653,6 +675,18 @@ function bindCaseForms(root) {
     ["action", "Action envisaged or taken:", "Say what action is planned or was taken."],
     ["grounds", "Grounds:", "Give the grounds for that action."],
   ], "Your feedback was encrypted and sent to the reporter."));
+  bindAction(root, $("sb53-form"), async (form) => {
+    const text = [
+      ["disclosed", "What was disclosed:", "Say what was disclosed."],
+      ["response", "What the lab did or answered:", "Say what the lab did or answered."],
+    ].map(([name, heading, missing]) =>
+      `${heading}\n${required(form.elements[name].value, missing).trim()}`).join("\n\n");
+    const entries = await verifiedEntries(root);
+    const body = sb53ShareBody(state.view, state.keys, entries, state.sb53Recipients ?? [], text);
+    return { view: await postJson(caseUrl(root, "/sb53-share"), body),
+             message: "The summary was encrypted to the officers and directors listed, and " +
+               "sent to the reporter." };
+  });
   bindAction(root, $("note-form"), async (form) => {
     const text = required(form.elements.text.value, "Write the note before saving it.");
     return { view: await postJson(caseUrl(root, "/records"),

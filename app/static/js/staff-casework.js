@@ -193,3 +193,48 @@ export function newCaseBody(entries, fields) {
     records: [{ record_ref: ref, kind: "report", ciphertext: b64(ciphertext) }],
   };
 }
+
+/**
+ * The quarter's SB 53 share of a case (SPEC 8.11): `text` under a new random share key, that
+ * key sealed to each officer or director the server names, each checked first against the
+ * verified directory (a signed key, and the officer role signed into it), and the same text
+ * to the reporter under the case key. The server then checks the recipients exactly.
+ */
+export function sb53ShareBody(view, keys, entries, recipients, text) {
+  if (!recipients.length) {
+    throw new CaseworkError("No officer or director who may receive this case holds a signed " +
+      "key, so the summary cannot be shared. Ask the operator to register one.");
+  }
+  const shareKey = candor.generateCaseKey();
+  const shareRef = newRef("s-");
+  const grants = recipients.map((person) => {
+    const entry = entryOf(entries, person.id, person.username);
+    if (!entry.roles.includes("officer")) {
+      throw new CaseworkError(`${person.username} is not an officer or director in the signed ` +
+        "directory, so nothing was shared. Tell the operator.");
+    }
+    return { staff_id: person.id,
+             grant: b64(candor.sealCaseKey(shareKey, entry.publicKey, shareRef,
+                                           candor.GrantKind.SHARE)) };
+  });
+  const summary = candor.encryptTextRecord(shareKey, candor.RecordKind.SHARE, shareRef,
+                                           SHARE_SUMMARY_ID, text);
+  return { share_ref: shareRef, summary: b64(summary), grants,
+           message: encryptText(view, keys, "MESSAGE", text) };
+}
+
+/** The text of a share sealed to `keyPair`, or null when it does not open. */
+export function readShare(share, keyPair) {
+  try {
+    const shareKey = candor.openGrant(unb64(share.grant), keyPair, share.share_ref,
+                                      candor.GrantKind.SHARE);
+    return candor.decryptTextRecord(shareKey, candor.RecordKind.SHARE, share.share_ref,
+                                    SHARE_SUMMARY_ID, unb64(share.summary));
+  } catch (error) {
+    if (!(error instanceof candor.CryptoError)) throw error;
+    return null;
+  }
+}
+
+// As crypto/envelope.py SHARE_SUMMARY_ID.
+const SHARE_SUMMARY_ID = "summary";
