@@ -89,6 +89,9 @@ class Config:
     secret_key: str = field(repr=False)
     database_url: str
     instance_path: Path
+    # Pooled database connections older than this are closed and opened again, so that
+    # none outlives a failover or a firewall's idle timeout; each is also checked before use.
+    database_pool_recycle_seconds: int = 300
     https: bool = False
     org_key_file: Path | None = None
     staff_idle_minutes: int = 30
@@ -99,7 +102,7 @@ class Config:
     login_attempts_before_lockout: int = 5
     login_lockout_minutes: int = 15
     login_puzzle_max_bits: int = 20
-    # Global limits on anonymous traffic (per worker process; see app/rate_limit.py).
+    # Global limits on anonymous traffic, counted with every node's (app/rate_limit.py).
     submissions_per_minute: int = 30
     codename_attempts_per_minute: int = 300
     # Leading zero bits a report's proof of work needs (app/services/proof_of_work.py); 0: none.
@@ -208,6 +211,8 @@ class Config:
             secret_key=secret_key,
             database_url=database_url,
             instance_path=instance_path,
+            database_pool_recycle_seconds=env_int(env, "CANDOR_DATABASE_POOL_RECYCLE_SECONDS",
+                                                  300, minimum=1),
             https=_bool(env, "CANDOR_HTTPS", production),
             org_key_file=Path(org_key) if org_key else None,
             org_fingerprint=env.get("CANDOR_ORG_FINGERPRINT") or None,
@@ -263,7 +268,10 @@ class Config:
         return {
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            # A connection is checked before each use (a dead one, say to a primary that
+            # failed, is replaced at once) and recycled after a while.
+            "SQLALCHEMY_ENGINE_OPTIONS": {
+                "pool_pre_ping": True, "pool_recycle": self.database_pool_recycle_seconds},
             "MAX_CONTENT_LENGTH": self.max_request_bytes,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Strict",

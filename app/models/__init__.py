@@ -359,5 +359,6 @@ from app.models.attachments import *  # noqa: E402, F403
 from app.models.deadlines import *  # noqa: E402, F403
 from app.models.disclosures import *  # noqa: E402, F403
 from app.models.governance import *  # noqa: E402, F403
+from app.models.limits import *  # noqa: E402, F403
 from app.models.reporter_data import *  # noqa: E402, F403
 from app.models.reporter_sessions import *  # noqa: E402, F403

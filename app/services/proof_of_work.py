@@ -9,8 +9,8 @@ asked for or kept.
 A challenge is ``expires (u64, big-endian unix seconds) || random (16) || tag (16)``, where the
 tag is the first 16 bytes of HMAC-SHA256 under a key derived from the app's secret key over the
 context string, ``expires`` and ``random``. The server therefore keeps nothing per challenge it
-issues; it remembers only the challenges already spent, until they expire
-(:class:`SpentChallenges`).
+issues; it remembers only the challenges already spent, until they expire, in the database
+that every node shares (:class:`SpentChallenges`).
 
 The no-JavaScript path (``app/reporter/plain.py``) cannot compute a proof: it is protected by
 the global submission rate limit alone (``app/rate_limit.py``).
@@ -20,11 +20,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
-import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, select
 
 from app.config import derive_key
+from app.extensions import DbSession, insert_or, table_of
+from app.models import SpentChallenge
 from app.reporter.protocol import (
     PROOF_OF_WORK_NONCE_SIZE,
     has_leading_zero_bits,
@@ -35,6 +40,8 @@ TAG_CONTEXT = b"candor/v1/proof-of-work"
 LIFETIME_SECONDS = 10 * 60
 EXPIRES_SIZE, RANDOM_SIZE, TAG_SIZE = 8, 16, 16
 CHALLENGE_SIZE = EXPIRES_SIZE + RANDOM_SIZE + TAG_SIZE
+# A spent challenge is kept until its expiry rounded up to this many seconds.
+FORGET_GRANULARITY = 3600
 
 
 class ProofOfWorkRejected(Exception):
@@ -71,37 +78,45 @@ def issue(secret: str, bits: int, now: float, binding: bytes = b"") -> Challenge
 
 
 class SpentChallenges:
-    """Challenges already used, each forgotten once it has expired.
+    """Challenges already used, in the database (``spent_challenges``), so that one solution
+    is spent once in the whole deployment, whichever node it reaches.
 
-    Kept in this process's memory only, like the rate limits: nothing is stored, so nothing
-    records when a reporter acted. With several worker processes a challenge could be spent
-    once in each; the global rate limit still bounds what that allows. Entries are digests of
-    challenges, never anything about who sent them.
+    A row is a digest of the challenge, never anything about who sent it, kept until the
+    challenge's expiry rounded up to the hour (:data:`FORGET_GRANULARITY`): the table dates
+    no use more finely than that. The scheduler's tick deletes rows past it
+    (:func:`purge_spent`).
     """
 
-    def __init__(self) -> None:
-        self._spent: dict[bytes, int] = {}
-        self._lock = threading.Lock()
+    def __init__(self, session: DbSession) -> None:
+        self.session = session
 
     @staticmethod
     def _digest(challenge: bytes) -> bytes:
         return hashlib.blake2b(challenge, digest_size=16).digest()
 
-    def claim(self, challenge: bytes, expires: int, now: float) -> bool:
-        """Mark ``challenge`` spent; False if it already was. Checking and marking are one
-        step, so two requests racing with the same solution cannot both pass."""
-        digest = self._digest(challenge)
-        with self._lock:
-            for old in [d for d, until in self._spent.items() if until <= now]:
-                del self._spent[old]
-            if digest in self._spent:
-                return False
-            self._spent[digest] = expires
-            return True
+    def claim(self, challenge: bytes, expires: int) -> bool:
+        """Mark ``challenge`` spent and commit; False if it already was. One INSERT that
+        does nothing on a conflict with the primary key: of two requests racing with the same
+        solution, on one node or on two, exactly one inserts. It commits the session at once,
+        so the challenge stays spent whatever becomes of the rest of the request."""
+        table = table_of(SpentChallenge)
+        forget_after = math.ceil(expires / FORGET_GRANULARITY) * FORGET_GRANULARITY
+        statement = insert_or(self.session, table).values(
+            digest=self._digest(challenge),
+            forget_after=datetime.fromtimestamp(forget_after, UTC).replace(tzinfo=None))
+        inserted = self.session.execute(statement.on_conflict_do_nothing())
+        self.session.commit()
+        return bool(inserted.rowcount == 1)  # type: ignore[attr-defined]
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._spent)
+        return int(self.session.scalar(select(func.count()).select_from(SpentChallenge)) or 0)
+
+
+def purge_spent(session: DbSession, now: datetime) -> int:
+    """Delete spent challenges past their ``forget_after`` (naive UTC ``now``): expired, they
+    are refused as expired anyway. Returns how many went."""
+    result = session.execute(delete(SpentChallenge).where(SpentChallenge.forget_after < now))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def verify(secret: str, bits: int, challenge: bytes, nonce: bytes, now: float,
@@ -120,5 +135,5 @@ def verify(secret: str, bits: int, challenge: bytes, nonce: bytes, now: float,
         raise ProofOfWorkRejected("expired")
     if not has_leading_zero_bits(proof_of_work_hash(challenge, nonce), bits):
         raise ProofOfWorkRejected("insufficient work")
-    if not spent.claim(challenge, expires, now):
+    if not spent.claim(challenge, expires):
         raise ProofOfWorkRejected("already used")
