@@ -104,9 +104,10 @@ class SpentChallenges:
         statement = insert_or(self.session, table).values(
             digest=self._digest(challenge),
             forget_after=datetime.fromtimestamp(forget_after, UTC).replace(tzinfo=None))
-        inserted = self.session.execute(statement.on_conflict_do_nothing())
+        inserted = self.session.execute(statement.on_conflict_do_nothing()
+                                        .returning(table.c.digest)).first() is not None
         self.session.commit()
-        return bool(inserted.rowcount == 1)  # type: ignore[attr-defined]
+        return inserted
 
     def __len__(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(SpentChallenge)) or 0)
