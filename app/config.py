@@ -70,6 +70,22 @@ def env_int(env: Mapping[str, str], name: str, default: int, minimum: int = 0,
     return value
 
 
+def database_url_with_hosts(url: str) -> str:
+    """A PostgreSQL URL naming several hosts the way libpq does, ``...://candor@db1:5432,
+    db2:5432/candor?target_session_attrs=read-write``, rewritten into the form SQLAlchemy
+    reads (``...://candor@/candor?host=db1:5432&host=db2:5432&...``); any other URL as it is.
+    libpq tries the hosts in turn and, with ``target_session_attrs=read-write``, takes the
+    one that accepts writes: after a failover, the promoted standby."""
+    scheme, separator, rest = url.partition("://")
+    authority, _slash, path = rest.partition("/")
+    userinfo, at, hosts = authority.rpartition("@")
+    if not separator or "," not in hosts:
+        return url
+    database, _mark, query = path.partition("?")
+    listed = "&".join(f"host={host}" for host in hosts.split(","))
+    return f"{scheme}://{userinfo}{at}/{database}?{listed}{'&' + query if query else ''}"
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -209,7 +225,7 @@ class Config:
         return cls(
             environment=environment,
             secret_key=secret_key,
-            database_url=database_url,
+            database_url=database_url_with_hosts(database_url),
             instance_path=instance_path,
             database_pool_recycle_seconds=env_int(env, "CANDOR_DATABASE_POOL_RECYCLE_SECONDS",
                                                   300, minimum=1),

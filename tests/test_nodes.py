@@ -8,17 +8,24 @@ import base64
 import threading
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from flask import Flask
+from sqlalchemy import text
 
+from app import create_app
+from app.config import Config, ConfigError, database_url_with_hosts
 from app.extensions import db
 from app.models import Case
 from app.reporter.protocol import solve_proof_of_work
 from app.roles import Role
 from app.services.directory import pinned_fingerprint
 from app.services.proof_of_work import SpentChallenges
+from tests.conftest import SECRET, free_port, make_config
+from tests.support import databases
 from tests.support.reporting import ReporterClient
 from tests.support.staff import Account, StaffLogin, csrf_token
 
@@ -141,3 +148,50 @@ def test_a_sign_in_throttle_reached_through_one_node_holds_on_the_other(
     replayed = _wrong_attempt(first, owner, proof)
     assert replayed.status_code == 429
     assert replayed.get_json()["error"] == "proof_of_work_required"
+
+
+# --- the connection: several hosts, and no dead connection handed out -------------------------
+def test_the_pool_and_several_hosts_are_configured(tmp_path: Path) -> None:
+    env = {"CANDOR_SECRET_KEY": SECRET, "CANDOR_DATABASE_URL":
+           "postgresql+psycopg://candor@db1:5432,db2:5432/candor?target_session_attrs=read-write"}
+    config = Config.from_env(tmp_path, env)
+    assert config.database_url == ("postgresql+psycopg://candor@/candor?host=db1:5432&"
+                                   "host=db2:5432&target_session_attrs=read-write")
+    assert config.flask_settings()["SQLALCHEMY_ENGINE_OPTIONS"] == {
+        "pool_pre_ping": True, "pool_recycle": 300}
+    recycled = Config.from_env(tmp_path, {**env, "CANDOR_DATABASE_POOL_RECYCLE_SECONDS": "60"})
+    assert recycled.flask_settings()["SQLALCHEMY_ENGINE_OPTIONS"]["pool_recycle"] == 60
+    with pytest.raises(ConfigError, match="CANDOR_DATABASE_POOL_RECYCLE_SECONDS"):
+        Config.from_env(tmp_path, {**env, "CANDOR_DATABASE_POOL_RECYCLE_SECONDS": "0"})
+
+
+postgresql_only = pytest.mark.skipif(databases.backend() != "postgresql",
+                                     reason="several hosts and dropped connections: PostgreSQL")
+
+
+@postgresql_only
+def test_of_several_hosts_the_one_that_answers_is_used(tmp_path: Path, database_url: str
+                                                       ) -> None:
+    # The first host listed is down (nothing listens on its port), as a failed primary is.
+    live = database_url.split("@", 1)[1].split("/", 1)[0]
+    url = database_url.replace(f"@{live}/", f"@127.0.0.1:{free_port()},{live}/") \
+        + "?target_session_attrs=read-write&connect_timeout=5"
+    node = create_app(make_config(tmp_path, database_url_with_hosts(url)))
+    with node.app_context():
+        assert db.session.scalar(text("SELECT inet_server_port()")) == int(live.split(":")[1])
+        assert db.session.scalar(text("SHOW transaction_read_only")) == "off"
+        db.session.remove()
+        db.engine.dispose()
+
+
+@postgresql_only
+def test_a_connection_the_server_dropped_is_replaced_before_use(app: Flask) -> None:
+    with app.app_context():
+        first = db.session.scalar(text("SELECT pg_backend_pid()"))
+        db.session.remove()  # back to the pool, open
+        with psycopg.connect(db.engine.url.render_as_string(hide_password=False)
+                             .replace("postgresql+psycopg", "postgresql"),
+                             autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", (first,))
+        # As after a failover: the pooled connection is dead; the next request gets a live one.
+        assert db.session.scalar(text("SELECT pg_backend_pid()")) not in (None, first)
