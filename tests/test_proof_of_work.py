@@ -7,7 +7,7 @@ import base64
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -123,17 +123,16 @@ def test_expired_insufficient_and_reused_proofs_are_refused(spent: SpentChalleng
         proof_of_work.verify(SECRET, 8, issued.challenge, nonce, NOW + 1, spent)
 
 
-def test_spent_challenges_are_kept_past_expiry_to_the_hour_then_forgotten(
+def test_spent_challenges_are_kept_to_the_end_of_their_day_then_forgotten(
         spent: SpentChallenges) -> None:
-    expires = 1_700_000_100  # 22:15:00 UTC: kept until 23:00, then forgotten by the tick
+    expires = 1_700_000_100  # 2023-11-14 22:15 UTC: kept through that day, no time of day
     assert spent.claim(b"a", expires=expires)
     assert not spent.claim(b"a", expires=expires)
-    assert spent.claim(b"b", expires=expires + 3600)
-    kept = list(db.session.scalars(db.select(SpentChallenge.forget_after)))
-    assert all(when.minute == when.second == 0 for when in kept)
-    assert min(kept) == datetime.fromtimestamp(1_700_002_800, UTC).replace(tzinfo=None)
-    assert proof_of_work.purge_spent(db.session, min(kept)) == 0
-    assert proof_of_work.purge_spent(db.session, min(kept) + timedelta(seconds=1)) == 1
+    assert spent.claim(b"b", expires=expires + 86_400)
+    assert sorted(db.session.scalars(db.select(SpentChallenge.forget_after))) == [
+        date(2023, 11, 14), date(2023, 11, 15)]
+    assert proof_of_work.purge_spent(db.session, date(2023, 11, 14)) == 0
+    assert proof_of_work.purge_spent(db.session, date(2023, 11, 15)) == 1
     db.session.commit()
     assert len(spent) == 1 and spent.claim(b"a", expires=expires)  # refused as expired by then
 

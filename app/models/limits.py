@@ -4,7 +4,7 @@ that a deployment of several nodes (several processes, several machines) decides
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 
 from sqlalchemy import BigInteger, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -17,15 +17,16 @@ __all__ = ["RateLimitCount", "SpentChallenge"]
 class SpentChallenge(Base):
     """A proof-of-work challenge already used (app/services/proof_of_work.py): the primary key
     makes spending it an insert that at most one request in the deployment wins. Held by a
-    digest of the challenge, which names no case and no one, until ``forget_after``: the
-    challenge's expiry rounded up to the hour, so the table dates no use more finely than
-    that. Without a rowid on SQLite, the rows sit in the order of their random keys."""
+    digest of the challenge, which names no case and no one, and forgotten after
+    ``forget_after``, the day the challenge expires: no time of day, so nothing here dates a
+    report more finely than the day. Without a rowid on SQLite, the rows sit in the order of
+    their random keys, not in the order they were spent."""
 
     __tablename__ = "spent_challenges"
     __table_args__ = ({"sqlite_with_rowid": False},)
 
     digest: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
-    forget_after: Mapped[datetime]
+    forget_after: Mapped[date]
 
 
 class RateLimitCount(Base):

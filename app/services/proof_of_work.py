@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import delete, func, select
 
@@ -40,8 +39,6 @@ TAG_CONTEXT = b"candor/v1/proof-of-work"
 LIFETIME_SECONDS = 10 * 60
 EXPIRES_SIZE, RANDOM_SIZE, TAG_SIZE = 8, 16, 16
 CHALLENGE_SIZE = EXPIRES_SIZE + RANDOM_SIZE + TAG_SIZE
-# A spent challenge is kept until its expiry rounded up to this many seconds.
-FORGET_GRANULARITY = 3600
 
 
 class ProofOfWorkRejected(Exception):
@@ -81,10 +78,9 @@ class SpentChallenges:
     """Challenges already used, in the database (``spent_challenges``), so that one solution
     is spent once in the whole deployment, whichever node it reaches.
 
-    A row is a digest of the challenge, never anything about who sent it, kept until the
-    challenge's expiry rounded up to the hour (:data:`FORGET_GRANULARITY`): the table dates
-    no use more finely than that. The scheduler's tick deletes rows past it
-    (:func:`purge_spent`).
+    A row is a digest of the challenge, never anything about who sent it, kept until the end of
+    the day (UTC) the challenge expires: the table dates no use more finely than the day. The
+    scheduler's tick deletes rows past it (:func:`purge_spent`).
     """
 
     def __init__(self, session: DbSession) -> None:
@@ -100,10 +96,9 @@ class SpentChallenges:
         solution, on one node or on two, exactly one inserts. It commits the session at once,
         so the challenge stays spent whatever becomes of the rest of the request."""
         table = table_of(SpentChallenge)
-        forget_after = math.ceil(expires / FORGET_GRANULARITY) * FORGET_GRANULARITY
         statement = insert_or(self.session, table).values(
             digest=self._digest(challenge),
-            forget_after=datetime.fromtimestamp(forget_after, UTC).replace(tzinfo=None))
+            forget_after=datetime.fromtimestamp(expires, UTC).date())
         inserted = self.session.execute(statement.on_conflict_do_nothing()
                                         .returning(table.c.digest)).first() is not None
         self.session.commit()
@@ -113,10 +108,10 @@ class SpentChallenges:
         return int(self.session.scalar(select(func.count()).select_from(SpentChallenge)) or 0)
 
 
-def purge_spent(session: DbSession, now: datetime) -> int:
-    """Delete spent challenges past their ``forget_after`` (naive UTC ``now``): expired, they
-    are refused as expired anyway. Returns how many went."""
-    result = session.execute(delete(SpentChallenge).where(SpentChallenge.forget_after < now))
+def purge_spent(session: DbSession, today: date) -> int:
+    """Delete spent challenges whose day of expiry has passed: expired, they are refused as
+    expired anyway. Returns how many went."""
+    result = session.execute(delete(SpentChallenge).where(SpentChallenge.forget_after < today))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -24,7 +24,7 @@ def upgrade():
     op.create_table(
         'spent_challenges',
         sa.Column('digest', sa.LargeBinary(length=16), nullable=False),
-        sa.Column('forget_after', sa.DateTime(), nullable=False),
+        sa.Column('forget_after', sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint('digest', name=op.f('pk_spent_challenges')),
         sqlite_with_rowid=False,
     )
