@@ -34,15 +34,6 @@ def create_app(config: Config | None = None) -> Flask:
     from app import request_numbers
 
     request_numbers.init_app(app)  # before any route is added: every <int:...> is bounded
-    from app.rate_limit import GlobalRateLimit
-    from app.services.proof_of_work import SpentChallenges
-
-    app.extensions["candor_rate_limits"] = {
-        "submission": GlobalRateLimit(config.submissions_per_minute),
-        "codename": GlobalRateLimit(config.codename_attempts_per_minute),
-    }
-    app.extensions["candor_spent_challenges"] = SpentChallenges()
-
     from app import assets, errors, request_logging, security_headers, static_files
     from app.extensions import csrf, db, migrate, use_sqlite_settings
     from app.surfaces import SurfaceSessionInterface
@@ -93,11 +84,29 @@ def get_config(app: Flask) -> Config:
 
 
 def spent_challenges(app: Flask) -> SpentChallenges:
-    """The proof-of-work challenges this process has seen used (in memory only)."""
-    spent: SpentChallenges = app.extensions["candor_spent_challenges"]
-    return spent
+    """The proof-of-work challenges used anywhere in the deployment, through the request's
+    database session (a claim commits it)."""
+    from app.extensions import db
+    from app.services.proof_of_work import SpentChallenges
+
+    return SpentChallenges(db.session)
 
 
 def take_rate_limit(app: Flask, kind: str) -> None:
-    """Count one anonymous event of ``kind``; raise RateLimited when there are too many."""
-    app.extensions["candor_rate_limits"][kind].take()
+    """Count one anonymous event of ``kind`` ("submission" or "codename") with every node's,
+    and commit the request's transaction with it (what it holds is kept with the count); raise
+    RateLimited, having rolled it back, when there are too many."""
+    import time
+
+    from app.extensions import db
+    from app.rate_limit import GlobalRateLimit, RateLimited
+
+    config = get_config(app)
+    limit = {"submission": config.submissions_per_minute,
+             "codename": config.codename_attempts_per_minute}[kind]
+    try:
+        GlobalRateLimit(kind, limit).take(db.session, time.time())
+    except RateLimited:
+        db.session.rollback()
+        raise
+    db.session.commit()

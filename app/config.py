@@ -70,6 +70,22 @@ def env_int(env: Mapping[str, str], name: str, default: int, minimum: int = 0,
     return value
 
 
+def database_url_with_hosts(url: str) -> str:
+    """A PostgreSQL URL naming several hosts the way libpq does, ``...://candor@db1:5432,
+    db2:5432/candor?target_session_attrs=read-write``, rewritten into the form SQLAlchemy
+    reads (``...://candor@/candor?host=db1:5432&host=db2:5432&...``); any other URL as it is.
+    libpq tries the hosts in turn and, with ``target_session_attrs=read-write``, takes the
+    one that accepts writes: after a failover, the promoted standby."""
+    scheme, separator, rest = url.partition("://")
+    authority, _slash, path = rest.partition("/")
+    userinfo, at, hosts = authority.rpartition("@")
+    if not separator or "," not in hosts:
+        return url
+    database, _mark, query = path.partition("?")
+    listed = "&".join(f"host={host}" for host in hosts.split(","))
+    return f"{scheme}://{userinfo}{at}/{database}?{listed}{'&' + query if query else ''}"
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -89,6 +105,9 @@ class Config:
     secret_key: str = field(repr=False)
     database_url: str
     instance_path: Path
+    # Pooled database connections older than this are closed and opened again, so that
+    # none outlives a failover or a firewall's idle timeout; each is also checked before use.
+    database_pool_recycle_seconds: int = 300
     https: bool = False
     org_key_file: Path | None = None
     staff_idle_minutes: int = 30
@@ -99,7 +118,7 @@ class Config:
     login_attempts_before_lockout: int = 5
     login_lockout_minutes: int = 15
     login_puzzle_max_bits: int = 20
-    # Global limits on anonymous traffic (per worker process; see app/rate_limit.py).
+    # Global limits on anonymous traffic, counted with every node's (app/rate_limit.py).
     submissions_per_minute: int = 30
     codename_attempts_per_minute: int = 300
     # Leading zero bits a report's proof of work needs (app/services/proof_of_work.py); 0: none.
@@ -206,8 +225,10 @@ class Config:
         return cls(
             environment=environment,
             secret_key=secret_key,
-            database_url=database_url,
+            database_url=database_url_with_hosts(database_url),
             instance_path=instance_path,
+            database_pool_recycle_seconds=env_int(env, "CANDOR_DATABASE_POOL_RECYCLE_SECONDS",
+                                                  300, minimum=1),
             https=_bool(env, "CANDOR_HTTPS", production),
             org_key_file=Path(org_key) if org_key else None,
             org_fingerprint=env.get("CANDOR_ORG_FINGERPRINT") or None,
@@ -263,7 +284,10 @@ class Config:
         return {
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            # A connection is checked before each use (a dead one, say to a primary that
+            # failed, is replaced at once) and recycled after a while.
+            "SQLALCHEMY_ENGINE_OPTIONS": {
+                "pool_pre_ping": True, "pool_recycle": self.database_pool_recycle_seconds},
             "MAX_CONTENT_LENGTH": self.max_request_bytes,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Strict",

@@ -10,6 +10,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, MetaData, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, scoped_session
 
 # Stable constraint names, so migrations are the same on SQLite and PostgreSQL.
@@ -35,6 +36,14 @@ def table_of(model: type[Base]) -> Table:
     """The model's table, for plain Core statements where a hot path skips the ORM's per-row
     bookkeeping (the tick's batches, a submission's inserts)."""
     return cast(Table, model.__table__)
+
+
+def insert_or(session: DbSession, table: Table) -> Any:
+    """An INSERT of the session's dialect, which has ``on_conflict_do_nothing`` and
+    ``on_conflict_do_update`` (both SQLite and PostgreSQL speak ``ON CONFLICT``): an insert
+    that refuses or updates in one statement, atomic however many nodes race."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 db = SQLAlchemy(model_class=Base)

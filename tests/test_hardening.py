@@ -9,12 +9,14 @@ import os
 import struct
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 
+from app import take_rate_limit
 from app.roles import Role
 from app.services.blobs import BlobStore
 from candor_reporter import metadata, protocol
@@ -114,10 +116,11 @@ def test_files_are_not_read_without_the_token_in_the_address(app: Flask) -> None
     assert forged.status_code == 400
 
 
-def test_files_are_not_read_once_the_submission_limit_is_used(app: Flask) -> None:
-    limiter = app.extensions["candor_rate_limits"]["submission"]
-    limiter.limit = 1
-    limiter.take()
+def test_files_are_not_read_once_the_submission_limit_is_used(
+        make_app: Callable[..., Flask]) -> None:
+    app = make_app(submissions_per_minute=1)
+    with app.app_context():
+        take_rate_limit(app, "submission")  # the minute's one submission, counted
     client = app.test_client()
     csrf = token(client)
     response = post_files(client, f"/report/plain/new?csrf_token={csrf}",

@@ -7,6 +7,7 @@ import base64
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from werkzeug.serving import make_server
 from app.api.reports import PROOF_OF_WORK_FAILED
 from app.config import Config, ConfigError
 from app.extensions import db
-from app.models import Case
+from app.models import Case, SpentChallenge
 from app.roles import Role
 from app.services import proof_of_work
 from app.services.directory import pinned_fingerprint
@@ -53,14 +54,19 @@ def cases(app: Flask) -> list[Case]:
 
 
 # --- the service ------------------------------------------------------------------------------
-def test_issue_solve_verify() -> None:
+@pytest.fixture
+def spent(app: Flask) -> Iterator[SpentChallenges]:
+    with app.app_context():
+        yield SpentChallenges(db.session)
+
+
+def test_issue_solve_verify(spent: SpentChallenges) -> None:
     issued = proof_of_work.issue(SECRET, 10, NOW)
     assert (len(issued.challenge), issued.bits, issued.expires) == (40, 10, int(NOW) + 600)
     assert issued.challenge[:8] == issued.expires.to_bytes(8, "big")
     nonce = protocol.solve_proof_of_work(issued.challenge, 10)
     assert len(nonce) == 8
     assert protocol.has_leading_zero_bits(protocol.proof_of_work_hash(issued.challenge, nonce), 10)
-    spent = SpentChallenges()
     proof_of_work.verify(SECRET, 10, issued.challenge, nonce, NOW + 599, spent)
     assert len(spent) == 1
     assert proof_of_work.issue(SECRET, 10, NOW).challenge != issued.challenge
@@ -88,24 +94,25 @@ def test_the_hash_is_blake2b_256_of_context_challenge_and_nonce() -> None:
     (lambda c, n: ((int(NOW) + 3600).to_bytes(8, "big") + c[8:], n), "not issued by this server"),
 ])
 def test_malformed_and_forged_challenges_are_refused(
-        tamper: Callable[[bytes, bytes], tuple[bytes, bytes]], reason: str) -> None:
+        tamper: Callable[[bytes, bytes], tuple[bytes, bytes]], reason: str,
+        spent: SpentChallenges) -> None:
     issued = proof_of_work.issue(SECRET, 4, NOW)
     challenge, nonce = tamper(issued.challenge, protocol.solve_proof_of_work(issued.challenge, 4))
     with pytest.raises(ProofOfWorkRejected, match=reason):
-        proof_of_work.verify(SECRET, 4, challenge, nonce, NOW, SpentChallenges())
+        proof_of_work.verify(SECRET, 4, challenge, nonce, NOW, spent)
+    assert len(spent) == 0
 
 
-def test_another_servers_challenge_is_refused() -> None:
+def test_another_servers_challenge_is_refused(spent: SpentChallenges) -> None:
     issued = proof_of_work.issue("another-secret-key-that-is-long-enough-too", 4, NOW)
     nonce = protocol.solve_proof_of_work(issued.challenge, 4)
     with pytest.raises(ProofOfWorkRejected, match="not issued"):
-        proof_of_work.verify(SECRET, 4, issued.challenge, nonce, NOW, SpentChallenges())
+        proof_of_work.verify(SECRET, 4, issued.challenge, nonce, NOW, spent)
 
 
-def test_expired_insufficient_and_reused_proofs_are_refused() -> None:
+def test_expired_insufficient_and_reused_proofs_are_refused(spent: SpentChallenges) -> None:
     issued = proof_of_work.issue(SECRET, 8, NOW)
     nonce = protocol.solve_proof_of_work(issued.challenge, 8)
-    spent = SpentChallenges()
     with pytest.raises(ProofOfWorkRejected, match="expired"):
         proof_of_work.verify(SECRET, 8, issued.challenge, nonce, NOW + 600, spent)
     with pytest.raises(ProofOfWorkRejected, match="insufficient"):
@@ -116,23 +123,29 @@ def test_expired_insufficient_and_reused_proofs_are_refused() -> None:
         proof_of_work.verify(SECRET, 8, issued.challenge, nonce, NOW + 1, spent)
 
 
-def test_spent_challenges_are_forgotten_once_expired() -> None:
-    spent = SpentChallenges()
-    assert spent.claim(b"a", expires=100, now=0)
-    assert not spent.claim(b"a", expires=100, now=1)
-    assert spent.claim(b"b", expires=200, now=3)
-    assert spent.claim(b"c", expires=300, now=150)  # "a" expired and is gone
-    assert len(spent) == 2
+def test_spent_challenges_are_kept_to_the_end_of_their_day_then_forgotten(
+        spent: SpentChallenges) -> None:
+    expires = 1_700_000_100  # 2023-11-14 22:15 UTC: kept through that day, no time of day
+    assert spent.claim(b"a", expires=expires)
+    assert not spent.claim(b"a", expires=expires)
+    assert spent.claim(b"b", expires=expires + 86_400)
+    assert sorted(db.session.scalars(db.select(SpentChallenge.forget_after))) == [
+        date(2023, 11, 14), date(2023, 11, 15)]
+    assert proof_of_work.purge_spent(db.session, date(2023, 11, 14)) == 0
+    assert proof_of_work.purge_spent(db.session, date(2023, 11, 15)) == 1
+    db.session.commit()
+    assert len(spent) == 1 and spent.claim(b"a", expires=expires)  # refused as expired by then
 
 
-def test_racing_claims_of_one_challenge_let_one_through() -> None:
-    spent = SpentChallenges()
+def test_racing_claims_of_one_challenge_let_one_through(app: Flask) -> None:
     start = threading.Barrier(8)
     results: list[bool] = []
 
     def claim() -> None:
-        start.wait()
-        results.append(spent.claim(b"challenge", expires=100, now=0))
+        with app.app_context():
+            start.wait()
+            results.append(SpentChallenges(db.session).claim(b"challenge", expires=2**32))
+            db.session.remove()
 
     threads = [threading.Thread(target=claim) for _ in range(8)]
     for thread in threads:
@@ -142,7 +155,8 @@ def test_racing_claims_of_one_challenge_let_one_through() -> None:
     assert sorted(results) == [False] * 7 + [True]
 
 
-def test_the_second_hash_is_sha_256_and_a_solution_counts_only_with_its_own() -> None:
+def test_the_second_hash_is_sha_256_and_a_solution_counts_only_with_its_own(
+        spent: SpentChallenges) -> None:
     import hashlib
 
     challenge, nonce = bytes(range(40)), bytes(8)
@@ -150,7 +164,6 @@ def test_the_second_hash_is_sha_256_and_a_solution_counts_only_with_its_own() ->
         b"candor/v1/proof-of-work\x00" + challenge + nonce).digest()
     issued = proof_of_work.issue(SECRET, 10, NOW)
     by_sha = protocol.solve_proof_of_work(issued.challenge, 10, "sha-256")
-    spent = SpentChallenges()
     proof_of_work.verify(SECRET, 10, issued.challenge, by_sha, NOW, spent, algorithm="sha-256")
     # The same work checked as the other hash does not pass (unless by a 1-in-1024 chance,
     # ruled out here by picking a challenge where it does not).
@@ -161,9 +174,9 @@ def test_the_second_hash_is_sha_256_and_a_solution_counts_only_with_its_own() ->
                 protocol.proof_of_work_hash(other.challenge, nonce), 10):
             break
     with pytest.raises(ProofOfWorkRejected, match="insufficient"):
-        proof_of_work.verify(SECRET, 10, other.challenge, nonce, NOW, SpentChallenges())
+        proof_of_work.verify(SECRET, 10, other.challenge, nonce, NOW, spent)
     with pytest.raises(proof_of_work.UnknownPuzzleHash, match="sha-3"):
-        proof_of_work.verify(SECRET, 10, other.challenge, nonce, NOW, SpentChallenges(),
+        proof_of_work.verify(SECRET, 10, other.challenge, nonce, NOW, spent,
                              algorithm="sha-3")
     assert proof_of_work.puzzle_hash(None) == "blake2b-256"
     with pytest.raises(ValueError, match="unknown"):

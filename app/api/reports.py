@@ -30,7 +30,6 @@ from app.json_input import (
 )
 from app.models import Case
 from app.outside_channels import load_outside_channels
-from app.rate_limit import RateLimited
 from app.services import proof_of_work, reports
 from app.services.directory import pinned_fingerprint
 from app.services.reporter_view import NOT_FOUND, RETALIATION_SESSION_ENDED, reporter_view
@@ -196,9 +195,9 @@ def submit_report() -> tuple[Response, int]:
             reports.inherited_by_retaliation(db.session, first) if first is not None else None)
         if first is not None:
             reports.link_retaliation(first, db.session.get_one(Case, filed.id))
-        # Only well-formed reports count, so junk cannot use up the limit for real reporters.
+        # Only well-formed reports count, so junk cannot use up the limit for real reporters;
+        # the count is committed with the report, or refused and the report rolled back.
         take_rate_limit(current_app, "submission")
-        db.session.commit()
     except reports.CodenameTaken as error:
         db.session.rollback()
         # Says that a lookup identifier opens a case, as /reporter/open would: counted alike.
@@ -207,9 +206,6 @@ def submit_report() -> tuple[Response, int]:
     except reports.SubmissionRejected as error:
         db.session.rollback()
         return jsonify(error="submission_rejected", message=str(error)), 400
-    except RateLimited:
-        db.session.rollback()
-        raise
     token = _open_reporter_session(filed.id)
     return jsonify(case_ref=filed.case_ref, number=filed.number, csrf_token=token), 201
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from app import rate_limit
 from app.config import Config
 from app.extensions import DbSession
 from app.services import (
@@ -20,6 +21,7 @@ from app.services import (
     audit,
     escalation,
     notifications,
+    proof_of_work,
     receipts,
     releases,
     retention,
@@ -83,6 +85,8 @@ def run_tick(session: DbSession, config: Config, now: datetime) -> dict[str, int
     idle = timedelta(minutes=config.staff_idle_minutes)
     results["idle_staff_sessions_purged"] = purge_idle_staff_sessions(session, now, idle)
     results["sign_in_counts_forgotten"] = throttle.purge_forgotten(session, now, config)
+    results["spent_challenges_forgotten"] = proof_of_work.purge_spent(session, now.date())
+    results["rate_limit_counts_forgotten"] = rate_limit.purge_past(session, now)
     results["stale_uploads_purged"] = attachments.purge_stale_uploads(session, now,
                                                                       config.blob_path)
     results["uncollected_receipts_purged"] = receipts.purge_uncollected(session, now.date())

@@ -10,8 +10,8 @@ asked for or kept.
 A challenge is ``expires (u64, big-endian unix seconds) || random (16) || tag (16)``, where the
 tag is the first 16 bytes of HMAC-SHA256 under a key derived from the app's secret key over the
 context string, ``expires`` and ``random``. The server therefore keeps nothing per challenge it
-issues; it remembers only the challenges already spent, until they expire
-(:class:`SpentChallenges`).
+issues; it remembers only the challenges already spent, until they expire, in the database
+that every node shares (:class:`SpentChallenges`).
 
 The no-JavaScript path (``app/reporter/plain.py``) cannot compute a proof: it is protected by
 the global submission rate limit alone (``app/rate_limit.py``).
@@ -22,10 +22,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import delete, func, select
 
 from app.config import derive_key
+from app.extensions import DbSession, insert_or, table_of
+from app.models import SpentChallenge
 from candor_reporter.protocol import (
     DEFAULT_PROOF_OF_WORK_HASH,
     PROOF_OF_WORK_HASHES,
@@ -96,37 +100,44 @@ def issue(secret: str, bits: int, now: float, binding: bytes = b"") -> Challenge
 
 
 class SpentChallenges:
-    """Challenges already used, each forgotten once it has expired.
+    """Challenges already used, in the database (``spent_challenges``), so that one solution
+    is spent once in the whole deployment, whichever node it reaches.
 
-    Kept in this process's memory only, like the rate limits: nothing is stored, so nothing
-    records when a reporter acted. With several worker processes a challenge could be spent
-    once in each; the global rate limit still bounds what that allows. Entries are digests of
-    challenges, never anything about who sent them.
+    A row is a digest of the challenge, never anything about who sent it, kept until the end of
+    the day (UTC) the challenge expires: the table dates no use more finely than the day. The
+    scheduler's tick deletes rows past it (:func:`purge_spent`).
     """
 
-    def __init__(self) -> None:
-        self._spent: dict[bytes, int] = {}
-        self._lock = threading.Lock()
+    def __init__(self, session: DbSession) -> None:
+        self.session = session
 
     @staticmethod
     def _digest(challenge: bytes) -> bytes:
         return hashlib.blake2b(challenge, digest_size=16).digest()
 
-    def claim(self, challenge: bytes, expires: int, now: float) -> bool:
-        """Mark ``challenge`` spent; False if it already was. Checking and marking are one
-        step, so two requests racing with the same solution cannot both pass."""
-        digest = self._digest(challenge)
-        with self._lock:
-            for old in [d for d, until in self._spent.items() if until <= now]:
-                del self._spent[old]
-            if digest in self._spent:
-                return False
-            self._spent[digest] = expires
-            return True
+    def claim(self, challenge: bytes, expires: int) -> bool:
+        """Mark ``challenge`` spent and commit; False if it already was. One INSERT that
+        does nothing on a conflict with the primary key: of two requests racing with the same
+        solution, on one node or on two, exactly one inserts. It commits the session at once,
+        so the challenge stays spent whatever becomes of the rest of the request."""
+        table = table_of(SpentChallenge)
+        statement = insert_or(self.session, table).values(
+            digest=self._digest(challenge),
+            forget_after=datetime.fromtimestamp(expires, UTC).date())
+        inserted = self.session.execute(statement.on_conflict_do_nothing()
+                                        .returning(table.c.digest)).first() is not None
+        self.session.commit()
+        return inserted
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._spent)
+        return int(self.session.scalar(select(func.count()).select_from(SpentChallenge)) or 0)
+
+
+def purge_spent(session: DbSession, today: date) -> int:
+    """Delete spent challenges whose day of expiry has passed: expired, they are refused as
+    expired anyway. Returns how many went."""
+    result = session.execute(delete(SpentChallenge).where(SpentChallenge.forget_after < today))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def verify(secret: str, bits: int, challenge: bytes, nonce: bytes, now: float,
@@ -150,5 +161,5 @@ def verify(secret: str, bits: int, challenge: bytes, nonce: bytes, now: float,
         raise ProofOfWorkRejected("expired")
     if not has_leading_zero_bits(proof_of_work_hash(challenge, nonce, algorithm), bits):
         raise ProofOfWorkRejected("insufficient work")
-    if not spent.claim(challenge, expires, now):
+    if not spent.claim(challenge, expires):
         raise ProofOfWorkRejected("already used")

@@ -10,13 +10,15 @@ from sqlalchemy import MetaData
 from app.extensions import db
 
 
-def database_dump(app: Flask) -> bytes:
+def database_dump(app: Flask, leave_out: tuple[str, ...] = ()) -> bytes:
     chunks: list[bytes] = []
     with app.app_context():
         metadata = MetaData()
         metadata.reflect(bind=db.engine)
         with db.engine.connect() as connection:
             for table in metadata.sorted_tables:
+                if table.name in leave_out:
+                    continue
                 for row in connection.execute(table.select()):
                     for value in row:
                         if isinstance(value, memoryview):
