@@ -190,7 +190,7 @@ def check(instance: live_instance.Instance, size: int, api_ref: str, case_ref: s
         assert item.key_record is not None
         file_key = decrypt_file_key(case_key, case_ref, item.key_record.record_ref,
                                     item.key_record.ciphertext)
-        store = attachments.store_for(instance.config())
+        store = attachments.store_for(instance.config(), db.session)
         sent, received = hashlib.sha256(), hashlib.sha256()
         for block in data_blocks(size, b"api"):
             sent.update(block)

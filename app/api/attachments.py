@@ -28,13 +28,13 @@ from app.json_input import bool_field, bytes_field, int_field, json_body, object
 from app.models import Attachment, Case, SessionPrincipal
 from app.roles import Permission
 from app.services import attachments, cases
-from app.services.blobs import BlobStore
+from app.services.blobs import Blobs
 
 MAX_RECORD_BYTES = 1024
 
 
-def _store() -> BlobStore:
-    return attachments.store_for(get_config(current_app))
+def _store() -> Blobs:
+    return attachments.store_for(get_config(current_app), db.session)
 
 
 def _rejected(error: attachments.AttachmentRejected) -> tuple[Response, int]:

@@ -255,7 +255,7 @@ def _receive_files(case_ref: str | None, reserved: int = 0) -> PlainUploads:
     first with Werkzeug's default spooling to temporary files). Every blob written is removed
     if the request fails."""
     config = get_config(current_app)
-    uploads = PlainUploads(attachments.store_for(config), case_ref,
+    uploads = PlainUploads(attachments.store_for(config, db.session), case_ref,
                            attachments.Limits.from_config(config), reserved)
     uploads.install(request)
     try:
@@ -550,7 +550,7 @@ def download() -> Response | tuple[str, int]:
         abort(404)
     item = next(a for a in reporter_view(case)["attachments"]
                 if a["attachment_ref"] == attachment.attachment_ref)
-    store = attachments.store_for(get_config(current_app))
+    store = attachments.store_for(get_config(current_app), db.session)
     try:
         incoming = protocol.open_attachment(opened.keys, item)
         for _chunk in decrypt_chunks(incoming.file_key, case.case_ref,

@@ -24,7 +24,7 @@ from app.models import Attachment, Case, today
 from app.reporter import protocol
 from app.reporter.metadata import MetadataError, SniffingStripper
 from app.services import attachments
-from app.services.blobs import BlobStore
+from app.services.blobs import Blobs
 from crypto.envelope import CaseKey
 from crypto.stream import HEADER_SIZE, FileKey, StreamEncryptor
 
@@ -107,7 +107,7 @@ class Discarded:
 class PlainUploads:
     """The files of one request to a no-JavaScript page, for the case ``case_ref`` names."""
 
-    def __init__(self, store: BlobStore, case_ref: str | None, limits: attachments.Limits,
+    def __init__(self, store: Blobs, case_ref: str | None, limits: attachments.Limits,
                  reserved: int = 0) -> None:
         """``case_ref`` None: files cannot be taken (the case is not known before the body is
         read); they are dropped and ``refused`` says so."""

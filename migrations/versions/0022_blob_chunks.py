@@ -1,0 +1,35 @@
+"""attachment ciphertext in the database
+
+``CANDOR_BLOB_STORE=database`` keeps each attachment's encrypted stream as rows of
+``blob_chunks`` (about 1 MiB each) instead of files, so that every app node and the standby
+share it, retention deletes it in the same transaction as the case's records, and a backup of
+the database holds it.
+
+Revision ID: 0022
+Revises: 0018
+Create Date: 2026-12-02 14:30:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0022'
+down_revision = '0018'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'blob_chunks',
+        sa.Column('blob_id', sa.String(length=32), nullable=False),
+        sa.Column('start', sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column('data', sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint('blob_id', 'start', name=op.f('pk_blob_chunks')),
+    )
+
+
+def downgrade():
+    op.drop_table('blob_chunks')
