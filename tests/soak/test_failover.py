@@ -88,8 +88,8 @@ class Tally:
         self.statuses: Counter[str] = Counter()
         self.acknowledged: dict[str, Acknowledged] = {}
         self.uploads: list[Upload] = []
-        # node url → times (monotonic) of its successful submissions
-        self.successes: dict[str, list[float]] = {}
+        # node url → (sent, answered) times (monotonic) of its successful submissions
+        self.successes: dict[str, list[tuple[float, float]]] = {}
 
     def count(self, what: str) -> None:
         with self.lock:
@@ -97,12 +97,15 @@ class Tally:
 
 
 def send(reporter: HttpReporter, nodes: Nodes, deadline: float, method: str, path: str,
-         body: bytes | dict[str, Any] | None = None, content_type: str = "application/json"
-         ) -> Answer:
+         body: bytes | dict[str, Any] | None = None, content_type: str = "application/json",
+         attempts: list[float] | None = None) -> Answer:
     """One request, sent again (to the other node after a failure) until it gets an answer
-    below 500 or ``deadline`` passes. A submission sent twice is refused the second time
-    (its case reference is taken), so a retried one is never filed twice."""
+    below 500 or ``deadline`` passes; ``attempts`` gets the time each attempt began. A
+    submission sent twice is refused the second time (its case reference is taken), so a
+    retried one is never filed twice."""
     while True:
+        if attempts is not None:
+            attempts.append(time.monotonic())
         try:
             if method == "GET":
                 answer = reporter.request("GET", path)
@@ -172,14 +175,17 @@ def journeys(nodes: Nodes, first: int, directory: dict[int, protocol.Reader],
         text = f"Failover report {uuid.uuid4().hex}"
         body, codename = protocol.build_submission(
             protocol.NewReport("rso", "capability-cbrn", text), directory, kdf.TEST_FAST)
-        answer = send(reporter, nodes, deadline, "POST", "/api/v1/reports", body)
+        attempts: list[float] = []
+        answer = send(reporter, nodes, deadline, "POST", "/api/v1/reports", body,
+                      attempts=attempts)
         tally.count(f"submit {answer.status}")
         if answer.status != 201:
             continue
         with tally.lock:
             tally.acknowledged[body["case_ref"]] = Acknowledged(body["case_ref"], codename,
                                                                 [text])
-            tally.successes.setdefault(reporter.base_url, []).append(time.monotonic())
+            tally.successes.setdefault(reporter.base_url, []).append(
+                (attempts[-1], time.monotonic()))
         opened = send(reporter, nodes, deadline, "POST", "/api/v1/reporter/open",
                       protocol.lookup_request(codename))
         tally.count(f"open {opened.status}" if opened.status == 200 else
@@ -367,7 +373,9 @@ def run_failover(primary: live_instance.PostgresCluster, standby: live_instance.
     assert not [k for k in tally.statuses if k.startswith("exception")], tally.statuses
     back = {}
     for server in servers:
-        after = [t for t in tally.successes.get(server.url, []) if t > killed_at]
+        # Sent after the kill: one sent before may have been committed by the old primary.
+        after = [answered for sent, answered in tally.successes.get(server.url, [])
+                 if sent > killed_at]
         assert after, f"{server.url} never served a report after the failover"
         back[server.url] = min(after) - killed_at
     print(f"promotion took {promoted_at - killed_at:.1f} s after the kill; nodes served "
@@ -410,7 +418,7 @@ def load_through_failover(servers: list[live_instance.Server],
         standby.promote()
         promoted_at = time.monotonic()
         deadline = time.monotonic() + 120
-        while any(not [t for t in tally.successes.get(s.url, []) if t > promoted_at]
+        while any(not [sent for sent, _ in tally.successes.get(s.url, []) if sent > killed_at]
                   for s in servers) and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(PHASE_SECONDS)
