@@ -84,7 +84,18 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if parsed.password is not None:
         env["PGPASSWORD"] = str(parsed.password)
-    bare = parsed.set(drivername="postgresql", password=None)
+    # URL.set ignores a None (it would have kept the password): _replace removes it.
+    bare = parsed.set(drivername="postgresql")._replace(password=None)
+    hosts = parsed.query.get("host")
+    if isinstance(hosts, tuple):
+        # SQLAlchemy's several hosts (``?host=db1:5432&host=db2:5432``, a primary and its
+        # standby) in libpq's form: comma-separated hosts and ports.
+        names, ports = zip(*(host.rpartition(":")[::2] if ":" in host else (host, "")
+                             for host in hosts), strict=True)
+        query = {**parsed.query, "host": ",".join(names)}
+        if any(ports):
+            query["port"] = ",".join(ports)
+        bare = bare.set(query=query)
     return bare.render_as_string(hide_password=False), env
 
 

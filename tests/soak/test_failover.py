@@ -388,6 +388,8 @@ def run_failover(primary: live_instance.PostgresCluster, standby: live_instance.
     check_uploads(instance, tally.uploads)
     assert len(tally.uploads) >= REPORTERS // 2
     run_cli(instance, ["audit", "verify"])
+    # pg_dump finds the promoted standby through the same two hosts (the first is dead).
+    assert "blobs in the database" in run_cli(instance, ["backup", str(tmp_path / "b.tar.gz")])
 
     # Escalation: each step once, and exactly those an undisturbed tick takes.
     assert escalation_steps(instance, overdue) == reference_steps(tmp_path, overdue)
