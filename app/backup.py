@@ -6,7 +6,8 @@ What goes in (``MANIFEST``, listed again in the archive's ``manifest.json``):
 - the database: SQLite through its online backup API (consistent while the app runs), or
   PostgreSQL through ``pg_dump --format=custom`` (one consistent snapshot, taken inside a
   single transaction by pg_dump itself);
-- ``blobs/``: attachment ciphertext, copied file by file;
+- ``blobs/``: attachment ciphertext, copied file by file (with ``CANDOR_BLOB_STORE=database``
+  it is rows of the database, in its snapshot with everything else);
 - ``secret_key``: the server secret. **A secret.** Every codename look-up hash and reporter
   cookie is keyed from it: restored without it, no reporter can find their case again;
 - ``org-fingerprint``: the pinned organisation key fingerprint (public, but it must not change);
@@ -83,7 +84,18 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if parsed.password is not None:
         env["PGPASSWORD"] = str(parsed.password)
-    bare = parsed.set(drivername="postgresql", password=None)
+    # URL.set ignores a None (it would have kept the password): _replace removes it.
+    bare = parsed.set(drivername="postgresql")._replace(password=None)
+    hosts = parsed.query.get("host")
+    if isinstance(hosts, tuple):
+        # SQLAlchemy's several hosts (``?host=db1:5432&host=db2:5432``, a primary and its
+        # standby) in libpq's form: comma-separated hosts and ports.
+        names, ports = zip(*(host.rpartition(":")[::2] if ":" in host else (host, "")
+                             for host in hosts), strict=True)
+        query = {**parsed.query, "host": ",".join(names)}
+        if any(ports):
+            query["port"] = ",".join(ports)
+        bare = bare.set(query=query)
     return bare.render_as_string(hide_password=False), env
 
 
@@ -158,7 +170,7 @@ def write_backup(config: Config, output: Path, with_signing_key: bool) -> dict[s
         manifest = {"format": FORMAT, "created_on": datetime.now(UTC).date().isoformat(),
                     "engine": _engine_name(config.database_url), "database": database,
                     "alembic_revision": _revision(), "files": files,
-                    "blobs": config.blob_path.is_dir(),
+                    "blobs": config.blob_path.is_dir(), "blob_store": config.blob_store,
                     "expires_on": expiry(datetime.now(UTC).date(), config).isoformat()}
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
         partial = output.with_name(output.name + ".partial")
@@ -233,6 +245,8 @@ def backup_command(output: Path, with_signing_key: bool, force: bool,
                           f"{config.org_signing_key_path}")
     manifest = write_backup(config, output, with_signing_key)
     blobs = "included" if manifest["blobs"] else "none"
+    if config.blob_store == "database":
+        blobs = "in the database" + (" and files included" if manifest["blobs"] else "")
     click.echo(f"Backup written to {output} ({manifest['engine']}, schema "
                f"{manifest['alembic_revision']}, blobs {blobs}).")
     secrets_ = [name for name, secret in manifest["files"].items() if secret]
@@ -349,6 +363,11 @@ def restore_files(config: Config, work: Path, manifest: dict[str, Any]) -> list[
             "under a new key every old checkpoint fails to verify")
     if config.org_fingerprint:
         warnings.append("CANDOR_ORG_FINGERPRINT is set and overrides the restored pin")
+    stored_in = manifest.get("blob_store", "filesystem")
+    if stored_in != config.blob_store:
+        warnings.append(f"the backed-up instance kept attachments in its {stored_in} store and "
+                        f"this one uses its {config.blob_store} store (CANDOR_BLOB_STORE): set "
+                        f"CANDOR_BLOB_STORE={stored_in}, or the attachments cannot be read")
     if manifest["blobs"]:
         if config.blob_path.exists() and any(config.blob_path.iterdir()):
             raise BackupError(f"{config.blob_path} is not empty: restore into an empty instance")

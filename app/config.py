@@ -20,6 +20,8 @@ from candor_reporter.protocol import PROOF_OF_WORK_MAX_BITS
 
 Environment = Literal["development", "production", "testing"]
 ENVIRONMENTS: tuple[Environment, ...] = ("development", "production", "testing")
+# Where attachment ciphertext lives (app/services/blobs.py).
+BLOB_STORES = ("filesystem", "database")
 
 # Values people paste from examples; a production secret must be none of these.
 _PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
@@ -141,7 +143,10 @@ class Config:
     # The scheduler process (app/scheduling.py): how often it ticks, how long its lease lasts.
     scheduler_interval_seconds: int = 60
     scheduler_lease_seconds: int = 180
-    # Where attachment ciphertext is kept (app/services/blobs.py); None: <instance>/blobs.
+    # Where attachment ciphertext is kept (app/services/blobs.py): "filesystem" (files under
+    # blob_dir; None: <instance>/blobs) or "database" (rows of the database, which every app
+    # node and the standby share).
+    blob_store: str = "filesystem"
     blob_dir: Path | None = None
     # Ciphertext bytes one attachment, and all the attachments of one case, may take.
     max_attachment_bytes: int = 2 * 1024**3
@@ -216,6 +221,10 @@ class Config:
                 )
             else:
                 database_url = f"sqlite:///{instance_path / 'candor.sqlite3'}"
+        blob_store = env.get("CANDOR_BLOB_STORE", "filesystem")
+        if blob_store not in BLOB_STORES:
+            raise ConfigError(f"CANDOR_BLOB_STORE must be one of {', '.join(BLOB_STORES)}, "
+                              f"not {blob_store!r}")
         if problems:
             raise ConfigError("Candor cannot start in production:\n- " + "\n- ".join(problems))
 
@@ -256,6 +265,7 @@ class Config:
             scheduler_interval_seconds=env_int(env, "CANDOR_SCHEDULER_INTERVAL_SECONDS", 60,
                                             minimum=1),
             scheduler_lease_seconds=env_int(env, "CANDOR_SCHEDULER_LEASE_SECONDS", 180, minimum=2),
+            blob_store=blob_store,
             blob_dir=Path(blob_dir) if blob_dir else None,
             max_attachment_bytes=env_int(env, "CANDOR_MAX_ATTACHMENT_BYTES", 2 * 1024**3,
                                       minimum=1024 * 1024),

@@ -69,6 +69,9 @@ def scheduled_run(app: Flask, holder: str) -> bool:
             if not scheduler_lease.acquire(db.session, holder, utc_now(), ttl):
                 log.info("another scheduler holds the lease; standing by")
                 return False
+            # With "tick done" or "tick failed", this bounds the tick in the log, so that an
+            # operator (and tests/soak/test_failover.py) can see that no two ever overlapped.
+            log.info("tick starting")
             results = run_tick(db.session, config, utc_now())
             results.update(refresh_statistics(db.session, config, utc_now()))
             # Renewed after the work too, so a long tick does not let the lease lapse.

@@ -1,10 +1,13 @@
 """Peak server memory and throughput of a 1 GiB attachment, without JavaScript and through the API.
 
-Usage: ``.venv/bin/python bench/upload.py [--size-mib N] [--json PATH]``
+Usage: ``.venv/bin/python bench/upload.py [--size-mib N] [--store filesystem|database]
+[--json PATH]``
 
-One Candor instance (SQLite) under Candor's server (app/server.py) with two
-workers on loopback. A report is filed through the API, then the same amount of data is sent
-twice:
+One Candor instance under Candor's server (app/server.py) with two workers on loopback: on
+SQLite with attachments in files (``--store filesystem``, the default), or on a throwaway
+PostgreSQL cluster with attachments as rows of the database (``--store database``,
+``CANDOR_BLOB_STORE=database``). A report is filed through the API, then the same amount of
+data is sent twice:
 
 - through the no-JavaScript page (``POST /report/plain/new``, multipart), streamed from this
   process, so the server must clean and encrypt it as it arrives (app/reporter/uploads.py);
@@ -21,6 +24,7 @@ and the API one decrypted back and compared with what was sent.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import http.client
@@ -160,6 +164,8 @@ def upload_without_javascript(client: Client, size: int) -> str:
         connection.send(block)
     connection.send(tail)
     status, answer = client.finish(connection)
+    if status == 303:  # post, redirect, get: the receipt shows the case number once
+        status, answer = client.call("GET", "/report/plain/receipt")
     number = re.search(rb'<dd id="case-number">([^<]+)</dd>', answer)
     if status != 200 or not number:
         raise RuntimeError(f"the no-JavaScript upload failed: {status} {answer[-500:]!r}")
@@ -191,7 +197,7 @@ def check(instance: live_instance.Instance, size: int, api_ref: str, case_ref: s
         assert item.key_record is not None
         file_key = decrypt_file_key(case_key, case_ref, item.key_record.record_ref,
                                     item.key_record.ciphertext)
-        store = attachments.store_for(instance.config())
+        store = attachments.store_for(instance.config(), db.session)
         sent, received = hashlib.sha256(), hashlib.sha256()
         for block in data_blocks(size, b"api"):
             sent.update(block)
@@ -207,13 +213,23 @@ def check(instance: live_instance.Instance, size: int, api_ref: str, case_ref: s
 def main() -> int:
     parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--store", choices=("filesystem", "database"), default="filesystem")
     args = parser.parse_args()
     size = args.size_mib * BLOCK
-    report = Report("upload", f"A {args.size_mib} MiB attachment: server memory and throughput")
-    with tempfile.TemporaryDirectory(prefix="candor-upload-") as folder:
+    where = ("files, SQLite" if args.store == "filesystem"
+             else "rows of the database, PostgreSQL")
+    name = "upload" if args.store == "filesystem" else "upload_database"
+    report = Report(name, f"A {args.size_mib} MiB attachment ({where}): server memory and "
+                    "throughput")
+    with tempfile.TemporaryDirectory(prefix="candor-upload-") as folder, \
+            contextlib.ExitStack() as stack:
         root = Path(folder)
-        instance = live_instance.prepare_instance(
-            root / "instance", f"sqlite:///{root / 'candor.sqlite3'}")
+        if args.store == "database":
+            cluster = stack.enter_context(live_instance.postgres_cluster())
+            url = cluster.create_database("candor_upload")
+        else:
+            url = f"sqlite:///{root / 'candor.sqlite3'}"
+        instance = live_instance.prepare_instance(root / "instance", url, blob_store=args.store)
         # A sync worker is killed after --timeout seconds of one request; a 1 GiB form through
         # the no-JavaScript page is one request.
         env = instance.environment(GUNICORN_CMD_ARGS="--timeout 900")

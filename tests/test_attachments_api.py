@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import Attachment, Case, CaseRecord
 from app.roles import Role
 from app.services import attachments
+from app.services.blobs import BlobStore
 from candor_reporter import protocol
 from crypto.stream import FRAME_SIZE, HEADER_SIZE, decrypt_chunks, decrypt_file_key
 from tests.support.attachments import staff_attach, staff_files
@@ -291,9 +292,9 @@ def test_abandoned_uploads_are_removed_by_housekeeping(
         gone_blob = row.blob_id
         db.session.commit()
         now = datetime.now(UTC).replace(tzinfo=None)
-        assert attachments.purge_stale_uploads(db.session, now, blob_path) == 1
+        assert attachments.purge_stale_uploads(db.session, now, BlobStore(blob_path)) == 1
         db.session.commit()
-        assert attachments.purge_stale_uploads(db.session, now, blob_path) == 0
+        assert attachments.purge_stale_uploads(db.session, now, BlobStore(blob_path)) == 0
         left = set(db.session.scalars(db.select(Attachment.attachment_ref)))
     assert left == {kept, recent.attachment_ref}
     assert not (blob_path / gone_blob).exists() and not orphan.exists()

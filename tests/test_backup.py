@@ -276,3 +276,17 @@ def test_archives_expire_and_an_expired_one_is_not_restored(
     forced = restored_app.test_cli_runner().invoke(
         args=["restore", str(expired), "--yes", "--allow-expired"])
     assert forced.exit_code == 0, forced.output
+
+
+def test_pg_dump_gets_every_host_and_never_the_password() -> None:
+    """A primary and its standby in one URL reach pg_dump in libpq's form; the password goes in
+    the environment only, never on a command line others can list."""
+    from app.backup import _libpq
+
+    url, env = _libpq("postgresql+psycopg://candor:s3cret@/candor?host=db1:5432&host=db2:5433"
+                      "&target_session_attrs=read-write")
+    assert url == ("postgresql://candor@/candor?host=db1%2Cdb2&port=5432%2C5433"
+                   "&target_session_attrs=read-write")
+    assert env["PGPASSWORD"] == "s3cret"
+    url, _env = _libpq("postgresql+psycopg://candor:s3cret@127.0.0.1:5432/candor")
+    assert url == "postgresql://candor@127.0.0.1:5432/candor"

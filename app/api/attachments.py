@@ -28,7 +28,7 @@ from app.json_input import bool_field, bytes_field, int_field, json_body, object
 from app.models import Attachment, Case, SessionPrincipal
 from app.roles import Permission
 from app.services import attachments, cases
-from app.services.blobs import BlobStore
+from app.services.blobs import Blobs
 
 # A file's key and name records are small: the 32-byte key, or a name of at most 255 characters
 # (up to 1020 bytes of UTF-8) with what describes the file, padded into a bucket of at most
@@ -36,8 +36,8 @@ from app.services.blobs import BlobStore
 FILE_RECORD_MAX_SIZE = 1 + 24 + 2048 + 16
 
 
-def _store() -> BlobStore:
-    return attachments.store_for(get_config(current_app))
+def _store() -> Blobs:
+    return attachments.store_for(get_config(current_app), db.session)
 
 
 def _rejected(error: attachments.AttachmentRejected) -> tuple[Response, int]:

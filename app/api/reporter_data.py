@@ -31,7 +31,7 @@ def case_record_destroy(principal: SessionPrincipal, number: str,
 @staff_required(Permission.HANDLE_CASES)
 def case_attachment_destroy(principal: SessionPrincipal, number: str,
                             attachment_ref: str) -> tuple[Response, int]:
-    store = attachments.store_for(get_config(current_app))
+    store = attachments.store_for(get_config(current_app), db.session)
     return _act(principal, number, lambda case, data: reporter_data.destroy_attachment(
         db.session, store, case, principal.staff, attachment_ref,
         text_field(data, "reason", 32)))

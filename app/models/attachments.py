@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Base
 from app.models.cases import Case, CaseRecord
 
-__all__ = ["Attachment"]
+__all__ = ["Attachment", "BlobChunk"]
 
 
 class Attachment(Base):
@@ -54,3 +54,19 @@ class Attachment(Base):
     case: Mapped[Case] = relationship()
     key_record: Mapped[CaseRecord | None] = relationship(foreign_keys=[key_record_id])
     name_record: Mapped[CaseRecord | None] = relationship(foreign_keys=[name_record_id])
+
+
+class BlobChunk(Base):
+    """A run of one blob's ciphertext, when attachments are kept in the database
+    (``CANDOR_BLOB_STORE=database``, app/services/blobs.py). A blob is its rows in ``start``
+    order, each at most about 1 MiB, so it is written and read a row at a time.
+
+    No foreign key to ``attachments``: a page without JavaScript writes a file's rows before its
+    attachment row exists (both in the request's one transaction)."""
+
+    __tablename__ = "blob_chunks"
+
+    blob_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The byte offset in the blob where this row's bytes begin.
+    start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -56,7 +56,7 @@ from app.services import (
     receipts,
     reports,
 )
-from app.services.blobs import BlobStore
+from app.services.blobs import Blobs
 from app.services.reporter_view import NOT_FOUND, RETALIATION_SESSION_ENDED, reporter_view
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, StaffReaders, readers_for
 from app.taxonomy import Taxonomy, load_taxonomy
@@ -282,7 +282,7 @@ def _receive_files(case_ref: str | None, reserved: int = 0) -> PlainUploads:
     first with Werkzeug's default spooling to temporary files). Every blob written is removed
     if the request fails."""
     config = get_config(current_app)
-    uploads = PlainUploads(attachments.store_for(config), case_ref,
+    uploads = PlainUploads(attachments.store_for(config, db.session), case_ref,
                            attachments.Limits.from_config(config), reserved)
     uploads.install(request)
     try:
@@ -561,7 +561,7 @@ def download_name(name: str) -> str:
     return "candor-attachment" + (f".{match.group(1).lower()}" if match else "")
 
 
-def _checked_size(store: BlobStore, case_ref: str, attachment: Attachment,
+def _checked_size(store: Blobs, case_ref: str, attachment: Attachment,
                   incoming: protocol.IncomingAttachment) -> int:
     """Decrypt the whole stream from the blob store to check it; its plaintext length. Raises
     a CryptoError if it is cut or altered."""
@@ -593,7 +593,7 @@ def download() -> Response | tuple[str, int]:
         abort(404)
     item = next(a for a in _view(case)["attachments"]
                 if a["attachment_ref"] == attachment.attachment_ref)
-    store = attachments.store_for(get_config(current_app))
+    store = attachments.store_for(get_config(current_app), db.session)
     try:
         incoming = protocol.open_attachment(opened.keys, item)
         mismatch = protocol.size_mismatch(

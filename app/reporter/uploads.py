@@ -22,7 +22,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.extensions import DbSession
 from app.models import Attachment, Case, today
 from app.services import attachments
-from app.services.blobs import BlobStore
+from app.services.blobs import Blobs
 from candor_reporter import protocol
 from candor_reporter.metadata import MetadataError, SniffingStripper
 from crypto.envelope import CaseKey
@@ -112,7 +112,7 @@ class Discarded:
 class PlainUploads:
     """The files of one request to a no-JavaScript page, for the case ``case_ref`` names."""
 
-    def __init__(self, store: BlobStore, case_ref: str | None, limits: attachments.Limits,
+    def __init__(self, store: Blobs, case_ref: str | None, limits: attachments.Limits,
                  reserved: int = 0) -> None:
         """``case_ref`` None: files cannot be taken (the case is not known before the body is
         read); they are dropped and ``refused`` says so."""

@@ -19,7 +19,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -28,7 +27,7 @@ from sqlalchemy.orm import object_session
 from app.config import Config
 from app.extensions import DbSession
 from app.models import Attachment, Case, CaseRecord, today
-from app.services.blobs import BLOB_ID, BlobStore
+from app.services.blobs import Blobs, BlobStore, DatabaseBlobStore
 from app.services.reports import RECORD_REF
 from crypto.encoding import VERSION
 from crypto.envelope import check_record_shape
@@ -87,7 +86,11 @@ def frames_for(plaintext_size: int) -> int:
     return plaintext_size // CHUNK_SIZE + 1
 
 
-def store_for(config: Config) -> BlobStore:
+def store_for(config: Config, session: DbSession) -> Blobs:
+    """The blob store ``CANDOR_BLOB_STORE`` names; a database store writes through
+    ``session``."""
+    if config.blob_store == "database":
+        return DatabaseBlobStore(session)
     return BlobStore(config.blob_path)
 
 
@@ -103,7 +106,7 @@ def reserved_bytes(session: DbSession, case: Case) -> int:
                for a in _attachments(session, case))
 
 
-def start_upload(session: DbSession, store: BlobStore, case: Case, *, attachment_ref: str,
+def start_upload(session: DbSession, store: Blobs, case: Case, *, attachment_ref: str,
                  max_frames: int, key_epoch: int, author: str, visible_to_reporter: bool,
                  limits: Limits, author_staff_id: int | None = None) -> Attachment:
     """A new upload of at most ``max_frames`` frames, checked against the limits before
@@ -180,7 +183,7 @@ def check_chunk(attachment: Attachment, index: int, size: int, first_byte: int |
     return frames
 
 
-def add_chunk(session: DbSession, store: BlobStore, attachment: Attachment, index: int,
+def add_chunk(session: DbSession, store: Blobs, attachment: Attachment, index: int,
               data: bytes) -> None:
     """Store chunk ``index`` (not yet committed). Two requests racing with the same chunk: the
     row update below waits for the other's transaction, then matches nothing (409)."""
@@ -212,7 +215,7 @@ def _record(case: Case, attachment: Attachment, kind: str, record: EncryptedReco
                       key_epoch=attachment.key_epoch, ciphertext=record.ciphertext)
 
 
-def complete(session: DbSession, store: BlobStore, case: Case, attachment: Attachment, *,
+def complete(session: DbSession, store: Blobs, case: Case, attachment: Attachment, *,
              frames: int, key_record: EncryptedRecord, name_record: EncryptedRecord) -> None:
     """Finish an upload: every announced frame is there, and the records holding its key and
     name join the case (not yet committed)."""
@@ -269,24 +272,23 @@ def _record_view(record: CaseRecord) -> dict[str, Any]:
             "ciphertext": base64.b64encode(record.ciphertext).decode("ascii")}
 
 
-def ciphertext(store: BlobStore, attachment: Attachment) -> Iterator[bytes]:
+def ciphertext(store: Blobs, attachment: Attachment) -> Iterator[bytes]:
     """A complete attachment's stored stream, piece by piece."""
     return store.read_pieces(attachment.blob_id)
 
 
-def discard(session: DbSession, store: BlobStore, attachment: Attachment) -> None:
+def discard(session: DbSession, store: Blobs, attachment: Attachment) -> None:
     """Remove an upload and its blob (its records go with the case, if it had any)."""
     session.delete(attachment)
     store.delete(attachment.blob_id)
 
 
-def purge_stale_uploads(session: DbSession, now: datetime, blob_path: Path) -> int:
+def purge_stale_uploads(session: DbSession, now: datetime, store: Blobs) -> int:
     """Remove uploads started at least ``STALE_UPLOAD_DAYS`` dates before ``now`` and never
     completed, and blobs no attachment refers to that are as old (left by a request that
     failed before its attachment was stored). Returns how many uploads went. Safe to run twice
     and at any time; the caller commits."""
     cutoff = now.date() - timedelta(days=STALE_UPLOAD_DAYS)
-    store = BlobStore(blob_path)
     stale = list(session.scalars(select(Attachment).where(
         Attachment.state == "uploading", Attachment.created_on <= cutoff)))
     for attachment in stale:
@@ -294,12 +296,7 @@ def purge_stale_uploads(session: DbSession, now: datetime, blob_path: Path) -> i
     session.flush()
     for attachment in stale:
         store.delete(attachment.blob_id)
-    if blob_path.is_dir():
-        known = set(session.scalars(select(Attachment.blob_id)))
-        moment = now if now.tzinfo else now.replace(tzinfo=UTC)  # naive means UTC here
-        oldest = (moment - timedelta(days=STALE_UPLOAD_DAYS)).timestamp()
-        for path in blob_path.iterdir():
-            if (BLOB_ID.fullmatch(path.name) and path.name not in known
-                    and path.stat().st_mtime <= oldest):
-                path.unlink(missing_ok=True)
+    known = set(session.scalars(select(Attachment.blob_id)))
+    moment = now if now.tzinfo else now.replace(tzinfo=UTC)  # naive means UTC here
+    store.purge_orphans(known, (moment - timedelta(days=STALE_UPLOAD_DAYS)).timestamp())
     return len(stale)

@@ -27,7 +27,6 @@ from app.services import (
     retention,
     throttle,
 )
-from app.services.blobs import BlobStore
 from app.services.deadlines import current_policies, sync_policies
 from app.services.housekeeping import purge_idle_staff_sessions
 from app.taxonomy import load_taxonomy
@@ -87,10 +86,10 @@ def run_tick(session: DbSession, config: Config, now: datetime) -> dict[str, int
     results["sign_in_counts_forgotten"] = throttle.purge_forgotten(session, now, config)
     results["spent_challenges_forgotten"] = proof_of_work.purge_spent(session, now.date())
     results["rate_limit_counts_forgotten"] = rate_limit.purge_past(session, now)
-    results["stale_uploads_purged"] = attachments.purge_stale_uploads(session, now,
-                                                                      config.blob_path)
+    store = attachments.store_for(config, session)
+    results["stale_uploads_purged"] = attachments.purge_stale_uploads(session, now, store)
     results["uncollected_receipts_purged"] = receipts.purge_uncollected(session, now.date())
-    results["blob_times_blurred"] = BlobStore(config.blob_path).blur_change_times()
+    results["blob_times_blurred"] = store.blur_change_times()
     results["content_destroyed"] = len(retention.apply(session, now, config).destroyed)
     results["audit_checkpoints"] = int(audit.checkpoint_if_due(session, config, now) is not None)
     session.commit()

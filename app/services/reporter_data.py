@@ -30,7 +30,7 @@ from app.models import (
     today,
 )
 from app.services import attachments, cases
-from app.services.blobs import BlobStore
+from app.services.blobs import Blobs
 from app.services.cases import EncryptedRecord, require
 from crypto.envelope import RecordKind
 
@@ -105,7 +105,7 @@ def destroy_record(session: DbSession, case: Case, staff: StaffUser, record_ref:
     return _tell(session, case, staff, kind, author, reason)
 
 
-def destroy_attachment(session: DbSession, store: BlobStore, case: Case, staff: StaffUser,
+def destroy_attachment(session: DbSession, store: Blobs, case: Case, staff: StaffUser,
                        attachment_ref: str, reason: str) -> RecordDestruction:
     """Delete one attachment: its file key and name records, its row and, last, its blob
     (which cannot be rolled back, so it goes after everything that can)."""

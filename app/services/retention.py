@@ -87,7 +87,7 @@ def destroy_content(session: DbSession, case: Case, on: date, config: Config | N
     grants = _count(session, CaseGrant, case)
     session.execute(delete(CaseGrant).where(CaseGrant.case_id == case.id))
     if config is not None:
-        store = attachments.store_for(config)
+        store = attachments.store_for(config, session)
         for attachment in session.scalars(select(Attachment)
                                           .where(Attachment.case_id == case.id)):
             attachments.discard(session, store, attachment)

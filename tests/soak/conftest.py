@@ -1,5 +1,6 @@
 """Soak tests: load and faults against Candor's server (two processes) and a throwaway PostgreSQL
-cluster (the kill test runs on a SQLite file too). Collected only under ``make soak``
+cluster (the kill test runs on a SQLite file too; the failover test makes its own primary and
+synchronous standby). Collected only under ``make soak``
 (``CANDOR_SOAK=1``), never by ``make test``.
 
 ``SOAK_SECONDS`` (default 120) is how long the load runs, ``SOAK_KILLS`` (default 200) how many

@@ -31,16 +31,17 @@ class HttpReporter:
     cookie: str | None = None
     token: str | None = None
 
-    def request(self, method: str, path: str, body: bytes | None = None) -> Answer:
+    def request(self, method: str, path: str, body: bytes | None = None,
+                content_type: str = "application/json") -> Answer:
         parts = urlsplit(self.base_url)
         connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port,
                                                 timeout=self.timeout)
         headers = {**self.headers, "Connection": "close"}
         if body is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
         if self.cookie:
             headers["Cookie"] = f"{REPORTER_COOKIE}={self.cookie}"
-        if self.token and method == "POST":
+        if self.token and method != "GET":
             headers["X-CSRFToken"] = self.token
         try:
             connection.request(method, path, body=body, headers=headers)

@@ -53,16 +53,19 @@ def _as_postgres(args: list[str]) -> list[str]:
 class PostgresCluster:
     """A cluster in a temporary directory, started and stopped with pg_ctl."""
 
-    def __init__(self) -> None:
+    def __init__(self, initialise: bool = True) -> None:
+        """``initialise`` False: an empty data directory, for ``pg_basebackup`` to fill."""
         self.directory = Path(tempfile.mkdtemp(prefix="candor-pg-"))
         self.data = self.directory / "pgdata"
         self.log = self.directory / "postgres.log"
         self.port = free_port()
         if os.geteuid() == 0:
             shutil.chown(self.directory, "postgres")
-        subprocess.run(_as_postgres(["initdb", "-D", str(self.data), "-U", PG_SUPERUSER,
-                                     "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"]),
-                       check=True, capture_output=True)
+        if initialise:
+            subprocess.run(_as_postgres(["initdb", "-D", str(self.data), "-U", PG_SUPERUSER,
+                                         "--auth=trust", "--encoding=UTF8",
+                                         "--locale=C.UTF-8"]),
+                           check=True, capture_output=True)
 
     def _pg_ctl(self, *args: str) -> None:
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.directory} "
@@ -83,6 +86,20 @@ class PostgresCluster:
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
             self._pg_ctl("-m", "immediate", "stop")
+
+    def kill(self) -> None:
+        """kill -9 of the postmaster and every process it started, as when its machine dies:
+        nothing is flushed, no client is told."""
+        pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True,
+                                  check=False).stdout.split()
+        for victim in [pid, *map(int, children)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+
+    def promote(self) -> None:
+        """``pg_ctl promote`` of a standby; returns once it accepts writes."""
+        self._pg_ctl("promote")
 
     def wait_ready(self) -> None:
         for _ in range(100):
@@ -111,6 +128,32 @@ class PostgresCluster:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def synchronous_standby(primary: PostgresCluster, name: str = "standby") -> PostgresCluster:
+    """A standby of ``primary`` made with ``pg_basebackup -R``, started, and named in the
+    primary's ``synchronous_standby_names``: from the return on, a commit on the primary is
+    acknowledged only once the standby has it."""
+    standby = PostgresCluster(initialise=False)
+    subprocess.run(_as_postgres(["pg_basebackup", "-D", str(standby.data), "-h", "127.0.0.1",
+                                 "-p", str(primary.port), "-U", PG_SUPERUSER, "-R",
+                                 "-X", "stream", "-c", "fast"]),
+                   check=True, capture_output=True)
+    with (standby.data / "postgresql.auto.conf").open("a") as conf:  # the last setting wins
+        conf.write(f"primary_conninfo = 'host=127.0.0.1 port={primary.port} "
+                   f"user={PG_SUPERUSER} application_name={name}'\n")
+    standby.start()
+    primary.execute(f"ALTER SYSTEM SET synchronous_standby_names = '{name}'")
+    primary.execute("SELECT pg_reload_conf()")
+    with psycopg.connect(f"host=127.0.0.1 port={primary.port} user={PG_SUPERUSER} "
+                         "dbname=postgres", autocommit=True) as connection:
+        for _ in range(300):
+            row = connection.execute("SELECT sync_state FROM pg_stat_replication "
+                                     "WHERE application_name = %s", (name,)).fetchone()
+            if row and row[0] == "sync":
+                return standby
+            time.sleep(0.1)
+    raise RuntimeError("the standby did not become synchronous")
 
 
 def _pg_path() -> str:
@@ -146,6 +189,7 @@ class Instance:
     path: Path
     database_url: str
     recipients: list[Recipient] = field(default_factory=list)
+    blob_store: str = "filesystem"  # CANDOR_BLOB_STORE
 
     def environment(self, **extra: str) -> dict[str, str]:
         env = {
@@ -158,6 +202,7 @@ class Instance:
             "CANDOR_SUBMISSIONS_PER_MINUTE": "100000000",
             "CANDOR_CODENAME_ATTEMPTS_PER_MINUTE": "100000000",
             "CANDOR_PROOF_OF_WORK_BITS": "0",
+            "CANDOR_BLOB_STORE": self.blob_store,
             "PYTHONPATH": str(ROOT),
         }
         env.update(extra)
@@ -167,7 +212,8 @@ class Instance:
         from app.config import Config
 
         return Config(environment="testing", secret_key=SECRET, database_url=self.database_url,
-                      instance_path=self.path, fast_kdf_for_tests=True, proof_of_work_bits=0)
+                      instance_path=self.path, fast_kdf_for_tests=True, proof_of_work_bits=0,
+                      blob_store=self.blob_store)
 
     def app(self) -> Any:
         from app import create_app
@@ -195,7 +241,7 @@ class Instance:
         return result
 
 
-def prepare_instance(path: Path, database_url: str) -> Instance:
+def prepare_instance(path: Path, database_url: str, blob_store: str = "filesystem") -> Instance:
     """Migrate the database, create and pin the organisation key, and one recipient per route
     whose key is signed into the directory."""
     import flask_migrate
@@ -206,7 +252,7 @@ def prepare_instance(path: Path, database_url: str) -> Instance:
     from app.services.staff_accounts import create_staff
 
     path.mkdir(parents=True, exist_ok=True)
-    instance = Instance(path, database_url)
+    instance = Instance(path, database_url, blob_store=blob_store)
     app = instance.app()
     config = instance.config()
     with app.app_context():
