@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from candor_reporter.protocol import PROOF_OF_WORK_MAX_BITS
+from crypto.proof_of_work import PROOF_OF_WORK_MAX_BITS
 
 Environment = Literal["development", "production", "testing"]
 ENVIRONMENTS: tuple[Environment, ...] = ("development", "production", "testing")

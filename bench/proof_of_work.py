@@ -2,7 +2,7 @@
 
 Usage: ``.venv/bin/python bench/proof_of_work.py [--runs N] [--bits 16 18 20] [--json PATH]``
 
-Solves ``--runs`` fresh challenges at each cost with ``protocol.solve_proof_of_work`` and prints
+Solves ``--runs`` fresh challenges at each cost with ``solve_proof_of_work`` and prints
 the median and the spread. The number of attempts is random (about 2**bits on average, often
 half or twice that), so a few runs vary widely; the figure from the hash rate is the steadier
 estimate of the average.
@@ -17,7 +17,7 @@ import time
 
 from _report import Report, arguments
 
-from candor_reporter import protocol
+from crypto.proof_of_work import solve_proof_of_work
 
 
 def solve_rate(seconds: float = 2.0) -> float:
@@ -25,7 +25,7 @@ def solve_rate(seconds: float = 2.0) -> float:
     total, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         challenge = os.urandom(40)
-        nonce = protocol.solve_proof_of_work(challenge, 12)
+        nonce = solve_proof_of_work(challenge, 12)
         total += int.from_bytes(nonce, "big") + 1
     return total / (time.perf_counter() - start)
 
@@ -45,7 +45,7 @@ def main() -> None:
         for _ in range(options.runs):
             challenge = os.urandom(40)
             start = time.perf_counter()
-            protocol.solve_proof_of_work(challenge, bits)
+            solve_proof_of_work(challenge, bits)
             times.append(time.perf_counter() - start)
         print(f"{bits} bits: median {statistics.median(times):.2f} s over {options.runs} runs "
               f"(min {min(times):.2f}, max {max(times):.2f})")

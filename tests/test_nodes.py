@@ -23,7 +23,7 @@ from app.models import Case
 from app.roles import Role
 from app.services.directory import pinned_fingerprint
 from app.services.proof_of_work import SpentChallenges
-from candor_reporter.protocol import solve_proof_of_work
+from crypto.proof_of_work import solve_proof_of_work
 from tests.conftest import SECRET, free_port, make_config
 from tests.support import databases
 from tests.support.reporting import ReporterClient

@@ -26,6 +26,11 @@ from app.services import proof_of_work
 from app.services.directory import pinned_fingerprint
 from app.services.proof_of_work import ProofOfWorkRejected, SpentChallenges
 from candor_reporter import protocol
+from crypto.proof_of_work import (
+    has_leading_zero_bits,
+    proof_of_work_hash,
+    solve_proof_of_work,
+)
 from tests.conftest import SECRET, free_port
 from tests.support.reporting import ReporterClient
 from tests.support.staff import StaffLogin
@@ -41,9 +46,9 @@ def failing_nonce(challenge: bytes, bits: int, at_least: int = 0) -> bytes:
     """A nonce with at least ``at_least`` but fewer than ``bits`` leading zero bits."""
     for counter in range(1 << 24):
         nonce = counter.to_bytes(8, "big")
-        digest = protocol.proof_of_work_hash(challenge, nonce)
-        if (protocol.has_leading_zero_bits(digest, at_least)
-                and not protocol.has_leading_zero_bits(digest, bits)):
+        digest = proof_of_work_hash(challenge, nonce)
+        if (has_leading_zero_bits(digest, at_least)
+                and not has_leading_zero_bits(digest, bits)):
             return nonce
     raise AssertionError("no such nonce")
 
@@ -64,9 +69,9 @@ def test_issue_solve_verify(spent: SpentChallenges) -> None:
     issued = proof_of_work.issue(SECRET, 10, NOW)
     assert (len(issued.challenge), issued.bits, issued.expires) == (40, 10, int(NOW) + 600)
     assert issued.challenge[:8] == issued.expires.to_bytes(8, "big")
-    nonce = protocol.solve_proof_of_work(issued.challenge, 10)
+    nonce = solve_proof_of_work(issued.challenge, 10)
     assert len(nonce) == 8
-    assert protocol.has_leading_zero_bits(protocol.proof_of_work_hash(issued.challenge, nonce), 10)
+    assert has_leading_zero_bits(proof_of_work_hash(issued.challenge, nonce), 10)
     proof_of_work.verify(SECRET, 10, issued.challenge, nonce, NOW + 599, spent)
     assert len(spent) == 1
     assert proof_of_work.issue(SECRET, 10, NOW).challenge != issued.challenge
@@ -78,13 +83,13 @@ def test_the_hash_is_blake2b_256_of_context_challenge_and_nonce() -> None:
     challenge, nonce = bytes(range(40)), bytes(8)
     expected = hashlib.blake2b(b"candor/v1/proof-of-work\x00" + challenge + nonce,
                                digest_size=32).digest()
-    assert protocol.proof_of_work_hash(challenge, nonce) == expected
-    assert protocol.has_leading_zero_bits(b"\x00\x1f" + bytes(30), 11)
-    assert not protocol.has_leading_zero_bits(b"\x00\x1f" + bytes(30), 12)
-    assert protocol.has_leading_zero_bits(b"\xff" * 32, 0)
+    assert proof_of_work_hash(challenge, nonce) == expected
+    assert has_leading_zero_bits(b"\x00\x1f" + bytes(30), 11)
+    assert not has_leading_zero_bits(b"\x00\x1f" + bytes(30), 12)
+    assert has_leading_zero_bits(b"\xff" * 32, 0)
     # The solver's shortcut (the prefix hashed once) gives the same hash.
-    nonce = protocol.solve_proof_of_work(challenge, 8)
-    assert protocol.proof_of_work_hash(challenge, nonce)[0] == 0
+    nonce = solve_proof_of_work(challenge, 8)
+    assert proof_of_work_hash(challenge, nonce)[0] == 0
 
 
 @pytest.mark.parametrize(("tamper", "reason"), [
@@ -97,7 +102,7 @@ def test_malformed_and_forged_challenges_are_refused(
         tamper: Callable[[bytes, bytes], tuple[bytes, bytes]], reason: str,
         spent: SpentChallenges) -> None:
     issued = proof_of_work.issue(SECRET, 4, NOW)
-    challenge, nonce = tamper(issued.challenge, protocol.solve_proof_of_work(issued.challenge, 4))
+    challenge, nonce = tamper(issued.challenge, solve_proof_of_work(issued.challenge, 4))
     with pytest.raises(ProofOfWorkRejected, match=reason):
         proof_of_work.verify(SECRET, 4, challenge, nonce, NOW, spent)
     assert len(spent) == 0
@@ -105,14 +110,14 @@ def test_malformed_and_forged_challenges_are_refused(
 
 def test_another_servers_challenge_is_refused(spent: SpentChallenges) -> None:
     issued = proof_of_work.issue("another-secret-key-that-is-long-enough-too", 4, NOW)
-    nonce = protocol.solve_proof_of_work(issued.challenge, 4)
+    nonce = solve_proof_of_work(issued.challenge, 4)
     with pytest.raises(ProofOfWorkRejected, match="not issued"):
         proof_of_work.verify(SECRET, 4, issued.challenge, nonce, NOW, spent)
 
 
 def test_expired_insufficient_and_reused_proofs_are_refused(spent: SpentChallenges) -> None:
     issued = proof_of_work.issue(SECRET, 8, NOW)
-    nonce = protocol.solve_proof_of_work(issued.challenge, 8)
+    nonce = solve_proof_of_work(issued.challenge, 8)
     with pytest.raises(ProofOfWorkRejected, match="expired"):
         proof_of_work.verify(SECRET, 8, issued.challenge, nonce, NOW + 600, spent)
     with pytest.raises(ProofOfWorkRejected, match="insufficient"):
@@ -160,18 +165,18 @@ def test_the_second_hash_is_sha_256_and_a_solution_counts_only_with_its_own(
     import hashlib
 
     challenge, nonce = bytes(range(40)), bytes(8)
-    assert protocol.proof_of_work_hash(challenge, nonce, "sha-256") == hashlib.sha256(
+    assert proof_of_work_hash(challenge, nonce, "sha-256") == hashlib.sha256(
         b"candor/v1/proof-of-work\x00" + challenge + nonce).digest()
     issued = proof_of_work.issue(SECRET, 10, NOW)
-    by_sha = protocol.solve_proof_of_work(issued.challenge, 10, "sha-256")
+    by_sha = solve_proof_of_work(issued.challenge, 10, "sha-256")
     proof_of_work.verify(SECRET, 10, issued.challenge, by_sha, NOW, spent, algorithm="sha-256")
     # The same work checked as the other hash does not pass (unless by a 1-in-1024 chance,
     # ruled out here by picking a challenge where it does not).
     for _ in range(20):
         other = proof_of_work.issue(SECRET, 10, NOW)
-        nonce = protocol.solve_proof_of_work(other.challenge, 10, "sha-256")
-        if not protocol.has_leading_zero_bits(
-                protocol.proof_of_work_hash(other.challenge, nonce), 10):
+        nonce = solve_proof_of_work(other.challenge, 10, "sha-256")
+        if not has_leading_zero_bits(
+                proof_of_work_hash(other.challenge, nonce), 10):
             break
     with pytest.raises(ProofOfWorkRejected, match="insufficient"):
         proof_of_work.verify(SECRET, 10, other.challenge, nonce, NOW, spent)
@@ -180,12 +185,12 @@ def test_the_second_hash_is_sha_256_and_a_solution_counts_only_with_its_own(
                              algorithm="sha-3")
     assert proof_of_work.puzzle_hash(None) == "blake2b-256"
     with pytest.raises(ValueError, match="unknown"):
-        protocol.proof_of_work_hash(challenge, nonce, "md5")
+        proof_of_work_hash(challenge, nonce, "md5")
 
 
 def test_a_client_refuses_more_work_than_any_server_may_ask() -> None:
     with pytest.raises(ValueError, match="at most 28"):
-        protocol.solve_proof_of_work(bytes(40), 29)
+        solve_proof_of_work(bytes(40), 29)
     with pytest.raises(ValueError, match="bits"):
         protocol.with_proof_of_work({}, {"challenge": b64(bytes(40)), "bits": "6"})
 
@@ -222,7 +227,7 @@ def test_a_report_may_name_either_hash_and_an_unknown_one_is_told_plainly(
     challenge = base64.b64decode(reporter.client.get("/api/v1/proof-of-work")
                                  .get_json()["challenge"])
     unknown = {"challenge": b64(challenge), "hash": "sha3-256",
-               "nonce": b64(protocol.solve_proof_of_work(challenge, 6))}
+               "nonce": b64(solve_proof_of_work(challenge, 6))}
     answer = reporter.post("/api/v1/reports", {**body, "proof_of_work": unknown})
     assert answer.status_code == 400
     assert answer.get_json()["message"] == (
@@ -234,14 +239,14 @@ def test_a_report_may_name_either_hash_and_an_unknown_one_is_told_plainly(
         assert answer.status_code == 400 and "(?)" in answer.get_json()["message"]
     assert cases(app) == []
     by_sha = {"challenge": b64(challenge), "hash": "sha-256",
-              "nonce": b64(protocol.solve_proof_of_work(challenge, 6, "sha-256"))}
+              "nonce": b64(solve_proof_of_work(challenge, 6, "sha-256"))}
     assert reporter.post("/api/v1/reports", {**body, "proof_of_work": by_sha}).status_code == 201
     assert len(cases(app)) == 1
 
 
 def solved(challenge: bytes) -> dict[str, str]:
     """A proof for ``challenge`` at the suite's 6 bits, whether or not the server issued it."""
-    return {"challenge": b64(challenge), "nonce": b64(protocol.solve_proof_of_work(challenge, 6))}
+    return {"challenge": b64(challenge), "nonce": b64(solve_proof_of_work(challenge, 6))}
 
 
 def flipped(challenge: bytes) -> bytes:

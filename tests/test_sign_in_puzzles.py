@@ -17,7 +17,7 @@ from app.models import AuditEntry, LoginThrottle, utcnow
 from app.roles import Role
 from app.services import throttle
 from app.services.directory import pinned_fingerprint
-from candor_reporter.protocol import solve_proof_of_work
+from crypto.proof_of_work import solve_proof_of_work
 from tests.support.staff import StaffLogin, csrf_token
 
 MAX_BITS = 10  # the cap, kept low so the test's attackers solve puzzles quickly

@@ -14,7 +14,7 @@ from app.services.disclosures import HANDOVER_REASONS, HANDOVER_RECIPIENTS, REVE
 from app.services.intake import CHANNELS
 from app.services.reporter_data import DESTRUCTION_REASONS, REQUEST_KINDS
 from app.services.staff_accounts import USERNAME_PATTERN
-from candor_reporter.protocol import PROOF_OF_WORK_HASHES
+from crypto.proof_of_work import PROOF_OF_WORK_HASHES
 
 B64 = {"type": "string", "contentEncoding": "base64"}
 PUZZLE_HASH = {"enum": list(PROOF_OF_WORK_HASHES),

@@ -35,9 +35,9 @@ from app.services.directory import pinned_fingerprint
 from app.services.reporter_view import NOT_FOUND, RETALIATION_SESSION_ENDED, reporter_view
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, readers_for
 from app.taxonomy import load_taxonomy
-from candor_reporter.protocol import PROOF_OF_WORK_HASHES
 from crypto.envelope import RECORD_MAX_SIZE, RecordKind
 from crypto.keys import BoxKeyPair
+from crypto.proof_of_work import PROOF_OF_WORK_HASHES
 
 MAX_STAFF_IDS = 200
 PROOF_OF_WORK_FAILED = "The anti-abuse check failed or expired; send again."

@@ -14,7 +14,7 @@ from app.json_input import b64, bytes_field
 from app.services.proof_of_work import UnknownPuzzleHash, puzzle_hash
 from app.services.staff_accounts import PuzzleNeeded
 from app.services.throttle import Solution
-from candor_reporter.protocol import PROOF_OF_WORK_HASHES
+from crypto.proof_of_work import PROOF_OF_WORK_HASHES
 
 PROOF_OF_WORK_REQUIRED = "proof_of_work_required"
 

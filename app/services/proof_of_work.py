@@ -2,10 +2,9 @@
 
 Before ``POST /api/v1/reports`` stores a report, the client must solve a fresh challenge from
 ``GET /api/v1/proof-of-work``: find an 8-byte nonce whose hash with the challenge starts with
-``bits`` zero bits (crypto/SPEC.md 4.1; ``candor_reporter/protocol.py`` defines the hashes, which
-the solution names; about 2**bits attempts). A
-flood of reports then costs the sender real computing time, while nothing about any sender is
-asked for or kept.
+``bits`` zero bits (crypto/SPEC.md 4.1; ``crypto/proof_of_work.py`` defines the hashes, which the
+solution names; about 2**bits attempts). A flood of reports then costs the sender real computing
+time, while nothing about any sender is asked for or kept.
 
 A challenge is ``expires (u64, big-endian unix seconds) || random (16) || tag (16)``, where the
 tag is the first 16 bytes of HMAC-SHA256 under a key derived from the app's secret key over the
@@ -30,7 +29,7 @@ from sqlalchemy import delete, func, select
 from app.config import derive_key
 from app.extensions import DbSession, insert_or, table_of
 from app.models import SpentChallenge
-from candor_reporter.protocol import (
+from crypto.proof_of_work import (
     DEFAULT_PROOF_OF_WORK_HASH,
     PROOF_OF_WORK_HASHES,
     PROOF_OF_WORK_NONCE_SIZE,

@@ -38,7 +38,7 @@ from app.extensions import DbSession, savepoint
 from app.models import LoginThrottle, utcnow
 from app.services import proof_of_work
 from app.services.proof_of_work import SpentChallenges
-from candor_reporter.protocol import DEFAULT_PROOF_OF_WORK_HASH
+from crypto.proof_of_work import DEFAULT_PROOF_OF_WORK_HASH
 
 # Each purpose has its own count: failed recoveries cannot make signing in any harder.
 SIGN_IN = "sign-in"

@@ -19,6 +19,12 @@ from crypto import codename, directory, encoding, envelope, kdf, keys, stream
 from crypto.encoding import VERSION, lp, pad_to, u8
 from crypto.envelope import CaseKey, GrantKind, RecordKind
 from crypto.kdf import KdfParams
+from crypto.proof_of_work import (
+    PROOF_OF_WORK_HASHES,
+    has_leading_zero_bits,
+    proof_of_work_hash,
+    solve_proof_of_work,
+)
 from crypto.stream import CHUNK_SIZE, TAG_FINAL, TAG_MESSAGE, FileKey
 
 OUT = Path(__file__).resolve().parent / "vectors"
@@ -648,7 +654,6 @@ def file_name_vectors() -> None:
 
 
 def proof_of_work_vectors() -> None:
-    from candor_reporter import protocol
 
     challenge = fixed("proof-of-work challenge", 40)
     for name, description, algorithm, bits in (
@@ -660,23 +665,23 @@ def proof_of_work_vectors() -> None:
          "sha-256", 12),
         ("proof-of-work-zero-bits-ok", "Zero bits: the first nonce, 0, solves.", "sha-256", 0),
     ):
-        nonce = protocol.solve_proof_of_work(challenge, bits, algorithm)
+        nonce = solve_proof_of_work(challenge, bits, algorithm)
         vector(name, description, "solve_proof_of_work",
                {"challenge": challenge.hex(), "bits": bits, "hash": algorithm},
                {"nonce": nonce.hex(),
-                "digest": protocol.proof_of_work_hash(challenge, nonce, algorithm).hex()})
+                "digest": proof_of_work_hash(challenge, nonce, algorithm).hex()})
 
     def check(name: str, description: str, algorithm: str, nonce: bytes, bits: int) -> None:
-        digest = protocol.proof_of_work_hash(challenge, nonce, algorithm)
+        digest = proof_of_work_hash(challenge, nonce, algorithm)
         vector(name, description, "check_proof_of_work",
                {"challenge": challenge.hex(), "nonce": nonce.hex(), "bits": bits,
                 "hash": algorithm},
                {"digest": digest.hex(),
-                "solves": protocol.has_leading_zero_bits(digest, bits)})
+                "solves": has_leading_zero_bits(digest, bits)})
 
     # Bit order: a digest whose first byte is 0x01 has 7 leading zero bits, not 8.
-    for algorithm in protocol.PROOF_OF_WORK_HASHES:
-        counter = next(n for n in range(1 << 20) if protocol.proof_of_work_hash(
+    for algorithm in PROOF_OF_WORK_HASHES:
+        counter = next(n for n in range(1 << 20) if proof_of_work_hash(
             challenge, n.to_bytes(8, "big"), algorithm)[0] == 1)
         nonce = counter.to_bytes(8, "big")
         short = {"blake2b-256": "blake2b", "sha-256": "sha256"}[algorithm]

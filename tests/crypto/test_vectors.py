@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from candor_reporter import protocol
-from crypto import codename, directory, encoding, envelope, kdf, keys, stream
+from crypto import codename, directory, encoding, envelope, kdf, keys, proof_of_work, stream
 from crypto.envelope import CaseKey, GrantKind, RecordKind
 from crypto.errors import CryptoError
 from tests.crypto.make_vectors import entry_json
@@ -169,14 +168,15 @@ def decode_file_name(i: Json) -> Json:
 
 def solve_proof_of_work(i: Json) -> Json:
     challenge = h(i["challenge"])
-    nonce = protocol.solve_proof_of_work(challenge, i["bits"], i["hash"])
+    nonce = proof_of_work.solve_proof_of_work(challenge, i["bits"], i["hash"])
     return {"nonce": nonce.hex(),
-            "digest": protocol.proof_of_work_hash(challenge, nonce, i["hash"]).hex()}
+            "digest": proof_of_work.proof_of_work_hash(challenge, nonce, i["hash"]).hex()}
 
 
 def check_proof_of_work(i: Json) -> Json:
-    digest = protocol.proof_of_work_hash(h(i["challenge"]), h(i["nonce"]), i["hash"])
-    return {"digest": digest.hex(), "solves": protocol.has_leading_zero_bits(digest, i["bits"])}
+    digest = proof_of_work.proof_of_work_hash(h(i["challenge"]), h(i["nonce"]), i["hash"])
+    return {"digest": digest.hex(),
+            "solves": proof_of_work.has_leading_zero_bits(digest, i["bits"])}
 
 
 OPERATIONS: dict[str, Callable[[Json], Json]] = {

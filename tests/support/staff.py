@@ -15,8 +15,8 @@ from app.models import StaffUser
 from app.roles import Role
 from app.services.directory import load_signing_key
 from app.services.staff_accounts import create_staff, find_staff
-from candor_reporter.protocol import solve_proof_of_work
 from crypto import kdf, keys
+from crypto.proof_of_work import solve_proof_of_work
 
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
