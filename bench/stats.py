@@ -32,6 +32,7 @@ from sqlalchemy import delete, select
 
 from app.extensions import DbSession, db
 from app.models import StatisticsRelease
+from app.quarters import Quarter
 from app.roles import Role
 from app.services import audit, releases, suppression
 from app.services import statistics as stats
@@ -95,7 +96,7 @@ def demonstration(backend: str, report: Report) -> None:
         today = date.today()
         add_history(db.session, RSP_V3, today)
         db.session.commit()
-        last = stats.last_ended_quarter(today)
+        last = Quarter.last_ended(today)
         before, after = usefulness(db.session, last, today, LIMITS.internal_k)
         report.note(f"{backend}: demonstration history ({DEMO_CASES} cases), Board pack "
                     f"{last.label}, category/route/status/finding counts: before {before[0]} "
@@ -116,7 +117,7 @@ def measure(backend: str, count: int, report: Report) -> None:
                         isolation_level="AUTOCOMMIT") as connection:
                     connection.exec_driver_sql("VACUUM ANALYZE")
         report.note(f"{backend}: {count:,} cases inserted in {time.perf_counter() - began:.1f} s")
-        last = stats.last_ended_quarter(today)
+        last = Quarter.last_ended(today)
         year = [last.shifted(-i) for i in range(4)]
         with app.app_context():
             began = time.perf_counter()

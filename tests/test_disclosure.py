@@ -322,7 +322,7 @@ def test_a_year_of_releases_pins_nothing(app: Flask, staff: StaffLogin) -> None:
     for day in days:
         show(app, internal, ("board",), Quarter.of(day), day)  # the dashboard
         if day.day == 1:
-            last = statistics.last_ended_quarter(day)
+            last = Quarter.last_ended(day)
             for quarters in (1, 2, 4):
                 seen = show(app, internal, ("board", "officers", "public"), last, day,
                             quarters)
