@@ -37,6 +37,7 @@ from app.roles import Role
 from app.services import audit, releases, suppression
 from app.services import statistics as stats
 from app.taxonomy import RSP_V3
+from app.vocabulary import OUTCOMES, STATUSES
 from tests.support.case_metadata import generate
 from tests.support.staff import StaffLogin
 
@@ -60,7 +61,7 @@ def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[18] if len(values) > 1 else values[0]
 
 
-def usefulness(session: DbSession, quarter: stats.Quarter, today: date, k: int
+def usefulness(session: DbSession, quarter: Quarter, today: date, k: int
                ) -> tuple[tuple[int, int], tuple[int, int]]:
     """(shown, withheld) among the Board's category, route, status and finding counts of one
     quarter (their totals included): before, suppressed one table at a time; after, as
@@ -69,9 +70,9 @@ def usefulness(session: DbSession, quarter: stats.Quarter, today: date, k: int
     tables = [suppression.suppress_table([raw.by_category[c.id] for c in RSP_V3.categories],
                                          k),
               suppression.suppress_table([raw.by_route[r] for r in stats.ROUTES], k)]
-    series = [suppression.suppress_series([raw.by_status.get(s, 0) for s in stats.STATUSES],
+    series = [suppression.suppress_series([raw.by_status.get(s, 0) for s in STATUSES],
                                           k),
-              suppression.suppress_series([raw.by_outcome.get(o, 0) for o in stats.OUTCOMES],
+              suppression.suppress_series([raw.by_outcome.get(o, 0) for o in OUTCOMES],
                                           k)]
     cells = [c for t in tables for c in (*[x for row in t.cells for x in row[:1]],
                                          *t.column_totals)]
@@ -81,8 +82,8 @@ def usefulness(session: DbSession, quarter: stats.Quarter, today: date, k: int
     assert released is not None
     keys = ["total", *[f"category/{c.id}" for c in RSP_V3.categories],
             *[f"route/{r}" for r in stats.ROUTES], "total",
-            *[f"status/{s}" for s in stats.STATUSES], "total",
-            *[f"outcome/{o}" for o in stats.OUTCOMES], "outcomes"]
+            *[f"status/{s}" for s in STATUSES], "total",
+            *[f"outcome/{o}" for o in OUTCOMES], "outcomes"]
     after_cells = [released.cell(key) for key in keys]
     after = (sum(c.shown for c in after_cells), sum(not c.shown for c in after_cells))
     return before, after
