@@ -1,5 +1,5 @@
 """How a size is written wherever a person reads one, without JavaScript and in the command-line
-client: the Python twin of ``app/static/js/file-size.js`` (tests/test_file_size.py holds both to
+client: the Python twin of ``app/static/js/rules.js`` (tests/test_file_size.py holds both to
 the same examples). Units of 1024, named KB, MB and GB as most file managers show them."""
 
 from __future__ import annotations

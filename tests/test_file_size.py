@@ -1,5 +1,5 @@
 """Sizes are written one way everywhere: ``candor_reporter/file_size.py`` (no-JavaScript pages, the
-command-line client) and its twin ``app/static/js/file-size.js`` (the reporter's and staff
+command-line client) and its twin ``app/static/js/rules.js`` (the reporter's and staff
 pages) give the same text for the same examples."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def test_examples_in_python() -> None:
 def test_the_browser_writes_sizes_as_python_does(page: Any, live_server: str) -> None:
     page.goto(live_server + "/")
     found = page.evaluate("""async ({ sizes, before, mismatch }) => {
-      const f = await import("/static/js/file-size.js");
+      const f = await import("/static/js/rules.js");
       return {
         sizes: sizes.map((n) => f.formatBytes(n)),
         before: before.map(([size, frames]) => f.sizeBeforeDecrypting(frames, size)),

@@ -8,8 +8,10 @@ import * as candor from "./candor-crypto.js";
 import { loadCrypto } from "./crypto-loader.js";
 import { fetchDirectory, loadDirectory } from "./key-directory.js";
 import { solveProofOfWork } from "./proof-of-work.js";
-import { formatBytes, sizeBeforeDecrypting, sizeMismatch } from "./file-size.js";
-import { expectedReaders, NoReaders, safeFileName, sb53Sharers } from "./rules.js";
+import {
+  expectedReaders, formatBytes, NoReaders, safeFileName, sb53Sharers, sizeBeforeDecrypting,
+  sizeMismatch,
+} from "./rules.js";
 
 // Needed only for files: fetched after the page is ready, so the first round trips on a slow
 // link carry only what the form needs (browsers open six connections to a server at most).

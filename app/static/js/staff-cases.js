@@ -3,9 +3,8 @@
 // (staff-session.js) and decrypts here. Decrypted text reaches the page through textContent
 // only; an export is built here and handed to the browser as a file, never sent anywhere.
 import * as candor from "./candor-crypto.js";
-import { sizeBeforeDecrypting, sizeMismatch } from "./file-size.js";
 import { loadDirectory } from "./key-directory.js";
-import { safeFileName } from "./rules.js";
+import { safeFileName, sizeBeforeDecrypting, sizeMismatch } from "./rules.js";
 import { enableSubmit, loadKeyPair } from "./staff-session.js";
 import {
   CaseworkError, encryptText, entryOf, explain, getJson, grantsForNewMember, newCaseBody,
