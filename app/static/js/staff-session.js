@@ -8,8 +8,12 @@ const KEY_PREFIX = "candor.staff.";
 const IDLE_MS = 30 * 60 * 1000;
 
 const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
-const b64 = (bytes) => sodium.to_base64(bytes, sodium.base64_variants.ORIGINAL);
-const unb64 = (text) => sodium.from_base64(text, sodium.base64_variants.ORIGINAL);
+// The key pair is kept in sessionStorage as standard base64, written and read with the
+// browser's own atob/btoa rather than libsodium's: the staff home reads it as soon as the page's
+// module runs, which can be before libsodium's WebAssembly has finished loading (a cached page
+// runs its module sooner), and libsodium's functions then throw.
+const b64 = (bytes) => btoa(String.fromCharCode(...bytes));
+const unb64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
 export function clearKeys() {
   for (const name of Object.keys(sessionStorage)) {
