@@ -348,7 +348,7 @@ function startReportPage(form) {
   }
 
   async function start() {
-    form.hidden = false; // the reporter can read and type while the cryptography loads
+    // The form is served visible, so the reporter reads and types while all this loads.
     // The categories come at once; the cryptography (the largest download) meanwhile.
     const choicesLoaded = getJson(form.dataset.optionsUrl).then((answer) => {
       $("category").append(...answer.taxonomy.categories.map((c) => {
@@ -724,7 +724,6 @@ function startCasePage(form) {
   bind(form, $("open-submit"), "open-error", "open-status", openCase);
   bind($("reply-form"), $("reply-submit"), "reply-error", "reply-status", sendReply);
   bind($("minutes-form"), $("minutes-submit"), "minutes-error", "minutes-status", agreeMinutes);
-  form.hidden = false;
 }
 
 // ---------------------------------------------------------------------------------------------
