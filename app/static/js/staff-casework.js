@@ -6,6 +6,7 @@
 // textContent only.
 import * as candor from "./candor-crypto.js";
 import { expectedReaders, NoReaders } from "./rules.js";
+import { stepUp } from "./staff-passkeys.js";
 
 export const b64 = (bytes) => sodium.to_base64(bytes, sodium.base64_variants.ORIGINAL);
 export const unb64 = (text) => sodium.from_base64(text, sodium.base64_variants.ORIGINAL);
@@ -20,7 +21,10 @@ export class CaseworkError extends Error {
   }
 }
 
-async function request(url, options = {}) {
+// The actions that matter most (sharing, revoking, revealing a reporter's identity) need a
+// fresh confirmation: when the server asks for one, the person gives it and the request goes
+// once more.
+async function request(url, options = {}, steppedUp = false) {
   let response;
   try {
     response = await fetch(url, { credentials: "same-origin", ...options });
@@ -32,6 +36,14 @@ async function request(url, options = {}) {
   if (!response.ok) {
     if (response.status === 401) {
       throw new CaseworkError("Your session ended. Sign in again to continue.", 401);
+    }
+    if (response.status === 403 && data.error === "step_up_required" && !steppedUp) {
+      try {
+        await stepUp();
+      } catch (error) {
+        throw new CaseworkError(error.message || String(error), 403);
+      }
+      return request(url, options, true);
     }
     throw new CaseworkError(data.message || `The server answered ${response.status}.`,
                             response.status);
