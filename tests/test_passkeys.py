@@ -409,3 +409,13 @@ def test_passkeys_are_off_without_configuration(tmp_path: Path) -> None:
     assert (config.webauthn_rp_id, config.webauthn_origin) == ("example.org",
                                                                "https://candor.example.org")
     assert Config.from_env(tmp_path, {"CANDOR_ENV": "development"}).webauthn_rp_id is None
+
+
+def test_unused_challenges_expire_and_the_tick_deletes_them(
+        app: Flask, client: FlaskClient, rso: Account) -> None:
+    for _ in range(3):
+        post(client, "/auth/passkeys/sign-in/options", page="/auth/login")
+    runner = app.test_cli_runner()
+    assert "passkey_challenges_expired: 0" in runner.invoke(args=["tick"]).output
+    later = (utcnow() + timedelta(minutes=6)).isoformat()
+    assert "passkey_challenges_expired: 3" in runner.invoke(args=["tick", "--now", later]).output

@@ -100,7 +100,7 @@ export async function signIn(form, secondFactor = null) {
     const secrets = await deriveFor(form.dataset.preloginUrl, username, password);
     const answer = await postSolvingPuzzles(form.dataset.loginUrl, {
       username, login_secret: b64(secrets.loginSecret),
-      ...(secondFactor ?? { totp: form.totp.value.trim() }),
+      totp: secondFactor ? "" : form.totp.value.trim(), ...secondFactor,
     }, progress);
     const keyPair = candor.unwrapPrivateKey(unb64(answer.wrapped_private_key), secrets.unwrapKey,
                                             answer.staff_id);
