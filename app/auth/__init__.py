@@ -11,8 +11,8 @@ def init_app(app: Flask) -> None:
     from datetime import timedelta
 
     from app import get_config
-    from app.auth import passkeys as _passkeys  # noqa: F401  (attaches its routes to bp)
-    from app.auth.routes import bp
+    from app.auth import routes  # noqa: F401  (attaches its routes, and app.auth.passkeys's)
+    from app.auth.blueprint import bp
     from app.extensions import db
     from app.services import staff_sessions
 

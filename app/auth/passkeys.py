@@ -9,8 +9,8 @@ from typing import Any
 from flask import Response, abort, current_app, jsonify, render_template, request, url_for
 
 from app import get_config
+from app.auth.blueprint import bp
 from app.auth.guards import staff_required
-from app.auth.routes import bp
 from app.extensions import db
 from app.json_input import b64, bytes_field, json_body, text_field
 from app.models import SessionPrincipal, StaffPasskey

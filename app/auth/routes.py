@@ -9,7 +9,6 @@ from typing import Any
 
 import segno
 from flask import (
-    Blueprint,
     Response,
     abort,
     current_app,
@@ -24,7 +23,9 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from app import get_config, spent_challenges
+from app.auth import passkeys as passkey_routes
 from app.auth import puzzles
+from app.auth.blueprint import bp
 from app.extensions import db
 from app.json_input import (
     b64,
@@ -44,7 +45,6 @@ from app.services.staff_accounts import (
 )
 from crypto.directory import fingerprint
 
-bp = Blueprint("auth", __name__, url_prefix="/auth")
 _USERNAME = re.compile(USERNAME_PATTERN)
 
 
@@ -125,8 +125,6 @@ def login_submit() -> tuple[Response, int] | Response:
 
 def _second_factor(data: dict[str, Any]) -> staff_accounts.SecondFactor:
     """The TOTP code, or a passkey's assertion (``passkey``), a sign-in brings."""
-    from app.auth import passkeys as passkey_routes
-
     if data.get("passkey") is not None:
         rp = passkey_routes.relying_party()
         return staff_accounts.SecondFactor(
