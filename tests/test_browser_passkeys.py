@@ -28,6 +28,7 @@ from app.extensions import db
 from app.models import AuditEntry, StaffPasskey, StaffSession, StaffUser, utcnow
 from app.roles import Role
 from app.services import passkeys
+from app.state import state_of
 from tests.conftest import PageLog, free_port, make_config
 from tests.support.staff import Account, StaffLogin, csrf_token
 from tests.test_browser_cases import IDENTITY, REPORT, file_report, open_from_inbox
@@ -50,7 +51,7 @@ def app(tmp_path: Path, database_url: str, port: int) -> Iterator[Flask]:
     with application.app_context():
         from app.services.directory import init_organisation_key
 
-        config = application.extensions["candor_config"]
+        config = state_of(application).config
         init_organisation_key(db.session, config.org_signing_key_path, config.instance_path)
         db.session.commit()
     yield application

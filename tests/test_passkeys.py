@@ -23,6 +23,7 @@ from app.config import Config, ConfigError
 from app.extensions import db
 from app.models import AuditEntry, StaffPasskey, StaffSession, StaffUser, WebAuthnChallenge, utcnow
 from app.roles import Role
+from app.state import state_of
 from crypto import keys
 from tests.conftest import make_config
 from tests.support.authenticator import SoftwareAuthenticator
@@ -39,7 +40,7 @@ def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
     with application.app_context():
         from app.services.directory import init_organisation_key
 
-        config = application.extensions["candor_config"]
+        config = state_of(application).config
         init_organisation_key(db.session, config.org_signing_key_path, config.instance_path)
         db.session.commit()
     yield application

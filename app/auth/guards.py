@@ -6,15 +6,15 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, current_app, flash, jsonify, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_login import current_user
 
-from app import get_config
 from app.extensions import db
 from app.models import SessionPrincipal
 from app.roles import Permission
 from app.services import passkeys
 from app.services.staff_sessions import STAGE_FULL
+from app.state import candor
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -77,7 +77,7 @@ def step_up_required(view: View) -> View:
 
     @wraps(view)
     def wrapped(*args: Any, principal: SessionPrincipal, **kwargs: Any) -> Any:
-        window = get_config(current_app).step_up_seconds
+        window = candor().config.step_up_seconds
         if not passkeys.freshly_verified(principal.session, window):
             if request.path.startswith("/api/") or request.is_json:
                 return jsonify(error="step_up_required", step_up=url_for("auth.step_up"),

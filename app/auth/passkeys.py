@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, current_app, jsonify, render_template, request, url_for
+from flask import Response, abort, jsonify, render_template, request, url_for
 
-from app import get_config
 from app.auth.blueprint import bp
 from app.auth.guards import staff_required
 from app.extensions import db
@@ -17,13 +16,14 @@ from app.models import SessionPrincipal, StaffPasskey
 from app.roles import Permission
 from app.services import audit, passkeys, staff_accounts
 from app.services.passkeys import PasskeyRefused, RelyingParty
+from app.state import candor
 from crypto.keys import PASSKEY_PRF_INPUT
 
 MAX_CREDENTIAL_JSON = 16 * 1024
 
 
 def relying_party() -> RelyingParty:
-    rp = RelyingParty.from_config(get_config(current_app))
+    rp = RelyingParty.from_config(candor().config)
     if rp is None:
         abort(404, description="Passkeys are not set up on this installation (the operator "
                                "sets CANDOR_WEBAUTHN_RP_ID and CANDOR_WEBAUTHN_ORIGIN).")
@@ -105,7 +105,7 @@ def ceremony_options(principal: SessionPrincipal) -> tuple[Response, int] | Resp
 def register(principal: SessionPrincipal) -> tuple[Response, int] | Response:
     """Keep a new passkey. Adding one to an account is itself a step-up action: a stolen
     session must not be able to add its own passkey."""
-    if not passkeys.freshly_verified(principal.session, get_config(current_app).step_up_seconds):
+    if not passkeys.freshly_verified(principal.session, candor().config.step_up_seconds):
         return step_up_needed()
     data = json_body()
     wrapped = bytes_field(data, "prf_wrapped_private_key") if data.get(
@@ -173,7 +173,7 @@ def rename(principal: SessionPrincipal, passkey_id: int) -> tuple[Response, int]
 def remove(principal: SessionPrincipal, passkey_id: int) -> tuple[Response, int] | Response:
     """Remove a passkey and its copy of the private key (a step-up action)."""
     passkey = _own_passkey(principal, passkey_id)
-    if not passkeys.freshly_verified(principal.session, get_config(current_app).step_up_seconds):
+    if not passkeys.freshly_verified(principal.session, candor().config.step_up_seconds):
         return step_up_needed()
     passkeys.remove(db.session, passkey)
     audit.record(db.session, "auth.passkey_removed", actor=audit.actor_for(principal.staff),
@@ -190,7 +190,7 @@ def step_up(principal: SessionPrincipal) -> str:
         next_url = url_for("staff.home")
     return render_template("auth/step_up.html", principal=principal, next_url=next_url,
                            has_passkey=passkeys.has_passkey(db.session, principal.staff),
-                           passkeys_on=RelyingParty.from_config(get_config(current_app))
+                           passkeys_on=RelyingParty.from_config(candor().config)
                            is not None)
 
 
@@ -224,7 +224,7 @@ def step_up_submit(principal: SessionPrincipal) -> tuple[Response, int] | Respon
     audit.record(db.session, "auth.step_up", actor=audit.actor_for(staff),
                  detail={"method": method})
     db.session.commit()
-    return jsonify(verified=True, seconds=get_config(current_app).step_up_seconds)
+    return jsonify(verified=True, seconds=candor().config.step_up_seconds)
 
 
 @bp.post("/passkeys/unlock")

@@ -11,7 +11,6 @@ import segno
 from flask import (
     Response,
     abort,
-    current_app,
     jsonify,
     redirect,
     render_template,
@@ -22,7 +21,6 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from app import get_config, spent_challenges
 from app.auth import passkeys as passkey_routes
 from app.auth import puzzles
 from app.auth.blueprint import bp
@@ -43,6 +41,7 @@ from app.services.staff_accounts import (
     PasskeyNeeded,
     PuzzleNeeded,
 )
+from app.state import candor
 from crypto.directory import fingerprint
 
 _USERNAME = re.compile(USERNAME_PATTERN)
@@ -59,7 +58,7 @@ def _username(data: dict[str, Any]) -> str:
 @bp.get("/login")
 def login() -> str:
     return render_template("auth/login.html", passkeys_on=passkeys.RelyingParty.from_config(
-        get_config(current_app)) is not None)
+        candor().config) is not None)
 
 
 @bp.get("/session")
@@ -73,7 +72,7 @@ def staff_session() -> Response:
 @bp.post("/prelogin")
 def prelogin() -> Response:
     data = json_body()
-    config = get_config(current_app)
+    config = candor().config
     answer = staff_accounts.prelogin_parameters(db.session, _username(data), config)
     return jsonify(
         salt=b64(answer.salt),
@@ -87,11 +86,12 @@ def login_submit() -> tuple[Response, int] | Response:
     data = json_body()
     username = _username(data)
     login_secret = bytes_field(data, "login_secret", size=staff_accounts.LOGIN_SECRET_SIZE)
-    config = get_config(current_app)
+    config = candor().config
     factor = _second_factor(data)
     try:
-        staff = staff_accounts.authenticate(db.session, username, login_secret, factor, config,
-                                            puzzles.solution(data), spent_challenges(current_app))
+        staff = staff_accounts.authenticate(
+            db.session, username, login_secret, factor, config, puzzles.solution(data),
+            candor().spent_challenges(db.session))
     except PuzzleNeeded as needed:
         # Nothing was checked, so nothing is audited: an attempt that costs nothing must not
         # be able to fill the trail.
@@ -207,7 +207,7 @@ def _invitation(data: dict[str, Any]) -> StaffInvitation:
 @bp.post("/activate/open")
 def activate_open() -> Response:
     invitation = _invitation(json_body())
-    params = staff_accounts.staff_kdf_params(get_config(current_app))
+    params = staff_accounts.staff_kdf_params(candor().config)
     return jsonify(username=invitation.staff.username, staff_id=str(invitation.staff.id),
                    kdf_version=params.version)
 
@@ -219,7 +219,7 @@ def activate_complete() -> tuple[Response, int] | Response:
     try:
         staff = invitations.activate(
             invitation, password=password_material(data),
-            public_key=bytes_field(data, "public_key"), config=get_config(current_app),
+            public_key=bytes_field(data, "public_key"), config=candor().config,
         )
     except AccountError as error:
         return jsonify(error="activation_failed", message=str(error)), 400
@@ -247,11 +247,11 @@ def recover_begin() -> tuple[Response, int] | Response:
     data = json_body()
     username = _username(data)
     totp_code = text_field(data, "totp", max_length=16).strip()
-    config = get_config(current_app)
+    config = candor().config
     try:
         started = staff_accounts.begin_recovery(db.session, username, totp_code, config,
                                                 puzzles.solution(data),
-                                                spent_challenges(current_app))
+                                                candor().spent_challenges(db.session))
     except PuzzleNeeded as needed:
         return puzzles.puzzle_answer(needed)
     except AccountError as error:
@@ -295,7 +295,7 @@ def recover_complete() -> tuple[Response, int] | Response:
             challenge=bytes_field(data, "challenge"),
             expected_digest=bytes.fromhex(pending["digest"]),
             new=password_material(data),
-            config=get_config(current_app),
+            config=candor().config,
         )
     except AccountError as error:
         return jsonify(error="recovery_failed", message=str(error)), 400

@@ -3,9 +3,8 @@ The ceremonies themselves are calls under /auth/passkeys (app/auth/passkeys.py).
 
 from __future__ import annotations
 
-from flask import Response, current_app, flash, redirect, render_template, url_for
+from flask import Response, flash, redirect, render_template, url_for
 
-from app import get_config
 from app.auth.guards import staff_required, step_up_required
 from app.extensions import db
 from app.models import SessionPrincipal
@@ -14,6 +13,7 @@ from app.services import audit, passkeys
 from app.services.passkeys import RelyingParty
 from app.staff.blueprint import bp
 from app.staff.forms import PasskeyRolesForm
+from app.state import candor
 
 
 @bp.get("/account/passkeys")
@@ -23,14 +23,14 @@ def passkeys_page(principal: SessionPrincipal) -> str:
     return render_template(
         "staff/passkeys.html", principal=principal,
         passkeys=passkeys.list_passkeys(db.session, staff),
-        passkeys_on=RelyingParty.from_config(get_config(current_app)) is not None,
+        passkeys_on=RelyingParty.from_config(candor().config) is not None,
         required=passkeys.passkey_required(db.session, staff),
     )
 
 
 def _roles_page(principal: SessionPrincipal, form: PasskeyRolesForm) -> str:
     return render_template("staff/admin_passkeys.html", principal=principal, form=form,
-                           passkeys_on=RelyingParty.from_config(get_config(current_app))
+                           passkeys_on=RelyingParty.from_config(candor().config)
                            is not None)
 
 
