@@ -123,6 +123,9 @@ class Config:
     # Global limits on anonymous traffic, counted with every node's (app/rate_limit.py).
     submissions_per_minute: int = 30
     codename_attempts_per_minute: int = 300
+    # Passkey sign-in challenges handed to visitors not yet signed in (each is a row until used
+    # or expired), counted with every node's.
+    passkey_challenges_per_minute: int = 600
     # Leading zero bits a report's proof of work needs (app/services/proof_of_work.py); 0: none.
     proof_of_work_bits: int = 18
     # The organisation key every client checks the directory against. Kept outside the
@@ -260,6 +263,8 @@ class Config:
             submissions_per_minute=env_int(env, "CANDOR_SUBMISSIONS_PER_MINUTE", 30, minimum=1),
             codename_attempts_per_minute=env_int(env, "CANDOR_CODENAME_ATTEMPTS_PER_MINUTE", 300,
                                               minimum=1),
+            passkey_challenges_per_minute=env_int(env, "CANDOR_PASSKEY_CHALLENGES_PER_MINUTE",
+                                                  600, minimum=1),
             proof_of_work_bits=env_int(env, "CANDOR_PROOF_OF_WORK_BITS", 18,
                                     maximum=PROOF_OF_WORK_MAX_BITS),
             smtp_host=env.get("CANDOR_SMTP_HOST") or None,

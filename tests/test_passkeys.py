@@ -420,3 +420,45 @@ def test_unused_challenges_expire_and_the_tick_deletes_them(
     assert "passkey_challenges_expired: 0" in runner.invoke(args=["tick"]).output
     later = (utcnow() + timedelta(minutes=6)).isoformat()
     assert "passkey_challenges_expired: 3" in runner.invoke(args=["tick", "--now", later]).output
+
+
+def test_a_failed_sign_in_spends_its_passkey_answer(
+        app: Flask, client: FlaskClient, staff: StaffLogin, rso: Account) -> None:
+    """An answer sent with a wrong password is used up too: it cannot come back later with the
+    right one."""
+    staff.login(client, rso)
+    authenticator = SoftwareAuthenticator()
+    register(client, authenticator)
+    other = app.test_client()
+    options = post(other, "/auth/passkeys/sign-in/options", page="/auth/login"
+                   ).get_json()["options"]
+    assertion = authenticator.get(options, ORIGIN)
+
+    def send(password: str) -> int:
+        secret = staff.login_secret(other, rso.username, password)
+        return int(other.post("/auth/login", json={
+            "username": rso.username, "login_secret": base64.b64encode(secret).decode(),
+            "passkey": assertion}, headers={"X-CSRFToken": csrf_token(other)}).status_code)
+
+    assert send("not the password") == 401
+    assert send(rso.password) == 401
+
+
+def test_sign_in_challenges_are_rate_limited(make_app: Any) -> None:
+    limited = make_app(webauthn_rp_id=RP_ID, webauthn_origin=ORIGIN,
+                       passkey_challenges_per_minute=2)
+    client = limited.test_client()
+    statuses = [post(client, "/auth/passkeys/sign-in/options", page="/auth/login").status_code
+                for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    with limited.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WebAuthnChallenge)) == 2
+
+
+def test_passkey_calls_need_the_csrf_token(client: FlaskClient, staff: StaffLogin,
+                                           rso: Account) -> None:
+    assert client.post("/auth/passkeys/sign-in/options", json={}).status_code == 400
+    staff.login(client, rso)
+    for url in ("/auth/passkeys/options", "/auth/passkeys", "/auth/step-up",
+                "/auth/passkeys/unlock", "/auth/passkeys/1/remove"):
+        assert client.post(url, json={"purpose": "register"}).status_code == 400, url

@@ -99,6 +99,9 @@ def login_submit() -> tuple[Response, int] | Response:
     except AccountError as error:
         # The trail names the account only when it exists: a mistyped name is nobody's.
         known = staff_accounts.find_staff(db.session, username)
+        if factor.passkey is not None:  # checked or not, the passkey's answer is spent
+            passkeys.spend_challenge(db.session, passkey_routes.credential_field(
+                data, "passkey"), passkeys.SIGN_IN)
         audit.record(db.session, "auth.login_failed", actor=audit.actor_for(known))
         db.session.commit()  # with it, the passkey challenge stays used
         code = "passkey_needed" if isinstance(error, PasskeyNeeded) else "login_failed"

@@ -13,6 +13,7 @@ RP id (a phishing page's) is refused.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -121,6 +122,13 @@ def _claim_challenge(session: DbSession, client_data_json: bytes, purpose: str,
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise PasskeyRefused(EXPIRED)
     return challenge
+
+
+def spend_challenge(session: DbSession, credential: dict[str, Any], purpose: str) -> None:
+    """Use up the challenge an answer was made for without checking the answer (a sign-in that
+    failed before its passkey was looked at): it can then never be sent again."""
+    with contextlib.suppress(PasskeyRefused):
+        _claim_challenge(session, _client_data(credential), purpose, None)
 
 
 def delete_expired_challenges(session: DbSession, now: datetime) -> int:

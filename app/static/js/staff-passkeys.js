@@ -4,39 +4,14 @@
 // (crypto/SPEC.md 8.12). The PRF output stays in this page: it is never sent, and the
 // extension results are left out of every answer posted to the server.
 import * as candor from "./candor-crypto.js";
+import { b64, unb64 } from "./bytes.js";
+import { postJson as post, Refusal } from "./http.js";
 import { enableSubmit, loadKeyPair, signIn, storeKeyPair } from "./staff-session.js";
 
-const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
-const b64 = (bytes) => btoa(String.fromCharCode(...bytes));
-const unb64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 const b64url = (buffer) =>
   b64(new Uint8Array(buffer)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 const unb64url = (text) => unb64(text.replace(/-/g, "+").replace(/_/g, "/")
   + "===".slice((text.length + 3) % 4));
-
-export class PasskeyError extends Error {
-  constructor(message, answer = {}, status = 0) {
-    super(message);
-    this.answer = answer;
-    this.status = status;
-  }
-}
-
-async function post(url, body) {
-  const response = await fetch(url, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-    body: JSON.stringify(body ?? {}),
-  });
-  let data = {};
-  try { data = await response.json(); } catch { /* an empty or non-JSON error body */ }
-  if (!response.ok) {
-    throw new PasskeyError(data.message || `The server answered ${response.status}.`, data,
-                           response.status);
-  }
-  return data;
-}
 
 export const passkeysAvailable = () =>
   typeof window.PublicKeyCredential === "function" && !!navigator.credentials;
@@ -87,15 +62,15 @@ function prfOutput(credential) {
 }
 
 async function ask(kind, publicKey) {
-  if (!passkeysAvailable()) throw new PasskeyError("This browser cannot use passkeys.");
+  if (!passkeysAvailable()) throw new Refusal("This browser cannot use passkeys.");
   try {
     return await navigator.credentials[kind]({ publicKey });
   } catch (error) {
     if (error?.name === "NotAllowedError") {
-      throw new PasskeyError("The passkey was not used (cancelled, timed out, or none of " +
+      throw new Refusal("The passkey was not used (cancelled, timed out, or none of " +
                              "yours is on this device).");
     }
-    throw new PasskeyError(`The passkey could not be used: ${error?.message || error}`);
+    throw new Refusal(`The passkey could not be used: ${error?.message || error}`);
   }
 }
 
@@ -124,7 +99,7 @@ function askForCode() {
     dialog.append(form);
     document.body.append(dialog);
     const finish = (value) => { dialog.close(); dialog.remove(); value === null
-      ? reject(new PasskeyError("Not confirmed: nothing was done.")) : resolve(value); };
+      ? reject(new Refusal("Not confirmed: nothing was done.")) : resolve(value); };
     form.addEventListener("submit", () => finish(input.value.trim()));
     cancel.addEventListener("click", () => finish(null));
     dialog.showModal();
@@ -153,8 +128,10 @@ export async function withStepUp(send) {
   try {
     return await send();
   } catch (error) {
-    const answer = error.answer ?? error.data ?? {};
-    if (error.status !== 403 || answer.error !== "step_up_required") throw error;
+    if (!(error instanceof Refusal) || error.status !== 403
+        || error.answer?.error !== "step_up_required") {
+      throw error;
+    }
     await stepUp();
     return send();
   }
@@ -163,7 +140,7 @@ export async function withStepUp(send) {
 async function addPasskey(form) {
   const staffId = form.dataset.staffId;
   const name = form.passkey_name.value.trim();
-  if (!name) throw new PasskeyError("Name the passkey first.");
+  if (!name) throw new Refusal("Name the passkey first.");
   const register = async () => {
     const { options } = await post("/auth/passkeys/options", { purpose: "register" });
     const credential = await ask("create", creationOptions(options));
@@ -205,7 +182,7 @@ export async function unlockWithPasskey(staffId) {
   const credential = await ask("get", requestOptions(options));
   const output = prfOutput(credential);
   if (!output) {
-    throw new PasskeyError("This passkey gave no PRF output, so it cannot unlock your key. " +
+    throw new Refusal("This passkey gave no PRF output, so it cannot unlock your key. " +
                            "Sign out and sign in with your password.");
   }
   const answer = await post("/auth/passkeys/unlock", { credential: credentialJson(credential) });
@@ -296,7 +273,7 @@ function startPasskeySignIn() {
     try {
       await candor.ready();
       if (!form.username.value.trim() || !form.password.value) {
-        throw new PasskeyError("Enter your username and password, then use your passkey.");
+        throw new Refusal("Enter your username and password, then use your passkey.");
       }
       await signIn(form, { passkey: await signInAssertion(form.dataset.passkeyOptionsUrl) });
     } catch (error) {
