@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -345,3 +346,24 @@ PHISH_OUR_RP = "async ({challenge}) => {" + _ENCODE + """
     return "no error";
   } catch (error) { return error.name; }
 }"""
+
+
+def test_disabling_staff_past_the_window_asks_for_a_code_where_there_is_no_passkey(
+        page: Any, live_server: str, app: Flask, staff: StaffLogin) -> None:
+    admin = staff.create("admin-stepup", Role.ADMIN)
+    target = staff.create("target-stepup", Role.EXECUTIVE)
+    sign_in_with_password(page, live_server, admin, app)
+    stale(app, admin)
+    page.goto(live_server + "/staff/admin/staff")
+    page.click(f"text=Disable {target.username}")
+    page.wait_for_url(re.compile(r"/auth/step-up\?next="))
+    page.fill("#totp", fresh_code(app, admin))
+    page.click("#step-up-form button[type=submit]")
+    page.wait_for_url("**/staff/admin/staff")
+    page.click(f"text=Disable {target.username}")
+    expect(page.locator(".notice-success, .flash-success, [role=status]").first).to_contain_text(
+        "is disabled")
+    with app.app_context():
+        row = db.session.get(StaffUser, target.id)
+        assert row is not None and row.disabled_at is not None
+    assert ("auth.step_up", '{"method":"totp"}') in trail(app)
