@@ -462,3 +462,18 @@ def test_passkey_calls_need_the_csrf_token(client: FlaskClient, staff: StaffLogi
     for url in ("/auth/passkeys/options", "/auth/passkeys", "/auth/step-up",
                 "/auth/passkeys/unlock", "/auth/passkeys/1/remove"):
         assert client.post(url, json={"purpose": "register"}).status_code == 400, url
+
+
+def test_a_role_requirement_shuts_nobody_out_where_passkeys_are_off(
+        app: Flask, make_app: Any, staff: StaffLogin, rso: Account) -> None:
+    """The operator turns passkeys off (or mistypes the setting) while a role requires them:
+    its holders sign in with their code and reach their pages."""
+    staff.login(client := app.test_client(), rso)
+    register(client, SoftwareAuthenticator())
+    with app.app_context():
+        passkeys_service_require(db.session, Role.RSO)
+    assert staff.post_login(app.test_client(), rso).status_code == 401  # passkeys on: refused
+    off = make_app()  # the same database, no passkey settings
+    off_client = off.test_client()
+    StaffLogin(off).login(off_client, rso, totp=code(app, rso))
+    assert off_client.get("/staff/").status_code == 200

@@ -64,7 +64,10 @@ PASSKEY_SETUP_ENDPOINTS = frozenset({
 
 
 def _must_register_passkey(principal: SessionPrincipal) -> bool:
-    return (passkeys.passkey_required(db.session, principal.staff)
+    """A role's requirement applies only where passkeys are set up: without them nobody could
+    meet it, and nobody must be shut out for it."""
+    return (passkeys.RelyingParty.from_config(candor().config) is not None
+            and passkeys.passkey_required(db.session, principal.staff)
             and not passkeys.has_passkey(db.session, principal.staff))
 
 

@@ -73,8 +73,10 @@ def sign_in_check(rp: RelyingParty, credential: dict[str, Any]) -> Any:
 
 def totp_allowed(staff: Any) -> bool:
     """TOTP signs in unless the account's role requires passkeys and it has one (a person
-    who has none yet signs in with TOTP and is then led to register one)."""
-    return not (passkeys.passkey_required(db.session, staff)
+    who has none yet signs in with TOTP and is then led to register one), and always where
+    passkeys are not set up (any more)."""
+    return not (RelyingParty.from_config(candor().config) is not None
+                and passkeys.passkey_required(db.session, staff)
                 and passkeys.has_passkey(db.session, staff))
 
 
