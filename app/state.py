@@ -53,14 +53,14 @@ class Candor:
 
     def take_rate_limit(self, session: DbSession, kind: str) -> None:
         """Count one anonymous event of ``kind`` ("submission", "codename" or
-        "passkey_challenge") with every node's,
+        "passkey") with every node's,
         and commit ``session``'s transaction with it (what it holds is kept with the count);
         raise RateLimited, having rolled it back, when there are too many."""
         from app.rate_limit import GlobalRateLimit, RateLimited
 
         limit = {"submission": self.config.submissions_per_minute,
                  "codename": self.config.codename_attempts_per_minute,
-                 "passkey_challenge": self.config.passkey_challenges_per_minute}[kind]
+                 "passkey": self.config.passkey_challenges_per_minute}[kind]
         try:
             GlobalRateLimit(kind, limit).take(session, time.time())
         except RateLimited:

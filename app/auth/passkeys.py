@@ -56,7 +56,7 @@ def sign_in_options() -> Response:
     for every visitor."""
     options = passkeys.assertion_options(db.session, relying_party(), passkeys.SIGN_IN, None,
                                          None)
-    candor().take_rate_limit(db.session, "passkey_challenge")  # commits the challenge with it
+    candor().take_rate_limit(db.session, "passkey")  # commits the challenge with it
     return jsonify(options=options)
 
 
