@@ -52,9 +52,9 @@ class Candor:
         return SpentChallenges(session)
 
     def take_rate_limit(self, session: DbSession, kind: str) -> None:
-        """Count one anonymous event of ``kind`` ("submission", "codename" or
-        "passkey") with every node's,
-        and commit ``session``'s transaction with it (what it holds is kept with the count);
+        """Count one anonymous event of ``kind`` ("submission", "codename" or "passkey", a
+        passkey sign-in challenge) with every node's, and commit ``session``'s transaction
+        with it (what it holds is kept with the count);
         raise RateLimited, having rolled it back, when there are too many."""
         from app.rate_limit import GlobalRateLimit, RateLimited
 
