@@ -3,7 +3,9 @@ domain: CTAP2, internal transport, resident keys, user verification, and the PRF
 which Debian Chromium 156 supports: ``hasPrf``), against Candor's real server: register a passkey
 in the page, sign in with password and passkey, step up before revealing a reporter's identity,
 unlock the private key with the passkey's PRF output and decrypt a case, remove the passkey, and
-recover after losing every passkey. An assertion made on another origin, by a second virtual
+recover after losing every passkey; several passkeys, one without PRF; and, for someone with no
+passkey, the step-up as a TOTP code (in the page before sharing, on the step-up page before
+disabling staff). An assertion made on another origin, by a second virtual
 authenticator on a second loopback site, is refused."""
 
 from __future__ import annotations
@@ -242,14 +244,54 @@ def test_recover_after_losing_every_passkey(
     key_unlocked(page)  # the password copy of the same key pair
 
 
-def test_a_passkey_without_prf_signs_in_but_does_not_unlock(
+def test_several_passkeys_one_without_prf(
         page: Any, live_server: str, app: Flask, rso: Account) -> None:
-    add_authenticator(page, prf=False)
+    """An old security key without PRF signs in but holds no copy of the key; a second
+    passkey, on a device with PRF, does; both are listed."""
+    cdp, old_key = add_authenticator(page, prf=False)
     sign_in_with_password(page, live_server, rso, app)
     add_passkey(page, live_server, "old key")
     expect(page.locator("#passkey-list .passkey-prf")).to_have_text("no")
     page.goto(live_server + "/staff/")
     expect(page.locator("#passkey-unlock")).to_have_count(0)
+
+    cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": old_key})
+    add_authenticator(page)
+    add_passkey(page, live_server, "new laptop")
+    names = page.locator("#passkey-list .passkey-name").evaluate_all(
+        "(inputs) => inputs.map((input) => input.value)")
+    assert names == ["old key", "new laptop"]
+    expect(page.locator("#passkey-list .passkey-prf")).to_have_text(["no", "yes"])
+    page.goto(live_server + "/staff/")
+    expect(page.locator("#passkey-unlock")).to_have_count(1)
+
+
+@pytest.fixture
+def people(staff: StaffLogin) -> dict[str, Account]:
+    return {name: staff.create(name, role) for name, role in (
+        ("rso1", Role.RSO), ("rso2", Role.RSO), ("exec1", Role.EXECUTIVE),
+        ("board1", Role.BOARD))}
+
+
+def test_sharing_past_the_window_asks_for_a_code_in_the_page(
+        page: Any, live_server: str, app: Flask, people: dict[str, Account]) -> None:
+    """Without a passkey, the step-up before sharing is a TOTP code the page asks for; the
+    share then goes through, and the trail records the confirmation."""
+    rso1 = people["rso1"]
+    sign_in_with_password(page, live_server, rso1, app)
+    key_unlocked(page)
+    page.goto(live_server + "/staff/cases/new")
+    page.select_option("#new-category", "weights-security")
+    page.fill("#new-text", "Weights were copied to an unmanaged laptop.")
+    page.click("#new-case-form button[type=submit]")
+    page.wait_for_url("**/staff/cases/C-*")
+    stale(app, rso1)
+    page.select_option("#share-person", label="exec1")
+    page.click("#share-form button[type=submit]")
+    page.fill("#step-up-code", fresh_code(app, rso1))
+    page.click("#step-up-dialog button[type=submit]")
+    expect(page.locator("#case-members")).to_contain_text("exec1", timeout=30_000)
+    assert ("auth.step_up", '{"method":"totp"}') in trail(app)
 
 
 class _PhishingSite(BaseHTTPRequestHandler):
