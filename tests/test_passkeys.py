@@ -477,3 +477,14 @@ def test_a_role_requirement_shuts_nobody_out_where_passkeys_are_off(
     off_client = off.test_client()
     StaffLogin(off).login(off_client, rso, totp=code(app, rso))
     assert off_client.get("/staff/").status_code == 200
+
+
+@pytest.mark.parametrize("target", ["https://evil.example", "//evil.example", "/\\evil.example",
+                                    "javascript:alert(1)", "/\t/evil.example"])
+def test_the_step_up_page_returns_only_to_this_site(
+        client: FlaskClient, staff: StaffLogin, rso: Account, target: str) -> None:
+    staff.login(client, rso)
+    page = client.get("/auth/step-up", query_string={"next": target}).get_data(as_text=True)
+    assert 'data-next="/staff/"' in page
+    assert 'data-next="/staff/admin/staff"' in client.get(
+        "/auth/step-up?next=/staff/admin/staff").get_data(as_text=True)

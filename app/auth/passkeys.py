@@ -4,6 +4,7 @@ output (crypto/SPEC.md 8.12). The browser side is app/static/js/staff-passkeys.j
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Response, abort, jsonify, render_template, request, url_for
@@ -20,6 +21,8 @@ from app.state import candor
 from crypto.keys import PASSKEY_PRF_INPUT
 
 MAX_CREDENTIAL_JSON = 16 * 1024
+# "/x", never "//host" or "/\host", which browsers read as another site.
+_LOCAL_PATH = re.compile(r"/(?![/\\])[^\s\\]{0,500}")
 
 
 def relying_party() -> RelyingParty:
@@ -188,7 +191,7 @@ def remove(principal: SessionPrincipal, passkey_id: int) -> tuple[Response, int]
 @staff_required(Permission.VIEW_OWN_ACCOUNT)
 def step_up(principal: SessionPrincipal) -> str:
     next_url = request.args.get("next", "")
-    if not next_url.startswith("/") or next_url.startswith("//"):
+    if not _LOCAL_PATH.fullmatch(next_url):  # only a path on this site: no open redirect
         next_url = url_for("staff.home")
     return render_template("auth/step_up.html", principal=principal, next_url=next_url,
                            has_passkey=passkeys.has_passkey(db.session, principal.staff),
