@@ -488,3 +488,41 @@ def test_the_step_up_page_returns_only_to_this_site(
     assert 'data-next="/staff/"' in page
     assert 'data-next="/staff/admin/staff"' in client.get(
         "/auth/step-up?next=/staff/admin/staff").get_data(as_text=True)
+
+
+def test_a_key_copy_is_kept_and_handed_out_only_against_that_passkey(
+        app: Flask, client: FlaskClient, staff: StaffLogin, rso: Account) -> None:
+    """The second-touch path (an authenticator that gives its PRF output only to assertions):
+    the copy is stored with an assertion by that passkey, and /auth/passkeys/unlock hands it
+    out only for an assertion by that same passkey, with user verification."""
+    staff.login(client, rso)
+    first, second = SoftwareAuthenticator(), SoftwareAuthenticator()
+    ids = [register(client, a, name).get_json()["id"] for a, name in ((first, "a"), (second, "b"))]
+    wrapped = keys.wrap_private_key(keys.StaffKeyPair.generate(), keys.passkey_unwrap_key(
+        first.credential_id, bytes(32)), str(rso.id))
+    body = {"prf_wrapped_private_key": base64.b64encode(wrapped).decode()}
+
+    def unlock_options() -> dict[str, Any]:
+        return post(client, "/auth/passkeys/options", {"purpose": "unlock"}).get_json()["options"]
+
+    wrong = post(client, f"/auth/passkeys/{ids[0]}/unlock-copy",
+                 {**body, "credential": second.get(unlock_options(), ORIGIN)})
+    assert wrong.status_code == 400  # the other passkey's assertion
+    stored = post(client, f"/auth/passkeys/{ids[0]}/unlock-copy",
+                  {**body, "credential": first.get(unlock_options(), ORIGIN)})
+    assert stored.status_code == 200, stored.get_json()
+
+    none = post(client, "/auth/passkeys/unlock", {"credential": second.get(unlock_options(),
+                                                                             ORIGIN)})
+    assert none.status_code == 409 and none.get_json()["error"] == "no_unlock_copy"
+    assert post(client, "/auth/passkeys/unlock", {"credential": first.get(
+        unlock_options(), ORIGIN, uv=False)}).status_code == 401
+    answer = post(client, "/auth/passkeys/unlock", {"credential": first.get(unlock_options(),
+                                                                              ORIGIN)})
+    assert answer.status_code == 200
+    assert base64.b64decode(answer.get_json()["wrapped_private_key"]) == wrapped
+    assert base64.b64decode(answer.get_json()["credential_id"]) == first.credential_id
+    # a step-up challenge is not an unlock challenge
+    options = post(client, "/auth/passkeys/options", {"purpose": "step_up"}).get_json()["options"]
+    assert post(client, "/auth/passkeys/unlock", {"credential": first.get(options, ORIGIN)}
+                ).status_code == 401
