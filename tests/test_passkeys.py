@@ -331,6 +331,7 @@ def test_a_role_can_be_required_to_use_passkeys(
                                                              "roles": ["rso"]})
     assert saved.status_code == 302
     assert "staff.passkey_requirement_changed" in audit_actions(app)
+    assert admin_client.get("/staff/admin/passkeys").get_data(as_text=True).count("checked") == 1
 
     # without a passkey yet: TOTP signs in, and every other page leads to registering one
     staff.login(client, rso)
@@ -340,6 +341,8 @@ def test_a_role_can_be_required_to_use_passkeys(
     authenticator = SoftwareAuthenticator()
     assert register(client, authenticator).status_code == 201
     assert client.get("/staff/").status_code == 200
+    listing = admin_client.get("/staff/admin/staff").get_data(as_text=True)
+    assert "<td>rso-passkey</td>" in listing and "<td>1</td>" in listing
 
     # with one, TOTP alone no longer signs in; the passkey does
     refused = staff.post_login(app.test_client(), rso)

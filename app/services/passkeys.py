@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, func, select, update
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -165,6 +165,13 @@ def _raw_id(credential: dict[str, Any]) -> bytes:
 def list_passkeys(session: DbSession, staff: StaffUser) -> list[StaffPasskey]:
     return list(session.scalars(select(StaffPasskey).where(StaffPasskey.staff_id == staff.id)
                                 .order_by(StaffPasskey.created_at, StaffPasskey.id)))
+
+
+def passkey_counts(session: DbSession) -> dict[int, int]:
+    """How many passkeys each staff member has (those with none are absent)."""
+    rows = session.execute(select(StaffPasskey.staff_id, func.count())
+                           .group_by(StaffPasskey.staff_id))
+    return {int(staff_id): int(count) for staff_id, count in rows}
 
 
 def has_passkey(session: DbSession, staff: StaffUser) -> bool:

@@ -82,6 +82,7 @@ def _admin_page(principal: SessionPrincipal, invite_form: InviteStaffForm,
     return render_template(
         "staff/admin_staff.html", principal=principal, people=people, form=FlaskForm(),
         invite_form=invite_form, invitation_url=invitation_url, fingerprint=fingerprint,
+        passkey_counts=passkeys.passkey_counts(db.session),
     ), status
 
 
