@@ -23,6 +23,8 @@ from app.config import Config, ConfigError
 from app.extensions import db
 from app.models import AuditEntry, StaffPasskey, StaffSession, StaffUser, WebAuthnChallenge, utcnow
 from app.roles import Role
+from app.services import passkeys
+from app.services.passkeys import EXPIRED
 from app.state import state_of
 from crypto import keys
 from tests.conftest import make_config
@@ -388,8 +390,6 @@ def test_recovery_after_losing_every_passkey(
 
 
 def passkeys_service_require(session: Any, role: Role) -> None:
-    from app.services import passkeys
-
     admin = session.scalars(select(StaffUser)).first()
     passkeys.set_role_requirement(session, role, True, admin)
     session.commit()
@@ -529,3 +529,20 @@ def test_a_key_copy_is_kept_and_handed_out_only_against_that_passkey(
     options = post(client, "/auth/passkeys/options", {"purpose": "step_up"}).get_json()["options"]
     assert post(client, "/auth/passkeys/unlock", {"credential": first.get(options, ORIGIN)}
                 ).status_code == 401
+
+
+def test_a_refused_registration_adds_nothing_and_its_answer_is_spent(
+        app: Flask, client: FlaskClient, staff: StaffLogin, rso: Account) -> None:
+    staff.login(client, rso)
+    options = post(client, "/auth/passkeys/options", {"purpose": "register"}).get_json()["options"]
+    credential = SoftwareAuthenticator().create(options, ORIGIN, uv=False)
+    malformed = base64.b64encode(b"\x02" + bytes(72)).decode()
+    assert post(client, "/auth/passkeys", {"credential": credential, "name": "x",
+                                           "prf_wrapped_private_key": malformed}
+                ).status_code == 400
+    assert post(client, "/auth/passkeys", {"credential": credential, "name": "x"}
+                ).status_code == 400  # no user verification
+    refused = post(client, "/auth/passkeys", {"credential": credential, "name": "x"})
+    assert refused.get_json()["message"] == EXPIRED
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StaffPasskey)) == 0

@@ -118,12 +118,9 @@ def register(principal: SessionPrincipal) -> tuple[Response, int] | Response:
     try:
         passkey = passkeys.register(db.session, relying_party(), principal.staff,
                                     principal.session, credential_field(data),
-                                    text_field(data, "name", 200))
-        if wrapped is not None:
-            passkeys.store_prf_wrap(passkey, wrapped)
+                                    text_field(data, "name", 200), wrapped)
     except PasskeyRefused as error:
-        db.session.rollback()
-        return refused(error)
+        return refused(error)  # a checked answer's challenge stays used
     audit.record(db.session, "auth.passkey_registered", actor=audit.actor_for(principal.staff),
                  detail={"passkey_id": passkey.id, "prf_unlock": wrapped is not None})
     db.session.commit()

@@ -215,9 +215,13 @@ def _check_prf_wrap(wrapped: bytes | None) -> bytes | None:
 
 
 def register(session: DbSession, rp: RelyingParty, staff: StaffUser, staff_session: StaffSession,
-             credential: dict[str, Any], name: str) -> StaffPasskey:
-    """Verify a new credential against its challenge and keep it."""
+             credential: dict[str, Any], name: str, prf_wrapped: bytes | None = None
+             ) -> StaffPasskey:
+    """Verify a new credential against its challenge and keep it, with the copy of the private
+    key wrapped under its PRF output if the page made one (SPEC 8.12). Nothing is added unless
+    all of it is right."""
     name = _check_name(name)
+    prf_wrapped = _check_prf_wrap(prf_wrapped)
     expected = _claim_challenge(session, _client_data(credential), REGISTER,
                                 session_hash(staff_session))
     try:
@@ -231,7 +235,8 @@ def register(session: DbSession, rp: RelyingParty, staff: StaffUser, staff_sessi
         raise PasskeyRefused("This passkey is registered already.")
     passkey = StaffPasskey(staff_id=staff.id, credential_id=verified.credential_id,
                            public_key=verified.credential_public_key,
-                           sign_count=verified.sign_count, name=name)
+                           sign_count=verified.sign_count, name=name,
+                           prf_wrapped_private_key=prf_wrapped)
     session.add(passkey)
     session.flush()
     return passkey
