@@ -1,0 +1,118 @@
+"""Cleaning documents before encryption (candor_reporter/documents.py): the shared vectors in
+Python and in Chromium (app/browser/documents.js), and hostile files refused with a clear
+message."""
+
+from __future__ import annotations
+
+import base64
+import io
+import zipfile
+from typing import Any
+
+import pytest
+
+from candor_reporter import metadata
+from candor_reporter.documents import MAX_ENTRIES, clean_document
+from candor_reporter.metadata import MetadataError
+from tests.support.cleaning import VECTORS, check_cleaned, planted, searchable
+
+IDS = [v["file"] for v in VECTORS]
+
+
+@pytest.mark.parametrize("case", VECTORS, ids=IDS)
+def test_each_vector_has_its_metadata_planted(case: dict[str, Any]) -> None:
+    text = searchable(planted(case["file"]))
+    assert [s for s in case["gone"] if s not in text] == []
+
+
+@pytest.mark.parametrize("case", VECTORS, ids=IDS)
+def test_the_python_cleaner_runs_the_vectors(case: dict[str, Any]) -> None:
+    cleaned = clean_document(io.BytesIO(planted(case["file"])))
+    assert cleaned is not None
+    data, report = cleaned
+    check_cleaned(case, data, dict(report.removed), report.kept)
+
+
+@pytest.mark.parametrize("case", VECTORS, ids=IDS)
+def test_the_streaming_stripper_cleans_documents_given_in_pieces(case: dict[str, Any]) -> None:
+    data = planted(case["file"])
+    stripper = metadata.SniffingStripper()
+    out = b"".join(stripper.update(data[i:i + 100]) for i in range(0, len(data), 100))
+    out += stripper.finish()
+    assert stripper.cleaned and stripper.report is not None
+    check_cleaned(case, out, dict(stripper.report.removed), stripper.report.kept)
+
+
+def test_a_zip_that_is_no_office_document_passes_through() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("notes.txt", "Written by Planted Person")
+    stripper = metadata.SniffingStripper()
+    out = stripper.update(buffer.getvalue()) + stripper.finish()
+    assert out == buffer.getvalue() and not stripper.cleaned and stripper.report is None
+
+
+def _zip(entries: list[tuple[str, bytes]], zeros: int = 0) -> bytes:
+    """A zip of ``entries``, and of ``zeros`` MiB of zeros written a MiB at a time."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            archive.writestr(name, data)
+        if zeros:
+            with archive.open("word/media/huge.bin", "w", force_zip64=True) as huge:
+                for _ in range(zeros):
+                    huge.write(bytes(1024**2))
+    return buffer.getvalue()
+
+
+HOSTILE = {
+    "a zip bomb": (_zip([("[Content_Types].xml", b"<Types/>")], zeros=1100), "expands to more"),
+    "too many parts": (_zip([("[Content_Types].xml", b"<Types/>")]
+                            + [(f"p{i}", b"") for i in range(MAX_ENTRIES + 1)]), "more than"),
+    "an XML bomb": (_zip([("[Content_Types].xml",
+                           b'<!DOCTYPE t [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+                           b"<t>&b;&b;&b;</t>")]), "declares a DTD"),
+    "broken XML": (_zip([("[Content_Types].xml", b"<Types>")]), "not well-formed"),
+    "a damaged zip": (b"PK\x03\x04" + bytes(100), "damaged"),
+    "a damaged PDF": (b"%PDF-1.7\n" + b"garbage " * 20, "could not be read"),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_documents_are_refused_with_a_clear_message(name: str) -> None:
+    data, words = HOSTILE[name]
+    with pytest.raises(MetadataError, match=words):
+        metadata.strip(data)
+
+
+@pytest.mark.browser
+def test_the_browser_cleaner_runs_the_same_vectors(page: Any, live_server: str) -> None:
+    page.goto(live_server + "/")
+    inputs = [{"file": v["file"], "data": base64.b64encode(planted(v["file"])).decode()}
+              for v in VECTORS]
+    results = page.evaluate(RUN_IN_BROWSER, inputs)
+    for case, result in zip(VECTORS, results, strict=True):
+        assert result["reopened"], case["file"]
+        check_cleaned(case, base64.b64decode(result["data"]), result["removed"], result["kept"])
+
+
+RUN_IN_BROWSER = r"""
+async (inputs) => {
+  const metadata = await import("/static/js/metadata.js");
+  const fromB64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  const toB64 = (bytes) => {
+    let text = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) {
+      text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    }
+    return btoa(text);
+  };
+  const out = [];
+  for (const input of inputs) {
+    const { data, report } = await metadata.cleanDocument(fromB64(input.data));
+    const reopened = await metadata.reopens(data);
+    out.push({ data: toB64(data), removed: report.removed, kept: report.kept, reopened });
+  }
+  return out;
+}
+"""
