@@ -96,8 +96,8 @@ class CleaningReport:
 
     def summary(self) -> str:
         """One line for the reporter, e.g. "removed: earlier versions (2), ...; kept: ..."."""
-        removed = ", ".join(f"{REMOVED_LABELS[key]} ({count})"
-                            for key, count in self.removed.items() if count)
+        removed = ", ".join(f"{label} ({self.removed[key]})"
+                            for key, label in REMOVED_LABELS.items() if self.removed[key])
         kept = "; ".join(KEPT_LABELS[key] for key in self.kept)
         return f"removed: {removed or 'nothing was found'}; kept: {kept}"
 
@@ -115,7 +115,9 @@ def clean_document(source: io.BytesIO) -> tuple[bytes, CleaningReport] | None:
     """The whole file in ``source`` cleaned, with its report; None for a zip that is no office
     document or a file of another format (it is sent as it is, with the warning for other
     formats). Raises ``MetadataError``. ``source`` is read in place, not copied."""
-    kind = document_kind(source.getbuffer()[:8].tobytes())
+    source.seek(0)
+    kind = document_kind(source.read(8))
+    source.seek(0)
     if kind == "pdf":
         return clean_pdf(source)
     if kind == "zip":
@@ -200,7 +202,7 @@ def _clean_pdf_dictionary(obj: pikepdf.Dictionary | pikepdf.Stream, report: Clea
     if isinstance(action, pikepdf.Dictionary) and str(action.get("/S")) in _RUNNING_ACTIONS:
         del obj["/A"]
         report.removed["scripts"] += 1
-    if str(obj.get("/Type")) == "/Annot" or "/Subtype" in obj and "/Rect" in obj:
+    if str(obj.get("/Type")) == "/Annot" or ("/Subtype" in obj and "/Rect" in obj):
         dated = False
         for key in ("/T", "/M", "/CreationDate"):
             if key in obj:
@@ -237,16 +239,20 @@ CHANGE_ELEMENTS = frozenset({"ins", "del", "moveFrom", "moveTo", "rPrChange", "p
                              "customXmlMoveFromRangeStart", "customXmlMoveToRangeStart"})
 
 
-def _local(name: str) -> str:
-    return name.rpartition("}")[2]
+def _local(name: str | bytes) -> str:
+    return str(name).rpartition("}")[2]
 
 
-def _namespace(name: str) -> str:
-    return name[1:].partition("}")[0] if name.startswith("{") else ""
+def _namespace(name: str | bytes) -> str:
+    text = str(name)
+    return text[1:].partition("}")[0] if text.startswith("{") else ""
 
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                           huge_tree=False, remove_blank_text=False)
+
+
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
 
 def parse_xml(data: bytes, name: str) -> etree._ElementTree:
@@ -257,7 +263,7 @@ def parse_xml(data: bytes, name: str) -> etree._ElementTree:
         tree = etree.parse(io.BytesIO(data), _PARSER)
     except etree.XMLSyntaxError:
         raise MetadataError(f"{name} is not well-formed XML") from None
-    if tree.docinfo.doctype:
+    if _DOCTYPE.search(data) or tree.docinfo.internalDTD is not None:
         raise MetadataError(f"{name} declares a DTD, which office documents never do")
     return tree
 
@@ -368,7 +374,7 @@ class _PackageCleaner:
             tree = parse_xml(self.package.read(name), name)
             self.clean_xml(name, tree)
             target.writestr(info, serialize_xml(tree))
-        elif name.lower().endswith((".jpeg", ".jpg", ".png")) and "media/" in name.lower() \
+        elif (name.lower().endswith((".jpeg", ".jpg", ".png")) and "media/" in name.lower()) \
                 or name.startswith("Pictures/"):
             image = self.package.read(name)
             target.writestr(info, self._image(name, image))

@@ -140,14 +140,20 @@ def docx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
         'relationships/image" Target="media/image1.png"/>'
         '<Relationship Id="rId4" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
         'relationships/settings" Target="settings.xml"/></Relationships>')
-    entries = common_parts(
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml", main,
-        '<Override PartName="/word/comments.xml" ContentType="application/vnd.openxmlformats-'
-        'officedocument.wordprocessingml.comments+xml"/>') + [
-        (main, document.encode()), ("word/_rels/document.xml.rels", rels.encode()),
-        ("word/comments.xml", comments.encode()), ("word/people.xml", people.encode()),
+    entries = [
+        *common_parts(
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+            main,
+            '<Override PartName="/word/comments.xml" ContentType="application/vnd.'
+            'openxmlformats-officedocument.wordprocessingml.comments+xml"/>',
+        ),
+        (main, document.encode()),
+        ("word/_rels/document.xml.rels", rels.encode()),
+        ("word/comments.xml", comments.encode()),
+        ("word/people.xml", people.encode()),
         ("word/settings.xml", settings.encode()),
-        ("word/media/image1.png", png_with_text(b"PLANTED-IMAGE-TEXT"))]
+        ("word/media/image1.png", png_with_text(b"PLANTED-IMAGE-TEXT")),
+    ]
     expect = {
         "gone": [*COMMON_GONE, "Planted Changer", "Planted Deleter", "Planted Commenter", "PCX",
                  "Planted Person", "planted.person@example.org", "00A1B2C3", "00D4E5F6",
@@ -192,13 +198,19 @@ def xlsx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
         '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
         'relationships/printerSettings" Target="../printerSettings/printerSettings1.bin"/>'
         '</Relationships>')
-    entries = common_parts(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml", main) + [
-        (main, workbook.encode()), ("xl/_rels/workbook.xml.rels", workbook_rels.encode()),
+    entries = [
+        *common_parts(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+            main,
+        ),
+        (main, workbook.encode()),
+        ("xl/_rels/workbook.xml.rels", workbook_rels.encode()),
         ("xl/worksheets/sheet1.xml", sheet.encode()),
         ("xl/worksheets/_rels/sheet1.xml.rels", sheet_rels.encode()),
-        ("xl/comments1.xml", comments.encode()), ("xl/persons/person.xml", persons.encode()),
-        ("xl/printerSettings/printerSettings1.bin", b"PLANTED-PRINTER\\\\printserver\\planted")]
+        ("xl/comments1.xml", comments.encode()),
+        ("xl/persons/person.xml", persons.encode()),
+        ("xl/printerSettings/printerSettings1.bin", b"PLANTED-PRINTER\\\\printserver\\planted"),
+    ]
     expect = {
         "gone": [*COMMON_GONE, "Planted Sheet Author", "Planted Threaded Person",
                  "planted.threaded@example.org", "PLANTED-PRINTER", "printerSettings1.bin"],
@@ -219,11 +231,16 @@ def pptx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
     comments = XML + (f'<p:cmLst {ns}><p:cm authorId="0" dt="2024-03-14T15:09:26.000" idx="1">'
                       '<p:pos x="10" y="10"/><p:text>Slide comment remains</p:text></p:cm>'
                       '</p:cmLst>')
-    entries = common_parts(
-        "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
-        main) + [(main, presentation.encode()), ("ppt/commentAuthors.xml", authors.encode()),
-                 ("ppt/comments/comment1.xml", comments.encode()),
-                 ("ppt/vbaProject.bin", b"macro code")]
+    entries = [
+        *common_parts(
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
+            main,
+        ),
+        (main, presentation.encode()),
+        ("ppt/commentAuthors.xml", authors.encode()),
+        ("ppt/comments/comment1.xml", comments.encode()),
+        ("ppt/vbaProject.bin", b"macro code"),
+    ]
     expect = {
         "gone": [*COMMON_GONE, "Planted Presenter", "PPX", "2024-03-14T15:09:26.000"],
         "remain": ["Slide comment remains", "ppt/vbaProject.bin"],
