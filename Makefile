@@ -28,7 +28,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 # the compressed, versioned copy of app/static that the app serves (app/static_files.py; the app
 # builds it too at start-up if a static file changed since).
 $(VENDOR_FILES) &: node_modules/.package-lock.json $(BIN)/candor app/browser/noble-sodium.js \
-		app/browser/documents.js
+		app/static/js/bytes.js app/browser/documents.js
 	mkdir -p $(VENDOR)
 	cp node_modules/libsodium-sumo/dist/modules-sumo/libsodium-sumo.js $(VENDOR)/
 	cp node_modules/libsodium-wrappers-sumo/dist/modules-sumo/libsodium-wrappers.js $(VENDOR)/

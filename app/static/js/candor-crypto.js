@@ -19,6 +19,10 @@
 // strings of 1-128 printable ASCII characters without spaces; a non-negative integer is accepted
 // and used as its decimal string.
 
+import { joinBytes } from "./bytes.js";
+
+const concat = (...parts) => joinBytes(parts);
+
 // ---------------------------------------------------------------------------------------------
 // Errors (SPEC.md section 10): `name` equals the Python class name.
 
@@ -102,17 +106,6 @@ export function fromHex(text) {
   return S().from_hex(text);
 }
 
-/** Standard base64 with padding (as the API speaks it). */
-export function toBase64(bytes) {
-  const lib = S();
-  return lib.to_base64(bytes, lib.base64_variants.ORIGINAL);
-}
-
-export function fromBase64(text) {
-  const lib = S();
-  return lib.from_base64(text, lib.base64_variants.ORIGINAL);
-}
-
 /** Unkeyed BLAKE2b-256 (the anti-abuse puzzle's hash). */
 export function blake2b256(bytes) {
   return S().crypto_generichash(32, bytes, null);
@@ -130,16 +123,6 @@ export function utf8Decode(bytes) {
   } catch {
     throw new MalformedInput("text is not valid UTF-8");
   }
-}
-
-function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 const u8 = (n) => Uint8Array.of(n);

@@ -12,6 +12,8 @@
 // about it before anything is sent. Other formats cannot be cleaned and pass through unchanged,
 // with a warning. What the reporter reads about cleaning is all here (NOTES and the labels).
 
+import { joinBytes as join } from "./bytes.js";
+
 export const JPEG_MAGIC = Uint8Array.of(0xff, 0xd8, 0xff);
 export const PNG_MAGIC = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 export const SNIFF_BYTES = 8;
@@ -61,16 +63,6 @@ class Buffer {
   }
   drop(n) { this.bytes = this.bytes.subarray(n); }
   clear() { this.bytes = new Uint8Array(0); }
-}
-
-function join(parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 const ascii = (bytes) => String.fromCharCode(...bytes);
