@@ -34,6 +34,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -118,10 +119,18 @@ def clean_document(source: io.BytesIO) -> tuple[bytes, CleaningReport] | None:
     source.seek(0)
     kind = document_kind(source.read(8))
     source.seek(0)
-    if kind == "pdf":
-        return clean_pdf(source)
-    if kind == "zip":
-        return clean_package(source)
+    try:
+        if kind == "pdf":
+            return clean_pdf(source)
+        if kind == "zip":
+            return clean_package(source)
+    except (ValueError, TypeError, KeyError, IndexError, RuntimeError, OSError, zlib.error,
+            etree.LxmlError) as error:
+        if isinstance(error, MetadataError):
+            raise
+        # A hostile file reaching a corner of a library: still a clear refusal, never a crash.
+        raise MetadataError(f"the document could not be read ({type(error).__name__})"
+                            ) from None
     return None
 
 
