@@ -38,7 +38,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, BinaryIO, Literal, cast
 
 import pikepdf
 from lxml import etree
@@ -148,15 +148,48 @@ def earlier_versions(source: io.BytesIO) -> int:
     return max(0, ends - 1 - (1 if linearized else 0))
 
 
+class _SharingStream(io.RawIOBase):
+    """A BytesIO behind methods written in Python. qpdf holds the GIL while it works and calls
+    back for each read and write; a call into BytesIO's C methods gives no other thread a turn,
+    so a 200 MB PDF kept the server's process silent for 13 s, long enough for its supervisor
+    to take it for hung and kill it. Python bytecode between the calls lets the GIL pass."""
+
+    def __init__(self, inner: io.BytesIO) -> None:
+        super().__init__()
+        self._inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._inner.readinto(buffer)
+
+    def write(self, data: Any) -> int:
+        return self._inner.write(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._inner.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._inner.tell()
+
+
 def clean_pdf(source: io.BytesIO) -> tuple[bytes, CleaningReport]:
     report = CleaningReport("pdf")
     report.removed["earlier-versions"] = earlier_versions(source)
     source.seek(0)
     try:
-        with pikepdf.open(source) as pdf:
+        with pikepdf.open(cast(BinaryIO, _SharingStream(source))) as pdf:
             _clean_pdf_objects(pdf, report)
             out = io.BytesIO()
-            pdf.save(out, deterministic_id=True, fix_metadata_version=False,
+            pdf.save(cast(BinaryIO, _SharingStream(out)), deterministic_id=True,
+                     fix_metadata_version=False,
                      object_stream_mode=pikepdf.ObjectStreamMode.preserve)
     except pikepdf.PasswordError:
         raise MetadataError("the PDF is protected by a password, so it cannot be cleaned; "
