@@ -17,7 +17,7 @@ fails before that, ``discard`` removes every blob the request wrote.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -27,10 +27,12 @@ from app.models import Attachment, Case, today
 from app.services import attachments
 from app.services.blobs import Blobs
 from candor_reporter import protocol
-from candor_reporter.documents import CleaningReport
 from candor_reporter.metadata import MetadataError, SniffingStripper, pieces
 from crypto.envelope import CaseKey
 from crypto.stream import HEADER_SIZE, FileKey, StreamEncryptor
+
+if TYPE_CHECKING:  # pikepdf and lxml load with the first document, not with every worker
+    from candor_reporter.documents import CleaningReport
 
 MAX_FILES = 10
 # What the parser may read for one of these pages beyond the files: the text fields and the
