@@ -12,6 +12,9 @@ from typing import Any
 
 import pikepdf
 from lxml import etree
+from PIL import Image
+
+from candor_reporter.metadata import sniff, strip
 
 VECTORS_DIR = Path(__file__).resolve().parent.parent / "vectors" / "cleaning"
 VECTORS: list[dict[str, Any]] = json.loads(
@@ -31,7 +34,10 @@ def searchable(data: bytes) -> str:
     decoded stream, for a zip each entry's name and expanded content. Opening it proves it
     still parses."""
     parts = [data.decode("latin-1")]
-    if data.startswith(b"%PDF-"):
+    if sniff(data[:8]) in ("jpeg", "png"):
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()  # still decodes
+    elif data.startswith(b"%PDF-"):
         with pikepdf.open(io.BytesIO(data)) as pdf:
             parts.append(repr(pdf.trailer))
             for obj in pdf.objects:
@@ -58,3 +64,17 @@ def check_cleaned(case: dict[str, Any], cleaned: bytes, removed: dict[str, int],
     assert [s for s in case["remain"] if s not in text] == []
     assert sorted(k for k, n in removed.items() if n) == sorted(case["removed"])
     assert sorted(kept) == sorted(case["kept"])
+
+
+def python_clean(data: bytes) -> tuple[bytes, dict[str, int], list[str]]:
+    """The Python cleaner on a vector: documents with their report; images with theirs, which
+    says only whether anything was removed."""
+    from candor_reporter.documents import clean_document
+
+    if sniff(data[:8]) in ("jpeg", "png"):
+        cleaned = strip(data)
+        return cleaned, {"image-metadata": int(cleaned != data)}, []
+    result = clean_document(io.BytesIO(data))
+    assert result is not None
+    out, report = result
+    return out, dict(report.removed), report.kept

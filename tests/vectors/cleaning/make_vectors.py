@@ -9,13 +9,20 @@ bytes. Every planted value contains ``PLANTED`` or a name below; the ``gone`` li
 
 from __future__ import annotations
 
+import io
 import json
 import struct
+import sys
 import zipfile
 import zlib
 from pathlib import Path
 
+import pikepdf
+
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[2]))
+from tests.support.images import GPS_MARK, TEXT_MARK, handmade_jpeg  # noqa: E402
+
 DATE = (2024, 3, 14, 15, 9, 26)  # a recognisable edit time, planted in every zip entry
 
 
@@ -397,6 +404,29 @@ def pdf() -> tuple[bytes, dict[str, object]]:
     return data, expect
 
 
+def pdf_with_object_streams(data: bytes, expect: dict[str, object]
+                            ) -> tuple[bytes, dict[str, object]]:
+    """The same document as most writers save it now: objects packed in compressed object
+    streams, a cross-reference stream, one revision (so no earlier text, and a new identifier)."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        out = io.BytesIO()
+        pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate,
+                 compress_streams=True, deterministic_id=True)
+    single = {"PLANTED-EARLIER-TEXT", "504c414e5445442d4944", "PLANTED-ID"}
+    gone = [g for g in expect["gone"] if g not in single]  # type: ignore[attr-defined]
+    removed = [r for r in expect["removed"] if r != "earlier-versions"]  # type: ignore[attr-defined]
+    return out.getvalue(), {**expect, "gone": gone, "removed": removed}
+
+
+def images() -> list[tuple[str, bytes, dict[str, object]]]:
+    """The image cleaner's vectors: it reports only whether it removed anything."""
+    png = png_with_text(TEXT_MARK)
+    expect = {"remain": [], "removed": ["image-metadata"], "kept": []}
+    return [("planted.jpg", handmade_jpeg(),
+             {**expect, "gone": [GPS_MARK.decode(), TEXT_MARK.decode(), "Exif", "trailer"]}),
+            ("planted.png", png, {**expect, "gone": [TEXT_MARK.decode(), "tEXt"]})]
+
+
 def main() -> None:
     vectors = []
     for name, build in (("planted.docx", docx), ("planted.xlsx", xlsx), ("planted.pptx", pptx),
@@ -406,9 +436,17 @@ def main() -> None:
         vectors.append({"file": name, **expect})
     data, expect = pdf()
     (HERE / "planted.pdf").write_bytes(data)
-    vectors.insert(0, {"file": "planted.pdf", **expect})
+    packed, packed_expect = pdf_with_object_streams(data, expect)
+    (HERE / "planted-object-streams.pdf").write_bytes(packed)
+    vectors[:0] = [{"file": "planted.pdf", **expect},
+                   {"file": "planted-object-streams.pdf", **packed_expect}]
+    for name, image, image_expect in images():
+        (HERE / name).write_bytes(image)
+        vectors.append({"file": name, **image_expect})
     description = ("Each input has planted metadata. After cleaning (candor_reporter/documents.py,"
-                   " app/browser/documents.js), no string of 'gone' may appear in the file, its "
+                   " app/browser/documents.js; images: the metadata.py and metadata.js "
+                   "strippers, whose report is image-metadata alone), no string of 'gone' may "
+                   "appear in the file, its "
                    "decompressed zip entries or PDF streams, or its entry names; every string of "
                    "'remain' must; the report's removed keys are 'removed' and its kept keys "
                    "'kept'. Made by make_vectors.py.")
