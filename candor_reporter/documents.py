@@ -71,6 +71,7 @@ REMOVED_LABELS = {
     "revision-ids": "editing session identifiers",
     "thumbnails": "thumbnails",
     "printer": "printer settings",
+    "template": "the template's location (it may hold a user name)",
     "earlier-versions": "earlier versions",
     "image-metadata": "image metadata",
 }
@@ -381,6 +382,7 @@ class _PackageCleaner:
         self.package = package
         self.report = CleaningReport(self.kind)
         self.dropped: set[str] = set()
+        self.prepared: dict[str, bytes] = {}  # parts cleaned ahead, by name
 
     def drops(self, name: str) -> str | None:
         """The report key under which an entry is left out, or None to keep it."""
@@ -392,12 +394,16 @@ class _PackageCleaner:
     def is_xml(self, name: str) -> bool:
         return name.endswith((".xml", ".rels"))
 
+    def prepare(self) -> None:
+        """Work that parts written earlier depend on (relationships, in a package)."""
+
     def run(self) -> bytes:
         for name in self.package.names:
             key = self.drops(name)
             if key is not None:
                 self.dropped.add(name)
                 self.report.removed[key] += 1
+        self.prepare()
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w") as target:
             for name in self.package.names:
@@ -412,6 +418,8 @@ class _PackageCleaner:
         info.external_attr = 0o644 << 16
         if name.endswith("/"):
             target.writestr(info, b"")
+        elif name in self.prepared:
+            target.writestr(info, self.prepared.pop(name))
         elif self.is_xml(name):
             tree = parse_xml(self.package.read(name), name)
             self.clean_xml(name, tree)
@@ -471,19 +479,21 @@ class _OoxmlCleaner(_PackageCleaner):
             self.report.keep("embedded-objects")
         return _ooxml_drop(name)
 
-    def run(self) -> bytes:
-        # Relationships to a dropped part go, and with them the references to their ids
-        # (a worksheet's page setup names its printer settings by relationship id).
+    def prepare(self) -> None:
+        # Relationships to a dropped part go, and so do the references to their ids in the
+        # part that holds them (a worksheet's page setup names its printer settings by id),
+        # whichever comes first in the zip: so every relationship part is cleaned first.
         self._removed_ids: dict[str, set[str]] = {}
-        return super().run()
+        for name in self.package.names:
+            if name.endswith(".rels") and name not in self.dropped:
+                tree = parse_xml(self.package.read(name), name)
+                self._clean_relationships(name, tree)
+                self.prepared[name] = serialize_xml(tree)
 
     def clean_xml(self, name: str, tree: etree._ElementTree) -> None:
         root = tree.getroot()
         if name == "[Content_Types].xml":
             self.remove_references(tree, "Override", "PartName")
-            return
-        if name.endswith(".rels"):
-            self._clean_relationships(name, tree)
             return
         if name in OOXML_PROPERTIES:
             for child in list(root):
@@ -497,10 +507,13 @@ class _OoxmlCleaner(_PackageCleaner):
         owner = folder + rels.removesuffix(".rels")
         removed: set[str] = set()
         for element in list(tree.iter(f"{{{NS_REL}}}Relationship")):
-            if element.get("TargetMode") == "External":
+            # A document's template is named by its path, which holds the user's name
+            # (C:\Users\<name>\AppData\...\Normal.dotm).
+            template = element.get("Type", "").endswith("/attachedTemplate")
+            if element.get("TargetMode") == "External" and not template:
                 continue
-            target = _resolve(folder, element.get("Target", ""))
-            if target in self.dropped:
+            if template or _resolve(folder, element.get("Target", "")) in self.dropped:
+                self.report.removed["template"] += template
                 removed.add(element.get("Id", ""))
                 parent = element.getparent()
                 if parent is not None:
@@ -513,6 +526,7 @@ class _OoxmlCleaner(_PackageCleaner):
         commented: set[int] = set()
         changes = 0
         people = name == "word/people.xml" or name.startswith(("xl/persons/", "ppt/authors"))
+        unreferenced: list[etree._Element] = []
         for element in tree.iter():
             if not isinstance(element.tag, str):
                 continue
@@ -531,6 +545,8 @@ class _OoxmlCleaner(_PackageCleaner):
                     rsids = True
                 elif _namespace(attribute) == NS_R and element.attrib[attribute] in removed_ids:
                     del element.attrib[attribute]
+                    if local == "attachedTemplate":  # nothing left of it
+                        unreferenced.append(element)
             if name == "ppt/commentAuthors.xml" and local == "cmAuthor":
                 element.set("name", "")
                 element.set("initials", "")
@@ -541,7 +557,7 @@ class _OoxmlCleaner(_PackageCleaner):
                 changes += 1
             elif named and not people:
                 commented.add(id(element))
-        for element in list(tree.iter(f"{{{NS_W}}}rsids", "{*}presenceInfo")):
+        for element in [*tree.iter(f"{{{NS_W}}}rsids", "{*}presenceInfo"), *unreferenced]:
             parent = element.getparent()
             if parent is not None:
                 parent.remove(element)

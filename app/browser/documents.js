@@ -327,8 +327,10 @@ class PackageCleaner {
     this.entries = entries;
     this.report = new Report(kind);
     this.dropped = new Set();
+    this.prepared = new Map(); // parts cleaned ahead, by name
   }
   isXml(entry) { return /\.(xml|rels)$/.test(entry); }
+  prepare() {}
   run() {
     for (const entry of this.names) {
       const key = this.drops(entry);
@@ -337,6 +339,7 @@ class PackageCleaner {
         this.report.add(key);
       }
     }
+    this.prepare();
     const files = {};
     for (const entry of this.names) {
       if (this.dropped.has(entry)) continue;
@@ -344,6 +347,8 @@ class PackageCleaner {
       const lowered = entry.toLowerCase();
       if (entry.endsWith("/")) {
         data = new Uint8Array(0);
+      } else if (this.prepared.has(entry)) {
+        data = this.prepared.get(entry);
       } else if (this.isXml(entry)) {
         const doc = parseXml(data, entry);
         this.cleanXml(entry, doc);
@@ -402,11 +407,20 @@ class OoxmlCleaner extends PackageCleaner {
     if (lowered.includes("/printersettings/")) return "printer";
     return null;
   }
+  // Relationships to a dropped part go, and so do the references to their ids in the part that
+  // holds them, whichever comes first in the zip: so every relationship part is cleaned first.
+  prepare() {
+    for (const entry of this.names) {
+      if (entry.endsWith(".rels") && !this.dropped.has(entry)) {
+        const doc = parseXml(this.entries[entry], entry);
+        this.cleanRelationships(entry, doc);
+        this.prepared.set(entry, serializeXml(doc));
+      }
+    }
+  }
   cleanXml(entry, doc) {
     if (entry === "[Content_Types].xml") {
       this.removeReferences(doc, "Override", "PartName");
-    } else if (entry.endsWith(".rels")) {
-      this.cleanRelationships(entry, doc);
     } else if (OOXML_PROPERTIES.has(entry)) {
       const root = doc.documentElement;
       for (const child of Array.from(root.childNodes)) {
@@ -423,8 +437,12 @@ class OoxmlCleaner extends PackageCleaner {
     const owner = folder + entry.slice(at + 6).replace(/\.rels$/, "");
     const removed = new Set();
     for (const element of elements(doc, NS_REL, "Relationship")) {
-      if (element.getAttribute("TargetMode") === "External") continue;
-      if (this.dropped.has(resolveTarget(folder, element.getAttribute("Target") ?? ""))) {
+      // A document's template is named by its path, which holds the user's name.
+      const template = (element.getAttribute("Type") ?? "").endsWith("/attachedTemplate");
+      if (element.getAttribute("TargetMode") === "External" && !template) continue;
+      if (template) this.report.add("template");
+      const target = resolveTarget(folder, element.getAttribute("Target") ?? "");
+      if (template || this.dropped.has(target)) {
         removed.add(element.getAttribute("Id") ?? "");
         remove(element);
       }
@@ -438,6 +456,7 @@ class OoxmlCleaner extends PackageCleaner {
     let rsids = false;
     let changes = 0;
     const commented = new Set();
+    const unreferenced = [];
     for (const element of Array.from(doc.getElementsByTagName("*"))) {
       const local = element.localName;
       let named = false;
@@ -454,6 +473,7 @@ class OoxmlCleaner extends PackageCleaner {
           rsids = true;
         } else if (attribute.namespaceURI === NS_R && removedIds.has(attribute.value)) {
           element.removeAttributeNode(attribute);
+          if (local === "attachedTemplate") unreferenced.push(element); // nothing left of it
         }
       }
       if (entry === "ppt/commentAuthors.xml" && local === "cmAuthor") {
@@ -465,7 +485,8 @@ class OoxmlCleaner extends PackageCleaner {
       if (named && CHANGE_ELEMENTS.has(local)) changes += 1;
       else if (named && !people) commented.add(element);
     }
-    for (const element of [...elements(doc, NS_W, "rsids"), ...elements(doc, "*", "presenceInfo")]) {
+    for (const element of [...elements(doc, NS_W, "rsids"), ...elements(doc, "*", "presenceInfo"),
+                           ...unreferenced]) {
       if (element.localName === "rsids") rsids = true;
       remove(element);
     }

@@ -327,6 +327,7 @@ export const REMOVED_LABELS = {
   "revision-ids": "editing session identifiers",
   thumbnails: "thumbnails",
   printer: "printer settings",
+  template: "the template's location (it may hold a user name)",
   "earlier-versions": "earlier versions",
   "image-metadata": "image metadata",
 };

@@ -135,8 +135,13 @@ def docx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
         '<w15:person w15:author="Planted Person"><w15:presenceInfo w15:providerId="AD" '
         'w15:userId="S::planted.person@example.org"/></w15:person></w15:people>')
     settings = XML + (
-        f'<w:settings {W}><w:rsids><w:rsidRoot w:val="00A1B2C3"/><w:rsid w:val="00D4E5F6"/>'
-        '</w:rsids></w:settings>')
+        f'<w:settings {W}><w:attachedTemplate r:id="rId1"/><w:rsids><w:rsidRoot '
+        'w:val="00A1B2C3"/><w:rsid w:val="00D4E5F6"/></w:rsids></w:settings>')
+    settings_rels = XML + (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/attachedTemplate" Target="file:///C:\\Users\\planted.user\\AppData\\'
+        'Roaming\\Microsoft\\Templates\\Normal.dotm" TargetMode="External"/></Relationships>')
     rels = XML + (
         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
@@ -159,17 +164,18 @@ def docx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
         ("word/comments.xml", comments.encode()),
         ("word/people.xml", people.encode()),
         ("word/settings.xml", settings.encode()),
+        ("word/_rels/settings.xml.rels", settings_rels.encode()),
         ("word/media/image1.png", png_with_text(b"PLANTED-IMAGE-TEXT")),
     ]
     expect = {
         "gone": [*COMMON_GONE, "Planted Changer", "Planted Deleter", "Planted Commenter", "PCX",
                  "Planted Person", "planted.person@example.org", "00A1B2C3", "00D4E5F6",
-                 "PLANTED-IMAGE-TEXT"],
+                 "PLANTED-IMAGE-TEXT", "planted.user", "attachedTemplate"],
         "remain": ["Visible words remain.", "Inserted words remain.", "A comment remains.",
                    "word/media/image1.png", "mc:Ignorable=\"w14\"",
                    "xmlns:w14=\"http://schemas.microsoft.com/office/word/2010/wordml\""],
         "removed": ["properties", "comment-authors", "change-authors", "people", "revision-ids",
-                    "thumbnails", "image-metadata"],
+                    "thumbnails", "image-metadata", "template"],
         "kept": ["visible-text"],
     }
     return entries, expect
@@ -220,7 +226,8 @@ def xlsx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
     ]
     expect = {
         "gone": [*COMMON_GONE, "Planted Sheet Author", "Planted Threaded Person",
-                 "planted.threaded@example.org", "PLANTED-PRINTER", "printerSettings1.bin"],
+                 "planted.threaded@example.org", "PLANTED-PRINTER", "printerSettings1.bin",
+                 'r:id="rId2"'],
         "remain": ["Cell text remains", "Sheet comment remains", 'paperSize="9"',
                    "xl/persons/person.xml"],
         "removed": ["properties", "comment-authors", "people", "thumbnails", "printer"],
