@@ -313,6 +313,8 @@ export const NOTES = {
   refused: "This file will not be sent: it looks like a document or an image but could not be " +
     "read as one, so its hidden details cannot be removed",
   notSent: "Not sent: its hidden details could not be removed",
+  unavailable: "This document could not be checked yet (the cleaner did not load); it is " +
+    "cleaned when you send, or not sent.",
 };
 // As REMOVED_LABELS and KEPT_LABELS in candor_reporter/documents.py (same keys, same words).
 export const REMOVED_LABELS = {
@@ -352,7 +354,10 @@ const ZIP_MAGIC = Uint8Array.of(0x50, 0x4b, 0x03, 0x04);
 export const isDocument = (head) => startsWith(head, PDF_MAGIC) || startsWith(head, ZIP_MAGIC);
 
 let documentsModule = null;
-const documents = () => (documentsModule ??= import("../vendor/documents.js"));
+const documents = () => (documentsModule ??= import("../vendor/documents.js").catch((error) => {
+  documentsModule = null; // a lost connection: the next file tries again
+  throw error;
+}));
 const stripImage = (data) => (sniff(data) === "other" ? null : strip(data));
 
 /** A whole document, cleaned: `{ data, report }`, or null for a zip that is no office
@@ -382,14 +387,18 @@ const cleaning = new WeakMap();
  */
 export function cleanedFile(file) {
   if (!cleaning.has(file)) {
-    cleaning.set(file, (async () => {
+    const pending = (async () => {
       const head = new Uint8Array(await file.slice(0, SNIFF_BYTES).arrayBuffer());
       if (!isDocument(head)) return { file, report: null }; // no need of the cleaner's code
       const cleaned = await cleanDocument(new Uint8Array(await file.arrayBuffer()));
       if (cleaned === null) return { file, report: null };
       return { file: new File([cleaned.data], file.name, { type: file.type }),
                report: cleaned.report };
-    })());
+    })();
+    cleaning.set(file, pending);
+    pending.catch((error) => { // a damaged file stays refused; anything else may pass
+      if (!(error instanceof MetadataError)) cleaning.delete(file);
+    });
   }
   return cleaning.get(file);
 }
@@ -403,7 +412,7 @@ export async function describe(file) {
     if (report === null) return { cleaned: false, note: NOTES.other };
     return { cleaned: true, note: `${NOTES.document}: ${summary(report)}.` };
   } catch (error) {
-    if (!(error instanceof MetadataError)) throw error;
+    if (!(error instanceof MetadataError)) return { cleaned: false, note: NOTES.unavailable };
     return { cleaned: false, note: `${NOTES.refused} (${error.message}).` };
   }
 }
