@@ -189,8 +189,10 @@ def clean_pdf(source: io.BytesIO) -> tuple[bytes, CleaningReport]:
         with pikepdf.open(cast(BinaryIO, _SharingStream(source))) as pdf:
             _clean_pdf_objects(pdf, report)
             out = io.BytesIO()
+            # Written without encryption: a file that opened without a password had only
+            # an owner's restrictions, which protect nothing once it is decrypted here.
             pdf.save(cast(BinaryIO, _SharingStream(out)), deterministic_id=True,
-                     fix_metadata_version=False,
+                     fix_metadata_version=False, encryption=False,
                      object_stream_mode=pikepdf.ObjectStreamMode.preserve)
     except pikepdf.PasswordError:
         raise MetadataError("the PDF is protected by a password, so it cannot be cleaned; "

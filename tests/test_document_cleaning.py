@@ -9,6 +9,7 @@ import io
 import zipfile
 from typing import Any
 
+import pikepdf
 import pytest
 
 from candor_reporter import metadata
@@ -76,11 +77,49 @@ HOSTILE = {
 }
 
 
+def _password_pdf() -> bytes:
+    with pikepdf.open(io.BytesIO(planted("planted.pdf"))) as pdf:
+        out = io.BytesIO()
+        pdf.save(out, encryption=pikepdf.Encryption(user="reader", owner="owner"))
+    return out.getvalue()
+
+
+HOSTILE["a PDF with a password"] = (_password_pdf(), "protected by a password")
+
+
 @pytest.mark.parametrize("name", list(HOSTILE))
 def test_hostile_documents_are_refused_with_a_clear_message(name: str) -> None:
     data, words = HOSTILE[name]
     with pytest.raises(MetadataError, match=words):
         metadata.strip(data)
+
+
+@pytest.mark.browser
+def test_the_browser_refuses_them_with_the_same_message(page: Any, live_server: str) -> None:
+    page.goto(live_server + "/")
+    refused = page.evaluate(REFUSE_IN_BROWSER, {
+        name: base64.b64encode(data).decode() for name, (data, _words) in HOSTILE.items()})
+    for name, (_data, words) in HOSTILE.items():
+        assert refused[name]["error"] == "MetadataError", (name, refused[name])
+        assert words in refused[name]["message"], (name, refused[name])
+
+
+REFUSE_IN_BROWSER = r"""
+async (inputs) => {
+  const metadata = await import("/static/js/metadata.js");
+  const out = {};
+  for (const [name, b64] of Object.entries(inputs)) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    try {
+      await metadata.cleanDocument(bytes);
+      out[name] = { error: null };
+    } catch (error) {
+      out[name] = { error: error.name, message: error.message };
+    }
+  }
+  return out;
+}
+"""
 
 
 def _run_in_browser(page: Any, base: str) -> None:

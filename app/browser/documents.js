@@ -117,13 +117,16 @@ async function cleanPdf(bytes) {
   report.add("earlier-versions", earlierVersions(bytes));
   let doc;
   try {
-    doc = await PDFDocument.load(bytes, { updateMetadata: false, throwOnInvalidObject: true });
+    // Loaded even if encrypted, to tell that case apart (pdf-lib's own error for it is a plain
+    // Error); an encrypted one is refused below, as its strings cannot be read.
+    doc = await PDFDocument.load(bytes, { updateMetadata: false, throwOnInvalidObject: true,
+                                          ignoreEncryption: true });
   } catch (error) {
-    if (error?.name === "EncryptedPDFError") {
-      throw new DocumentError("the PDF is protected by a password, so it cannot be cleaned; " +
-                              "save a copy without the password");
-    }
     throw new DocumentError(`the PDF could not be read (${error?.name ?? "error"})`);
+  }
+  if (doc.isEncrypted) {
+    throw new DocumentError("the PDF is protected by a password, so it cannot be cleaned; " +
+                            "save a copy without the password");
   }
   const context = doc.context;
   const trailer = context.trailerInfo;
@@ -134,7 +137,7 @@ async function cleanPdf(bytes) {
   }
   trailer.ID = undefined; // its first half identifies the file as its author's machine made it
   const root = context.lookup(trailer.Root);
-  if (!(root instanceof PDFDict)) throw new DocumentError("the PDF has no catalog");
+  if (!(root instanceof PDFDict)) throw new DocumentError("the PDF could not be read (it has no catalog)");
   for (const key of ["OpenAction", "AA"]) {
     if (root.has(name(key))) {
       root.delete(name(key));
