@@ -8,12 +8,14 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import Attachment
+from app.state import state_of
 from tests.support.attachments import staff_files
 from tests.support.casework import CaseworkClient
 from tests.support.cleaning import check_cleaned, planted, vector
@@ -63,6 +65,19 @@ def test_a_document_that_cannot_be_cleaned_is_not_sent_without_javascript(
     shown = page(response)
     assert "Nothing was sent" in shown and "minutes.pdf: the PDF could not be read" in shown
     with app.app_context():
+        assert db.session.scalars(db.select(Attachment)).all() == []
+
+
+def test_a_document_over_the_limit_is_refused_as_it_arrives(
+        app: Flask, make_app: Any, recipients: dict[str, Account]) -> None:  # noqa: F811
+    """A document is held until complete to be cleaned: its size counts as it arrives, not
+    only once cleaned and encrypted."""
+    small = make_app(max_attachment_bytes=1024**2, max_case_attachment_bytes=2 * 1024**2,
+                     instance_path=state_of(app).config.instance_path)
+    big = submit_with(small.test_client(),
+                      ("scan.pdf", planted("planted.pdf") + b"%" + b"\0" * 1024**2))
+    assert big.status_code == 413 and "scan.pdf is too large" in page(big)
+    with small.app_context():
         assert db.session.scalars(db.select(Attachment)).all() == []
 
 
