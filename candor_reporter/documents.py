@@ -191,8 +191,11 @@ def clean_pdf(source: io.BytesIO) -> tuple[bytes, CleaningReport]:
             out = io.BytesIO()
             # Written without encryption: a file that opened without a password had only
             # an owner's restrictions, which protect nothing once it is decrypted here.
+            # Streams are copied as they are, never decoded: faster, and a stream that
+            # expands to gigabytes (a bomb) costs nothing.
             pdf.save(cast(BinaryIO, _SharingStream(out)), deterministic_id=True,
-                     fix_metadata_version=False, encryption=False,
+                     fix_metadata_version=False, encryption=False, compress_streams=False,
+                     stream_decode_level=pikepdf.StreamDecodeLevel.none,
                      object_stream_mode=pikepdf.ObjectStreamMode.preserve)
     except pikepdf.PasswordError:
         raise MetadataError("the PDF is protected by a password, so it cannot be cleaned; "
@@ -317,10 +320,28 @@ def serialize_xml(tree: etree._ElementTree) -> bytes:
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
+def declared_entries(source: io.BytesIO) -> int:
+    """How many entries a zip's end record says it has (its last 64 KiB hold that record)."""
+    with source.getbuffer() as view:
+        tail = view[-(22 + 65535):].tobytes()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        raise MetadataError("the document's zip structure is damaged")
+    count = int.from_bytes(tail[at + 10:at + 12], "little")
+    if count == 0xFFFF:  # Zip64: the count is in the Zip64 end record, before this one
+        at64 = tail.rfind(b"PK\x06\x06", 0, at)
+        if at64 < 0 or at64 + 40 > at:
+            raise MetadataError("the document's zip structure is damaged")
+        count = int.from_bytes(tail[at64 + 32:at64 + 40], "little")
+    return count
+
+
 class _Package:
     """A zip read within the limits: entry names in order and their bytes on demand."""
 
     def __init__(self, source: io.BytesIO) -> None:
+        if declared_entries(source) > MAX_ENTRIES:  # before zipfile lists them all in memory
+            raise MetadataError(f"the document has more than {MAX_ENTRIES:,} parts")
         try:
             self.zip = zipfile.ZipFile(source)
             self.infos = self.zip.infolist()
