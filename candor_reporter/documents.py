@@ -36,7 +36,7 @@ import re
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal, cast
 
@@ -117,14 +117,30 @@ def clean_document(source: io.BytesIO) -> tuple[bytes, CleaningReport] | None:
     """The whole file in ``source`` cleaned, with its report; None for a zip that is no office
     document or a file of another format (it is sent as it is, with the warning for other
     formats). Raises ``MetadataError``. ``source`` is read in place, not copied."""
+    out = io.BytesIO()
+    report = clean_document_into(source, out.write)
+    return None if report is None else (out.getvalue(), report)
+
+
+def clean_document_into(source: io.BytesIO, write: Callable[[bytes], object]
+                        ) -> CleaningReport | None:
+    """As ``clean_document``, giving the cleaned file to ``write`` in pieces (of about a MiB)
+    as it is written: a PDF's cleaned copy is never whole in memory beside the original. On
+    ``MetadataError`` part of it may have been written already: discard what was."""
     source.seek(0)
     kind = document_kind(source.read(8))
     source.seek(0)
     try:
         if kind == "pdf":
-            return clean_pdf(source)
+            return clean_pdf(source, write)
         if kind == "zip":
-            return clean_package(source)
+            cleaned = clean_package(source)
+            if cleaned is None:
+                return None
+            data, report = cleaned
+            for at in range(0, len(data), COPY_PIECE):
+                write(data[at:at + COPY_PIECE])
+            return report
     except (ValueError, TypeError, KeyError, IndexError, RuntimeError, OSError, zlib.error,
             etree.LxmlError) as error:
         if isinstance(error, MetadataError):
@@ -181,19 +197,43 @@ class _SharingStream(io.RawIOBase):
         return self._inner.tell()
 
 
-def clean_pdf(source: io.BytesIO) -> tuple[bytes, CleaningReport]:
+class _Sink(io.RawIOBase):
+    """Where qpdf writes the cleaned file: gathered into pieces of about a MiB for ``write``
+    (Python methods, so the GIL passes between qpdf's calls as for ``_SharingStream``)."""
+
+    def __init__(self, write: Callable[[bytes], object]) -> None:
+        super().__init__()
+        self._write = write
+        self._piece = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._piece += data
+        if len(self._piece) >= COPY_PIECE:
+            self.flush_piece()
+        return len(data)
+
+    def flush_piece(self) -> None:
+        if self._piece:
+            piece, self._piece = bytes(self._piece), bytearray()
+            self._write(piece)
+
+
+def clean_pdf(source: io.BytesIO, write: Callable[[bytes], object]) -> CleaningReport:
     report = CleaningReport("pdf")
     report.removed["earlier-versions"] = earlier_versions(source)
     source.seek(0)
     try:
         with pikepdf.open(cast(BinaryIO, _SharingStream(source))) as pdf:
             _clean_pdf_objects(pdf, report)
-            out = io.BytesIO()
+            out = _Sink(write)
             # Written without encryption: a file that opened without a password had only
             # an owner's restrictions, which protect nothing once it is decrypted here.
             # Streams are copied as they are, never decoded: faster, and a stream that
             # expands to gigabytes (a bomb) costs nothing.
-            pdf.save(cast(BinaryIO, _SharingStream(out)), deterministic_id=True,
+            pdf.save(cast(BinaryIO, out), deterministic_id=True,
                      fix_metadata_version=False, encryption=False, compress_streams=False,
                      stream_decode_level=pikepdf.StreamDecodeLevel.none,
                      object_stream_mode=pikepdf.ObjectStreamMode.preserve)
@@ -203,7 +243,8 @@ def clean_pdf(source: io.BytesIO) -> tuple[bytes, CleaningReport]:
     except (pikepdf.PdfError, pikepdf.DataDecodingError, ValueError, KeyError,
             TypeError, RuntimeError) as error:
         raise MetadataError(f"the PDF could not be read ({type(error).__name__})") from None
-    return out.getvalue(), report
+    out.flush_piece()
+    return report
 
 
 def _clean_pdf_objects(pdf: pikepdf.Pdf, report: CleaningReport) -> None:

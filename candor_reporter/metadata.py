@@ -25,7 +25,7 @@ by one JPEG marker segment (at most 64 KiB) whatever the file's size.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -278,15 +278,20 @@ class DocumentStripper:
         return b""
 
     def finish(self) -> bytes:
-        from candor_reporter.documents import clean_document  # pikepdf loads only when needed
+        out = io.BytesIO()
+        self.finish_into(out.write)
+        return out.getvalue()
+
+    def finish_into(self, write: Callable[[bytes], object]) -> None:
+        """As ``finish``, giving the cleaned file to ``write`` in pieces as it is written."""
+        from candor_reporter.documents import clean_document_into  # pikepdf loads when needed
 
         whole, self._whole = self._whole, None
         assert whole is not None, "finish twice"
-        cleaned = clean_document(whole)
-        if cleaned is None:
-            return whole.getvalue()
-        out, self.report = cleaned
-        return out
+        self.report = clean_document_into(whole, write)
+        if self.report is None:  # not an office document: as it was
+            for piece in pieces(whole.getvalue()):
+                write(piece)
 
 
 def stripper_for(kind: Kind) -> Stripper:
@@ -325,6 +330,21 @@ class SniffingStripper:
             self._inner = stripper_for(self.kind)
             return self._inner.update(head) + self._inner.finish()
         return self._inner.finish()
+
+    def finish_into(self, write: Callable[[bytes], object]) -> None:
+        """As ``finish``, giving what is left to ``write`` in pieces: a document's cleaned copy
+        is then never whole in memory beside the original."""
+        if self._inner is None:
+            head = bytes(self._head)
+            self.kind = sniff(head)
+            self._inner = stripper_for(self.kind)
+            if ready := self._inner.update(head):
+                write(ready)
+        if isinstance(self._inner, DocumentStripper):
+            self._inner.finish_into(write)
+        else:
+            for piece in pieces(self._inner.finish()):
+                write(piece)
 
     @property
     def report(self) -> CleaningReport | None:

@@ -6,9 +6,10 @@ the multipart body goes straight through the metadata stripper (``candor_reporte
 a ``StreamEncryptor`` into the blob store, a piece at a time as the parser reads it: nothing but
 ciphertext is written. Images and other files are never whole in memory; a document (PDF, office
 file) is, for the length of the request: it is read from its end, so it is cleaned once complete
-(``candor_reporter.documents``), then encrypted a piece at a time (bench/upload.py measures the
-peak memory on a 200 MB PDF). The hook is ``_get_file_stream``,
-the method Werkzeug documents for replacing that spooling, set for the one request.
+(``candor_reporter.documents``), and its cleaned copy encrypted a piece at a time as it is
+written (bench/upload.py measures the peak memory on a 200 MB PDF). The hook is
+``_get_file_stream``, the method Werkzeug documents for replacing that spooling, set for the one
+request.
 
 The file key and name stay in memory until the view knows the case key; ``store`` then records
 each file as a complete attachment with its ``FILE_KEY`` and ``FILE_NAME`` records. If anything
@@ -27,7 +28,7 @@ from app.models import Attachment, Case, today
 from app.services import attachments
 from app.services.blobs import Blobs
 from candor_reporter import protocol
-from candor_reporter.metadata import MetadataError, SniffingStripper, pieces
+from candor_reporter.metadata import MetadataError, SniffingStripper
 from crypto.envelope import CaseKey
 from crypto.stream import HEADER_SIZE, FileKey, StreamEncryptor
 
@@ -106,8 +107,8 @@ class EncryptingFile:
         """Write the final frames; sets ``error`` for a file that cannot be cleaned."""
         if self.error is None:
             try:
-                for piece in pieces(self._stripper.finish()):
-                    self._frames(self._encryptor.update(self._cleaned(piece)))
+                self._stripper.finish_into(
+                    lambda piece: self._frames(self._encryptor.update(self._cleaned(piece))))
                 self._frames([self._encryptor.finish()])
             except MetadataError as error:
                 self.error = f"{self.name}: {error}"
