@@ -18,7 +18,8 @@ Last, on a fresh server (so that its workers' high-water mark is its own), a PDF
 ``--pdf-mib`` MiB (200 by default: 25 uncompressed 8 MiB images and an information dictionary
 naming its author) through the no-JavaScript page. A document is held whole while it is cleaned
 (candor_reporter/documents.py; its cleaned copy is encrypted as it is written), so this path's
-peak memory grows with the file; the figure says by how much. The receipt must say the author was removed.
+peak memory grows with the file; the figure says by how much. The receipt must say the author
+was removed.
 
 The figures: each path's throughput (bytes of the file per second, wall clock, client work
 included: the client shares the machine) and the peak resident memory of the server's worker

@@ -320,7 +320,7 @@ OOXML_PROPERTIES = ("docProps/core.xml", "docProps/app.xml", "docProps/custom.xm
 # they are emptied (some are required by the schema); dates are removed (all optional).
 PERSON_ATTRIBUTES = frozenset({"author", "initials", "userId", "providerId", "userName",
                                "displayName"})
-DATE_ATTRIBUTES = frozenset({"date", "dateUtc", "dT", "dt"})
+DATE_ATTRIBUTES = frozenset({"date", "dateUtc", "dT", "dt", "created"})
 CHANGE_ELEMENTS = frozenset({"ins", "del", "moveFrom", "moveTo", "rPrChange", "pPrChange",
                              "sectPrChange", "tblPrChange", "trPrChange", "tcPrChange",
                              "tblGridChange", "numberingChange", "cellIns", "cellDel",
@@ -611,7 +611,8 @@ class _OoxmlCleaner(_PackageCleaner):
                     del element.attrib[attribute]
                     if local == "attachedTemplate":  # nothing left of it
                         unreferenced.append(element)
-            if name == "ppt/commentAuthors.xml" and local == "cmAuthor":
+            if ((name == "ppt/commentAuthors.xml" and local == "cmAuthor")
+                    or (name.startswith("ppt/authors") and local == "author")):
                 element.set("name", "")
                 element.set("initials", "")
                 named = True

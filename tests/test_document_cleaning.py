@@ -5,12 +5,15 @@ message."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import zipfile
 from typing import Any
 
 import pikepdf
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from candor_reporter import metadata
 from candor_reporter.documents import MAX_ENTRIES
@@ -183,3 +186,25 @@ async (inputs) => {
   return out;
 }
 """
+
+
+DOCUMENT_FILES = [v["file"] for v in DOCUMENT_VECTORS]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(DOCUMENT_FILES),
+       cut=st.integers(min_value=8, max_value=5000),
+       flips=st.lists(st.tuples(st.integers(min_value=0, max_value=5000),
+                                st.integers(min_value=0, max_value=255)), max_size=8))
+def test_damaged_documents_are_cleaned_or_refused_never_crash(
+        name: str, cut: int, flips: list[tuple[int, int]]) -> None:
+    """A vector truncated and with bytes changed: cleaned, or refused with MetadataError (the
+    page shows its message); any other exception would be a 500 on the page without
+    JavaScript."""
+    data = bytearray(planted(name))
+    for at, value in flips:
+        if 8 <= at < len(data):
+            data[at] = value
+    del data[cut:]
+    with contextlib.suppress(MetadataError):
+        metadata.strip(bytes(data))

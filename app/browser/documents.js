@@ -243,7 +243,7 @@ const ODF_DATE = "1970-01-01T00:00:00";
 const OOXML_PROPERTIES = new Set(["docProps/core.xml", "docProps/app.xml", "docProps/custom.xml"]);
 const PERSON_ATTRIBUTES = new Set(["author", "initials", "userId", "providerId", "userName",
                                    "displayName"]);
-const DATE_ATTRIBUTES = new Set(["date", "dateUtc", "dT", "dt"]);
+const DATE_ATTRIBUTES = new Set(["date", "dateUtc", "dT", "dt", "created"]);
 const CHANGE_ELEMENTS = new Set([
   "ins", "del", "moveFrom", "moveTo", "rPrChange", "pPrChange", "sectPrChange", "tblPrChange",
   "trPrChange", "tcPrChange", "tblGridChange", "numberingChange", "cellIns", "cellDel",
@@ -479,7 +479,8 @@ class OoxmlCleaner extends PackageCleaner {
           if (local === "attachedTemplate") unreferenced.push(element); // nothing left of it
         }
       }
-      if (entry === "ppt/commentAuthors.xml" && local === "cmAuthor") {
+      if ((entry === "ppt/commentAuthors.xml" && local === "cmAuthor") ||
+          (entry.startsWith("ppt/authors") && local === "author")) {
         element.setAttribute("name", "");
         element.setAttribute("initials", "");
         named = true;

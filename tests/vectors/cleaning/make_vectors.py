@@ -245,6 +245,17 @@ def pptx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
     comments = XML + (f'<p:cmLst {ns}><p:cm authorId="0" dt="2024-03-14T15:09:26.000" idx="1">'
                       '<p:pos x="10" y="10"/><p:text>Slide comment remains</p:text></p:cm>'
                       '</p:cmLst>')
+    modern = 'xmlns:p188="http://schemas.microsoft.com/office/powerpoint/2018/8/main"'
+    modern_authors = XML + (
+        f'<p188:authorLst {modern}><p188:author id="{{00000000-0000-0000-0000-000000000002}}" '
+        'name="Planted Modern Author" initials="PMA" userId="planted.modern@example.org" '
+        'providerId="AD"/></p188:authorLst>')
+    modern_comments = XML + (
+        f'<p188:cmLst {modern}><p188:cm id="{{00000000-0000-0000-0000-000000000003}}" '
+        'authorId="{00000000-0000-0000-0000-000000000002}" created="2024-03-14T15:09:26.123">'
+        '<p188:txBody><a:p xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
+        '<a:r><a:t>Modern comment remains</a:t></a:r></a:p></p188:txBody></p188:cm>'
+        '</p188:cmLst>')
     entries = [
         *common_parts(
             "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
@@ -253,12 +264,16 @@ def pptx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
         (main, presentation.encode()),
         ("ppt/commentAuthors.xml", authors.encode()),
         ("ppt/comments/comment1.xml", comments.encode()),
+        ("ppt/authors.xml", modern_authors.encode()),
+        ("ppt/comments/modernComment_100_1.xml", modern_comments.encode()),
         ("ppt/vbaProject.bin", b"macro code"),
     ]
     expect = {
-        "gone": [*COMMON_GONE, "Planted Presenter", "PPX", "2024-03-14T15:09:26.000"],
-        "remain": ["Slide comment remains", "ppt/vbaProject.bin"],
-        "removed": ["properties", "comment-authors", "thumbnails"],
+        "gone": [*COMMON_GONE, "Planted Presenter", "PPX", "2024-03-14T15:09:26.000",
+                 "Planted Modern Author", "PMA", "planted.modern@example.org",
+                 "2024-03-14T15:09:26.123"],
+        "remain": ["Slide comment remains", "Modern comment remains", "ppt/vbaProject.bin"],
+        "removed": ["properties", "comment-authors", "people", "thumbnails"],
         "kept": ["visible-text", "macros"],
     }
     return entries, expect
