@@ -381,22 +381,27 @@ class _Package:
     """A zip read within the limits: entry names in order and their bytes on demand."""
 
     def __init__(self, source: io.BytesIO) -> None:
+        """Raises ``MetadataError`` for a zip that cannot be read, ``TooManyEntries`` for one
+        with more entries than an office document ever has (an archive)."""
         if declared_entries(source) > MAX_ENTRIES:  # before zipfile lists them all in memory
-            raise MetadataError(f"the document has more than {MAX_ENTRIES:,} parts")
+            raise TooManyEntries
         try:
             self.zip = zipfile.ZipFile(source)
             self.infos = self.zip.infolist()
         except (zipfile.BadZipFile, ValueError, EOFError):
             raise MetadataError("the document's zip structure is damaged") from None
         if len(self.infos) > MAX_ENTRIES:
-            raise MetadataError(f"the document has more than {MAX_ENTRIES:,} parts")
-        names = [info.filename for info in self.infos]
-        if len(set(names)) != len(names):
+            raise TooManyEntries
+        self.names = [info.filename for info in self.infos]
+        self._expanded = 0
+
+    def check(self) -> None:
+        """What an office document must be for its parts to be known: each named once, none
+        encrypted."""
+        if len(set(self.names)) != len(self.names):
             raise MetadataError("the document names one part twice")
         if any(info.flag_bits & 0x1 for info in self.infos):
             raise MetadataError("the document is encrypted, so it cannot be cleaned")
-        self.names = names
-        self._expanded = 0
 
     def pieces(self, name: str, cap: int = MAX_EXPANDED_BYTES) -> Iterator[bytes]:
         """An entry's bytes in pieces, counted against the limits (not its declared size)."""
@@ -430,11 +435,21 @@ def package_kind(package: _Package) -> Literal["ooxml", "odf"] | None:
     return None
 
 
+class TooManyEntries(Exception):
+    """A zip with more entries than ``MAX_ENTRIES``: no office document, so an archive."""
+
+
 def clean_package(source: io.BytesIO) -> tuple[bytes, CleaningReport] | None:
-    package = _Package(source)
+    """None for a zip that is no office document (an archive: sent as it is, with a warning,
+    even if encrypted); an office document cleaned, or ``MetadataError``."""
+    try:
+        package = _Package(source)
+    except TooManyEntries:
+        return None
     kind = package_kind(package)
     if kind is None:
         return None
+    package.check()
     cleaner = _OoxmlCleaner(package) if kind == "ooxml" else _OdfCleaner(package)
     return cleaner.run(), cleaner.report
 

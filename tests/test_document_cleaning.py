@@ -45,13 +45,53 @@ def test_the_streaming_stripper_cleans_documents_given_in_pieces(case: dict[str,
     check_cleaned(case, out, dict(stripper.report.removed), stripper.report.kept)
 
 
-def test_a_zip_that_is_no_office_document_passes_through() -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("notes.txt", "Written by Planted Person")
+ARCHIVES = {
+    "an archive": [("notes.txt", b"Written by Planted Person")],
+    # More entries than an office document ever has: an archive, whatever it holds.
+    "a large archive": [("[Content_Types].xml", b"<Types/>"),
+                        *((f"log/{i}.txt", b"") for i in range(MAX_ENTRIES + 1))],
+}
+
+
+@pytest.mark.parametrize("name", list(ARCHIVES))
+def test_a_zip_that_is_no_office_document_passes_through(name: str) -> None:
+    archive = _zip(ARCHIVES[name])
     stripper = metadata.SniffingStripper()
-    out = stripper.update(buffer.getvalue()) + stripper.finish()
-    assert out == buffer.getvalue() and not stripper.cleaned and stripper.report is None
+    out = stripper.update(archive) + stripper.finish()
+    assert out == archive and not stripper.cleaned and stripper.report is None
+
+
+def _encrypted_archive() -> bytes:
+    """zipfile cannot write one: the entry's encryption flag is set by hand (it is all a
+    reader of the archive goes by)."""
+    archive = bytearray(_zip([("evidence.txt", b"encrypted bytes, as far as we know")]))
+    archive[6] |= 1  # the local header's flags
+    archive[archive.rfind(b"PK\x01\x02") + 8] |= 1  # the central directory's
+    return bytes(archive)
+
+
+def test_an_encrypted_archive_passes_through() -> None:
+    archive = _encrypted_archive()
+    stripper = metadata.SniffingStripper()
+    assert stripper.update(archive) + stripper.finish() == archive
+    assert not stripper.cleaned
+
+
+@pytest.mark.browser
+def test_the_browser_passes_the_same_archives_through(page: Any, live_server: str) -> None:
+    archives = {name: _zip(entries) for name, entries in ARCHIVES.items()}
+    archives["an encrypted archive"] = _encrypted_archive()
+    page.goto(live_server + "/")
+    results = page.evaluate("""async (inputs) => {
+      const metadata = await import("/static/js/metadata.js");
+      const out = {};
+      for (const [name, b64] of Object.entries(inputs)) {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        out[name] = await metadata.cleanDocument(bytes);
+      }
+      return out;
+    }""", {name: base64.b64encode(data).decode() for name, data in archives.items()})
+    assert results == {name: None for name in archives}
 
 
 def _zip(entries: list[tuple[str, bytes]], zeros: int = 0) -> bytes:
@@ -69,8 +109,6 @@ def _zip(entries: list[tuple[str, bytes]], zeros: int = 0) -> bytes:
 
 HOSTILE = {
     "a zip bomb": (_zip([("[Content_Types].xml", b"<Types/>")], zeros=1100), "expands to more"),
-    "too many parts": (_zip([("[Content_Types].xml", b"<Types/>")]
-                            + [(f"p{i}", b"") for i in range(MAX_ENTRIES + 1)]), "more than"),
     "an XML bomb": (_zip([("[Content_Types].xml",
                            b'<!DOCTYPE t [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
                            b"<t>&b;&b;&b;</t>")]), "declares a DTD"),

@@ -282,42 +282,77 @@ const elements = (doc, namespace, local) =>
                                : doc.getElementsByTagNameNS(namespace, local));
 const remove = (node) => node.parentNode?.removeChild(node);
 
-function readPackage(bytes) {
-  const names = [];
-  const seen = new Set();
-  let declared = 0;
-  let entries;
+const DAMAGED = "the document's zip structure is damaged";
+
+function lastIndexOf(bytes, pattern, before = bytes.length) {
+  for (let at = before - pattern.length; at >= 0; at--) {
+    if (pattern.every((b, i) => bytes[at + i] === b)) return at;
+  }
+  return -1;
+}
+
+/** How many entries a zip's end record says it has (as documents.declared_entries). */
+export function declaredEntries(bytes) {
+  const tail = bytes.subarray(Math.max(0, bytes.length - 22 - 65535));
+  const at = lastIndexOf(tail, [0x50, 0x4b, 0x05, 0x06]);
+  if (at < 0 || tail.length < at + 22) throw new DocumentError(DAMAGED);
+  let count = tail[at + 10] | (tail[at + 11] << 8);
+  if (count === 0xffff) { // Zip64: the count is in the Zip64 end record, before this one
+    const at64 = lastIndexOf(tail, [0x50, 0x4b, 0x06, 0x06], at);
+    if (at64 < 0 || at64 + 40 > at) throw new DocumentError(DAMAGED);
+    count = Number(new DataView(tail.buffer, tail.byteOffset + at64 + 32, 8)
+      .getBigUint64(0, true));
+  }
+  return count;
+}
+
+function unzip(bytes, filter) {
   try {
-    entries = unzipSync(bytes, {
-      filter(file) {
-        if (seen.has(file.name)) throw new DocumentError("the document names one part twice");
-        seen.add(file.name);
-        names.push(file.name);
-        declared += file.originalSize;
-        if (names.length > MAX_ENTRIES) {
-          throw new DocumentError(`the document has more than ${MAX_ENTRIES.toLocaleString("en")} parts`);
-        }
-        if (declared > MAX_EXPANDED_BYTES) {
-          throw new DocumentError("the document expands to more than " +
-            `${(MAX_EXPANDED_BYTES / 1024 ** 2).toLocaleString("en")} MiB`);
-        }
-        return true;
-      },
-    });
+    return unzipSync(bytes, { filter });
   } catch (error) {
     if (error instanceof DocumentError) throw error;
-    throw new DocumentError("the document's zip structure is damaged");
+    throw new DocumentError(DAMAGED);
   }
-  return { names, entries };
+}
+
+/** The entries' names in order, and "ooxml", "odf" or null (not an office document). */
+function packageKind(bytes) {
+  const names = [];
+  // A first pass reads the directory only (and the "mimetype" entry): an archive is sent as
+  // it is, so none of it is expanded.
+  const head = unzip(bytes, (file) => {
+    names.push(file.name);
+    return names.length === 1 && file.name === "mimetype" && file.originalSize < 100;
+  });
+  if (names.includes("[Content_Types].xml")) return { names, kind: "ooxml" };
+  if (head.mimetype && new TextDecoder().decode(head.mimetype).startsWith(ODF_MIME)) {
+    return { names, kind: "odf" };
+  }
+  return { names, kind: null };
+}
+
+function readPackage(bytes) {
+  const seen = new Set();
+  let declared = 0;
+  const entries = unzip(bytes, (file) => {
+    if (seen.has(file.name)) throw new DocumentError("the document names one part twice");
+    seen.add(file.name);
+    declared += file.originalSize; // each is expanded into a buffer of its declared size
+    if (declared > MAX_EXPANDED_BYTES) {
+      throw new DocumentError("the document expands to more than " +
+        `${(MAX_EXPANDED_BYTES / 1024 ** 2).toLocaleString("en")} MiB`);
+    }
+    return true;
+  });
+  return entries;
 }
 
 async function cleanPackage(bytes, stripImage) {
-  const { names, entries } = readPackage(bytes);
-  let kind = null;
-  if (names.includes("[Content_Types].xml")) kind = "ooxml";
-  else if (names[0] === "mimetype" &&
-           new TextDecoder().decode(entries.mimetype).startsWith(ODF_MIME)) kind = "odf";
+  // More entries than an office document ever has: an archive, sent as it is.
+  if (declaredEntries(bytes) > MAX_ENTRIES) return null;
+  const { names, kind } = packageKind(bytes);
   if (kind === null) return null;
+  const entries = readPackage(bytes);
   const cleaner = kind === "ooxml" ? new OoxmlCleaner(names, entries)
                                    : new OdfCleaner(names, entries);
   cleaner.stripImage = stripImage;
