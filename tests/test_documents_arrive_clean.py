@@ -6,6 +6,7 @@ is in tests/test_browser_documents.py."""
 from __future__ import annotations
 
 import html
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,11 @@ from tests.test_cli_report import (  # noqa: F401 - fixtures among them
     submit,
     the_case,
 )
-from tests.test_reporter_plain import page
+from tests.test_reporter_plain import REPLY, open_case, page
 
 DOCUMENTS = ("planted.docx", "planted.xlsx", "planted.pdf")
 _NUMBER = re.compile(r'<dd id="case-number">([^<]+)</dd>')
+_CODENAME = re.compile(r'id="codename-copy" readonly[^>]*value="([^"]+)"')
 
 
 def _arrived_clean(received: dict[str, bytes]) -> None:
@@ -56,6 +58,28 @@ def test_documents_sent_without_javascript_arrive_clean(
     number = _NUMBER.search(receipt).group(1)  # type: ignore[union-attr]
     worker = CaseworkClient(app.test_client(), staff, recipients["rso1"])
     _arrived_clean(staff_files(worker, number))
+
+
+def test_a_document_sent_with_a_reply_without_javascript_says_what_was_removed(
+        app: Flask, client: FlaskClient, staff: StaffLogin,
+        recipients: dict[str, Account]) -> None:  # noqa: F811
+    response = submit_with(client)
+    codename = html.unescape(_CODENAME.search(response.get_data(as_text=True)).group(1))  # type: ignore[union-attr]
+    number = _NUMBER.search(page(response)).group(1)  # type: ignore[union-attr]
+    reader = app.test_client()
+    opened = open_case(reader, codename)
+    form_token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"',
+                           opened.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    answer = reader.post(REPLY, content_type="multipart/form-data", data={
+        "csrf_token": form_token, "codename": codename, "text": "",
+        "attachments": [(io.BytesIO(planted("planted.odt")), "minutes.odt")]})
+    assert answer.status_code == 200, page(answer)
+    shown = html.unescape(page(answer))
+    assert "Your files were sent. minutes.odt: cleaned before it was encrypted; removed: " in shown
+    assert "earlier versions (1)" in shown
+    worker = CaseworkClient(app.test_client(), staff, recipients["rso1"])
+    received = staff_files(worker, number)["minutes.odt"]
+    check_cleaned({**vector("planted.odt"), "removed": [], "kept": []}, received, {}, [])
 
 
 def test_a_document_that_cannot_be_cleaned_is_not_sent_without_javascript(
