@@ -652,8 +652,8 @@ class _OoxmlCleaner(_PackageCleaner):
             self.report.removed["people"] += 1
         else:
             self.report.removed["comment-authors"] += len(commented)
-        self.report.removed["revision-ids"] += int(rsids) if not self.report.removed[
-            "revision-ids"] else 0
+        if rsids:  # counted once for the document: they are many and mean nothing apart
+            self.report.removed["revision-ids"] = 1
 
 
 def _resolve(folder: str, target: str) -> str:
@@ -729,7 +729,7 @@ class _OdfCleaner(_PackageCleaner):
         for note in list(tree.iter(f"{{{NS_OFFICE}}}annotation")):
             self._blank_people(note)
             self.report.removed["comment-authors"] += 1
-        if rsids and not self.report.removed["revision-ids"]:
+        if rsids:  # counted once for the document: they are many and mean nothing apart
             self.report.removed["revision-ids"] = 1
 
     @staticmethod
