@@ -72,6 +72,7 @@ REMOVED_LABELS = {
     "thumbnails": "thumbnails",
     "printer": "printer settings",
     "template": "the template's location (it may hold a user name)",
+    "file-location": "the folder the file was saved in (it may hold a user name)",
     "earlier-versions": "earlier versions",
     "image-metadata": "image metadata",
 }
@@ -642,7 +643,9 @@ class _OoxmlCleaner(_PackageCleaner):
             if parent is not None:
                 parent.remove(element)
                 rsids = rsids or _local(element.tag) == "rsids"
-        if name.startswith("xl/comments") or name.startswith("xl/comments/"):
+        for path in list(tree.iter("{*}absPath")):
+            self._remove_saved_location(path)
+        if name.startswith("xl/comments"):
             for author in tree.iter("{*}author"):
                 if author.text:
                     author.text = ""
@@ -654,6 +657,22 @@ class _OoxmlCleaner(_PackageCleaner):
             self.report.removed["comment-authors"] += len(commented)
         if rsids:  # counted once for the document: they are many and mean nothing apart
             self.report.removed["revision-ids"] = 1
+
+
+    def _remove_saved_location(self, path: etree._Element) -> None:
+        """Excel writes the folder it saved to (``x15ac:absPath url="C:\\Users\\<name>\\..."``),
+        inside a markup-compatibility choice of its own: that choice goes whole."""
+        choice = path.getparent()
+        alternate = choice.getparent() if choice is not None else None
+        if (choice is not None and alternate is not None and len(choice) == 1
+                and _local(choice.tag) == "Choice" and _local(alternate.tag) == "AlternateContent"
+                and len(alternate) == 1):
+            holder = alternate.getparent()
+            if holder is not None:
+                holder.remove(alternate)
+        elif choice is not None:
+            choice.remove(path)
+        self.report.removed["file-location"] += 1
 
 
 def _resolve(folder: str, target: str) -> str:

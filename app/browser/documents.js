@@ -529,6 +529,7 @@ class OoxmlCleaner extends PackageCleaner {
       if (element.localName === "rsids") rsids = true;
       remove(element);
     }
+    for (const path of elements(doc, "*", "absPath")) this.removeSavedLocation(path);
     if (entry.startsWith("xl/comments")) {
       for (const author of elements(doc, "*", "author")) {
         if (author.textContent) {
@@ -541,6 +542,19 @@ class OoxmlCleaner extends PackageCleaner {
     if (people) this.report.add("people");
     else if (commented.size) this.report.add("comment-authors", commented.size);
     if (rsids && !this.report.removed["revision-ids"]) this.report.add("revision-ids");
+  }
+  /** Excel writes the folder it saved to (x15ac:absPath), inside a markup-compatibility choice
+   * of its own: that choice goes whole. */
+  removeSavedLocation(path) {
+    const choice = path.parentNode;
+    const alternate = choice?.parentNode;
+    if (choice?.localName === "Choice" && alternate?.localName === "AlternateContent" &&
+        choice.children.length === 1 && alternate.children.length === 1) {
+      remove(alternate);
+    } else {
+      remove(path);
+    }
+    this.report.add("file-location");
   }
 }
 

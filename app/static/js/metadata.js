@@ -330,6 +330,7 @@ export const REMOVED_LABELS = {
   thumbnails: "thumbnails",
   printer: "printer settings",
   template: "the template's location (it may hold a user name)",
+  "file-location": "the folder the file was saved in (it may hold a user name)",
   "earlier-versions": "earlier versions",
   "image-metadata": "image metadata",
 };

@@ -185,8 +185,14 @@ def xlsx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
     main = "xl/workbook.xml"
     ns = ('xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
           'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"')
-    workbook = XML + (f'<workbook {ns}><sheets><sheet name="Figures" sheetId="1" r:id="rId1"/>'
-                      '</sheets></workbook>')
+    workbook = XML + (
+        f'<workbook {ns} xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+        'xmlns:x15="http://schemas.microsoft.com/office/spreadsheetml/2010/11/main" '
+        'mc:Ignorable="x15"><workbookPr defaultThemeVersion="166925"/>'
+        '<mc:AlternateContent><mc:Choice Requires="x15"><x15ac:absPath '
+        'xmlns:x15ac="http://schemas.microsoft.com/office/spreadsheetml/2010/11/ac" '
+        'url="C:\\Users\\planted.saver\\Documents\\"/></mc:Choice></mc:AlternateContent>'
+        '<sheets><sheet name="Figures" sheetId="1" r:id="rId1"/></sheets></workbook>')
     sheet = XML + (
         f'<worksheet {ns}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Cell text remains'
         '</t></is></c></row></sheetData><pageSetup paperSize="9" r:id="rId2"/></worksheet>')
@@ -227,10 +233,11 @@ def xlsx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
     expect = {
         "gone": [*COMMON_GONE, "Planted Sheet Author", "Planted Threaded Person",
                  "planted.threaded@example.org", "PLANTED-PRINTER", "printerSettings1.bin",
-                 'r:id="rId2"'],
+                 'r:id="rId2"', "planted.saver", "absPath"],
         "remain": ["Cell text remains", "Sheet comment remains", 'paperSize="9"',
-                   "xl/persons/person.xml"],
-        "removed": ["properties", "comment-authors", "people", "thumbnails", "printer"],
+                   "xl/persons/person.xml", 'defaultThemeVersion="166925"', "Figures"],
+        "removed": ["properties", "comment-authors", "people", "thumbnails", "printer",
+                    "file-location"],
         "kept": ["visible-text"],
     }
     return entries, expect
