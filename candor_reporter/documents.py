@@ -745,7 +745,8 @@ class _OdfCleaner(_PackageCleaner):
         for info in list(tree.iter("{*}change-info")):
             self._blank_people(info)
             self.report.removed["change-authors"] += 1
-        for note in list(tree.iter(f"{{{NS_OFFICE}}}annotation")):
+        # office:annotation; Impress writes officeooo:annotation on slides.
+        for note in list(tree.iter("{*}annotation")):
             self._blank_people(note)
             self.report.removed["comment-authors"] += 1
         if rsids:  # counted once for the document: they are many and mean nothing apart

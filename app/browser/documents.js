@@ -608,7 +608,8 @@ class OdfCleaner extends PackageCleaner {
       blankPeople(info);
       this.report.add("change-authors");
     }
-    for (const note of elements(doc, NS_OFFICE, "annotation")) {
+    // office:annotation; Impress writes officeooo:annotation on slides.
+    for (const note of elements(doc, "*", "annotation")) {
       blankPeople(note);
       this.report.add("comment-authors");
     }

@@ -359,6 +359,47 @@ def odt() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
     return entries, expect
 
 
+def ods() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
+    """A spreadsheet: the same cleaning as a text document, a cell's comment in a table."""
+    return odf_variant("spreadsheet", (
+        '<office:spreadsheet><table:table table:name="Figures"><table:table-row>'
+        '<table:table-cell office:value-type="string"><office:annotation>'
+        '<dc:creator>Planted Commenter</dc:creator><dc:date>2024-03-14T15:09:26</dc:date>'
+        '<text:p>A comment remains.</text:p></office:annotation>'
+        '<text:p>Visible words remain.</text:p></table:table-cell></table:table-row>'
+        '</table:table></office:spreadsheet>'))
+
+
+def odp() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
+    """A presentation: a slide's comment."""
+    return odf_variant("presentation", (
+        '<office:presentation><draw:page draw:name="Slide 1"><officeooo:annotation>'
+        '<dc:creator>Planted Commenter</dc:creator><dc:date>2024-03-14T15:09:26</dc:date>'
+        '<text:p>A comment remains.</text:p></officeooo:annotation><draw:frame><draw:text-box>'
+        '<text:p>Visible words remain.</text:p></draw:text-box></draw:frame></draw:page>'
+        '</office:presentation>'))
+
+
+def odf_variant(kind: str, body: str) -> tuple[list[tuple[str, bytes]], dict[str, object]]:
+    entries, expect = odt()
+    namespaces = (f'{ODF_NS} xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+                  'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"')
+    content = XML + (f'<office:document-content {namespaces} office:version="1.3">'
+                     f'<office:body>{body}</office:body></office:document-content>')
+    mime = f"application/vnd.oasis.opendocument.{kind}".encode()
+    replaced = {"mimetype": mime, "content.xml": content.encode(),
+                "META-INF/manifest.xml": dict(entries)["META-INF/manifest.xml"].replace(
+                    b"opendocument.text", b"opendocument." + kind.encode())}
+    entries = [(name, replaced.get(name, data)) for name, data in entries]
+    gone = [g for g in expect["gone"]  # type: ignore[attr-defined]
+            if g not in ("Planted Changer", "0012ab34", "0056cd78", "PCX")]
+    removed = [r for r in expect["removed"]  # type: ignore[attr-defined]
+               if r not in ("change-authors", "revision-ids")]
+    remain = [r if r != "application/vnd.oasis.opendocument.text" else mime.decode()
+              for r in expect["remain"]]  # type: ignore[attr-defined]
+    return entries, {**expect, "gone": gone, "removed": removed, "remain": remain}
+
+
 def pdf_objects(objects: dict[int, bytes], root: int, info: int | None, previous: int | None,
                 start: int, size: int) -> tuple[bytes, int]:
     """A PDF body (or an incremental update starting at ``start``) with its xref and trailer."""
@@ -459,7 +500,7 @@ def images() -> list[tuple[str, bytes, dict[str, object]]]:
 def main() -> None:
     vectors = []
     for name, build in (("planted.docx", docx), ("planted.xlsx", xlsx), ("planted.pptx", pptx),
-                        ("planted.odt", odt)):
+                        ("planted.odt", odt), ("planted.ods", ods), ("planted.odp", odp)):
         entries, expect = build()
         write_zip(HERE / name, entries)
         vectors.append({"file": name, **expect})
