@@ -14,8 +14,9 @@ what was removed and what could not be:
 - Office Open XML (docx, xlsx, pptx; zipfile and lxml): the properties in ``docProps/core.xml``,
   ``app.xml`` and ``custom.xml``; comment and tracked-change authors, initials and dates; the people
   lists (``word/people.xml``, ``xl/persons``, ``ppt/commentAuthors.xml``, ``ppt/authors.xml``);
-  revision session ids (rsid); thumbnails and printer settings. JPEG and PNG images inside go
-  through the image cleaner (``candor_reporter.metadata``).
+  revision session ids (rsid); the template's path and the folder Excel saved to (both hold the
+  user's name); thumbnails and printer settings. JPEG and PNG images inside go through the image
+  cleaner (``candor_reporter.metadata``).
 - OpenDocument (odt, ods, odp): ``meta.xml``'s properties, ``Thumbnails/``, the stored earlier
   versions (``Versions/``), the printer named in ``settings.xml``, comment and tracked-change
   authors and dates, revision ids. ``mimetype`` stays the first entry, stored.
@@ -23,10 +24,12 @@ what was removed and what could not be:
 Every zip entry gets the same fixed date (its own is an edit time). What cannot be cleaned is
 said, never hidden: the visible text may still name people, and macros and embedded objects are
 kept as they are. A file that claims a format but cannot be read as one raises
-``MetadataError``: it cannot be known to be clean. Limits on entries and on expanded sizes keep a
-hostile file (a zip bomb) from taking the memory of the server that runs this on the
-no-JavaScript path. ``app/static/js/documents-cleaner.js`` (in ``app/browser/``) does the same in
-the browser; both run ``tests/vectors/cleaning/``.
+``MetadataError``: it cannot be known to be clean; a zip that holds no office document (an
+archive) is not cleaned and passes as it is. Limits on expanded sizes and XML, and never
+decoding a PDF's streams, keep a hostile file (a bomb) from taking the memory of the server that
+runs this on the no-JavaScript path. ``app/browser/documents.js`` (bundled into
+``app/static/vendor/documents.js``) does the same in the browser; both run
+``tests/vectors/cleaning/``.
 """
 
 from __future__ import annotations
@@ -307,7 +310,6 @@ def _clean_pdf_dictionary(obj: pikepdf.Dictionary | pikepdf.Stream, report: Clea
 # --- Zip packages: Office Open XML and OpenDocument ---------------------------------------------
 NS_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NS_DC = "http://purl.org/dc/elements/1.1/"
 NS_META = "urn:oasis:names:tc:opendocument:xmlns:meta:1.0"
