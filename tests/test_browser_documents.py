@@ -11,6 +11,7 @@ from flask import Flask
 from playwright.sync_api import expect
 
 from app.roles import Role
+from tests.conftest import PageLog
 from tests.support.attachments import staff_files
 from tests.support.casework import CaseworkClient
 from tests.support.cleaning import planted
@@ -29,7 +30,7 @@ def recipients(staff: StaffLogin) -> dict[str, Account]:
 
 
 def test_documents_are_cleaned_in_the_browser_before_they_are_sent(
-        page: Any, live_server: str, app: Flask, staff: StaffLogin,
+        page: Any, page_log: PageLog, live_server: str, app: Flask, staff: StaffLogin,
         recipients: dict[str, Account]) -> None:
     page.goto(live_server + "/report/new")
     expect(page.locator("#readers-now li")).to_have_text(["rso1, Responsible Scaling Officer"])
@@ -55,6 +56,7 @@ def test_documents_are_cleaned_in_the_browser_before_they_are_sent(
         expect(uploads.nth(index)).to_contain_text("Sent, encrypted", timeout=30_000)
     rso = CaseworkClient(app.test_client(), staff, recipients["rso1"])
     _arrived_clean(staff_files(rso, number))
+    assert page_log.console_errors == []  # the cleaner's code loaded under the page's CSP
 
 
 def test_a_document_that_cannot_be_cleaned_is_said_before_sending(
