@@ -329,8 +329,8 @@ export const REMOVED_LABELS = {
   "revision-ids": "editing session identifiers",
   thumbnails: "thumbnails",
   printer: "printer settings",
-  template: "the template's location (it may hold a user name)",
-  "file-location": "the folder the file was saved in (it may hold a user name)",
+  template: "the template's path, which may name you",
+  "file-location": "the folder the file was saved in, which may name you",
   "earlier-versions": "earlier versions",
   "image-metadata": "image metadata",
 };
