@@ -335,6 +335,8 @@ def new() -> tuple[str, int] | Response:
 csrf.exempt(new)
 
 FILES_AGAIN = " Choose your files again: a page without JavaScript cannot keep them."
+NOT_CLEANED = ("Nothing was sent. These images or documents are damaged (or not what they "
+               "claim to be), so their hidden details could not be removed: ")
 
 
 def _filed(form: NewReportForm, uploads: PlainUploads, counted: bool
@@ -348,9 +350,7 @@ def _filed(form: NewReportForm, uploads: PlainUploads, counted: bool
         return _new_page(form, 400, "Nothing was sent. Correct the fields marked below."
                          + (FILES_AGAIN if uploads.files else ""))
     if problems:
-        return _new_page(form, 400, "Nothing was sent. These images are damaged, so their "
-                         "hidden details could not be removed: " + "; ".join(problems)
-                         + "." + FILES_AGAIN)
+        return _new_page(form, 400, NOT_CLEANED + "; ".join(problems) + "." + FILES_AGAIN)
     # Counted before the expensive part: the server derives a codename key for this report.
     # (No proof of work here: a page without JavaScript cannot compute one; see
     # app/services/proof_of_work.py. The global rate limit is this path's protection.)
@@ -377,7 +377,7 @@ def _filed(form: NewReportForm, uploads: PlainUploads, counted: bool
     # Post, redirect, get: the receipt page shows the codename once, and reloading it files
     # nothing (app/services/receipts.py says where the codename waits in between).
     claim = receipts.hold(db.session, case, codename, [u.name for u in uploads.files],
-                          uploads.uncleaned())
+                          uploads.uncleaned(), uploads.cleaning())
     db.session.commit()
     uploads.stored = True
     case_session.hold_receipt(claim.receipt_id, claim.key)
@@ -395,7 +395,7 @@ def receipt() -> tuple[str, int]:
     first = db.session.get(Case, case.linked_case_id) if case.linked_case_id else None
     return render_template(
         "reporter/plain_receipt.html", case=case, codename=shown.codename, first_case=first,
-        files=shown.files, uncleaned=shown.uncleaned,
+        files=shown.files, uncleaned=shown.uncleaned, cleaning=shown.cleaning,
         # Under the case's own deadline policy version, as on the case page.
         dates=deadlines.reporter_dates(case, db.session),
     ), 200
@@ -504,9 +504,8 @@ def _replied(uploads: PlainUploads, session_case: Case | None) -> tuple[str, int
         return _case_page(opened, form, 400, message="Nothing was sent."
                           + (FILES_AGAIN if uploads.files else ""))
     if problems:
-        return _case_page(opened, form, 400, message="Nothing was sent. These images are "
-                          "damaged, so their hidden details could not be removed: "
-                          + "; ".join(problems) + "." + FILES_AGAIN)
+        return _case_page(opened, form, 400,
+                          message=NOT_CLEANED + "; ".join(problems) + "." + FILES_AGAIN)
     try:
         if text:
             message = protocol.build_message(opened.keys, form.text.data)
@@ -521,6 +520,8 @@ def _replied(uploads: PlainUploads, session_case: Case | None) -> tuple[str, int
     db.session.commit()
     uploads.stored = True
     sent = "Your message was sent." if text else "Your files were sent."
+    for name, summary in uploads.cleaning().items():
+        sent += f" {name}: cleaned before it was encrypted; {summary}."
     if uploads.uncleaned():
         sent += (" These were sent exactly as they were, as their format cannot be cleaned: "
                  + ", ".join(uploads.uncleaned()) + ".")
