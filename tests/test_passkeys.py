@@ -219,7 +219,8 @@ def stale(app: Flask, account: Account) -> None:
 
 STEP_UP_CALLS = [("/api/v1/staff/cases/C-00000/members", {"staff_id": 1, "grants": []}),
                  ("/api/v1/staff/cases/C-00000/members/1/revoke", {"key_epoch": 1}),
-                 ("/api/v1/staff/cases/C-00000/identity", {"reason": "x"})]
+                 ("/api/v1/staff/cases/C-00000/identity", {"reason": "x"}),
+                 ("/api/v1/staff/cases/C-00000/sb53-share", {"summary": "x", "grants": []})]
 
 
 def test_the_actions_that_matter_most_are_refused_without_a_fresh_verification(

@@ -9,7 +9,7 @@ from flask import Response, jsonify
 
 from app.api.blueprint import bp
 from app.api.cases import MAX_GRANTS, _act, _case_or_404, _person, _record_fields
-from app.auth.guards import staff_required
+from app.auth.guards import staff_required, step_up_required
 from app.extensions import db
 from app.json_input import b64, bytes_field, int_field, list_field, object_item, text_field
 from app.models import Case, SessionPrincipal
@@ -50,6 +50,7 @@ def _share(data: dict[str, Any]) -> officer_shares.ShareIn:
 
 @bp.post("/staff/cases/<number>/sb53-share")
 @staff_required(Permission.HANDLE_CASES)
+@step_up_required  # it sends what the case says to people outside it
 def sb53_share_write(principal: SessionPrincipal, number: str) -> tuple[Response, int]:
     def write(case: Case, data: dict[str, Any]) -> None:
         officer_shares.write_share(db.session, case, principal.staff, _share(data))
