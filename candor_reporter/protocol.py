@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from candor_reporter import file_size
+from candor_reporter.languages import N_
 from crypto import codename as codenames
 from crypto import kdf
 from crypto.directory import fingerprint, verify_entry
@@ -62,8 +63,8 @@ def new_record_ref() -> str:
 
 
 # How a reporter reads the role of someone in the key directory (the roles that receive reports).
-READER_ROLE_LABELS = {"rso": "Responsible Scaling Officer", "executive": "executive",
-                      "board": "Board member", "officer": "officer or director"}
+READER_ROLE_LABELS = {"rso": N_("Responsible Scaling Officer"), "executive": N_("executive"),
+                      "board": N_("Board member"), "officer": N_("officer or director")}
 
 
 def describe_person(username: str, roles: Iterable[str],

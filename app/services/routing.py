@@ -15,6 +15,7 @@ from app.extensions import DbSession
 from app.models import StaffUser
 from app.roles import Role
 from app.services.directory import active_entries, active_entry_roles
+from candor_reporter.languages import N_
 from candor_reporter.protocol import NO_BOARD_FOR_RSO_REPORT
 
 
@@ -25,9 +26,9 @@ class Route(StrEnum):
 
 
 ROUTE_LABELS = {
-    Route.RSO: "The Responsible Scaling Officer",
-    Route.EXECUTIVE: "An executive outside the RSO's line",
-    Route.BOARD: "The Board",
+    Route.RSO: N_("The Responsible Scaling Officer"),
+    Route.EXECUTIVE: N_("An executive outside the RSO's line"),
+    Route.BOARD: N_("The Board"),
 }
 
 
