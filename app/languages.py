@@ -137,6 +137,8 @@ def page_words_meta(surface: Literal["staff", "reporter"]) -> Markup:
 def init_app(app: Flask) -> None:
     offered = offered_languages(app)
     _CandorBabel(app, locale_selector=lambda: current_language().locale)
+    # {% trans %} blocks are extracted and looked up with their whitespace folded (babel.cfg).
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.wsgi_app = LanguagePrefix(app.wsgi_app, offered)  # type: ignore[method-assign]
     messages = script_messages()
     app.extensions["candor_script_messages"] = messages

@@ -112,7 +112,7 @@ def _compact(value: str) -> str:
 # one it is refused, by the server (app/services/routing.py) and by every client (this module
 # for the command line and the page without JavaScript, reporter.js in the browser), rather
 # than reaching executives alone.
-NO_BOARD_FOR_RSO_REPORT = (
+NO_BOARD_FOR_RSO_REPORT = N_(
     "A report that concerns the RSO must reach a member of the Board, and no Board member "
     "can receive reports here yet (none has a key signed by the organisation), so nothing was "
     "sent. Report it outside the lab instead, through one of the outside channels listed on "
@@ -157,8 +157,8 @@ def expected_readers(directory: Mapping[int, Reader], route: str, concerns_rso: 
         # As app/services/routing.py: such a report must reach the Board, or go nowhere.
         raise NoReaders(NO_BOARD_FOR_RSO_REPORT)
     if not now:
-        raise NoReaders("No one can receive a report on this route right now. Choose another "
-                        "route, or report outside the lab (see the start page).")
+        raise NoReaders(N_("No one can receive a report on this route right now. Choose "
+                           "another route, or report outside the lab (see the start page)."))
     escalation: tuple[Reader, ...] = ()
     if "board" not in wanted:
         escalation = tuple(r for r in eligible if "board" in r.roles and r not in now)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask_babel import gettext
 from markupsafe import Markup
 
 from app import get_config
@@ -18,7 +20,7 @@ from app.rights_notice import load_notice
 from app.services import directory, reports
 from app.services.routing import ROUTE_LABELS
 from candor_reporter import file_size
-from candor_reporter.protocol import describe_person
+from candor_reporter.protocol import READER_ROLE_LABELS, describe_person
 
 bp = Blueprint("reporter", __name__)
 
@@ -32,7 +34,15 @@ def reporter_page_context() -> dict[str, Any]:
 
 
 bp.context_processor(reporter_page_context)
-bp.add_app_template_global(describe_person, "describe_person")
+
+
+def translated_person(username: str, roles: Iterable[str]) -> str:
+    """``describe_person`` with the roles in the page's language."""
+    return describe_person(username, roles,
+                           {role: gettext(label) for role, label in READER_ROLE_LABELS.items()})
+
+
+bp.add_app_template_global(translated_person, "describe_person")
 
 
 bp.add_app_template_filter(file_size.format_bytes, "file_size")

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Request
+from flask_babel import gettext
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.extensions import DbSession
@@ -139,8 +140,8 @@ class PlainUploads:
             self.refused = True
             return Discarded()
         if len(self.files) >= MAX_FILES:
-            raise RequestEntityTooLarge(f"Send at most {MAX_FILES} files at a time. Nothing "
-                                        "was sent.")
+            raise RequestEntityTooLarge(gettext(
+                "Send at most %(count)s files at a time. Nothing was sent.", count=MAX_FILES))
         upload = EncryptingFile(self, filename)
         self.files.append(upload)
         return upload
@@ -149,13 +150,13 @@ class PlainUploads:
         """Stop reading as soon as a file or the case would go over its limit."""
         self._total += size
         if upload.size > self._limits.attachment_bytes:
-            raise RequestEntityTooLarge(
-                f"{upload.name} is too large: attachments may be up to "
-                f"{self._limits.attachment_bytes // 1024**2:,} MiB. Nothing was sent.")
+            raise RequestEntityTooLarge(gettext(
+                "%(name)s is too large: attachments may be up to %(size)s MiB. Nothing was "
+                "sent.", name=upload.name, size=f"{self._limits.attachment_bytes // 1024**2:,}"))
         if self._total > self._limits.case_bytes:
-            raise RequestEntityTooLarge(
-                f"The attachments of a case may take up to "
-                f"{self._limits.case_bytes // 1024**2:,} MiB. Nothing was sent.")
+            raise RequestEntityTooLarge(gettext(
+                "The attachments of a case may take up to %(size)s MiB. Nothing was sent.",
+                size=f"{self._limits.case_bytes // 1024**2:,}"))
 
     def finish(self) -> list[str]:
         """Close every file; returns the problems (damaged images) to show, if any."""

@@ -90,10 +90,10 @@ def _choose(roles: Mapping[int, frozenset[Role]], route: Route, concerns_rso: bo
     if concerns_rso and not any(Role.BOARD in eligible[i] for i in now):
         raise NoBoardReader(NO_BOARD_FOR_RSO_REPORT)
     if not now:
-        raise RoutingError(
+        raise RoutingError(N_(
             "No one can receive a report on this route right now. Choose another route, or "
             "report outside the lab (see the start page)."
-        )
+        ))
     escalation: frozenset[int] = frozenset()
     if Role.BOARD not in wanted:
         escalation = frozenset(i for i, held in eligible.items()
