@@ -42,7 +42,7 @@ vendor: $(VENDOR_FILES)
 # catalogues are compiled in memory at start-up (candor_reporter/languages.py): no .mo files.
 TRANSLATIONS := candor_reporter/translations
 translations: install
-	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k t --no-location --sort-output \
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k t -k lazy_gettext --no-location --sort-output \
 	  --project=Candor --msgid-bugs-address=- -o $(TRANSLATIONS)/messages.pot .
 	for po in $(TRANSLATIONS)/*/LC_MESSAGES/messages.po; do \
 	  $(BIN)/pybabel -q update --no-location -i $(TRANSLATIONS)/messages.pot -o $$po \

@@ -74,6 +74,7 @@ bp.context_processor(reporter_page_context)
 
 MAX_TEXT = 100_000
 MAX_IDENTITY = 2_000
+TEXT_LIMIT, IDENTITY_LIMIT = f"{MAX_TEXT:,}", f"{MAX_IDENTITY:,}"  # as the messages write them
 # Messages are marked for the catalogues here and translated where shown (gettext).
 DIRECTORY_FAILED = N_("The recipients' keys could not be verified against the organisation "
                       "key, so nothing was encrypted or sent. Try again later, or report outside "
@@ -119,12 +120,12 @@ class NewReportForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     text = TextAreaField(lazy_gettext("Your report"), validators=[
         DataRequired(message=lazy_gettext("Write your report before sending it.")),
         Length(max=MAX_TEXT, message=lazy_gettext(
-            "Keep the report under %(count)s characters.", count=f"{MAX_TEXT:,}")),
+            "Keep the report under %(count)s characters.", count=TEXT_LIMIT)),
     ])
     identity = TextAreaField(lazy_gettext("Your name or how to contact you (optional)"),
                              validators=[Optional(), Length(max=MAX_IDENTITY, message=lazy_gettext(
                                  "Keep this under %(count)s characters.",
-                                 count=f"{MAX_IDENTITY:,}"))])
+                                 count=IDENTITY_LIMIT))])
     material_risk = BooleanField(lazy_gettext("I believe this involves a material safety risk"))
     critical_incident = BooleanField(lazy_gettext(
         "This may be a critical safety incident the lab must report to the authorities"))
@@ -159,7 +160,7 @@ class ReplyForm(FlaskForm):  # type: ignore[misc]
     text = TextAreaField(lazy_gettext("Your message"), validators=[
         Optional(),
         Length(max=MAX_TEXT, message=lazy_gettext(
-            "Keep the message under %(count)s characters.", count=f"{MAX_TEXT:,}")),
+            "Keep the message under %(count)s characters.", count=TEXT_LIMIT)),
     ])
 
 

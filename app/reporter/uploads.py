@@ -150,13 +150,15 @@ class PlainUploads:
         """Stop reading as soon as a file or the case would go over its limit."""
         self._total += size
         if upload.size > self._limits.attachment_bytes:
+            limit = f"{self._limits.attachment_bytes // 1024**2:,}"
             raise RequestEntityTooLarge(gettext(
                 "%(name)s is too large: attachments may be up to %(size)s MiB. Nothing was "
-                "sent.", name=upload.name, size=f"{self._limits.attachment_bytes // 1024**2:,}"))
+                "sent.", name=upload.name, size=limit))
         if self._total > self._limits.case_bytes:
+            limit = f"{self._limits.case_bytes // 1024**2:,}"
             raise RequestEntityTooLarge(gettext(
                 "The attachments of a case may take up to %(size)s MiB. Nothing was sent.",
-                size=f"{self._limits.case_bytes // 1024**2:,}"))
+                size=limit))
 
     def finish(self) -> list[str]:
         """Close every file; returns the problems (damaged images) to show, if any."""
