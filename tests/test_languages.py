@@ -101,7 +101,7 @@ def test_the_command_line_speaks_french_with_language_fr() -> None:
     result = CliRunner().invoke(report_group, ["--language", "fr", "submit", "--server",
                                                "ftp://candor.example", "--fingerprint", "x"])
     assert result.exit_code == 2
-    assert "indiquez le serveur sous la forme d’une adresse http:// ou https://" in result.output
+    assert "indiquez le serveur sous la forme d\u2019une adresse http:// ou https://" in result.output
     english = CliRunner().invoke(report_group, ["--language", "en", "submit", "--server",
                                                 "ftp://candor.example", "--fingerprint", "x"])
     assert "give the server as an http:// or https:// address" in english.output
@@ -198,7 +198,7 @@ def test_a_report_without_javascript_in_french(app: Flask, client: FlaskClient,
         "csrf_token": _TOKEN.search(open_form).group(1), "codename": codename.group(1)})
     shown = html.unescape(opened.get_data(as_text=True))
     assert opened.status_code == 200
-    assert "Reçu, en attente d’accusé de réception" in shown  # the status, translated
+    assert "Reçu, en attente d\u2019accusé de réception" in shown  # the status, translated
     assert "Mesures de protection du déploiement ASL-3" in shown  # the category too
 
 
