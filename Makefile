@@ -26,7 +26,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 # (app/browser/noble-sodium.js), bundled by esbuild into one classic script. Last, the compressed,
 # versioned copy of app/static that the app serves (app/static_files.py; the app builds it too
 # at start-up if a static file changed since).
-$(VENDOR_FILES) &: node_modules/.package-lock.json $(BIN)/candor app/browser/noble-sodium.js
+$(VENDOR_FILES) &: node_modules/.package-lock.json $(BIN)/candor app/browser/noble-sodium.js \
+		app/static/js/bytes.js
 	mkdir -p $(VENDOR)
 	cp node_modules/libsodium-sumo/dist/modules-sumo/libsodium-sumo.js $(VENDOR)/
 	cp node_modules/libsodium-wrappers-sumo/dist/modules-sumo/libsodium-wrappers.js $(VENDOR)/

@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from flask import Flask
 
 from app.config import Config
-
-if TYPE_CHECKING:
-    from app.services.proof_of_work import SpentChallenges
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +26,9 @@ def create_app(config: Config | None = None) -> Flask:
     if config is None:
         config = Config.from_env(Path(app.instance_path))
     app.config.from_mapping(config.flask_settings())
-    app.extensions["candor_config"] = config
+    from app import state
+
+    state.install(app, config)  # checks the deadline policy file: a broken one stops the start
     from app import request_numbers
 
     request_numbers.init_app(app)  # before any route is added: every <int:...> is bounded
@@ -49,8 +47,7 @@ def create_app(config: Config | None = None) -> Flask:
     security_headers.init_app(app, https=config.https,
                               hsts_include_subdomains=config.hsts_include_subdomains)
     errors.init_app(app)
-    static_files.init_app(app, https=config.https)
-    assets.init_app(app)
+    assets.init_app(app, static_prefix=static_files.init_app(app, https=config.https))
     from app import languages
     from app.roles import Permission
 
@@ -78,37 +75,3 @@ def create_app(config: Config | None = None) -> Flask:
 
 def default_instance_path() -> Path:
     return Path(os.environ.get("CANDOR_INSTANCE_PATH") or PROJECT_ROOT / "instance").resolve()
-
-
-def get_config(app: Flask) -> Config:
-    config: Config = app.extensions["candor_config"]
-    return config
-
-
-def spent_challenges(app: Flask) -> SpentChallenges:
-    """The proof-of-work challenges used anywhere in the deployment, through the request's
-    database session (a claim commits it)."""
-    from app.extensions import db
-    from app.services.proof_of_work import SpentChallenges
-
-    return SpentChallenges(db.session)
-
-
-def take_rate_limit(app: Flask, kind: str) -> None:
-    """Count one anonymous event of ``kind`` ("submission" or "codename") with every node's,
-    and commit the request's transaction with it (what it holds is kept with the count); raise
-    RateLimited, having rolled it back, when there are too many."""
-    import time
-
-    from app.extensions import db
-    from app.rate_limit import GlobalRateLimit, RateLimited
-
-    config = get_config(app)
-    limit = {"submission": config.submissions_per_minute,
-             "codename": config.codename_attempts_per_minute}[kind]
-    try:
-        GlobalRateLimit(kind, limit).take(db.session, time.time())
-    except RateLimited:
-        db.session.rollback()
-        raise
-    db.session.commit()

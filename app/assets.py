@@ -42,12 +42,12 @@ def compute_integrity(static_folder: Path) -> dict[str, str]:
     return hashes
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, static_prefix: str | None) -> None:
+    """Give templates the tags that load assets, each with its hash, from ``static_prefix``: the
+    versioned prefix of app/static_files.py, under which files are cached for good."""
     assert app.static_folder is not None
     integrity = compute_integrity(Path(app.static_folder))
-    app.extensions["candor_asset_integrity"] = integrity
-    # The versioned prefix of app/static_files.py, under which files are cached for good.
-    prefix = app.extensions.get("candor_static_prefix")
+    prefix = static_prefix
 
     def static_url(filename: str) -> str:
         return prefix + filename if prefix else url_for("static", filename=filename)

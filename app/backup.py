@@ -44,7 +44,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
@@ -52,6 +51,7 @@ from sqlalchemy.engine import make_url
 from app.config import SECRET_KEY_FILE, Config
 from app.extensions import db
 from app.services.audit import VERIFY_KEY_FILE
+from app.state import candor
 
 FORMAT = 1
 FINGERPRINT_FILE = "org-fingerprint"
@@ -67,10 +67,6 @@ class BackupError(click.ClickException):
     """A backup or restore cannot go on; the message says why and what to do."""
 
 
-def _config() -> Config:
-    from app import get_config
-
-    return get_config(current_app)
 
 
 def _engine_name(url: str) -> str:
@@ -237,7 +233,7 @@ def expire_archives(folder: Path, on: date, config: Config, keep: Path | None = 
 def backup_command(output: Path, with_signing_key: bool, force: bool,
                    keep_expired: bool) -> None:
     """Write the database, blobs and instance keys to one archive (mode 0600)."""
-    config = _config()
+    config = candor().config
     if output.exists() and not force:
         raise BackupError(f"{output} exists; choose another name or pass --force")
     if with_signing_key and not config.org_signing_key_path.is_file():
@@ -383,7 +379,7 @@ def restore_files(config: Config, work: Path, manifest: dict[str, Any]) -> list[
 @with_appcontext
 def restore_command(archive: Path, yes: bool, allow_expired: bool) -> None:
     """Restore a backup into an empty database and instance folder."""
-    config = _config()
+    config = candor().config
     expires_on = archive_expires_on(archive, config)
     if expires_on is not None and expires_on <= datetime.now(UTC).date() and not allow_expired:
         raise BackupError(f"{archive} expired on {expires_on}: it may hold content that has "

@@ -6,14 +6,15 @@ import getpass
 import sys
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
 from app import backup
-from app.config import Config, ConfigError
+from app.config import ConfigError
 from app.extensions import db
 from app.quarters import Quarter
 from app.roles import Role
+from app.state import candor
 from candor_reporter.cli import report_group
 
 DEMO_PASSWORD_PREFIX = "candor-demo-"  # noqa: S105 - development-only demo accounts  # nosec B105
@@ -38,10 +39,6 @@ def main() -> None:
 main.add_command(report_group)
 
 
-def _config() -> Config:
-    from app import get_config
-
-    return get_config(current_app)
 
 
 # --- keys -------------------------------------------------------------------------------------
@@ -55,9 +52,9 @@ def keys_init() -> None:
     from app.services.directory import DirectoryError, init_organisation_key
     from crypto.directory import fingerprint
 
-    path = _config().org_signing_key_path
+    path = candor().config.org_signing_key_path
     try:
-        row = init_organisation_key(db.session, path, _config().instance_path)
+        row = init_organisation_key(db.session, path, candor().config.instance_path)
     except DirectoryError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
@@ -73,7 +70,7 @@ def keys_fingerprint() -> None:
     """Print the pinned organisation key fingerprint (and check the database agrees)."""
     from app.services.directory import current_fingerprint, pinned_fingerprint
 
-    pinned = pinned_fingerprint(_config())
+    pinned = pinned_fingerprint(candor().config)
     if pinned is None:
         raise click.ClickException("no organisation key fingerprint is pinned: run "
                                    "`candor keys init` or set CANDOR_ORG_FINGERPRINT")
@@ -90,7 +87,7 @@ def keys_pin() -> None:
     instance made before pinning, or after moving the key); clients check against it."""
     from app.services.directory import DirectoryError, load_signing_key, pin_fingerprint
 
-    config = _config()
+    config = candor().config
     try:
         value = pin_fingerprint(config.instance_path, load_signing_key(config.org_signing_key_path))
     except DirectoryError as error:
@@ -116,7 +113,7 @@ def keys_sign_directory(yes: bool) -> None:
     from crypto.directory import fingerprint
 
     try:
-        signing_key = load_signing_key(_config().org_signing_key_path)
+        signing_key = load_signing_key(candor().config.org_signing_key_path)
     except DirectoryError as error:
         raise click.ClickException(str(error)) from None
     signed = 0
@@ -172,7 +169,7 @@ def staff_create(username: str, roles: tuple[str, ...], password_stdin: bool,
 
     if email is not None and not valid_email(email):
         raise click.ClickException(f"{email!r} is not an email address like name@example.org")
-    config = _config()
+    config = candor().config
     try:
         signing_key = load_signing_key(config.org_signing_key_path)
         staff = create_staff(
@@ -219,7 +216,7 @@ def seed_demo(history: bool) -> None:
     )
     from app.services.staff_accounts import create_staff, find_staff
 
-    config = _config()
+    config = candor().config
     if config.environment == "production":
         raise click.ClickException("demonstration accounts are never created in production")
     if current_key(db.session) is None:
@@ -249,9 +246,8 @@ def seed_demo(history: bool) -> None:
 
         from app.demo_history import DEMO_PREFIX, add_history, history_size
         from app.services import packs, releases
-        from app.taxonomy import load_taxonomy
 
-        taxonomy = load_taxonomy(config.instance_path)
+        taxonomy = candor().taxonomy()
         today = datetime.now(UTC).date()
         add_history(db.session, taxonomy, today)
         db.session.commit()
@@ -274,7 +270,7 @@ def totp_code(username: str) -> None:
 
     from app.services.staff_accounts import find_staff
 
-    if _config().environment == "production":
+    if candor().config.environment == "production":
         raise click.ClickException("not available in production")
     staff = find_staff(db.session, username)
     if staff is None or staff.totp_secret is None:

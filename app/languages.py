@@ -28,6 +28,7 @@ from flask_babel import Babel, Domain, gettext
 from markupsafe import Markup
 
 from app import vocabulary
+from app.state import state_of
 from app.surfaces import is_staff_path
 from candor_reporter import languages
 from candor_reporter.languages import ENGLISH, PSEUDO_RTL, SHIPPED, Language
@@ -86,7 +87,7 @@ class _CandorBabel(Babel):  # type: ignore[misc]
 
 def offered_languages(app: Flask) -> tuple[Language, ...]:
     """The shipped languages, and the right-to-left pseudo-locale outside production."""
-    testing_layout = app.extensions["candor_config"].environment != "production"
+    testing_layout = state_of(app).config.environment != "production"
     return SHIPPED + ((PSEUDO_RTL,) if testing_layout else ())
 
 

@@ -18,12 +18,12 @@ import binascii
 import secrets
 import time
 
-from flask import current_app, g, session
+from flask import g, session
 
-from app import get_config
 from app.extensions import db
 from app.models import today
 from app.services import receipts, reporter_sessions
+from app.state import candor
 
 _FIELD = "reporter"
 _RECEIPT = "receipt"
@@ -43,7 +43,7 @@ def _live() -> tuple[int, str] | None:
     if not isinstance(case_id, int) or not isinstance(seen, int) \
             or not isinstance(session_id, str):
         return None
-    if time.time() - seen > get_config(current_app).reporter_idle_minutes * 60 \
+    if time.time() - seen > candor().config.reporter_idle_minutes * 60 \
             or reporter_sessions.is_ended(db.session, session_id):
         del session[_FIELD]  # the cookie sent back no longer holds the case id
         return None
@@ -81,7 +81,7 @@ def end() -> None:
     session_id = data.get("sid") if isinstance(data, dict) else None
     if isinstance(session_id, str):
         reporter_sessions.end(db.session, session_id, today(),
-                              get_config(current_app).reporter_idle_minutes)
+                              candor().config.reporter_idle_minutes)
     # A receipt still waiting to be shown goes too: a copy of a cookie taken after a report
     # was sent without JavaScript (which holds no session identifier) would otherwise still
     # show its codename.

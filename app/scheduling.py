@@ -15,11 +15,11 @@ from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from app.config import Config
 from app.extensions import db
 from app.request_logging import SafeLineFilter
 from app.services import scheduler_lease
 from app.services.periodic import for_the_log, refresh_statistics, run_tick
+from app.state import candor, state_of
 
 log = logging.getLogger("candor.scheduler")
 
@@ -41,10 +41,6 @@ def parse_now(value: str | None) -> datetime:
     return moment
 
 
-def _config() -> Config:
-    from app import get_config
-
-    return get_config(current_app)
 
 
 @click.command("tick")
@@ -52,17 +48,18 @@ def _config() -> Config:
 @with_appcontext
 def tick(now_text: str | None) -> None:
     """Run all due periodic work once (for cron and tests); safe to run twice or at once."""
-    config, now = _config(), parse_now(now_text)
-    results = {**run_tick(db.session, config, now), **refresh_statistics(db.session, config, now)}
+    config, now = candor().config, parse_now(now_text)
+    results = {**run_tick(db.session, config, now, candor().policy_source),
+               **refresh_statistics(db.session, config, now)}
     for name, count in for_the_log(results).items():
         click.echo(f"{name}: {count}")
 
 
 def scheduled_run(app: Flask, holder: str) -> bool:
     """One scheduler run: renew (or take) the lease, and tick only while holding it."""
-    from app import get_config
 
-    config = get_config(app)
+    config = state_of(app).config
+    policy_source = state_of(app).policy_source
     ttl = timedelta(seconds=config.scheduler_lease_seconds)
     with app.app_context():
         try:
@@ -72,7 +69,7 @@ def scheduled_run(app: Flask, holder: str) -> bool:
             # With "tick done" or "tick failed", this bounds the tick in the log, so that an
             # operator (and tests/soak/test_failover.py) can see that no two ever overlapped.
             log.info("tick starting")
-            results = run_tick(db.session, config, utc_now())
+            results = run_tick(db.session, config, utc_now(), policy_source)
             results.update(refresh_statistics(db.session, config, utc_now()))
             # Renewed after the work too, so a long tick does not let the lease lapse.
             scheduler_lease.acquire(db.session, holder, utc_now(), ttl)
@@ -111,7 +108,7 @@ def scheduler() -> None:
         handler.addFilter(SafeLineFilter())  # one line per record, no address
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per run
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    config = _config()
+    config = candor().config
     holder = scheduler_lease.holder_id()
     blocking = BlockingScheduler(timezone="UTC")
     blocking.add_job(scheduled_run, "interval", args=(app, holder),

@@ -113,7 +113,6 @@ def init_app(app: Flask, https: bool) -> str:
     served.add_files(str(built), prefix=prefix)
     served.add_files(str(built), prefix="static/")
     app.wsgi_app = served  # type: ignore[method-assign]
-    app.extensions["candor_static_prefix"] = "/" + prefix
     return "/" + prefix
 
 

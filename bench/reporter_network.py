@@ -44,6 +44,7 @@ from app.config import Config
 from app.extensions import db
 from app.roles import Role
 from app.services.directory import init_organisation_key
+from app.state import state_of
 from tests.support.reporting import ReporterClient
 from tests.support.staff import StaffLogin
 
@@ -189,7 +190,7 @@ def jitless_journey(browser: Any, url: str, app: Any, report: Report, standard_r
         page.goto(url + "/report/case")  # a page that solves no puzzle meanwhile
         derived = {which: page.evaluate(DERIVE, which) for which in ("light",)}
         assert derived["light"]["backend"] == "noble", derived
-        bits = app.extensions["candor_config"].proof_of_work_bits
+        bits = state_of(app).config.proof_of_work_bits
         rate = page.evaluate(PUZZLE_RATE, 14)
         puzzle_seconds = 2 ** bits / rate["perSecond"]
         print(f"jitless: light derivation {derived['light']['ms'] / 1000:.1f} s; puzzle with "

@@ -36,6 +36,7 @@ from app.roles import Role
 from app.services.deadline_policy import BUILT_IN
 from app.services.deadlines import CaseFacts, EventFact, compute_deadlines, schedule
 from app.services.periodic import run_tick
+from app.state import state_of
 from tests.support.staff import StaffLogin
 
 TODAY = date(2031, 6, 2)
@@ -127,7 +128,7 @@ def timed_tick(app: Any, config: Config, now: datetime
     server time is not in it), and the tick's counts."""
     with app.app_context():
         began, cpu = time.perf_counter(), time.process_time()
-        results = run_tick(db.session, config, now)
+        results = run_tick(db.session, config, now, state_of(app).policy_source)
         elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
         db.session.remove()
     return elapsed, cpu, results

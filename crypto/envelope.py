@@ -1,8 +1,9 @@
 """Case keys, grants of a case key, and content records (SPEC.md sections 8.7-8.8).
 
 A case key encrypts every content record of one case. Access to a case is a grant: the case key
-sealed to one more public key. A record is bound by its associated data to its case, its record id
-and its kind, so the server cannot move a record to another case, another record or another kind.
+sealed to one more public key. A record is bound by its associated data to its case, its record
+reference and its kind, so the server cannot move a record to another case, another record or
+another kind.
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ class GrantKind(IntEnum):
     SHARE = 4  # an SB 53 share's key, sealed to an officer or director (SPEC 8.11)
 
 
-# The record id of an SB 53 share's summary (SPEC 8.11): one record per share, whose "case id"
-# is the share id.
+# The record reference of an SB 53 share's summary (SPEC 8.11): one record per share, whose
+# "case reference" is the share id.
 SHARE_SUMMARY_ID = "summary"
 
 
@@ -102,16 +103,16 @@ GRANT_MAX_SIZE = 1 + SEAL_OVERHEAD + _INNER_FIXED + MAX_IDENTIFIER_LENGTH
 
 
 def seal_case_key(
-    case_key: CaseKey, recipient_public_key: bytes, case_id: str, kind: GrantKind
+    case_key: CaseKey, recipient_public_key: bytes, case_ref: str, kind: GrantKind
 ) -> bytes:
-    """A grant: the case key sealed to ``recipient_public_key`` for ``case_id`` and ``kind``.
+    """A grant: the case key sealed to ``recipient_public_key`` for ``case_ref`` and ``kind``.
 
     Misuse hazard: seal only to a public key taken from a directory entry that verified under the
     organisation key and is ``usable_at`` now, or to the reporter's own derived key.
     """
     if not isinstance(case_key, CaseKey):
         raise TypeError("case_key must be a CaseKey")
-    case = identifier(case_id, "case id")
+    case = identifier(case_ref, "case reference")
     inner = b"".join(
         (
             _VERSION_BYTE,
@@ -124,11 +125,11 @@ def seal_case_key(
     return _VERSION_BYTE + seal(inner, recipient_public_key)
 
 
-def open_grant(grant: bytes, keypair: BoxKeyPair, case_id: str, kind: GrantKind) -> CaseKey:
-    """Open a grant and return the case key, checking that it was made for ``case_id`` and
+def open_grant(grant: bytes, keypair: BoxKeyPair, case_ref: str, kind: GrantKind) -> CaseKey:
+    """Open a grant and return the case key, checking that it was made for ``case_ref`` and
     ``kind``; raises DecryptionError if it was not, or if it is not sealed to ``keypair``."""
     expected_kind = _kind_byte(kind, GrantKind, _GRANT_KIND_BYTES)
-    expected_case = identifier(case_id, "case id")
+    expected_case = identifier(case_ref, "case reference")
     grant = check_grant_shape(grant)
     inner = seal_open(grant[1:], keypair.public_key, keypair.private_key, "grant")
     sealed_kind, sealed_case, key = _parse_grant_inner(inner)
@@ -138,11 +139,11 @@ def open_grant(grant: bytes, keypair: BoxKeyPair, case_id: str, kind: GrantKind)
 
 
 def _parse_grant_inner(inner: bytes) -> tuple[bytes, bytes, bytes]:
-    """``(kind byte, case id bytes, case key)`` of an opened grant, strictly parsed: the version
-    first (UnsupportedVersion), then a length prefix that must account for every byte and a
-    canonical case id (MalformedInput)."""
-    # The layout is fixed but for the case id, so it is read with slices rather than a Reader:
-    # the same checks in the order a Reader makes them.
+    """``(kind byte, case reference bytes, case key)`` of an opened grant, strictly parsed: the
+    version first (UnsupportedVersion), then a length prefix that must account for every byte and a
+    canonical case reference (MalformedInput)."""
+    # The layout is fixed but for the case reference, so it is read with slices rather than a
+    # Reader: the same checks in the order a Reader makes them.
     if not inner:
         raise MalformedInput("encoded value ends early")
     if inner[0] != VERSION:
@@ -156,19 +157,19 @@ def _parse_grant_inner(inner: bytes) -> tuple[bytes, bytes, bytes]:
         raise MalformedInput("bytes left over after the encoded value")
     case = inner[6:case_end]
     try:
-        identifier(case.decode("ascii"), "case id")
+        identifier(case.decode("ascii"), "case reference")
     except UnicodeDecodeError:
-        raise MalformedInput("case id is not ASCII") from None
+        raise MalformedInput("case reference is not ASCII") from None
     return inner[1:2], case, inner[case_end:]
 
 
 _RECORD_AD_PREFIX = context(RECORD_CONTEXT) + _VERSION_BYTE
 
 
-def record_associated_data(kind: RecordKind, case_id: str, record_id: str) -> bytes:
-    """``lp(context) || version || kind || lp(case_id) || lp(record_id)`` (SPEC.md 8.8)."""
-    case = identifier(case_id, "case id")
-    record = identifier(record_id, "record id")
+def record_associated_data(kind: RecordKind, case_ref: str, record_ref: str) -> bytes:
+    """``lp(context) || version || kind || lp(case_ref) || lp(record_ref)`` (SPEC.md 8.8)."""
+    case = identifier(case_ref, "case reference")
+    record = identifier(record_ref, "record reference")
     return b"".join(
         (
             _RECORD_AD_PREFIX,
@@ -182,23 +183,23 @@ def record_associated_data(kind: RecordKind, case_id: str, record_id: str) -> by
 
 
 def encrypt_record(
-    case_key: CaseKey, kind: RecordKind, case_id: str, record_id: str, content: bytes
+    case_key: CaseKey, kind: RecordKind, case_ref: str, record_ref: str, content: bytes
 ) -> bytes:
     """Pad and encrypt one content record under the case key.
 
-    ``record_id`` must be unique within the case and never change; the same
-    ``(kind, case_id, record_id)`` must be given to ``decrypt_record``.
+    ``record_ref`` must be unique within the case and never change; the same
+    ``(kind, case_ref, record_ref)`` must be given to ``decrypt_record``.
     """
     return _encrypt_record_with_nonce(
-        case_key, kind, case_id, record_id, content, random_bytes(AEAD_NONCE_SIZE)
+        case_key, kind, case_ref, record_ref, content, random_bytes(AEAD_NONCE_SIZE)
     )
 
 
 def _encrypt_record_with_nonce(
     case_key: CaseKey,
     kind: RecordKind,
-    case_id: str,
-    record_id: str,
+    case_ref: str,
+    record_ref: str,
     content: bytes,
     nonce: bytes,
     *,
@@ -213,7 +214,7 @@ def _encrypt_record_with_nonce(
     """
     if not isinstance(case_key, CaseKey):
         raise TypeError("case_key must be a CaseKey")
-    ad = record_associated_data(kind, case_id, record_id)
+    ad = record_associated_data(kind, case_ref, record_ref)
     plaintext = pad(bytes(content)) if padded is None else padded
     return b"".join((_VERSION_BYTE, nonce, aead_encrypt(case_key, nonce, plaintext, ad)))
 
@@ -244,7 +245,7 @@ def check_grant_shape(grant: bytes) -> bytes:
 
 
 def decrypt_record(
-    case_key: CaseKey, kind: RecordKind, case_id: str, record_id: str, record: bytes
+    case_key: CaseKey, kind: RecordKind, case_ref: str, record_ref: str, record: bytes
 ) -> bytes:
     """Decrypt one content record and remove its padding.
 
@@ -253,7 +254,7 @@ def decrypt_record(
     """
     if not isinstance(case_key, CaseKey):
         raise TypeError("case_key must be a CaseKey")
-    ad = record_associated_data(kind, case_id, record_id)
+    ad = record_associated_data(kind, case_ref, record_ref)
     record = check_record_shape(record)
     nonce = record[1 : 1 + AEAD_NONCE_SIZE]
     return unpad(aead_decrypt(case_key, nonce, record[1 + AEAD_NONCE_SIZE :], ad))

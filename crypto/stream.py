@@ -34,12 +34,12 @@ class FileKey(SymmetricKey):
     """The random key of one attachment, kept in a ``FILE_KEY`` record of its case."""
 
 
-def attachment_associated_data(case_id: str, attachment_id: str) -> bytes:
+def attachment_associated_data(case_ref: str, attachment_ref: str) -> bytes:
     return (
         context(ATTACHMENT_CONTEXT)
         + u8(VERSION)
-        + lp(identifier(case_id, "case id"))
-        + lp(identifier(attachment_id, "attachment id"))
+        + lp(identifier(case_ref, "case reference"))
+        + lp(identifier(attachment_ref, "attachment reference"))
     )
 
 
@@ -47,10 +47,10 @@ class StreamEncryptor:
     """Encrypts one attachment. Send ``header`` first, then everything ``update`` returns, then
     what ``finish`` returns. Uses a fresh random secretstream header."""
 
-    def __init__(self, file_key: FileKey, case_id: str, attachment_id: str) -> None:
+    def __init__(self, file_key: FileKey, case_ref: str, attachment_ref: str) -> None:
         if not isinstance(file_key, FileKey):
             raise TypeError("file_key must be a FileKey")
-        self._ad = attachment_associated_data(case_id, attachment_id)
+        self._ad = attachment_associated_data(case_ref, attachment_ref)
         self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
         header = sodium.crypto_secretstream_xchacha20poly1305_init_push(
             self._state, bytes(file_key)
@@ -101,11 +101,11 @@ class StreamDecryptor:
     """Decrypts one attachment given in pieces of any size. Call ``finish`` after the last piece:
     it raises TruncatedStream if the stream did not end with its final frame."""
 
-    def __init__(self, file_key: FileKey, case_id: str, attachment_id: str) -> None:
+    def __init__(self, file_key: FileKey, case_ref: str, attachment_ref: str) -> None:
         if not isinstance(file_key, FileKey):
             raise TypeError("file_key must be a FileKey")
         self._key = bytes(file_key)
-        self._ad = attachment_associated_data(case_id, attachment_id)
+        self._ad = attachment_associated_data(case_ref, attachment_ref)
         self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
         self._started = False
         self._done = False
@@ -170,10 +170,10 @@ class StreamDecryptor:
 
 
 def encrypt_chunks(
-    file_key: FileKey, case_id: str, attachment_id: str, chunks: Iterable[bytes]
+    file_key: FileKey, case_ref: str, attachment_ref: str, chunks: Iterable[bytes]
 ) -> Iterator[bytes]:
     """Encrypt file data given as an iterable of byte strings; yields the header, then frames."""
-    encryptor = StreamEncryptor(file_key, case_id, attachment_id)
+    encryptor = StreamEncryptor(file_key, case_ref, attachment_ref)
     yield encryptor.header
     for data in chunks:
         yield from encryptor.update(data)
@@ -181,11 +181,11 @@ def encrypt_chunks(
 
 
 def decrypt_chunks(
-    file_key: FileKey, case_id: str, attachment_id: str, chunks: Iterable[bytes]
+    file_key: FileKey, case_ref: str, attachment_ref: str, chunks: Iterable[bytes]
 ) -> Iterator[bytes]:
     """Decrypt a stream given as an iterable of byte strings; yields plaintext chunks and raises
     at the end if the stream was truncated (see the module's misuse hazard)."""
-    decryptor = StreamDecryptor(file_key, case_id, attachment_id)
+    decryptor = StreamDecryptor(file_key, case_ref, attachment_ref)
     for data in chunks:
         yield from decryptor.update(data)
     decryptor.finish()
@@ -200,31 +200,32 @@ def _read_pieces(source: BinaryIO, size: int, first: int | None = None) -> Itera
 
 
 def encrypt_file(
-    file_key: FileKey, case_id: str, attachment_id: str, source: BinaryIO, destination: BinaryIO
+    file_key: FileKey, case_ref: str, attachment_ref: str, source: BinaryIO, destination: BinaryIO
 ) -> None:
     """Encrypt ``source`` into ``destination``, one chunk at a time."""
-    for frame in encrypt_chunks(file_key, case_id, attachment_id, _read_pieces(source, CHUNK_SIZE)):
+    pieces = _read_pieces(source, CHUNK_SIZE)
+    for frame in encrypt_chunks(file_key, case_ref, attachment_ref, pieces):
         destination.write(frame)
 
 
 def decrypt_file(
-    file_key: FileKey, case_id: str, attachment_id: str, source: BinaryIO, destination: BinaryIO
+    file_key: FileKey, case_ref: str, attachment_ref: str, source: BinaryIO, destination: BinaryIO
 ) -> None:
     """Decrypt ``source`` into ``destination``, one chunk at a time. ``destination`` holds
     unauthenticated data until this returns without error."""
     # Read on frame boundaries, so that each frame is decrypted from the piece read.
     pieces = _read_pieces(source, FRAME_SIZE, first=HEADER_SIZE)
-    for chunk in decrypt_chunks(file_key, case_id, attachment_id, pieces):
+    for chunk in decrypt_chunks(file_key, case_ref, attachment_ref, pieces):
         destination.write(chunk)
 
 
-def encrypt_file_key(case_key: CaseKey, case_id: str, record_id: str, file_key: FileKey) -> bytes:
+def encrypt_file_key(case_key: CaseKey, case_ref: str, record_ref: str, file_key: FileKey) -> bytes:
     """The ``FILE_KEY`` record that stores an attachment's file key."""
-    return encrypt_record(case_key, RecordKind.FILE_KEY, case_id, record_id, bytes(file_key))
+    return encrypt_record(case_key, RecordKind.FILE_KEY, case_ref, record_ref, bytes(file_key))
 
 
-def decrypt_file_key(case_key: CaseKey, case_id: str, record_id: str, record: bytes) -> FileKey:
-    content = decrypt_record(case_key, RecordKind.FILE_KEY, case_id, record_id, record)
+def decrypt_file_key(case_key: CaseKey, case_ref: str, record_ref: str, record: bytes) -> FileKey:
+    content = decrypt_record(case_key, RecordKind.FILE_KEY, case_ref, record_ref, record)
     if len(content) != FileKey.SIZE:
         raise MalformedInput("file key record must hold 32 bytes")
     return FileKey(content)

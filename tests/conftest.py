@@ -22,6 +22,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.config import Config
 from app.extensions import db
+from app.state import state_of
 from tests.support import databases
 from tests.support.deadline_world import D0, Clock, World
 from tests.support.smtp import Mailbox
@@ -88,7 +89,7 @@ def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
     with application.app_context():
         from app.services.directory import init_organisation_key
 
-        config = application.extensions["candor_config"]
+        config = state_of(application).config
         init_organisation_key(db.session, config.org_signing_key_path, config.instance_path)
         db.session.commit()
     yield application

@@ -18,6 +18,7 @@ from app.models import Attachment, Case, CaseRecord
 from app.roles import Role
 from app.services import attachments
 from app.services.blobs import BlobStore
+from app.state import state_of
 from candor_reporter import protocol
 from crypto.stream import FRAME_SIZE, HEADER_SIZE, decrypt_chunks, decrypt_file_key
 from tests.support.attachments import staff_attach, staff_files
@@ -46,7 +47,7 @@ def reporter(client: FlaskClient, recipients: dict[str, Account]
 
 
 def blob_bytes(app: Flask) -> bytes:
-    folder: Path = app.extensions["candor_config"].blob_path
+    folder: Path = state_of(app).config.blob_path
     return b"".join(p.read_bytes() for p in sorted(folder.iterdir())) if folder.is_dir() else b""
 
 
@@ -110,7 +111,7 @@ def test_upload_read_back_and_staff_download(
     # Neither the content nor its name is stored anywhere in plain form.
     for secret in (SECRET_FILE[:40], b"launch review"):
         assert secret not in blob_bytes(app)
-    names = {p.name for p in app.extensions["candor_config"].blob_path.iterdir()}
+    names = {p.name for p in state_of(app).config.blob_path.iterdir()}
     assert all(len(name) == 32 for name in names)
 
 
@@ -253,7 +254,7 @@ def test_the_size_of_a_case_s_attachments_is_limited(
         app: Flask, make_app: Any, recipients: dict[str, Account]) -> None:
     # The same instance folder, so the same organisation key and pinned fingerprint.
     small = make_app(max_attachment_bytes=2 * 1024**2, max_case_attachment_bytes=3 * 1024**2,
-                     instance_path=app.extensions["candor_config"].instance_path)
+                     instance_path=state_of(app).config.instance_path)
     reporting = ReporterClient(small.test_client())
     response, codename = reporting.submit()
     assert response.status_code == 201, response.get_json()
@@ -278,7 +279,7 @@ def test_abandoned_uploads_are_removed_by_housekeeping(
     kept = reporting.attach(opened, b"finished", "kept.txt")
     abandoned = started(reporting, opened, 10)
     recent = started(reporting, opened, 10)
-    blob_path: Path = app.extensions["candor_config"].blob_path
+    blob_path: Path = state_of(app).config.blob_path
     orphan = blob_path / ("f" * 32)
     orphan.write_bytes(b"left by a failed request")
     three_days_ago = (datetime.now(UTC) - timedelta(days=3)).timestamp()
@@ -305,7 +306,7 @@ def test_blob_times_say_only_the_day(
         app: Flask, reporter: tuple[ReporterClient, protocol.OpenedCase, str]) -> None:
     reporting, opened, _codename = reporter
     reporting.attach(opened, b"when was this sent?", "when.txt")
-    for path in app.extensions["candor_config"].blob_path.iterdir():
+    for path in state_of(app).config.blob_path.iterdir():
         stat = path.stat()
         for stamp in (stat.st_mtime, stat.st_atime):
             moment = datetime.fromtimestamp(stamp, UTC)

@@ -20,6 +20,7 @@ from werkzeug.test import EnvironBuilder, stream_encode_multipart
 from app.extensions import db
 from app.models import Attachment, CaseRecord
 from app.roles import Role
+from app.state import state_of
 from candor_reporter.file_size import format_bytes
 from crypto.envelope import encode_file_name
 from tests.support.attachments import staff_attach, staff_files
@@ -77,7 +78,7 @@ def submit_with(client: FlaskClient, *items: tuple[str, bytes], **fields: Any) -
 
 
 def blob_files(app: Flask) -> list[Path]:
-    folder: Path = app.extensions["candor_config"].blob_path
+    folder: Path = state_of(app).config.blob_path
     return sorted(folder.iterdir()) if folder.is_dir() else []
 
 
@@ -145,7 +146,7 @@ def test_reply_with_a_file_and_download_one_without_javascript(
     with app.app_context():
         attachment = db.session.scalars(db.select(Attachment).where(
             Attachment.attachment_ref == ref)).one()
-        path = app.extensions["candor_config"].blob_path / attachment.blob_id
+        path = state_of(app).config.blob_path / attachment.blob_id
     data = bytearray(path.read_bytes())
     data[-5] ^= 1
     path.write_bytes(bytes(data))
@@ -217,7 +218,7 @@ def test_refused_uploads_leave_nothing_behind(
 def test_files_over_the_limits_are_refused(
         app: Flask, make_app: Any, recipients: dict[str, Account], no_spooling: None) -> None:
     small = make_app(max_attachment_bytes=1024**2, max_case_attachment_bytes=2 * 1024**2,
-                     instance_path=app.extensions["candor_config"].instance_path)
+                     instance_path=state_of(app).config.instance_path)
     client = small.test_client()
     big = submit_with(client, ("big.bin", b"\0" * (1024**2 + 1)))
     assert big.status_code == 413 and "big.bin is too large" in page(big)

@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import AuditCheckpoint, AuditEntry
 from app.roles import Role
 from app.services import audit
+from app.state import state_of
 from tests.support.staff import StaffLogin, csrf_token
 
 START = datetime(2026, 5, 4, 9, 30)
@@ -205,7 +206,7 @@ def test_the_tick_signs_a_checkpoint_at_most_once_an_interval(
         app: Flask, runner: FlaskCliRunner) -> None:
     assert runner.invoke(args=["audit", "init"]).exit_code == 0
     fill(app, 3)
-    config = app.extensions["candor_config"]
+    config = state_of(app).config
     with app.app_context():
         assert audit.checkpoint_if_due(db.session, config, START) is not None
         audit.record(db.session, "case.close", actor="staff:1", at=START)
@@ -421,8 +422,8 @@ def test_concurrent_wrong_sign_ins_are_each_answered_and_audited(
     raised here: what is tested is the chain, not the throttle.)"""
     from collections import Counter
 
-    app.extensions["candor_config"] = dataclasses.replace(
-        app.extensions["candor_config"], login_attempts_before_lockout=100)
+    state_of(app).config = dataclasses.replace(
+        state_of(app).config, login_attempts_before_lockout=100)
     account = staff.create("rso1", Role.RSO)
     start = threading.Barrier(32)
     statuses: list[int] = []

@@ -16,6 +16,7 @@ from app.models import StaffSession, utcnow
 from app.roles import Role
 from app.services.staff_accounts import LOGIN_FAILED
 from app.services.throttle import FIRST_PUZZLE_BITS
+from app.state import state_of
 from crypto import kdf, keys
 from tests.support.staff import StaffLogin, csrf_token, password_material
 
@@ -75,7 +76,7 @@ def test_prelogin_does_not_reveal_accounts(client: FlaskClient, staff: StaffLogi
 def test_many_failures_ask_for_a_puzzle_not_a_lock(
         client: FlaskClient, staff: StaffLogin, app: Flask) -> None:
     account = staff.create("board1", Role.BOARD)
-    limit = app.extensions["candor_config"].login_attempts_before_lockout
+    limit = state_of(app).config.login_attempts_before_lockout
     for _ in range(limit):
         assert staff.post_login(client, account, password="wrong password!").status_code == 401
     asked = staff.post_login(client, account)  # the right password, but no puzzle solved
@@ -91,7 +92,7 @@ def test_unknown_names_are_asked_exactly_like_real_ones(client: FlaskClient, sta
                                                         app: Flask) -> None:
     real = staff.create("exists", Role.BOARD)
     ghost = type(real)(999, "doesnotexist", "whatever-pass", None)
-    limit = app.extensions["candor_config"].login_attempts_before_lockout
+    limit = state_of(app).config.login_attempts_before_lockout
 
     def attempts(account) -> list[tuple[int, str, int]]:  # type: ignore[no-untyped-def]
         answers = [staff.post_login(client, account, password="wrong password!", totp="123456",
@@ -196,7 +197,7 @@ def test_first_login_requires_totp_enrolment(app: Flask, client: FlaskClient,
 def test_idle_session_ends(app: Flask, client: FlaskClient, staff: StaffLogin) -> None:
     account = staff.create("idler", Role.RSO)
     staff.login(client, account)
-    idle = app.extensions["candor_config"].staff_idle_minutes
+    idle = state_of(app).config.staff_idle_minutes
     with app.app_context():
         for row in db.session.scalars(db.select(StaffSession)):
             row.last_seen_at = utcnow() - timedelta(minutes=idle + 1)
@@ -253,7 +254,7 @@ def test_guessing_the_current_password_counts_as_failed_sign_ins(
     staff.login(client, account)
     token = csrf_token(client, "/staff/")
     keypair = keys.StaffKeyPair.generate()
-    limit = app.extensions["candor_config"].login_attempts_before_lockout
+    limit = state_of(app).config.login_attempts_before_lockout
     statuses = [client.post("/staff/account/password", headers={"X-CSRFToken": token}, json={
         "current_login_secret": base64.b64encode(bytes([n]) * 32).decode(),
         **password_material("new passphrase here", keypair, str(account.id))}).status_code
@@ -348,7 +349,7 @@ def test_recovery_needs_a_totp_code_and_counts_failures(app: Flask, client: Flas
     account = staff.create("guessed", Role.RSO)
     _give_recovery_code(app, staff, account)
     token = csrf_token(client)
-    limit = app.extensions["candor_config"].login_attempts_before_lockout
+    limit = state_of(app).config.login_attempts_before_lockout
     statuses = [client.post("/auth/recover/begin", json={"username": "guessed", "totp": "000000"},
                             headers={"X-CSRFToken": token}).status_code for _ in range(limit + 1)]
     assert statuses == [401] * limit + [429]  # each further guess needs a puzzle

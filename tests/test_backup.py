@@ -23,6 +23,7 @@ from app.extensions import db
 from app.models import Case
 from app.roles import Role
 from app.services import audit
+from app.state import state_of
 from candor_reporter import protocol
 from crypto.envelope import GrantKind, RecordKind, decrypt_record, open_grant
 from tests.conftest import make_config
@@ -89,7 +90,7 @@ def test_backup_and_restore_round_trip(app: Flask, staff: StaffLogin, restored_a
     accounts = [staff.create("rso1", Role.RSO), staff.create("exec1", Role.EXECUTIVE),
                 staff.create("board1", Role.BOARD)]
     texts = file_reports(app)
-    config = app.extensions["candor_config"]
+    config = state_of(app).config
     blob = config.blob_path / "ab" / "attachment.bin"
     blob.parent.mkdir(parents=True)
     blob.write_bytes(os.urandom(4096))
@@ -111,7 +112,7 @@ def test_backup_and_restore_round_trip(app: Flask, staff: StaffLogin, restored_a
     assert "WARNING" not in result.output  # same secret key, no fingerprint override
 
     assert row_counts(restored_app) == row_counts(app)
-    restored = restored_app.extensions["candor_config"]
+    restored = state_of(restored_app).config
     assert (restored.blob_path / "ab" / "attachment.bin").read_bytes() == blob.read_bytes()
     assert ((restored.instance_path / "org-fingerprint").read_text()
             == (config.instance_path / "org-fingerprint").read_text())
@@ -171,7 +172,7 @@ def test_the_audit_trail_keeps_its_checkpoint_key_through_a_restore(
     assert result.exit_code == 0, result.output
     assert "WARNING" not in result.output
 
-    restored = restored_app.extensions["candor_config"]
+    restored = state_of(restored_app).config
     assert stat.S_IMODE(restored.audit_key_path.stat().st_mode) == 0o600
     with restored_app.app_context():
         audit.record(db.session, "case.close", actor="system")
@@ -213,7 +214,7 @@ def test_restore_says_what_to_do_when_the_checkpoint_key_is_not_in_the_backup(
         audit.record(db.session, "case.triage", actor="system")
         db.session.commit()
     assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
-    config = app.extensions["candor_config"]
+    config = state_of(app).config
     config.audit_key_path.rename(tmp_path / "key-kept-elsewhere")
     archive = tmp_path / "candor-backup.tar.gz"
     assert runner.invoke(args=["backup", str(archive)]).exit_code == 0
@@ -246,7 +247,7 @@ def test_archives_expire_and_an_expired_one_is_not_restored(
     first = folder / "candor-1.tar.gz"
     result = runner.invoke(args=["backup", str(first)])
     assert result.exit_code == 0, result.output
-    keep_days = app.extensions["candor_config"].backup_keep_days
+    keep_days = state_of(app).config.backup_keep_days
     expected = (datetime.now(UTC).date() + timedelta(days=keep_days)).isoformat()
     assert f"It expires on {expected}" in result.output
     with tarfile.open(first) as contents:

@@ -21,6 +21,7 @@ from app.models import Attachment, BlobChunk, Case
 from app.roles import Role
 from app.services import attachments, retention
 from app.services.blobs import ROW_BYTES, DatabaseBlobStore
+from app.state import state_of
 from candor_reporter import protocol
 from tests.conftest import make_config
 from tests.support import databases
@@ -40,7 +41,7 @@ def database_store_app(tmp_path: Path, database_url: str, **overrides: object) -
     with application.app_context():
         from app.services.directory import init_organisation_key
 
-        config = application.extensions["candor_config"]
+        config = state_of(application).config
         init_organisation_key(db.session, config.org_signing_key_path, config.instance_path)
         db.session.commit()
     return application
@@ -70,7 +71,7 @@ def chunk_rows(app: Flask) -> list[tuple[str, int, int]]:
 
 
 def no_blob_files(app: Flask) -> bool:
-    folder: Path = app.extensions["candor_config"].blob_path
+    folder: Path = state_of(app).config.blob_path
     return not folder.exists() or not any(folder.iterdir())
 
 
@@ -177,7 +178,7 @@ def test_retention_deletes_the_rows_in_the_case_s_transaction(
     reporting.attach(opened, os.urandom(200_000), "a.bin")
     reporting.attach(opened, os.urandom(70_000), "b.bin")
     assert len({blob for blob, _start, _size in chunk_rows(app)}) == 2
-    config = app.extensions["candor_config"]
+    config = state_of(app).config
     with app.app_context():
         case = db.session.scalars(select(Case)).one()
         retention.destroy_content(db.session, case, date.today(), config)
@@ -208,7 +209,7 @@ def test_housekeeping_removes_abandoned_uploads_rows(app: Flask,
     assert reporting.put(f"{UPLOADS}/{upload.attachment_ref}/chunks/0", chunk).status_code == 200
     assert len(chunk_rows(app)) == 1
     with app.app_context():
-        store = attachments.store_for(app.extensions["candor_config"], db.session)
+        store = attachments.store_for(state_of(app).config, db.session)
         later = datetime.now() + timedelta(days=attachments.STALE_UPLOAD_DAYS)
         assert attachments.purge_stale_uploads(db.session, later, store) == 1
         db.session.commit()

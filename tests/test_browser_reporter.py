@@ -19,6 +19,7 @@ from app.api.reports import NOT_FOUND
 from app.extensions import db
 from app.models import Case
 from app.roles import Role
+from app.state import state_of
 from candor_reporter.file_size import format_bytes as file_size
 from crypto.envelope import GrantKind, RecordKind, decrypt_record, encode_file_name, open_grant
 from tests.conftest import PageLog
@@ -31,7 +32,10 @@ pytestmark = pytest.mark.browser
 REPORT = "The CBRN uplift evaluation for the new model was skipped before launch."
 IDENTITY = "Alex Example, reachable at alex.example@proton.me"
 REPLY = "One more detail: the skipped run was scheduled for the 4th."
-REPORTER_JS = Path(__file__).resolve().parent.parent / "app/static/js/reporter.js"
+JS = Path(__file__).resolve().parent.parent / "app/static/js"
+# The reporter's page module and every module it imports that is not the cryptography's.
+REPORTER_SCRIPTS = ("reporter.js", "reporter-protocol.js", "http.js", "bytes.js", "metadata.js",
+                    "rules.js", "key-directory.js", "proof-of-work.js")
 
 
 @pytest.fixture
@@ -243,9 +247,10 @@ def test_reporter_pages_are_csp_clean(client: FlaskClient, path: str) -> None:
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
     assert "<style" not in html and " style=" not in html
     assert not re.search(r"\son[a-z]+=", html)
-    source = REPORTER_JS.read_text()
-    assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", source)
-    assert not re.search(r"localStorage|sessionStorage|document\.cookie", source)
+    for script in REPORTER_SCRIPTS:
+        source = (JS / script).read_text()
+        assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", source)
+        assert not re.search(r"localStorage|sessionStorage|document\.cookie", source)
 
 
 NOTES = b"Meeting notes, 4 March: the eval run was cancelled by the launch lead.\n" * 2000
@@ -364,7 +369,7 @@ def test_attachments_both_ways_in_the_browser(
     # Not a byte of any file, nor the codename, left the browsers or reached the server.
     sent = sent_bytes(page_log) + sent_bytes(return_log)
     stored = database_dump(app) + b"".join(
-        p.read_bytes() for p in app.extensions["candor_config"].blob_path.iterdir())
+        p.read_bytes() for p in state_of(app).config.blob_path.iterdir())
     secrets = [NOTES[:60], SCHEDULE[:40], photo[-200:-100], b"IMG_0042", b"schedule.txt",
                REPORT.encode(), REPLY.encode(), *codename_forms(codename)]
     for secret in secrets:

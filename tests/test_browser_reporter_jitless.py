@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from app.extensions import db
 from app.models import Case
 from app.roles import Role
+from app.state import state_of
 from crypto import kdf
 from tests.conftest import PageLog
 from tests.support.dump import database_dump
@@ -122,7 +123,7 @@ def test_the_whole_journey_without_webassembly(
     sent = sent_bytes(log) + sent_bytes(return_log)
     assert b'"ciphertext"' in sent
     stored = database_dump(app) + b"".join(
-        p.read_bytes() for p in app.extensions["candor_config"].blob_path.iterdir())
+        p.read_bytes() for p in state_of(app).config.blob_path.iterdir())
     for secret in [REPORT.encode(), REPLY.encode(), NOTES[:50], SCHEDULE[:30], b"notes.txt",
                    b"schedule.txt", *codename_forms(codename)]:
         assert secret not in sent and secret not in stored

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from app.roles import Role
+from app.state import state_of
 from tests.support.staff import StaffLogin
 
 pytestmark = pytest.mark.browser
@@ -142,7 +143,7 @@ def test_attachments_both_ways_without_javascript(
     assert REPLY in [worker.read(view, r) for r in view["records"] if r["kind"] == "message"]
 
     stored = database_dump(app) + b"".join(
-        p.read_bytes() for p in app.extensions["candor_config"].blob_path.iterdir())
+        p.read_bytes() for p in state_of(app).config.blob_path.iterdir())
     for secret in (NOTES[:60], FOLLOW_UP[:40], photo[-200:-100], b"IMG_2231", REPORT.encode(),
                    codename.encode()):
         assert secret not in stored

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from app.models import utcnow
 from app.roles import Role
+from app.state import state_of
 from crypto import kdf, keys
 from crypto.directory import fingerprint
 from tests.conftest import PageLog
@@ -119,7 +120,7 @@ def test_sign_in_solves_the_puzzle_after_many_failures(
     # server then asks for and signs the owner in (no lock; issue 16, finding 6).
     account = staff.create("rso-flooded", Role.RSO, password=PASSWORD)
     attacker = app.test_client()
-    for _ in range(app.extensions["candor_config"].login_attempts_before_lockout + 3):
+    for _ in range(state_of(app).config.login_attempts_before_lockout + 3):
         assert staff.post_login(attacker, account, password="a guess", totp="000000",
                                 solve=True).status_code == 401
     assert staff.post_login(attacker, account).status_code == 429  # a puzzle is needed now

@@ -19,6 +19,7 @@ from app.models import Case, DeadlinePolicyVersion
 from app.services import deadlines
 from app.services.deadline_policy import BUILT_IN_VERSION, PolicyError, load_policies
 from app.services.periodic import run_tick
+from app.state import state_of
 from tests.support.deadline_world import D0, World, days
 
 # Acknowledge within 3 working days: a case received on Monday D0 is due on Thursday.
@@ -35,7 +36,8 @@ def write_file(app: Flask, data: object) -> Path:
 
 def tick_in(app: Flask, world: World, day: date) -> dict[str, int]:
     with app.app_context():
-        return run_tick(db.session, app.extensions["candor_config"], world.clock.at(day))
+        return run_tick(db.session, state_of(app).config, world.clock.at(day),
+                        state_of(app).policy_source)
 
 
 def state(app: Flask, number: str) -> tuple[str | None, date | None, date | None,
@@ -52,7 +54,7 @@ def test_a_process_without_the_policy_file_keeps_each_case_on_its_version(
         world: World, app: Flask, make_app: Callable[..., Flask]) -> None:
     write_file(app, POLICY)
     with app.app_context():
-        assert deadlines.sync_policies()
+        assert deadlines.sync_policies(db.session, state_of(app).policy_source)
     number = world.new_case(D0)
     opened = state(app, number)
     assert opened == ("2027-01", days(3), days(1), str(days(3)))
@@ -67,7 +69,7 @@ def test_a_process_without_the_policy_file_keeps_each_case_on_its_version(
     assert state(app, number)[:2] == ("2027-01", days(3))
     # New cases there take the version the database holds as current.
     with other.app_context():
-        assert deadlines.current_policies().current.version == "2027-01"
+        assert deadlines.current_policies(db.session).current.version == "2027-01"
 
 
 def test_a_case_under_a_version_unknown_to_the_tick_is_left_unchanged(
@@ -75,7 +77,7 @@ def test_a_case_under_a_version_unknown_to_the_tick_is_left_unchanged(
         caplog: pytest.LogCaptureFixture) -> None:
     write_file(app, POLICY)
     with app.app_context():
-        assert deadlines.sync_policies()
+        assert deadlines.sync_policies(db.session, state_of(app).policy_source)
     number = world.new_case(D0)
     opened = state(app, number)
     # The version is lost to the database (a case from before versions were stored there,
@@ -102,8 +104,8 @@ def test_a_case_under_a_version_unknown_to_the_tick_is_left_unchanged(
 
     # The version is back (the first machine reads its file again): the same dates as ever.
     with app.app_context():
-        app.extensions["candor_policy_source"].reread()
-        assert deadlines.sync_policies()
+        state_of(app).policy_source.reread()
+        assert deadlines.sync_policies(db.session, state_of(app).policy_source)
     assert state(other, number) == opened
     tick_in(other, world, days(9))
     assert world.steps(number)[-1] == ("acknowledge", "route")
@@ -122,19 +124,19 @@ def test_a_stored_version_is_never_redefined(world: World, app: Flask,
                                              caplog: pytest.LogCaptureFixture) -> None:
     write_file(app, POLICY)
     with app.app_context():
-        assert deadlines.sync_policies()
+        assert deadlines.sync_policies(db.session, state_of(app).policy_source)
     number = world.new_case(D0)
     write_file(app, {"current": "2027-01", "holidays": ["2031-03-04"],
                      "versions": {"2027-01": {"acknowledge": {"days": 30}}}})
     caplog.set_level(logging.ERROR)
     with app.app_context():
-        assert deadlines.sync_policies()
+        assert deadlines.sync_policies(db.session, state_of(app).policy_source)
     assert "differs from the stored one" in caplog.text
     assert state(app, number)[3] == str(days(3))
     # A malformed file later is refused and the stored versions stay.
     write_file(app, {"curent": "2027-01"})
     with app.app_context():
-        assert not deadlines.sync_policies()
+        assert not deadlines.sync_policies(db.session, state_of(app).policy_source)
     assert "unknown top-level keys 'curent'" in caplog.text
     assert state(app, number)[3] == str(days(3))
 

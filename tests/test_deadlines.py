@@ -23,6 +23,7 @@ from app.services.deadline_policy import (
     add_months,
     load_policies,
 )
+from app.state import state_of
 from tests.support.deadline_world import D0, World, days
 
 PACK = Quarter(2031, 1)  # the quarter whose pack these tests record
@@ -220,7 +221,7 @@ def write_policy(app: Flask, data: dict[str, object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data))
     with app.app_context():
-        assert deadlines.sync_policies()
+        assert deadlines.sync_policies(db.session, state_of(app).policy_source)
 
 
 def test_working_days_with_holidays_and_versions_cases_keep(world: World, app: Flask) -> None:

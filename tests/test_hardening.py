@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from app import take_rate_limit
+from app.extensions import db
 from app.roles import Role
 from app.services.blobs import BlobStore
+from app.state import state_of
 from candor_reporter import metadata, protocol
 from crypto.envelope import CaseKey, GrantKind, seal_case_key
 from tests.support.casework import CaseworkClient, b64
@@ -107,7 +108,7 @@ def _large_form(client: Any, **fields: Any) -> dict[str, Any]:
 def test_files_are_not_read_without_the_token_in_the_address(app: Flask) -> None:
     client = app.test_client()
     body = _large_form(client, csrf_token=token(client))
-    blobs = Path(app.extensions["candor_config"].blob_path)
+    blobs = Path(state_of(app).config.blob_path)
     response = post_files(client, "/report/plain/new", body)
     assert response.status_code == 400
     assert not blobs.exists() or list(blobs.iterdir()) == []
@@ -120,13 +121,14 @@ def test_files_are_not_read_once_the_submission_limit_is_used(
         make_app: Callable[..., Flask]) -> None:
     app = make_app(submissions_per_minute=1)
     with app.app_context():
-        take_rate_limit(app, "submission")  # the minute's one submission, counted
+        # the minute's one submission, counted
+        state_of(app).take_rate_limit(db.session, "submission")
     client = app.test_client()
     csrf = token(client)
     response = post_files(client, f"/report/plain/new?csrf_token={csrf}",
                           _large_form(client, csrf_token=csrf))
     assert response.status_code == 429
-    blobs = Path(app.extensions["candor_config"].blob_path)
+    blobs = Path(state_of(app).config.blob_path)
     assert not blobs.exists() or list(blobs.iterdir()) == []
 
 

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import Case, OrganisationKey, StaffUser
 from app.roles import Role
 from app.services.directory import sign_staff_entry
+from app.state import state_of
 from crypto.directory import OrganisationSigningKey
 from crypto.errors import SignatureInvalid
 from crypto.keys import StaffKeyPair
@@ -54,7 +55,7 @@ def test_an_instance_without_a_pin_can_be_pinned_from_the_key_file(
         app: Flask, runner: FlaskCliRunner) -> None:
     from app.services.directory import FINGERPRINT_FILE, current_fingerprint
 
-    config = app.extensions["candor_config"]
+    config = state_of(app).config
     (config.instance_path / FINGERPRINT_FILE).unlink()
     assert runner.invoke(args=["keys", "fingerprint"]).exit_code != 0
     result = runner.invoke(args=["keys", "pin"])

@@ -101,7 +101,8 @@ def test_the_command_line_speaks_french_with_language_fr() -> None:
     result = CliRunner().invoke(report_group, ["--language", "fr", "submit", "--server",
                                                "ftp://candor.example", "--fingerprint", "x"])
     assert result.exit_code == 2
-    assert "indiquez le serveur sous la forme d\u2019une adresse http:// ou https://" in result.output
+    assert ("indiquez le serveur sous la forme d\u2019une adresse http:// ou https://"
+            in result.output)
     english = CliRunner().invoke(report_group, ["--language", "en", "submit", "--server",
                                                 "ftp://candor.example", "--fingerprint", "x"])
     assert "give the server as an http:// or https:// address" in english.output

@@ -12,9 +12,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SURFACES = ("app.api", "app.reporter", "app.staff", "app.governance", "app.auth.routes")
-# Services that still reach the app's state through ``current_app`` (the deadline policy's
-# source, kept in ``app.extensions``), until a typed per-app state object is passed in instead.
-STILL_READS_CURRENT_APP = {"app.services.deadlines"}
 
 
 def module_name(path: Path) -> str:
@@ -49,7 +46,7 @@ def test_services_and_models_import_no_surface_and_no_current_app() -> None:
                 targets = [module, *(f"{module}.{n}" for n in names)]
                 if any(t == s or t.startswith(s + ".") for t in targets for s in SURFACES):
                     found.append(f"{name} imports {module}")
-                if "current_app" in names and name not in STILL_READS_CURRENT_APP:
+                if "current_app" in names:
                     found.append(f"{name} uses current_app")
     assert found == []
 

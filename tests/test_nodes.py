@@ -23,6 +23,7 @@ from app.models import Case
 from app.roles import Role
 from app.services.directory import pinned_fingerprint
 from app.services.proof_of_work import SpentChallenges
+from app.state import state_of
 from crypto.proof_of_work import solve_proof_of_work
 from tests.conftest import SECRET, free_port, make_config
 from tests.support import databases
@@ -35,7 +36,7 @@ LIMIT = 60
 @pytest.fixture
 def nodes(make_app: Callable[..., Flask], app: Flask, staff: StaffLogin) -> tuple[Flask, Flask]:
     staff.create("rso1", Role.RSO)
-    config = app.extensions["candor_config"]
+    config = state_of(app).config
     shared = {"org_key_file": config.org_signing_key_path,
               "org_fingerprint": pinned_fingerprint(config), "submissions_per_minute": LIMIT}
     first, second = make_app(**shared), make_app(**shared)
@@ -134,7 +135,7 @@ def test_a_sign_in_throttle_reached_through_one_node_holds_on_the_other(
         nodes: tuple[Flask, Flask], staff: StaffLogin) -> None:
     first, second = nodes
     owner = staff.create("rso2", Role.RSO)
-    free = first.extensions["candor_config"].login_attempts_before_lockout
+    free = state_of(first).config.login_attempts_before_lockout
     assert [_wrong_attempt(first, owner).status_code for _ in range(free)] == [401] * free
     asked = _wrong_attempt(second, owner)
     assert asked.status_code == 429

@@ -15,13 +15,14 @@ from app.extensions import db
 from app.models import NotificationPreference, OutboxMessage, StaffUser
 from app.roles import Role
 from app.services import notifications
+from app.state import state_of
 from tests.support.deadline_world import D0, World, days
 from tests.support.smtp import Mailbox, free_port
 from tests.support.staff import StaffLogin, csrf_token
 
 
 def smtp_config(app: Flask, port: int, **more: object) -> Config:
-    config: Config = app.extensions["candor_config"]
+    config: Config = state_of(app).config
     return config.with_overrides(smtp_host="127.0.0.1", smtp_port=port,
                                  smtp_from="candor@lab.example", **more)
 

@@ -25,6 +25,7 @@ from app.roles import Role
 from app.services import proof_of_work
 from app.services.directory import pinned_fingerprint
 from app.services.proof_of_work import ProofOfWorkRejected, SpentChallenges
+from app.state import state_of
 from candor_reporter import protocol
 from crypto.proof_of_work import (
     has_leading_zero_bits,
@@ -310,7 +311,7 @@ def test_a_refused_report_uses_up_its_proof(app: Flask, client: FlaskClient,
 
 
 def _app_with_bits(make_app: Callable[..., Flask], app: Flask, bits: int) -> Flask:
-    config = app.extensions["candor_config"]
+    config = state_of(app).config
     return make_app(proof_of_work_bits=bits, org_key_file=config.org_signing_key_path,
                     org_fingerprint=pinned_fingerprint(config))
 

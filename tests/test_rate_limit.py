@@ -13,6 +13,7 @@ from app.models import RateLimitCount
 from app.rate_limit import GlobalRateLimit, RateLimited
 from app.roles import Role
 from app.services.directory import pinned_fingerprint
+from app.state import state_of
 from tests.support.reporting import ReporterClient
 from tests.support.staff import StaffLogin
 
@@ -50,7 +51,7 @@ def test_the_window_slides_slot_by_slot(app: Flask) -> None:
 def test_too_many_submissions_get_a_clear_429(make_app: Callable[..., Flask], app: Flask,
                                               staff: StaffLogin) -> None:
     staff.create("rso1", Role.RSO)
-    config = app.extensions["candor_config"]
+    config = state_of(app).config
     limited = make_app(submissions_per_minute=1, org_key_file=config.org_signing_key_path,
                        org_fingerprint=pinned_fingerprint(config))
     reporter = ReporterClient(limited.test_client())
@@ -66,7 +67,7 @@ def test_the_no_javascript_path_is_limited_too(make_app: Callable[..., Flask], a
     from tests.test_reporter_plain import NEW, OPEN, report_form, token
 
     staff.create("rso1", Role.RSO)
-    config = app.extensions["candor_config"]
+    config = state_of(app).config
     limited = make_app(submissions_per_minute=1, codename_attempts_per_minute=1,
                        org_key_file=config.org_signing_key_path,
                        org_fingerprint=pinned_fingerprint(config))

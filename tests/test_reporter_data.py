@@ -28,6 +28,7 @@ from app.models import (
 )
 from app.roles import Role
 from app.services import retention
+from app.state import state_of
 from candor_reporter import protocol
 from crypto.envelope import RecordKind
 from tests.support.casework import CaseworkClient
@@ -57,7 +58,7 @@ def ciphertexts(app: Flask) -> list[bytes]:
 
 
 def blobs(app: Flask) -> bytes:
-    folder: Path = app.extensions["candor_config"].blob_path
+    folder: Path = state_of(app).config.blob_path
     return b"".join(p.read_bytes() for p in sorted(folder.iterdir())) if folder.is_dir() else b""
 
 
@@ -195,7 +196,7 @@ def test_retention_clears_the_metadata_that_names_people(app: Flask,
         case = db.session.scalars(select(Case).where(Case.number == number)).one()
         case.status, case.closed_on, case.outcome = "closed", date(2020, 1, 1), "out_of_scope"
         db.session.commit()
-        config = app.extensions["candor_config"]
+        config = state_of(app).config
         assert retention.apply(db.session, today(), config).destroyed == [number]
         case = db.session.scalars(select(Case).where(Case.number == number)).one()
         assert (case.reporter_salt, case.reporter_kdf_version, case.assignee_id) == (
@@ -233,7 +234,7 @@ def test_the_privacy_notice_is_the_labs_own_text_or_a_default(app: Flask) -> Non
     assert "Your rights" in default and "substantiated: 7 years" in default
     assert "deleted 35 days after they are made" in default
     assert "standard notice" in default
-    notice = app.extensions["candor_config"].instance_path / "privacy-notice.txt"
+    notice = state_of(app).config.instance_path / "privacy-notice.txt"
     notice.write_text("# Controller\nExample Lab, <dpo@example.org>.\n\n# Rights\nAsk us.\n",
                       encoding="utf-8")
     own = client.get("/privacy").get_data(as_text=True)

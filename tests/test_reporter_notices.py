@@ -22,6 +22,7 @@ from app.outside_channels import OutsideChannelsError, load_outside_channels
 from app.rights_notice import NoticeError, load_notice
 from app.roles import Role
 from app.services import receipts
+from app.state import state_of
 from tests.support.dump import database_dump
 from tests.support.staff import StaffLogin
 from tests.test_reporter_plain import _CODENAME, NEW, OPEN, open_case, page, report_form
@@ -148,7 +149,7 @@ def test_the_notice_states_the_rights_and_prints_as_a_poster(client: FlaskClient
 
 
 def test_the_lab_writes_its_own_notice(app: Flask, client: FlaskClient) -> None:
-    instance: Path = app.extensions["candor_config"].instance_path
+    instance: Path = state_of(app).config.instance_path
     (instance / "notice_of_rights.txt").write_text(
         "# Our notice\n\nYou may <b>report</b>.\n\n## Contacts\n- The ombudsperson, room 4\n",
         encoding="utf-8")
@@ -170,7 +171,7 @@ def test_outside_channels_on_the_landing_page_and_in_the_options(client: FlaskCl
 
 
 def test_the_lab_configures_its_outside_channels(app: Flask, client: FlaskClient) -> None:
-    instance: Path = app.extensions["candor_config"].instance_path
+    instance: Path = state_of(app).config.instance_path
     channel: dict[str, Any] = {"authority": "Labour Inspectorate", "applies_when": "Always.",
                                "how": "By post.", "hotline": "+00 123", "address": "1 Main St"}
     (instance / "outside_channels.json").write_text(json.dumps({"channels": [channel]}))

@@ -17,6 +17,7 @@ from app.models import Case, CaseGrant, CaseRecord, SpentChallenge
 from app.roles import Role
 from app.services import deadlines, reports
 from app.services.directory import pinned_fingerprint
+from app.state import state_of
 from candor_reporter import protocol
 from crypto import kdf
 from tests.support.dump import database_dump
@@ -101,7 +102,7 @@ def test_reporter_session_expires_when_idle(app: Flask, client: FlaskClient,
     reporter = ReporterClient(client)
     _response, codename = reporter.submit()
     reporter.open(codename)
-    idle = app.extensions["candor_config"].reporter_idle_minutes * 60
+    idle = state_of(app).config.reporter_idle_minutes * 60
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + idle + 1)
     assert client.get("/api/v1/reporter/case").status_code == 401
@@ -431,7 +432,7 @@ def test_a_taken_codename_answer_counts_against_the_look_up_limit(
         make_app: Callable[..., Flask], app: Flask, recipients: dict[str, int]) -> None:
     # "This codename is taken" says a lookup identifier opens a case, as a look-up would: it is
     # counted like one, and a probe past the limit gets no answer about the identifier.
-    config = app.extensions["candor_config"]
+    config = state_of(app).config
     limited = make_app(codename_attempts_per_minute=2, org_key_file=config.org_signing_key_path,
                        org_fingerprint=pinned_fingerprint(config))
     reporter = ReporterClient(limited.test_client())

@@ -11,7 +11,6 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
-from app import get_config
 from app.extensions import db
 from app.models import (
     AuditEntry,
@@ -24,6 +23,7 @@ from app.models import (
 )
 from app.roles import Role
 from app.services import audit, retention
+from app.state import state_of
 from tests.support.case_metadata import seeded_case
 from tests.support.staff import StaffLogin, csrf_token
 
@@ -57,7 +57,7 @@ def test_content_goes_when_the_period_ends_and_the_row_stays(
     out_of_scope = closed_case(app, 1, "out_of_scope", rso.id)  # 365 days by default
     substantiated = closed_case(app, 2, "substantiated", rso.id)  # 7 years
     with app.app_context():
-        config = app.extensions["candor_config"]
+        config = state_of(app).config
         early = retention.apply(db.session, datetime(2025, 2, 28), config)
         assert early.destroyed == []
         run = retention.apply(db.session, datetime(2025, 3, 1, 12), config)
@@ -83,7 +83,8 @@ def test_a_reopened_case_is_not_destroyed(app: Flask, staff: StaffLogin) -> None
     rso = staff.create("rso-reopen", Role.RSO)
     number = closed_case(app, 3, "out_of_scope", rso.id, status="investigating")
     with app.app_context():
-        assert retention.apply(db.session, datetime(2030, 1, 1), get_config(app)).destroyed == []
+        config = state_of(app).config
+        assert retention.apply(db.session, datetime(2030, 1, 1), config).destroyed == []
     assert counts(app, number) == (2, 1)
 
 
@@ -160,5 +161,5 @@ def test_retention_periods_are_configurable(app: Flask, make_app: Callable[..., 
     number = closed_case(app, 6, "substantiated", rso.id)
     short = make_app(retention_days=(("substantiated", 400),))
     with short.app_context():
-        config = short.extensions["candor_config"]
+        config = state_of(short).config
         assert retention.apply(db.session, datetime(2025, 4, 5), config).destroyed == [number]

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import Case
 from app.roles import Role
 from app.services.directory import pinned_fingerprint
+from app.state import state_of
 from candor_reporter import protocol
 from candor_reporter.cli import report_group
 from tests.support.reporting import ReporterClient
@@ -84,7 +85,7 @@ def test_the_command_line_client_refuses_it_before_sending(
         app: Flask, live_server: str, no_board: None, tmp_path: Path) -> None:
     text = tmp_path / "report.txt"
     text.write_text("The RSO signed off a skipped evaluation.")
-    fingerprint = pinned_fingerprint(app.extensions["candor_config"])
+    fingerprint = pinned_fingerprint(state_of(app).config)
     result = CliRunner().invoke(report_group, [
         "submit", "--server", live_server, "--fingerprint", fingerprint or "",
         "--category", "other", "--text-file", str(text), "--concerns-rso", "--yes"])

@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import EscalationStep, OutboxMessage, SchedulerLease, utcnow
 from app.roles import Role
 from app.services import scheduler_lease
+from app.state import state_of
 from tests.conftest import SECRET
 from tests.support.deadline_world import D0, World, days
 from tests.support.smtp import Mailbox
@@ -260,6 +261,6 @@ def test_what_the_tick_logs_and_prints_does_not_move_with_a_report(
     before = tick_twice()
     answer, _codename = ReporterClient(app.test_client()).submit("Filed between two ticks.")
     assert answer.status_code == 201
-    store = BlobStore(app.extensions["candor_config"].blob_path)
+    store = BlobStore(state_of(app).config.blob_path)
     store.create(store.new_id())  # an attachment's ciphertext, as an upload writes it
     assert tick_twice() == before

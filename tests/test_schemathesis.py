@@ -25,6 +25,7 @@ from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.roles import Role
+from app.state import state_of
 from app.surfaces import REPORTER_COOKIE, STAFF_COOKIE
 from tests.conftest import free_port
 from tests.support.reporting import ReporterClient
@@ -56,7 +57,7 @@ def fuzz_app(make_app: Callable[..., Flask]) -> Flask:
     app = make_app(proof_of_work_bits=0, submissions_per_minute=10**6,
                    codename_attempts_per_minute=10**6)
     with app.app_context():
-        config = app.extensions["candor_config"]
+        config = state_of(app).config
         init_organisation_key(db.session, config.org_signing_key_path, config.instance_path)
         db.session.commit()
     return app

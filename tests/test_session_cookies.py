@@ -13,6 +13,7 @@ from itsdangerous import BadSignature
 
 from app import surfaces
 from app.roles import Role
+from app.state import state_of
 from app.surfaces import REPORTER_COOKIE, SealedCookie
 from tests.support.reporting import ReporterClient
 from tests.support.staff import StaffLogin
@@ -104,7 +105,7 @@ def test_an_idle_session_forgets_its_case(app: Flask, monkeypatch: pytest.Monkey
     with app.test_request_context("/report/case"):
         case_session.open_for(7)
         assert case_session.current_case_id() == 7
-        idle = app.extensions["candor_config"].reporter_idle_minutes * 60
+        idle = state_of(app).config.reporter_idle_minutes * 60
         later = case_session.time.time() + idle + 1
         monkeypatch.setattr(case_session.time, "time", lambda: later)
         assert case_session.current_case_id() is None

@@ -17,6 +17,7 @@ from app.models import AuditEntry, LoginThrottle, utcnow
 from app.roles import Role
 from app.services import throttle
 from app.services.directory import pinned_fingerprint
+from app.state import state_of
 from crypto.proof_of_work import solve_proof_of_work
 from tests.support.staff import StaffLogin, csrf_token
 
@@ -25,7 +26,7 @@ MAX_BITS = 10  # the cap, kept low so the test's attackers solve puzzles quickly
 
 @pytest.fixture
 def puzzle_app(make_app: Callable[..., Flask], app: Flask) -> Flask:
-    config = app.extensions["candor_config"]
+    config = state_of(app).config
     return make_app(login_puzzle_max_bits=MAX_BITS, org_key_file=config.org_signing_key_path,
                     org_fingerprint=pinned_fingerprint(config))
 
@@ -38,7 +39,7 @@ def test_the_owner_signs_in_while_an_attacker_floods_wrong_attempts(puzzle_app: 
     app = puzzle_app
     staff = StaffLogin(app)
     owner = staff.create("rso1", Role.RSO)
-    config = app.extensions["candor_config"]
+    config = state_of(app).config
     key = throttle.throttle_key(config, throttle.SIGN_IN, owner.username)
     attacker = app.test_client()
     answers: list[int] = []
@@ -82,7 +83,7 @@ def test_an_attempt_without_its_puzzle_is_not_counted(puzzle_app: Flask) -> None
     app = puzzle_app
     staff = StaffLogin(app)
     owner = staff.create("rso1", Role.RSO)
-    config = app.extensions["candor_config"]
+    config = state_of(app).config
     client = app.test_client()
     for _ in range(config.login_attempts_before_lockout):
         assert staff.post_login(client, owner, password="wrong").status_code == 401
@@ -102,7 +103,7 @@ def test_a_puzzle_for_one_name_does_not_open_another(puzzle_app: Flask) -> None:
     app = puzzle_app
     staff = StaffLogin(app)
     first, second = staff.create("rso1", Role.RSO), staff.create("rso2", Role.RSO)
-    config = app.extensions["candor_config"]
+    config = state_of(app).config
     client = app.test_client()
     offered = {}
     for account in (first, second):
@@ -128,7 +129,7 @@ def test_a_sign_in_puzzle_may_be_solved_with_sha_256_and_an_unknown_hash_is_told
     staff = StaffLogin(app)
     owner = staff.create("rso1", Role.RSO)
     client = app.test_client()
-    for _ in range(app.extensions["candor_config"].login_attempts_before_lockout):
+    for _ in range(state_of(app).config.login_attempts_before_lockout):
         staff.post_login(client, owner, password="wrong")
     offered = staff.post_login(client, owner).get_json()["proof_of_work"]
     assert offered["hashes"] == ["blake2b-256", "sha-256"]
@@ -161,13 +162,13 @@ def test_a_flood_across_many_names_asks_every_name_for_a_puzzle(
     """Each name tried once stays under its own free attempts, yet each attempt costs the
     server a password hash and an audit entry: past many failures with all names together,
     every attempt with any name needs a puzzle, and the owner, solving one, still signs in."""
-    pinned = app.extensions["candor_config"]
+    pinned = state_of(app).config
     flood_app = make_app(login_puzzle_max_bits=MAX_BITS, login_attempts_before_lockout=1,
                          org_key_file=pinned.org_signing_key_path,
                          org_fingerprint=pinned_fingerprint(pinned))
     staff = StaffLogin(flood_app)
     owner = staff.create("rso1", Role.RSO)
-    config = flood_app.extensions["candor_config"]
+    config = state_of(flood_app).config
     attacker = flood_app.test_client()
     everyone_free = config.login_attempts_before_lockout * throttle.EVERYONE_FREE_FACTOR
     for n in range(everyone_free):
@@ -184,7 +185,7 @@ def test_counts_past_their_window_are_forgotten(puzzle_app: Flask) -> None:
     app = puzzle_app
     staff = StaffLogin(app)
     assert _wrong_attempt(staff, app.test_client(), "someone").status_code == 401
-    config = app.extensions["candor_config"]
+    config = state_of(app).config
     with app.app_context():
         assert len(db.session.scalars(db.select(LoginThrottle.key)).all()) == 2  # name, everyone
         assert throttle.purge_forgotten(db.session, utcnow(), config) == 0

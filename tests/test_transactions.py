@@ -17,6 +17,7 @@ from app.extensions import db, savepoint
 from app.models import AuditEntry, CaseGrant, OrgDeadlineStep
 from app.quarters import Quarter
 from app.services import escalation
+from app.state import state_of
 from tests.conftest import make_config
 
 PACK = Quarter(2026, 1)  # the quarter whose pack these tests record
@@ -72,7 +73,7 @@ def test_a_new_sqlite_database_is_its_owners_only(tmp_path: Path) -> None:
         assert path.stat().st_mode & 0o777 == 0o600
         assert Path(f"{path}-wal").stat().st_mode & 0o777 == 0o600
         db.engine.dispose()
-    instance = application.extensions["candor_config"].instance_path
+    instance = state_of(application).config.instance_path
     _create_secret_file(instance)  # the development secret's folder
     assert instance.stat().st_mode & 0o777 == 0o700
 

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, current_app, jsonify, request
+from flask import Response, abort, jsonify, request
 from flask_babel import gettext
 
-from app import get_config
 from app.api.blueprint import bp
 from app.api.reports import current_reporter_case
 from app.auth.guards import staff_required
@@ -30,6 +29,7 @@ from app.models import Attachment, Case, SessionPrincipal
 from app.roles import Permission
 from app.services import attachments, cases
 from app.services.blobs import Blobs
+from app.state import candor
 
 # A file's key and name records are small: the 32-byte key, or a name of at most 255 characters
 # (up to 1020 bytes of UTF-8) with what describes the file, padded into a bucket of at most
@@ -38,7 +38,7 @@ FILE_RECORD_MAX_SIZE = 1 + 24 + 2048 + 16
 
 
 def _store() -> Blobs:
-    return attachments.store_for(get_config(current_app), db.session)
+    return attachments.store_for(candor().config, db.session)
 
 
 def _rejected(error: attachments.AttachmentRejected) -> tuple[Response, int]:
@@ -54,7 +54,7 @@ def _start(case: Case, author: str, staff_id: int | None, visible: bool
             db.session, _store(), case, attachment_ref=text_field(data, "attachment_ref", 64),
             max_frames=int_field(data, "max_frames"), key_epoch=int_field(data, "key_epoch"),
             author=author, author_staff_id=staff_id, visible_to_reporter=visible,
-            limits=attachments.Limits.from_config(get_config(current_app)))
+            limits=attachments.Limits.from_config(candor().config))
     except attachments.AttachmentRejected as error:
         return _rejected(error)
     db.session.commit()

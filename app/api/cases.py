@@ -13,7 +13,6 @@ from typing import Any
 from flask import Response, abort, current_app, jsonify, request
 from sqlalchemy import select
 
-from app import get_config
 from app.api.blueprint import bp
 from app.auth.guards import staff_required
 from app.extensions import db
@@ -33,7 +32,8 @@ from app.roles import Permission, describe_person
 from app.services import attachments, cases, deadlines, disclosures, intake, reporter_data
 from app.services.reports import GrantIn
 from app.services.routing import Route
-from app.taxonomy import Taxonomy, load_taxonomy
+from app.state import candor
+from app.taxonomy import Taxonomy
 from crypto.envelope import RECORD_MAX_SIZE
 
 PREVIEW_MAX_BYTES = 16 * 1024
@@ -85,7 +85,7 @@ def _summaries(found: list[Case], staff: StaffUser) -> list[dict[str, Any]]:
         CaseRecord.case_id.in_(ids), CaseRecord.kind == "report"))}
     assignees = {s.id: s for s in db.session.scalars(select(StaffUser).where(
         StaffUser.id.in_({c.assignee_id for c in found if c.assignee_id})))}
-    taxonomy = load_taxonomy(get_config(current_app).instance_path)
+    taxonomy = candor().taxonomy()
     return [_summary(case, taxonomy, grants.get(case.id, []), reports.get(case.id),
                      assignees.get(case.assignee_id or 0)) for case in found]
 
@@ -119,7 +119,7 @@ def _inbox_filter() -> cases.InboxFilter:
     if assignee not in (None, "me", "none") and not (assignee.isdecimal()
                                                      and len(assignee) < 10):
         abort(400, description="The assignee filter is 'me', 'none' or a staff id.")
-    taxonomy = load_taxonomy(get_config(current_app).instance_path)
+    taxonomy = candor().taxonomy()
     return cases.InboxFilter(
         status=_choice("status", cases.STATUS_FILTERS) or "open",
         category=_choice("category", [c.id for c in taxonomy.categories]),
@@ -167,7 +167,7 @@ def case_view(case: Case, staff: StaffUser) -> dict[str, Any]:
     linked = [{"number": other.number, "link_kind": kind}
               for other, kind in cases.linked_cases(db.session, case, staff)]
     return {
-        **_summary(case, load_taxonomy(get_config(current_app).instance_path),
+        **_summary(case, candor().taxonomy(),
                    cases.my_grants(case, staff), report,
                    db.session.get(StaffUser, case.assignee_id) if case.assignee_id else None),
         "acknowledged_on": _date(case.acknowledged_on), "triaged_on": _date(case.triaged_on),
@@ -289,7 +289,7 @@ def case_transition(principal: SessionPrincipal, number: str) -> tuple[Response,
             cases.triage(session, case, staff, category=text_field(data, "category", 48),
                          severity=text_field(data, "severity", 16),
                          retaliation_risk=text_field(data, "retaliation_risk", 16),
-                         taxonomy=load_taxonomy(get_config(current_app).instance_path))
+                         taxonomy=candor().taxonomy())
         elif action == "investigate":
             cases.investigate(session, case, staff)
         elif action == "findings":
@@ -408,7 +408,7 @@ def case_open(principal: SessionPrincipal) -> tuple[Response, int]:
                                      bytes_field(item, "ciphertext", max_size=RECORD_MAX_SIZE)))
     try:
         case = cases.open_case(db.session, principal.staff, new,
-                               load_taxonomy(get_config(current_app).instance_path))
+                               candor().taxonomy())
     except cases.CaseActionRejected as error:
         db.session.rollback()
         return jsonify(error="action_rejected", message=str(error)), 400

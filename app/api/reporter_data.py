@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Response, abort, current_app
+from flask import Response, abort
 
-from app import get_config
 from app.api.blueprint import bp
 from app.api.cases import _act, _encrypted
 from app.auth.guards import staff_required
@@ -17,6 +16,7 @@ from app.json_input import text_field
 from app.models import Case, SessionPrincipal, today
 from app.roles import Permission
 from app.services import attachments, reporter_data
+from app.state import candor
 
 
 @bp.post("/staff/cases/<number>/records/<record_ref>/destroy")
@@ -31,7 +31,7 @@ def case_record_destroy(principal: SessionPrincipal, number: str,
 @staff_required(Permission.HANDLE_CASES)
 def case_attachment_destroy(principal: SessionPrincipal, number: str,
                             attachment_ref: str) -> tuple[Response, int]:
-    store = attachments.store_for(get_config(current_app), db.session)
+    store = attachments.store_for(candor().config, db.session)
     return _act(principal, number, lambda case, data: reporter_data.destroy_attachment(
         db.session, store, case, principal.staff, attachment_ref,
         text_field(data, "reason", 32)))

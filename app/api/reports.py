@@ -11,11 +11,10 @@ import binascii
 import time
 from typing import Any
 
-from flask import Response, abort, current_app, jsonify
+from flask import Response, abort, jsonify
 from flask_babel import gettext
 from flask_wtf.csrf import generate_csrf
 
-from app import get_config, spent_challenges, take_rate_limit
 from app import reporter_session as case_session
 from app.api.blueprint import bp
 from app.extensions import db
@@ -35,7 +34,7 @@ from app.services import proof_of_work, reports
 from app.services.directory import pinned_fingerprint
 from app.services.reporter_view import NOT_FOUND, RETALIATION_SESSION_ENDED, reporter_view
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, readers_for
-from app.taxonomy import load_taxonomy
+from app.state import candor
 from candor_reporter.languages import N_
 from crypto.envelope import RECORD_MAX_SIZE, RecordKind
 from crypto.keys import BoxKeyPair
@@ -68,8 +67,8 @@ def reporter_session() -> Response:
 
 @bp.get("/report-options")
 def report_options() -> Response:
-    config = get_config(current_app)
-    taxonomy = load_taxonomy(config.instance_path)
+    config = candor().config
+    taxonomy = candor().taxonomy()
     params = reports.reporter_kdf_params(config)
     light = reports.reporter_kdf_light_params(config)
     return jsonify(
@@ -90,7 +89,7 @@ def report_options() -> Response:
 @bp.get("/proof-of-work")
 def proof_of_work_challenge() -> Response:
     """A fresh challenge to solve before filing a report (``app/services/proof_of_work.py``)."""
-    config = get_config(current_app)
+    config = candor().config
     issued = proof_of_work.issue(config.secret_key, config.proof_of_work_bits, time.time())
     return jsonify(challenge=b64(issued.challenge), bits=issued.bits, expires=issued.expires,
                    hashes=list(PROOF_OF_WORK_HASHES))
@@ -166,7 +165,7 @@ def _canonical_b64(value: Any) -> bytes:
 def _claim_proof_of_work(data: dict[str, Any]) -> None:
     """Check the submission's proof of work and mark its challenge spent for good (nothing
     when proof of work is switched off). Raises ProofOfWorkRejected."""
-    config = get_config(current_app)
+    config = candor().config
     if config.proof_of_work_bits == 0:
         return
     proof = data.get("proof_of_work")
@@ -176,12 +175,12 @@ def _claim_proof_of_work(data: dict[str, Any]) -> None:
     challenge = _canonical_b64(proof.get("challenge"))
     proof_of_work.verify(config.secret_key, config.proof_of_work_bits, challenge,
                          _canonical_b64(proof.get("nonce")), time.time(),
-                         spent_challenges(current_app), algorithm=algorithm)
+                         candor().spent_challenges(db.session), algorithm=algorithm)
 
 
 @bp.post("/reports")
 def submit_report() -> tuple[Response, int]:
-    config = get_config(current_app)
+    config = candor().config
     data = json_body()
     # Checked first, so a flood costs its sender the work before it costs this server any.
     # A solution buys one answer, whatever the answer: given back after a refusal, it would
@@ -195,17 +194,17 @@ def submit_report() -> tuple[Response, int]:
     try:
         first = _retaliation_for(data)
         filed = reports.file_report(
-            db.session, _submission(data), config, load_taxonomy(config.instance_path),
+            db.session, _submission(data), config, candor().taxonomy(),
             reports.inherited_by_retaliation(db.session, first) if first is not None else None)
         if first is not None:
             reports.link_retaliation(first, db.session.get_one(Case, filed.id))
         # Only well-formed reports count, so junk cannot use up the limit for real reporters;
         # the count is committed with the report, or refused and the report rolled back.
-        take_rate_limit(current_app, "submission")
+        candor().take_rate_limit(db.session, "submission")
     except reports.CodenameTaken as error:
         db.session.rollback()
         # Says that a lookup identifier opens a case, as /reporter/open would: counted alike.
-        take_rate_limit(current_app, "codename")
+        candor().take_rate_limit(db.session, "codename")
         return jsonify(error="submission_rejected", message=gettext(str(error))), 400
     except reports.SubmissionRejected as error:
         db.session.rollback()
@@ -245,16 +244,15 @@ def current_reporter_case() -> Case:
 
 def view_of(case: Case) -> dict[str, Any]:
     """The reporter's view of ``case`` (``app/services/reporter_view.py``)."""
-    return reporter_view(db.session, case, load_taxonomy(get_config(current_app).instance_path),
-                         gettext)
+    return reporter_view(db.session, case, candor().taxonomy(), gettext)
 
 
 @bp.post("/reporter/open")
 def reporter_open() -> Response | tuple[Response, int]:
-    take_rate_limit(current_app, "codename")
+    candor().take_rate_limit(db.session, "codename")
     data = json_body()
     lookup_id = bytes_field(data, "lookup_id", size=reports.LOOKUP_ID_SIZE)
-    case = reports.find_case(db.session, lookup_id, get_config(current_app))
+    case = reports.find_case(db.session, lookup_id, candor().config)
     if case is None:
         case_session.close()  # whatever case this browser had open is closed
         return jsonify(error="Not found", message=gettext(NOT_FOUND),

@@ -10,12 +10,12 @@ from app.extensions import login_manager
 def init_app(app: Flask) -> None:
     from datetime import timedelta
 
-    from app import get_config
     from app.auth.routes import bp
     from app.extensions import db
     from app.services import staff_sessions
+    from app.state import state_of
 
-    idle = timedelta(minutes=get_config(app).staff_idle_minutes)
+    idle = timedelta(minutes=state_of(app).config.staff_idle_minutes)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

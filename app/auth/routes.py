@@ -12,7 +12,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     jsonify,
     redirect,
     render_template,
@@ -23,13 +22,13 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from app import get_config, spent_challenges
 from app.auth import puzzles
 from app.extensions import db
 from app.json_input import b64, bytes_field, json_body, password_material, text_field
 from app.models import SessionPrincipal, StaffInvitation, StaffUser
 from app.services import audit, invitations, staff_accounts, staff_sessions
 from app.services.staff_accounts import USERNAME_PATTERN, AccountError, PuzzleNeeded
+from app.state import candor
 from crypto.directory import fingerprint
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -60,7 +59,7 @@ def staff_session() -> Response:
 @bp.post("/prelogin")
 def prelogin() -> Response:
     data = json_body()
-    config = get_config(current_app)
+    config = candor().config
     answer = staff_accounts.prelogin_parameters(db.session, _username(data), config)
     return jsonify(
         salt=b64(answer.salt),
@@ -75,10 +74,11 @@ def login_submit() -> tuple[Response, int] | Response:
     username = _username(data)
     login_secret = bytes_field(data, "login_secret", size=staff_accounts.LOGIN_SECRET_SIZE)
     totp_code = text_field(data, "totp", max_length=16, allow_empty=True).strip()
-    config = get_config(current_app)
+    config = candor().config
     try:
-        staff = staff_accounts.authenticate(db.session, username, login_secret, totp_code, config,
-                                            puzzles.solution(data), spent_challenges(current_app))
+        staff = staff_accounts.authenticate(
+            db.session, username, login_secret, totp_code, config, puzzles.solution(data),
+            candor().spent_challenges(db.session))
     except PuzzleNeeded as needed:
         # Nothing was checked, so nothing is audited: an attempt that costs nothing must not
         # be able to fill the trail.
@@ -176,7 +176,7 @@ def _invitation(data: dict[str, Any]) -> StaffInvitation:
 @bp.post("/activate/open")
 def activate_open() -> Response:
     invitation = _invitation(json_body())
-    params = staff_accounts.staff_kdf_params(get_config(current_app))
+    params = staff_accounts.staff_kdf_params(candor().config)
     return jsonify(username=invitation.staff.username, staff_id=str(invitation.staff.id),
                    kdf_version=params.version)
 
@@ -188,7 +188,7 @@ def activate_complete() -> tuple[Response, int] | Response:
     try:
         staff = invitations.activate(
             invitation, password=password_material(data),
-            public_key=bytes_field(data, "public_key"), config=get_config(current_app),
+            public_key=bytes_field(data, "public_key"), config=candor().config,
         )
     except AccountError as error:
         return jsonify(error="activation_failed", message=str(error)), 400
@@ -216,11 +216,11 @@ def recover_begin() -> tuple[Response, int] | Response:
     data = json_body()
     username = _username(data)
     totp_code = text_field(data, "totp", max_length=16).strip()
-    config = get_config(current_app)
+    config = candor().config
     try:
         started = staff_accounts.begin_recovery(db.session, username, totp_code, config,
                                                 puzzles.solution(data),
-                                                spent_challenges(current_app))
+                                                candor().spent_challenges(db.session))
     except PuzzleNeeded as needed:
         return puzzles.puzzle_answer(needed)
     except AccountError as error:
@@ -264,7 +264,7 @@ def recover_complete() -> tuple[Response, int] | Response:
             challenge=bytes_field(data, "challenge"),
             expected_digest=bytes.fromhex(pending["digest"]),
             new=password_material(data),
-            config=get_config(current_app),
+            config=candor().config,
         )
     except AccountError as error:
         return jsonify(error="recovery_failed", message=str(error)), 400

@@ -14,25 +14,18 @@ import { chacha20, hchacha, xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { hsalsa, xsalsa20poly1305 } from "@noble/ciphers/salsa.js";
 import { poly1305 } from "@noble/ciphers/_poly1305.js";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
+import { joinBytes } from "../static/js/bytes.js";
 
 const fail = (what) => {
   throw new Error(what);
 };
 
+const concat = (...parts) => joinBytes(parts);
+
 function bytes(value, what) {
   if (value instanceof Uint8Array) return value;
   if (typeof value === "string") return new TextEncoder().encode(value);
   return fail(`${what} must be bytes`);
-}
-
-function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** Constant-time comparison of two byte strings of the same length. */

@@ -9,22 +9,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import with_appcontext
 
-from app.config import Config
 from app.extensions import db
 from app.quarters import Quarter
 from app.services import audit, packs, releases, retention, statistics
+from app.state import candor
 
 audit_group = click.Group("audit", help="The audit trail: checkpoint key, checkpoints, "
                                         "verification.")
 
 
-def _config() -> Config:
-    from app import get_config
-
-    return get_config(current_app)
 
 
 def _now() -> datetime:
@@ -35,7 +31,7 @@ def _now() -> datetime:
 @with_appcontext
 def audit_init() -> None:
     """Create the audit checkpoint key and pin its public half in the instance folder."""
-    config = _config()
+    config = candor().config
     try:
         public = audit.init_checkpoint_key(config.audit_key_path, config.instance_path)
     except audit.AuditKeyError as error:
@@ -52,7 +48,7 @@ def audit_init() -> None:
 def audit_checkpoint() -> None:
     """Sign a checkpoint of the trail's current head now and print it (keep a copy elsewhere:
     a checkpoint held outside the database also proves nothing before it was cut off)."""
-    config = _config()
+    config = candor().config
     try:
         key = audit.load_checkpoint_key(config.audit_key_path)
     except audit.AuditKeyError as error:
@@ -82,7 +78,7 @@ def audit_verify(verify_key: str | None, held_files: tuple[Any, ...]) -> None:
     """Check the whole chain and every checkpoint, and the trail against checkpoints held
     outside the database; exit 1 when anything was changed, deleted, inserted or reordered."""
     try:
-        key = bytes.fromhex(verify_key) if verify_key else audit.pinned_verify_key(_config())
+        key = bytes.fromhex(verify_key) if verify_key else audit.pinned_verify_key(candor().config)
     except (ValueError, audit.AuditKeyError) as error:
         raise click.ClickException(f"the checkpoint key is unusable: {error}") from None
     if key is not None and len(key) != 32:
@@ -121,9 +117,8 @@ def stats(context: click.Context, fmt: str, scope: str, quarter: str | None) -> 
     """Print a pack's figures, as released to its audience, as JSON or CSV."""
     if context.invoked_subcommand is not None:
         return
-    from app.taxonomy import load_taxonomy
 
-    config = _config()
+    config = candor().config
     today = _now().date()
     try:
         last = Quarter.parse(quarter) if quarter else \
@@ -131,7 +126,7 @@ def stats(context: click.Context, fmt: str, scope: str, quarter: str | None) -> 
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--quarter") from None
     pack = packs.pack(db.session, scope, last, today,  # type: ignore[arg-type]
-                      load_taxonomy(config.instance_path),
+                      candor().taxonomy(),
                       releases.Limits(config.statistics_min_cell, config.public_min_cell))
     if fmt == "json":
         click.echo(json.dumps(pack.as_json(), indent=2))
@@ -166,7 +161,7 @@ def retention_run(now_text: str | None) -> None:
     excepted); the case rows stay for the statistics."""
     from app.scheduling import parse_now
 
-    result = retention.apply(db.session, parse_now(now_text), _config())
+    result = retention.apply(db.session, parse_now(now_text), candor().config)
     db.session.commit()
     click.echo(f"content destroyed: {len(result.destroyed)} cases"
                + (f" ({', '.join(result.destroyed[:20])}"

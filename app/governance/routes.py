@@ -17,7 +17,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -26,7 +25,6 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 
-from app import get_config
 from app.auth.guards import staff_required
 from app.extensions import db
 from app.governance.charts import bar_chart
@@ -37,7 +35,7 @@ from app.roles import Permission
 from app.services import audit, escalation, packs, releases, statistics
 from app.services.readiness import route_readiness
 from app.services.statistics import Pack, Scope
-from app.taxonomy import load_taxonomy
+from app.state import candor
 
 bp = Blueprint("governance", __name__, url_prefix="/governance")
 AUDIT_PAGE_SIZE = 50
@@ -72,14 +70,13 @@ def _scope(value: str) -> Scope:
 
 
 def _limits() -> releases.Limits:
-    config = get_config(current_app)
+    config = candor().config
     return releases.Limits(config.statistics_min_cell, config.public_min_cell)
 
 
 def build(scope: Scope, last: Quarter) -> Pack:
-    config = get_config(current_app)
     return packs.pack(db.session, scope, last, _today().date(),
-                      load_taxonomy(config.instance_path), _limits())
+                      candor().taxonomy(), _limits())
 
 
 def _charts(pack: Pack) -> dict[str, object]:
@@ -121,7 +118,7 @@ def pack_delivered(principal: SessionPrincipal) -> Response:
     db.session.commit()
     # Delivered: the quarter's figures are released now, to every audience, and frozen.
     releases.release_quarter(db.session, quarter, today,
-                             load_taxonomy(get_config(current_app).instance_path), _limits())
+                             candor().taxonomy(), _limits())
     flash(f"Delivery of the {quarter.label} packs recorded." if recorded else
           f"Delivery of the {quarter.label} packs was already recorded.", "success")
     return redirect(url_for(".pack_page", scope="board", quarter=quarter.label))  # type: ignore[return-value]
@@ -147,7 +144,7 @@ def pack_export(principal: SessionPrincipal, scope: str, fmt: str) -> Response:
 @bp.get("/audit")
 @staff_required(Permission.VIEW_AUDIT_TRAIL)
 def audit_trail(principal: SessionPrincipal) -> str:
-    config = get_config(current_app)
+    config = candor().config
     try:
         verify_key = audit.pinned_verify_key(config)
         key_problem = None

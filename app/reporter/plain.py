@@ -19,7 +19,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
@@ -42,7 +41,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app import get_config, take_rate_limit
 from app import reporter_session as case_session
 from app.extensions import csrf, db
 from app.models import Attachment, Case, StaffUser
@@ -60,7 +58,8 @@ from app.services import (
 from app.services.blobs import Blobs
 from app.services.reporter_view import NOT_FOUND, RETALIATION_SESSION_ENDED, reporter_view
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, StaffReaders, readers_for
-from app.taxonomy import Taxonomy, load_taxonomy
+from app.state import candor
+from app.taxonomy import Taxonomy
 from candor_reporter import protocol
 from candor_reporter.file_size import size_before_decrypting
 from candor_reporter.languages import N_
@@ -86,14 +85,13 @@ CHOOSE_CATEGORY = lazy_gettext("Choose one of the listed categories.")
 
 
 def _view(case: Case) -> dict[str, Any]:
-    return reporter_view(db.session, case, load_taxonomy(get_config(current_app).instance_path),
-                         gettext)
+    return reporter_view(db.session, case, candor().taxonomy(), gettext)
 
 
 @bp.context_processor
 def _file_limits() -> dict[str, int]:
     """What the pages say about how many files, how large."""
-    return {"max_files": MAX_FILES, "max_bytes": get_config(current_app).max_attachment_bytes}
+    return {"max_files": MAX_FILES, "max_bytes": candor().config.max_attachment_bytes}
 
 
 class NewReportForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
@@ -173,7 +171,7 @@ class DownloadForm(FlaskForm):  # type: ignore[misc]
 
 # --- filing a report --------------------------------------------------------------------------
 def _new_form() -> NewReportForm:
-    taxonomy = load_taxonomy(get_config(current_app).instance_path)
+    taxonomy = candor().taxonomy()
     return NewReportForm(taxonomy, directory.active_entries(db.session))
 
 
@@ -242,7 +240,7 @@ def _verified_directory() -> dict[int, protocol.Reader]:
         "entries": [protocol.b64(s.directory_entry) for s in directory.active_entries(db.session)
                     if s.directory_entry is not None],
     }
-    pinned = directory.pinned_fingerprint(get_config(current_app))
+    pinned = directory.pinned_fingerprint(candor().config)
     return protocol.verified_directory(answer, pinned or "")
 
 
@@ -269,7 +267,7 @@ def _file_report(form: NewReportForm, uploads: PlainUploads,
     """Encrypt the form's report in memory and store the ciphertext with its attachments (not
     yet committed). Returns the case and its codename, which the caller shows once and keeps
     nowhere. A report of retaliation keeps what it ``inherited``, ticked on the form or not."""
-    config = get_config(current_app)
+    config = candor().config
     concerned = set(form.concerned.data or ()) | (inherited.staff_ids if inherited else set())
     report = protocol.NewReport(
         route=form.route.data, category=form.category.data, text=form.text.data,
@@ -284,7 +282,7 @@ def _file_report(form: NewReportForm, uploads: PlainUploads,
     body, codename, case_key = protocol.build_submission_with_key(
         report, _verified_directory(), reports.reporter_kdf_params(config), uploads.case_ref)
     case = reports.submit_report(db.session, _submission(body), config,
-                                 load_taxonomy(config.instance_path), inherited)
+                                 candor().taxonomy(), inherited)
     db.session.flush()
     uploads.store_in(db.session, case, case_key, case.key_epoch)
     return case, codename
@@ -295,7 +293,7 @@ def _receive_files(case_ref: str | None, reserved: int = 0) -> PlainUploads:
     the CSRF token (this page is exempt from the global check, which would read the form
     first with Werkzeug's default spooling to temporary files). Every blob written is removed
     if the request fails."""
-    config = get_config(current_app)
+    config = candor().config
     uploads = PlainUploads(attachments.store_for(config, db.session), case_ref,
                            attachments.Limits.from_config(config), reserved)
     uploads.install(request)
@@ -323,7 +321,7 @@ def _admit_large_body() -> bool:
     except ValidationError:
         abort(400, description=gettext("The form has expired. Reload the page, then choose "
                                        "your files again."))
-    take_rate_limit(current_app, "submission")
+    candor().take_rate_limit(db.session, "submission")
     return True
 
 
@@ -385,7 +383,7 @@ def _filed(form: NewReportForm, uploads: PlainUploads, counted: bool
         return _new_page(form, 400, _nothing_sent(gettext(RETALIATION_SESSION_ENDED),
                                                   bool(uploads.files)))
     if not counted:
-        take_rate_limit(current_app, "submission")
+        candor().take_rate_limit(db.session, "submission")
     try:
         case, codename = _file_report(
             form, uploads,
@@ -436,12 +434,12 @@ class OpenedReport:
 def _open_report(codename: str) -> OpenedReport | None:
     """The case this codename opens, with its key; None for a wrong, unknown or malformed
     codename, which all get the same answer."""
-    take_rate_limit(current_app, "codename")
+    candor().take_rate_limit(db.session, "codename")
     try:
         lookup_id = codename_lookup_id(codename)
     except CryptoError:
         return None
-    case = reports.find_case(db.session, lookup_id, get_config(current_app))
+    case = reports.find_case(db.session, lookup_id, candor().config)
     if case is None:
         return None
     try:
@@ -615,7 +613,7 @@ def download() -> Response | tuple[str, int]:
         abort(404)
     item = next(a for a in _view(case)["attachments"]
                 if a["attachment_ref"] == attachment.attachment_ref)
-    store = attachments.store_for(get_config(current_app), db.session)
+    store = attachments.store_for(candor().config, db.session)
     try:
         incoming = protocol.open_attachment(opened.keys, item)
         mismatch = protocol.size_mismatch(

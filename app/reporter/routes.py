@@ -6,11 +6,10 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request
 from flask_babel import gettext
 from markupsafe import Markup
 
-from app import get_config
 from app import reporter_session as case_session
 from app.extensions import db
 from app.models import Case
@@ -19,6 +18,7 @@ from app.reporter import privacy as privacy_notice
 from app.rights_notice import load_notice
 from app.services import directory, reports
 from app.services.routing import ROUTE_LABELS
+from app.state import candor
 from candor_reporter import file_size
 from candor_reporter.protocol import READER_ROLE_LABELS, describe_person
 
@@ -28,7 +28,7 @@ bp = Blueprint("reporter", __name__)
 def reporter_page_context() -> dict[str, Any]:
     """What every reporter page shows, with or without JavaScript: where "Leave now" goes and
     the outside channels."""
-    config = get_config(current_app)
+    config = candor().config
     return {"leave_url": config.leave_url,
             "outside_channels": load_outside_channels(config.instance_path)}
 
@@ -63,7 +63,7 @@ def long_date(value: date | str | None) -> Markup:
 
 @bp.get("/")
 def index() -> str:
-    pinned = directory.pinned_fingerprint(get_config(current_app))
+    pinned = directory.pinned_fingerprint(candor().config)
     return render_template(
         "reporter/index.html", org_fingerprint=pinned,
         key_mismatch=pinned is not None and directory.current_fingerprint(db.session) != pinned,
@@ -86,7 +86,7 @@ def new_report() -> str:
     retaliation, first = retaliation_case()
     return render_template(
         "reporter/new.html",
-        org_fingerprint=directory.pinned_fingerprint(get_config(current_app)),
+        org_fingerprint=directory.pinned_fingerprint(candor().config),
         routes=ROUTE_LABELS, retaliation=retaliation, first_case=first,
         inherited=reports.inherited_by_retaliation(db.session, first) if first else None,
     )
@@ -107,7 +107,7 @@ def leave() -> Response:
     Browsers refuse a redirect to about:blank, so that default gets an empty page instead."""
     case_session.end()
     db.session.commit()
-    leave_url = get_config(current_app).leave_url
+    leave_url = candor().config.leave_url
     if leave_url.lower() == "about:blank":
         response = Response("<!doctype html><title></title>", mimetype="text/html")
     else:
@@ -120,13 +120,13 @@ def leave() -> Response:
 def rights() -> str:
     """The notice of rights (Labor Code §1107.1(d)), printable as a poster."""
     return render_template("reporter/rights.html",
-                           notice=load_notice(get_config(current_app).instance_path))
+                           notice=load_notice(candor().config.instance_path))
 
 
 @bp.get("/privacy")
 def privacy() -> str:
     """The privacy notice (GDPR Arts. 13-14): the lab's text, or Candor's default."""
-    config = get_config(current_app)
+    config = candor().config
     blocks, own = privacy_notice.load(config.instance_path, dict(config.retention_days),
                                       config.backup_keep_days)
     return render_template("reporter/privacy.html", blocks=blocks, own=own)

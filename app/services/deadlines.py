@@ -48,7 +48,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-from flask import current_app, has_app_context
 from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import QueryableAttribute, object_session
@@ -69,7 +68,6 @@ from app.services.deadline_policy import (
     Period,
     PolicySet,
     UnknownPolicyVersion,
-    built_in_set,
 )
 from app.services.deadline_store import PolicySource, stored_policies
 from candor_reporter.languages import N_
@@ -118,25 +116,20 @@ log = logging.getLogger(__name__)
 
 
 # --- the policy -------------------------------------------------------------------------------
-def sync_policies(session: DbSession | None = None) -> bool:
+def sync_policies(session: DbSession, source: PolicySource) -> bool:
     """Copy new versions of this installation's policy file to the database (see
     app/services/deadline_store.py); the app does it at each request, the tick at each run."""
-    if not has_app_context():
-        return False
-    source: PolicySource | None = current_app.extensions.get("candor_policy_source")
-    return source.sync((session or db.session).get_bind().engine) if source else False
+    return source.sync(session.get_bind().engine)
 
 
-def current_policies(session: DbSession | None = None) -> PolicySet:
-    """The versions every process sees (the database's), or the built-in ones outside an app."""
-    if not has_app_context():
-        return built_in_set()
-    return stored_policies(session or db.session)
+def current_policies(session: DbSession) -> PolicySet:
+    """The versions every process sees: the database's."""
+    return stored_policies(session)
 
 
-def policy_for(case: Case, policies: PolicySet | None = None) -> DeadlinePolicy:
+def policy_for(case: Case, policies: PolicySet) -> DeadlinePolicy:
     """The case's own version; UnknownPolicyVersion if this process does not know it."""
-    return (policies or current_policies()).for_version(case.deadline_policy_version)
+    return policies.for_version(case.deadline_policy_version)
 
 
 def left_alone(number: str, version: str | None) -> None:
@@ -535,7 +528,7 @@ def refresh_due(case: Case, session: DbSession | None = None,
     day its ladder next needs a look. Call after anything that changes the case's dates; a
     new case takes the current policy version here. A case whose version this process does not
     know is left as it is (and logged)."""
-    session = session or object_session(case)
+    session = session or object_session(case) or db.session
     policies = policies or current_policies(session)
     if case.deadline_policy_version is None:
         case.deadline_policy_version = policies.current.version
@@ -545,8 +538,7 @@ def refresh_due(case: Case, session: DbSession | None = None,
     policy = policies.for_version(case.deadline_policy_version)
     on = on or today()
     facts = facts_for(case, session)
-    taken = (taken_steps(session, [case.id])[case.id]
-             if session is not None and case.id is not None else set())
+    taken = taken_steps(session, [case.id])[case.id] if case.id is not None else set()
     apply_schedule(case, compute_deadlines(case, facts, policy, on), taken, policy, on)
 
 

@@ -27,6 +27,7 @@ from app.services import (
     retention,
     throttle,
 )
+from app.services.deadline_store import PolicySource
 from app.services.deadlines import current_policies, sync_policies
 from app.services.housekeeping import purge_idle_staff_sessions
 from app.taxonomy import load_taxonomy
@@ -62,10 +63,11 @@ def stall_hook(config: Config) -> Callable[[str], None]:
     return stall
 
 
-def run_tick(session: DbSession, config: Config, now: datetime) -> dict[str, int]:
+def run_tick(session: DbSession, config: Config, now: datetime,
+             policy_source: PolicySource) -> dict[str, int]:
     """Deadlines and escalations, digests, email delivery, then housekeeping."""
     stall = stall_hook(config)
-    sync_policies(session)  # a changed policy file applies from this tick on
+    sync_policies(session, policy_source)  # a changed policy file applies from this tick on
     policies = current_policies(session)
     ladders = escalation.run_case_ladders(session, now, policies, stall)
     results = {

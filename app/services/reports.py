@@ -285,7 +285,7 @@ def _write_case(session: DbSession, s: Submission, number: str, digest: bytes,
     )
     record_kinds = [r.kind.name.lower() for r in s.records]
     # An unsaved Case of these values is what the clocks read (deadlines.CaseDates).
-    values.update(_first_schedule(Case(**values), record_kinds, received))
+    values.update(_first_schedule(session, Case(**values), record_kinds, received))
     # On the session's connection directly: the ORM's execution layer adds nothing to these.
     connection = session.connection()
     case_id: int = connection.execute(_INSERT_CASE, values).scalar_one()
@@ -311,10 +311,11 @@ def _write_case(session: DbSession, s: Submission, number: str, digest: bytes,
     return FiledCase(case_id, s.case_ref, number)
 
 
-def _first_schedule(case: Case, record_kinds: list[str], on: date) -> dict[str, Any]:
+def _first_schedule(session: DbSession, case: Case, record_kinds: list[str], on: date
+                    ) -> dict[str, Any]:
     """The deadline columns of a case being filed (what ``deadlines.refresh_due`` sets), from
     what it carries: the reporter's records and the event of its receipt."""
-    policy = deadlines.current_policies().current
+    policy = deadlines.current_policies(session).current
     facts = deadlines.CaseFacts(
         records=[deadlines.RecordFact(0, "reporter", kind, True, on) for kind in record_kinds],
         events=[deadlines.EventFact(RECEIVED, on, True, False)])

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, render_template
+from flask import abort, render_template
 
-from app import get_config, vocabulary
+from app import vocabulary
 from app.auth.guards import staff_required
 from app.extensions import db
 from app.models import SessionPrincipal
@@ -19,7 +19,7 @@ from app.roles import Permission
 from app.services import cases, directory, disclosures, intake, reporter_data
 from app.services.routing import ROUTE_LABELS
 from app.staff.blueprint import bp
-from app.taxonomy import load_taxonomy
+from app.state import candor
 
 
 def _shell(template: str, principal: SessionPrincipal, **context: Any) -> str:
@@ -28,8 +28,8 @@ def _shell(template: str, principal: SessionPrincipal, **context: Any) -> str:
     before a case key is sealed to them (pinned outside the database, as for reporters)."""
     return render_template(
         template, principal=principal,
-        org_fingerprint=directory.pinned_fingerprint(get_config(current_app)) or "",
-        taxonomy=load_taxonomy(get_config(current_app).instance_path),
+        org_fingerprint=directory.pinned_fingerprint(candor().config) or "",
+        taxonomy=candor().taxonomy(),
         routes=ROUTE_LABELS, statuses=vocabulary.STATUSES, severities=vocabulary.SEVERITIES,
         retaliation_risks=vocabulary.RETALIATION_RISKS, outcomes=vocabulary.OUTCOMES,
         link_kinds=vocabulary.LINK_KINDS, flags=cases.FLAGS, words=vocabulary.page_words("staff"),
@@ -61,4 +61,4 @@ def case_page(principal: SessionPrincipal, number: str) -> str:
         abort(404)
     return _shell("staff/cases/case.html", principal, number=case.number,
                   closure_next_steps=cases.closure_next_steps(
-                      get_config(current_app).instance_path))
+                      candor().config.instance_path))

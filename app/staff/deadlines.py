@@ -3,23 +3,19 @@ meet them, notification choices, and the administrators' view of deliveries."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
     request,
     url_for,
 )
-from flask.blueprints import BlueprintSetupState
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 from wtforms import BooleanField, DateField, SelectField, StringField
@@ -27,51 +23,27 @@ from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from app import vocabulary
 from app.auth.guards import staff_required
-from app.config import Config, ConfigError
 from app.extensions import DbSession, db
 from app.models import (
     Case,
     EscalationStep,
     NotificationPreference,
-    OrgDeadlineStep,
     OutboxMessage,
     SessionPrincipal,
     StaffUser,
     today,
     utcnow,
 )
-from app.quarters import Quarter
 from app.roles import Permission
-from app.services import cases, deadlines, escalation, notifications
-from app.services.deadline_policy import PolicyError, UnknownPolicyVersion, load_policies
-from app.services.deadline_store import PolicySource
-from app.services.deadlines import Deadline, DeadlineActionRejected
+from app.services import cases, deadline_dashboard, deadlines, escalation, notifications
+from app.services.deadline_policy import UnknownPolicyVersion
+from app.services.deadlines import DeadlineActionRejected
+from app.state import candor
 
 bp = Blueprint("deadlines", __name__, url_prefix="/staff")
 
 
-@bp.record_once
-def _load_policy(state: BlueprintSetupState) -> None:
-    """Check the deadline policy file as the app is assembled (a broken file stops the start
-    with its message rather than failing the first report filed), and keep the source from
-    which each request copies new versions to the database (app/services/deadline_store.py)."""
-    config: Config = state.app.extensions["candor_config"]
-    try:
-        load_policies(config.instance_path)
-    except PolicyError as error:
-        raise ConfigError(str(error)) from None
-    state.app.extensions["candor_policy_source"] = PolicySource(config.instance_path)
-
-
-@bp.before_app_request
-def _sync_policy() -> None:
-    """A changed policy file applies from the next request on, without a restart: reading it
-    costs one small file read, and it is stored only when it changed."""
-    deadlines.sync_policies(db.session)
 EMAIL = notifications.EMAIL_PATTERN
-# Cases closed this long before the quarter began can have no deadline in it (the last
-# check-in is 6 months after closure under the built-in policy).
-STATS_LOOKBACK = timedelta(days=400)
 
 
 class EmailForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
@@ -84,68 +56,13 @@ class DigestForm(FlaskForm):  # type: ignore[misc]
     daily_digest = BooleanField("One daily digest instead of each reminder")
 
 
-@dataclass(frozen=True)
-class Row:
-    case: Case
-    deadline: Deadline
-
-
-def _open_rows(session: DbSession, visible: Sequence[Case], on: date) -> list[Row]:
-    facts = deadlines.load_facts(session, [c.id for c in visible])
-    policies = deadlines.current_policies(session)
-    rows = []
-    for case in visible:
-        if not policies.knows(case.deadline_policy_version):
-            deadlines.left_alone(case.number, case.deadline_policy_version)
-            continue
-        for deadline in deadlines.compute_deadlines(case, facts[case.id],
-                                                    policies.for_version(
-                                                        case.deadline_policy_version), on):
-            rows.append(Row(case, deadline))
-    return rows
-
-
 @bp.get("/deadlines")
 @staff_required(Permission.VIEW_DEADLINES)
 def dashboard(principal: SessionPrincipal) -> str:
     on = today()
-    visible = cases.visible_cases_query(principal.staff)
-    soon = db.session.scalars(visible.where(
-        Case.next_due_on.is_not(None), Case.next_due_on < on + timedelta(days=8))).all()
-    running = [r for r in _open_rows(db.session, soon, on) if r.deadline.is_open
-               and r.deadline.due_on < on + timedelta(days=8)]
-    overdue = sorted((r for r in running if r.deadline.overdue(on)),
-                     key=lambda r: r.deadline.due_on)
-    this_week = sorted((r for r in running if not r.deadline.overdue(on)),
-                       key=lambda r: r.deadline.due_on)
-    escalated = db.session.execute(
-        select(Case, EscalationStep).join(EscalationStep, EscalationStep.case_id == Case.id)
-        .where(EscalationStep.step == "board", Case.id.in_(visible.with_only_columns(Case.id)))
-        .order_by(EscalationStep.taken_on.desc()).limit(100)).all()
-
-    start = Quarter.of(on).first_day
-    recent = db.session.scalars(visible.where(
-        or_(Case.closed_on.is_(None), Case.closed_on >= start - STATS_LOOKBACK))).all()
-    # Deadlines that fell due this quarter before today: each was met in time or it was not.
-    counted = [r.deadline for r in _open_rows(db.session, recent, on)
-               if start <= r.deadline.due_on < on]
-    on_time = sum(1 for d in counted if d.met_in_time())
-    policy = deadlines.current_policies().current
-    sb53 = db.session.scalars(visible.where(Case.sb53_disclosure.is_(True), or_(
-        Case.closed_on.is_(None), Case.closed_on >= start - STATS_LOOKBACK))).all()
-    sb53_open = sorted((r for r in _open_rows(db.session, sb53, on)
-                        if r.deadline.clock == "sb53_share" and r.deadline.is_open),
-                       key=lambda r: r.deadline.due_on)
-    pack_quarter, pack_due = escalation.quarterly_pack_deadline(on, policy)
-    pack_met = db.session.scalar(select(OrgDeadlineStep).where(
-        OrgDeadlineStep.clock == "quarterly_pack", OrgDeadlineStep.cycle == pack_quarter.cycle,
-        OrgDeadlineStep.step == "met"))
-    return render_template(
-        "staff/deadlines.html", principal=principal, on=on, overdue=overdue,
-        this_week=this_week, escalated=escalated, on_time=on_time, counted=len(counted),
-        quarter=Quarter.of(on).label, pack_label=pack_quarter.label,
-        pack_due=pack_due, pack_met=pack_met, policy=policy, form=FlaskForm(),
-        sb53_open=sb53_open)
+    shown = deadline_dashboard.dashboard(db.session, principal.staff, on)
+    return render_template("staff/deadlines.html", principal=principal, on=on, board=shown,
+                           form=FlaskForm())
 
 
 @bp.post("/deadlines/quarterly-pack")
@@ -155,7 +72,7 @@ def quarterly_pack(principal: SessionPrincipal) -> Response:
         abort(400)
     on = today()
     pack_quarter, _due = escalation.quarterly_pack_deadline(
-        on, deadlines.current_policies().current)
+        on, deadlines.current_policies(db.session).current)
     if escalation.record_quarterly_pack(db.session, pack_quarter, principal.staff, on):
         flash(f"The quarterly pack for {pack_quarter} is recorded as delivered.",
               "success")
@@ -288,14 +205,10 @@ def _admin_page(principal: SessionPrincipal, status: int = 200,
     return render_template(
         "staff/deadlines_admin.html", principal=principal, problems=problems, names=names,
         people=people, summary=notifications.outbox_summary(db.session), form=FlaskForm(),
-        email_errors=email_errors or {}, smtp_configured=bool(_config().smtp_host),
+        email_errors=email_errors or {}, smtp_configured=bool(candor().config.smtp_host),
     ), status
 
 
-def _config() -> Config:
-    from app import get_config
-
-    return get_config(current_app)
 
 
 @bp.get("/admin/notifications")

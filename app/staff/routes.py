@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Response,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -14,7 +13,6 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 
-from app import get_config, spent_challenges
 from app.auth import puzzles
 from app.auth.guards import staff_required
 from app.extensions import db
@@ -25,6 +23,7 @@ from app.services import audit, cases, invitations, staff_accounts, staff_sessio
 from app.services.staff_accounts import AccountError, PuzzleNeeded
 from app.staff.blueprint import bp
 from app.staff.forms import InviteStaffForm
+from app.state import candor
 from crypto.directory import fingerprint
 
 
@@ -48,7 +47,7 @@ def home(principal: SessionPrincipal) -> str:
 @bp.get("/account/password")
 @staff_required(Permission.VIEW_OWN_ACCOUNT)
 def password(principal: SessionPrincipal) -> str:
-    params = staff_accounts.staff_kdf_params(get_config(current_app))
+    params = staff_accounts.staff_kdf_params(candor().config)
     return render_template("staff/password.html", principal=principal, kdf_version=params.version)
 
 
@@ -62,8 +61,8 @@ def password_submit(principal: SessionPrincipal) -> tuple[Response, int] | Respo
             principal.staff,
             current_login_secret=bytes_field(data, "current_login_secret"),
             new=password_material(data),
-            config=get_config(current_app),
-            solution=puzzles.solution(data), spent=spent_challenges(current_app),
+            config=candor().config,
+            solution=puzzles.solution(data), spent=candor().spent_challenges(db.session),
         )
     except PuzzleNeeded as needed:
         return puzzles.puzzle_answer(needed)
@@ -101,7 +100,7 @@ def admin_invite(principal: SessionPrincipal) -> tuple[str, int]:
         token = invitations.invite_staff(
             db.session, username=form.username.data or "",
             roles=[Role(value) for value in form.roles.data or []], invited_by=principal.staff,
-            config=get_config(current_app),
+            config=candor().config,
         )
     except AccountError as error:
         form.username.errors = [str(error)]

@@ -89,7 +89,7 @@ def deterministic_seal(message: bytes, recipient_public: bytes, label: str) -> b
 
 
 def deterministic_stream(
-    file_key: FileKey, case_id: str, attachment_id: str, content: bytes, label: str
+    file_key: FileKey, case_ref: str, attachment_ref: str, content: bytes, label: str
 ) -> tuple[bytes, list[bytes]]:
     """Test-only stream with a fixed secretstream header. libsodium derives the same state from
     a header in ``init_pull`` as ``init_push`` does from its random one, so pushing on a state
@@ -97,7 +97,7 @@ def deterministic_stream(
     header = fixed(label, 24)
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
     sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, header, bytes(file_key))
-    ad = stream.attachment_associated_data(case_id, attachment_id)
+    ad = stream.attachment_associated_data(case_ref, attachment_ref)
     frames = []
     whole = len(content) // CHUNK_SIZE * CHUNK_SIZE
     for i in range(0, whole, CHUNK_SIZE):
@@ -344,12 +344,12 @@ def grant_vectors() -> None:
     case_key = CaseKey(fixed("case key"))
     recipient = keys.StaffKeyPair(fixed("recipient private key"))
 
-    def inner(kind: int, case_id: str, version: int = VERSION) -> bytes:
-        return u8(version) + u8(kind) + lp(case_id.encode()) + bytes(case_key)
+    def inner(kind: int, case_ref: str, version: int = VERSION) -> bytes:
+        return u8(version) + u8(kind) + lp(case_ref.encode()) + bytes(case_key)
 
-    def grant(kind: int, case_id: str = CASE, version: int = VERSION) -> bytes:
+    def grant(kind: int, case_ref: str = CASE, version: int = VERSION) -> bytes:
         return u8(VERSION) + deterministic_seal(
-            inner(kind, case_id, version), recipient.public_key, f"ephemeral {kind} {case_id}"
+            inner(kind, case_ref, version), recipient.public_key, f"ephemeral {kind} {case_ref}"
         )
 
     def open_(
@@ -358,14 +358,14 @@ def grant_vectors() -> None:
         blob: bytes,
         kind: str,
         error: str | None = None,
-        case_id: str = CASE,
+        case_ref: str = CASE,
         private: bytes = recipient.private_key,
     ) -> None:
         vector(
             name,
             description,
             "open_grant",
-            {"grant": blob.hex(), "private_key": private.hex(), "case_id": case_id, "kind": kind},
+            {"grant": blob.hex(), "private_key": private.hex(), "case_ref": case_ref, "kind": kind},
             None if error else {"case_key": bytes(case_key).hex()},
             error,
         )
@@ -392,7 +392,7 @@ def grant_vectors() -> None:
         recipient_grant,
         "RECIPIENT",
         "DecryptionError",
-        case_id=OTHER_CASE,
+        case_ref=OTHER_CASE,
     )
     open_(
         "grant-wrong-key",
@@ -461,8 +461,8 @@ def record_vectors() -> None:
             {
                 "case_key": bytes(case_key).hex(),
                 "kind": kind.name,
-                "case_id": CASE,
-                "record_id": RECORD,
+                "case_ref": CASE,
+                "record_ref": RECORD,
                 "content": content.hex(),
                 "nonce": nonce.hex(),
             },
@@ -510,8 +510,8 @@ def record_vectors() -> None:
         record: bytes,
         error: str | None = None,
         kind: str | int = "REPORT",
-        case_id: str = CASE,
-        record_id: str = RECORD,
+        case_ref: str = CASE,
+        record_ref: str = RECORD,
     ) -> None:
         vector(
             name,
@@ -521,8 +521,8 @@ def record_vectors() -> None:
                 "record": record.hex(),
                 "case_key": bytes(case_key).hex(),
                 "kind": kind,
-                "case_id": case_id,
-                "record_id": record_id,
+                "case_ref": case_ref,
+                "record_ref": record_ref,
             },
             None
             if error
@@ -540,14 +540,14 @@ def record_vectors() -> None:
         "The record moved to another case.",
         report,
         "DecryptionError",
-        case_id=OTHER_CASE,
+        case_ref=OTHER_CASE,
     )
     decrypt(
         "record-wrong-ad-record",
         "The record presented under another record id.",
         report,
         "DecryptionError",
-        record_id="rec-0002",
+        record_ref="rec-0002",
     )
     decrypt(
         "record-wrong-ad-kind",
@@ -704,7 +704,7 @@ def stream_vectors() -> None:
         blob: bytes,
         content: bytes | None,
         error: str | None = None,
-        attachment_id: str = ATTACHMENT,
+        attachment_ref: str = ATTACHMENT,
     ) -> None:
         output = None
         if content is not None and len(content) > 256:
@@ -721,8 +721,8 @@ def stream_vectors() -> None:
             {
                 "stream": blob.hex(),
                 "file_key": bytes(file_key).hex(),
-                "case_id": CASE,
-                "attachment_id": attachment_id,
+                "case_ref": CASE,
+                "attachment_ref": attachment_ref,
             },
             output,
             error,
@@ -780,7 +780,7 @@ def stream_vectors() -> None:
         one,
         None,
         "DecryptionError",
-        attachment_id="att-0002",
+        attachment_ref="att-0002",
     )
     raw = push_raw(file_key, header, [(b"no marker".ljust(CHUNK_SIZE, b"\x00"), TAG_FINAL)])
     decrypt(

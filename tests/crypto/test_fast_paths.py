@@ -158,9 +158,9 @@ def test_opened_grants_are_parsed_strictly(content: bytes, error: type[Exception
 def test_a_hand_made_grant_opens_and_is_bound_to_its_case_and_kind() -> None:
     grant = grant_of(inner())
     assert envelope.open_grant(grant, PAIR, "case-1", GrantKind.RECIPIENT) == CASE_KEY
-    for case_id, kind in [("case-2", GrantKind.RECIPIENT), ("case-1", GrantKind.REPORTER)]:
+    for case_ref, kind in [("case-2", GrantKind.RECIPIENT), ("case-1", GrantKind.REPORTER)]:
         with pytest.raises(DecryptionError):
-            envelope.open_grant(grant, PAIR, case_id, kind)
+            envelope.open_grant(grant, PAIR, case_ref, kind)
 
 
 @pytest.mark.parametrize("kind", [0, 10, "1", None, [1]])

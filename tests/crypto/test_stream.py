@@ -18,9 +18,9 @@ def encrypt(data: bytes, piece: int = 10_000) -> bytes:
     return b"".join(stream.encrypt_chunks(KEY, "case-1", "att-1", pieces))
 
 
-def decrypt(blob: bytes, piece: int = 7_777, attachment_id: str = "att-1") -> bytes:
+def decrypt(blob: bytes, piece: int = 7_777, attachment_ref: str = "att-1") -> bytes:
     pieces = [blob[i : i + piece] for i in range(0, len(blob), piece)]
-    return b"".join(stream.decrypt_chunks(KEY, "case-1", attachment_id, pieces))
+    return b"".join(stream.decrypt_chunks(KEY, "case-1", attachment_ref, pieces))
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,7 @@ def test_extra_data_and_reordering_are_rejected() -> None:
 def test_bound_to_attachment_and_key() -> None:
     blob = encrypt(b"secret")
     with pytest.raises(DecryptionError):
-        decrypt(blob, attachment_id="att-2")
+        decrypt(blob, attachment_ref="att-2")
     with pytest.raises(DecryptionError):
         b"".join(stream.decrypt_chunks(FileKey.generate(), "case-1", "att-1", [blob]))
 

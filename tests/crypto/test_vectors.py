@@ -69,19 +69,19 @@ def open_recovery_challenge(i: Json) -> Json:
 
 def open_grant(i: Json) -> Json:
     pair = keys.BoxKeyPair(h(i["private_key"]))
-    case_key = envelope.open_grant(h(i["grant"]), pair, i["case_id"], kind(GrantKind, i["kind"]))
+    case_key = envelope.open_grant(h(i["grant"]), pair, i["case_ref"], kind(GrantKind, i["kind"]))
     return {"case_key": bytes(case_key).hex()}
 
 
 def encrypt_record(i: Json) -> Json:
-    args = (CaseKey(h(i["case_key"])), kind(RecordKind, i["kind"]), i["case_id"], i["record_id"])
+    args = (CaseKey(h(i["case_key"])), kind(RecordKind, i["kind"]), i["case_ref"], i["record_ref"])
     record = envelope._encrypt_record_with_nonce(*args, h(i["content"]), h(i["nonce"]))
     assert envelope.decrypt_record(*args, record) == h(i["content"])
     return {"record": record.hex()}
 
 
 def decrypt_record(i: Json) -> Json:
-    args = (CaseKey(h(i["case_key"])), kind(RecordKind, i["kind"]), i["case_id"], i["record_id"])
+    args = (CaseKey(h(i["case_key"])), kind(RecordKind, i["kind"]), i["case_ref"], i["record_ref"])
     return {"content": envelope.decrypt_record(*args, h(i["record"])).hex()}
 
 
@@ -98,7 +98,7 @@ def decrypt_stream(i: Json) -> Json:
     pieces = [data[n : n + 1000] for n in range(0, len(data), 1000)]  # odd-sized pieces on purpose
     out = b"".join(
         stream.decrypt_chunks(
-            stream.FileKey(h(i["file_key"])), i["case_id"], i["attachment_id"], pieces
+            stream.FileKey(h(i["file_key"])), i["case_ref"], i["attachment_ref"], pieces
         )
     )
     if len(out) > 256:

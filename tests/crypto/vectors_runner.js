@@ -55,16 +55,16 @@ async ({ moduleUrl, vectors, backend }) => {
     },
     open_grant(i) {
       const pair = c.keyPairFromPrivateKey(h(i.private_key));
-      return { case_key: x(c.openGrant(h(i.grant), pair, i.case_id, kind(c.GrantKind, i.kind))) };
+      return { case_key: x(c.openGrant(h(i.grant), pair, i.case_ref, kind(c.GrantKind, i.kind))) };
     },
     encrypt_record(i) {
-      const args = [h(i.case_key), kind(c.RecordKind, i.kind), i.case_id, i.record_id];
+      const args = [h(i.case_key), kind(c.RecordKind, i.kind), i.case_ref, i.record_ref];
       const record = c._encryptRecordWithNonce(...args, h(i.content), h(i.nonce));
       must(same(c.decryptRecord(...args, record), h(i.content)), "decrypt");
       return { record: x(record) };
     },
     decrypt_record(i) {
-      const args = [h(i.case_key), kind(c.RecordKind, i.kind), i.case_id, i.record_id];
+      const args = [h(i.case_key), kind(c.RecordKind, i.kind), i.case_ref, i.record_ref];
       return { content: x(c.decryptRecord(...args, h(i.record))) };
     },
     encode_file_name(i) {
@@ -90,7 +90,7 @@ async ({ moduleUrl, vectors, backend }) => {
       const pieces = [];
       for (let n = 0; n < data.length; n += 1000) pieces.push(data.subarray(n, n + 1000));
       const out = [];
-      const chunks = c.decryptStream(h(i.file_key), i.case_id, i.attachment_id, pieces);
+      const chunks = c.decryptStream(h(i.file_key), i.case_ref, i.attachment_ref, pieces);
       for await (const chunk of chunks) out.push(chunk);
       const whole = new Uint8Array(out.reduce((n, p) => n + p.length, 0));
       out.reduce((at, p) => (whole.set(p, at), at + p.length), 0);

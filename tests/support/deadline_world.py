@@ -35,6 +35,7 @@ from app.roles import Role
 from app.services import cases, deadlines
 from app.services.periodic import run_tick
 from app.services.reports import new_number
+from app.state import state_of
 from crypto.envelope import CaseKey, RecordKind, encrypt_record
 from tests.support.staff import StaffLogin
 
@@ -187,9 +188,10 @@ class World:
     def tick(self, day: date, hour: int = 9, minute: int = 0,
              config: Config | None = None) -> dict[str, int]:
         with self.app.app_context():
-            config = config or self.app.extensions["candor_config"]
+            config = config or state_of(self.app).config
             return run_tick(db.session, config,
-                            self.clock.at(day, hour) + timedelta(minutes=minute))
+                            self.clock.at(day, hour) + timedelta(minutes=minute),
+                            state_of(self.app).policy_source)
 
     def steps(self, number: str) -> list[tuple[str, str]]:
         with self.app.app_context():

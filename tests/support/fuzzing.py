@@ -12,6 +12,7 @@ from sqlalchemy import MetaData, func, select
 
 from app.extensions import db
 from app.roles import Role
+from app.state import state_of
 from tests.support.staff import StaffLogin
 
 # Enough examples to find what a careless parser misses, few enough for every `make test`.
@@ -32,7 +33,7 @@ def fuzz_app(make_app: Callable[..., Flask]) -> Flask:
     app = make_app(proof_of_work_bits=0, submissions_per_minute=10**6,
                    codename_attempts_per_minute=10**6)
     with app.app_context():
-        config = app.extensions["candor_config"]
+        config = state_of(app).config
         init_organisation_key(db.session, config.org_signing_key_path, config.instance_path)
         db.session.commit()
     staff = StaffLogin(app)

@@ -15,6 +15,7 @@ from app.models import StaffUser
 from app.roles import Role
 from app.services.directory import load_signing_key
 from app.services.staff_accounts import create_staff, find_staff
+from app.state import state_of
 from crypto import kdf, keys
 from crypto.proof_of_work import solve_proof_of_work
 
@@ -74,7 +75,7 @@ class StaffLogin:
                enrolled: bool = True) -> Account:
         password = password or f"password-of-{username}"
         with self.app.app_context():
-            config = self.app.extensions["candor_config"]
+            config = state_of(self.app).config
             staff = create_staff(
                 db.session, username=username, roles=list(roles), password=password,
                 config=config, signing_key=load_signing_key(config.org_signing_key_path),

@@ -19,6 +19,10 @@
 // strings of 1-128 printable ASCII characters without spaces; a non-negative integer is accepted
 // and used as its decimal string.
 
+import { joinBytes } from "./bytes.js";
+
+const concat = (...parts) => joinBytes(parts);
+
 // ---------------------------------------------------------------------------------------------
 // Errors (SPEC.md section 10): `name` equals the Python class name.
 
@@ -102,17 +106,6 @@ export function fromHex(text) {
   return S().from_hex(text);
 }
 
-/** Standard base64 with padding (as the API speaks it). */
-export function toBase64(bytes) {
-  const lib = S();
-  return lib.to_base64(bytes, lib.base64_variants.ORIGINAL);
-}
-
-export function fromBase64(text) {
-  const lib = S();
-  return lib.from_base64(text, lib.base64_variants.ORIGINAL);
-}
-
 /** Unkeyed BLAKE2b-256 (the anti-abuse puzzle's hash). */
 export function blake2b256(bytes) {
   return S().crypto_generichash(32, bytes, null);
@@ -130,16 +123,6 @@ export function utf8Decode(bytes) {
   } catch {
     throw new MalformedInput("text is not valid UTF-8");
   }
-}
-
-function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 const u8 = (n) => Uint8Array.of(n);
@@ -713,22 +696,22 @@ export function generateCaseKey() {
 }
 
 /**
- * A grant: the case key sealed to `recipientPublicKey` for `caseId` and `kind` (GrantKind).
+ * A grant: the case key sealed to `recipientPublicKey` for `caseRef` and `kind` (GrantKind).
  * Seal only to a key from a directory entry that verified and is usable now, or to the
  * reporter's own derived key.
  */
-export function sealCaseKey(caseKey, recipientPublicKey, caseId, kind) {
+export function sealCaseKey(caseKey, recipientPublicKey, caseRef, kind) {
   symmetricKey(caseKey, "case key");
   checkPublicKey(recipientPublicKey);
   const inner = concat(u8(VERSION), u8(kindValue(kind, GrantKind, "grant kind")),
-    lp(identifier(caseId, "case id")), caseKey);
+    lp(identifier(caseRef, "case reference")), caseKey);
   return concat(u8(VERSION), S().crypto_box_seal(inner, recipientPublicKey));
 }
 
-/** Open a grant with `{privateKey, publicKey}`; DecryptionError unless made for caseId and kind. */
-export function openGrant(grant, keyPair, caseId, kind) {
+/** Open a grant with `{privateKey, publicKey}`; DecryptionError unless made for caseRef and kind. */
+export function openGrant(grant, keyPair, caseRef, kind) {
   const expectedKind = kindValue(kind, GrantKind, "grant kind");
-  const expectedCase = identifierText(caseId, "case id");
+  const expectedCase = identifierText(caseRef, "case reference");
   if (!isBytes(grant) || grant.length === 0) throw new MalformedInput("grant is empty");
   if (grant[0] !== VERSION) throw new UnsupportedVersion(`grant version ${grant[0]}`);
   if (grant.length < GRANT_MIN_SIZE || grant.length > GRANT_MAX_SIZE) {
@@ -740,7 +723,7 @@ export function openGrant(grant, keyPair, caseId, kind) {
   const r = new Reader(inner);
   if (r.u8() !== VERSION) throw new UnsupportedVersion("grant content version");
   const sealedKind = r.u8();
-  const sealedCase = r.identifier("case id");
+  const sealedCase = r.identifier("case reference");
   const caseKey = r.take(32);
   r.finish();
   if (sealedKind !== expectedKind || sealedCase !== expectedCase) {
@@ -749,26 +732,26 @@ export function openGrant(grant, keyPair, caseId, kind) {
   return caseKey;
 }
 
-export function recordAssociatedData(kind, caseId, recordId) {
+export function recordAssociatedData(kind, caseRef, recordRef) {
   return concat(
     context("candor/v1/record"),
     u8(VERSION),
     u8(kindValue(kind, RecordKind, "record kind")),
-    lp(identifier(caseId, "case id")),
-    lp(identifier(recordId, "record id")),
+    lp(identifier(caseRef, "case reference")),
+    lp(identifier(recordRef, "record reference")),
   );
 }
 
 /** Pad and encrypt one content record (bytes) under the case key. */
-export function encryptRecord(caseKey, kind, caseId, recordId, content) {
+export function encryptRecord(caseKey, kind, caseRef, recordRef, content) {
   const nonce = randomBytes(AEAD_NONCE_SIZE);
-  return _encryptRecordWithNonce(caseKey, kind, caseId, recordId, content, nonce);
+  return _encryptRecordWithNonce(caseKey, kind, caseRef, recordRef, content, nonce);
 }
 
 /** Test only: `encryptRecord` with a chosen nonce. Reusing a nonce under a key breaks the AEAD. */
-export function _encryptRecordWithNonce(caseKey, kind, caseId, recordId, content, nonce) {
+export function _encryptRecordWithNonce(caseKey, kind, caseRef, recordRef, content, nonce) {
   symmetricKey(caseKey, "case key");
-  const ad = recordAssociatedData(kind, caseId, recordId);
+  const ad = recordAssociatedData(kind, caseRef, recordRef);
   return concat(u8(VERSION), nonce, aeadEncrypt(caseKey, nonce, pad(content), ad));
 }
 
@@ -776,9 +759,9 @@ export function _encryptRecordWithNonce(caseKey, kind, caseId, recordId, content
  * Decrypt one content record and remove its padding. DecryptionError if it was encrypted for
  * another case, record or kind, or changed; InvalidPadding if its padding is not canonical.
  */
-export function decryptRecord(caseKey, kind, caseId, recordId, record) {
+export function decryptRecord(caseKey, kind, caseRef, recordRef, record) {
   symmetricKey(caseKey, "case key");
-  const ad = recordAssociatedData(kind, caseId, recordId);
+  const ad = recordAssociatedData(kind, caseRef, recordRef);
   if (!isBytes(record) || record.length === 0) throw new MalformedInput("record is empty");
   if (record[0] !== VERSION) throw new UnsupportedVersion(`record version ${record[0]}`);
   if (!BUCKETS.includes(record.length - 1 - AEAD_NONCE_SIZE - AEAD_TAG_SIZE)) {
@@ -789,13 +772,13 @@ export function decryptRecord(caseKey, kind, caseId, recordId, record) {
 }
 
 /** `encryptRecord` of UTF-8 text. */
-export function encryptTextRecord(caseKey, kind, caseId, recordId, text) {
-  return encryptRecord(caseKey, kind, caseId, recordId, utf8Encode(text));
+export function encryptTextRecord(caseKey, kind, caseRef, recordRef, text) {
+  return encryptRecord(caseKey, kind, caseRef, recordRef, utf8Encode(text));
 }
 
 /** `decryptRecord` decoded as strict UTF-8. Put the result in the page with textContent only. */
-export function decryptTextRecord(caseKey, kind, caseId, recordId, record) {
-  return utf8Decode(decryptRecord(caseKey, kind, caseId, recordId, record));
+export function decryptTextRecord(caseKey, kind, caseRef, recordRef, record) {
+  return utf8Decode(decryptRecord(caseKey, kind, caseRef, recordRef, record));
 }
 
 // The content of a FILE_NAME record (SPEC.md 8.8.1): a sized name `0x00 ‖ u8(1) ‖ u64(size) ‖
@@ -851,9 +834,9 @@ export const CHUNK_SIZE = 64 * 1024;
 export const FRAME_SIZE = CHUNK_SIZE + 17;
 export const HEADER_SIZE = 1 + 24;
 
-function attachmentAssociatedData(caseId, attachmentId) {
-  return concat(context("candor/v1/attachment"), u8(VERSION), lp(identifier(caseId, "case id")),
-    lp(identifier(attachmentId, "attachment id")));
+function attachmentAssociatedData(caseRef, attachmentRef) {
+  return concat(context("candor/v1/attachment"), u8(VERSION), lp(identifier(caseRef, "case reference")),
+    lp(identifier(attachmentRef, "attachment reference")));
 }
 
 /** A queue of byte pieces from which exact lengths can be taken without copying everything. */
@@ -899,9 +882,9 @@ export function generateFileKey() {
  * Encrypts one attachment: send `header`, then every frame `update` returns, then `finish()`.
  */
 export class StreamEncryptor {
-  constructor(fileKey, caseId, attachmentId) {
+  constructor(fileKey, caseRef, attachmentRef) {
     symmetricKey(fileKey, "file key");
-    this.ad = attachmentAssociatedData(caseId, attachmentId);
+    this.ad = attachmentAssociatedData(caseRef, attachmentRef);
     const init = S().crypto_secretstream_xchacha20poly1305_init_push(fileKey);
     this.state = init.state;
     this.header = concat(u8(VERSION), init.header);
@@ -936,9 +919,9 @@ export class StreamEncryptor {
  * stream is checked: treat it as untrusted until `finish()` returns without throwing.
  */
 export class StreamDecryptor {
-  constructor(fileKey, caseId, attachmentId) {
+  constructor(fileKey, caseRef, attachmentRef) {
     this.key = symmetricKey(fileKey, "file key");
-    this.ad = attachmentAssociatedData(caseId, attachmentId);
+    this.ad = attachmentAssociatedData(caseRef, attachmentRef);
     this.queue = new ByteQueue();
     this.state = null;
     this.done = false;
@@ -1002,28 +985,28 @@ async function* pieces(source) {
  * Encrypt a Blob/File, ReadableStream or (async) iterable of Uint8Array chunk by chunk; yields
  * the header and then frames.
  */
-export async function* encryptStream(fileKey, caseId, attachmentId, source) {
-  const encryptor = new StreamEncryptor(fileKey, caseId, attachmentId);
+export async function* encryptStream(fileKey, caseRef, attachmentRef, source) {
+  const encryptor = new StreamEncryptor(fileKey, caseRef, attachmentRef);
   yield encryptor.header;
   for await (const piece of pieces(source)) yield* encryptor.update(piece);
   yield encryptor.finish();
 }
 
 /** Decrypt a stream given like `encryptStream`'s source; throws at the end if truncated. */
-export async function* decryptStream(fileKey, caseId, attachmentId, source) {
-  const decryptor = new StreamDecryptor(fileKey, caseId, attachmentId);
+export async function* decryptStream(fileKey, caseRef, attachmentRef, source) {
+  const decryptor = new StreamDecryptor(fileKey, caseRef, attachmentRef);
   for await (const piece of pieces(source)) yield* decryptor.update(piece);
   decryptor.finish();
 }
 
 /** The FILE_KEY record that stores an attachment's file key. */
-export function encryptFileKey(caseKey, caseId, recordId, fileKey) {
+export function encryptFileKey(caseKey, caseRef, recordRef, fileKey) {
   symmetricKey(fileKey, "file key");
-  return encryptRecord(caseKey, RecordKind.FILE_KEY, caseId, recordId, fileKey);
+  return encryptRecord(caseKey, RecordKind.FILE_KEY, caseRef, recordRef, fileKey);
 }
 
-export function decryptFileKey(caseKey, caseId, recordId, record) {
-  const content = decryptRecord(caseKey, RecordKind.FILE_KEY, caseId, recordId, record);
+export function decryptFileKey(caseKey, caseRef, recordRef, record) {
+  const content = decryptRecord(caseKey, RecordKind.FILE_KEY, caseRef, recordRef, record);
   if (content.length !== 32) throw new MalformedInput("file key record must hold 32 bytes");
   return content;
 }

@@ -1,9 +1,9 @@
 // The key directory as a client must use it: every entry checked against the organisation key
 // whose fingerprint the client already holds, before anything is encrypted to it.
 import * as candor from "./candor-crypto.js";
+import { unb64 } from "./bytes.js";
 
 const compact = (fingerprint) => String(fingerprint).replace(/\s+/g, "").toUpperCase();
-const unb64 = (text) => candor.fromBase64(text);
 
 /** The server's answer from `/api/v1/directory`, unchecked: give it to `loadDirectory`. */
 export async function fetchDirectory() {

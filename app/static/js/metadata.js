@@ -5,6 +5,8 @@
 // and anything after the end marker; PNG keeps its critical chunks and the ancillary chunks
 // that affect rendering, losing every other one and anything after IEND. Other formats cannot be cleaned and pass through unchanged.
 
+import { joinBytes as join } from "./bytes.js";
+
 export const JPEG_MAGIC = Uint8Array.of(0xff, 0xd8, 0xff);
 export const PNG_MAGIC = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 export const SNIFF_BYTES = 8;
@@ -54,16 +56,6 @@ class Buffer {
   }
   drop(n) { this.bytes = this.bytes.subarray(n); }
   clear() { this.bytes = new Uint8Array(0); }
-}
-
-function join(parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 const ascii = (bytes) => String.fromCharCode(...bytes);

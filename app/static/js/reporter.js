@@ -1,28 +1,23 @@
-// The reporter's journey in the browser: making a report and coming back to it with the
-// codename. It does, step for step, what candor_reporter/protocol.py does: the server receives
-// ciphertext, the choices it needs for routing, and the codename's lookup identifier.
+// The reporter's pages in the browser: making a report and coming back to it with the codename.
+// What is sent and how it is encrypted is reporter-protocol.js's; this module is the page.
 //
 // The codename exists only in variables of this page: never in a URL, a cookie, storage or a
 // request body. Decrypted text reaches the page only through textContent.
 import * as candor from "./candor-crypto.js";
 import { loadCrypto } from "./crypto-loader.js";
+import { getJson, postJson, Refusal } from "./http.js";
 import { fetchDirectory, loadDirectory } from "./key-directory.js";
-import { solveProofOfWork } from "./proof-of-work.js";
+import {
+  buildSubmission, decryptView, downloadAttachment, keyFor, lookUpCase, messageBody, metadata,
+  newCaseParams, newRef, normalisedCodename, openAttachment, openCase as openReporterCase,
+  Puzzles, slowDerivation, uploadAttachment,
+} from "./reporter-protocol.js";
 import {
   expectedReaders, formatBytes, NoReaders, safeFileName, sb53Sharers, sizeBeforeDecrypting,
   sizeMismatch,
 } from "./rules.js";
 
-// Needed only for files: fetched after the page is ready, so the first round trips on a slow
-// link carry only what the form needs (browsers open six connections to a server at most).
-let metadataModule = null;
-const metadata = () => (metadataModule ??= import("./metadata.js"));
-
 const $ = (id) => document.getElementById(id);
-const b64 = (bytes) => candor.toBase64(bytes);
-const unb64 = (text) => candor.fromBase64(text);
-const csrfMeta = () => document.querySelector('meta[name="csrf-token"]');
-const newRef = (prefix) => prefix + candor.toHex(candor.randomBytes(16));
 const pause = () => new Promise((resolve) => setTimeout(resolve, 50)); // lets a status paint
 
 const UNREADABLE = "This part of the case could not be decrypted: it may have been altered. " +
@@ -40,16 +35,8 @@ let newCodename = null;
 let openedCase = null;
 let uploading = false; // attachments of a new report are still being sent
 
-/** A refusal with a message meant for the reporter (from the server or from this script). */
-class ReporterError extends Error {
-  constructor(message, status = 0) {
-    super(message);
-    this.status = status;
-  }
-}
-
 /** A refusal about one field of the form: said next to that field, which gets the focus. */
-class FieldError extends ReporterError {
+class FieldError extends Refusal {
   constructor(field, message) {
     super(message);
     this.field = field;
@@ -98,36 +85,8 @@ window.addEventListener("beforeunload", (event) => {
   event.returnValue = ""; // what older browsers need to ask
 });
 
-async function request(url, options = {}) {
-  let response;
-  try {
-    response = await fetch(url, { credentials: "same-origin", ...options });
-  } catch {
-    throw new ReporterError("Candor could not be reached. Check your connection and try again.");
-  }
-  let data = {};
-  try { data = await response.json(); } catch { /* an empty or non-JSON error body */ }
-  // Opening or closing a reporter session issues a new CSRF token; the old one stops working.
-  if (typeof data.csrf_token === "string") csrfMeta().content = data.csrf_token;
-  if (!response.ok) {
-    throw new ReporterError(data.message || `The server answered ${response.status}.`,
-                            response.status);
-  }
-  return data;
-}
-
-const getJson = (url) => request(url);
-
-function postJson(url, body) {
-  return request(url, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfMeta().content },
-    body: JSON.stringify(body),
-  });
-}
-
 function explain(error) {
-  if (error instanceof ReporterError || error instanceof NoReaders) return error.message;
+  if (error instanceof Refusal || error instanceof NoReaders) return error.message;
   if (error instanceof candor.CryptoUnavailable) return NO_CRYPTO;
   if (error instanceof candor.SignatureInvalid) {
     return "The recipients' keys could not be verified against the organisation key, so " +
@@ -240,129 +199,10 @@ function showDate(id, iso) {
   $(id).replaceChildren(iso ? dateElement(iso) : element("span", "—"));
 }
 
-/**
- * The codename parameters for a new case: the standard set where Argon2id runs as WebAssembly,
- * the light one (SPEC.md section 6) where it runs as plain JavaScript, about 200 times slower.
- */
-function newCaseParams(options) {
-  const pure = candor.backendName() === "noble" && options.reporter_kdf_light;
-  return reporterParams(pure ? options.reporter_kdf_light : options.reporter_kdf);
-}
-
-/** The Argon2id parameters the server names for codenames, if this script knows them exactly. */
-function reporterParams(offered) {
-  const params = candor.paramsByVersion(offered.version);
-  if (params.opslimit !== offered.opslimit || params.memlimit !== offered.memlimit) {
-    throw new candor.KdfParametersRejected("the codename parameters do not match their version");
-  }
-  return params;
-}
-
 // ---------------------------------------------------------------------------------------------
-// Making a report
+// Attachments: what will happen to each file, and each one's progress (reporter-protocol.js
+// cleans, encrypts and sends them)
 
-function textRecord(caseKey, caseRef, kind, text) {
-  const ref = newRef("r-");
-  const kindValue = candor.RecordKind[kind.toUpperCase()];
-  return { record_ref: ref, kind,
-           ciphertext: b64(candor.encryptTextRecord(caseKey, kindValue, caseRef, ref, text)) };
-}
-
-/**
- * The `/api/v1/reports` body for `report`, encrypted to the readers the verified `entries`
- * give for its route; and the new codename. As `protocol.build_submission`.
- */
-async function buildSubmission(report, entries, params, onProgress) {
-  const readers = expectedReaders(entries, report.route, report.concerns_rso,
-                                  report.concerned_staff_ids);
-  const codename = await candor.generateCodename();
-  const salt = candor.generateSalt();
-  const reporter = await candor.deriveReporterKeyPair(codename, salt, params, { onProgress });
-  const caseRef = newRef("c-");
-  const caseKey = candor.generateCaseKey();
-  const grants = [{ kind: "reporter", staff_id: null,
-    grant: b64(candor.sealCaseKey(caseKey, reporter.publicKey, caseRef,
-                                  candor.GrantKind.REPORTER)) }];
-  for (const [kind, grantKind, people] of [
-    ["recipient", candor.GrantKind.RECIPIENT, readers.now],
-    ["escrow", candor.GrantKind.ESCROW, readers.onEscalation],
-  ]) {
-    for (const entry of people) {
-      grants.push({ kind, staff_id: Number(entry.staffId),
-                    grant: b64(candor.sealCaseKey(caseKey, entry.publicKey, caseRef, grantKind)) });
-    }
-  }
-  const records = [textRecord(caseKey, caseRef, "report", report.text)];
-  if (report.identity) records.push(textRecord(caseKey, caseRef, "identity", report.identity));
-  const body = {
-    case_ref: caseRef, route: report.route, category: report.category,
-    concerns_rso: report.concerns_rso, concerned_staff_ids: report.concerned_staff_ids,
-    material_risk: report.material_risk, sb53_disclosure: report.sb53_disclosure,
-    critical_incident: report.critical_incident, imminent_risk: report.imminent_risk,
-    lookup_id: b64(await candor.codenameLookupId(codename)),
-    reporter_salt: b64(salt), reporter_kdf_version: params.version,
-    reporter_public_key: b64(reporter.publicKey),
-    grants, records,
-  };
-  return { body, codename, caseKey, caseRef };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The anti-abuse puzzle is solved by proof-of-work.js (shared with the staff sign-in).
-
-// The puzzle is solved ahead, while the reporter writes (a few seconds at most, in a browser
-// without WebAssembly too), and again whenever its challenge is used or close to expiring.
-const PUZZLE_MARGIN_SECONDS = 60;
-let puzzle = null; // {solved: Promise<{challenge, nonce, hash, expires}>, percent}
-
-function solvePuzzleAhead(url) {
-  const current = { percent: 0 };
-  current.solved = (async () => {
-    const offered = await getJson(url);
-    const challenge = unb64(offered.challenge);
-    const { nonce, hash } = await solveProofOfWork(
-      challenge, offered.bits, (p) => { current.percent = p; }, offered.hashes);
-    current.percent = 100;
-    return { challenge, nonce, hash, expires: offered.expires };
-  })();
-  current.solved.catch(() => { if (puzzle === current) puzzle = null; });
-  puzzle = current;
-  return current;
-}
-
-/** `body` with a solved challenge attached (as `protocol.with_proof_of_work`); each is used once. */
-async function withProofOfWork(body, url, status) {
-  let current = puzzle ?? solvePuzzleAhead(url);
-  let solved = null;
-  for (let attempt = 0; attempt < 2 && solved === null; attempt++) {
-    const timer = setInterval(() => {
-      status.textContent = `Checking this is not an automated flood… ${current.percent}%`;
-    }, 250);
-    try {
-      solved = await current.solved;
-    } finally {
-      clearInterval(timer);
-    }
-    if (solved.expires - Date.now() / 1000 < PUZZLE_MARGIN_SECONDS) {
-      solved = null;
-      current = solvePuzzleAhead(url);
-    }
-  }
-  if (solved === null) throw new ReporterError("The anti-abuse check took too long; send again.");
-  puzzle = null; // spent: the next report solves a new one
-  return { ...body, proof_of_work: { challenge: b64(solved.challenge), nonce: b64(solved.nonce),
-                                      hash: solved.hash } };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Attachments: each file is read in slices, cleaned of image metadata (metadata.js), encrypted
-// with its own key as a secretstream (SPEC.md 8.9) and sent in chunks of whole frames to the
-// resumable upload API, so no file is ever held whole. Its key and name follow as FILE_KEY and
-// FILE_NAME records under the case key. As protocol.OutgoingAttachment.
-
-const READ_BYTES = 1024 * 1024;
-const MAX_CHUNK_FRAMES = 16; // as app/services/attachments.MAX_CHUNK_FRAMES
-const CHUNK_ATTEMPTS = 4;
 const KIND_NOTES = {
   jpeg: "JPEG photo: its location, camera details, dates and embedded text are removed before " +
     "it is encrypted.",
@@ -372,16 +212,6 @@ const KIND_NOTES = {
     "videos and other files can hold your name, your device, dates, locations and earlier " +
     "versions. Check it, or save a copy without them, before sending.",
 };
-
-function joinBytes(parts) {
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 /** Under a file input: what will happen to each chosen file, said before anything is sent. */
 function startAttachmentChecks(input, list) {
@@ -435,103 +265,6 @@ function progressItem(list, name, size, verb) {
   };
 }
 
-/** PUT one chunk; after a failed attempt, ask the server which chunks it has and go on. */
-async function putChunk(base, index, body) {
-  for (let attempt = 1; ; attempt++) {
-    let response = null;
-    try {
-      response = await fetch(`${base}/chunks/${index}`, {
-        method: "PUT", credentials: "same-origin", body,
-        headers: { "Content-Type": "application/octet-stream",
-                   "X-CSRFToken": csrfMeta().content },
-      });
-    } catch {
-      // The connection failed: the chunk may or may not have arrived.
-    }
-    if (response && response.ok) return;
-    let data = {};
-    if (response) {
-      try { data = await response.json(); } catch { /* not JSON */ }
-      if (response.status < 500 && response.status !== 409) {
-        throw new ReporterError(data.message || `The server answered ${response.status}.`,
-                                response.status);
-      }
-    }
-    try {
-      const status = await getJson(`${base}/status`);
-      if (status.received_chunks > index) return; // it did arrive
-      if (status.received_chunks < index) {
-        throw new ReporterError("The server lost part of this file; send it again.");
-      }
-    } catch (error) {
-      if (error instanceof ReporterError && error.status) throw error;
-    }
-    if (attempt >= CHUNK_ATTEMPTS) {
-      throw new ReporterError(data.message || "The connection kept failing while this file " +
-        "was being sent.");
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-  }
-}
-
-/**
- * Clean, encrypt and upload `file` to the case `target` ({caseRef, caseKey, keyEpoch, url});
- * `progress(bytesRead)` follows it. Returns the size sent: the file's own, less any metadata
- * removed.
- */
-async function uploadAttachment(file, target, progress) {
-  const ref = newRef("a-");
-  const fileKey = candor.generateFileKey();
-  await postJson(target.url, { attachment_ref: ref, key_epoch: target.keyEpoch,
-                               max_frames: Math.floor(file.size / candor.CHUNK_SIZE) + 1 });
-  const base = `${target.url}/${ref}`;
-  const encryptor = new candor.StreamEncryptor(fileKey, target.caseRef, ref);
-  const stripper = new (await metadata()).SniffingStripper();
-  let pending = [encryptor.header];
-  let pendingFrames = 0;
-  let index = 0;
-  let frames = 0;
-  let size = 0;
-  const clean = (bytes) => {
-    size += bytes.length;
-    return bytes;
-  };
-  const send = async () => {
-    await putChunk(base, index, joinBytes(pending));
-    index += 1;
-    frames += pendingFrames;
-    pending = [];
-    pendingFrames = 0;
-  };
-  const add = async (frameList) => {
-    for (const frame of frameList) {
-      pending.push(frame);
-      pendingFrames += 1;
-      if (pendingFrames === MAX_CHUNK_FRAMES) await send();
-    }
-  };
-  for (let offset = 0; offset < file.size; offset += READ_BYTES) {
-    const piece = new Uint8Array(await file.slice(offset, offset + READ_BYTES).arrayBuffer());
-    await add(encryptor.update(clean(stripper.update(piece))));
-    progress(Math.min(file.size, offset + READ_BYTES));
-  }
-  await add(encryptor.update(clean(stripper.finish())));
-  pending.push(encryptor.finish());
-  pendingFrames += 1;
-  await send();
-  const keyRef = newRef("r-");
-  const nameRef = newRef("r-");
-  await postJson(`${base}/complete`, {
-    frames,
-    key_record: { record_ref: keyRef, ciphertext: b64(
-      candor.encryptFileKey(target.caseKey, target.caseRef, keyRef, fileKey)) },
-    name_record: { record_ref: nameRef, ciphertext: b64(candor.encryptRecord(
-      target.caseKey, candor.RecordKind.FILE_NAME, target.caseRef, nameRef,
-      candor.encodeFileName(safeFileName(file.name), size))) },
-  });
-  return size;
-}
-
 /** Upload every file in turn with its own progress line; returns how many failed. */
 async function uploadAll(files, target, list) {
   let failed = 0;
@@ -576,6 +309,7 @@ function startReportPage(form) {
   });
 
   let entries = [];
+  const puzzles = new Puzzles(form.dataset.proofOfWorkUrl);
 
   // The readers shown are the ones the report will be encrypted to: both come from the
   // signed directory entries, so the server cannot show one list and receive for another.
@@ -633,14 +367,14 @@ function startReportPage(form) {
     try {
       const [answer] = await Promise.all([choicesLoaded, cryptoReady()]);
       if (!form.dataset.fingerprint) {
-        throw new ReporterError("This installation has no organisation key yet, so no report " +
+        throw new Refusal("This installation has no organisation key yet, so no report " +
           "can be encrypted. Use another channel, such as those on the start page.");
       }
       entries = await loadDirectory(form.dataset.fingerprint, undefined, directoryFetched);
       options = answer;
       listRecipients(entries);
       showReaders();
-      solvePuzzleAhead(form.dataset.proofOfWorkUrl);
+      puzzles.ahead();
       metadata();
     } catch (error) {
       startError = error;
@@ -670,7 +404,7 @@ function startReportPage(form) {
     if (ids(fresh) !== ids(entries)) {
       entries = fresh;
       showReaders();
-      throw new ReporterError("The readers changed since this page was loaded. Check the list " +
+      throw new Refusal("The readers changed since this page was loaded. Check the list " +
         "again, then send.");
     }
     const { body, codename, caseKey, caseRef } = await buildSubmission({
@@ -683,7 +417,9 @@ function startReportPage(form) {
     // A retaliation report is linked to the case this session has open; the server takes that
     // case from the session, so nothing here names it.
     if (form.dataset.retaliation) body.retaliation_for_open_case = true;
-    const proved = await withProofOfWork(body, form.dataset.proofOfWorkUrl, $("report-status"));
+    const proved = await puzzles.attach(body, (percent) => {
+      $("report-status").textContent = `Checking this is not an automated flood… ${percent}%`;
+    });
     $("report-status").textContent = "Sending…";
     const answer = await postJson(form.dataset.submitUrl, proved);
     newCodename = codename;
@@ -789,45 +525,6 @@ function startReceipt() {
 // ---------------------------------------------------------------------------------------------
 // Coming back with the codename
 
-/**
- * Open every copy of the case key sealed to the reporter that `opened` does not hold yet: one per
- * key epoch (content written after an access revocation is under the next epoch's key).
- */
-function openGrants(view, opened) {
-  for (const { key_epoch: epoch, grant } of view.reporter_grants) {
-    if (!opened.keys.has(epoch)) {
-      opened.keys.set(epoch, candor.openGrant(unb64(grant), opened.reporter, opened.caseRef,
-                                              candor.GrantKind.REPORTER));
-    }
-  }
-  if (!opened.keys.has(view.key_epoch)) {
-    throw new candor.DecryptionError("no copy of the current case key was sealed to you");
-  }
-  opened.keyEpoch = view.key_epoch;
-}
-
-function keyFor(opened, epoch) {
-  const key = opened.keys.get(epoch);
-  if (!key) throw new candor.DecryptionError(`no key for epoch ${epoch} of this case`);
-  return key;
-}
-
-/** The view's records, decrypted; one that fails is marked unreadable and the rest still shown. */
-function decryptView(view, opened) {
-  if (view.case_ref !== opened.caseRef) throw new candor.DecryptionError("another case came back");
-  openGrants(view, opened);
-  return view.records.map((record) => {
-    try {
-      return { ...record, text: candor.decryptTextRecord(
-        keyFor(opened, record.key_epoch), candor.RecordKind[record.kind.toUpperCase()],
-        opened.caseRef, record.record_ref, unb64(record.ciphertext)) };
-    } catch (error) {
-      if (!(error instanceof candor.CryptoError)) throw error;
-      return { ...record, unreadable: true };
-    }
-  });
-}
-
 function messageItem(message) {
   const mine = message.author === "reporter";
   const item = element("li", undefined, `message ${mine ? "message-you" : "message-them"}`);
@@ -882,20 +579,6 @@ async function agreeMinutes(form) {
   renderCase(await postJson(form.dataset.agreeUrl, {}), openedCase);
 }
 
-/**
- * An attachment's key, name and stated size (null if sent before sizes were recorded),
- * decrypted under the case key of its epoch.
- */
-function openAttachment(item, opened) {
-  const key = keyFor(opened, item.key_epoch);
-  const fileKey = candor.decryptFileKey(key, opened.caseRef, item.key_record.record_ref,
-                                        unb64(item.key_record.ciphertext));
-  const { name, size } = candor.decodeFileName(candor.decryptRecord(
-    key, candor.RecordKind.FILE_NAME, opened.caseRef, item.name_record.record_ref,
-    unb64(item.name_record.ciphertext)));
-  return { fileKey, name: safeFileName(name), size };
-}
-
 function attachmentItem(item, opened) {
   const line = element("li");
   const mine = item.author === "reporter";
@@ -917,7 +600,7 @@ function attachmentItem(item, opened) {
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
-      await downloadAttachment(item, file, opened, status);
+      await saveAttachment(item, file, opened, status);
     } catch (error) {
       status.textContent = explain(error);
     } finally {
@@ -928,35 +611,12 @@ function attachmentItem(item, opened) {
   return line;
 }
 
-/**
- * Fetch an attachment's stream and decrypt it as it arrives; the file is offered for saving
- * only once the whole stream has checked out (SPEC.md 8.9: no partial, unauthenticated file).
- */
-async function downloadAttachment(item, file, opened, status) {
+/** Download, decrypt and check an attachment, then offer it for saving. */
+async function saveAttachment(item, file, opened, status) {
   const url = `${$("reply-form").dataset.attachmentsUrl}/${item.attachment_ref}`;
-  let response;
-  try {
-    response = await fetch(url, { credentials: "same-origin" });
-  } catch {
-    throw new ReporterError("Candor could not be reached. Check your connection and try again.");
-  }
-  if (!response.ok) {
-    throw new ReporterError(`The file could not be fetched (${response.status}).`,
-                            response.status);
-  }
-  const decryptor = new candor.StreamDecryptor(file.fileKey, opened.caseRef,
-                                               item.attachment_ref);
-  const parts = [];
-  const reader = response.body.getReader();
-  let received = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    received += value.length;
-    parts.push(...decryptor.update(value));
-    status.textContent = `Decrypting: ${Math.floor((100 * received) / item.size)}%`;
-  }
-  decryptor.finish();
+  const parts = await downloadAttachment(url, item, file, opened, (percent) => {
+    status.textContent = `Decrypting: ${percent}%`;
+  });
   const size = parts.reduce((total, part) => total + part.length, 0);
   const link = element("a");
   link.href = URL.createObjectURL(new Blob(parts, { type: "application/octet-stream" }));
@@ -975,33 +635,21 @@ async function downloadAttachment(item, file, opened, status) {
 }
 
 async function openCase(form) {
-  let normalised;
-  try {
-    normalised = await candor.normaliseCodename($("codename").value);
-  } catch (error) {
-    if (!(error instanceof candor.MalformedInput)) throw error;
-    throw new ReporterError(error instanceof candor.UnknownCodenameWord
-      ? "One of the words is not in the codename word list. Check the spelling of each word."
-      : `A codename has ${candor.MIN_WORDS} to ${candor.MAX_WORDS} words. Check that you ` +
-        "typed all of them.");
-  }
+  const normalised = await normalisedCodename($("codename").value);
   const status = $("open-status");
   status.textContent = "Working… finding your report and deriving its key from your " +
     "codename. This can take a few seconds.";
   let opened;
   try {
     await pause();
-    const view = await postJson(form.dataset.openUrl,
-                                { lookup_id: b64(await candor.codenameLookupId(normalised)) });
-    const params = candor.paramsByVersion(view.reporter_kdf_version);
-    if (candor.backendName() === "noble" && params.version === candor.REPORTER_CODENAME_V1.version) {
+    const view = await lookUpCase(form.dataset.openUrl, normalised);
+    if (slowDerivation(view)) {
       status.textContent = "Your report was found. This browser runs without WebAssembly, so " +
         "deriving its key from your codename takes a minute or more here; the time left is " +
         "shown as soon as it can be estimated.";
     }
-    const reporter = await candor.deriveReporterKeyPair(normalised, unb64(view.reporter_salt),
-      params, { onProgress: derivationProgress(status, "Deriving your report's key") });
-    opened = { caseRef: view.case_ref, reporter, keys: new Map(), keyEpoch: null };
+    opened = await openReporterCase(view, normalised,
+                                    derivationProgress(status, "Deriving your report's key"));
     renderCase(view, opened);
   } finally {
     status.textContent = "";
@@ -1017,7 +665,7 @@ async function sendReply() {
   const text = $("reply-text").value;
   const files = Array.from($("reply-attachments").files);
   if (!text.trim() && !files.length) {
-    throw new ReporterError("Write your message or choose a file before sending.");
+    throw new Refusal("Write your message or choose a file before sending.");
   }
   const form = $("reply-form");
   let view = null;
@@ -1029,7 +677,7 @@ async function sendReply() {
       keyEpoch: openedCase.keyEpoch, url: form.dataset.attachmentsUrl }, list);
     $("reply-attachments").value = "";
     $("reply-attachment-checks").replaceChildren();
-    if (failed) throw new ReporterError("Some files were not sent; see above.");
+    if (failed) throw new Refusal("Some files were not sent; see above.");
     view = await getJson(form.dataset.caseUrl);
   }
   if (!text.trim()) {
@@ -1037,13 +685,7 @@ async function sendReply() {
     $("reply-status").textContent = "Your files were sent.";
     return;
   }
-  const ref = newRef("r-");
-  const epoch = openedCase.keyEpoch;
-  const ciphertext = candor.encryptTextRecord(keyFor(openedCase, epoch),
-                                              candor.RecordKind.MESSAGE, openedCase.caseRef, ref,
-                                              text);
-  view = await postJson(form.dataset.messagesUrl,
-                        { record_ref: ref, key_epoch: epoch, ciphertext: b64(ciphertext) });
+  view = await postJson(form.dataset.messagesUrl, messageBody(openedCase, text));
   renderCase(view, openedCase);
   $("reply-text").value = "";
   $("reply-status").textContent = "Your message was sent.";

@@ -3,12 +3,14 @@
 // (staff-session.js) and decrypts here. Decrypted text reaches the page through textContent
 // only; an export is built here and handed to the browser as a file, never sent anywhere.
 import * as candor from "./candor-crypto.js";
+import { unb64 } from "./bytes.js";
+import { Refusal, UNREACHABLE } from "./http.js";
 import { loadDirectory } from "./key-directory.js";
 import { safeFileName, sizeBeforeDecrypting, sizeMismatch } from "./rules.js";
 import { enableSubmit, loadKeyPair } from "./staff-session.js";
 import {
-  CaseworkError, encryptText, entryOf, explain, getJson, grantsForNewMember, newCaseBody,
-  openCaseKeys, postJson, readersFor, readRecord, revocation, sb53ShareBody, unb64,
+  encryptText, entryOf, explain, getJson, grantsForNewMember, newCaseBody, openCaseKeys,
+  postJson, readersFor, readRecord, revocation, sb53ShareBody,
 } from "./staff-casework.js";
 
 const $ = (id) => document.getElementById(id);
@@ -505,9 +507,9 @@ async function downloadAttachment(root, item, opened) {
     response = await fetch(caseUrl(root, `/attachments/${encodeURIComponent(item.attachment_ref)}`),
                            { credentials: "same-origin" });
   } catch {
-    throw new CaseworkError("Candor could not be reached. Check your connection and try again.");
+    throw new Refusal(UNREACHABLE);
   }
-  if (!response.ok) throw new CaseworkError(`The file could not be fetched (${response.status}).`);
+  if (!response.ok) throw new Refusal(`The file could not be fetched (${response.status}).`);
   const decryptor = new candor.StreamDecryptor(opened.fileKey, state.view.case_ref,
                                                item.attachment_ref);
   const parts = [];
@@ -522,7 +524,7 @@ async function downloadAttachment(root, item, opened) {
   offerFile(blob, opened.name, $("attachment-link"));
   const mismatch = sizeMismatch(opened.size, blob.size);
   if (mismatch) {
-    showError($("attachment-error"), new CaseworkError(`${opened.name} was decrypted and ` +
+    showError($("attachment-error"), new Refusal(`${opened.name} was decrypted and ` +
       `checked and is offered as a file. ${mismatch}`));
   }
 }
@@ -634,13 +636,13 @@ function bindAction(root, form, handler) {
 }
 
 const required = (value, message) => {
-  if (!value || !String(value).trim()) throw new CaseworkError(message);
+  if (!value || !String(value).trim()) throw new Refusal(message);
   return value;
 };
 
 async function verifiedEntries(root) {
   if (!root.dataset.fingerprint) {
-    throw new CaseworkError("This installation has no pinned organisation key, so no key can " +
+    throw new Refusal("This installation has no pinned organisation key, so no key can " +
       "be verified and nothing can be sealed. Tell the operator.");
   }
   return loadDirectory(root.dataset.fingerprint);
@@ -717,7 +719,7 @@ function bindCaseForms(root) {
   bindAction(root, $("action-findings"), (form) => {
     const risk = form.elements.material_risk_found.value;
     if (risk !== "yes" && risk !== "no") {
-      throw new CaseworkError("Say whether a material safety risk was found.");
+      throw new Refusal("Say whether a material safety risk was found.");
     }
     const summary = required(form.elements.summary.value, "Write the summary of the findings.");
     return act("findings", {
@@ -760,7 +762,7 @@ function bindCaseForms(root) {
   bindAction(root, $("revoke-form"), async (form) => {
     const chosen = required(form.elements.person.value, "Choose whose access to revoke.");
     if (!form.elements.confirm.checked) {
-      throw new CaseworkError("Tick the box to confirm the revocation.");
+      throw new Refusal("Tick the box to confirm the revocation.");
     }
     const body = revocation(state.view, await verifiedEntries(root), chosen);
     return { view: await postJson(caseUrl(root, `/members/${encodeURIComponent(chosen)}/revoke`),
@@ -776,7 +778,7 @@ function bindCaseForms(root) {
   }));
   bindAction(root, $("recuse-form"), async (form) => {
     if (!form.elements.confirm.checked) {
-      throw new CaseworkError("Tick the box to confirm that you step away from this case.");
+      throw new Refusal("Tick the box to confirm that you step away from this case.");
     }
     const answer = await postJson(caseUrl(root, "/recuse"), {});
     state.view = state.keys = state.texts = state.identity = null;
@@ -813,7 +815,7 @@ function bindCaseForms(root) {
     const target = required(form.elements.target.value, "Choose what to destroy.");
     const reason = required(form.elements.reason.value, "Say why it is to be destroyed.");
     if (!form.elements.confirm.checked) {
-      throw new CaseworkError("Tick the box to confirm the destruction.");
+      throw new Refusal("Tick the box to confirm the destruction.");
     }
     return { view: await postJson(caseUrl(root, `/${target}/destroy`), { reason }),
              message: "Destroyed. The reporter is told that something irrelevant was deleted." };
@@ -914,7 +916,7 @@ function offerFile(blob, name, link) {
 }
 
 async function exportCase(root) {
-  if (!state.view) throw new CaseworkError("The case is not open.");
+  if (!state.view) throw new Refusal("The case is not open.");
   // Recorded before anything is decrypted into a file: no record, no export.
   renderCase(root, await postJson(caseUrl(root, "/exports"), {}));
   const text = JSON.stringify(exportDocument(root), null, 2);

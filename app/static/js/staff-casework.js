@@ -5,53 +5,30 @@
 // Nothing here touches the DOM; staff-cases.js puts decrypted text in the page through
 // textContent only.
 import * as candor from "./candor-crypto.js";
+import * as http from "./http.js";
+import { b64, unb64 } from "./bytes.js";
+import { Refusal } from "./http.js";
 import { expectedReaders, NoReaders } from "./rules.js";
 
-export const b64 = (bytes) => sodium.to_base64(bytes, sodium.base64_variants.ORIGINAL);
-export const unb64 = (text) => sodium.from_base64(text, sodium.base64_variants.ORIGINAL);
 export const newRef = (prefix) => prefix + candor.toHex(sodium.randombytes_buf(16));
-const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
+const SESSION_ENDED = "Your session ended. Sign in again to continue.";
 
-/** A refusal whose message is meant for the staff member (from the server or from here). */
-export class CaseworkError extends Error {
-  constructor(message, status = 0) {
-    super(message);
-    this.status = status;
-  }
-}
-
-async function request(url, options = {}) {
-  let response;
+/** As http.js's, but a 401 says the staff session ended. */
+async function request(send) {
   try {
-    response = await fetch(url, { credentials: "same-origin", ...options });
-  } catch {
-    throw new CaseworkError("Candor could not be reached. Check your connection and try again.");
+    return await send();
+  } catch (error) {
+    if (error instanceof Refusal && error.status === 401) throw new Refusal(SESSION_ENDED, 401);
+    throw error;
   }
-  let data = {};
-  try { data = await response.json(); } catch { /* an empty or non-JSON error body */ }
-  if (!response.ok) {
-    if (response.status === 401) {
-      throw new CaseworkError("Your session ended. Sign in again to continue.", 401);
-    }
-    throw new CaseworkError(data.message || `The server answered ${response.status}.`,
-                            response.status);
-  }
-  return data;
 }
 
-export const getJson = (url) => request(url);
-
-export function postJson(url, body) {
-  return request(url, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-    body: JSON.stringify(body ?? {}),
-  });
-}
+export const getJson = (url) => request(() => http.getJson(url));
+export const postJson = (url, body) => request(() => http.postJson(url, body));
 
 /** What to tell the staff member about any failure. */
 export function explain(error) {
-  if (error instanceof CaseworkError) return error.message;
+  if (error instanceof Refusal) return error.message;
   if (error instanceof candor.SignatureInvalid) {
     return "A key in the directory could not be verified against the organisation key, so " +
       "nothing was encrypted or sent. Tell the operator.";
@@ -114,7 +91,7 @@ export function encryptText(view, keys, kind, text) {
 export function entryOf(entries, staffId, who) {
   const entry = entries.find((e) => String(e.staffId) === String(staffId));
   if (!entry) {
-    throw new CaseworkError(`${who} has no verified, current key in the directory, so the case ` +
+    throw new Refusal(`${who} has no verified, current key in the directory, so the case ` +
       "key cannot be sealed to them. Ask the operator to sign their key.");
   }
   return entry;
@@ -165,7 +142,7 @@ export function readersFor(entries, route) {
     return expectedReaders(entries, route, false, []);
   } catch (error) {
     if (!(error instanceof NoReaders)) throw error;
-    throw new CaseworkError("No one with a verified key receives this route.");
+    throw new Refusal("No one with a verified key receives this route.");
   }
 }
 
@@ -202,7 +179,7 @@ export function newCaseBody(entries, fields) {
  */
 export function sb53ShareBody(view, keys, entries, recipients, text) {
   if (!recipients.length) {
-    throw new CaseworkError("No officer or director who may receive this case holds a signed " +
+    throw new Refusal("No officer or director who may receive this case holds a signed " +
       "key, so the summary cannot be shared. Ask the operator to register one.");
   }
   const shareKey = candor.generateCaseKey();
@@ -210,7 +187,7 @@ export function sb53ShareBody(view, keys, entries, recipients, text) {
   const grants = recipients.map((person) => {
     const entry = entryOf(entries, person.id, person.username);
     if (!entry.roles.includes("officer")) {
-      throw new CaseworkError(`${person.username} is not an officer or director in the signed ` +
+      throw new Refusal(`${person.username} is not an officer or director in the signed ` +
         "directory, so nothing was shared. Tell the operator.");
     }
     return { staff_id: person.id,

@@ -2,18 +2,16 @@
 // The password is used only here: the page derives a login secret (sent) and an unwrapping
 // key (kept), and the unwrapped private key lives only in this tab's sessionStorage.
 import * as candor from "./candor-crypto.js";
+import { b64, unb64 } from "./bytes.js";
+import { postJson } from "./http.js";
 import { solveProofOfWork } from "./proof-of-work.js";
 
 const KEY_PREFIX = "candor.staff.";
 const IDLE_MS = 30 * 60 * 1000;
 
-const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
-// The key pair is kept in sessionStorage as standard base64, written and read with the
-// browser's own atob/btoa rather than libsodium's: the staff home reads it as soon as the page's
-// module runs, which can be before libsodium's WebAssembly has finished loading (a cached page
-// runs its module sooner), and libsodium's functions then throw.
-const b64 = (bytes) => btoa(String.fromCharCode(...bytes));
-const unb64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+// The key pair is kept in sessionStorage as base64, written and read with bytes.js's helpers,
+// which use the browser's own atob/btoa: the staff home reads it as soon as the page's module
+// runs, which can be before libsodium's WebAssembly has finished loading.
 
 export function clearKeys() {
   for (const name of Object.keys(sessionStorage)) {
@@ -32,23 +30,6 @@ export function loadKeyPair(staffId) {
   const privateKey = sessionStorage.getItem(KEY_PREFIX + "private");
   const publicKey = sessionStorage.getItem(KEY_PREFIX + "public");
   return privateKey && publicKey ? { privateKey: unb64(privateKey), publicKey: unb64(publicKey) } : null;
-}
-
-async function postJson(url, body) {
-  const response = await fetch(url, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-    body: JSON.stringify(body),
-  });
-  let data = {};
-  try { data = await response.json(); } catch { /* an empty or non-JSON error body */ }
-  if (!response.ok) {
-    const error = new Error(data.message || `The server answered ${response.status}.`);
-    error.answer = data;
-    throw error;
-  }
-  return data;
 }
 
 // After many failed attempts with one username, each attempt must bring a solved puzzle: the
