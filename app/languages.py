@@ -107,12 +107,13 @@ SCRIPT_SOURCES = Path(__file__).resolve().parent / "static" / "js"
 
 
 def script_messages(folder: Path = SCRIPT_SOURCES) -> tuple[str, ...]:
-    """Every message the pages' scripts show (the first argument of each ``t("...")`` call),
-    read from the scripts themselves, so no list of them is kept anywhere else."""
+    """Every message the pages' scripts show (the argument of each ``t("...")`` call, and of
+    each ``N_("...")`` that marks one defined apart from where it is shown), read from the
+    scripts themselves, so no list of them is kept anywhere else."""
     found: set[str] = set()
     for path in sorted(folder.glob("*.js")):
         for _line, message, _comments, _context in extract_from_file(
-                "javascript", str(path), keywords={"t": None}):
+                "javascript", str(path), keywords={"t": None, "N_": None}):
             if isinstance(message, str) and message:
                 found.add(message)
     return tuple(sorted(found))

@@ -6,12 +6,14 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from babel.dates import format_date
 from flask import Blueprint, Response, redirect, render_template, request
 from flask_babel import gettext
 from markupsafe import Markup
 
 from app import reporter_session as case_session
 from app.extensions import db
+from app.languages import current_language
 from app.models import Case
 from app.outside_channels import load_outside_channels
 from app.reporter import privacy as privacy_notice
@@ -53,12 +55,15 @@ bp.add_app_template_filter(file_size.size_before_decrypting, "size_before_decryp
 def long_date(value: date | str | None) -> Markup:
     """A day written out ("9 December 2026") in a ``<time>`` element: never read as a name, or
     in the wrong order, as "by 2026-12-09" or "09/12/2026" can be. Pages with JavaScript write
-    dates in the reader's own locale."""
+    dates in the reader's own locale. In another language than English, that language's long
+    form ("9 décembre 2026", "2026年12月9日")."""
     if value is None:
         return Markup("")
     day = date.fromisoformat(value) if isinstance(value, str) else value
-    return Markup('<time datetime="{}">{} {}</time>').format(
-        day.isoformat(), day.day, day.strftime("%B %Y"))
+    language = current_language()
+    written = (f"{day.day} {day.strftime('%B %Y')}" if language.locale == "en"
+               else format_date(day, format="long", locale=language.locale))
+    return Markup('<time datetime="{}">{}</time>').format(day.isoformat(), written)
 
 
 @bp.get("/")
