@@ -12,18 +12,18 @@ or shared one that its owner used Candor. Why not ``Accept-Language``: Tor Brows
 reporter picks a language visibly on each page (``language_links``), and the choice lives only
 in the address of the pages they are on.
 
-Staff and governance pages are English; under a prefix they are served, in English.
+Staff and governance pages are English, only at their unprefixed addresses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 from babel.messages.extract import extract_from_file
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, url_for
 from flask_babel import Babel, Domain, gettext
 from markupsafe import Markup
 
@@ -42,8 +42,9 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 class LanguagePrefix:
     """WSGI middleware: moves a known language prefix from ``PATH_INFO`` to ``SCRIPT_NAME``.
-    Only exact prefixes of offered languages count (``/fr`` or ``/fr/...``); anything else is
-    left for Flask to route (or answer 404)."""
+    Only exact prefixes of offered languages count (``/fr`` or ``/fr/...``), and never before
+    a staff path (staff pages are English, at one address each); anything else is left for
+    Flask to route (or answer 404)."""
 
     def __init__(self, app: WSGIApp, offered: tuple[Language, ...]) -> None:
         self.app = app
@@ -56,7 +57,7 @@ class LanguagePrefix:
         first, _, rest = path.removeprefix("/").partition("/")
         root = environ.get("SCRIPT_NAME", "")
         environ[BASE_ROOT_KEY] = root
-        if first in self.prefixes:
+        if first in self.prefixes and not is_staff_path("/" + rest):
             environ[LANGUAGE_KEY] = first
             environ["SCRIPT_NAME"] = f"{root}/{first}"
             environ["PATH_INFO"] = "/" + rest
@@ -91,6 +92,14 @@ def offered_languages(app: Flask) -> tuple[Language, ...]:
     return SHIPPED + ((PSEUDO_RTL,) if testing_layout else ())
 
 
+def english_url_for(endpoint: str, **values: Any) -> str:
+    """``url_for`` without the page's language prefix: for links from a reporter page to the
+    staff side, which is English."""
+    url: str = url_for(endpoint, **values)
+    base: str = request.environ.get(BASE_ROOT_KEY, request.script_root)
+    return base + url.removeprefix(request.script_root)
+
+
 def language_links() -> list[tuple[Language, str]]:
     """This page in each shipped language (the picker's links): the same path and query under
     each language's prefix."""
@@ -109,14 +118,23 @@ SCRIPT_SOURCES = Path(__file__).resolve().parent / "static" / "js"
 def script_messages(folder: Path = SCRIPT_SOURCES) -> tuple[str, ...]:
     """Every message the pages' scripts show (the argument of each ``t("...")`` call, and of
     each ``N_("...")`` that marks one defined apart from where it is shown), read from the
-    scripts themselves, so no list of them is kept anywhere else."""
+    scripts themselves, so no list of them is kept anywhere else. Only scripts that import
+    text.js can show one; each is read once per process while it stays the same."""
     found: set[str] = set()
     for path in sorted(folder.glob("*.js")):
-        for _line, message, _comments, _context in extract_from_file(
-                "javascript", str(path), keywords={"t": None, "N_": None}):
-            if isinstance(message, str) and message:
-                found.add(message)
+        stat = path.stat()
+        found.update(_messages_of(path, stat.st_mtime_ns, stat.st_size))
     return tuple(sorted(found))
+
+
+@cache
+def _messages_of(path: Path, _mtime_ns: int, _size: int) -> frozenset[str]:
+    if 'from "./text.js"' not in path.read_text(encoding="utf-8"):
+        return frozenset()
+    return frozenset(
+        message for _line, message, _comments, _context in extract_from_file(
+            "javascript", str(path), keywords={"t": None, "N_": None})
+        if isinstance(message, str) and message)
 
 
 def script_text(messages: tuple[str, ...], gettext: Callable[[str], str]) -> dict[str, str]:
@@ -146,5 +164,6 @@ def init_app(app: Flask) -> None:
     app.extensions["candor_script_messages"] = messages
     app.jinja_env.globals.update(current_language=current_language,
                                  language_links=language_links,
+                                 english_url_for=english_url_for,
                                  page_words=page_words_meta)
 

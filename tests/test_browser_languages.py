@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 (the translations' own typography is checked: apostrophes, full-width brackets)
 """The reporter's pages in each shipped language in Chromium, a report filed in French with and
 without JavaScript, and the right-to-left layout checked with the pseudo-locale (issue 20)."""
 
