@@ -39,14 +39,14 @@ $(VENDOR_FILES) &: node_modules/.package-lock.json $(BIN)/candor app/browser/nob
 vendor: $(VENDOR_FILES)
 
 # The reporter's messages (babel.cfg) into the template, then into each language's catalogue;
-# translate what comes out empty or fuzzy (tests/test_translations.py fails until then). The
+# translate what comes out empty or fuzzy (tests/test_languages.py fails until then). The
 # catalogues are compiled in memory at start-up (candor_reporter/languages.py): no .mo files.
 TRANSLATIONS := candor_reporter/translations
 translations: install
-	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k t -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k t -k lazy_gettext --no-location --sort-output -w 100 \
 	  --project=Candor --msgid-bugs-address=- -o $(TRANSLATIONS)/messages.pot .
 	for po in $(TRANSLATIONS)/*/LC_MESSAGES/messages.po; do \
-	  $(BIN)/pybabel -q update --no-location -i $(TRANSLATIONS)/messages.pot -o $$po \
+	  $(BIN)/pybabel -q update -w 100 -i $(TRANSLATIONS)/messages.pot -o $$po \
 	    -l $$(basename $$(dirname $$(dirname $$po))) || exit 1; \
 	done
 
