@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from app.languages import script_messages
 from app.roles import Role
 from app.security_headers import BASELINE_HEADERS
+from app.state import state_of
 from candor_reporter import languages
 from candor_reporter.cli import language_from_environment, report_group
 from tests.support.staff import StaffLogin
@@ -226,3 +227,27 @@ def test_rate_limits_count_across_languages(make_app: Any) -> None:
     assert answers[0].status_code == 404
     assert answers[1].status_code == 429 and "Retry-After" in answers[1].headers
     assert "秒待ってから" in answers[1].get_data(as_text=True)
+
+
+def test_the_notices_in_the_reporters_language(app: Flask, client: FlaskClient) -> None:
+    """Candor's default notices are translated; a lab's own text is shown as written, in the
+    page's language when the lab wrote one for it."""
+    _, rights = page_of(client, "/de/rights")
+    assert "Ihre Rechte, wenn Sie ein Anliegen vorbringen" in rights
+    _, privacy = page_of(client, "/ja/privacy")
+    assert "責任者" in privacy and "事実と認定: 7 年" in privacy and "35 日後" in privacy
+    assert 'id="language-picker"' in privacy
+
+    instance = state_of(app).config.instance_path
+    (instance / "notice_of_rights.txt").write_text("# Our notice\n\nAsk us.\n", encoding="utf-8")
+    _, french = page_of(client, "/fr/rights")
+    assert "Our notice" in french  # the lab's only text, as it wrote it
+    (instance / "notice_of_rights.fr.txt").write_text("# Notre avis\n\nDemandez-nous.\n",
+                                                      encoding="utf-8")
+    _, french = page_of(client, "/fr/rights")
+    _, english = page_of(client, "/rights")
+    assert "Notre avis" in french and "Our notice" in english
+    (instance / "privacy-notice.fr.txt").write_text("# Responsable\nExemple.\n",
+                                                    encoding="utf-8")
+    _, french_privacy = page_of(client, "/fr/privacy")
+    assert "<h2>Responsable</h2>" in french_privacy

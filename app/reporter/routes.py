@@ -125,7 +125,8 @@ def leave() -> Response:
 def rights() -> str:
     """The notice of rights (Labor Code §1107.1(d)), printable as a poster."""
     return render_template("reporter/rights.html",
-                           notice=load_notice(candor().config.instance_path))
+                           notice=load_notice(candor().config.instance_path,
+                                              current_language().code, gettext))
 
 
 @bp.get("/privacy")
@@ -133,5 +134,5 @@ def privacy() -> str:
     """The privacy notice (GDPR Arts. 13-14): the lab's text, or Candor's default."""
     config = candor().config
     blocks, own = privacy_notice.load(config.instance_path, dict(config.retention_days),
-                                      config.backup_keep_days)
+                                      config.backup_keep_days, current_language().code, gettext)
     return render_template("reporter/privacy.html", blocks=blocks, own=own)
