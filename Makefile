@@ -8,7 +8,7 @@ VENDOR := app/static/vendor
 VENDOR_FILES := $(VENDOR)/libsodium-sumo.js $(VENDOR)/libsodium-wrappers.js $(VENDOR)/noble-sodium.js \
 	$(VENDOR)/eff-long.txt
 
-.PHONY: run test lint security audit bench soak vendor install db clean translations
+.PHONY: run test lint security audit bench soak vendor install db clean client translations
 
 $(BIN)/candor: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ translations: install
 db: install
 	$(BIN)/candor db upgrade
 
+# The reporter's command-line client as a wheel of its own (dist/), without the server.
+client: install
+	$(BIN)/python clients/reporter/build.py dist
+
 run: install vendor db
 	@$(BIN)/candor seed-demo
 	@echo
@@ -65,13 +69,13 @@ run: install vendor db
 	    $(BIN)/python -m app.server
 
 lint: install
-	$(BIN)/ruff check app crypto candor_reporter tests bench migrations/env.py
+	$(BIN)/ruff check app crypto candor_reporter clients tests bench migrations/env.py
 	$(BIN)/mypy app crypto candor_reporter
 
 # Static security checks of the server and the protocol library; each remaining finding is
 # justified inline with `# nosec <id>` and a reason.
 security: install
-	$(BIN)/bandit -q -c pyproject.toml -r app crypto candor_reporter
+	$(BIN)/bandit -q -c pyproject.toml -r app crypto candor_reporter clients
 
 # Known vulnerabilities in the installed dependencies. Needs PyPI's JSON API over the network,
 # so it is not part of `make test`. --strict: a package it could not look up is a failure, not

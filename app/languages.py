@@ -17,11 +17,13 @@ Staff and governance pages are English, only at their unprefixed addresses.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+from babel import support
 from babel.messages.extract import extract_from_file
 from flask import Flask, current_app, request, url_for
 from flask_babel import Babel, Domain, gettext
@@ -76,8 +78,16 @@ class _CatalogueDomain(Domain):  # type: ignore[misc]
     """Flask-Babel's translations, chosen by the request's URL language (the pseudo-locale too,
     which shares English's date formats) and compiled once per process."""
 
-    def get_translations(self) -> Any:
-        return languages.translations(current_language().code)
+    def get_translations(self) -> support.NullTranslations:
+        return _babel_translations(current_language().code)
+
+
+@cache
+def _babel_translations(code: str) -> support.NullTranslations:
+    data = languages.compiled_catalogue(code)
+    if data is None:
+        return support.NullTranslations()
+    return support.Translations(io.BytesIO(data), domain=languages.DOMAIN)
 
 
 class _CandorBabel(Babel):  # type: ignore[misc]

@@ -2,25 +2,24 @@
 
 One set of catalogues (``translations/<code>/LC_MESSAGES/messages.po`` in this package) serves
 the web pages (Flask-Babel), the pages' scripts (the server renders the strings they need) and
-the command-line client (``gettext``). The catalogues are compiled from the ``.po`` files in
-memory when first used, so no compiled file can be missing or older than its source.
+the command-line client (``gettext``). They are compiled from the ``.po`` files in memory when
+first used, so no compiled file can be missing or older than its source; and with the standard
+library alone, so the client installed on its own needs nothing more (``make translations``,
+for maintainers, uses Babel to extract and update them).
 
 English is the source language: its strings are the message ids, and it has no catalogue.
 """
 
 from __future__ import annotations
 
+import ast
 import gettext
 import io
 import re
+import struct
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 TEMPLATE = TRANSLATIONS / "messages.pot"
@@ -53,6 +52,7 @@ PSEUDO_RTL = Language("en-XB", "English (right to left, test)", "en", "rtl")
 
 _PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|<[^>]*>|&[a-z]+;")
 _RLO, _PDF = "\u202e", "\u202c"
+_HEADER = "Content-Type: text/plain; charset=UTF-8\n"
 
 
 def N_(message: str) -> str:  # noqa: N802 (the name the extraction looks for)
@@ -69,17 +69,86 @@ def catalogue_path(code: str) -> Path:
     return TRANSLATIONS / code / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def read_catalogue(path: Path) -> Catalog:
-    with path.open("rb") as source:
-        catalog: Catalog = read_po(source)
-    return catalog
+@dataclass(frozen=True)
+class Entry:
+    """One message of a ``.po`` file: its id, its translation ("" if none) and whether it is
+    marked fuzzy (a guess that counts as no translation)."""
+
+    id: str
+    string: str
+    fuzzy: bool
 
 
-def _compiled(catalog: Catalog) -> Translations:
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(buffer, domain=DOMAIN)
+class CatalogueError(ValueError):
+    """A ``.po`` file this reader does not understand; the message says where."""
+
+
+def read_entries(text: str) -> list[Entry]:
+    """The messages of a ``.po`` file as Babel writes it (``msgctxt`` and plural forms, which
+    Candor does not use, are refused; the header entry, id "", is left out)."""
+    entries: list[Entry] = []
+    fields: dict[str, str] = {}
+    flags: set[str] = set()
+    current: str | None = None
+
+    def close() -> None:
+        nonlocal current
+        if fields.get("msgid"):
+            entries.append(Entry(fields["msgid"], fields.get("msgstr", ""), "fuzzy" in flags))
+        fields.clear()
+        flags.clear()
+        current = None
+
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line:
+            close()  # entries are separated by blank lines
+        elif line.startswith("#,"):
+            flags.update(flag.strip() for flag in line[2:].split(","))
+        elif line.startswith("#"):
+            continue  # a comment, or an obsolete entry (#~)
+        elif line.startswith('"'):
+            if current is None:
+                raise CatalogueError(f"line {number}: a string continues nothing")
+            fields[current] += _unquote(line, number)
+        else:
+            keyword, _, rest = line.partition(" ")
+            if keyword not in ("msgid", "msgstr"):
+                raise CatalogueError(f"line {number}: {keyword} is not supported")
+            if keyword == "msgid" and "msgid" in fields:
+                close()
+            current = keyword
+            fields[keyword] = _unquote(rest.strip(), number)
+    close()
+    return entries
+
+
+def _unquote(quoted: str, number: int) -> str:
+    if not (len(quoted) >= 2 and quoted[0] == quoted[-1] == '"'):
+        raise CatalogueError(f"line {number}: expected a quoted string")
+    try:
+        value = ast.literal_eval(quoted)  # a C-style string: \" \\ \n \t, as in Python
+    except (ValueError, SyntaxError):
+        raise CatalogueError(f"line {number}: malformed string") from None
+    if not isinstance(value, str):
+        raise CatalogueError(f"line {number}: malformed string")
+    return value
+
+
+def compiled(messages: dict[str, str]) -> bytes:
+    """``messages`` (id to translation) as a GNU ``.mo`` file, UTF-8, without a hash table."""
+    pairs = sorted({"": _HEADER, **messages}.items())
+    ids = [key.encode() for key, _ in pairs]
+    strings = [value.encode() for _, value in pairs]
+    count = len(pairs)
+    start = 7 * 4 + 16 * count
+    offsets: list[int] = []
+    data = b""
+    for blob in ids + strings:
+        offsets += [len(blob), start + len(data)]
+        data += blob + b"\0"
+    header = struct.pack("<7I", 0x950412DE, 0, count, 7 * 4, 7 * 4 + 8 * count, 0, 0)
+    return header + struct.pack(f"<{4 * count}I", *offsets) + data
 
 
 def pseudo_rtl(text: str) -> str:
@@ -98,18 +167,22 @@ def pseudo_rtl(text: str) -> str:
 
 
 @cache
-def translations(code: str) -> gettext.NullTranslations:
-    """The catalogue of the language ``code``, compiled from its ``.po`` file; English (the
-    message ids) and unknown codes get the identity."""
+def compiled_catalogue(code: str) -> bytes | None:
+    """The ``.mo`` form of language ``code``'s catalogue (its translated, non-fuzzy messages),
+    or of the pseudo-locale; None for English and unknown codes."""
     if code == PSEUDO_RTL.code:
-        catalog = read_catalogue(TEMPLATE)
-        for message in catalog:
-            if message.id and isinstance(message.id, str):
-                message.string = pseudo_rtl(message.id)
-            elif message.id:
-                message.string = tuple(pseudo_rtl(form) for form in message.id)
-        return _compiled(catalog)
+        template = read_entries(TEMPLATE.read_text(encoding="utf-8"))
+        return compiled({entry.id: pseudo_rtl(entry.id) for entry in template})
     path = catalogue_path(code)
-    if code == ENGLISH.code or not path.is_file():
-        return NullTranslations()
-    return _compiled(read_catalogue(path))
+    if code == ENGLISH.code or by_code(code) is None or not path.is_file():
+        return None
+    entries = read_entries(path.read_text(encoding="utf-8"))
+    return compiled({e.id: e.string for e in entries if e.string and not e.fuzzy})
+
+
+def translations(code: str) -> gettext.NullTranslations:
+    """The catalogue of the language ``code`` for ``gettext``; English (the message ids) and
+    unknown codes get the identity."""
+    data = compiled_catalogue(code)
+    return gettext.NullTranslations() if data is None else gettext.GNUTranslations(
+        io.BytesIO(data))

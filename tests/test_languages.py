@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
@@ -65,8 +66,8 @@ def test_every_message_is_translated_in_each_shipped_language(language: language
     empty, fuzzy, or drops, adds or renames a placeholder or a tag."""
     messages = extracted_messages()
     assert len(messages) > 300  # the extraction itself works (babel.cfg read as intended)
-    catalogue = {m.id: m for m in languages.read_catalogue(languages.catalogue_path(
-        language.code)) if m.id}
+    with languages.catalogue_path(language.code).open("rb") as source:
+        catalogue = {m.id: m for m in read_po(source) if m.id}
     missing = sorted(m for m in messages if m not in catalogue)
     assert not missing, f"{language.code} lacks: {missing[:5]}"
     for message in messages:
@@ -76,6 +77,25 @@ def test_every_message_is_translated_in_each_shipped_language(language: language
             _PLACEHOLDER.findall(message)), f"{language.code}: placeholders of {message!r}"
         assert sorted(_TAG.findall(entry.string)) == sorted(_TAG.findall(message)), (
             f"{language.code}: tags of {message!r}")
+
+
+@pytest.mark.parametrize("language", TRANSLATED, ids=lambda language: language.code)
+def test_the_clients_own_reader_reads_the_catalogues_as_babel_does(
+        language: languages.Language) -> None:
+    """The client reads the catalogues with the standard library alone (it is installed without
+    Babel); it must find exactly what Babel finds, fuzzy entries left out."""
+    path = languages.catalogue_path(language.code)
+    with path.open("rb") as source:
+        babel = {m.id: m.string for m in read_po(source) if m.id and m.string and not m.fuzzy}
+    ours = {e.id: e.string for e in languages.read_entries(path.read_text(encoding="utf-8"))
+            if e.string and not e.fuzzy}
+    assert ours == babel
+    fuzzy = languages.read_entries('#, fuzzy, python-format\nmsgid "A %(x)s"\nmsgstr "B"\n\n'
+                                   'msgid ""\n"long "\n"one"\nmsgstr "\\"lang\\""\n')
+    assert fuzzy == [languages.Entry("A %(x)s", "B", True),
+                     languages.Entry("long one", '"lang"', False)]
+    with pytest.raises(languages.CatalogueError):
+        languages.read_entries('msgctxt "x"\nmsgid "a"\nmsgstr "b"\n')
 
 
 def test_the_scripts_messages_are_found_in_the_scripts() -> None:
