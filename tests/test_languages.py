@@ -213,6 +213,7 @@ def test_a_report_without_javascript_in_french(app: Flask, client: FlaskClient,
     assert client.get_cookie("candor_staff") is None
     _, receipt = page_of(client, filed.headers["Location"])
     assert "Votre signalement a été envoyé" in receipt
+    assert 'id="language-picker"' not in receipt  # a link away would lose the codename
     codename = _CODENAME.search(receipt)
     assert codename
 
