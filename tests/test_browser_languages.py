@@ -4,6 +4,7 @@ without JavaScript, and the right-to-left layout checked with the pseudo-locale 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -149,3 +150,34 @@ def test_the_layout_mirrors_right_to_left(make_page: Any, live_server: str, widt
           return [style.borderRightWidth, style.borderLeftWidth];
         }""", notice.element_handle())
         assert border[0] == "4px" and border[1] in ("0px", "")
+
+
+PAGES = ("/", "/report/new", "/report/case", "/report/plain/new", "/report/plain/open",
+         "/rights", "/privacy")
+# English words that no Japanese page should show once the page is translated; names Candor
+# keeps (Candor, JavaScript, Tor Browser, Responsible Scaling Policy, SB 53, usernames, codes)
+# hold none of them.
+ENGLISH = re.compile(r"\b(the|and|your|you|with|this|that|what|which|from|will|can)\b", re.I)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_reporter_page_is_japanese_through_and_through(
+        page: Any, live_server: str, path: str, recipients: dict[str, Account]) -> None:
+    """Rendered in Chromium, with its scripts run, a Japanese page shows no English sentence
+    but what the lab wrote itself (the outside channels, shown as written) and the names
+    Candor keeps."""
+    page.goto(f"{live_server}/ja{path}")
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
+    if path == "/report/new":
+        expect(page.locator("#readers-now li")).to_have_count(1, timeout=SLOW)
+    page.wait_for_load_state("networkidle")
+    shown = page.evaluate("""() => {
+      const copy = document.body.cloneNode(true);
+      for (const node of copy.querySelectorAll(
+          "#outside-channels, .channels, [hidden], noscript, .language-picker, code")) {
+        node.remove();
+      }
+      return copy.innerText;
+    }""")
+    leftovers = [line for line in shown.splitlines() if ENGLISH.search(line)]
+    assert leftovers == [], leftovers
