@@ -21,9 +21,10 @@ import re
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -36,6 +37,7 @@ from crypto import kdf
 from crypto.envelope import CaseKey
 from crypto.errors import CryptoError
 
+FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
 TIMEOUT_SECONDS = 60
 NO_DATE = N_("(not available)")
 DOWNLOAD_PIECE = 256 * 1024
@@ -219,20 +221,54 @@ def fetch_recipients(server: CandorServer, fingerprint: str) -> dict[int, protoc
             server=server.base_url, error=shown(error))) from None
 
 
-server_option = click.option(
+@contextmanager
+def _help_in_language(item: click.Command | click.Option) -> Iterator[None]:
+    """``item``'s help text in the chosen language while its help is written out."""
+    english = item.help
+    item.help = _(english) if english else english
+    try:
+        yield
+    finally:
+        item.help = english
+
+
+class TranslatedOption(click.Option):
+    """An option whose help is shown in the chosen language (``--language``, or the
+    environment, is read before any help is written)."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        with _help_in_language(self):
+            return super().get_help_record(ctx)
+
+
+def option(*names: str, **settings: Any) -> Callable[[FC], FC]:
+    return click.option(*names, cls=TranslatedOption, **settings)
+
+
+class TranslatedCommand(click.Command):
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with _help_in_language(self):
+            super().format_help_text(ctx, formatter)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        with _help_in_language(self):
+            return super().get_short_help_str(limit)
+
+
+server_option = option(
     "--server", required=True, callback=lambda _ctx, _param, value: server_url(value),
-    help="The Candor server, e.g. https://candor.example.org")
-fingerprint_option = click.option(
+    help=N_("The Candor server, e.g. https://candor.example.org"))
+fingerprint_option = option(
     "--fingerprint", required=True,
-    help="The organisation key fingerprint, from a source you trust (not the server).")
-text_file_option = click.option(
+    help=N_("The organisation key fingerprint, from a source you trust (not the server)."))
+text_file_option = option(
     "--text-file", type=click.File("r", encoding="utf-8"),
-    help="Read the text from this file instead of standard input.")
-attach_option = click.option(
+    help=N_("Read the text from this file instead of standard input."))
+attach_option = option(
     "--attach", "attach", multiple=True, metavar="FILE",
     type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
-    help="A file to send, encrypted here; repeatable. Photos (JPEG, PNG) lose their location, "
-    "camera and other hidden details first; other files are sent as they are.")
+    help=N_("A file to send, encrypted here; repeatable. Photos (JPEG, PNG) lose their location, "
+    "camera and other hidden details first; other files are sent as they are."))
 
 
 # --- attachments ------------------------------------------------------------------------------
@@ -354,7 +390,13 @@ def _free_name(folder: Path, name: str) -> Path:
 
 class ReportGroup(click.Group):
     """The server is not trusted: an answer of the wrong shape ends the command with a clear
-    message, never a traceback."""
+    message, never a traceback. Its commands' and options' help is in the chosen language."""
+
+    command_class = TranslatedCommand
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with _help_in_language(self):
+            super().format_help_text(ctx, formatter)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -371,53 +413,52 @@ def _choose_language(_ctx: click.Context, _param: click.Parameter, value: str | 
     return code
 
 
-@click.group("report", cls=ReportGroup)
-@click.option("--language", type=click.Choice([language.code for language in languages.SHIPPED]),
+@click.group("report", cls=ReportGroup, help=N_(
+    "Report, read replies and answer, encrypting on this machine.\n\nNeeds no server "
+    "configuration: give the server's address and the organisation key fingerprint you got "
+    "from a source you trust."))
+@option("--language", type=click.Choice([language.code for language in languages.SHIPPED]),
               callback=_choose_language, is_eager=True, expose_value=False,
-              help="The language of this command's messages (default: from LANGUAGE, LC_ALL, "
-              "LC_MESSAGES or LANG; English otherwise).")
+              help=N_("The language of this command's messages (default: from LANGUAGE, LC_ALL, "
+              "LC_MESSAGES or LANG; English otherwise)."))
 def report_group() -> None:
-    """Report, read replies and answer, encrypting on this machine.
-
-    Needs no server configuration: give the server's address and the organisation key
-    fingerprint you got from a source you trust.
-    """
+    pass
 
 
 # --- submit -----------------------------------------------------------------------------------
-@report_group.command("submit")
+@report_group.command("submit", help=N_(
+    "Encrypt a report here and file it. The text comes from --text-file or standard input."))
 @server_option
 @fingerprint_option
-@click.option("--route", type=click.Choice(["rso", "executive", "board"]), default="rso",
-              show_default=True, help="Who receives the report.")
-@click.option("--category", help="Category id (see --list-categories).")
-@click.option("--list-categories", is_flag=True, help="Print the categories and exit.")
-@click.option("--concerns-rso", is_flag=True,
-              help="The report concerns the RSO: the Board receives it, not the RSO.")
-@click.option("--concerned", "concerned", multiple=True, metavar="USERNAME",
-              help="A recipient the report concerns; they get no copy. Repeatable.")
-@click.option("--identity-file", "identity_file", type=click.File("r", encoding="utf-8"),
-              help="A file holding your name or contact, encrypted with the report; leave it "
+@option("--route", type=click.Choice(["rso", "executive", "board"]), default="rso",
+              show_default=True, help=N_("Who receives the report."))
+@option("--category", help=N_("Category id (see --list-categories)."))
+@option("--list-categories", is_flag=True, help=N_("Print the categories and exit."))
+@option("--concerns-rso", is_flag=True,
+              help=N_("The report concerns the RSO: the Board receives it, not the RSO."))
+@option("--concerned", "concerned", multiple=True, metavar="USERNAME",
+              help=N_("A recipient the report concerns; they get no copy. Repeatable."))
+@option("--identity-file", "identity_file", type=click.File("r", encoding="utf-8"),
+              help=N_("A file holding your name or contact, encrypted with the report; leave it "
               "out to stay anonymous. (A file, so it never shows in the process list or your "
-              "shell history.)")
-@click.option("--material-risk", is_flag=True, help="The concern involves material safety risk.")
-@click.option("--sb53", is_flag=True,
-              help="This is a disclosure under California SB 53 (Labor Code §1107.1).")
-@click.option("--critical-incident", "critical_incident", is_flag=True,
-              help="This may be a critical safety incident the lab must report to the "
-              "authorities (California B&P §22757.13(c)).")
-@click.option("--imminent-risk", "imminent_risk", is_flag=True,
-              help="There is imminent risk of death or serious injury (implies "
-              "--critical-incident).")
+              "shell history.)"))
+@option("--material-risk", is_flag=True, help=N_("The concern involves material safety risk."))
+@option("--sb53", is_flag=True,
+              help=N_("This is a disclosure under California SB 53 (Labor Code §1107.1)."))
+@option("--critical-incident", "critical_incident", is_flag=True,
+              help=N_("This may be a critical safety incident the lab must report to the "
+              "authorities (California B&P §22757.13(c))."))
+@option("--imminent-risk", "imminent_risk", is_flag=True,
+              help=N_("There is imminent risk of death or serious injury (implies "
+              "--critical-incident)."))
 @text_file_option
 @attach_option
-@click.option("--yes", is_flag=True, help="Submit without asking to confirm the readers.")
+@option("--yes", is_flag=True, help=N_("Submit without asking to confirm the readers."))
 def submit(server: str, fingerprint: str, route: str, category: str | None,
            list_categories: bool, concerns_rso: bool, concerned: tuple[str, ...],
            identity_file: TextIO | None, material_risk: bool, sb53: bool,
            critical_incident: bool, imminent_risk: bool, text_file: TextIO | None,
            attach: tuple[Path, ...], yes: bool) -> None:
-    """Encrypt a report here and file it. The text comes from --text-file or standard input."""
     client = CandorServer(server)
     options = client.get("/api/v1/report-options")
     categories = {c["id"]: c["label"] for c in options["taxonomy"]["categories"]}
@@ -567,9 +608,9 @@ def _read_text(source: TextIO | None, what: str) -> str:
 
 
 # --- read and reply ---------------------------------------------------------------------------
-codename_stdin_option = click.option(
+codename_stdin_option = option(
     "--codename-stdin", is_flag=True,
-    help="Read the codename from the first line of standard input instead of a hidden prompt.")
+    help=N_("Read the codename from the first line of standard input instead of a hidden prompt."))
 
 
 def _codename(from_stdin: bool) -> str:
@@ -633,15 +674,15 @@ def _show_case(view: Mapping[str, Any], opened: protocol.OpenedCase) -> None:
                          f"({size_before_decrypting(int(item['frames']), stated)})"))
 
 
-@report_group.command("read")
+@report_group.command("read", help=N_(
+    "Show your case: status, deadlines, timeline, the conversation and attachments."))
 @server_option
 @fingerprint_option
 @codename_stdin_option
-@click.option("--save-attachments", "save_to", metavar="DIR",
+@option("--save-attachments", "save_to", metavar="DIR",
               type=click.Path(file_okay=False, writable=True, path_type=Path),
-              help="Download every attachment, decrypt it here and save it in DIR.")
+              help=N_("Download every attachment, decrypt it here and save it in DIR."))
 def read(server: str, fingerprint: str, codename_stdin: bool, save_to: Path | None) -> None:
-    """Show your case: status, deadlines, timeline, the conversation and attachments."""
     client = CandorServer(server)
     view, opened = _open(client, fingerprint, _codename(codename_stdin))
     _show_case(view, opened)
@@ -649,17 +690,17 @@ def read(server: str, fingerprint: str, codename_stdin: bool, save_to: Path | No
         _save_attachments(client, view, opened, save_to)
 
 
-@report_group.command("reply")
+@report_group.command("reply", help=N_(
+    "Send a message on your case, with files if you like. The text comes from --text-file or "
+    "standard input (after the codename's line with --codename-stdin)."))
 @server_option
 @fingerprint_option
 @codename_stdin_option
 @text_file_option
 @attach_option
-@click.option("--no-text", is_flag=True, help="Send only the --attach files, no message.")
+@option("--no-text", is_flag=True, help=N_("Send only the --attach files, no message."))
 def reply(server: str, fingerprint: str, codename_stdin: bool,
           text_file: TextIO | None, attach: tuple[Path, ...], no_text: bool) -> None:
-    """Send a message on your case, with files if you like. The text comes from --text-file or
-    standard input (after the codename's line with --codename-stdin)."""
     if no_text and not attach:
         raise click.UsageError(_("--no-text sends only files: give at least one --attach"))
     client = CandorServer(server)

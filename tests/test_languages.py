@@ -127,6 +127,10 @@ def test_the_command_line_speaks_french_with_language_fr() -> None:
     english = CliRunner().invoke(report_group, ["--language", "en", "submit", "--server",
                                                 "ftp://candor.example", "--fingerprint", "x"])
     assert "give the server as an http:// or https:// address" in english.output
+    helped = CliRunner().invoke(report_group, ["--language", "fr", "submit", "--help"])
+    assert helped.exit_code == 0
+    assert "Chiffrer un signalement ici et le transmettre." in helped.output
+    assert "Qui reçoit le signalement." in helped.output
 
 
 def page_of(client: FlaskClient, path: str, **headers: str) -> tuple[Any, str]:
