@@ -372,7 +372,7 @@ def _save_attachments(client: CandorServer, view: Mapping[str, Any],
                 name=shown(incoming.name), error=error)) from None
         click.echo(_("Saved %(name)s (%(size)s)", name=shown(target),
                      size=format_bytes(decrypted)))
-        mismatch = protocol.size_mismatch(incoming, decrypted)
+        mismatch = protocol.size_mismatch(incoming, decrypted, _)
         if mismatch:
             click.echo(shown(_("Warning: %(name)s: %(problem)s", name=incoming.name,
                                problem=mismatch)), err=True)
@@ -671,7 +671,7 @@ def _show_case(view: Mapping[str, Any], opened: protocol.OpenedCase) -> None:
             name, stated = _("(could not be decrypted: it may have been altered)"), None
         author = _(AUTHOR_LABELS.get(item["author"], item["author"]))
         click.echo(shown(f"  {item['created_on']}  {author:<6} {name}  "
-                         f"({size_before_decrypting(int(item['frames']), stated)})"))
+                         f"({size_before_decrypting(int(item['frames']), stated, _)})"))
 
 
 @report_group.command("read", help=N_(

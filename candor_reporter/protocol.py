@@ -12,7 +12,7 @@ import base64
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -465,7 +465,8 @@ def decrypt_attachment(case_ref: str, attachment: IncomingAttachment,
     return decrypt_chunks(attachment.file_key, case_ref, attachment.attachment_ref, pieces)
 
 
-def size_mismatch(attachment: IncomingAttachment, decrypted: int) -> str | None:
+def size_mismatch(attachment: IncomingAttachment, decrypted: int,
+                  translate: Callable[[str], str] = str) -> str | None:
     """What to tell the recipient when the stream decrypted to another size than its sender
     stated (SPEC.md 8.8.1); None when they agree or no size was stated."""
-    return file_size.size_mismatch(attachment.stated_size, decrypted)
+    return file_size.size_mismatch(attachment.stated_size, decrypted, translate)

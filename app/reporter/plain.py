@@ -461,7 +461,7 @@ def _case_page(opened: OpenedReport, form: ReplyForm, status: int = 200, sent: s
         try:
             incoming = protocol.open_attachment(opened.keys, item)
             files.append((item, incoming.name,
-                          size_before_decrypting(item["frames"], incoming.stated_size)))
+                          size_before_decrypting(item["frames"], incoming.stated_size, gettext)))
         except (CryptoError, UnicodeDecodeError):
             files.append((item, None, ""))
     return render_template("reporter/plain_case.html", view=view, messages=messages, form=form,
@@ -617,13 +617,14 @@ def download() -> Response | tuple[str, int]:
     try:
         incoming = protocol.open_attachment(opened.keys, item)
         mismatch = protocol.size_mismatch(
-            incoming, _checked_size(store, case.case_ref, attachment, incoming))
+            incoming, _checked_size(store, case.case_ref, attachment, incoming), gettext)
     except (CryptoError, UnicodeDecodeError):
         abort(409, description=gettext(UNREADABLE))
     if mismatch and form.despite_size.data != "1":
         return _case_page(opened, ReplyForm(formdata=None, codename=form.codename.data), 409,
-                          size_warning=(attachment.attachment_ref, f"{incoming.name} was "
-                                        f"decrypted and checked, but not sent yet. {mismatch}"))
+                          size_warning=(attachment.attachment_ref, gettext(
+                              "%(name)s was decrypted and checked, but not sent yet.",
+                              name=incoming.name) + " " + mismatch))
 
     def plaintext() -> Iterator[bytes]:
         yield from decrypt_chunks(incoming.file_key, case.case_ref, attachment.attachment_ref,

@@ -48,7 +48,12 @@ bp.add_app_template_global(translated_person, "describe_person")
 
 
 bp.add_app_template_filter(file_size.format_bytes, "file_size")
-bp.add_app_template_filter(file_size.size_before_decrypting, "size_before_decrypting")
+
+
+@bp.app_template_filter("size_before_decrypting")
+def size_before_decrypting(frames: int, size: int | None = None) -> str:
+    """``file_size.size_before_decrypting`` in the page's language."""
+    return file_size.size_before_decrypting(frames, size, gettext)
 
 
 @bp.app_template_filter("long_date")

@@ -2,7 +2,7 @@
 // vectors (tests/vectors/rules/, run by Python and by Chromium): who reads a report, worked out
 // from the roles the organisation signed, and the file name kept for an attachment. No DOM, no
 // cryptography, no requests.
-import { N_ } from "./text.js";
+import { N_, t } from "./text.js";
 
 /** No signed recipient can read a report on this route; `message` is meant for the reporter. */
 export class NoReaders extends Error {
@@ -88,7 +88,7 @@ export function formatBytes(size) {
  */
 export function sizeBeforeDecrypting(frames, size = null) {
   if (Number.isSafeInteger(size) && size >= 0) return formatBytes(size);
-  return `up to ${formatBytes(Math.max(1, frames) * CHUNK_SIZE)}`;
+  return t("up to %(size)s", { size: formatBytes(Math.max(1, frames) * CHUNK_SIZE) });
 }
 
 /**
@@ -97,6 +97,7 @@ export function sizeBeforeDecrypting(frames, size = null) {
  */
 export function sizeMismatch(stated, decrypted) {
   if (stated === null || stated === undefined || stated === decrypted) return null;
-  return `Its sender's program stated ${formatBytes(stated)}, but the file is ` +
-    `${formatBytes(decrypted)}: the size shown before downloading was wrong.`;
+  return t("Its sender's program stated %(stated)s, but the file is %(decrypted)s: the size " +
+    "shown before downloading was wrong.",
+  { stated: formatBytes(stated), decrypted: formatBytes(decrypted) });
 }
