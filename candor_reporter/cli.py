@@ -268,7 +268,7 @@ attach_option = option(
     "--attach", "attach", multiple=True, metavar="FILE",
     type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
     help=N_("A file to send, encrypted here; repeatable. Photos (JPEG, PNG) lose their location, "
-    "camera and other hidden details first; other files are sent as they are."))
+            "camera and other hidden details first; other files are sent as they are."))
 
 
 # --- attachments ------------------------------------------------------------------------------
@@ -418,9 +418,9 @@ def _choose_language(_ctx: click.Context, _param: click.Parameter, value: str | 
     "configuration: give the server's address and the organisation key fingerprint you got "
     "from a source you trust."))
 @option("--language", type=click.Choice([language.code for language in languages.SHIPPED]),
-              callback=_choose_language, is_eager=True, expose_value=False,
-              help=N_("The language of this command's messages (default: from LANGUAGE, LC_ALL, "
-              "LC_MESSAGES or LANG; English otherwise)."))
+        callback=_choose_language, is_eager=True, expose_value=False,
+        help=N_("The language of this command's messages (default: from LANGUAGE, LC_ALL, "
+                "LC_MESSAGES or LANG; English otherwise)."))
 def report_group() -> None:
     pass
 
@@ -431,26 +431,26 @@ def report_group() -> None:
 @server_option
 @fingerprint_option
 @option("--route", type=click.Choice(["rso", "executive", "board"]), default="rso",
-              show_default=True, help=N_("Who receives the report."))
+        show_default=True, help=N_("Who receives the report."))
 @option("--category", help=N_("Category id (see --list-categories)."))
 @option("--list-categories", is_flag=True, help=N_("Print the categories and exit."))
 @option("--concerns-rso", is_flag=True,
-              help=N_("The report concerns the RSO: the Board receives it, not the RSO."))
+        help=N_("The report concerns the RSO: the Board receives it, not the RSO."))
 @option("--concerned", "concerned", multiple=True, metavar="USERNAME",
-              help=N_("A recipient the report concerns; they get no copy. Repeatable."))
+        help=N_("A recipient the report concerns; they get no copy. Repeatable."))
 @option("--identity-file", "identity_file", type=click.File("r", encoding="utf-8"),
-              help=N_("A file holding your name or contact, encrypted with the report; leave it "
-              "out to stay anonymous. (A file, so it never shows in the process list or your "
-              "shell history.)"))
+        help=N_("A file holding your name or contact, encrypted with the report; leave it "
+                "out to stay anonymous. (A file, so it never shows in the process list or your "
+                "shell history.)"))
 @option("--material-risk", is_flag=True, help=N_("The concern involves material safety risk."))
 @option("--sb53", is_flag=True,
-              help=N_("This is a disclosure under California SB 53 (Labor Code §1107.1)."))
+        help=N_("This is a disclosure under California SB 53 (Labor Code §1107.1)."))
 @option("--critical-incident", "critical_incident", is_flag=True,
-              help=N_("This may be a critical safety incident the lab must report to the "
-              "authorities (California B&P §22757.13(c))."))
+        help=N_("This may be a critical safety incident the lab must report to the "
+                "authorities (California B&P §22757.13(c))."))
 @option("--imminent-risk", "imminent_risk", is_flag=True,
-              help=N_("There is imminent risk of death or serious injury (implies "
-              "--critical-incident)."))
+        help=N_("There is imminent risk of death or serious injury (implies "
+                "--critical-incident)."))
 @text_file_option
 @attach_option
 @option("--yes", is_flag=True, help=N_("Submit without asking to confirm the readers."))
@@ -680,8 +680,8 @@ def _show_case(view: Mapping[str, Any], opened: protocol.OpenedCase) -> None:
 @fingerprint_option
 @codename_stdin_option
 @option("--save-attachments", "save_to", metavar="DIR",
-              type=click.Path(file_okay=False, writable=True, path_type=Path),
-              help=N_("Download every attachment, decrypt it here and save it in DIR."))
+        type=click.Path(file_okay=False, writable=True, path_type=Path),
+        help=N_("Download every attachment, decrypt it here and save it in DIR."))
 def read(server: str, fingerprint: str, codename_stdin: bool, save_to: Path | None) -> None:
     client = CandorServer(server)
     view, opened = _open(client, fingerprint, _codename(codename_stdin))
