@@ -152,6 +152,10 @@ def test_each_page_in_each_language_keeps_its_prefix(client: FlaskClient, prefix
         assert url and url.group(1).startswith(f"{prefix}/api/v1/"), data
     assert f'href="{prefix}/report/leave"' in body
     assert f'href="{prefix}/report/plain/new"' in body  # the <noscript> way out
+    icon = re.search(r'rel="icon" href="([^"]+)"', body)
+    assert icon
+    with client.get(icon.group(1)) as served:  # static files are served under it too
+        assert served.status_code == 200
     # The picker offers this same page in every language, by URL only.
     for language in languages.SHIPPED:
         target = "" if language is languages.ENGLISH else "/" + language.code
