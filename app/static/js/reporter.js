@@ -21,7 +21,7 @@ import { t, WORDS } from "./text.js";
 const $ = (id) => document.getElementById(id);
 const pause = () => new Promise((resolve) => setTimeout(resolve, 50)); // lets a status paint
 
-const UNREADABLE = () => t("This part of the case could not be decrypted: it may have been " +
+const unreadable = () => t("This part of the case could not be decrypted: it may have been " +
   "altered. Nothing was changed. Tell the lab another way (see the start page).");
 // How a reporter reads roles, records and purposes: from the server (app/vocabulary.py, in the
 // page's <meta name="candor-words">, in the page's language), so no list of them lives here.
@@ -554,7 +554,7 @@ function messageItem(message) {
               ` · ${PURPOSE_LABELS[message.purpose] ?? RECORD_LABELS[message.kind] ?? message.kind} · `,
               dateElement(message.created_on));
   if (message.unreadable) {
-    item.append(meta, element("p", UNREADABLE(), "error"));
+    item.append(meta, element("p", unreadable(), "error"));
   } else {
     item.append(meta, element("p", message.text, "message-text"));
   }
@@ -608,7 +608,7 @@ function attachmentItem(item, opened) {
     file = openAttachment(item, opened);
   } catch (error) {
     if (!(error instanceof candor.CryptoError)) throw error;
-    line.append(element("p", UNREADABLE(), "error"));
+    line.append(element("p", unreadable(), "error"));
     return line;
   }
   const meta = element("p", undefined, "attachment-meta");
