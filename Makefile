@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 VENDOR := app/static/vendor
 VENDOR_FILES := $(VENDOR)/libsodium-sumo.js $(VENDOR)/libsodium-wrappers.js $(VENDOR)/noble-sodium.js \
-	$(VENDOR)/eff-long.txt
+	$(VENDOR)/eff-long.txt $(VENDOR)/documents.js
 
 .PHONY: run test lint security audit bench soak vendor install db clean client translations
 
@@ -23,16 +23,19 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 # The browser's copies of libsodium and the codename word list, served from our own origin; and
 # for browsers without WebAssembly, the same functions on the pure-JavaScript noble libraries
-# (app/browser/noble-sodium.js), bundled by esbuild into one classic script. Last, the compressed,
-# versioned copy of app/static that the app serves (app/static_files.py; the app builds it too
-# at start-up if a static file changed since).
+# (app/browser/noble-sodium.js), bundled by esbuild into one classic script; the document
+# cleaner (app/browser/documents.js: pdf-lib and fflate, no WebAssembly) into one module. Last,
+# the compressed, versioned copy of app/static that the app serves (app/static_files.py; the app
+# builds it too at start-up if a static file changed since).
 $(VENDOR_FILES) &: node_modules/.package-lock.json $(BIN)/candor app/browser/noble-sodium.js \
-		app/static/js/bytes.js
+		app/static/js/bytes.js app/browser/documents.js
 	mkdir -p $(VENDOR)
 	cp node_modules/libsodium-sumo/dist/modules-sumo/libsodium-sumo.js $(VENDOR)/
 	cp node_modules/libsodium-wrappers-sumo/dist/modules-sumo/libsodium-wrappers.js $(VENDOR)/
 	node_modules/.bin/esbuild app/browser/noble-sodium.js --bundle --format=iife --minify \
 	  --target=es2022 --legal-comments=eof --log-level=warning --outfile=$(VENDOR)/noble-sodium.js
+	node_modules/.bin/esbuild app/browser/documents.js --bundle --format=esm --minify \
+	  --target=es2022 --legal-comments=eof --log-level=warning --outfile=$(VENDOR)/documents.js
 	$(BIN)/python -c "import importlib.resources as r, shutil; shutil.copyfile(r.files('xkcdpass') / 'static' / 'eff-long', '$(VENDOR)/eff-long.txt')"
 	$(BIN)/python -m app.static_files
 

@@ -123,6 +123,9 @@ class Config:
     # Global limits on anonymous traffic, counted with every node's (app/rate_limit.py).
     submissions_per_minute: int = 30
     codename_attempts_per_minute: int = 300
+    # Passkey sign-in challenges handed to visitors not yet signed in (each is a row until used
+    # or expired), counted with every node's.
+    passkey_challenges_per_minute: int = 600
     # Leading zero bits a report's proof of work needs (app/services/proof_of_work.py); 0: none.
     proof_of_work_bits: int = 18
     # The organisation key every client checks the directory against. Kept outside the
@@ -170,6 +173,15 @@ class Config:
     secret_key_from_environment: bool = True
     # HSTS for every subdomain too (CANDOR_HSTS_INCLUDE_SUBDOMAINS), for operators who want it.
     hsts_include_subdomains: bool = False
+    # Staff passkeys (app/services/passkeys.py): the WebAuthn relying party's id (the site's
+    # host name, never an IP address) and the exact origin staff pages are served from. No RP
+    # id: passkeys are off, and TOTP is the only second factor.
+    webauthn_rp_id: str | None = None
+    webauthn_origin: str | None = None
+    webauthn_rp_name: str = "Candor"
+    # How long a fresh user verification lets a session take step-up actions (reveal a
+    # reporter's identity, share or revoke a case, disable staff).
+    step_up_seconds: int = 300
 
     @property
     def blob_path(self) -> Path:
@@ -251,6 +263,8 @@ class Config:
             submissions_per_minute=env_int(env, "CANDOR_SUBMISSIONS_PER_MINUTE", 30, minimum=1),
             codename_attempts_per_minute=env_int(env, "CANDOR_CODENAME_ATTEMPTS_PER_MINUTE", 300,
                                               minimum=1),
+            passkey_challenges_per_minute=env_int(env, "CANDOR_PASSKEY_CHALLENGES_PER_MINUTE",
+                                                  600, minimum=1),
             proof_of_work_bits=env_int(env, "CANDOR_PROOF_OF_WORK_BITS", 18,
                                     maximum=PROOF_OF_WORK_MAX_BITS),
             smtp_host=env.get("CANDOR_SMTP_HOST") or None,
@@ -281,6 +295,9 @@ class Config:
             leave_url=_leave_url(env),
             secret_key_from_environment=bool(env.get("CANDOR_SECRET_KEY")),
             hsts_include_subdomains=_bool(env, "CANDOR_HSTS_INCLUDE_SUBDOMAINS", False),
+            **_webauthn(env),
+            step_up_seconds=env_int(env, "CANDOR_STEP_UP_SECONDS", 300, minimum=30,
+                                    maximum=3600),
         )
 
     def derived_key(self, purpose: str) -> bytes:
@@ -311,6 +328,31 @@ class Config:
             "WTF_CSRF_SSL_STRICT": False,  # the Referer header is never sent (no-referrer)
             "TESTING": self.environment == "testing",
         }
+
+
+def _webauthn(env: Mapping[str, str]) -> dict[str, Any]:
+    """``CANDOR_WEBAUTHN_RP_ID`` and ``CANDOR_WEBAUTHN_ORIGIN``: both or neither. The origin
+    must be on the RP id's host or a subdomain of it, as browsers require."""
+    rp_id = env.get("CANDOR_WEBAUTHN_RP_ID", "").strip().lower()
+    origin = env.get("CANDOR_WEBAUTHN_ORIGIN", "").strip().rstrip("/")
+    if not rp_id and not origin:
+        return {}
+    if not rp_id or not origin:
+        raise ConfigError("Set both CANDOR_WEBAUTHN_RP_ID and CANDOR_WEBAUTHN_ORIGIN, or "
+                          "neither (no passkeys)")
+    scheme, _sep, host_port = origin.partition("://")
+    host = host_port.rsplit(":", 1)[0] if host_port.count(":") == 1 else host_port
+    if scheme not in {"https", "http"} or not host or "/" in host_port:
+        raise ConfigError(f"CANDOR_WEBAUTHN_ORIGIN must be like https://candor.example.org, "
+                          f"not {origin!r}")
+    if host != rp_id and not host.endswith("." + rp_id):
+        raise ConfigError(f"CANDOR_WEBAUTHN_ORIGIN's host {host!r} is not {rp_id!r} or one of "
+                          "its subdomains")
+    if scheme == "http" and host != "localhost" and not host.endswith(".localhost"):
+        raise ConfigError("CANDOR_WEBAUTHN_ORIGIN must be https (browsers allow http for "
+                          "localhost only)")
+    return {"webauthn_rp_id": rp_id, "webauthn_origin": origin,
+            "webauthn_rp_name": env.get("CANDOR_WEBAUTHN_RP_NAME") or "Candor"}
 
 
 def _leave_url(env: Mapping[str, str]) -> str:

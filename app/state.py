@@ -52,13 +52,15 @@ class Candor:
         return SpentChallenges(session)
 
     def take_rate_limit(self, session: DbSession, kind: str) -> None:
-        """Count one anonymous event of ``kind`` ("submission" or "codename") with every node's,
-        and commit ``session``'s transaction with it (what it holds is kept with the count);
+        """Count one anonymous event of ``kind`` ("submission", "codename" or "passkey", a
+        passkey sign-in challenge) with every node's, and commit ``session``'s transaction
+        with it (what it holds is kept with the count);
         raise RateLimited, having rolled it back, when there are too many."""
         from app.rate_limit import GlobalRateLimit, RateLimited
 
         limit = {"submission": self.config.submissions_per_minute,
-                 "codename": self.config.codename_attempts_per_minute}[kind]
+                 "codename": self.config.codename_attempts_per_minute,
+                 "passkey": self.config.passkey_challenges_per_minute}[kind]
         try:
             GlobalRateLimit(kind, limit).take(session, time.time())
         except RateLimited:

@@ -32,7 +32,13 @@ import click
 from candor_reporter import languages, protocol
 from candor_reporter.file_size import format_bytes, size_before_decrypting
 from candor_reporter.languages import N_
-from candor_reporter.metadata import MetadataError, SniffingStripper, sniff
+from candor_reporter.metadata import (
+    SNIFF_BYTES,
+    MetadataError,
+    SniffingStripper,
+    pieces,
+    sniff,
+)
 from crypto import kdf
 from crypto.envelope import CaseKey
 from crypto.errors import CryptoError
@@ -268,24 +274,49 @@ attach_option = option(
     "--attach", "attach", multiple=True, metavar="FILE",
     type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
     help=N_("A file to send, encrypted here; repeatable. Photos (JPEG, PNG) lose their location, "
-            "camera and other hidden details first; other files are sent as they are."))
+            "camera and other hidden details first; documents (PDF, Word, Excel, PowerPoint, "
+            "OpenDocument) their author, company, comment and change authors and earlier "
+            "versions; other files are sent as they are."))
 
 
 # --- attachments ------------------------------------------------------------------------------
 def _check_attachments(files: tuple[Path, ...]) -> None:
-    """Say before anything is sent what will happen to each file."""
+    """Say before anything is sent what will happen to each file; a document that cannot be
+    cleaned stops everything here."""
     for path in files:
         with path.open("rb") as source:
-            kind = sniff(source.read(8))
-        if kind == "other":
-            click.echo(_("Warning: %(name)s cannot be cleaned here. Documents, videos and "
-                         "other files can hold your name, your device, dates, locations and "
-                         "earlier versions: check it before sending.", name=shown(path.name)),
-                       err=True)
-        else:
+            kind = sniff(source.read(SNIFF_BYTES))
+        try:
+            document = _document(path)
+        except MetadataError as error:
+            raise click.ClickException(_(
+                "%(name)s cannot be cleaned: %(error)s. Nothing was sent.",
+                name=shown(path.name), error=error)) from None
+        report = document[1].report if document else None
+        if report is not None:
+            click.echo(_("%(name)s: a document, cleaned before it is encrypted; %(summary)s.",
+                         name=shown(path.name), summary=report.summary(_)), err=True)
+        elif kind in ("jpeg", "png"):
             click.echo(_("%(name)s: a %(kind)s image; its hidden details (location, camera, "
                          "dates, embedded text) are removed before it is encrypted.",
                          name=shown(path.name), kind=kind.upper()), err=True)
+        else:
+            click.echo(_("Warning: %(name)s cannot be cleaned here. Videos, archives and other "
+                         "files can hold your name, your device, dates, locations and earlier "
+                         "versions: check it before sending.", name=shown(path.name)), err=True)
+
+
+def _document(path: Path) -> tuple[bytes, SniffingStripper] | None:
+    """A PDF or zip file cleaned whole (a document is read from its end), with the stripper
+    that holds its report; None for other files (they are cleaned as they stream)."""
+    with path.open("rb") as source:
+        if sniff(source.read(SNIFF_BYTES)) not in ("pdf", "zip"):
+            return None
+        source.seek(0)
+        stripper = SniffingStripper()
+        while piece := source.read(READ_PIECE):
+            stripper.update(piece)
+    return stripper.finish(), stripper
 
 
 def _cleaned_pieces(path: Path) -> Iterator[bytes]:
@@ -320,7 +351,15 @@ def _put_chunk(client: CandorServer, base: str, index: int, chunk: bytes) -> Non
 def upload_attachment(client: CandorServer, case_ref: str, case_key: CaseKey, key_epoch: int,
                       path: Path) -> None:
     """Clean, encrypt and upload one file to the case this session has open."""
-    upload = protocol.OutgoingAttachment.for_file(path.name, path.stat().st_size)
+    try:
+        document = _document(path)
+    except MetadataError as error:
+        raise click.ClickException(_("%(name)s was not sent: it cannot be cleaned (%(error)s)",
+                                     name=path.name, error=error)) from None
+    # A cleaned document may be larger than the file (compressed again): its own size counts.
+    upload = protocol.OutgoingAttachment.for_file(
+        path.name, len(document[0]) if document else path.stat().st_size)
+    source = pieces(document[0]) if document else _cleaned_pieces(path)
     client.post("/api/v1/reporter/attachments", upload.start_body(key_epoch))
     base = f"/api/v1/reporter/attachments/{upload.attachment_ref}"
     frames, size = 0, 0
@@ -333,7 +372,7 @@ def upload_attachment(client: CandorServer, case_ref: str, case_key: CaseKey, ke
 
     try:
         for index, (chunk, count) in enumerate(
-                upload.chunks(case_ref, counted(_cleaned_pieces(path)))):
+                upload.chunks(case_ref, counted(source))):
             _put_chunk(client, base, index, chunk)
             frames += count
     except MetadataError as error:

@@ -10,9 +10,12 @@ PNG files lose everything a decoder does not need to show them, before encryptio
   after the end-of-image marker goes too (some phones append data there).
 - PNG: the ``tEXt``, ``zTXt``, ``iTXt``, ``eXIf`` and ``tIME`` chunks, and anything after IEND.
 
-Other formats (PDF, office documents, video, archives...) cannot be cleaned here and pass through
-unchanged; the pages warn about them before anything is sent. ``app/static/js/metadata.js`` does
-exactly the same in the browser; the no-JavaScript path and the command-line client use this.
+Documents (PDF, Office Open XML, OpenDocument) are cleaned by ``candor_reporter.documents``; they
+are held whole (a zip or a PDF is read from its end) and cleaned once complete, and
+``SniffingStripper.report`` then says what was removed. Other formats (video, archives...) cannot
+be cleaned here and pass through unchanged; the pages warn about them before anything is sent.
+``app/static/js/metadata.js`` does exactly the same in the browser; the no-JavaScript path and the
+command-line client use this.
 
 Both strippers are incremental: ``update`` takes bytes in pieces of any size and returns what is
 ready, ``finish`` checks that the file ended where a file of its format must. Memory stays bounded
@@ -21,9 +24,14 @@ by one JPEG marker segment (at most 64 KiB) whatever the file's size.
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+import io
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Literal, Protocol
 
-Kind = Literal["jpeg", "png", "other"]
+if TYPE_CHECKING:
+    from candor_reporter.documents import CleaningReport
+
+Kind = Literal["jpeg", "png", "pdf", "zip", "other"]
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SNIFF_BYTES = 8
@@ -50,6 +58,10 @@ def sniff(head: bytes) -> Kind:
         return "jpeg"
     if head.startswith(PNG_MAGIC):
         return "png"
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"  # an office document, or another zip (sent as it is)
     return "other"
 
 
@@ -251,11 +263,44 @@ class PngStripper:
         return bytes(out)
 
 
+class DocumentStripper:
+    """PDF and zip packages: held whole, cleaned at ``finish`` (``candor_reporter.documents``).
+    ``report`` is None until then, and stays None for a zip that is no office document (it
+    passes through unchanged)."""
+
+    def __init__(self) -> None:
+        self._whole: io.BytesIO | None = io.BytesIO()
+        self.report: CleaningReport | None = None
+
+    def update(self, data: bytes) -> bytes:
+        assert self._whole is not None, "update after finish"
+        self._whole.write(data)
+        return b""
+
+    def finish(self) -> bytes:
+        out = io.BytesIO()
+        self.finish_into(out.write)
+        return out.getvalue()
+
+    def finish_into(self, write: Callable[[bytes], object]) -> None:
+        """As ``finish``, giving the cleaned file to ``write`` in pieces as it is written."""
+        from candor_reporter.documents import clean_document_into  # pikepdf loads when needed
+
+        whole, self._whole = self._whole, None
+        assert whole is not None, "finish twice"
+        self.report = clean_document_into(whole, write)
+        if self.report is None:  # not an office document: as it was
+            for piece in pieces(whole.getvalue()):
+                write(piece)
+
+
 def stripper_for(kind: Kind) -> Stripper:
     if kind == "jpeg":
         return JpegStripper()
     if kind == "png":
         return PngStripper()
+    if kind in ("pdf", "zip"):
+        return DocumentStripper()
     return PassThrough()
 
 
@@ -285,6 +330,43 @@ class SniffingStripper:
             self._inner = stripper_for(self.kind)
             return self._inner.update(head) + self._inner.finish()
         return self._inner.finish()
+
+    def finish_into(self, write: Callable[[bytes], object]) -> None:
+        """As ``finish``, giving what is left to ``write`` in pieces: a document's cleaned copy
+        is then never whole in memory beside the original."""
+        if self._inner is None:
+            head = bytes(self._head)
+            self.kind = sniff(head)
+            self._inner = stripper_for(self.kind)
+            if ready := self._inner.update(head):
+                write(ready)
+        if isinstance(self._inner, DocumentStripper):
+            self._inner.finish_into(write)
+        else:
+            for piece in pieces(self._inner.finish()):
+                write(piece)
+
+    @property
+    def report(self) -> CleaningReport | None:
+        """What cleaning a document removed and kept (after ``finish``); None otherwise."""
+        return self._inner.report if isinstance(self._inner, DocumentStripper) else None
+
+    @property
+    def cleaned(self) -> bool:
+        """Whether the file was cleaned (after ``finish``): an image, or a document with a
+        report. False: it was sent as it was."""
+        return self.kind in ("jpeg", "png") or self.report is not None
+
+
+PIECE_BYTES = 1024 * 1024
+
+
+def pieces(data: bytes, size: int = PIECE_BYTES) -> Iterator[bytes]:
+    """``data`` in pieces of ``size``: a cleaned document arrives whole from ``finish``, and
+    an encryptor given it whole would hold all of its ciphertext at once."""
+    view = memoryview(data)
+    for at in range(0, len(view), size):
+        yield bytes(view[at:at + size])
 
 
 def strip(data: bytes) -> bytes:

@@ -194,3 +194,30 @@ def open_recovery_challenge(sealed: bytes, keypair: BoxKeyPair) -> bytes:
     if not equal(opened[: len(prefix)], prefix):
         raise DecryptionError("sealed box is not a recovery challenge")
     return opened[len(prefix) :]
+
+
+# Unlocking with a passkey (SPEC.md 8.12): the WebAuthn PRF extension's output for one credential
+# becomes an unwrap key for one more wrapped copy of the private key.
+PASSKEY_PRF_INPUT_CONTEXT = "candor/v1/passkey-prf-input"
+PASSKEY_UNWRAP_CONTEXT = "candor/v1/passkey-unwrap-key"
+PASSKEY_PRF_OUTPUT_SIZE = 32
+MAX_CREDENTIAL_ID_SIZE = 1023  # WebAuthn: a credential id is 16 to 1023 bytes
+MIN_CREDENTIAL_ID_SIZE = 16
+PASSKEY_PRF_INPUT = PASSKEY_PRF_INPUT_CONTEXT.encode("ascii")
+"""What a client passes as the PRF extension's ``eval.first``, for every credential."""
+
+
+def passkey_unwrap_key(credential_id: bytes, prf_output: bytes) -> UnwrapKey:
+    """The unwrap key for the copy of a private key wrapped under one passkey's PRF output.
+
+    Misuse hazard: ``prf_output`` is a secret of the authenticator's; it must never be sent to
+    the server. ``credential_id`` is the WebAuthn credential id (raw bytes, not base64url).
+    """
+    if not isinstance(credential_id, bytes | bytearray | memoryview) or not (
+        MIN_CREDENTIAL_ID_SIZE <= len(credential_id) <= MAX_CREDENTIAL_ID_SIZE
+    ):
+        raise MalformedInput(
+            f"credential id must be {MIN_CREDENTIAL_ID_SIZE}-{MAX_CREDENTIAL_ID_SIZE} bytes"
+        )
+    output = require_bytes(prf_output, PASSKEY_PRF_OUTPUT_SIZE, "PRF output")
+    return UnwrapKey(context_hash(PASSKEY_UNWRAP_CONTEXT, lp(bytes(credential_id)) + output))

@@ -267,20 +267,20 @@ def test_attachments_from_and_to_the_command_line(
     from tests.support.casework import CaseworkClient
     from tests.support.images import GPS_MARK, pillow_jpeg
 
-    photo, notes = tmp_path / "IMG_0042.jpg", tmp_path / "notes.pdf"
+    photo, notes = tmp_path / "IMG_0042.jpg", tmp_path / "notes.txt"
     photo.write_bytes(pillow_jpeg())
-    notes.write_bytes(b"%PDF-1.7 minutes of the launch review " * 5000)  # 190 kB: 3 frames
+    notes.write_bytes(b"Text 1.7 minutes of the launch review " * 5000)  # 190 kB: 3 frames
     filed = submit(live_server, org_fingerprint, tmp_path / "home", "--attach", str(photo),
                    "--attach", str(notes), "--yes")
     assert filed.exit_code == 0, filed.output
-    assert "notes.pdf cannot be cleaned" in filed.stderr
+    assert "notes.txt cannot be cleaned" in filed.stderr
     assert "IMG_0042.jpg: a JPEG image" in filed.stderr
     codename = codename_of(filed)
     with app.app_context():
         number = the_case().number
     worker = CaseworkClient(app.test_client(), staff, rso)
     received = staff_files(worker, number)
-    assert received["notes.pdf"] == notes.read_bytes()
+    assert received["notes.txt"] == notes.read_bytes()
     assert GPS_MARK not in received["IMG_0042.jpg"]
     # The size sent is the cleaned photo's (smaller than the file on disk), stated exactly.
     cleaned = len(received["IMG_0042.jpg"])
@@ -295,13 +295,13 @@ def test_attachments_from_and_to_the_command_line(
                "--codename-stdin", "--save-attachments", str(saved), input=codename + "\n")
     assert read.exit_code == 0, read.output
     assert f"You    IMG_0042.jpg  ({format_bytes(cleaned)})" in read.stdout
-    assert "You    notes.pdf  (185.5 KB)" in read.stdout  # 190,000 bytes
+    assert "You    notes.txt  (185.5 KB)" in read.stdout  # 190,000 bytes
     assert "Staff  policy.txt  (2.2 KB)" in read.stdout  # 2,300 bytes
-    assert "Saved" in read.stdout and "notes.pdf (185.5 KB)" in read.stdout
+    assert "Saved" in read.stdout and "notes.txt (185.5 KB)" in read.stdout
     assert "Warning" not in read.stderr
     assert (saved / "policy (2).txt").read_bytes() == b"The evaluation policy.\n" * 100
-    assert (saved / "notes.pdf").read_bytes() == notes.read_bytes()
-    assert (saved / "notes.pdf").stat().st_mode & 0o777 == 0o600  # this user's only
+    assert (saved / "notes.txt").read_bytes() == notes.read_bytes()
+    assert (saved / "notes.txt").stat().st_mode & 0o777 == 0o600  # this user's only
     assert (saved / "policy.txt").read_text() == "already here"
     assert not list(saved.glob(".candor-*"))
 

@@ -64,7 +64,7 @@ def test_the_wheel_holds_the_client_and_the_protocol_only(wheel: Path) -> None:
         "candor_reporter", "crypto", wheel.name.split("-")[0] + "-0.1.0.dist-info"}
     assert "crypto/SPEC.md" in names and "candor_reporter/cli.py" in names
     requires = sorted(r.split(">")[0].split("<")[0] for r in metadata.get_all("Requires-Dist"))
-    assert requires == ["click", "pynacl"]
+    assert requires == ["click", "lxml", "pikepdf", "pynacl"]
     assert "candor-report = candor_reporter.cli:report_group" in entry_points
 
 

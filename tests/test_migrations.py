@@ -117,3 +117,33 @@ def test_every_reference_to_rows_that_get_deleted_is_indexed() -> None:
         for key in table.foreign_key_constraints:
             if key.referred_table.name not in NEVER_DELETED:
                 assert key.column_keys[0] in _leading_columns(table), (table.name, key.column_keys)
+
+
+def test_0023_adds_passkeys_and_keeps_signed_in_sessions(
+        app: Flask, runner: FlaskCliRunner, staff: StaffLogin) -> None:
+    """Staff passkeys, their challenges, the passkey-only roles and each session's last
+    verification arrive in 0023; a session from before it stays signed in, with no
+    verification yet (its first step-up action asks for one); going back drops them all."""
+    from app.models import StaffPasskey, StaffSession
+
+    account = staff.create("migration-passkey", Role.RSO)
+    client = app.test_client()
+    staff.login(client, account)
+    with app.app_context():
+        db.session.add(StaffPasskey(staff_id=account.id, credential_id=b"\x01" * 16,
+                                    public_key=b"cose", name="laptop"))
+        db.session.commit()
+    result = runner.invoke(args=["db", "downgrade", "0022"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        inspector = db.inspect(db.engine)
+        tables = set(inspector.get_table_names())
+        assert not tables & {"staff_passkeys", "webauthn_challenges", "passkey_role_requirements"}
+        assert "verified_at" not in {c["name"] for c in inspector.get_columns("staff_sessions")}
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        row = db.session.scalars(select(StaffSession)).one()
+        assert row.verified_at is None
+        assert db.session.scalar(select(func.count()).select_from(StaffPasskey)) == 0
+    assert client.get("/staff/").status_code == 200

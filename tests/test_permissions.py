@@ -22,6 +22,12 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "staff.admin_staff": Permission.MANAGE_STAFF,
     "staff.admin_disable": Permission.MANAGE_STAFF,
     "staff.admin_invite": Permission.MANAGE_STAFF,
+    "staff.passkeys_page": Permission.VIEW_OWN_ACCOUNT,
+    "staff.admin_passkeys": Permission.MANAGE_STAFF,
+    "staff.admin_passkey_roles": Permission.MANAGE_STAFF,
+    **{f"auth.{name}": Permission.VIEW_OWN_ACCOUNT for name in (
+        "ceremony_options", "register", "store_unlock_copy", "rename", "remove", "step_up",
+        "step_up_submit", "unlock")},
     "governance.home": Permission.VIEW_STATISTICS,
     "deadlines.dashboard": Permission.VIEW_DEADLINES,
     "deadlines.quarterly_pack": Permission.VIEW_DEADLINES,
@@ -51,7 +57,7 @@ PUBLIC_ENDPOINTS = {
     "static", "api.key_directory", "auth.login", "auth.staff_session", "auth.prelogin",
     "auth.login_submit", "auth.logout", "auth.logged_out", "auth.enrol", "auth.enrol_submit",
     "auth.activate", "auth.activate_open", "auth.activate_complete", "auth.recover",
-    "auth.recover_begin", "auth.recover_complete",
+    "auth.recover_begin", "auth.recover_complete", "auth.sign_in_options",
     # the reporter's API: no account; the reporter endpoints check the reporter session
     "api.reporter_session", "api.report_options", "api.proof_of_work_challenge",
     "api.report_readers", "api.submit_report",

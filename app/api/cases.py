@@ -14,7 +14,7 @@ from flask import Response, abort, current_app, jsonify, request
 from sqlalchemy import select
 
 from app.api.blueprint import bp
-from app.auth.guards import staff_required
+from app.auth.guards import staff_required, step_up_required
 from app.extensions import db
 from app.json_input import (
     b64,
@@ -328,6 +328,7 @@ def _epoch_grants(data: dict[str, Any]) -> list[tuple[int, bytes]]:
 
 @bp.post("/staff/cases/<number>/members")
 @staff_required(Permission.HANDLE_CASES)
+@step_up_required
 def case_share(principal: SessionPrincipal, number: str) -> tuple[Response, int]:
     def share(case: Case, data: dict[str, Any]) -> None:
         cases.share(db.session, case, principal.staff, int_field(data, "staff_id"),
@@ -348,6 +349,7 @@ def _new_grants(data: dict[str, Any]) -> list[GrantIn]:
 
 @bp.post("/staff/cases/<number>/members/<int:staff_id>/revoke")
 @staff_required(Permission.HANDLE_CASES)
+@step_up_required
 def case_revoke(principal: SessionPrincipal, number: str, staff_id: int) -> tuple[Response, int]:
     def revoke(case: Case, data: dict[str, Any]) -> None:
         cases.revoke(db.session, case, principal.staff, staff_id, int_field(data, "key_epoch"),
@@ -363,6 +365,7 @@ def case_recuse(principal: SessionPrincipal, number: str) -> tuple[Response, int
 
 @bp.post("/staff/cases/<number>/identity")
 @staff_required(Permission.HANDLE_CASES)
+@step_up_required
 def case_identity(principal: SessionPrincipal, number: str) -> tuple[Response, int]:
     case = _case_or_404(principal, number)
     reason = text_field(json_body(), "reason", 32)

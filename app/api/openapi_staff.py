@@ -279,7 +279,12 @@ SIGN_IN_PATHS: dict[str, Any] = {
                              "the salt and parameters from /auth/prelogin"},
             "totp": {"type": "string", "pattern": "^[0-9]{0,8}$",
                      "description": "The current code of the account's authenticator; empty "
-                                    "only at the first sign-in, before TOTP is set up"},
+                                    "at the first sign-in, before TOTP is set up, and when "
+                                    "a passkey signs in instead"},
+            "passkey": {"type": "object", "description": "Instead of a code: a WebAuthn "
+                        "assertion (PublicKeyCredential as JSON, base64url fields, no "
+                        "extension results) over a challenge from "
+                        "POST /auth/passkeys/sign-in/options, made with user verification"},
             "proof_of_work": PUZZLE_SOLUTION}},
         {"type": "object", "required": ["wrapped_private_key", "staff_id", "next"],
          "properties": {
@@ -287,6 +292,8 @@ SIGN_IN_PATHS: dict[str, Any] = {
                                     "under the unwrapping key (crypto/SPEC.md)"},
             "staff_id": {"type": "string", "description": "Bound into the wrapping"},
             "next": {"type": "string", "description": "The page a browser goes to next"}}},
-        {"400": "Malformed input or CSRF failure", "401": "Wrong name, password or code"},
+        {"400": "Malformed input or CSRF failure",
+         "401": "Wrong name, password, code or passkey; or (error passkey_needed) this "
+                "account's role signs in with a passkey, not a code"},
         PUZZLE_REQUIRED),
 }

@@ -10,7 +10,8 @@ from app.extensions import login_manager
 def init_app(app: Flask) -> None:
     from datetime import timedelta
 
-    from app.auth.routes import bp
+    from app.auth import routes  # noqa: F401  (attaches its routes, and app.auth.passkeys's)
+    from app.auth.blueprint import bp
     from app.extensions import db
     from app.services import staff_sessions
     from app.state import state_of

@@ -9,7 +9,6 @@ from typing import Any
 
 import segno
 from flask import (
-    Blueprint,
     Response,
     abort,
     jsonify,
@@ -22,16 +21,29 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
+from app.auth import passkeys as passkey_routes
 from app.auth import puzzles
+from app.auth.blueprint import bp
 from app.extensions import db
-from app.json_input import b64, bytes_field, json_body, password_material, text_field
+from app.json_input import (
+    b64,
+    bool_field,
+    bytes_field,
+    json_body,
+    password_material,
+    text_field,
+)
 from app.models import SessionPrincipal, StaffInvitation, StaffUser
-from app.services import audit, invitations, staff_accounts, staff_sessions
-from app.services.staff_accounts import USERNAME_PATTERN, AccountError, PuzzleNeeded
+from app.services import audit, invitations, passkeys, staff_accounts, staff_sessions
+from app.services.staff_accounts import (
+    USERNAME_PATTERN,
+    AccountError,
+    PasskeyNeeded,
+    PuzzleNeeded,
+)
 from app.state import candor
 from crypto.directory import fingerprint
 
-bp = Blueprint("auth", __name__, url_prefix="/auth")
 _USERNAME = re.compile(USERNAME_PATTERN)
 
 
@@ -45,7 +57,8 @@ def _username(data: dict[str, Any]) -> str:
 
 @bp.get("/login")
 def login() -> str:
-    return render_template("auth/login.html")
+    return render_template("auth/login.html", passkeys_on=passkeys.RelyingParty.from_config(
+        candor().config) is not None)
 
 
 @bp.get("/session")
@@ -73,11 +86,11 @@ def login_submit() -> tuple[Response, int] | Response:
     data = json_body()
     username = _username(data)
     login_secret = bytes_field(data, "login_secret", size=staff_accounts.LOGIN_SECRET_SIZE)
-    totp_code = text_field(data, "totp", max_length=16, allow_empty=True).strip()
     config = candor().config
+    factor = _second_factor(data)
     try:
         staff = staff_accounts.authenticate(
-            db.session, username, login_secret, totp_code, config, puzzles.solution(data),
+            db.session, username, login_secret, factor, config, puzzles.solution(data),
             candor().spent_challenges(db.session))
     except PuzzleNeeded as needed:
         # Nothing was checked, so nothing is audited: an attempt that costs nothing must not
@@ -86,14 +99,22 @@ def login_submit() -> tuple[Response, int] | Response:
     except AccountError as error:
         # The trail names the account only when it exists: a mistyped name is nobody's.
         known = staff_accounts.find_staff(db.session, username)
+        if factor.passkey is not None:  # checked or not, the passkey's answer is spent
+            passkeys.spend_challenge(db.session, passkey_routes.credential_field(
+                data, "passkey"), passkeys.SIGN_IN)
         audit.record(db.session, "auth.login_failed", actor=audit.actor_for(known))
-        db.session.commit()
-        return jsonify(error="login_failed", message=str(error)), 401
-    audit.record(db.session, "auth.login", actor=audit.actor_for(staff))
+        db.session.commit()  # with it, the passkey challenge stays used
+        code = "passkey_needed" if isinstance(error, PasskeyNeeded) else "login_failed"
+        return jsonify(error=code, message=str(error)), 401
+    method = "passkey" if factor.passkey is not None else "totp"
+    audit.record(db.session, "auth.login", actor=audit.actor_for(staff),
+                 detail={"method": method} if staff.totp_enrolled_at else None)
     stage = staff_sessions.STAGE_FULL if staff.totp_enrolled_at else staff_sessions.STAGE_ENROLMENT
     # A fresh cookie session (and CSRF token) at every login: nothing from before carries over.
     session.clear()
     principal = staff_sessions.open_session(db.session, staff, stage)
+    if stage == staff_sessions.STAGE_FULL:
+        passkeys.mark_verified(principal.session)  # signing in is a fresh verification
     db.session.commit()
     login_user(principal)
     full = stage == staff_sessions.STAGE_FULL
@@ -103,6 +124,18 @@ def login_submit() -> tuple[Response, int] | Response:
         staff_id=str(staff.id),
         next=next_url,
     )
+
+
+def _second_factor(data: dict[str, Any]) -> staff_accounts.SecondFactor:
+    """The TOTP code, or a passkey's assertion (``passkey``), a sign-in brings."""
+    if data.get("passkey") is not None:
+        rp = passkey_routes.relying_party()
+        return staff_accounts.SecondFactor(
+            "", passkey=passkey_routes.sign_in_check(rp, passkey_routes.credential_field(
+                data, "passkey")))
+    return staff_accounts.SecondFactor(
+        text_field(data, "totp", max_length=16, allow_empty=True).strip(),
+        totp_allowed=passkey_routes.totp_allowed)
 
 
 def _enrolling_principal() -> SessionPrincipal:
@@ -149,6 +182,7 @@ def enrol_submit() -> tuple[Response, int] | Response:
         db.session.commit()  # keeps the consumed TOTP step, so the code cannot be replayed
         return jsonify(error="enrolment_failed", message=str(error)), 400
     principal.session.stage = staff_sessions.STAGE_FULL
+    passkeys.mark_verified(principal.session)
     staff_sessions.close_all_sessions(db.session, principal.staff, keep=principal.session)
     db.session.commit()
     return jsonify(next=url_for("staff.home"))
@@ -270,7 +304,9 @@ def recover_complete() -> tuple[Response, int] | Response:
         return jsonify(error="recovery_failed", message=str(error)), 400
     # Whoever knew the old password is signed out.
     staff_sessions.close_all_sessions(db.session, staff)
-    audit.record(db.session, "auth.password_recovered", actor=audit.actor_for(staff))
+    removed = passkeys.remove_all(db.session, staff) if bool_field(data, "remove_passkeys") else 0
+    audit.record(db.session, "auth.password_recovered", actor=audit.actor_for(staff),
+                 detail={"passkeys_removed": removed} if removed else None)
     db.session.commit()
     return jsonify(message="Your password is reset. Sign in with it now.",
                    next=url_for("auth.login"))

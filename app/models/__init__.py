@@ -11,6 +11,7 @@ from app.models.disclosures import *  # noqa: F403
 from app.models.governance import *  # noqa: F403
 from app.models.limits import *  # noqa: F403
 from app.models.officer_shares import *  # noqa: F403
+from app.models.passkeys import *  # noqa: F403
 from app.models.reporter_data import *  # noqa: F403
 from app.models.reporter_sessions import *  # noqa: F403
 from app.models.staff import *  # noqa: F403

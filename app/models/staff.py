@@ -119,6 +119,9 @@ class StaffSession(Base):
     stage: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The last fresh user verification in this session (sign-in, a passkey with user
+    # verification, or TOTP where no passkey is registered): step-up actions need a recent one.
+    verified_at: Mapped[datetime | None]
 
     staff: Mapped[StaffUser] = relationship()
 

@@ -358,8 +358,9 @@ def _nothing_sent(reason: str = "", files_again: bool = False) -> str:
 
 
 def _damaged(problems: list[str]) -> str:
-    return str(gettext("These images are damaged, so their hidden details could not be removed: "
-                   "%(problems)s.", problems="; ".join(problems)))
+    return str(gettext("These images or documents are damaged (or not what they claim to be), "
+                       "so their hidden details could not be removed: %(problems)s.",
+                       problems="; ".join(problems)))
 
 
 def _filed(form: NewReportForm, uploads: PlainUploads, counted: bool
@@ -400,7 +401,7 @@ def _filed(form: NewReportForm, uploads: PlainUploads, counted: bool
     # Post, redirect, get: the receipt page shows the codename once, and reloading it files
     # nothing (app/services/receipts.py says where the codename waits in between).
     claim = receipts.hold(db.session, case, codename, [u.name for u in uploads.files],
-                          uploads.uncleaned())
+                          uploads.uncleaned(), uploads.cleaning())
     db.session.commit()
     uploads.stored = True
     case_session.hold_receipt(claim.receipt_id, claim.key)
@@ -418,7 +419,7 @@ def receipt() -> tuple[str, int]:
     first = db.session.get(Case, case.linked_case_id) if case.linked_case_id else None
     return render_template(
         "reporter/plain_receipt.html", case=case, codename=shown.codename, first_case=first,
-        files=shown.files, uncleaned=shown.uncleaned,
+        files=shown.files, uncleaned=shown.uncleaned, cleaning=shown.cleaning,
         # Under the case's own deadline policy version, as on the case page.
         dates=deadlines.reporter_dates(case, db.session),
     ), 200
@@ -542,6 +543,9 @@ def _replied(uploads: PlainUploads, session_case: Case | None) -> tuple[str, int
     db.session.commit()
     uploads.stored = True
     sent = gettext("Your message was sent.") if text else gettext("Your files were sent.")
+    for name, summary in uploads.cleaning().items():
+        sent += " " + gettext("%(name)s: cleaned before it was encrypted; %(summary)s.",
+                              name=name, summary=summary)
     if uploads.uncleaned():
         sent += " " + gettext("These were sent exactly as they were, as their format cannot be "
                               "cleaned: %(names)s.", names=", ".join(uploads.uncleaned()))

@@ -3,9 +3,13 @@
 Werkzeug's form parser spools uploaded files to temporary files by default, which here would
 write a reporter's plaintext to disk. Instead, for the pages that take files, each file part of
 the multipart body goes straight through the metadata stripper (``candor_reporter.metadata``) and
-a ``StreamEncryptor`` into the blob store, a piece at a time as the parser reads it: no file is
-ever whole in memory and nothing but ciphertext is written. The hook is ``_get_file_stream``,
-the method Werkzeug documents for replacing that spooling, set for the one request.
+a ``StreamEncryptor`` into the blob store, a piece at a time as the parser reads it: nothing but
+ciphertext is written. Images and other files are never whole in memory; a document (PDF, office
+file) is, for the length of the request: it is read from its end, so it is cleaned once complete
+(``candor_reporter.documents``), and its cleaned copy encrypted a piece at a time as it is
+written (bench/upload.py measures the peak memory on a 200 MB PDF). The hook is
+``_get_file_stream``, the method Werkzeug documents for replacing that spooling, set for the one
+request.
 
 The file key and name stay in memory until the view knows the case key; ``store`` then records
 each file as a complete attachment with its ``FILE_KEY`` and ``FILE_NAME`` records. If anything
@@ -14,7 +18,7 @@ fails before that, ``discard`` removes every blob the request wrote.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Request
 from flask_babel import gettext
@@ -28,6 +32,9 @@ from candor_reporter import protocol
 from candor_reporter.metadata import MetadataError, SniffingStripper
 from crypto.envelope import CaseKey
 from crypto.stream import HEADER_SIZE, FileKey, StreamEncryptor
+
+if TYPE_CHECKING:  # pikepdf and lxml load with the first document, not with every worker
+    from candor_reporter.documents import CleaningReport
 
 MAX_FILES = 10
 # What the parser may read for one of these pages beyond the files: the text fields and the
@@ -47,6 +54,7 @@ class EncryptingFile:
         self.frames = 0
         self.size = HEADER_SIZE
         self.plain_size = 0  # what the stream carries: the file less the metadata removed
+        self.read_size = 0  # what the parser gave, before cleaning
         self._uploads = uploads
         self._stripper = SniffingStripper()
         assert uploads.case_ref is not None  # checked by the factory
@@ -59,7 +67,19 @@ class EncryptingFile:
     def kind(self) -> str | None:
         return self._stripper.kind
 
+    @property
+    def cleaned(self) -> bool:
+        return self._stripper.cleaned
+
+    @property
+    def report(self) -> CleaningReport | None:
+        """What cleaning a document removed and kept (after ``finish``)."""
+        return self._stripper.report
+
     def write(self, data: bytes) -> int:
+        self.read_size += len(data)
+        if self.kind in ("pdf", "zip"):  # held until complete: its size counts as it arrives
+            self._uploads.check_size(self.read_size, self)
         if self.error is None:
             try:
                 self._frames(self._encryptor.update(self._cleaned(self._stripper.update(data))))
@@ -85,10 +105,11 @@ class EncryptingFile:
             self._blob.write(frame)
 
     def finish(self) -> None:
-        """Write the final frame; sets ``error`` for a damaged image."""
+        """Write the final frames; sets ``error`` for a file that cannot be cleaned."""
         if self.error is None:
             try:
-                self._frames(self._encryptor.update(self._cleaned(self._stripper.finish())))
+                self._stripper.finish_into(
+                    lambda piece: self._frames(self._encryptor.update(self._cleaned(piece))))
                 self._frames([self._encryptor.finish()])
             except MetadataError as error:
                 self.error = f"{self.name}: {error}"
@@ -149,7 +170,10 @@ class PlainUploads:
     def count(self, size: int, upload: EncryptingFile) -> None:
         """Stop reading as soon as a file or the case would go over its limit."""
         self._total += size
-        if upload.size > self._limits.attachment_bytes:
+        self.check_size(upload.size, upload)
+
+    def check_size(self, size: int, upload: EncryptingFile) -> None:
+        if size > self._limits.attachment_bytes:
             limit = f"{self._limits.attachment_bytes // 1024**2:,}"
             raise RequestEntityTooLarge(gettext(
                 "%(name)s is too large: attachments may be up to %(size)s MiB. Nothing was "
@@ -161,14 +185,18 @@ class PlainUploads:
                 size=limit))
 
     def finish(self) -> list[str]:
-        """Close every file; returns the problems (damaged images) to show, if any."""
+        """Close every file; returns the problems (files that cannot be cleaned) to show."""
         for upload in self.files:
             upload.finish()
         return [u.error for u in self.files if u.error]
 
     def uncleaned(self) -> list[str]:
-        """The names of the files that were sent as they were (not JPEG or PNG)."""
-        return [u.name for u in self.files if u.kind == "other"]
+        """The names of the files that were sent as they were (not an image or a document)."""
+        return [u.name for u in self.files if not u.cleaned]
+
+    def cleaning(self) -> dict[str, str]:
+        """What cleaning removed and kept, by the name of each document it cleaned."""
+        return {u.name: u.report.summary(gettext) for u in self.files if u.report is not None}
 
     def store_in(self, session: DbSession, case: Case, case_key: CaseKey, key_epoch: int
                  ) -> list[Attachment]:

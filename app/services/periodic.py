@@ -21,6 +21,7 @@ from app.services import (
     audit,
     escalation,
     notifications,
+    passkeys,
     proof_of_work,
     receipts,
     releases,
@@ -87,6 +88,7 @@ def run_tick(session: DbSession, config: Config, now: datetime,
     results["idle_staff_sessions_purged"] = purge_idle_staff_sessions(session, now, idle)
     results["sign_in_counts_forgotten"] = throttle.purge_forgotten(session, now, config)
     results["spent_challenges_forgotten"] = proof_of_work.purge_spent(session, now.date())
+    results["passkey_challenges_expired"] = passkeys.delete_expired_challenges(session, now)
     results["rate_limit_counts_forgotten"] = rate_limit.purge_past(session, now)
     store = attachments.store_for(config, session)
     results["stale_uploads_purged"] = attachments.purge_stale_uploads(session, now, store)

@@ -33,6 +33,7 @@ class Receipt:
     codename: str
     files: list[str]
     uncleaned: list[str]
+    cleaning: dict[str, str]  # by file name: what cleaning a document removed and kept
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,11 @@ class Claim:
 
 
 def hold(session: DbSession, case: Case, codename: str, files: list[str],
-         uncleaned: list[str]) -> Claim:
+         uncleaned: list[str], cleaning: dict[str, str] | None = None) -> Claim:
     """Keep a receipt, encrypted, until it is shown (not committed)."""
     key = random_bytes(SecretBox.KEY_SIZE)
-    payload = json.dumps({"codename": codename, "files": files, "uncleaned": uncleaned})
+    payload = json.dumps({"codename": codename, "files": files, "uncleaned": uncleaned,
+                          "cleaning": cleaning or {}})
     receipt_id = secrets.token_hex(TOKEN_BYTES)
     session.add(PendingReceipt(id=receipt_id, case_id=case.id, created_on=today(),
                                sealed=bytes(SecretBox(key).encrypt(payload.encode()))))
@@ -71,7 +73,8 @@ def take(session: DbSession, claim: Claim) -> Receipt | None:
     if gone.rowcount != 1:  # type: ignore[attr-defined]
         return None
     case = session.get_one(Case, row.case_id)
-    return Receipt(case, str(data["codename"]), list(data["files"]), list(data["uncleaned"]))
+    return Receipt(case, str(data["codename"]), list(data["files"]), list(data["uncleaned"]),
+                   dict(data.get("cleaning", {})))
 
 
 def discard(session: DbSession, receipt_id: str) -> None:

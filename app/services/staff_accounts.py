@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -173,13 +173,38 @@ def create_staff(
     return staff
 
 
+PASSKEY_NEEDED = ("Your role signs in with a passkey: enter your username and password, then "
+                  "press 'Sign in with a passkey'.")
+
+
+class PasskeyNeeded(AccountError):
+    """The password was right, but this account must use its passkey, not a TOTP code."""
+
+    def __init__(self) -> None:
+        super().__init__(PASSKEY_NEEDED)
+
+
+@dataclass(frozen=True)
+class SecondFactor:
+    """What a sign-in brings besides the password: a TOTP code, or a check of a passkey
+    assertion (``passkey(staff)`` is True if one of that account's passkeys made it), and
+    whether this account may still use TOTP (``totp_allowed(staff)``)."""
+
+    totp_code: str
+    passkey: Callable[[StaffUser], bool] | None = None
+    totp_allowed: Callable[[StaffUser], bool] = lambda _staff: True
+
+
 def authenticate(
-    session: DbSession, username: str, login_secret: bytes, totp_code: str, config: Config,
-    solution: throttle.Solution | None, spent: SpentChallenges,
+    session: DbSession, username: str, login_secret: bytes, factor: SecondFactor | str,
+    config: Config, solution: throttle.Solution | None, spent: SpentChallenges,
 ) -> StaffUser:
-    """Check the login secret and, once enrolled, the TOTP code. Failures count per name
-    (existing or not), and past the free ones each attempt needs a solved puzzle (raises
-    PuzzleNeeded); every failure looks the same."""
+    """Check the login secret and, once enrolled, the second factor (a TOTP code or a passkey).
+    Failures count per name (existing or not), and past the free ones each attempt needs a
+    solved puzzle (raises PuzzleNeeded); every failure looks the same, except PasskeyNeeded,
+    which only someone who knew the password sees."""
+    if isinstance(factor, str):
+        factor = SecondFactor(factor)
     key = throttle.throttle_key(config, throttle.SIGN_IN, username)
     with _puzzle_as_error():
         throttle.check(session, key, config, solution, spent)
@@ -193,7 +218,13 @@ def authenticate(
             staff.login_hash, login_secret
         )
         if ok and staff.totp_enrolled_at is not None:
-            ok = _claim_totp(session, staff, totp_code)
+            if factor.passkey is not None:
+                ok = factor.passkey(staff)
+            elif not factor.totp_allowed(staff):
+                throttle.record_failure(session, key, config)
+                raise PasskeyNeeded()
+            else:
+                ok = _claim_totp(session, staff, factor.totp_code)
         if not ok:
             throttle.record_failure(session, key, config)
             raise LoginFailed()
@@ -260,6 +291,11 @@ def complete_recovery(
         raise AccountError("The recovery code did not unlock this account's key.")
     set_password(staff, new, config)
     throttle.reset(session, throttle.throttle_key(config, throttle.SIGN_IN, staff.username))
+
+
+def claim_totp(session: DbSession, staff: StaffUser, code: str) -> bool:
+    """A step-up with a TOTP code: True if it is right and its step unused (then it is used)."""
+    return _claim_totp(session, staff, code)
 
 
 def _claim_totp(session: DbSession, staff: StaffUser, code: str) -> bool:

@@ -31,3 +31,14 @@ class InviteStaffForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
         option_widget=CheckboxInput(),
         widget=ListWidget(prefix_label=False),
     )
+
+
+class PasskeyRolesForm(FlaskForm):  # type: ignore[misc]
+    """The roles whose holders must sign in and step up with a passkey."""
+
+    roles = SelectMultipleField(
+        "Roles that must use a passkey",
+        choices=[SelectChoice(role.value, role.value) for role in Role],
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+    )

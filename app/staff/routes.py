@@ -14,12 +14,12 @@ from flask import (
 from flask_wtf import FlaskForm
 
 from app.auth import puzzles
-from app.auth.guards import staff_required
+from app.auth.guards import staff_required, step_up_required
 from app.extensions import db
 from app.json_input import bytes_field, json_body, password_material
 from app.models import SessionPrincipal, StaffUser, today
 from app.roles import Permission, Role
-from app.services import audit, cases, invitations, staff_accounts, staff_sessions
+from app.services import audit, cases, invitations, passkeys, staff_accounts, staff_sessions
 from app.services.staff_accounts import AccountError, PuzzleNeeded
 from app.staff.blueprint import bp
 from app.staff.forms import InviteStaffForm
@@ -41,6 +41,7 @@ def home(principal: SessionPrincipal) -> str:
         awaiting_signature=(handles_cases or staff.can(Permission.READ_OFFICER_SHARES))
         and staff.directory_entry is None,
         work=cases.waiting_work(db.session, staff, today()) if handles_cases else None,
+        can_unlock_with_passkey=passkeys.can_unlock(db.session, staff),
     )
 
 
@@ -81,6 +82,7 @@ def _admin_page(principal: SessionPrincipal, invite_form: InviteStaffForm,
     return render_template(
         "staff/admin_staff.html", principal=principal, people=people, form=FlaskForm(),
         invite_form=invite_form, invitation_url=invitation_url, fingerprint=fingerprint,
+        passkey_counts=passkeys.passkey_counts(db.session),
     ), status
 
 
@@ -117,6 +119,7 @@ def admin_invite(principal: SessionPrincipal) -> tuple[str, int]:
 
 @bp.post("/admin/staff/<int:staff_id>/disable")
 @staff_required(Permission.MANAGE_STAFF)
+@step_up_required
 def admin_disable(principal: SessionPrincipal, staff_id: int) -> Response:
     form = FlaskForm()
     if not form.validate_on_submit():

@@ -269,6 +269,54 @@ def wrap_vectors() -> None:
     unwrap("wrap-tampered", "One ciphertext bit flipped.", bytes(tampered), "DecryptionError")
 
 
+def passkey_vectors() -> None:
+    credential = fixed("passkey credential id", 16)
+    prf_output = fixed("passkey prf output")
+    key = keys.passkey_unwrap_key(credential, prf_output)
+
+    def derive(name: str, description: str, credential_id: bytes, output: bytes,
+               error: str | None = None) -> None:
+        result = None
+        if error is None:
+            result = {"prf_input": keys.PASSKEY_PRF_INPUT.hex(),
+                      "unwrap_key": bytes(keys.passkey_unwrap_key(credential_id, output)).hex()}
+        vector(name, description, "passkey_unwrap_key",
+               {"credential_id": credential_id.hex(), "prf_output": output.hex()}, result, error)
+
+    derive("passkey-key-ok", "The unwrap key of a 16-byte credential id and its PRF output.",
+           credential, prf_output)
+    derive("passkey-key-long-credential-ok", "A credential id of the largest size, 1023 bytes.",
+           fixed("passkey long credential", 64) * 15 + fixed("passkey tail", 63), prf_output)
+    derive("passkey-key-short-credential", "A 15-byte credential id.", credential[:15],
+           prf_output, "MalformedInput")
+    derive("passkey-key-long-credential", "A 1024-byte credential id.",
+           fixed("passkey long credential", 64) * 16, prf_output, "MalformedInput")
+    derive("passkey-key-short-output", "A PRF output of 31 bytes.", credential,
+           prf_output[:31], "MalformedInput")
+
+    private = fixed("passkey staff private key")
+    pair = keys.StaffKeyPair(private)
+    wrapped = keys._wrap_private_key_with_nonce(pair, key, STAFF, fixed("passkey wrap nonce", 24))
+
+    def unwrap(name: str, description: str, credential_id: bytes, output: bytes,
+               staff_id: str = STAFF, error: str | None = None) -> None:
+        result = None
+        if error is None:
+            result = {"private_key": private.hex(), "public_key": pair.public_key.hex()}
+        vector(name, description, "passkey_unwrap_private_key",
+               {"wrapped": wrapped.hex(), "credential_id": credential_id.hex(),
+                "prf_output": output.hex(), "staff_id": staff_id}, result, error)
+
+    unwrap("passkey-unwrap-ok", "The copy wrapped under a passkey's PRF output (8.2 format) "
+           "unwraps with the same credential id and output.", credential, prf_output)
+    unwrap("passkey-unwrap-other-credential", "The same PRF output with another credential id.",
+           fixed("passkey other credential", 16), prf_output, error="DecryptionError")
+    unwrap("passkey-unwrap-other-output", "Another PRF output (another passkey, or another "
+           "input).", credential, fixed("passkey other output"), error="DecryptionError")
+    unwrap("passkey-unwrap-other-staff", "The copy of staff-42 offered for staff-43.",
+           credential, prf_output, staff_id="staff-43", error="DecryptionError")
+
+
 def recovery_vectors() -> None:
     salt = fixed("recovery salt", 16)
     canonical = "7K2MQ0XZ4D9RTVWY1B3C5E6F8GHJ"
@@ -1043,6 +1091,7 @@ def build() -> dict[str, str]:
         stream_vectors,
         directory_vectors,
         codename_vectors,
+        passkey_vectors,
     ):
         make()
     return {

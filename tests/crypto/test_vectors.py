@@ -179,6 +179,17 @@ def check_proof_of_work(i: Json) -> Json:
             "solves": proof_of_work.has_leading_zero_bits(digest, i["bits"])}
 
 
+def passkey_unwrap_key(i: Json) -> Json:
+    key = keys.passkey_unwrap_key(h(i["credential_id"]), h(i["prf_output"]))
+    return {"prf_input": keys.PASSKEY_PRF_INPUT.hex(), "unwrap_key": bytes(key).hex()}
+
+
+def passkey_unwrap_private_key(i: Json) -> Json:
+    key = keys.passkey_unwrap_key(h(i["credential_id"]), h(i["prf_output"]))
+    pair = keys.unwrap_private_key(h(i["wrapped"]), key, i["staff_id"])
+    return {"private_key": pair.private_key.hex(), "public_key": pair.public_key.hex()}
+
+
 OPERATIONS: dict[str, Callable[[Json], Json]] = {
     f.__name__: f
     for f in (
@@ -203,6 +214,8 @@ OPERATIONS: dict[str, Callable[[Json], Json]] = {
         fingerprint,
         codename_lookup_id,
         derive_reporter_keypair,
+        passkey_unwrap_key,
+        passkey_unwrap_private_key,
     )
 }
 

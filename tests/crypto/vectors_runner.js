@@ -53,6 +53,15 @@ async ({ moduleUrl, vectors, backend }) => {
       const pair = c.keyPairFromPrivateKey(h(i.private_key));
       return { challenge: x(c.openRecoveryChallenge(h(i.sealed), pair)) };
     },
+    passkey_unwrap_key(i) {
+      const key = c.passkeyUnwrapKey(h(i.credential_id), h(i.prf_output));
+      return { prf_input: x(c.passkeyPrfInput()), unwrap_key: x(key) };
+    },
+    passkey_unwrap_private_key(i) {
+      const key = c.passkeyUnwrapKey(h(i.credential_id), h(i.prf_output));
+      const pair = c.unwrapPrivateKey(h(i.wrapped), key, i.staff_id);
+      return { private_key: x(pair.privateKey), public_key: x(pair.publicKey) };
+    },
     open_grant(i) {
       const pair = c.keyPairFromPrivateKey(h(i.private_key));
       return { case_key: x(c.openGrant(h(i.grant), pair, i.case_ref, kind(c.GrantKind, i.kind))) };

@@ -538,6 +538,29 @@ export function recoveryUnwrapKey(code, salt) {
   return contextHash("candor/v1/recovery-unwrap-key", concat(salt, normalised));
 }
 
+// Unlocking with a passkey (SPEC.md 8.12): the PRF extension's output for one credential is
+// turned into one more unwrap key; the copy it wraps is in the 8.2 format.
+const PASSKEY_PRF_INPUT_CONTEXT = "candor/v1/passkey-prf-input";
+export const PASSKEY_PRF_OUTPUT_SIZE = 32;
+const MIN_CREDENTIAL_ID_SIZE = 16;
+const MAX_CREDENTIAL_ID_SIZE = 1023;
+
+/** What a client passes as the PRF extension's `eval.first`, for every credential. */
+export function passkeyPrfInput() {
+  return ascii(PASSKEY_PRF_INPUT_CONTEXT);
+}
+
+/** The unwrap key for the copy of a private key wrapped under one passkey's PRF output. */
+export function passkeyUnwrapKey(credentialId, prfOutput) {
+  if (!isBytes(credentialId) || credentialId.length < MIN_CREDENTIAL_ID_SIZE
+      || credentialId.length > MAX_CREDENTIAL_ID_SIZE) {
+    throw new MalformedInput(
+      `credential id must be ${MIN_CREDENTIAL_ID_SIZE}-${MAX_CREDENTIAL_ID_SIZE} bytes`);
+  }
+  requireBytes(prfOutput, PASSKEY_PRF_OUTPUT_SIZE, "PRF output");
+  return contextHash("candor/v1/passkey-unwrap-key", concat(lp(credentialId), prfOutput));
+}
+
 const RECOVERY_CHALLENGE_CONTEXT = "candor/v1/recovery-challenge";
 const RECOVERY_CHALLENGE_SIZE = 32;
 export const SEALED_CHALLENGE_SIZE =

@@ -3,9 +3,17 @@
 // command-line client use). JPEG keeps only what a decoder needs (APP0 "JFIF" without its
 // thumbnail, APP14 "Adobe"), losing EXIF with its GPS block, XMP, IPTC, ICC profiles, comments
 // and anything after the end marker; PNG keeps its critical chunks and the ancillary chunks
-// that affect rendering, losing every other one and anything after IEND. Other formats cannot be cleaned and pass through unchanged.
+// that affect rendering, losing every other one and anything after IEND.
+//
+// Documents (PDF, Office Open XML, OpenDocument) are cleaned whole before they are encrypted, by
+// app/browser/documents.js (pdf-lib and fflate, bundled into ../vendor/documents.js and loaded only
+// when a document is chosen), as candor_reporter/documents.py does: `cleanedFile(file)` gives the
+// file to encrypt and the report of what was removed and kept, `describe(file)` what the page says
+// about it before anything is sent. Other formats cannot be cleaned and pass through unchanged,
+// with a warning. What the reporter reads about cleaning is all here (NOTES and the labels).
 
 import { joinBytes as join } from "./bytes.js";
+import { N_, t } from "./text.js";
 
 export const JPEG_MAGIC = Uint8Array.of(0xff, 0xd8, 0xff);
 export const PNG_MAGIC = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
@@ -290,4 +298,126 @@ export class SniffingStripper {
 export function strip(data) {
   const stripper = new SniffingStripper();
   return join([stripper.update(data), stripper.finish()]);
+}
+
+// --- Documents, and what the page says about each file -------------------------------------
+
+export const NOTES = {
+  jpeg: N_("JPEG photo: its location, camera details, dates and embedded text are removed " +
+    "before it is encrypted."),
+  png: N_("PNG image: its embedded text, dates and camera details are removed before it is " +
+    "encrypted."),
+  other: N_("This kind of file cannot be cleaned here. Documents in other formats, videos and " +
+    "other files can hold your name, your device, dates, locations and earlier versions. Check " +
+    "it, or save a copy without them, before sending."),
+  document: N_("Cleaned before it is encrypted"),
+  refused: N_("This file will not be sent: it looks like a document or an image but could not " +
+    "be read as one, so its hidden details cannot be removed"),
+  notSent: N_("Not sent: its hidden details could not be removed"),
+  unavailable: N_("This document could not be checked yet (the cleaner did not load); it is " +
+    "cleaned when you send, or not sent."),
+};
+// As REMOVED_LABELS and KEPT_LABELS in candor_reporter/documents.py (same keys, same words).
+// All in English here, marked for the catalogues: the page shows them through t() (text.js).
+export const REMOVED_LABELS = {
+  properties: N_("author, company, dates and other document properties"),
+  xmp: N_("XMP metadata"),
+  "embedded-files": N_("embedded files"),
+  scripts: N_("scripts and automatic actions"),
+  "application-data": N_("application data"),
+  "comment-authors": N_("comment authors and dates"),
+  "change-authors": N_("tracked-change authors and dates"),
+  people: N_("lists of people who edited or commented"),
+  "revision-ids": N_("editing session identifiers"),
+  thumbnails: N_("thumbnails"),
+  printer: N_("printer settings"),
+  template: N_("the template's path, which may name you"),
+  "file-location": N_("the folder the file was saved in, which may name you"),
+  "earlier-versions": N_("earlier versions"),
+  "image-metadata": N_("image metadata"),
+};
+export const KEPT_LABELS = {
+  "visible-text": N_("the visible text, comments' text and file names inside may still name " +
+    "people"),
+  macros: N_("macros are kept as they are and may hold names"),
+  "embedded-objects": N_("embedded objects (other documents inside) are not cleaned"),
+  images: N_("an image inside could not be cleaned"),
+};
+
+/** "removed: ...; kept: ..." for a document's cleaning report, in the labels' order. */
+export function summary(report) {
+  const removed = Object.keys(REMOVED_LABELS).filter((key) => report.removed[key] > 0)
+    .map((key) => `${t(REMOVED_LABELS[key])} (${report.removed[key]})`).join(", ");
+  const kept = report.kept.map((key) => t(KEPT_LABELS[key])).join("; ");
+  return t("removed: %(removed)s; kept: %(kept)s",
+           { removed: removed || t("nothing was found"), kept });
+}
+
+const PDF_MAGIC = Uint8Array.of(0x25, 0x50, 0x44, 0x46, 0x2d); // %PDF-
+const ZIP_MAGIC = Uint8Array.of(0x50, 0x4b, 0x03, 0x04);
+/** Whether a file's first bytes are a PDF's or a zip's (perhaps an office document). */
+export const isDocument = (head) => startsWith(head, PDF_MAGIC) || startsWith(head, ZIP_MAGIC);
+
+let documentsModule = null;
+const documents = () => (documentsModule ??= import("../vendor/documents.js").catch((error) => {
+  documentsModule = null; // a lost connection: the next file tries again
+  throw error;
+}));
+const stripImage = (data) => (sniff(data) === "other" ? null : strip(data));
+
+/** A whole document, cleaned: `{ data, report }`, or null for a zip that is no office
+ * document. Throws MetadataError for a document that cannot be read as its format. */
+export async function cleanDocument(bytes) {
+  const { cleanDocument: clean, DocumentError } = await documents();
+  try {
+    return await clean(bytes, stripImage);
+  } catch (error) {
+    if (error instanceof DocumentError) throw new MetadataError(error.message);
+    throw new MetadataError(`the document could not be read (${error?.name ?? "error"})`);
+  }
+}
+
+/** Whether a cleaned document still opens with the libraries that cleaned it. */
+export async function reopens(bytes) {
+  return (await documents()).reopens(bytes);
+}
+
+const cleaning = new WeakMap();
+
+/**
+ * The file to encrypt for `file`, with its report: documents are cleaned whole (once per file,
+ * whether the page asked to describe it first or not); other files are themselves (images are
+ * cleaned as they stream, by SniffingStripper). Resolves to `{ file, report }` (report null when
+ * no document was cleaned); rejects with MetadataError.
+ */
+export function cleanedFile(file) {
+  if (!cleaning.has(file)) {
+    const pending = (async () => {
+      const head = new Uint8Array(await file.slice(0, SNIFF_BYTES).arrayBuffer());
+      if (!isDocument(head)) return { file, report: null }; // no need of the cleaner's code
+      const cleaned = await cleanDocument(new Uint8Array(await file.arrayBuffer()));
+      if (cleaned === null) return { file, report: null };
+      return { file: new File([cleaned.data], file.name, { type: file.type }),
+               report: cleaned.report };
+    })();
+    cleaning.set(file, pending);
+    pending.catch((error) => { // a damaged file stays refused; anything else may pass
+      if (!(error instanceof MetadataError)) cleaning.delete(file);
+    });
+  }
+  return cleaning.get(file);
+}
+
+/** What happens to `file` before it is sent: `{ cleaned, note }` for the page to show. */
+export async function describe(file) {
+  const kind = sniff(new Uint8Array(await file.slice(0, SNIFF_BYTES).arrayBuffer()));
+  if (kind !== "other") return { cleaned: true, note: t(NOTES[kind]) };
+  try {
+    const { report } = await cleanedFile(file);
+    if (report === null) return { cleaned: false, note: t(NOTES.other) };
+    return { cleaned: true, note: `${t(NOTES.document)}: ${summary(report)}.` };
+  } catch (error) {
+    if (!(error instanceof MetadataError)) return { cleaned: false, note: t(NOTES.unavailable) };
+    return { cleaned: false, note: `${t(NOTES.refused)} (${error.message}).` };
+  }
 }

@@ -142,7 +142,7 @@ export class Puzzles {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Attachments: each file is read in slices, cleaned of image metadata (metadata.js), encrypted
+// Attachments: each file is read in slices, cleaned of its metadata (metadata.js), encrypted
 // with its own key as a secretstream (SPEC.md 8.9) and sent in chunks of whole frames to the
 // resumable upload API, so no file is ever held whole. Its key and name follow as FILE_KEY and
 // FILE_NAME records under the case key. As protocol.OutgoingAttachment.
@@ -195,6 +195,9 @@ async function putChunk(base, index, body) {
  * removed.
  */
 export async function uploadAttachment(file, target, progress) {
+  // A document is cleaned whole first (its size may change, so frames are counted after);
+  // images are cleaned as they stream, below.
+  ({ file } = await (await metadata()).cleanedFile(file));
   const ref = newRef("a-");
   const fileKey = candor.generateFileKey();
   await postJson(target.url, { attachment_ref: ref, key_epoch: target.keyEpoch,

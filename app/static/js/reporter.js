@@ -217,29 +217,25 @@ function showDate(id, iso) {
 // Attachments: what will happen to each file, and each one's progress (reporter-protocol.js
 // cleans, encrypts and sends them)
 
-const KIND_NOTES = {
-  jpeg: () => t("JPEG photo: its location, camera details, dates and embedded text are " +
-    "removed before it is encrypted."),
-  png: () => t("PNG image: its embedded text, dates and camera details are removed before it " +
-    "is encrypted."),
-  other: () => t("This kind of file cannot be cleaned here. Documents (PDF, Word, " +
-    "spreadsheets), videos and other files can hold your name, your device, dates, locations " +
-    "and earlier versions. Check it, or save a copy without them, before sending."),
-};
+const sameFiles = (files, now) => files.length === now.length &&
+  files.every((file, i) => file === now[i]);
 
 /** Under a file input: what will happen to each chosen file, said before anything is sent. */
 function startAttachmentChecks(input, list) {
   input.addEventListener("change", async () => {
     const files = Array.from(input.files);
+    list.replaceChildren(...files.map((file) => element(
+      "li", t("%(name)s: checking…", { name: safeFileName(file.name) }), "attachment-checking")));
     const items = await Promise.all(files.map(async (file) => {
-      const { SNIFF_BYTES, sniff } = await metadata();
-      const kind = sniff(new Uint8Array(await file.slice(0, SNIFF_BYTES).arrayBuffer()));
-      const item = element("li", undefined, kind === "other" ? "uncleaned" : "cleaned");
+      // Documents are cleaned here, whole, so the reporter reads what was removed before
+      // sending; the upload takes the same cleaned copy (metadata.cleanedFile).
+      const { cleaned, note } = await (await metadata()).describe(file);
+      const item = element("li", undefined, cleaned ? "cleaned" : "uncleaned");
       item.append(element("span", safeFileName(file.name), "attachment-name"),
-                  ` (${formatBytes(file.size)}) `,
-                  element(kind === "other" ? "strong" : "span", KIND_NOTES[kind]()));
+                  ` (${formatBytes(file.size)}) `, element(cleaned ? "span" : "strong", note));
       return item;
     }));
+    if (!sameFiles(files, input.files)) return; // chosen again meanwhile
     list.replaceChildren(...items);
   });
 }
@@ -291,9 +287,9 @@ async function uploadAll(files, target, list) {
       line.finish(t("Sent, encrypted (%(size)s).", { size: formatBytes(sent) }));
     } catch (error) {
       failed += 1;
-      line.fail(error instanceof (await metadata()).MetadataError
-        ? t("Not sent: this image is damaged, so its hidden details could not be removed " +
-            "(%(error)s).", { error: error.message })
+      const { MetadataError, NOTES } = await metadata();
+      line.fail(error instanceof MetadataError
+        ? t("%(problem)s (%(error)s).", { problem: t(NOTES.notSent), error: error.message })
         : t("Not sent: %(reason)s", { reason: explain(error) }));
       if (error.status === 401) throw error; // the session ended: nothing more can be sent
     }
@@ -364,7 +360,7 @@ function startReportPage(form) {
   }
 
   async function start() {
-    form.hidden = false; // the reporter can read and type while the cryptography loads
+    // The form is served visible, so the reporter reads and types while all this loads.
     // The categories come at once; the cryptography (the largest download) meanwhile.
     const choicesLoaded = getJson(form.dataset.optionsUrl).then((answer) => {
       $("category").append(...answer.taxonomy.categories.map((c) => {
@@ -746,7 +742,6 @@ function startCasePage(form) {
   bind(form, $("open-submit"), "open-error", "open-status", openCase);
   bind($("reply-form"), $("reply-submit"), "reply-error", "reply-status", sendReply);
   bind($("minutes-form"), $("minutes-submit"), "minutes-error", "minutes-status", agreeMinutes);
-  form.hidden = false;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,18 +9,30 @@ import * as http from "./http.js";
 import { b64, unb64 } from "./bytes.js";
 import { Refusal } from "./http.js";
 import { expectedReaders, NoReaders } from "./rules.js";
+import { stepUp } from "./staff-passkeys.js";
 
 export const newRef = (prefix) => prefix + candor.toHex(sodium.randombytes_buf(16));
 const SESSION_ENDED = "Your session ended. Sign in again to continue.";
 
-/** As http.js's, but a 401 says the staff session ended. */
+// The actions that matter most (sharing, revoking, revealing a reporter's identity) need a
+// fresh confirmation: when the server asks for one (403 step_up_required), the person gives it
+// and the request goes once more. A 401 says the staff session ended.
 async function request(send) {
   try {
     return await send();
   } catch (error) {
     if (error instanceof Refusal && error.status === 401) throw new Refusal(SESSION_ENDED, 401);
-    throw error;
+    if (!(error instanceof Refusal) || error.status !== 403
+        || error.answer?.error !== "step_up_required") {
+      throw error;
+    }
   }
+  try {
+    await stepUp();
+  } catch (error) {
+    throw new Refusal(error.message || String(error), 403);
+  }
+  return send();
 }
 
 export const getJson = (url) => request(() => http.getJson(url));

@@ -71,7 +71,8 @@ async function deriveFor(preloginUrl, username, password) {
   return candor.deriveStaffSecrets(password, unb64(answer.salt), params);
 }
 
-async function signIn(form) {
+// `secondFactor`: `{passkey}` (an assertion, from staff-passkeys.js) instead of the TOTP code.
+export async function signIn(form, secondFactor = null) {
   const username = form.username.value.trim().toLowerCase();
   const password = form.password.value;
   const progress = document.getElementById("login-progress");
@@ -79,7 +80,8 @@ async function signIn(form) {
   try {
     const secrets = await deriveFor(form.dataset.preloginUrl, username, password);
     const answer = await postSolvingPuzzles(form.dataset.loginUrl, {
-      username, login_secret: b64(secrets.loginSecret), totp: form.totp.value.trim(),
+      username, login_secret: b64(secrets.loginSecret),
+      totp: secondFactor ? "" : form.totp.value.trim(), ...secondFactor,
     }, progress);
     const keyPair = candor.unwrapPrivateKey(unb64(answer.wrapped_private_key), secrets.unwrapKey,
                                             answer.staff_id);
@@ -160,6 +162,7 @@ async function recover(form) {
   const params = candor.paramsByVersion(begun.kdf_version);
   const answer = await postJson(form.dataset.completeUrl, {
     challenge: b64(challenge),
+    remove_passkeys: Boolean(form.remove_passkeys?.checked),
     ...passwordMaterial(form.new_password.value, params, keyPair, staffId),
   });
   form.reset();

@@ -1,0 +1,630 @@
+// Cleaning documents in the browser before they are encrypted: the same rules, step for step, as
+// candor_reporter/documents.py (which the command-line client and the no-JavaScript path use),
+// on pdf-lib for PDF and fflate for zip packages, plain JavaScript both (no WebAssembly, so it runs
+// where the cryptography's noble backend must). Bundled by esbuild into app/static/vendor/
+// documents.js (`make vendor`) and loaded by app/static/js/metadata.js, which holds the words a
+// reporter reads; this module returns only keys (those of the Python module and the vectors).
+//
+// `cleanDocument(bytes, stripImage)` resolves to `{ data, report: { kind, removed, kept } }`, or
+// to null for a zip that is no office document; it throws DocumentError for a file that claims a
+// format but cannot be read as one (it cannot be known to be clean).
+import { PDFArray, PDFDict, PDFDocument, PDFName, PDFRef, PDFStream } from "pdf-lib";
+import { unzipSync, zipSync } from "fflate";
+
+export class DocumentError extends Error {
+  get name() { return "DocumentError"; }
+}
+
+// As candor_reporter/documents.py.
+export const MAX_ENTRIES = 10000;
+export const MAX_EXPANDED_BYTES = 1024 ** 3;
+export const MAX_XML_BYTES = 64 * 1024 ** 2;
+
+const bytesOf = (text) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+const PDF_MAGIC = bytesOf("%PDF-");
+const ZIP_MAGIC = Uint8Array.of(0x50, 0x4b, 0x03, 0x04);
+const startsWith = (bytes, prefix) => prefix.every((b, i) => bytes[i] === b);
+
+export function documentKind(head) {
+  if (startsWith(head, PDF_MAGIC)) return "pdf";
+  if (startsWith(head, ZIP_MAGIC)) return "zip";
+  return null;
+}
+
+class Report {
+  constructor(kind) {
+    this.kind = kind;
+    this.removed = {};
+    this.kept = ["visible-text"];
+  }
+  add(key, count = 1) {
+    this.removed[key] = (this.removed[key] ?? 0) + Number(count);
+  }
+  keep(key) {
+    if (!this.kept.includes(key)) this.kept.push(key);
+  }
+}
+
+export async function cleanDocument(bytes, stripImage) {
+  const kind = documentKind(bytes);
+  if (kind === "pdf") return cleanPdf(bytes);
+  if (kind === "zip") return cleanPackage(bytes, stripImage);
+  return null;
+}
+
+/** Whether `bytes` (a cleaned document) still opens with the same libraries. */
+export async function reopens(bytes) {
+  try {
+    if (documentKind(bytes) === "pdf") {
+      await PDFDocument.load(bytes, { updateMetadata: false });
+      return true;
+    }
+    const entries = unzipSync(bytes);
+    for (const [name, data] of Object.entries(entries)) {
+      if (/\.(xml|rels)$/.test(name)) parseXml(data, name);
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// --- PDF -------------------------------------------------------------------------------------
+const RUNNING_ACTIONS = new Set(["/JavaScript", "/Launch", "/SubmitForm", "/ImportData",
+                                 "/Rendition", "/GoToE"]);
+const name = (text) => PDFName.of(text);
+
+function countOf(bytes, pattern) {
+  let count = 0;
+  for (let at = 0; ; at += pattern.length) {
+    at = indexOf(bytes, pattern, at);
+    if (at < 0) return count;
+    count += 1;
+  }
+}
+
+function indexOf(bytes, pattern, from) {
+  for (let at = bytes.indexOf(pattern[0], from); at >= 0 && at <= bytes.length - pattern.length;
+    at = bytes.indexOf(pattern[0], at + 1)) {
+    if (pattern.every((b, i) => bytes[at + i] === b)) return at;
+  }
+  return -1;
+}
+
+/** Revisions before the last one (as documents.earlier_versions). */
+export function earlierVersions(bytes) {
+  const ends = countOf(bytes, bytesOf("%%EOF"));
+  const linearized = indexOf(bytes.subarray(0, 1024), bytesOf("/Linearized"), 0) >= 0;
+  return Math.max(0, ends - 1 - (linearized ? 1 : 0));
+}
+
+function nameCount(tree, context, seen = new Set()) {
+  const node = context.lookup(tree);
+  if (!(node instanceof PDFDict) || seen.has(node)) return 0;
+  seen.add(node);
+  let count = 0;
+  const names = node.lookup(name("Names"));
+  if (names instanceof PDFArray) count += Math.floor(names.size() / 2);
+  const kids = node.lookup(name("Kids"));
+  if (kids instanceof PDFArray) {
+    for (const kid of kids.asArray()) count += nameCount(kid, context, seen);
+  }
+  return count;
+}
+
+async function cleanPdf(bytes) {
+  const report = new Report("pdf");
+  report.add("earlier-versions", earlierVersions(bytes));
+  let doc;
+  try {
+    // Loaded even if encrypted, to tell that case apart (pdf-lib's own error for it is a plain
+    // Error); an encrypted one is refused below, as its strings cannot be read.
+    doc = await PDFDocument.load(bytes, { updateMetadata: false, throwOnInvalidObject: true,
+                                          ignoreEncryption: true });
+  } catch (error) {
+    throw new DocumentError(`the PDF could not be read (${error?.name ?? "error"})`);
+  }
+  if (doc.isEncrypted) {
+    throw new DocumentError("the PDF is protected by a password, so it cannot be cleaned; " +
+                            "save a copy without the password");
+  }
+  const context = doc.context;
+  const trailer = context.trailerInfo;
+  if (trailer.Info) {
+    const info = context.lookup(trailer.Info);
+    report.add("properties", info instanceof PDFDict ? info.keys().length : 1);
+    trailer.Info = undefined;
+  }
+  trailer.ID = undefined; // its first half identifies the file as its author's machine made it
+  const root = context.lookup(trailer.Root);
+  if (!(root instanceof PDFDict)) throw new DocumentError("the PDF could not be read (it has no catalog)");
+  for (const key of ["OpenAction", "AA"]) {
+    if (root.has(name(key))) {
+      root.delete(name(key));
+      report.add("scripts");
+    }
+  }
+  const names = root.lookup(name("Names"));
+  if (names instanceof PDFDict) {
+    for (const [key, what] of [["EmbeddedFiles", "embedded-files"], ["JavaScript", "scripts"]]) {
+      const tree = names.get(name(key));
+      if (tree !== undefined) {
+        report.add(what, Math.max(1, nameCount(tree, context)));
+        names.delete(name(key));
+      }
+    }
+  }
+  for (const [, object] of context.enumerateIndirectObjects()) {
+    const dict = object instanceof PDFStream ? object.dict : object;
+    if (dict instanceof PDFDict) cleanPdfDictionary(dict, report);
+  }
+  dropUnreachable(context, trailer.Root);
+  try {
+    const data = await doc.save({ addDefaultPage: false, updateFieldAppearances: false,
+                                  useObjectStreams: false });
+    return { data, report: plain(report) };
+  } catch (error) {
+    throw new DocumentError(`the PDF could not be written anew (${error?.name ?? "error"})`);
+  }
+}
+
+const valueText = (value) => (value === undefined ? "" : value.toString());
+
+function cleanPdfDictionary(dict, report) {
+  for (const [key, what] of [["Metadata", "xmp"], ["PieceInfo", "application-data"],
+                             ["AA", "scripts"]]) {
+    if (dict.has(name(key))) {
+      dict.delete(name(key));
+      report.add(what);
+    }
+  }
+  const action = dict.lookup(name("A"));
+  if (action instanceof PDFDict && RUNNING_ACTIONS.has(valueText(action.get(name("S"))))) {
+    dict.delete(name("A"));
+    report.add("scripts");
+  }
+  const annotation = valueText(dict.get(name("Type"))) === "/Annot" ||
+    (dict.has(name("Subtype")) && dict.has(name("Rect")));
+  if (annotation) {
+    let dated = false;
+    for (const key of ["T", "M", "CreationDate"]) {
+      if (dict.has(name(key))) {
+        dict.delete(name(key));
+        dated = true;
+      }
+    }
+    if (dated) report.add("comment-authors");
+    if (valueText(dict.get(name("Subtype"))) === "/FileAttachment" && dict.has(name("FS"))) {
+      dict.delete(name("FS"));
+      report.add("embedded-files");
+    }
+  }
+}
+
+/** Delete every object the catalog does not reach: pdf-lib writes all it parsed, which would
+ * keep what was removed above and the objects of earlier revisions. */
+function dropUnreachable(context, rootRef) {
+  const reached = new Set();
+  const stack = [rootRef];
+  while (stack.length) {
+    const item = stack.pop();
+    if (item instanceof PDFRef) {
+      const key = item.toString();
+      if (reached.has(key)) continue;
+      reached.add(key);
+      const target = context.lookup(item);
+      if (target !== undefined) stack.push(target);
+    } else if (item instanceof PDFStream) {
+      stack.push(item.dict);
+    } else if (item instanceof PDFDict) {
+      for (const [, value] of item.entries()) stack.push(value);
+    } else if (item instanceof PDFArray) {
+      stack.push(...item.asArray());
+    }
+  }
+  for (const [ref] of context.enumerateIndirectObjects()) {
+    if (!reached.has(ref.toString())) context.delete(ref);
+  }
+}
+
+const plain = (report) => ({ kind: report.kind, removed: report.removed, kept: report.kept });
+
+// --- Zip packages ------------------------------------------------------------------------------
+const NS_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
+const NS_REL = "http://schemas.openxmlformats.org/package/2006/relationships";
+const NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+const NS_DC = "http://purl.org/dc/elements/1.1/";
+const NS_META = "urn:oasis:names:tc:opendocument:xmlns:meta:1.0";
+const NS_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0";
+const NS_CONFIG = "urn:oasis:names:tc:opendocument:xmlns:config:1.0";
+const NS_MANIFEST = "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0";
+const ODF_MIME = "application/vnd.oasis.opendocument.";
+const ODF_DATE = "1970-01-01T00:00:00";
+const OOXML_PROPERTIES = new Set(["docProps/core.xml", "docProps/app.xml", "docProps/custom.xml"]);
+const PERSON_ATTRIBUTES = new Set(["author", "initials", "userId", "providerId", "userName",
+                                   "displayName"]);
+const DATE_ATTRIBUTES = new Set(["date", "dateUtc", "dT", "dt", "created"]);
+const CHANGE_ELEMENTS = new Set([
+  "ins", "del", "moveFrom", "moveTo", "rPrChange", "pPrChange", "sectPrChange", "tblPrChange",
+  "trPrChange", "tcPrChange", "tblGridChange", "numberingChange", "cellIns", "cellDel",
+  "cellMerge", "customXmlInsRangeStart", "customXmlDelRangeStart",
+  "customXmlMoveFromRangeStart", "customXmlMoveToRangeStart"]);
+const ODF_DROPPED = [["Thumbnails/", "thumbnails"], ["Versions/", "earlier-versions"],
+                     ["VersionList.xml", "earlier-versions"]];
+const ODF_PRINTER_ITEMS = new Set(["PrinterName", "PrinterSetup", "PrinterPaperFromSetup"]);
+const ZIP_DATE = new Date(1980, 0, 1); // the earliest date a zip entry can hold
+const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n';
+
+function parseXml(data, entry) {
+  if (data.length > MAX_XML_BYTES) throw new DocumentError(`${entry} is too large to be cleaned`);
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(data);
+  } catch {
+    throw new DocumentError(`${entry} is not well-formed XML`);
+  }
+  if (/<!DOCTYPE/i.test(text)) {
+    throw new DocumentError(`${entry} declares a DTD, which office documents never do`);
+  }
+  const doc = new DOMParser().parseFromString(text, "application/xml");
+  if (doc.getElementsByTagName("parsererror").length) {
+    throw new DocumentError(`${entry} is not well-formed XML`);
+  }
+  return doc;
+}
+
+// Chromium's serializer writes the declaration the document had, without "standalone".
+const serializeXml = (doc) => new TextEncoder().encode(
+  XML_DECLARATION + new XMLSerializer().serializeToString(doc).replace(/^<\?xml[^?]*\?>\s*/, ""));
+
+const elements = (doc, namespace, local) =>
+  Array.from(namespace === "*" ? doc.getElementsByTagNameNS("*", local)
+                               : doc.getElementsByTagNameNS(namespace, local));
+const remove = (node) => node.parentNode?.removeChild(node);
+
+const DAMAGED = "the document's zip structure is damaged";
+
+function lastIndexOf(bytes, pattern, before = bytes.length) {
+  for (let at = before - pattern.length; at >= 0; at--) {
+    if (pattern.every((b, i) => bytes[at + i] === b)) return at;
+  }
+  return -1;
+}
+
+/** How many entries a zip's end record says it has (as documents.declared_entries). */
+export function declaredEntries(bytes) {
+  const tail = bytes.subarray(Math.max(0, bytes.length - 22 - 65535));
+  const at = lastIndexOf(tail, [0x50, 0x4b, 0x05, 0x06]);
+  if (at < 0 || tail.length < at + 22) throw new DocumentError(DAMAGED);
+  let count = tail[at + 10] | (tail[at + 11] << 8);
+  if (count === 0xffff) { // Zip64: the count is in the Zip64 end record, before this one
+    const at64 = lastIndexOf(tail, [0x50, 0x4b, 0x06, 0x06], at);
+    if (at64 < 0 || at64 + 40 > at) throw new DocumentError(DAMAGED);
+    count = Number(new DataView(tail.buffer, tail.byteOffset + at64 + 32, 8)
+      .getBigUint64(0, true));
+  }
+  return count;
+}
+
+function unzip(bytes, filter) {
+  try {
+    return unzipSync(bytes, { filter });
+  } catch (error) {
+    if (error instanceof DocumentError) throw error;
+    throw new DocumentError(DAMAGED);
+  }
+}
+
+/** The entries' names in order, and "ooxml", "odf" or null (not an office document). */
+function packageKind(bytes) {
+  const names = [];
+  // A first pass reads the directory only (and the "mimetype" entry): an archive is sent as
+  // it is, so none of it is expanded.
+  const head = unzip(bytes, (file) => {
+    names.push(file.name);
+    return names.length === 1 && file.name === "mimetype" && file.originalSize < 100;
+  });
+  if (names.includes("[Content_Types].xml")) return { names, kind: "ooxml" };
+  if (head.mimetype && new TextDecoder().decode(head.mimetype).startsWith(ODF_MIME)) {
+    return { names, kind: "odf" };
+  }
+  return { names, kind: null };
+}
+
+function readPackage(bytes) {
+  const seen = new Set();
+  let declared = 0;
+  const entries = unzip(bytes, (file) => {
+    if (seen.has(file.name)) throw new DocumentError("the document names one part twice");
+    seen.add(file.name);
+    declared += file.originalSize; // each is expanded into a buffer of its declared size
+    if (declared > MAX_EXPANDED_BYTES) {
+      throw new DocumentError("the document expands to more than " +
+        `${(MAX_EXPANDED_BYTES / 1024 ** 2).toLocaleString("en")} MiB`);
+    }
+    return true;
+  });
+  return entries;
+}
+
+async function cleanPackage(bytes, stripImage) {
+  // More entries than an office document ever has: an archive, sent as it is.
+  if (declaredEntries(bytes) > MAX_ENTRIES) return null;
+  const { names, kind } = packageKind(bytes);
+  if (kind === null) return null;
+  const entries = readPackage(bytes);
+  const cleaner = kind === "ooxml" ? new OoxmlCleaner(names, entries)
+                                   : new OdfCleaner(names, entries);
+  cleaner.stripImage = stripImage;
+  return { data: cleaner.run(), report: plain(cleaner.report) };
+}
+
+class PackageCleaner {
+  constructor(kind, names, entries) {
+    this.names = names;
+    this.entries = entries;
+    this.report = new Report(kind);
+    this.dropped = new Set();
+    this.prepared = new Map(); // parts cleaned ahead, by name
+  }
+  isXml(entry) { return /\.(xml|rels)$/.test(entry); }
+  prepare() {}
+  run() {
+    for (const entry of this.names) {
+      const key = this.drops(entry);
+      if (key !== null) {
+        this.dropped.add(entry);
+        this.report.add(key);
+      }
+    }
+    this.prepare();
+    const files = {};
+    for (const entry of this.names) {
+      if (this.dropped.has(entry)) continue;
+      let data = this.entries[entry];
+      const lowered = entry.toLowerCase();
+      if (entry.endsWith("/")) {
+        data = new Uint8Array(0);
+      } else if (this.prepared.has(entry)) {
+        data = this.prepared.get(entry);
+      } else if (this.isXml(entry)) {
+        const doc = parseXml(data, entry);
+        this.cleanXml(entry, doc);
+        data = serializeXml(doc);
+      } else if ((/\.(jpe?g|png)$/.test(lowered) && lowered.includes("media/")) ||
+                 entry.startsWith("Pictures/")) {
+        data = this.image(data);
+      }
+      files[entry] = [data, { level: entry === "mimetype" ? 0 : 6, mtime: ZIP_DATE }];
+    }
+    return zipSync(files, { mtime: ZIP_DATE });
+  }
+  image(data) {
+    let cleaned;
+    try {
+      cleaned = this.stripImage(data);
+    } catch {
+      this.report.keep("images");
+      return data;
+    }
+    if (cleaned === null) return data; // not a JPEG or PNG
+    if (cleaned.length !== data.length || cleaned.some((b, i) => b !== data[i])) {
+      this.report.add("image-metadata");
+    }
+    return cleaned;
+  }
+  removeReferences(doc, local, attribute, namespace = null) {
+    for (const element of elements(doc, "*", local)) {
+      const target = (namespace ? element.getAttributeNS(namespace, attribute)
+                                : element.getAttribute(attribute)) ?? "";
+      if (this.dropped.has(target.replace(/^\/+/, ""))) remove(element);
+    }
+  }
+}
+
+function resolveTarget(folder, target) {
+  if (target.startsWith("/")) return target.replace(/^\/+/, "");
+  const parts = folder.split("/").filter(Boolean);
+  for (const piece of target.split("/")) {
+    if (piece === "..") parts.pop();
+    else if (piece !== "" && piece !== ".") parts.push(piece);
+  }
+  return parts.join("/");
+}
+
+class OoxmlCleaner extends PackageCleaner {
+  constructor(names, entries) {
+    super("ooxml", names, entries);
+    this.removedIds = new Map();
+  }
+  drops(entry) {
+    const lowered = entry.toLowerCase();
+    if (lowered.endsWith("vbaproject.bin")) this.report.keep("macros");
+    if (lowered.includes("/embeddings/")) this.report.keep("embedded-objects");
+    if (lowered.startsWith("docprops/thumbnail.")) return "thumbnails";
+    if (lowered.includes("/printersettings/")) return "printer";
+    return null;
+  }
+  // Relationships to a dropped part go, and so do the references to their ids in the part that
+  // holds them, whichever comes first in the zip: so every relationship part is cleaned first.
+  prepare() {
+    for (const entry of this.names) {
+      if (entry.endsWith(".rels") && !this.dropped.has(entry)) {
+        const doc = parseXml(this.entries[entry], entry);
+        this.cleanRelationships(entry, doc);
+        this.prepared.set(entry, serializeXml(doc));
+      }
+    }
+  }
+  cleanXml(entry, doc) {
+    if (entry === "[Content_Types].xml") {
+      this.removeReferences(doc, "Override", "PartName");
+    } else if (OOXML_PROPERTIES.has(entry)) {
+      const root = doc.documentElement;
+      for (const child of Array.from(root.childNodes)) {
+        if (child.nodeType === 1) this.report.add("properties");
+        root.removeChild(child);
+      }
+    } else {
+      this.cleanPeople(entry, doc);
+    }
+  }
+  cleanRelationships(entry, doc) {
+    const at = entry.lastIndexOf("_rels/");
+    const folder = entry.slice(0, at);
+    const owner = folder + entry.slice(at + 6).replace(/\.rels$/, "");
+    const removed = new Set();
+    for (const element of elements(doc, NS_REL, "Relationship")) {
+      // A document's template is named by its path, which holds the user's name.
+      const template = (element.getAttribute("Type") ?? "").endsWith("/attachedTemplate");
+      if (element.getAttribute("TargetMode") === "External" && !template) continue;
+      if (template) this.report.add("template");
+      const target = resolveTarget(folder, element.getAttribute("Target") ?? "");
+      if (template || this.dropped.has(target)) {
+        removed.add(element.getAttribute("Id") ?? "");
+        remove(element);
+      }
+    }
+    this.removedIds.set(owner, removed);
+  }
+  cleanPeople(entry, doc) {
+    const removedIds = this.removedIds.get(entry) ?? new Set();
+    const people = entry === "word/people.xml" || entry.startsWith("xl/persons/") ||
+      entry.startsWith("ppt/authors");
+    let rsids = false;
+    let changes = 0;
+    const commented = new Set();
+    const unreferenced = [];
+    for (const element of Array.from(doc.getElementsByTagName("*"))) {
+      const local = element.localName;
+      let named = false;
+      for (const attribute of Array.from(element.attributes)) {
+        const attributeLocal = attribute.localName;
+        if (PERSON_ATTRIBUTES.has(attributeLocal) && attribute.value) {
+          attribute.value = "";
+          named = true;
+        } else if (DATE_ATTRIBUTES.has(attributeLocal)) {
+          element.removeAttributeNode(attribute);
+          named = true;
+        } else if (attributeLocal.startsWith("rsid") && attribute.namespaceURI === NS_W) {
+          element.removeAttributeNode(attribute);
+          rsids = true;
+        } else if (attribute.namespaceURI === NS_R && removedIds.has(attribute.value)) {
+          element.removeAttributeNode(attribute);
+          if (local === "attachedTemplate") unreferenced.push(element); // nothing left of it
+        }
+      }
+      if ((entry === "ppt/commentAuthors.xml" && local === "cmAuthor") ||
+          (entry.startsWith("ppt/authors") && local === "author")) {
+        element.setAttribute("name", "");
+        element.setAttribute("initials", "");
+        named = true;
+      }
+      if (local === "presenceInfo") named = true;
+      if (named && CHANGE_ELEMENTS.has(local)) changes += 1;
+      else if (named && !people) commented.add(element);
+    }
+    for (const element of [...elements(doc, NS_W, "rsids"), ...elements(doc, "*", "presenceInfo"),
+                           ...unreferenced]) {
+      if (element.localName === "rsids") rsids = true;
+      remove(element);
+    }
+    for (const path of elements(doc, "*", "absPath")) this.removeSavedLocation(path);
+    if (entry.startsWith("xl/comments")) {
+      for (const author of elements(doc, "*", "author")) {
+        if (author.textContent) {
+          author.textContent = "";
+          commented.add(author);
+        }
+      }
+    }
+    if (changes) this.report.add("change-authors", changes);
+    if (people) this.report.add("people");
+    else if (commented.size) this.report.add("comment-authors", commented.size);
+    if (rsids && !this.report.removed["revision-ids"]) this.report.add("revision-ids");
+  }
+  /** Excel writes the folder it saved to (x15ac:absPath), inside a markup-compatibility choice
+   * of its own: that choice goes whole. */
+  removeSavedLocation(path) {
+    const choice = path.parentNode;
+    const alternate = choice?.parentNode;
+    if (choice?.localName === "Choice" && alternate?.localName === "AlternateContent" &&
+        choice.children.length === 1 && alternate.children.length === 1) {
+      remove(alternate);
+    } else {
+      remove(path);
+    }
+    this.report.add("file-location");
+  }
+}
+
+class OdfCleaner extends PackageCleaner {
+  constructor(names, entries) {
+    super("odf", names, entries);
+  }
+  drops(entry) {
+    if (entry.startsWith("Basic/") || entry.startsWith("Scripts/")) this.report.keep("macros");
+    if (entry.startsWith("Object ") || entry.startsWith("ObjectReplacements/")) {
+      this.report.keep("embedded-objects");
+    }
+    for (const [prefix, key] of ODF_DROPPED) if (entry.startsWith(prefix)) return key;
+    return null;
+  }
+  isXml(entry) {
+    return entry.endsWith(".xml") && !entry.startsWith("Basic/") && !entry.startsWith("Scripts/");
+  }
+  cleanXml(entry, doc) {
+    if (entry === "META-INF/manifest.xml") {
+      this.removeReferences(doc, "file-entry", "full-path", NS_MANIFEST);
+    } else if (entry === "meta.xml") {
+      for (const meta of elements(doc, NS_OFFICE, "meta")) {
+        for (const child of Array.from(meta.childNodes)) {
+          if (child.nodeType === 1) this.report.add("properties");
+          meta.removeChild(child);
+        }
+      }
+    } else if (entry === "settings.xml") {
+      for (const item of elements(doc, NS_CONFIG, "config-item")) {
+        if (ODF_PRINTER_ITEMS.has(item.getAttributeNS(NS_CONFIG, "name"))) {
+          remove(item);
+          this.report.add("printer");
+        }
+      }
+    } else {
+      this.cleanContent(doc);
+    }
+  }
+  cleanContent(doc) {
+    let rsids = false;
+    for (const element of Array.from(doc.getElementsByTagName("*"))) {
+      for (const attribute of Array.from(element.attributes)) {
+        if (attribute.localName.includes("rsid")) {
+          element.removeAttributeNode(attribute);
+          rsids = true;
+        }
+      }
+    }
+    for (const info of elements(doc, "*", "change-info")) {
+      blankPeople(info);
+      this.report.add("change-authors");
+    }
+    // office:annotation; Impress writes officeooo:annotation on slides.
+    for (const note of elements(doc, "*", "annotation")) {
+      blankPeople(note);
+      this.report.add("comment-authors");
+    }
+    if (rsids && !this.report.removed["revision-ids"]) this.report.add("revision-ids");
+  }
+}
+
+function blankPeople(element) {
+  for (const creator of Array.from(element.getElementsByTagNameNS(NS_DC, "creator"))) {
+    creator.textContent = "";
+  }
+  for (const date of Array.from(element.getElementsByTagNameNS(NS_DC, "date"))) {
+    date.textContent = ODF_DATE; // required in a change's record: one date for all
+  }
+  for (const initials of Array.from(element.getElementsByTagNameNS(NS_META, "creator-initials"))) {
+    remove(initials);
+  }
+}
