@@ -8,7 +8,7 @@ VENDOR := app/static/vendor
 VENDOR_FILES := $(VENDOR)/libsodium-sumo.js $(VENDOR)/libsodium-wrappers.js $(VENDOR)/noble-sodium.js \
 	$(VENDOR)/eff-long.txt $(VENDOR)/documents.js
 
-.PHONY: run test lint security audit bench soak vendor install db clean client
+.PHONY: run test lint security audit bench soak vendor install db clean client translations
 
 $(BIN)/candor: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,18 @@ $(VENDOR_FILES) &: node_modules/.package-lock.json $(BIN)/candor app/browser/nob
 	$(BIN)/python -m app.static_files
 
 vendor: $(VENDOR_FILES)
+
+# The reporter's messages (babel.cfg) into the template, then into each language's catalogue;
+# translate what comes out empty or fuzzy (tests/test_languages.py fails until then). The
+# catalogues are compiled in memory at start-up (candor_reporter/languages.py): no .mo files.
+TRANSLATIONS := candor_reporter/translations
+translations: install
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k t -k lazy_gettext --no-location --sort-output -w 100 \
+	  --project=Candor --msgid-bugs-address=- -o $(TRANSLATIONS)/messages.pot .
+	for po in $(TRANSLATIONS)/*/LC_MESSAGES/messages.po; do \
+	  $(BIN)/pybabel -q update -w 100 -i $(TRANSLATIONS)/messages.pot -o $$po \
+	    -l $$(basename $$(dirname $$(dirname $$po))) || exit 1; \
+	done
 
 db: install
 	$(BIN)/candor db upgrade

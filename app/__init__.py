@@ -48,11 +48,13 @@ def create_app(config: Config | None = None) -> Flask:
                               hsts_include_subdomains=config.hsts_include_subdomains)
     errors.init_app(app)
     assets.init_app(app, static_prefix=static_files.init_app(app, https=config.https))
+    from app import languages
     from app.roles import Permission
-    from app.vocabulary import page_words_meta
 
     app.jinja_env.globals["Permission"] = Permission  # templates show what a role may do
-    app.jinja_env.globals["page_words"] = page_words_meta  # the labels pages' scripts show
+    # Last, so that its prefix comes off before anything else (static files too) sees the path;
+    # also gives templates page_words, the labels and messages the pages' scripts show.
+    languages.init_app(app)
 
     from app import auth, cli
     from app.api import bp as api_bp

@@ -12,51 +12,52 @@ interpreted, so the file can hold nothing that runs in a reporter's browser.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from candor_reporter.languages import N_
+
 NOTICE_FILE = "notice_of_rights.txt"
 MAX_NOTICE_CHARS = 20_000
 
-DEFAULT_NOTICE = """\
-# Your rights when you raise a concern
-
-You may report, anonymously if you choose, a concern that the lab may be breaking its \
-Responsible Scaling Policy or the law. Retaliation against anyone who reports in good faith, or \
-who helps with an investigation, is prohibited.
-
-## Reporting inside the lab
-
-- Through Candor you can report anonymously or with your name, to the Responsible Scaling \
-Officer (RSO), to an executive who does not report to the RSO, or to the Board. A report that \
-concerns the RSO always reaches the Board.
-- The lab must acknowledge your report within 7 days, and tell you within 3 months what it has \
-done or plans to do about it and why.
-- For a disclosure covered by California law (SB 53), you are told the status of the \
-investigation and the actions taken at least once a month.
-- Anyone you name as concerned by your report is left out of its readers.
-
-## Going outside the lab
-
-- California's Labor Code §1107.1 protects covered employees of frontier AI developers who \
-disclose to the California Attorney General, to a federal authority, to a person with authority \
-over them, or to another employee with authority to investigate, that they have reasonable \
-cause to believe the developer's activities pose a specific and substantial danger to public \
-health or safety resulting from a catastrophic risk, or that it has broken the Transparency in \
-Frontier Artificial Intelligence Act.
-- The lab may not make, adopt, enforce or enter into any rule, policy or contract that prevents \
-such a disclosure, and may not retaliate against you for making one.
-- If you work for the lab in the European Union, Directive 2019/1937 protects reporting a \
-breach of EU law inside the lab or to the competent authority of your country, and keeps your \
-identity confidential.
-- You never have to report inside the lab first.
-
-## Where to find this notice
-
-This notice is always on Candor's start page, under "Your rights". The outside authorities \
-you can go to, and when each applies, are listed there too.
-"""
+# Each paragraph, heading and item is one message of the catalogues, so that the default reads in
+# the reporter's language (``translated``); a lab's own file is shown as written.
+DEFAULT_NOTICE = "\n\n".join([
+    "# " + N_("Your rights when you raise a concern"),
+    N_("You may report, anonymously if you choose, a concern that the lab may be breaking its "
+       "Responsible Scaling Policy or the law. Retaliation against anyone who reports in good "
+       "faith, or who helps with an investigation, is prohibited."),
+    "## " + N_("Reporting inside the lab"),
+    "\n".join("- " + item for item in (
+        N_("Through Candor you can report anonymously or with your name, to the Responsible "
+           "Scaling Officer (RSO), to an executive who does not report to the RSO, or to the "
+           "Board. A report that concerns the RSO always reaches the Board."),
+        N_("The lab must acknowledge your report within 7 days, and tell you within 3 months "
+           "what it has done or plans to do about it and why."),
+        N_("For a disclosure covered by California law (SB 53), you are told the status of the "
+           "investigation and the actions taken at least once a month."),
+        N_("Anyone you name as concerned by your report is left out of its readers."))),
+    "## " + N_("Going outside the lab"),
+    "\n".join("- " + item for item in (
+        N_("California's Labor Code §1107.1 protects covered employees of frontier AI "
+           "developers who disclose to the California Attorney General, to a federal authority, "
+           "to a person with authority over them, or to another employee with authority to "
+           "investigate, that they have reasonable cause to believe the developer's activities "
+           "pose a specific and substantial danger to public health or safety resulting from a "
+           "catastrophic risk, or that it has broken the Transparency in Frontier Artificial "
+           "Intelligence Act."),
+        N_("The lab may not make, adopt, enforce or enter into any rule, policy or contract that "
+           "prevents such a disclosure, and may not retaliate against you for making one."),
+        N_("If you work for the lab in the European Union, Directive 2019/1937 protects "
+           "reporting a breach of EU law inside the lab or to the competent authority of your "
+           "country, and keeps your identity confidential."),
+        N_("You never have to report inside the lab first."))),
+    "## " + N_("Where to find this notice"),
+    N_("This notice is always on Candor's start page, under \"Your rights\". The outside "
+       "authorities you can go to, and when each applies, are listed there too."),
+]) + "\n"
 
 
 class NoticeError(Exception):
@@ -108,11 +109,16 @@ def parse_notice(text: str) -> tuple[Block, ...]:
     return tuple(blocks)
 
 
-def load_notice(instance_path: Path) -> tuple[Block, ...]:
-    """The installation's notice (``instance/notice_of_rights.txt``), else the default."""
-    path = instance_path / NOTICE_FILE
+def load_notice(instance_path: Path, language: str = "en",
+                translate: Callable[[str], str] = str) -> tuple[Block, ...]:
+    """The installation's notice in ``language`` (``instance/notice_of_rights.fr.txt``), else
+    its notice (``instance/notice_of_rights.txt``), else the default through ``translate``."""
+    path = instance_path / NOTICE_FILE.replace(".txt", f".{language}.txt")
+    if language == "en" or not path.exists():
+        path = instance_path / NOTICE_FILE
     if not path.exists():
-        return parse_notice(DEFAULT_NOTICE)
+        return tuple(Block(block.kind, tuple(translate(line) for line in block.lines))
+                     for block in parse_notice(DEFAULT_NOTICE))
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from candor_reporter.languages import N_
+
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{0,47}")
 
 
@@ -36,18 +38,18 @@ class Taxonomy:
 
 RSP_V3 = Taxonomy(
     version="rsp-v3.0",
-    categories=tuple(Category(*pair) for pair in (
-        ("capability-cbrn", "Capability thresholds and evaluations: CBRN weapons"),
-        ("capability-ai-rnd", "Capability thresholds and evaluations: automated AI R&D"),
-        ("capability-sabotage", "Capability thresholds and evaluations: high-stakes sabotage"),
-        ("asl3-deployment", "ASL-3 deployment safeguards"),
-        ("weights-security", "Security of model weights"),
-        ("risk-reports", "Risk Reports and their redactions"),
-        ("safety-roadmap", "The Frontier Safety Roadmap"),
-        ("internal-deployment", "Internal deployment"),
-        ("governance", "Governance commitments"),
-        ("retaliation", "Retaliation against someone who raised a concern"),
-        ("other", "Something else"),
+    categories=tuple(Category(*pair) for pair in (  # labels translated where shown
+        ("capability-cbrn", N_("Capability thresholds and evaluations: CBRN weapons")),
+        ("capability-ai-rnd", N_("Capability thresholds and evaluations: automated AI R&D")),
+        ("capability-sabotage", N_("Capability thresholds and evaluations: high-stakes sabotage")),
+        ("asl3-deployment", N_("ASL-3 deployment safeguards")),
+        ("weights-security", N_("Security of model weights")),
+        ("risk-reports", N_("Risk Reports and their redactions")),
+        ("safety-roadmap", N_("The Frontier Safety Roadmap")),
+        ("internal-deployment", N_("Internal deployment")),
+        ("governance", N_("Governance commitments")),
+        ("retaliation", N_("Retaliation against someone who raised a concern")),
+        ("other", N_("Something else")),
     )),
 )
 

@@ -7,11 +7,13 @@ or an event is added with one edit in Python and its label, never in a script as
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Literal
 
 from markupsafe import Markup
 
+from candor_reporter.languages import N_
 from candor_reporter.protocol import READER_ROLE_LABELS
 
 
@@ -80,13 +82,13 @@ STATUS_LABELS: dict[str, str] = {
 }
 # What the reporter reads as the status of their case: words of their own, not staff's.
 REPORTER_STATUS_LABELS: dict[str, str] = {
-    Status.RECEIVED: "Received, waiting to be acknowledged",
-    Status.ACKNOWLEDGED: "Acknowledged",
-    Status.TRIAGED: "Assessed, to be looked into",
-    Status.INVESTIGATING: "Being investigated",
-    Status.FINDINGS: "Investigation concluded",
-    Status.CORRECTIVE_ACTION: "Action being taken",
-    Status.CLOSED: "Closed",
+    Status.RECEIVED: N_("Received, waiting to be acknowledged"),
+    Status.ACKNOWLEDGED: N_("Acknowledged"),
+    Status.TRIAGED: N_("Assessed, to be looked into"),
+    Status.INVESTIGATING: N_("Being investigated"),
+    Status.FINDINGS: N_("Investigation concluded"),
+    Status.CORRECTIVE_ACTION: N_("Action being taken"),
+    Status.CLOSED: N_("Closed"),
 }
 OUTCOME_LABELS: dict[str, str] = {
     Outcome.SUBSTANTIATED: "Substantiated", Outcome.PARTLY_SUBSTANTIATED: "Partly substantiated",
@@ -96,8 +98,10 @@ PURPOSE_LABELS: dict[str, str] = {
     Purpose.UPDATE: "Status update", Purpose.FEEDBACK: "Feedback", Purpose.OUTCOME: "Outcome",
     Purpose.SB53_SHARE: "SB 53 share",
 }
-REPORTER_PURPOSE_LABELS = {
-    **PURPOSE_LABELS, Purpose.SB53_SHARE: "Shared with officers and directors (SB 53)"}
+REPORTER_PURPOSE_LABELS: dict[str, str] = {
+    Purpose.UPDATE: N_("Status update"), Purpose.FEEDBACK: N_("Feedback"),
+    Purpose.OUTCOME: N_("Outcome"),
+    Purpose.SB53_SHARE: N_("Shared with officers and directors (SB 53)")}
 # The staff case page's short names for the routes (the reporter's form has longer ones).
 ROUTE_SHORT_LABELS = {"rso": "RSO", "executive": "Executive", "board": "Board"}
 # Each entry of a case's timeline (``CaseEvent.action``), as staff read it.
@@ -147,24 +151,36 @@ FLAG_LABELS = {
 }
 # What the reporter reads for each kind of record of their case.
 REPORTER_RECORD_LABELS = {
-    "report": "Report", "identity": "Identity and contact details", "message": "Message",
+    "report": N_("Report"), "identity": N_("Identity and contact details"),
+    "message": N_("Message"),
 }
 
 
-def page_words(surface: Literal["staff", "reporter"]) -> dict[str, dict[str, str]]:
-    """The labels a surface's scripts show, keyed by the values the API sends."""
+def page_words(surface: Literal["staff", "reporter"],
+               translate: Callable[[str], str] | None = None,
+               text: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
+    """The labels a surface's scripts show, keyed by the values the API sends. The reporter's
+    come through ``translate`` (the page language's catalogue), with ``text``: the scripts' own
+    messages in that language, keyed by their English (``app.languages.script_text``)."""
     if surface == "reporter":
-        return {"roles": READER_ROLE_LABELS,
-                "records": REPORTER_RECORD_LABELS,
-                "purposes": REPORTER_PURPOSE_LABELS}
+        def translated(labels: Mapping[str, str]) -> dict[str, str]:
+            return {key: translate(label) if translate else label
+                    for key, label in labels.items()}
+
+        return {"roles": translated(READER_ROLE_LABELS),
+                "records": translated(REPORTER_RECORD_LABELS),
+                "purposes": translated(REPORTER_PURPOSE_LABELS),
+                "text": dict(text or {})}
     return {"statuses": STATUS_LABELS, "outcomes": OUTCOME_LABELS,
             "events": EVENT_LABELS, "actions": ACTION_DONE, "clocks": CLOCK_LABELS,
             "purposes": PURPOSE_LABELS,
             "flags": FLAG_LABELS, "routes": ROUTE_SHORT_LABELS}
 
 
-def page_words_meta(surface: Literal["staff", "reporter"]) -> Markup:
+def page_words_meta(surface: Literal["staff", "reporter"],
+                    translate: Callable[[str], str] | None = None,
+                    text: Mapping[str, str] | None = None) -> Markup:
     """``page_words`` as a ``<meta name="candor-words">`` for the page's script: in an attribute
     (escaped by ``format``), as the pages carry all their data; the CSP allows no inline script."""
     return Markup('<meta name="candor-words" content="{}">').format(
-        json.dumps(page_words(surface)))
+        json.dumps(page_words(surface, translate, text), ensure_ascii=False))

@@ -46,6 +46,7 @@ from typing import Any, BinaryIO, Literal, cast
 import pikepdf
 from lxml import etree
 
+from candor_reporter.languages import N_
 from candor_reporter.metadata import MetadataError, sniff, strip
 
 DocumentKind = Literal["pdf", "ooxml", "odf"]
@@ -61,29 +62,31 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
 COPY_PIECE = 1024 * 1024
 
 # What the reporter is told, by key: the keys are shared with the browser's cleaner and the
-# vector files; the labels are the only words of this module a reporter reads.
+# vector files; the labels are the only words of this module a reporter reads (in English here,
+# marked for the catalogues and translated in ``summary``).
 REMOVED_LABELS = {
-    "properties": "author, company, dates and other document properties",
-    "xmp": "XMP metadata",
-    "embedded-files": "embedded files",
-    "scripts": "scripts and automatic actions",
-    "application-data": "application data",
-    "comment-authors": "comment authors and dates",
-    "change-authors": "tracked-change authors and dates",
-    "people": "lists of people who edited or commented",
-    "revision-ids": "editing session identifiers",
-    "thumbnails": "thumbnails",
-    "printer": "printer settings",
-    "template": "the template's path, which may name you",
-    "file-location": "the folder the file was saved in, which may name you",
-    "earlier-versions": "earlier versions",
-    "image-metadata": "image metadata",
+    "properties": N_("author, company, dates and other document properties"),
+    "xmp": N_("XMP metadata"),
+    "embedded-files": N_("embedded files"),
+    "scripts": N_("scripts and automatic actions"),
+    "application-data": N_("application data"),
+    "comment-authors": N_("comment authors and dates"),
+    "change-authors": N_("tracked-change authors and dates"),
+    "people": N_("lists of people who edited or commented"),
+    "revision-ids": N_("editing session identifiers"),
+    "thumbnails": N_("thumbnails"),
+    "printer": N_("printer settings"),
+    "template": N_("the template's path, which may name you"),
+    "file-location": N_("the folder the file was saved in, which may name you"),
+    "earlier-versions": N_("earlier versions"),
+    "image-metadata": N_("image metadata"),
 }
 KEPT_LABELS = {
-    "visible-text": "the visible text, comments' text and file names inside may still name people",
-    "macros": "macros are kept as they are and may hold names",
-    "embedded-objects": "embedded objects (other documents inside) are not cleaned",
-    "images": "an image inside could not be cleaned",
+    "visible-text": N_("the visible text, comments' text and file names inside may still name "
+                       "people"),
+    "macros": N_("macros are kept as they are and may hold names"),
+    "embedded-objects": N_("embedded objects (other documents inside) are not cleaned"),
+    "images": N_("an image inside could not be cleaned"),
 }
 
 
@@ -100,12 +103,14 @@ class CleaningReport:
         if key not in self.kept:
             self.kept.append(key)
 
-    def summary(self) -> str:
-        """One line for the reporter, e.g. "removed: earlier versions (2), ...; kept: ..."."""
-        removed = ", ".join(f"{label} ({self.removed[key]})"
+    def summary(self, translate: Callable[[str], str] = str) -> str:
+        """One line for the reporter, e.g. "removed: earlier versions (2), ...; kept: ...",
+        in the language of ``translate``."""
+        removed = ", ".join(f"{translate(label)} ({self.removed[key]})"
                             for key, label in REMOVED_LABELS.items() if self.removed[key])
-        kept = "; ".join(KEPT_LABELS[key] for key in self.kept)
-        return f"removed: {removed or 'nothing was found'}; kept: {kept}"
+        kept = "; ".join(translate(KEPT_LABELS[key]) for key in self.kept)
+        return translate(N_("removed: %(removed)s; kept: %(kept)s")) % {
+            "removed": removed or translate(N_("nothing was found")), "kept": kept}
 
 
 def document_kind(head: bytes) -> Literal["pdf", "zip"] | None:

@@ -12,12 +12,13 @@ import base64
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from candor_reporter import file_size
+from candor_reporter.languages import N_
 from crypto import codename as codenames
 from crypto import kdf
 from crypto.directory import fingerprint, verify_entry
@@ -62,8 +63,8 @@ def new_record_ref() -> str:
 
 
 # How a reporter reads the role of someone in the key directory (the roles that receive reports).
-READER_ROLE_LABELS = {"rso": "Responsible Scaling Officer", "executive": "executive",
-                      "board": "Board member", "officer": "officer or director"}
+READER_ROLE_LABELS = {"rso": N_("Responsible Scaling Officer"), "executive": N_("executive"),
+                      "board": N_("Board member"), "officer": N_("officer or director")}
 
 
 def describe_person(username: str, roles: Iterable[str],
@@ -111,7 +112,7 @@ def _compact(value: str) -> str:
 # one it is refused, by the server (app/services/routing.py) and by every client (this module
 # for the command line and the page without JavaScript, reporter.js in the browser), rather
 # than reaching executives alone.
-NO_BOARD_FOR_RSO_REPORT = (
+NO_BOARD_FOR_RSO_REPORT = N_(
     "A report that concerns the RSO must reach a member of the Board, and no Board member "
     "can receive reports here yet (none has a key signed by the organisation), so nothing was "
     "sent. Report it outside the lab instead, through one of the outside channels listed on "
@@ -156,8 +157,8 @@ def expected_readers(directory: Mapping[int, Reader], route: str, concerns_rso: 
         # As app/services/routing.py: such a report must reach the Board, or go nowhere.
         raise NoReaders(NO_BOARD_FOR_RSO_REPORT)
     if not now:
-        raise NoReaders("No one can receive a report on this route right now. Choose another "
-                        "route, or report outside the lab (see the start page).")
+        raise NoReaders(N_("No one can receive a report on this route right now. Choose "
+                           "another route, or report outside the lab (see the start page)."))
     escalation: tuple[Reader, ...] = ()
     if "board" not in wanted:
         escalation = tuple(r for r in eligible if "board" in r.roles and r not in now)
@@ -464,7 +465,8 @@ def decrypt_attachment(case_ref: str, attachment: IncomingAttachment,
     return decrypt_chunks(attachment.file_key, case_ref, attachment.attachment_ref, pieces)
 
 
-def size_mismatch(attachment: IncomingAttachment, decrypted: int) -> str | None:
+def size_mismatch(attachment: IncomingAttachment, decrypted: int,
+                  translate: Callable[[str], str] = str) -> str | None:
     """What to tell the recipient when the stream decrypted to another size than its sender
     stated (SPEC.md 8.8.1); None when they agree or no size was stated."""
-    return file_size.size_mismatch(attachment.stated_size, decrypted)
+    return file_size.size_mismatch(attachment.stated_size, decrypted, translate)

@@ -35,7 +35,7 @@ REPLY = "One more detail: the skipped run was scheduled for the 4th."
 JS = Path(__file__).resolve().parent.parent / "app/static/js"
 # The reporter's page module and every module it imports that is not the cryptography's.
 REPORTER_SCRIPTS = ("reporter.js", "reporter-protocol.js", "http.js", "bytes.js", "metadata.js",
-                    "rules.js", "key-directory.js", "proof-of-work.js")
+                    "rules.js", "key-directory.js", "proof-of-work.js", "text.js")
 
 
 @pytest.fixture

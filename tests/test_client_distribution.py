@@ -30,7 +30,7 @@ import importlib.abc, sys
 class NoServer(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in {"app", "flask", "sqlalchemy", "werkzeug", "jinja2",
-                                  "apscheduler", "psycopg", "flask_wtf"}:
+                                  "apscheduler", "psycopg", "flask_wtf", "babel", "flask_babel"}:
             raise ImportError(f"the client imported {name}")
         return None
 sys.meta_path.insert(0, NoServer())
@@ -89,3 +89,17 @@ def test_the_installed_client_files_a_report_without_the_server_code(
     with app.app_context():
         case = db.session.scalars(db.select(Case)).one()
         assert case.number in result.stdout
+
+
+def test_the_installed_client_speaks_the_shipped_languages(wheel: Path, tmp_path: Path) -> None:
+    """Its catalogues travel in the wheel and are read without Babel."""
+    installed = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(installed)
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", NO_SERVER, str(installed), "--language", "de", "submit",
+         "--server", "ftp://candor.example", "--fingerprint", "x"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"})
+    assert result.returncode == 2, result.stderr
+    assert "geben Sie den Server als http://- oder https://-Adresse an" in result.stderr

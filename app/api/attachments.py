@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, jsonify, request
+from flask_babel import gettext
 
 from app.api.blueprint import bp
 from app.api.reports import current_reporter_case
@@ -42,7 +43,7 @@ def _store() -> Blobs:
 
 def _rejected(error: attachments.AttachmentRejected) -> tuple[Response, int]:
     db.session.rollback()
-    return jsonify(error="attachment_rejected", message=str(error)), error.status
+    return jsonify(error="attachment_rejected", message=gettext(str(error))), error.status
 
 
 def _start(case: Case, author: str, staff_id: int | None, visible: bool
@@ -66,7 +67,7 @@ def _chunk(attachment: Attachment, index: int) -> Response | tuple[Response, int
     size = request.content_length
     if size is None:
         return jsonify(error="length_required",
-                       message="Send the chunk with its Content-Length."), 411
+                       message=gettext("Send the chunk with its Content-Length.")), 411
     try:
         attachments.check_chunk(attachment, index, size, None)
     except attachments.AttachmentRejected as error:
@@ -74,7 +75,7 @@ def _chunk(attachment: Attachment, index: int) -> Response | tuple[Response, int
     data = request.stream.read(size)
     if len(data) != size:
         return jsonify(error="attachment_rejected",
-                       message="The chunk arrived truncated; send it again."), 400
+                       message=gettext("The chunk arrived truncated; send it again.")), 400
     try:
         attachments.add_chunk(db.session, _store(), attachment, index, data)
     except attachments.AttachmentRejected as error:

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from flask import Response, abort, jsonify
+from flask_babel import gettext
 from flask_wtf.csrf import generate_csrf
 
 from app import reporter_session as case_session
@@ -34,12 +35,13 @@ from app.services.directory import pinned_fingerprint
 from app.services.reporter_view import NOT_FOUND, RETALIATION_SESSION_ENDED, reporter_view
 from app.services.routing import ROUTE_LABELS, Route, RoutingError, readers_for
 from app.state import candor
+from candor_reporter.languages import N_
 from crypto.envelope import RECORD_MAX_SIZE, RecordKind
 from crypto.keys import BoxKeyPair
 from crypto.proof_of_work import PROOF_OF_WORK_HASHES
 
 MAX_STAFF_IDS = 200
-PROOF_OF_WORK_FAILED = "The anti-abuse check failed or expired; send again."
+PROOF_OF_WORK_FAILED = N_("The anti-abuse check failed or expired; send again.")
 
 
 def _route(data: dict[str, Any]) -> Route:
@@ -70,9 +72,11 @@ def report_options() -> Response:
     params = reports.reporter_kdf_params(config)
     light = reports.reporter_kdf_light_params(config)
     return jsonify(
-        routes=[{"id": route.value, "label": label} for route, label in ROUTE_LABELS.items()],
+        routes=[{"id": route.value, "label": gettext(label)}
+                for route, label in ROUTE_LABELS.items()],
         taxonomy={"version": taxonomy.version,
-                  "categories": [{"id": c.id, "label": c.label} for c in taxonomy.categories]},
+                  "categories": [{"id": c.id, "label": gettext(c.label)}
+                                 for c in taxonomy.categories]},
         reporter_kdf={"version": params.version, "opslimit": params.opslimit,
                       "memlimit": params.memlimit},
         reporter_kdf_light={"version": light.version, "opslimit": light.opslimit,
@@ -98,7 +102,7 @@ def report_readers() -> Response:
         readers = readers_for(db.session, _route(data), bool_field(data, "concerns_rso"),
                               _staff_ids(data, "concerned_staff_ids"))
     except RoutingError as error:
-        abort(409, description=str(error))
+        abort(409, description=gettext(str(error)))
 
     def people(staff: Any) -> list[dict[str, Any]]:
         return [{"staff_id": s.id, "username": s.username,
@@ -186,7 +190,7 @@ def submit_report() -> tuple[Response, int]:
     except proof_of_work.UnknownPuzzleHash as error:
         return jsonify(error="proof_of_work_rejected", message=str(error)), 400
     except proof_of_work.ProofOfWorkRejected:
-        return jsonify(error="proof_of_work_rejected", message=PROOF_OF_WORK_FAILED), 400
+        return jsonify(error="proof_of_work_rejected", message=gettext(PROOF_OF_WORK_FAILED)), 400
     try:
         first = _retaliation_for(data)
         filed = reports.file_report(
@@ -201,10 +205,10 @@ def submit_report() -> tuple[Response, int]:
         db.session.rollback()
         # Says that a lookup identifier opens a case, as /reporter/open would: counted alike.
         candor().take_rate_limit(db.session, "codename")
-        return jsonify(error="submission_rejected", message=str(error)), 400
+        return jsonify(error="submission_rejected", message=gettext(str(error))), 400
     except reports.SubmissionRejected as error:
         db.session.rollback()
-        return jsonify(error="submission_rejected", message=str(error)), 400
+        return jsonify(error="submission_rejected", message=gettext(str(error))), 400
     token = _open_reporter_session(filed.id)
     return jsonify(case_ref=filed.case_ref, number=filed.number, csrf_token=token), 201
 
@@ -234,13 +238,13 @@ def current_reporter_case() -> Case:
     case = db.session.get(Case, case_id) if case_id is not None else None
     if case is None:
         case_session.close()
-        abort(401, description="Your session ended. Enter your codename again.")
+        abort(401, description=gettext("Your session ended. Enter your codename again."))
     return case
 
 
 def view_of(case: Case) -> dict[str, Any]:
     """The reporter's view of ``case`` (``app/services/reporter_view.py``)."""
-    return reporter_view(db.session, case, candor().taxonomy())
+    return reporter_view(db.session, case, candor().taxonomy(), gettext)
 
 
 @bp.post("/reporter/open")
@@ -251,7 +255,8 @@ def reporter_open() -> Response | tuple[Response, int]:
     case = reports.find_case(db.session, lookup_id, candor().config)
     if case is None:
         case_session.close()  # whatever case this browser had open is closed
-        return jsonify(error="Not found", message=NOT_FOUND, csrf_token=generate_csrf()), 404
+        return jsonify(error="Not found", message=gettext(NOT_FOUND),
+                       csrf_token=generate_csrf()), 404
     token = _open_reporter_session(case.id)
     return jsonify({**view_of(case), "csrf_token": token})
 
@@ -271,7 +276,7 @@ def reporter_message() -> tuple[Response, int]:
                                      int_field(data, "key_epoch"))
     except reports.SubmissionRejected as error:
         db.session.rollback()
-        return jsonify(error="message_rejected", message=str(error)), 400
+        return jsonify(error="message_rejected", message=gettext(str(error))), 400
     db.session.commit()
     return jsonify(view_of(case)), 201
 
@@ -280,4 +285,4 @@ def reporter_message() -> tuple[Response, int]:
 def reporter_leave() -> Response:
     case_session.end()
     db.session.commit()
-    return jsonify(message="Your session has ended.")
+    return jsonify(message=gettext("Your session has ended."))

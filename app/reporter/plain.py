@@ -24,6 +24,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import ValidationError, validate_csrf
 from wtforms import (
@@ -43,7 +44,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app import reporter_session as case_session
 from app.extensions import csrf, db
 from app.models import Attachment, Case, StaffUser
-from app.reporter.routes import reporter_page_context
+from app.reporter.routes import reporter_page_context, translated_person
 from app.reporter.uploads import MAX_FILES, PlainUploads
 from app.services import (
     attachments,
@@ -61,6 +62,7 @@ from app.state import candor
 from app.taxonomy import Taxonomy
 from candor_reporter import protocol
 from candor_reporter.file_size import size_before_decrypting
+from candor_reporter.languages import N_
 from crypto.codename import codename_lookup_id
 from crypto.envelope import RecordKind
 from crypto.errors import CryptoError
@@ -71,17 +73,20 @@ bp.context_processor(reporter_page_context)
 
 MAX_TEXT = 100_000
 MAX_IDENTITY = 2_000
-DIRECTORY_FAILED = ("The recipients' keys could not be verified against the organisation key, "
-                    "so nothing was encrypted or sent. Try again later, or report outside the "
-                    "lab (see the start page).")
-UNREADABLE = ("This part of the case could not be decrypted: it may have been altered. Nothing was "
-              "changed. Tell the lab another way (see the start page).")
-CHOOSE_PEOPLE = "Choose only people from this list."
-
+TEXT_LIMIT, IDENTITY_LIMIT = f"{MAX_TEXT:,}", f"{MAX_IDENTITY:,}"  # as the messages write them
+# Messages are marked for the catalogues here and translated where shown (gettext).
+DIRECTORY_FAILED = N_("The recipients' keys could not be verified against the organisation "
+                      "key, so nothing was encrypted or sent. Try again later, or report outside "
+                      "the lab (see the start page).")
+UNREADABLE = N_("This part of the case could not be decrypted: it may have been altered. "
+                "Nothing was changed. Tell the lab another way (see the start page).")
+CHOOSE_PEOPLE = lazy_gettext("Choose only people from this list.")
+CHOOSE_CATEGORY = lazy_gettext("Choose one of the listed categories.")
 
 
 def _view(case: Case) -> dict[str, Any]:
-    return reporter_view(db.session, case, candor().taxonomy())
+    return reporter_view(db.session, case, candor().taxonomy(), gettext)
+
 
 @bp.context_processor
 def _file_limits() -> dict[str, int]:
@@ -91,51 +96,58 @@ def _file_limits() -> dict[str, int]:
 
 class NewReportForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     route = RadioField(
-        "Who should receive your report",
-        choices=[SelectChoice(route.value, label) for route, label in ROUTE_LABELS.items()],
+        lazy_gettext("Who should receive your report"),
+        choices=[SelectChoice(route.value, lazy_gettext(label))
+                 for route, label in ROUTE_LABELS.items()],
         default=Route.RSO.value,
-        invalid_choice_message="Choose one of the routes: the RSO, an executive or the Board.",
+        invalid_choice_message=lazy_gettext(
+            "Choose one of the routes: the RSO, an executive or the Board."),
     )
-    concerns_rso = BooleanField("The report concerns the Responsible Scaling Officer")
+    concerns_rso = BooleanField(
+        lazy_gettext("The report concerns the Responsible Scaling Officer"))
     concerned = SelectMultipleField(
-        "Who does this report concern?", coerce=int, invalid_value_message=CHOOSE_PEOPLE,
+        lazy_gettext("Who does this report concern?"), coerce=int,
+        invalid_value_message=CHOOSE_PEOPLE,
         invalid_choice_message=CHOOSE_PEOPLE,
         option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
     )
     category = SelectField(
-        "What is it about?", invalid_choice_message="Choose one of the listed categories.",
-        validators=[DataRequired(message="Choose one of the listed categories.")],
+        lazy_gettext("What is it about?"), invalid_choice_message=CHOOSE_CATEGORY,
+        validators=[DataRequired(message=CHOOSE_CATEGORY)],
     )
-    text = TextAreaField("Your report", validators=[
-        DataRequired(message="Write your report before sending it."),
-        Length(max=MAX_TEXT, message=f"Keep the report under {MAX_TEXT:,} characters."),
+    text = TextAreaField(lazy_gettext("Your report"), validators=[
+        DataRequired(message=lazy_gettext("Write your report before sending it.")),
+        Length(max=MAX_TEXT, message=lazy_gettext(
+            "Keep the report under %(count)s characters.", count=TEXT_LIMIT)),
     ])
-    identity = TextAreaField("Your name or how to contact you (optional)", validators=[
-        Optional(),
-        Length(max=MAX_IDENTITY, message=f"Keep this under {MAX_IDENTITY:,} characters."),
-    ])
-    material_risk = BooleanField("I believe this involves a material safety risk")
-    critical_incident = BooleanField("This may be a critical safety incident the lab must "
-                                     "report to the authorities")
-    imminent_risk = BooleanField("There is imminent risk of death or serious injury")
-    sb53_disclosure = BooleanField(
-        "This is a disclosure under California SB 53 (Labor Code §1107.1)")
+    identity = TextAreaField(lazy_gettext("Your name or how to contact you (optional)"),
+                             validators=[Optional(), Length(max=MAX_IDENTITY, message=lazy_gettext(
+                                 "Keep this under %(count)s characters.",
+                                 count=IDENTITY_LIMIT))])
+    material_risk = BooleanField(lazy_gettext("I believe this involves a material safety risk"))
+    critical_incident = BooleanField(lazy_gettext(
+        "This may be a critical safety incident the lab must report to the authorities"))
+    imminent_risk = BooleanField(
+        lazy_gettext("There is imminent risk of death or serious injury"))
+    sb53_disclosure = BooleanField(lazy_gettext(
+        "This is a disclosure under California SB 53 (Labor Code §1107.1)"))
     # "1" on a report of retaliation; the case it follows comes from the session, never here.
     retaliation = HiddenField()
-    preview = SubmitField("Show who would read it")
-    send = SubmitField("Encrypt and send")
+    preview = SubmitField(lazy_gettext("Show who would read it"))
+    send = SubmitField(lazy_gettext("Encrypt and send"))
 
     def __init__(self, taxonomy: Taxonomy, recipients: list[StaffUser], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.category.choices = [SelectChoice("", "Choose a category"),
-                                 *(SelectChoice(c.id, c.label) for c in taxonomy.categories)]
+        self.category.choices = [SelectChoice("", gettext("Choose a category")),
+                                 *(SelectChoice(c.id, gettext(c.label))
+                                   for c in taxonomy.categories)]
         self.concerned.choices = [
-            SelectChoice(s.id, protocol.describe_person(s.username, s.roles)) for s in recipients]
+            SelectChoice(s.id, translated_person(s.username, s.roles)) for s in recipients]
 
 
 class OpenCaseForm(FlaskForm):  # type: ignore[misc]
-    codename = StringField("Your codename",
-                           validators=[DataRequired(message="Enter your codename.")])
+    codename = StringField(lazy_gettext("Your codename"), validators=[
+        DataRequired(message=lazy_gettext("Enter your codename."))])
 
 
 class ReplyForm(FlaskForm):  # type: ignore[misc]
@@ -143,9 +155,10 @@ class ReplyForm(FlaskForm):  # type: ignore[misc]
     # again. It stays in that page only: never in a URL, a cookie or a log, and every response
     # is sent with Cache-Control: no-store.
     codename = HiddenField(validators=[DataRequired()])
-    text = TextAreaField("Your message", validators=[
+    text = TextAreaField(lazy_gettext("Your message"), validators=[
         Optional(),
-        Length(max=MAX_TEXT, message=f"Keep the message under {MAX_TEXT:,} characters."),
+        Length(max=MAX_TEXT, message=lazy_gettext(
+            "Keep the message under %(count)s characters.", count=TEXT_LIMIT)),
     ])
 
 
@@ -175,7 +188,7 @@ def _chosen_readers(form: NewReportForm) -> tuple[StaffReaders | None, str | Non
         readers = readers_for(db.session, route, bool(form.concerns_rso.data) or bool(
             inherited and inherited.concerns_rso), sorted(concerned))
     except RoutingError as error:
-        return None, str(error)
+        return None, gettext(str(error))
     return readers, None
 
 
@@ -306,8 +319,8 @@ def _admit_large_body() -> bool:
     try:
         validate_csrf(request.args.get("csrf_token"))
     except ValidationError:
-        abort(400, description="The form has expired. Reload the page, then choose your "
-                               "files again.")
+        abort(400, description=gettext("The form has expired. Reload the page, then choose "
+                                       "your files again."))
     candor().take_rate_limit(db.session, "submission")
     return True
 
@@ -334,30 +347,42 @@ def new() -> tuple[str, int] | Response:
 # encrypted blobs; _receive_files checks the token instead, once they have been.
 csrf.exempt(new)
 
-FILES_AGAIN = " Choose your files again: a page without JavaScript cannot keep them."
-NOT_CLEANED = ("Nothing was sent. These images or documents are damaged (or not what they "
-               "claim to be), so their hidden details could not be removed: ")
+def _nothing_sent(reason: str = "", files_again: bool = False) -> str:
+    """"Nothing was sent", why, and (when files came with it) that they must be chosen again:
+    a page without JavaScript cannot keep them."""
+    parts = [gettext("Nothing was sent."), reason]
+    if files_again:
+        parts.append(gettext("Choose your files again: a page without JavaScript cannot keep "
+                             "them."))
+    return " ".join(part for part in parts if part)
+
+
+def _damaged(problems: list[str]) -> str:
+    return str(gettext("These images or documents are damaged (or not what they claim to be), "
+                       "so their hidden details could not be removed: %(problems)s.",
+                       problems="; ".join(problems)))
 
 
 def _filed(form: NewReportForm, uploads: PlainUploads, counted: bool
            ) -> tuple[str, int] | Response:
     if form.preview.data:
         chosen = [form.route.validate(form), form.concerned.validate(form)]
-        return _new_page(form, 200 if all(chosen) else 400,
-                         FILES_AGAIN.strip() if uploads.files else None)
+        return _new_page(form, 200 if all(chosen) else 400, gettext(
+            "Choose your files again: a page without JavaScript cannot keep them.")
+            if uploads.files else None)
     problems = uploads.finish()
     if not form.validate():
-        return _new_page(form, 400, "Nothing was sent. Correct the fields marked below."
-                         + (FILES_AGAIN if uploads.files else ""))
+        return _new_page(form, 400, _nothing_sent(
+            gettext("Correct the fields marked below."), bool(uploads.files)))
     if problems:
-        return _new_page(form, 400, NOT_CLEANED + "; ".join(problems) + "." + FILES_AGAIN)
+        return _new_page(form, 400, _nothing_sent(_damaged(problems), True))
     # Counted before the expensive part: the server derives a codename key for this report.
     # (No proof of work here: a page without JavaScript cannot compute one; see
     # app/services/proof_of_work.py. The global rate limit is this path's protection.)
     first = _first_case(form)
     if form.retaliation.data == "1" and first is None:
-        return _new_page(form, 400, "Nothing was sent. " + RETALIATION_SESSION_ENDED
-                         + (FILES_AGAIN if uploads.files else ""))
+        return _new_page(form, 400, _nothing_sent(gettext(RETALIATION_SESSION_ENDED),
+                                                  bool(uploads.files)))
     if not counted:
         candor().take_rate_limit(db.session, "submission")
     try:
@@ -369,11 +394,10 @@ def _filed(form: NewReportForm, uploads: PlainUploads, counted: bool
     except (reports.SubmissionRejected, RoutingError, protocol.NoReaders,
             attachments.AttachmentRejected) as error:
         db.session.rollback()
-        return _new_page(form, 400, f"Nothing was sent. {error}"
-                         + (FILES_AGAIN if uploads.files else ""))
+        return _new_page(form, 400, _nothing_sent(gettext(str(error)), bool(uploads.files)))
     except CryptoError:
         db.session.rollback()
-        return _new_page(form, 400, DIRECTORY_FAILED)
+        return _new_page(form, 400, gettext(DIRECTORY_FAILED))
     # Post, redirect, get: the receipt page shows the codename once, and reloading it files
     # nothing (app/services/receipts.py says where the codename waits in between).
     claim = receipts.hold(db.session, case, codename, [u.name for u in uploads.files],
@@ -438,11 +462,11 @@ def _case_page(opened: OpenedReport, form: ReplyForm, status: int = 200, sent: s
         try:
             incoming = protocol.open_attachment(opened.keys, item)
             files.append((item, incoming.name,
-                          size_before_decrypting(item["frames"], incoming.stated_size)))
+                          size_before_decrypting(item["frames"], incoming.stated_size, gettext)))
         except (CryptoError, UnicodeDecodeError):
             files.append((item, None, ""))
     return render_template("reporter/plain_case.html", view=view, messages=messages, form=form,
-                           files=files, codename=form.codename.data, unreadable=UNREADABLE,
+                           files=files, codename=form.codename.data, unreadable=gettext(UNREADABLE),
                            route_label=ROUTE_LABELS[Route(view["route"])], sent=sent,
                            message=message, size_warning=size_warning), status
 
@@ -450,7 +474,7 @@ def _case_page(opened: OpenedReport, form: ReplyForm, status: int = 200, sent: s
 def _not_found() -> tuple[str, int]:
     # The typed codename is not echoed back.
     return render_template("reporter/plain_open.html", form=OpenCaseForm(formdata=None),
-                           message=NOT_FOUND), 404
+                           message=gettext(NOT_FOUND)), 404
 
 
 @bp.route("/open", methods=["GET", "POST"])
@@ -494,18 +518,17 @@ def _replied(uploads: PlainUploads, session_case: Case | None) -> tuple[str, int
     case_session.open_for(opened.case.id)
     fresh = ReplyForm(formdata=None, codename=form.codename.data)
     if uploads.refused or (uploads.files and session_case is not opened.case):
-        return _case_page(opened, form, 400, message="Your session had ended, so your files "
-                          "were not taken and nothing was sent. Choose them again and send.")
+        return _case_page(opened, form, 400, message=gettext(
+            "Your session had ended, so your files were not taken and nothing was sent. Choose "
+            "them again and send."))
     problems = uploads.finish()
     text = (form.text.data or "").strip()
     if not form.validate() or not (text or uploads.files):
         if not form.text.errors:
-            form.text.errors = ["Write your message or choose a file before sending."]
-        return _case_page(opened, form, 400, message="Nothing was sent."
-                          + (FILES_AGAIN if uploads.files else ""))
+            form.text.errors = [gettext("Write your message or choose a file before sending.")]
+        return _case_page(opened, form, 400, message=_nothing_sent("", bool(uploads.files)))
     if problems:
-        return _case_page(opened, form, 400,
-                          message=NOT_CLEANED + "; ".join(problems) + "." + FILES_AGAIN)
+        return _case_page(opened, form, 400, message=_nothing_sent(_damaged(problems), True))
     try:
         if text:
             message = protocol.build_message(opened.keys, form.text.data)
@@ -515,16 +538,17 @@ def _replied(uploads: PlainUploads, session_case: Case | None) -> tuple[str, int
         uploads.store_in(db.session, opened.case, opened.keys.case_key, opened.keys.key_epoch)
     except (reports.SubmissionRejected, attachments.AttachmentRejected) as error:
         db.session.rollback()
-        form.text.errors = [str(error)]
+        form.text.errors = [gettext(str(error))]
         return _case_page(opened, form, 400)
     db.session.commit()
     uploads.stored = True
-    sent = "Your message was sent." if text else "Your files were sent."
+    sent = gettext("Your message was sent.") if text else gettext("Your files were sent.")
     for name, summary in uploads.cleaning().items():
-        sent += f" {name}: cleaned before it was encrypted; {summary}."
+        sent += " " + gettext("%(name)s: cleaned before it was encrypted; %(summary)s.",
+                              name=name, summary=summary)
     if uploads.uncleaned():
-        sent += (" These were sent exactly as they were, as their format cannot be cleaned: "
-                 + ", ".join(uploads.uncleaned()) + ".")
+        sent += " " + gettext("These were sent exactly as they were, as their format cannot be "
+                              "cleaned: %(names)s.", names=", ".join(uploads.uncleaned()))
     return _case_page(opened, fresh, sent=sent)
 
 
@@ -545,9 +569,9 @@ def agree_minutes() -> tuple[str, int]:
         intake.agree_minutes(db.session, opened.case)
     except intake.MinutesRejected as error:
         db.session.rollback()
-        return _case_page(opened, fresh, 400, message=str(error))
+        return _case_page(opened, fresh, 400, message=gettext(str(error)))
     db.session.commit()
-    return _case_page(opened, fresh, sent="You agreed the minutes.")
+    return _case_page(opened, fresh, sent=gettext("You agreed the minutes."))
 
 
 # --- downloading an attachment ----------------------------------------------------------------
@@ -597,13 +621,14 @@ def download() -> Response | tuple[str, int]:
     try:
         incoming = protocol.open_attachment(opened.keys, item)
         mismatch = protocol.size_mismatch(
-            incoming, _checked_size(store, case.case_ref, attachment, incoming))
+            incoming, _checked_size(store, case.case_ref, attachment, incoming), gettext)
     except (CryptoError, UnicodeDecodeError):
-        abort(409, description=UNREADABLE)
+        abort(409, description=gettext(UNREADABLE))
     if mismatch and form.despite_size.data != "1":
         return _case_page(opened, ReplyForm(formdata=None, codename=form.codename.data), 409,
-                          size_warning=(attachment.attachment_ref, f"{incoming.name} was "
-                                        f"decrypted and checked, but not sent yet. {mismatch}"))
+                          size_warning=(attachment.attachment_ref, gettext(
+                              "%(name)s was decrypted and checked, but not sent yet.",
+                              name=incoming.name) + " " + mismatch))
 
     def plaintext() -> Iterator[bytes]:
         yield from decrypt_chunks(incoming.file_key, case.case_ref, attachment.attachment_ref,

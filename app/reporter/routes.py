@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from babel.dates import format_date
 from flask import Blueprint, Response, redirect, render_template, request
+from flask_babel import gettext
 from markupsafe import Markup
 
 from app import reporter_session as case_session
 from app.extensions import db
+from app.languages import current_language
 from app.models import Case
 from app.outside_channels import load_outside_channels
 from app.reporter import privacy as privacy_notice
@@ -18,7 +22,7 @@ from app.services import directory, reports
 from app.services.routing import ROUTE_LABELS
 from app.state import candor
 from candor_reporter import file_size
-from candor_reporter.protocol import describe_person
+from candor_reporter.protocol import READER_ROLE_LABELS, describe_person
 
 bp = Blueprint("reporter", __name__)
 
@@ -32,23 +36,39 @@ def reporter_page_context() -> dict[str, Any]:
 
 
 bp.context_processor(reporter_page_context)
-bp.add_app_template_global(describe_person, "describe_person")
+
+
+def translated_person(username: str, roles: Iterable[str]) -> str:
+    """``describe_person`` with the roles in the page's language."""
+    return describe_person(username, roles,
+                           {role: gettext(label) for role, label in READER_ROLE_LABELS.items()})
+
+
+bp.add_app_template_global(translated_person, "describe_person")
 
 
 bp.add_app_template_filter(file_size.format_bytes, "file_size")
-bp.add_app_template_filter(file_size.size_before_decrypting, "size_before_decrypting")
+
+
+@bp.app_template_filter("size_before_decrypting")
+def size_before_decrypting(frames: int, size: int | None = None) -> str:
+    """``file_size.size_before_decrypting`` in the page's language."""
+    return file_size.size_before_decrypting(frames, size, gettext)
 
 
 @bp.app_template_filter("long_date")
 def long_date(value: date | str | None) -> Markup:
     """A day written out ("9 December 2026") in a ``<time>`` element: never read as a name, or
     in the wrong order, as "by 2026-12-09" or "09/12/2026" can be. Pages with JavaScript write
-    dates in the reader's own locale."""
+    dates in the reader's own locale. In another language than English, that language's long
+    form ("9 décembre 2026", "2026年12月9日")."""
     if value is None:
         return Markup("")
     day = date.fromisoformat(value) if isinstance(value, str) else value
-    return Markup('<time datetime="{}">{} {}</time>').format(
-        day.isoformat(), day.day, day.strftime("%B %Y"))
+    language = current_language()
+    written = (f"{day.day} {day.strftime('%B %Y')}" if language.locale == "en"
+               else format_date(day, format="long", locale=language.locale))
+    return Markup('<time datetime="{}">{}</time>').format(day.isoformat(), written)
 
 
 @bp.get("/")
@@ -110,7 +130,8 @@ def leave() -> Response:
 def rights() -> str:
     """The notice of rights (Labor Code §1107.1(d)), printable as a poster."""
     return render_template("reporter/rights.html",
-                           notice=load_notice(candor().config.instance_path))
+                           notice=load_notice(candor().config.instance_path,
+                                              current_language().code, gettext))
 
 
 @bp.get("/privacy")
@@ -118,5 +139,5 @@ def privacy() -> str:
     """The privacy notice (GDPR Arts. 13-14): the lab's text, or Candor's default."""
     config = candor().config
     blocks, own = privacy_notice.load(config.instance_path, dict(config.retention_days),
-                                      config.backup_keep_days)
+                                      config.backup_keep_days, current_language().code, gettext)
     return render_template("reporter/privacy.html", blocks=blocks, own=own)

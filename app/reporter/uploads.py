@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from flask import Request
+from flask_babel import gettext
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.extensions import DbSession
@@ -160,8 +161,8 @@ class PlainUploads:
             self.refused = True
             return Discarded()
         if len(self.files) >= MAX_FILES:
-            raise RequestEntityTooLarge(f"Send at most {MAX_FILES} files at a time. Nothing "
-                                        "was sent.")
+            raise RequestEntityTooLarge(gettext(
+                "Send at most %(count)s files at a time. Nothing was sent.", count=MAX_FILES))
         upload = EncryptingFile(self, filename)
         self.files.append(upload)
         return upload
@@ -173,13 +174,15 @@ class PlainUploads:
 
     def check_size(self, size: int, upload: EncryptingFile) -> None:
         if size > self._limits.attachment_bytes:
-            raise RequestEntityTooLarge(
-                f"{upload.name} is too large: attachments may be up to "
-                f"{self._limits.attachment_bytes // 1024**2:,} MiB. Nothing was sent.")
+            limit = f"{self._limits.attachment_bytes // 1024**2:,}"
+            raise RequestEntityTooLarge(gettext(
+                "%(name)s is too large: attachments may be up to %(size)s MiB. Nothing was "
+                "sent.", name=upload.name, size=limit))
         if self._total > self._limits.case_bytes:
-            raise RequestEntityTooLarge(
-                f"The attachments of a case may take up to "
-                f"{self._limits.case_bytes // 1024**2:,} MiB. Nothing was sent.")
+            limit = f"{self._limits.case_bytes // 1024**2:,}"
+            raise RequestEntityTooLarge(gettext(
+                "The attachments of a case may take up to %(size)s MiB. Nothing was sent.",
+                size=limit))
 
     def finish(self) -> list[str]:
         """Close every file; returns the problems (files that cannot be cleaned) to show."""
@@ -193,7 +196,7 @@ class PlainUploads:
 
     def cleaning(self) -> dict[str, str]:
         """What cleaning removed and kept, by the name of each document it cleaned."""
-        return {u.name: u.report.summary() for u in self.files if u.report is not None}
+        return {u.name: u.report.summary(gettext) for u in self.files if u.report is not None}
 
     def store_in(self, session: DbSession, case: Case, case_key: CaseKey, key_epoch: int
                  ) -> list[Attachment]:

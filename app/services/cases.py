@@ -65,6 +65,7 @@ from app.vocabulary import (
     STATUSES,
     Purpose,
 )
+from candor_reporter.languages import N_
 from crypto.envelope import RecordKind, check_grant_shape, check_record_shape
 from crypto.errors import CryptoError
 
@@ -92,15 +93,15 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 
 # What the reporter reads on their case page for each step: never a name, never content.
 REPORTER_SENTENCES = {
-    "acknowledge": "Your report was acknowledged by its recipients.",
-    "triage": "Your report was assessed and will be looked into.",
-    "investigate": "Your report is being investigated.",
-    "findings": "The investigation has recorded its findings. Feedback on what follows from "
-                "them will be written to you.",
-    "corrective_action": "Action in response to the findings has been recorded.",
-    "close": "Your case was closed. The recipients wrote to you about the outcome and where "
-             "you can turn next.",
-    "reopen": "Your case was reopened.",
+    "acknowledge": N_("Your report was acknowledged by its recipients."),
+    "triage": N_("Your report was assessed and will be looked into."),
+    "investigate": N_("Your report is being investigated."),
+    "findings": N_("The investigation has recorded its findings. Feedback on what follows "
+                   "from them will be written to you."),
+    "corrective_action": N_("Action in response to the findings has been recorded."),
+    "close": N_("Your case was closed. The recipients wrote to you about the outcome and "
+                "where you can turn next."),
+    "reopen": N_("Your case was reopened."),
 }
 
 

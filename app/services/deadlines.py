@@ -70,6 +70,7 @@ from app.services.deadline_policy import (
     UnknownPolicyVersion,
 )
 from app.services.deadline_store import PolicySource, stored_policies
+from candor_reporter.languages import N_
 
 CLOCK_ORDER = ("incident_imminent", "critical_incident", "acknowledge", "board_notice",
                "triage", "investigation_start", "feedback", "status_update", "sb53_share",
@@ -101,10 +102,10 @@ FEEDBACK_PURPOSES = ("feedback", "outcome")
 # the share itself (app/services/officer_shares.py), so only a share meets that clock.
 SB53_SHARE_PURPOSE = "sb53_share"
 WAITING_FOR_REPORTER = "waiting_for_reporter"
-PAUSE_SENTENCE = ("We asked you something and are waiting for your reply. Your answer helps; "
-                  "the date by which we owe you feedback stays the same.")
-CHECKIN_SENTENCE = ("The case team checked in after the closure of your case. If you have "
-                    "been treated worse since you reported, tell us.")
+PAUSE_SENTENCE = N_("We asked you something and are waiting for your reply. Your answer "
+                    "helps; the date by which we owe you feedback stays the same.")
+CHECKIN_SENTENCE = N_("The case team checked in after the closure of your case. If you have "
+                      "been treated worse since you reported, tell us.")
 
 
 class DeadlineActionRejected(Exception):

@@ -27,6 +27,7 @@ from app.extensions import DbSession
 from app.models import Case, CaseDisclosure, CaseRecord, StaffUser, today
 from app.services import cases
 from app.services.cases import CaseActionRejected, EncryptedRecord, require
+from candor_reporter.languages import N_
 from crypto.envelope import RecordKind
 
 # Why a reader opens the identity (Art. 16(1) allows it only where needed).
@@ -103,7 +104,7 @@ def record_handover(session: DbSession, case: Case, staff: StaffUser,
         notice_ref = cases.store_record(case, staff, RecordKind.MESSAGE, handover.notice,
                                          visible_to_reporter=True).record_ref
         cases.record_event(session, case, staff, "disclosure_notice",
-                     reporter_sentence="You have a message about passing on your identity.")
+                     reporter_sentence=N_("You have a message about passing on your identity."))
     if handover.withheld is not None:
         withheld_ref = cases.store_record(case, staff, RecordKind.NOTE, handover.withheld,
                                            visible_to_reporter=False).record_ref

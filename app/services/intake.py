@@ -20,6 +20,7 @@ from app.extensions import DbSession
 from app.models import Case, CaseEvent, CaseIntake, StaffUser, today
 from app.services import audit, cases
 from app.services.cases import require
+from candor_reporter.languages import N_
 
 CHANNELS = {"phone": "By phone", "in_person": "In person"}
 
@@ -45,8 +46,9 @@ def record_intake(session: DbSession, case: Case, staff: StaffUser, channel: str
     session.add(entry)
     cases.record_event(
         session, case, staff, "taken_on_behalf", {"channel": channel},
-        reporter_sentence="A recipient took down your report with you. Check the minutes "
-        "(the report above); correct them by message if needed, then agree them.")
+        reporter_sentence=N_("A recipient took down your report with you. Check the minutes "
+                             "(the report above); correct them by message if needed, then "
+                             "agree them."))
     return entry
 
 
@@ -54,9 +56,9 @@ def agree_minutes(session: DbSession, case: Case) -> CaseIntake:
     """The reporter, with their codename, agrees the minutes as they stand today."""
     entry = intake_of(session, case)
     if entry is None:
-        raise MinutesRejected("This report was not taken down by a recipient.")
+        raise MinutesRejected(N_("This report was not taken down by a recipient."))
     if entry.minutes_agreed_on is not None:
-        raise MinutesRejected("You already agreed the minutes.")
+        raise MinutesRejected(N_("You already agreed the minutes."))
     entry.minutes_agreed_on = today()
     case.events.append(CaseEvent(kind="minutes_agreed", occurred_on=today(),
                                  visible_to_reporter=True, detail="You agreed the minutes."))

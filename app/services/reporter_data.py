@@ -32,6 +32,7 @@ from app.models import (
 from app.services import attachments, cases
 from app.services.blobs import Blobs
 from app.services.cases import EncryptedRecord, require
+from candor_reporter.languages import N_
 from crypto.envelope import RecordKind
 
 DESTRUCTION_REASONS = {
@@ -45,8 +46,14 @@ REQUEST_KINDS = {"access": "Access to their personal data",
                  "correction": "Correction of their personal data"}
 # GDPR Art. 12(3): one month from receipt, extendable by the controller (recorded outside).
 ANSWER_WITHIN_DAYS = 30
-_SAID = {"message": "a message", "note": "an internal note", "identity": "the identity details",
-         "attachment": "a file"}
+# What the reporter's timeline says of a destroyed record, whole sentences for the catalogues.
+_DELETED = {
+    "message": N_("A recipient deleted a message that was not relevant to your report."),
+    "note": N_("A recipient deleted an internal note that was not relevant to your report."),
+    "identity": N_("A recipient deleted the identity details that were not relevant to your "
+                   "report."),
+    "attachment": N_("A recipient deleted a file that was not relevant to your report."),
+}
 
 
 def destructions(session: DbSession, case: Case) -> list[RecordDestruction]:
@@ -82,8 +89,7 @@ def _tell(session: DbSession, case: Case, staff: StaffUser, kind: str, author: s
     cases.record_event(
         session, case, staff, "record_destroyed", {"kind": kind, "author": author,
                                                    "reason": reason},
-        reporter_sentence=(f"A recipient deleted {_SAID[kind]} that was not relevant to your "
-                           "report." if case.origin == "reporter" else None))
+        reporter_sentence=(_DELETED[kind] if case.origin == "reporter" else None))
     return entry
 
 
@@ -160,7 +166,7 @@ def answer_request(session: DbSession, case: Case, staff: StaffUser, request_id:
     entry.answered_on, entry.answered_by_id = today(), staff.id
     entry.answer_record_ref = stored.record_ref
     cases.record_event(session, case, staff, "data_request_answered", {"kind": entry.kind},
-                       reporter_sentence="You have an answer to your request about your data.")
+                       reporter_sentence=N_("You have an answer to your request about your data."))
     return entry
 
 

@@ -35,6 +35,7 @@ from app.services import deadlines
 from app.services.refusals import Refused
 from app.services.routing import Route, RoutingError, reader_ids_for
 from app.taxonomy import Taxonomy
+from candor_reporter.languages import N_
 from crypto import kdf
 from crypto.envelope import RecordKind, check_grant_shape, check_record_shape
 from crypto.errors import CryptoError
@@ -163,7 +164,7 @@ NUMBER_ATTEMPTS = 8
 
 NOT_EXACT_READERS = ("The report was not encrypted to exactly the current readers of this "
                      "route; reload the page and submit again.")
-INHERITED_READERS = (
+INHERITED_READERS = N_(
     "The report was not encrypted to exactly the readers it may have: a report about "
     "retaliation leaves out everyone your first report left out, and concerns the RSO if that "
     "one did. Reload the page and send again.")

@@ -15,6 +15,7 @@ from app.extensions import DbSession
 from app.models import StaffUser
 from app.roles import Role
 from app.services.directory import active_entries, active_entry_roles
+from candor_reporter.languages import N_
 from candor_reporter.protocol import NO_BOARD_FOR_RSO_REPORT
 
 
@@ -25,9 +26,9 @@ class Route(StrEnum):
 
 
 ROUTE_LABELS = {
-    Route.RSO: "The Responsible Scaling Officer",
-    Route.EXECUTIVE: "An executive outside the RSO's line",
-    Route.BOARD: "The Board",
+    Route.RSO: N_("The Responsible Scaling Officer"),
+    Route.EXECUTIVE: N_("An executive outside the RSO's line"),
+    Route.BOARD: N_("The Board"),
 }
 
 
@@ -89,10 +90,10 @@ def _choose(roles: Mapping[int, frozenset[Role]], route: Route, concerns_rso: bo
     if concerns_rso and not any(Role.BOARD in eligible[i] for i in now):
         raise NoBoardReader(NO_BOARD_FOR_RSO_REPORT)
     if not now:
-        raise RoutingError(
+        raise RoutingError(N_(
             "No one can receive a report on this route right now. Choose another route, or "
             "report outside the lab (see the start page)."
-        )
+        ))
     escalation: frozenset[int] = frozenset()
     if Role.BOARD not in wanted:
         escalation = frozenset(i for i, held in eligible.items()

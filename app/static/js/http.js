@@ -1,6 +1,8 @@
 // How every page script talks to the server: JSON requests that turn a refusal into an error
 // carrying the server's message, with the page's CSRF token.
 
+import { N_, t } from "./text.js";
+
 /** A refusal whose message is meant for the person (from the server or from the page). */
 export class Refusal extends Error {
   constructor(message, status = 0, answer = {}) {
@@ -10,7 +12,8 @@ export class Refusal extends Error {
   }
 }
 
-export const UNREACHABLE = "Candor could not be reached. Check your connection and try again.";
+export const UNREACHABLE = N_("Candor could not be reached. Check your connection and try " +
+  "again.");
 
 const csrfMeta = () => document.querySelector('meta[name="csrf-token"]');
 export const csrfToken = () => csrfMeta().content;
@@ -24,13 +27,13 @@ export async function request(url, options = {}) {
   try {
     response = await fetch(url, { credentials: "same-origin", ...options });
   } catch {
-    throw new Refusal(UNREACHABLE);
+    throw new Refusal(t(UNREACHABLE));
   }
   let data = {};
   try { data = await response.json(); } catch { /* an empty or non-JSON error body */ }
   if (typeof data.csrf_token === "string") csrfMeta().content = data.csrf_token;
   if (!response.ok) {
-    throw new Refusal(data.message || `The server answered ${response.status}.`,
+    throw new Refusal(data.message || t("The server answered %(status)s.", { status: response.status }),
                       response.status, data);
   }
   return data;

@@ -13,6 +13,7 @@
 // with a warning. What the reporter reads about cleaning is all here (NOTES and the labels).
 
 import { joinBytes as join } from "./bytes.js";
+import { N_, t } from "./text.js";
 
 export const JPEG_MAGIC = Uint8Array.of(0xff, 0xd8, 0xff);
 export const PNG_MAGIC = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
@@ -302,51 +303,54 @@ export function strip(data) {
 // --- Documents, and what the page says about each file -------------------------------------
 
 export const NOTES = {
-  jpeg: "JPEG photo: its location, camera details, dates and embedded text are removed before " +
-    "it is encrypted.",
-  png: "PNG image: its embedded text, dates and camera details are removed before it is " +
-    "encrypted.",
-  other: "This kind of file cannot be cleaned here. Documents in other formats, videos and " +
+  jpeg: N_("JPEG photo: its location, camera details, dates and embedded text are removed " +
+    "before it is encrypted."),
+  png: N_("PNG image: its embedded text, dates and camera details are removed before it is " +
+    "encrypted."),
+  other: N_("This kind of file cannot be cleaned here. Documents in other formats, videos and " +
     "other files can hold your name, your device, dates, locations and earlier versions. Check " +
-    "it, or save a copy without them, before sending.",
-  document: "Cleaned before it is encrypted",
-  refused: "This file will not be sent: it looks like a document or an image but could not be " +
-    "read as one, so its hidden details cannot be removed",
-  notSent: "Not sent: its hidden details could not be removed",
-  unavailable: "This document could not be checked yet (the cleaner did not load); it is " +
-    "cleaned when you send, or not sent.",
+    "it, or save a copy without them, before sending."),
+  document: N_("Cleaned before it is encrypted"),
+  refused: N_("This file will not be sent: it looks like a document or an image but could not " +
+    "be read as one, so its hidden details cannot be removed"),
+  notSent: N_("Not sent: its hidden details could not be removed"),
+  unavailable: N_("This document could not be checked yet (the cleaner did not load); it is " +
+    "cleaned when you send, or not sent."),
 };
 // As REMOVED_LABELS and KEPT_LABELS in candor_reporter/documents.py (same keys, same words).
+// All in English here, marked for the catalogues: the page shows them through t() (text.js).
 export const REMOVED_LABELS = {
-  properties: "author, company, dates and other document properties",
-  xmp: "XMP metadata",
-  "embedded-files": "embedded files",
-  scripts: "scripts and automatic actions",
-  "application-data": "application data",
-  "comment-authors": "comment authors and dates",
-  "change-authors": "tracked-change authors and dates",
-  people: "lists of people who edited or commented",
-  "revision-ids": "editing session identifiers",
-  thumbnails: "thumbnails",
-  printer: "printer settings",
-  template: "the template's path, which may name you",
-  "file-location": "the folder the file was saved in, which may name you",
-  "earlier-versions": "earlier versions",
-  "image-metadata": "image metadata",
+  properties: N_("author, company, dates and other document properties"),
+  xmp: N_("XMP metadata"),
+  "embedded-files": N_("embedded files"),
+  scripts: N_("scripts and automatic actions"),
+  "application-data": N_("application data"),
+  "comment-authors": N_("comment authors and dates"),
+  "change-authors": N_("tracked-change authors and dates"),
+  people: N_("lists of people who edited or commented"),
+  "revision-ids": N_("editing session identifiers"),
+  thumbnails: N_("thumbnails"),
+  printer: N_("printer settings"),
+  template: N_("the template's path, which may name you"),
+  "file-location": N_("the folder the file was saved in, which may name you"),
+  "earlier-versions": N_("earlier versions"),
+  "image-metadata": N_("image metadata"),
 };
 export const KEPT_LABELS = {
-  "visible-text": "the visible text, comments' text and file names inside may still name people",
-  macros: "macros are kept as they are and may hold names",
-  "embedded-objects": "embedded objects (other documents inside) are not cleaned",
-  images: "an image inside could not be cleaned",
+  "visible-text": N_("the visible text, comments' text and file names inside may still name " +
+    "people"),
+  macros: N_("macros are kept as they are and may hold names"),
+  "embedded-objects": N_("embedded objects (other documents inside) are not cleaned"),
+  images: N_("an image inside could not be cleaned"),
 };
 
 /** "removed: ...; kept: ..." for a document's cleaning report, in the labels' order. */
 export function summary(report) {
   const removed = Object.keys(REMOVED_LABELS).filter((key) => report.removed[key] > 0)
-    .map((key) => `${REMOVED_LABELS[key]} (${report.removed[key]})`).join(", ");
-  const kept = report.kept.map((key) => KEPT_LABELS[key]).join("; ");
-  return `removed: ${removed || "nothing was found"}; kept: ${kept}`;
+    .map((key) => `${t(REMOVED_LABELS[key])} (${report.removed[key]})`).join(", ");
+  const kept = report.kept.map((key) => t(KEPT_LABELS[key])).join("; ");
+  return t("removed: %(removed)s; kept: %(kept)s",
+           { removed: removed || t("nothing was found"), kept });
 }
 
 const PDF_MAGIC = Uint8Array.of(0x25, 0x50, 0x44, 0x46, 0x2d); // %PDF-
@@ -407,13 +411,13 @@ export function cleanedFile(file) {
 /** What happens to `file` before it is sent: `{ cleaned, note }` for the page to show. */
 export async function describe(file) {
   const kind = sniff(new Uint8Array(await file.slice(0, SNIFF_BYTES).arrayBuffer()));
-  if (kind !== "other") return { cleaned: true, note: NOTES[kind] };
+  if (kind !== "other") return { cleaned: true, note: t(NOTES[kind]) };
   try {
     const { report } = await cleanedFile(file);
-    if (report === null) return { cleaned: false, note: NOTES.other };
-    return { cleaned: true, note: `${NOTES.document}: ${summary(report)}.` };
+    if (report === null) return { cleaned: false, note: t(NOTES.other) };
+    return { cleaned: true, note: `${t(NOTES.document)}: ${summary(report)}.` };
   } catch (error) {
-    if (!(error instanceof MetadataError)) return { cleaned: false, note: NOTES.unavailable };
-    return { cleaned: false, note: `${NOTES.refused} (${error.message}).` };
+    if (!(error instanceof MetadataError)) return { cleaned: false, note: t(NOTES.unavailable) };
+    return { cleaned: false, note: `${t(NOTES.refused)} (${error.message}).` };
   }
 }

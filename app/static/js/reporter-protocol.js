@@ -9,6 +9,7 @@ import * as candor from "./candor-crypto.js";
 import { b64, joinBytes, unb64 } from "./bytes.js";
 import { csrfToken, getJson, postJson, Refusal, UNREACHABLE } from "./http.js";
 import { solveProofOfWork } from "./proof-of-work.js";
+import { t } from "./text.js";
 import { expectedReaders, safeFileName } from "./rules.js";
 
 export const newRef = (prefix) => prefix + candor.toHex(candor.randomBytes(16));
@@ -133,7 +134,7 @@ export class Puzzles {
         current = this.ahead();
       }
     }
-    if (solved === null) throw new Refusal("The anti-abuse check took too long; send again.");
+    if (solved === null) throw new Refusal(t("The anti-abuse check took too long; send again."));
     this.current = null; // spent: the next report solves a new one
     return { ...body, proof_of_work: { challenge: b64(solved.challenge), nonce: b64(solved.nonce),
                                         hash: solved.hash } };
@@ -167,22 +168,22 @@ async function putChunk(base, index, body) {
     if (response) {
       try { data = await response.json(); } catch { /* not JSON */ }
       if (response.status < 500 && response.status !== 409) {
-        throw new Refusal(data.message || `The server answered ${response.status}.`,
-                          response.status);
+        throw new Refusal(data.message || t("The server answered %(status)s.",
+                                            { status: response.status }), response.status);
       }
     }
     try {
       const status = await getJson(`${base}/status`);
       if (status.received_chunks > index) return; // it did arrive
       if (status.received_chunks < index) {
-        throw new Refusal("The server lost part of this file; send it again.");
+        throw new Refusal(t("The server lost part of this file; send it again."));
       }
     } catch (error) {
       if (error instanceof Refusal && error.status) throw error;
     }
     if (attempt >= CHUNK_ATTEMPTS) {
-      throw new Refusal(data.message || "The connection kept failing while this file " +
-        "was being sent.");
+      throw new Refusal(data.message || t("The connection kept failing while this file " +
+        "was being sent."));
     }
     await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
   }
@@ -259,9 +260,9 @@ export async function normalisedCodename(typed) {
   } catch (error) {
     if (!(error instanceof candor.MalformedInput)) throw error;
     throw new Refusal(error instanceof candor.UnknownCodenameWord
-      ? "One of the words is not in the codename word list. Check the spelling of each word."
-      : `A codename has ${candor.MIN_WORDS} to ${candor.MAX_WORDS} words. Check that you ` +
-        "typed all of them.");
+      ? t("One of the words is not in the codename word list. Check the spelling of each word.")
+      : t("A codename has %(min)s to %(max)s words. Check that you typed all of them.",
+          { min: candor.MIN_WORDS, max: candor.MAX_WORDS }));
   }
 }
 
@@ -359,10 +360,11 @@ export async function downloadAttachment(url, item, file, opened, onProgress) {
   try {
     response = await fetch(url, { credentials: "same-origin" });
   } catch {
-    throw new Refusal(UNREACHABLE);
+    throw new Refusal(t(UNREACHABLE));
   }
   if (!response.ok) {
-    throw new Refusal(`The file could not be fetched (${response.status}).`, response.status);
+    throw new Refusal(t("The file could not be fetched (%(status)s).", { status: response.status }),
+                      response.status);
   }
   const decryptor = new candor.StreamDecryptor(file.fileKey, opened.caseRef,
                                                item.attachment_ref);

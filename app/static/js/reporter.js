@@ -16,15 +16,15 @@ import {
   expectedReaders, formatBytes, NoReaders, safeFileName, sb53Sharers, sizeBeforeDecrypting,
   sizeMismatch,
 } from "./rules.js";
+import { t, WORDS } from "./text.js";
 
 const $ = (id) => document.getElementById(id);
 const pause = () => new Promise((resolve) => setTimeout(resolve, 50)); // lets a status paint
 
-const UNREADABLE = "This part of the case could not be decrypted: it may have been altered. " +
-  "Nothing was changed. Tell the lab another way (see the start page).";
+const unreadable = () => t("This part of the case could not be decrypted: it may have been " +
+  "altered. Nothing was changed. Tell the lab another way (see the start page).");
 // How a reporter reads roles, records and purposes: from the server (app/vocabulary.py, in the
-// page's <meta name="candor-words">), so no list of them lives here.
-const WORDS = JSON.parse(document.querySelector('meta[name="candor-words"]')?.content ?? "{}");
+// page's <meta name="candor-words">, in the page's language), so no list of them lives here.
 const ROLE_LABELS = WORDS.roles ?? {};
 const RECORD_LABELS = WORDS.records ?? {};
 const PURPOSE_LABELS = WORDS.purposes ?? {};
@@ -86,19 +86,20 @@ window.addEventListener("beforeunload", (event) => {
 });
 
 function explain(error) {
-  if (error instanceof Refusal || error instanceof NoReaders) return error.message;
-  if (error instanceof candor.CryptoUnavailable) return NO_CRYPTO;
+  if (error instanceof Refusal) return error.message;
+  if (error instanceof NoReaders) return t(error.message); // rules.js's English, as marked
+  if (error instanceof candor.CryptoUnavailable) return noCrypto();
   if (error instanceof candor.SignatureInvalid) {
-    return "The recipients' keys could not be verified against the organisation key, so " +
-      "nothing was encrypted or sent. Try again later, and tell the lab if it keeps happening.";
+    return t("The recipients' keys could not be verified against the organisation key, so " +
+      "nothing was encrypted or sent. Try again later, and tell the lab if it keeps happening.");
   }
   if (error instanceof candor.CryptoError) {
-    return "Something could not be encrypted or decrypted, so nothing is shown or sent " +
-      `(${error.message}).`;
+    return t("Something could not be encrypted or decrypted, so nothing is shown or sent " +
+      "(%(error)s).", { error: error.message });
   }
-  return "Something in this page went wrong, so nothing was sent or shown. Reload the page " +
+  return t("Something in this page went wrong, so nothing was sent or shown. Reload the page " +
     "and try again; if it keeps happening, use the version without JavaScript (see the start " +
-    "page).";
+    "page).");
 }
 
 function showError(id, error) {
@@ -114,25 +115,33 @@ function showError(id, error) {
 // ---------------------------------------------------------------------------------------------
 // Loading the cryptography (crypto-loader.js) while the reporter reads and types
 
-const NO_CRYPTO = "This browser could not run the encryption this page needs (part of the " +
-  "page did not load, or was blocked), so nothing was encrypted or sent.";
+const noCrypto = () => t("This browser could not run the encryption this page needs (part of " +
+  "the page did not load, or was blocked), so nothing was encrypted or sent.");
 
 /** What to do when neither backend runs: the two other ways to report, and what each means. */
 function noCryptoHelp() {
-  const plain = element("a", "the version without JavaScript");
-  plain.href = $("open-form") ? "/report/plain/open" : "/report/plain/new";
-  const first = element("p", `${NO_CRYPTO} You can still report, in one of two ways:`);
+  const plain = element("a", t("the version without JavaScript"));
+  plain.href = document.querySelector("[data-plain-url]").dataset.plainUrl; // in this language
+  const first = element("p", noCrypto() + " " + t("You can still report, in one of two ways:"));
   const ways = element("ul");
   const one = element("li");
-  one.append("Use ", plain, ". It works in any browser, with JavaScript off. The server " +
-    "encrypts your report in memory for that one request and never writes or logs what you " +
-    "wrote, but it does see it while it encrypts.");
+  one.append(...around(t("Use %(link)s. It works in any browser, with JavaScript off. The " +
+    "server encrypts your report in memory for that one request and never writes or logs what " +
+    "you wrote, but it does see it while it encrypts."), "%(link)s", plain));
   const two = element("li");
-  two.append("Or use the command-line client, ", element("code", "candor report"), ", on your " +
-    "own computer (the version without JavaScript says more). It encrypts before anything " +
-    "leaves your computer, so the server never sees what you wrote.");
+  two.append(...around(t("Or use the command-line client, %(command)s, on your own computer " +
+    "(the version without JavaScript says more). It encrypts before anything leaves your " +
+    "computer, so the server never sees what you wrote."), "%(command)s",
+  element("code", "candor report")));
   ways.append(one, two);
   return [first, ways];
+}
+
+/** `sentence` with `node` where its `placeholder` is: the words around an element, translated
+ * whole, so each language puts the element where its grammar wants it. */
+function around(sentence, placeholder, node) {
+  const [before, after = ""] = sentence.split(placeholder);
+  return [before, node, after];
 }
 
 let cryptoLoading = null;
@@ -148,9 +157,9 @@ function cryptoReady() {
 
 /** "about 2 minutes" / "about 40 seconds": rounded, never falsely precise. */
 function roughly(seconds) {
-  if (seconds >= 90) return `about ${Math.round(seconds / 60)} minutes`;
-  if (seconds >= 15) return `about ${Math.round(seconds / 5) * 5} seconds`;
-  return "a few seconds";
+  if (seconds >= 90) return t("about %(count)s minutes", { count: Math.round(seconds / 60) });
+  if (seconds >= 15) return t("about %(count)s seconds", { count: Math.round(seconds / 5) * 5 });
+  return t("a few seconds");
 }
 
 /**
@@ -167,8 +176,10 @@ function derivationProgress(status, what) {
     const percent = Math.floor(100 * fraction);
     const elapsed = (now - started) / 1000;
     const left = fraction > 0.02 ? (elapsed / fraction) * (1 - fraction) : null;
-    status.textContent = `${what}: ${percent}%` +
-      (left === null ? "" : `, ${roughly(left)} left`) + ". Keep this page open.";
+    status.textContent = left === null
+      ? t("%(what)s: %(percent)s%%. Keep this page open.", { what, percent })
+      : t("%(what)s: %(percent)s%%, %(left)s left. Keep this page open.",
+          { what, percent, left: roughly(left) });
   };
 }
 
@@ -187,7 +198,10 @@ function element(tag, text, className) {
 /** A `<time>` for an ISO date (YYYY-MM-DD), written out in the reader's own locale. */
 function dateElement(iso) {
   const [year, month, day] = iso.split("-").map(Number);
-  const shown = new Date(year, month - 1, day).toLocaleDateString(undefined,
+  // In the page's language; on English pages, the reader's own locale's way of writing dates.
+  const lang = document.documentElement.lang;
+  const shown = new Date(year, month - 1, day).toLocaleDateString(
+    lang && lang !== "en" && lang !== "en-XB" ? lang : undefined,
     { year: "numeric", month: "long", day: "numeric" });
   const time = element("time", shown);
   time.dateTime = iso;
@@ -210,8 +224,8 @@ const sameFiles = (files, now) => files.length === now.length &&
 function startAttachmentChecks(input, list) {
   input.addEventListener("change", async () => {
     const files = Array.from(input.files);
-    list.replaceChildren(...files.map((file) => element("li", `${safeFileName(file.name)}: ` +
-                                                    "checking…", "attachment-checking")));
+    list.replaceChildren(...files.map((file) => element(
+      "li", t("%(name)s: checking…", { name: safeFileName(file.name) }), "attachment-checking")));
     const items = await Promise.all(files.map(async (file) => {
       // Documents are cleaned here, whole, so the reporter reads what was removed before
       // sending; the upload takes the same cleaned copy (metadata.cleanedFile).
@@ -235,7 +249,7 @@ function progressItem(list, name, size, verb) {
   bar.max = Math.max(size, 1);
   bar.value = 0;
   bar.setAttribute("aria-labelledby", label.id);
-  const text = element("span", `${verb}: waiting`, "attachment-meta");
+  const text = element("span", t("%(verb)s: waiting", { verb }), "attachment-meta");
   text.setAttribute("role", "status");
   item.append(label, " ", bar, text);
   list.append(item);
@@ -246,8 +260,9 @@ function progressItem(list, name, size, verb) {
       const tenth = Math.floor((10 * done) / Math.max(size, 1));
       if (tenth !== lastTenth) { // a few updates, not one per chunk, for screen readers
         lastTenth = tenth;
-        text.textContent = `${verb}: ${formatBytes(done)} of ${formatBytes(size)} ` +
-          `(${Math.min(100, tenth * 10)}%)`;
+        text.textContent = t("%(verb)s: %(done)s of %(size)s (%(percent)s%%)", {
+          verb, done: formatBytes(done), size: formatBytes(size),
+          percent: Math.min(100, tenth * 10) });
       }
     },
     finish(message) {
@@ -266,15 +281,16 @@ async function uploadAll(files, target, list) {
   let failed = 0;
   for (const file of files) {
     const name = safeFileName(file.name);
-    const line = progressItem(list, name, file.size, "Encrypting and sending");
+    const line = progressItem(list, name, file.size, t("Encrypting and sending"));
     try {
       const sent = await uploadAttachment(file, target, (done) => line.progress(done));
-      line.finish(`Sent, encrypted (${formatBytes(sent)}).`);
+      line.finish(t("Sent, encrypted (%(size)s).", { size: formatBytes(sent) }));
     } catch (error) {
       failed += 1;
       const { MetadataError, NOTES } = await metadata();
-      line.fail(error instanceof MetadataError ? `${NOTES.notSent} (${error.message}).`
-        : `Not sent: ${explain(error)}`);
+      line.fail(error instanceof MetadataError
+        ? t("%(problem)s (%(error)s).", { problem: t(NOTES.notSent), error: error.message })
+        : t("Not sent: %(reason)s", { reason: explain(error) }));
       if (error.status === 401) throw error; // the session ended: nothing more can be sent
     }
   }
@@ -313,13 +329,13 @@ function startReportPage(form) {
     const chosen = choices();
     peopleList($("sb53-officers"), sb53Sharers(entries, chosen.concerns_rso,
                                                chosen.concerned_staff_ids),
-               "No officer or director holds a signed key yet.");
+               t("No officer or director holds a signed key yet."));
     try {
       const readers = expectedReaders(entries, chosen.route, chosen.concerns_rso,
                                       chosen.concerned_staff_ids);
       hideError("readers-error");
-      peopleList($("readers-now"), readers.now, "No one");
-      peopleList($("readers-escalation"), readers.onEscalation, "No one else");
+      peopleList($("readers-now"), readers.now, t("No one"));
+      peopleList($("readers-escalation"), readers.onEscalation, t("No one else"));
     } catch (error) {
       $("readers-now").replaceChildren();
       $("readers-escalation").replaceChildren();
@@ -363,8 +379,8 @@ function startReportPage(form) {
     try {
       const [answer] = await Promise.all([choicesLoaded, cryptoReady()]);
       if (!form.dataset.fingerprint) {
-        throw new Refusal("This installation has no organisation key yet, so no report " +
-          "can be encrypted. Use another channel, such as those on the start page.");
+        throw new Refusal(t("This installation has no organisation key yet, so no report " +
+          "can be encrypted. Use another channel, such as those on the start page."));
       }
       entries = await loadDirectory(form.dataset.fingerprint, undefined, directoryFetched);
       options = answer;
@@ -382,14 +398,18 @@ function startReportPage(form) {
     const files = Array.from($("attachments").files);
     const text = $("report-text").value;
     const identity = $("identity").value;
-    if (!$("category").value) throw new FieldError("category", "Choose what the report is about.");
-    if (!text.trim()) throw new FieldError("report-text", "Write what happened before sending.");
+    if (!$("category").value) {
+      throw new FieldError("category", t("Choose what the report is about."));
+    }
+    if (!text.trim()) {
+      throw new FieldError("report-text", t("Write what happened before sending."));
+    }
     if (options === null) {
-      $("report-status").textContent = "Still loading the encryption for this page…";
+      $("report-status").textContent = t("Still loading the encryption for this page…");
       await starting;
       if (options === null) throw startError;
     }
-    $("report-status").textContent = "Encrypting your report in this browser…";
+    $("report-status").textContent = t("Encrypting your report in this browser…");
     await pause();
     // Keys may have been revoked since the page loaded: check the directory again, and stop if
     // the readers are no longer the ones the reporter was shown.
@@ -400,8 +420,8 @@ function startReportPage(form) {
     if (ids(fresh) !== ids(entries)) {
       entries = fresh;
       showReaders();
-      throw new Refusal("The readers changed since this page was loaded. Check the list " +
-        "again, then send.");
+      throw new Refusal(t("The readers changed since this page was loaded. Check the list " +
+        "again, then send."));
     }
     const { body, codename, caseKey, caseRef } = await buildSubmission({
       ...choices(), category: $("category").value, text,
@@ -409,14 +429,15 @@ function startReportPage(form) {
       material_risk: $("material-risk").checked, sb53_disclosure: $("sb53").checked,
       critical_incident: $("critical-incident").checked, imminent_risk: $("imminent-risk").checked,
     }, entries, newCaseParams(options),
-    derivationProgress($("report-status"), "Making your codename's key in this browser"));
+    derivationProgress($("report-status"), t("Making your codename's key in this browser")));
     // A retaliation report is linked to the case this session has open; the server takes that
     // case from the session, so nothing here names it.
     if (form.dataset.retaliation) body.retaliation_for_open_case = true;
     const proved = await puzzles.attach(body, (percent) => {
-      $("report-status").textContent = `Checking this is not an automated flood… ${percent}%`;
+      $("report-status").textContent = t("Checking this is not an automated flood… " +
+        "%(percent)s%%", { percent });
     });
-    $("report-status").textContent = "Sending…";
+    $("report-status").textContent = t("Sending…");
     const answer = await postJson(form.dataset.submitUrl, proved);
     newCodename = codename;
     await showReceipt(answer.number);
@@ -435,8 +456,8 @@ function startReportPage(form) {
     try {
       const failed = await uploadAll(files, target, $("receipt-upload-list"));
       if (failed) {
-        $("receipt-upload-list").append(element("li", "Your report was filed. To send the " +
-          "files that failed, open your report with your codename and attach them to a reply."));
+        $("receipt-upload-list").append(element("li", t("Your report was filed. To send the " +
+          "files that failed, open your report with your codename and attach them to a reply.")));
       }
     } catch (error) {
       $("receipt-upload-list").append(element("li", explain(error), "error"));
@@ -464,7 +485,7 @@ function startReportPage(form) {
       showDate("receipt-feedback-by", view.feedback_by);
     } catch {
       for (const id of ["receipt-acknowledge-by", "receipt-feedback-by"]) {
-        $(id).textContent = "Shown when you return to your report.";
+        $(id).textContent = t("Shown when you return to your report.");
       }
     }
   }
@@ -501,14 +522,14 @@ function startReceipt() {
     const status = $("copy-status");
     try {
       await navigator.clipboard.writeText(newCodename);
-      status.textContent = "Copied. Paste it somewhere safe, then clear your clipboard.";
+      status.textContent = t("Copied. Paste it somewhere safe, then clear your clipboard.");
     } catch {
       const range = document.createRange();
       range.selectNodeContents($("receipt-codename"));
       window.getSelection().removeAllRanges();
       window.getSelection().addRange(range);
-      status.textContent = "This browser did not allow copying: the codename is selected, " +
-        "so copy it with your keyboard or menu.";
+      status.textContent = t("This browser did not allow copying: the codename is selected, " +
+        "so copy it with your keyboard or menu.");
     }
   });
   next.addEventListener("click", () => {
@@ -525,11 +546,11 @@ function messageItem(message) {
   const mine = message.author === "reporter";
   const item = element("li", undefined, `message ${mine ? "message-you" : "message-them"}`);
   const meta = element("p", undefined, "message-meta");
-  meta.append(element("strong", mine ? "You" : "The recipients"),
+  meta.append(element("strong", mine ? t("You") : t("The recipients")),
               ` · ${PURPOSE_LABELS[message.purpose] ?? RECORD_LABELS[message.kind] ?? message.kind} · `,
               dateElement(message.created_on));
   if (message.unreadable) {
-    item.append(meta, element("p", UNREADABLE, "error"));
+    item.append(meta, element("p", unreadable(), "error"));
   } else {
     item.append(meta, element("p", message.text, "message-text"));
   }
@@ -543,8 +564,8 @@ function renderCase(view, opened) {
   $("case-category").textContent = view.category;
   showDate("case-received", view.received_on);
   // Before acknowledgement, the date it is due; after, the date it came.
-  $("case-acknowledge-label").textContent = view.acknowledged_on ? "Acknowledged on"
-    : "Acknowledgement due by";
+  $("case-acknowledge-label").textContent = view.acknowledged_on ? t("Acknowledged on")
+    : t("Acknowledgement due by");
   showDate("case-acknowledge-by", view.acknowledged_on ?? view.acknowledge_by);
   $("case-closed").hidden = view.status !== "closed";
   showDate("case-feedback-by", view.feedback_by);
@@ -559,7 +580,7 @@ function renderCase(view, opened) {
   renderMinutes(view.minutes);
   const files = view.attachments.map((item) => attachmentItem(item, opened));
   $("case-attachments").replaceChildren(...(files.length ? files
-    : [element("li", "No attachments yet.", "attachment-meta")]));
+    : [element("li", t("No attachments yet."), "attachment-meta")]));
 }
 
 /** A report a recipient took down with the reporter: its minutes, to agree once. */
@@ -583,13 +604,14 @@ function attachmentItem(item, opened) {
     file = openAttachment(item, opened);
   } catch (error) {
     if (!(error instanceof candor.CryptoError)) throw error;
-    line.append(element("p", UNREADABLE, "error"));
+    line.append(element("p", unreadable(), "error"));
     return line;
   }
   const meta = element("p", undefined, "attachment-meta");
-  meta.append(`${mine ? "You" : "The recipients"} · `, dateElement(item.created_on),
+  meta.append((mine ? t("You") : t("The recipients")) + " · ", dateElement(item.created_on),
               ` · ${sizeBeforeDecrypting(item.frames, file.size)}`);
-  const button = element("button", `Download ${file.name}`, "button button-quiet");
+  const button = element("button", t("Download %(name)s", { name: file.name }),
+                         "button button-quiet");
   button.type = "button";
   const status = element("span", "", "attachment-meta");
   status.setAttribute("role", "status");
@@ -611,7 +633,7 @@ function attachmentItem(item, opened) {
 async function saveAttachment(item, file, opened, status) {
   const url = `${$("reply-form").dataset.attachmentsUrl}/${item.attachment_ref}`;
   const parts = await downloadAttachment(url, item, file, opened, (percent) => {
-    status.textContent = `Decrypting: ${percent}%`;
+    status.textContent = t("Decrypting: %(percent)s%%", { percent });
   });
   const size = parts.reduce((total, part) => total + part.length, 0);
   const link = element("a");
@@ -621,8 +643,8 @@ async function saveAttachment(item, file, opened, status) {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
-  status.textContent = `Decrypted and checked (${formatBytes(size)}); your browser saves it ` +
-    "like any download.";
+  status.textContent = t("Decrypted and checked (%(size)s); your browser saves it like any " +
+    "download.", { size: formatBytes(size) });
   const mismatch = sizeMismatch(file.size, size);
   if (mismatch) {
     status.textContent += ` ${mismatch}`;
@@ -633,19 +655,19 @@ async function saveAttachment(item, file, opened, status) {
 async function openCase(form) {
   const normalised = await normalisedCodename($("codename").value);
   const status = $("open-status");
-  status.textContent = "Working… finding your report and deriving its key from your " +
-    "codename. This can take a few seconds.";
+  status.textContent = t("Working… finding your report and deriving its key from your " +
+    "codename. This can take a few seconds.");
   let opened;
   try {
     await pause();
     const view = await lookUpCase(form.dataset.openUrl, normalised);
     if (slowDerivation(view)) {
-      status.textContent = "Your report was found. This browser runs without WebAssembly, so " +
-        "deriving its key from your codename takes a minute or more here; the time left is " +
-        "shown as soon as it can be estimated.";
+      status.textContent = t("Your report was found. This browser runs without WebAssembly, " +
+        "so deriving its key from your codename takes a minute or more here; the time left is " +
+        "shown as soon as it can be estimated.");
     }
     opened = await openReporterCase(view, normalised,
-                                    derivationProgress(status, "Deriving your report's key"));
+                                    derivationProgress(status, t("Deriving your report's key")));
     renderCase(view, opened);
   } finally {
     status.textContent = "";
@@ -661,7 +683,7 @@ async function sendReply() {
   const text = $("reply-text").value;
   const files = Array.from($("reply-attachments").files);
   if (!text.trim() && !files.length) {
-    throw new Refusal("Write your message or choose a file before sending.");
+    throw new Refusal(t("Write your message or choose a file before sending."));
   }
   const form = $("reply-form");
   let view = null;
@@ -673,18 +695,18 @@ async function sendReply() {
       keyEpoch: openedCase.keyEpoch, url: form.dataset.attachmentsUrl }, list);
     $("reply-attachments").value = "";
     $("reply-attachment-checks").replaceChildren();
-    if (failed) throw new Refusal("Some files were not sent; see above.");
+    if (failed) throw new Refusal(t("Some files were not sent; see above."));
     view = await getJson(form.dataset.caseUrl);
   }
   if (!text.trim()) {
     renderCase(view, openedCase);
-    $("reply-status").textContent = "Your files were sent.";
+    $("reply-status").textContent = t("Your files were sent.");
     return;
   }
   view = await postJson(form.dataset.messagesUrl, messageBody(openedCase, text));
   renderCase(view, openedCase);
   $("reply-text").value = "";
-  $("reply-status").textContent = "Your message was sent.";
+  $("reply-status").textContent = t("Your message was sent.");
 }
 
 function closeCase(error) {

@@ -2,6 +2,7 @@
 // vectors (tests/vectors/rules/, run by Python and by Chromium): who reads a report, worked out
 // from the roles the organisation signed, and the file name kept for an attachment. No DOM, no
 // cryptography, no requests.
+import { N_, t } from "./text.js";
 
 /** No signed recipient can read a report on this route; `message` is meant for the reporter. */
 export class NoReaders extends Error {
@@ -13,12 +14,13 @@ export class NoReaders extends Error {
 }
 
 // As protocol.NO_BOARD_FOR_RSO_REPORT (RSP v3 §4): such a report reaches the Board or nobody.
-export const NO_BOARD_FOR_RSO_REPORT = "A report that concerns the RSO must reach a member of " +
-  "the Board, and no Board member can receive reports here yet (none has a key signed by the " +
-  "organisation), so nothing was sent. Report it outside the lab instead, through one of the " +
-  "outside channels listed on the start page.";
-export const NO_READERS = "No one can receive a report on this route right now. Choose another " +
-  "route, or report outside the lab (see the start page).";
+// In English, as the server's; pages show them through t() (text.js).
+export const NO_BOARD_FOR_RSO_REPORT = N_("A report that concerns the RSO must reach a member " +
+  "of the Board, and no Board member can receive reports here yet (none has a key signed by " +
+  "the organisation), so nothing was sent. Report it outside the lab instead, through one of " +
+  "the outside channels listed on the start page.");
+export const NO_READERS = N_("No one can receive a report on this route right now. Choose " +
+  "another route, or report outside the lab (see the start page).");
 
 /**
  * Who reads a report (SPEC.md section 14, as `protocol.expected_readers`): the route's role
@@ -86,7 +88,7 @@ export function formatBytes(size) {
  */
 export function sizeBeforeDecrypting(frames, size = null) {
   if (Number.isSafeInteger(size) && size >= 0) return formatBytes(size);
-  return `up to ${formatBytes(Math.max(1, frames) * CHUNK_SIZE)}`;
+  return t("up to %(size)s", { size: formatBytes(Math.max(1, frames) * CHUNK_SIZE) });
 }
 
 /**
@@ -95,6 +97,7 @@ export function sizeBeforeDecrypting(frames, size = null) {
  */
 export function sizeMismatch(stated, decrypted) {
   if (stated === null || stated === undefined || stated === decrypted) return null;
-  return `Its sender's program stated ${formatBytes(stated)}, but the file is ` +
-    `${formatBytes(decrypted)}: the size shown before downloading was wrong.`;
+  return t("Its sender's program stated %(stated)s, but the file is %(decrypted)s: the size " +
+    "shown before downloading was wrong.",
+  { stated: formatBytes(stated), decrypted: formatBytes(decrypted) });
 }
