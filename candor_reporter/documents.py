@@ -58,6 +58,11 @@ ZIP_MAGIC = b"PK\x03\x04"
 MAX_ENTRIES = 10_000
 MAX_EXPANDED_BYTES = 1024**3  # all entries together, uncompressed
 MAX_XML_BYTES = 64 * 1024**2  # one XML part, parsed in memory
+# Elements in one XML part: a parsed element costs lxml (or the browser) well over a hundred
+# bytes, so 64 MiB of "<a/>" would take gigabytes. Counted before parsing: the "<" not followed
+# by "/" are at least as many as the elements (start tags, comments and instructions are the
+# rest), so the count never misses one. A sheet of a million filled cells stays well under.
+MAX_XML_ELEMENTS = 3_000_000
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
 COPY_PIECE = 1024 * 1024
 
@@ -80,6 +85,8 @@ REMOVED_LABELS = {
     "file-location": N_("the folder the file was saved in, which may name you"),
     "earlier-versions": N_("earlier versions"),
     "image-metadata": N_("image metadata"),
+    "connections": N_("user names and file paths in data connections and pivot tables"),
+    "signatures": N_("signers' names and signing details"),
 }
 KEPT_LABELS = {
     "visible-text": N_("the visible text, comments' text and file names inside may still name "
@@ -87,6 +94,8 @@ KEPT_LABELS = {
     "macros": N_("macros are kept as they are and may hold names"),
     "embedded-objects": N_("embedded objects (other documents inside) are not cleaned"),
     "images": N_("an image inside could not be cleaned"),
+    "links": N_("links to other files or web addresses (may name you, or tell the sender when "
+                "the file is opened)"),
 }
 
 
@@ -325,10 +334,21 @@ ODF_MIME = b"application/vnd.oasis.opendocument."
 
 OOXML_PROPERTIES = ("docProps/core.xml", "docProps/app.xml", "docProps/custom.xml")
 # Attributes that name a person on comments, tracked changes and people lists, by local name:
-# they are emptied (some are required by the schema); dates are removed (all optional).
+# they are emptied (some are required by the schema); dates are removed (all optional). They
+# apply to Word's own attributes (w:author on a tracked change) and to the parts that list
+# people (PEOPLE_PARTS, words in the part's name), never elsewhere: a table's displayName is
+# the table's name, which Excel requires.
 PERSON_ATTRIBUTES = frozenset({"author", "initials", "userId", "providerId", "userName",
-                               "displayName"})
-DATE_ATTRIBUTES = frozenset({"date", "dateUtc", "dT", "dt", "created"})
+                               "displayName", "refreshedBy"})
+DATE_ATTRIBUTES = frozenset({"date", "dateUtc", "dT", "dt", "created", "refreshedDate",
+                             "refreshedDateIso"})
+FIXED_DATE = "1970-01-01T00:00:00"  # for a required date: one for all
+PEOPLE_PARTS = ("comment", "people", "person", "author", "revision", "pivotcache")
+# A data connection's file paths, and the credentials and paths in its connection string.
+CONNECTION_PATHS = frozenset({"odcFile", "sourceFile"})
+CONNECTION_SECRETS = re.compile(
+    r"((?:^|;)\s*(?:user id|uid|user|password|pwd|data source|dbq|workstation id|wsid)\s*=)[^;]*",
+    re.IGNORECASE)
 CHANGE_ELEMENTS = frozenset({"ins", "del", "moveFrom", "moveTo", "rPrChange", "pPrChange",
                              "sectPrChange", "tblPrChange", "trPrChange", "tcPrChange",
                              "tblGridChange", "numberingChange", "cellIns", "cellDel",
@@ -356,6 +376,8 @@ def parse_xml(data: bytes, name: str) -> etree._ElementTree:
     """An XML part, refused if it declares a DTD (entities are the way XML bombs expand)."""
     if len(data) > MAX_XML_BYTES:
         raise MetadataError(f"{name} is too large to be cleaned")
+    if data.count(b"<") - data.count(b"</") > MAX_XML_ELEMENTS:
+        raise MetadataError(f"{name} has too many elements to be cleaned")
     try:
         tree = etree.parse(io.BytesIO(data), _PARSER)
     except etree.XMLSyntaxError:
@@ -612,7 +634,14 @@ class _OoxmlCleaner(_PackageCleaner):
         rsids = False
         commented: set[int] = set()
         changes = 0
-        people = name == "word/people.xml" or name.startswith(("xl/persons/", "ppt/authors"))
+        lowered = name.lower()
+        revisions = lowered.startswith("xl/revisions/")
+        pivot = "pivotcache" in lowered
+        people = (name == "word/people.xml" or name.startswith(("xl/persons/", "ppt/authors"))
+                  or revisions)
+        names_people = any(word in lowered for word in PEOPLE_PARTS)
+        connections = 0
+        anyone = False
         unreferenced: list[etree._Element] = []
         for element in tree.iter():
             if not isinstance(element.tag, str):
@@ -621,12 +650,24 @@ class _OoxmlCleaner(_PackageCleaner):
             named = False
             for attribute in list(element.attrib):
                 attribute_local = _local(attribute)
-                if attribute_local in PERSON_ATTRIBUTES and element.attrib[attribute]:
+                personal = names_people or _namespace(attribute) == NS_W
+                if personal and attribute_local in PERSON_ATTRIBUTES and element.attrib[attribute]:
                     element.attrib[attribute] = ""
                     named = True
-                elif attribute_local in DATE_ATTRIBUTES:
+                elif personal and attribute_local in DATE_ATTRIBUTES:
                     del element.attrib[attribute]
                     named = True
+                elif revisions and attribute_local == "dateTime":
+                    element.attrib[attribute] = FIXED_DATE  # required
+                    named = True
+                elif lowered == "xl/connections.xml" and attribute_local in CONNECTION_PATHS:
+                    del element.attrib[attribute]
+                    connections += 1
+                elif lowered == "xl/connections.xml" and attribute_local == "connection":
+                    scrubbed = CONNECTION_SECRETS.sub(r"\1", element.attrib[attribute])
+                    if scrubbed != element.attrib[attribute]:
+                        element.attrib[attribute] = scrubbed
+                        connections += 1
                 elif attribute_local.startswith("rsid") and _namespace(attribute) == NS_W:
                     del element.attrib[attribute]
                     rsids = True
@@ -639,8 +680,12 @@ class _OoxmlCleaner(_PackageCleaner):
                 element.set("name", "")
                 element.set("initials", "")
                 named = True
+            if revisions and local == "userInfo":
+                element.set("name", "")
+                named = True
             if local == "presenceInfo":
                 named = True
+            anyone = anyone or named
             if named and local in CHANGE_ELEMENTS:
                 changes += 1
             elif named and not people:
@@ -650,6 +695,16 @@ class _OoxmlCleaner(_PackageCleaner):
             if parent is not None:
                 parent.remove(element)
                 rsids = rsids or _local(element.tag) == "rsids"
+        if lowered == "word/settings.xml":
+            # Word's document variables (set by macros and add-ins) and the document's ids.
+            for element in list(tree.iter(f"{{{NS_W}}}docVars", "{*}docId")):
+                parent = element.getparent()
+                if parent is not None:
+                    parent.remove(element)
+                    if _local(element.tag) == "docId":
+                        rsids = True
+                    else:
+                        self.report.removed["application-data"] += 1
         for path in list(tree.iter("{*}absPath")):
             self._remove_saved_location(path)
         if name.startswith("xl/comments"):
@@ -658,9 +713,10 @@ class _OoxmlCleaner(_PackageCleaner):
                     author.text = ""
                     commented.add(id(author))
         self.report.removed["change-authors"] += changes
+        self.report.removed["connections"] += connections + (pivot and anyone)
         if people:
-            self.report.removed["people"] += 1
-        else:
+            self.report.removed["people"] += anyone
+        elif not pivot:
             self.report.removed["comment-authors"] += len(commented)
         if rsids:  # counted once for the document: they are many and mean nothing apart
             self.report.removed["revision-ids"] = 1

@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import subprocess
+import sys
 import zipfile
 from typing import Any
 
@@ -16,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from candor_reporter import metadata
-from candor_reporter.documents import MAX_ENTRIES
+from candor_reporter.documents import MAX_ENTRIES, MAX_XML_ELEMENTS
 from candor_reporter.metadata import MetadataError
 from tests.support.cleaning import VECTORS, check_cleaned, planted, python_clean, searchable
 
@@ -112,10 +114,38 @@ HOSTILE = {
     "an XML bomb": (_zip([("[Content_Types].xml",
                            b'<!DOCTYPE t [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
                            b"<t>&b;&b;&b;</t>")]), "declares a DTD"),
+    # Elements with no entity: 12 MiB of "<a/>" in a 12 KiB upload, which parsed would take
+    # gigabytes; refused before parsing.
+    "an XML node bomb": (_zip([("[Content_Types].xml", b"<Types/>"),
+                               ("word/document.xml",
+                                b"<d>" + b"<a/>" * (MAX_XML_ELEMENTS + 1) + b"</d>")]),
+                         "too many elements"),
     "broken XML": (_zip([("[Content_Types].xml", b"<Types>")]), "not well-formed"),
     "a damaged zip": (b"PK\x03\x04" + bytes(100), "damaged"),
     "a damaged PDF": (b"%PDF-1.7\n" + b"garbage " * 20, "could not be read"),
 }
+
+
+def test_a_node_bomb_is_refused_in_bounded_memory(tmp_path: Any) -> None:
+    """The bomb above in a process of its own, whose peak memory is its own: refused without
+    parsing (its 12 MiB of XML expanded is most of what it costs)."""
+    bomb = tmp_path / "bomb.docx"
+    bomb.write_bytes(HOSTILE["an XML node bomb"][0])
+    assert len(bomb.read_bytes()) < 100 * 1024
+    script = ("import io, resource, sys\n"
+              "from candor_reporter.documents import clean_document\n"
+              "from candor_reporter.metadata import MetadataError\n"
+              "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+              "try:\n"
+              "    clean_document(io.BytesIO(open(sys.argv[1], 'rb').read()))\n"
+              "except MetadataError as error:\n"
+              "    print(error)\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(bomb)], capture_output=True,
+                          text=True, check=True, timeout=120)
+    message, grown_kib = done.stdout.splitlines()
+    assert "too many elements" in message
+    assert int(grown_kib) < 100 * 1024, grown_kib  # parsed, it took over 500 MiB
 
 
 def _password_pdf() -> bytes:

@@ -19,6 +19,7 @@ export class DocumentError extends Error {
 export const MAX_ENTRIES = 10000;
 export const MAX_EXPANDED_BYTES = 1024 ** 3;
 export const MAX_XML_BYTES = 64 * 1024 ** 2;
+export const MAX_XML_ELEMENTS = 3000000;
 
 const bytesOf = (text) => Uint8Array.from(text, (c) => c.charCodeAt(0));
 const PDF_MAGIC = bytesOf("%PDF-");
@@ -241,9 +242,17 @@ const NS_MANIFEST = "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0";
 const ODF_MIME = "application/vnd.oasis.opendocument.";
 const ODF_DATE = "1970-01-01T00:00:00";
 const OOXML_PROPERTIES = new Set(["docProps/core.xml", "docProps/app.xml", "docProps/custom.xml"]);
+// Applied to Word's own attributes and to the parts that list people, never elsewhere (a
+// table's displayName is its name), as in the Python module.
 const PERSON_ATTRIBUTES = new Set(["author", "initials", "userId", "providerId", "userName",
-                                   "displayName"]);
-const DATE_ATTRIBUTES = new Set(["date", "dateUtc", "dT", "dt", "created"]);
+                                   "displayName", "refreshedBy"]);
+const DATE_ATTRIBUTES = new Set(["date", "dateUtc", "dT", "dt", "created", "refreshedDate",
+                                 "refreshedDateIso"]);
+const FIXED_DATE = "1970-01-01T00:00:00"; // for a required date: one for all
+const PEOPLE_PARTS = ["comment", "people", "person", "author", "revision", "pivotcache"];
+const CONNECTION_PATHS = new Set(["odcFile", "sourceFile"]);
+const CONNECTION_SECRETS =
+  /((?:^|;)\s*(?:user id|uid|user|password|pwd|data source|dbq|workstation id|wsid)\s*=)[^;]*/gi;
 const CHANGE_ELEMENTS = new Set([
   "ins", "del", "moveFrom", "moveTo", "rPrChange", "pPrChange", "sectPrChange", "tblPrChange",
   "trPrChange", "tcPrChange", "tblGridChange", "numberingChange", "cellIns", "cellDel",
@@ -257,6 +266,14 @@ const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 
 function parseXml(data, entry) {
   if (data.length > MAX_XML_BYTES) throw new DocumentError(`${entry} is too large to be cleaned`);
+  // Counted before parsing, as documents.parse_xml: each element has a "<" not followed by "/".
+  let opened = 0;
+  for (let at = data.indexOf(0x3c); at >= 0; at = data.indexOf(0x3c, at + 1)) {
+    if (data[at + 1] !== 0x2f) opened += 1;
+  }
+  if (opened > MAX_XML_ELEMENTS) {
+    throw new DocumentError(`${entry} has too many elements to be cleaned`);
+  }
   let text;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(data);
@@ -489,8 +506,15 @@ class OoxmlCleaner extends PackageCleaner {
   }
   cleanPeople(entry, doc) {
     const removedIds = this.removedIds.get(entry) ?? new Set();
+    const lowered = entry.toLowerCase();
+    const revisions = lowered.startsWith("xl/revisions/");
+    const pivot = lowered.includes("pivotcache");
     const people = entry === "word/people.xml" || entry.startsWith("xl/persons/") ||
-      entry.startsWith("ppt/authors");
+      entry.startsWith("ppt/authors") || revisions;
+    const namesPeople = PEOPLE_PARTS.some((word) => lowered.includes(word));
+    const connectionsPart = lowered === "xl/connections.xml";
+    let connections = 0;
+    let anyone = false;
     let rsids = false;
     let changes = 0;
     const commented = new Set();
@@ -500,12 +524,25 @@ class OoxmlCleaner extends PackageCleaner {
       let named = false;
       for (const attribute of Array.from(element.attributes)) {
         const attributeLocal = attribute.localName;
-        if (PERSON_ATTRIBUTES.has(attributeLocal) && attribute.value) {
+        const personal = namesPeople || attribute.namespaceURI === NS_W;
+        if (personal && PERSON_ATTRIBUTES.has(attributeLocal) && attribute.value) {
           attribute.value = "";
           named = true;
-        } else if (DATE_ATTRIBUTES.has(attributeLocal)) {
+        } else if (personal && DATE_ATTRIBUTES.has(attributeLocal)) {
           element.removeAttributeNode(attribute);
           named = true;
+        } else if (revisions && attributeLocal === "dateTime") {
+          attribute.value = FIXED_DATE; // required
+          named = true;
+        } else if (connectionsPart && CONNECTION_PATHS.has(attributeLocal)) {
+          element.removeAttributeNode(attribute);
+          connections += 1;
+        } else if (connectionsPart && attributeLocal === "connection") {
+          const scrubbed = attribute.value.replace(CONNECTION_SECRETS, "$1");
+          if (scrubbed !== attribute.value) {
+            attribute.value = scrubbed;
+            connections += 1;
+          }
         } else if (attributeLocal.startsWith("rsid") && attribute.namespaceURI === NS_W) {
           element.removeAttributeNode(attribute);
           rsids = true;
@@ -520,7 +557,12 @@ class OoxmlCleaner extends PackageCleaner {
         element.setAttribute("initials", "");
         named = true;
       }
+      if (revisions && local === "userInfo") {
+        element.setAttribute("name", "");
+        named = true;
+      }
       if (local === "presenceInfo") named = true;
+      anyone = anyone || named;
       if (named && CHANGE_ELEMENTS.has(local)) changes += 1;
       else if (named && !people) commented.add(element);
     }
@@ -528,6 +570,14 @@ class OoxmlCleaner extends PackageCleaner {
                            ...unreferenced]) {
       if (element.localName === "rsids") rsids = true;
       remove(element);
+    }
+    if (lowered === "word/settings.xml") {
+      // Word's document variables (set by macros and add-ins) and the document's ids.
+      for (const element of [...elements(doc, NS_W, "docVars"), ...elements(doc, "*", "docId")]) {
+        remove(element);
+        if (element.localName === "docId") rsids = true;
+        else this.report.add("application-data");
+      }
     }
     for (const path of elements(doc, "*", "absPath")) this.removeSavedLocation(path);
     if (entry.startsWith("xl/comments")) {
@@ -539,8 +589,14 @@ class OoxmlCleaner extends PackageCleaner {
       }
     }
     if (changes) this.report.add("change-authors", changes);
-    if (people) this.report.add("people");
-    else if (commented.size) this.report.add("comment-authors", commented.size);
+    if (connections + (pivot && anyone)) {
+      this.report.add("connections", connections + (pivot && anyone));
+    }
+    if (people) {
+      if (anyone) this.report.add("people");
+    } else if (!pivot && commented.size) {
+      this.report.add("comment-authors", commented.size);
+    }
     if (rsids && !this.report.removed["revision-ids"]) this.report.add("revision-ids");
   }
   /** Excel writes the folder it saved to (x15ac:absPath), inside a markup-compatibility choice

@@ -135,8 +135,10 @@ def docx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
         '<w15:person w15:author="Planted Person"><w15:presenceInfo w15:providerId="AD" '
         'w15:userId="S::planted.person@example.org"/></w15:person></w15:people>')
     settings = XML + (
-        f'<w:settings {W}><w:attachedTemplate r:id="rId1"/><w:rsids><w:rsidRoot '
-        'w:val="00A1B2C3"/><w:rsid w:val="00D4E5F6"/></w:rsids></w:settings>')
+        f'<w:settings {W}><w:attachedTemplate r:id="rId1"/><w:docVars><w:docVar '
+        'w:name="PlantedVariable" w:val="PLANTED-VARIABLE"/></w:docVars><w:rsids><w:rsidRoot '
+        'w:val="00A1B2C3"/><w:rsid w:val="00D4E5F6"/></w:rsids>'
+        '<w14:docId w14:val="5EEDF00D"/></w:settings>')
     settings_rels = XML + (
         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
@@ -170,12 +172,13 @@ def docx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
     expect = {
         "gone": [*COMMON_GONE, "Planted Changer", "Planted Deleter", "Planted Commenter", "PCX",
                  "Planted Person", "planted.person@example.org", "00A1B2C3", "00D4E5F6",
-                 "PLANTED-IMAGE-TEXT", "planted.user", "attachedTemplate"],
+                 "PLANTED-IMAGE-TEXT", "planted.user", "attachedTemplate", "PLANTED-VARIABLE",
+                 "5EEDF00D"],
         "remain": ["Visible words remain.", "Inserted words remain.", "A comment remains.",
                    "word/media/image1.png", "mc:Ignorable=\"w14\"",
                    "xmlns:w14=\"http://schemas.microsoft.com/office/word/2010/wordml\""],
         "removed": ["properties", "comment-authors", "change-authors", "people", "revision-ids",
-                    "thumbnails", "image-metadata", "template"],
+                    "thumbnails", "image-metadata", "template", "application-data"],
         "kept": ["visible-text"],
     }
     return entries, expect
@@ -229,15 +232,42 @@ def xlsx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
         ("xl/comments1.xml", comments.encode()),
         ("xl/persons/person.xml", persons.encode()),
         ("xl/printerSettings/printerSettings1.bin", b"PLANTED-PRINTER\\\\printserver\\planted"),
+        # A table's displayName is its name (required): it stays as it is.
+        ("xl/tables/table1.xml", (XML + (
+            f'<table {ns} id="1" name="FiguresTable" displayName="FiguresTable" ref="A1:A2">'
+            '<autoFilter ref="A1:A2"/><tableColumns count="1"><tableColumn id="1" '
+            'name="Amount"/></tableColumns></table>')).encode()),
+        ("xl/pivotCache/pivotCacheDefinition1.xml", (XML + (
+            f'<pivotCacheDefinition {ns} refreshedBy="Planted Refresher" '
+            'refreshedDate="45365.6" refreshedDateIso="2024-03-14T15:09:26Z" recordCount="1">'
+            '<cacheSource type="worksheet"><worksheetSource ref="A1:A2" sheet="Figures"/>'
+            '</cacheSource></pivotCacheDefinition>')).encode()),
+        ("xl/connections.xml", (XML + (
+            f'<connections {ns}><connection id="1" name="Ledger" type="5" '
+            'odcFile="C:\\Users\\planted.odc\\Ledger.odc" refreshedVersion="8"><dbPr '
+            'connection="Provider=SQLOLEDB;User ID=planted.dbuser;Data Source=planted-host" '
+            'command="ledger"/></connection></connections>')).encode()),
+        ("xl/revisions/userNames.xml", (XML + (
+            f'<users {ns} count="1"><userInfo guid="{{00000000-0000-0000-0000-000000000004}}" '
+            'name="Planted Sharer" id="1" dateTime="2024-03-14T15:09:26Z"/></users>')).encode()),
+        ("xl/revisions/revisionHeaders.xml", (XML + (
+            f'<headers {ns} guid="{{00000000-0000-0000-0000-000000000005}}"><header '
+            'guid="{00000000-0000-0000-0000-000000000006}" dateTime="2024-03-14T15:09:26Z" '
+            'maxSheetId="2" userName="Planted Reviser" r:id="rId9"><sheetIdMap count="1">'
+            '<sheetId val="1"/></sheetIdMap></header></headers>')).encode()),
     ]
     expect = {
         "gone": [*COMMON_GONE, "Planted Sheet Author", "Planted Threaded Person",
                  "planted.threaded@example.org", "PLANTED-PRINTER", "printerSettings1.bin",
-                 'r:id="rId2"', "planted.saver", "absPath"],
+                 'r:id="rId2"', "planted.saver", "absPath", "Planted Refresher", "45365.6",
+                 "planted.odc", "planted.dbuser", "planted-host", "Planted Sharer",
+                 "Planted Reviser"],
         "remain": ["Cell text remains", "Sheet comment remains", 'paperSize="9"',
-                   "xl/persons/person.xml", 'defaultThemeVersion="166925"', "Figures"],
+                   "xl/persons/person.xml", 'defaultThemeVersion="166925"', "Figures",
+                   'displayName="FiguresTable"', 'name="Amount"', "Provider=SQLOLEDB",
+                   'name="Ledger"'],
         "removed": ["properties", "comment-authors", "people", "thumbnails", "printer",
-                    "file-location"],
+                    "file-location", "connections"],
         "kept": ["visible-text"],
     }
     return entries, expect
