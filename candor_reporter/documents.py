@@ -279,16 +279,40 @@ def _clean_pdf_objects(pdf: pikepdf.Pdf, report: CleaningReport) -> None:
         if key in root:
             del root[key]
             report.removed["scripts"] += 1
+    embedded = _Embedded()
+    if "/Collection" in root:  # a portfolio's view of its embedded files
+        del root["/Collection"]
+        embedded.other += 1
     names = root.get("/Names")
     if isinstance(names, pikepdf.Dictionary):
-        for key, what in (("/EmbeddedFiles", "embedded-files"), ("/JavaScript", "scripts")):
-            if key in names:
-                tree = names[key]
-                report.removed[what] += max(1, _name_count(tree))
-                del names[key]
+        if "/EmbeddedFiles" in names:
+            embedded.other += max(1, _name_count(names.EmbeddedFiles))
+            del names["/EmbeddedFiles"]
+        if "/JavaScript" in names:
+            report.removed["scripts"] += max(1, _name_count(names.JavaScript))
+            del names["/JavaScript"]
+    form = root.get("/AcroForm")
+    if isinstance(form, pikepdf.Dictionary) and "/XFA" in form:
+        del form["/XFA"]  # the form as XML, which may hold its filler's details
+        report.removed["application-data"] += 1
     for obj in pdf.objects:
         if isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)):
-            _clean_pdf_dictionary(obj, report)
+            _clean_pdf_dictionary(obj, report, embedded)
+            annotations = obj.get("/Annots")
+            if isinstance(annotations, pikepdf.Array):
+                for annotation in annotations:  # written in the array, not as objects
+                    if isinstance(annotation, pikepdf.Dictionary) and \
+                            not annotation.is_indirect:
+                        _clean_pdf_dictionary(annotation, report, embedded)
+    # Each embedded file once, however many file specifications, name trees and associated
+    # file lists reached it.
+    report.removed["embedded-files"] += len(embedded.streams) or embedded.other
+
+
+@dataclass
+class _Embedded:
+    streams: set[tuple[int, int]] = field(default_factory=set)
+    other: int = 0
 
 
 def _name_count(tree: pikepdf.Object) -> int:
@@ -298,27 +322,99 @@ def _name_count(tree: pikepdf.Object) -> int:
         return 0
 
 
-def _clean_pdf_dictionary(obj: pikepdf.Dictionary | pikepdf.Stream, report: CleaningReport
-                          ) -> None:
+def _runs(action: pikepdf.Object, seen: set[tuple[int, int]] | None = None, depth: int = 0
+          ) -> bool:
+    """Whether an action, or one of the actions it chains to (``/Next``), runs something."""
+    seen = set() if seen is None else seen
+    if depth > 100:
+        return True  # a chain longer than any real one: taken for what it may hide
+    if isinstance(action, pikepdf.Array):
+        return any(_runs(item, seen, depth + 1) for item in action)
+    if not isinstance(action, pikepdf.Dictionary):
+        return False
+    if action.is_indirect:
+        if action.objgen in seen:
+            return False
+        seen.add(action.objgen)
+    return str(action.get("/S")) in _RUNNING_ACTIONS or (
+        "/Next" in action and _runs(action.Next, seen, depth + 1))
+
+
+# Annotations whose /T is no author: a form field's name, a pop-up's. Only markup annotations
+# (notes, highlights...) are counted as authored.
+_UNAUTHORED = frozenset({"/Widget", "/Popup", "/Link"})
+_SIGNER_KEYS = ("/Name", "/M", "/ContactInfo", "/Location", "/Prop_Build")
+
+
+def _clean_pdf_dictionary(obj: pikepdf.Dictionary | pikepdf.Stream, report: CleaningReport,
+                          embedded: _Embedded) -> None:
     for key, what in (("/Metadata", "xmp"), ("/PieceInfo", "application-data"),
-                      ("/AA", "scripts")):
+                      ("/LastModified", "application-data"), ("/AA", "scripts")):
         if key in obj:
             del obj[key]
             report.removed[what] += 1
+    if "/AF" in obj:  # associated files (PDF/A-3, Factur-X): embedded files by another way
+        del obj["/AF"]
+        embedded.other += 1
+    files = obj.get("/EF")
+    if isinstance(files, pikepdf.Dictionary):
+        for stream in files.values():
+            if stream.is_indirect:
+                embedded.streams.add(stream.objgen)
+        del obj["/EF"]
+        embedded.other += 1
     action = obj.get("/A")
-    if isinstance(action, pikepdf.Dictionary) and str(action.get("/S")) in _RUNNING_ACTIONS:
+    if _runs(action):
         del obj["/A"]
         report.removed["scripts"] += 1
-    if str(obj.get("/Type")) == "/Annot" or ("/Subtype" in obj and "/Rect" in obj):
+    kind = str(obj.get("/Type"))
+    if kind == "/Sig" or ("/ByteRange" in obj and "/Filter" in obj):
+        signed = False
+        for key in _SIGNER_KEYS:
+            if key in obj:
+                del obj[key]
+                signed = True
+        report.removed["signatures"] += signed
+    if (kind == "/Thread" or "/F" in obj) and isinstance(obj.get("/I"), pikepdf.Dictionary):
+        del obj["/I"]  # an article thread's title, author, dates
+        report.removed["properties"] += 1
+    if kind == "/Annot" or ("/Subtype" in obj and "/Rect" in obj):
+        subtype = str(obj.get("/Subtype"))
         dated = False
-        for key in ("/T", "/M", "/CreationDate"):
+        for key in ("/M", "/CreationDate") if subtype in _UNAUTHORED else \
+                ("/T", "/M", "/CreationDate"):
             if key in obj:
                 del obj[key]
                 dated = True
-        report.removed["comment-authors"] += dated
-        if str(obj.get("/Subtype")) == "/FileAttachment" and "/FS" in obj:
+        report.removed["comment-authors"] += dated and subtype not in _UNAUTHORED
+        if subtype == "/FileAttachment" and "/FS" in obj:
             del obj["/FS"]
-            report.removed["embedded-files"] += 1
+            embedded.other += 1
+    if isinstance(obj, pikepdf.Stream) and str(obj.get("/Subtype")) == "/Image":
+        _clean_pdf_jpeg(obj, report)
+
+
+def _clean_pdf_jpeg(image: pikepdf.Stream, report: CleaningReport) -> None:
+    """A JPEG image (DCTDecode, its only filter) through the image cleaner: its EXIF (GPS,
+    camera), XMP and comments. Other images are kept as they are (their pixels are all a PDF
+    reader uses of them; metadata in other formats is rare)."""
+    filters = image.get("/Filter")
+    if isinstance(filters, pikepdf.Array) and len(filters) == 1:
+        filters = filters[0]
+    if str(filters) != "/DCTDecode":
+        return
+    data = image.read_raw_bytes()
+    if sniff(data[:8]) != "jpeg":
+        return
+    try:
+        cleaned = strip(data)
+    except MetadataError:
+        report.keep("images")
+        return
+    if cleaned != data:
+        image.write(cleaned, filter=pikepdf.Name.DCTDecode,
+                    decode_parms=image.get("/DecodeParms"))
+        report.removed["image-metadata"] += 1
 
 
 # --- Zip packages: Office Open XML and OpenDocument ---------------------------------------------

@@ -8,7 +8,7 @@
 // `cleanDocument(bytes, stripImage)` resolves to `{ data, report: { kind, removed, kept } }`, or
 // to null for a zip that is no office document; it throws DocumentError for a file that claims a
 // format but cannot be read as one (it cannot be known to be clean).
-import { PDFArray, PDFDict, PDFDocument, PDFName, PDFRef, PDFStream } from "pdf-lib";
+import { PDFArray, PDFDict, PDFDocument, PDFName, PDFRawStream, PDFRef, PDFStream } from "pdf-lib";
 import { unzipSync, zipSync } from "fflate";
 
 export class DocumentError extends Error {
@@ -48,7 +48,7 @@ class Report {
 
 export async function cleanDocument(bytes, stripImage) {
   const kind = documentKind(bytes);
-  if (kind === "pdf") return cleanPdf(bytes);
+  if (kind === "pdf") return cleanPdf(bytes, stripImage);
   if (kind === "zip") return cleanPackage(bytes, stripImage);
   return null;
 }
@@ -113,7 +113,7 @@ function nameCount(tree, context, seen = new Set()) {
   return count;
 }
 
-async function cleanPdf(bytes) {
+async function cleanPdf(bytes, stripImage) {
   const report = new Report("pdf");
   report.add("earlier-versions", earlierVersions(bytes));
   let doc;
@@ -145,20 +145,46 @@ async function cleanPdf(bytes) {
       report.add("scripts");
     }
   }
+  const embedded = { streams: new Set(), other: 0 };
+  if (root.has(name("Collection"))) { // a portfolio's view of its embedded files
+    root.delete(name("Collection"));
+    embedded.other += 1;
+  }
   const names = root.lookup(name("Names"));
   if (names instanceof PDFDict) {
-    for (const [key, what] of [["EmbeddedFiles", "embedded-files"], ["JavaScript", "scripts"]]) {
-      const tree = names.get(name(key));
-      if (tree !== undefined) {
-        report.add(what, Math.max(1, nameCount(tree, context)));
-        names.delete(name(key));
-      }
+    const files = names.get(name("EmbeddedFiles"));
+    if (files !== undefined) {
+      embedded.other += Math.max(1, nameCount(files, context));
+      names.delete(name("EmbeddedFiles"));
+    }
+    const scripts = names.get(name("JavaScript"));
+    if (scripts !== undefined) {
+      report.add("scripts", Math.max(1, nameCount(scripts, context)));
+      names.delete(name("JavaScript"));
     }
   }
-  for (const [, object] of context.enumerateIndirectObjects()) {
-    const dict = object instanceof PDFStream ? object.dict : object;
-    if (dict instanceof PDFDict) cleanPdfDictionary(dict, report);
+  const form = root.lookup(name("AcroForm"));
+  if (form instanceof PDFDict && form.has(name("XFA"))) {
+    form.delete(name("XFA")); // the form as XML, which may hold its filler's details
+    report.add("application-data");
   }
+  for (const [ref, object] of context.enumerateIndirectObjects()) {
+    const dict = object instanceof PDFStream ? object.dict : object;
+    if (!(dict instanceof PDFDict)) continue;
+    cleanPdfDictionary(dict, report, embedded, context);
+    const annotations = dict.get(name("Annots"));
+    if (annotations instanceof PDFArray) {
+      for (const annotation of annotations.asArray()) { // written in the array, not as objects
+        if (annotation instanceof PDFDict) cleanPdfDictionary(annotation, report, embedded, context);
+      }
+    }
+    if (object instanceof PDFRawStream && valueText(dict.get(name("Subtype"))) === "/Image") {
+      cleanPdfJpeg(ref, object, report, context, stripImage);
+    }
+  }
+  // Each embedded file once, however many file specifications, name trees and associated file
+  // lists reached it.
+  report.add("embedded-files", embedded.streams.size || embedded.other);
   dropUnreachable(context, trailer.Root);
   try {
     const data = await doc.save({ addDefaultPage: false, updateFieldAppearances: false,
@@ -171,34 +197,105 @@ async function cleanPdf(bytes) {
 
 const valueText = (value) => (value === undefined ? "" : value.toString());
 
-function cleanPdfDictionary(dict, report) {
+/** Whether an action, or one it chains to (/Next), runs something (as documents._runs). */
+function runs(action, context, seen = new Set(), depth = 0) {
+  if (depth > 100) return true; // a chain longer than any real one: taken for what it may hide
+  if (action instanceof PDFRef) {
+    if (seen.has(action.toString())) return false;
+    seen.add(action.toString());
+    return runs(context.lookup(action), context, seen, depth);
+  }
+  if (action instanceof PDFArray) {
+    return action.asArray().some((item) => runs(item, context, seen, depth + 1));
+  }
+  if (!(action instanceof PDFDict)) return false;
+  if (RUNNING_ACTIONS.has(valueText(action.get(name("S"))))) return true;
+  const next = action.get(name("Next"));
+  return next !== undefined && runs(next, context, seen, depth + 1);
+}
+
+// Annotations whose /T is no author: a form field's name, a pop-up's (as in documents.py).
+const UNAUTHORED = new Set(["/Widget", "/Popup", "/Link"]);
+const SIGNER_KEYS = ["Name", "M", "ContactInfo", "Location", "Prop_Build"];
+
+function cleanPdfDictionary(dict, report, embedded, context) {
   for (const [key, what] of [["Metadata", "xmp"], ["PieceInfo", "application-data"],
-                             ["AA", "scripts"]]) {
+                             ["LastModified", "application-data"], ["AA", "scripts"]]) {
     if (dict.has(name(key))) {
       dict.delete(name(key));
       report.add(what);
     }
   }
-  const action = dict.lookup(name("A"));
-  if (action instanceof PDFDict && RUNNING_ACTIONS.has(valueText(action.get(name("S"))))) {
+  if (dict.has(name("AF"))) { // associated files (PDF/A-3, Factur-X): embedded files too
+    dict.delete(name("AF"));
+    embedded.other += 1;
+  }
+  const files = dict.lookup(name("EF"));
+  if (files instanceof PDFDict) {
+    for (const [, stream] of files.entries()) {
+      if (stream instanceof PDFRef) embedded.streams.add(stream.toString());
+    }
+    dict.delete(name("EF"));
+    embedded.other += 1;
+  }
+  if (dict.has(name("A")) && runs(dict.get(name("A")), context)) {
     dict.delete(name("A"));
     report.add("scripts");
   }
-  const annotation = valueText(dict.get(name("Type"))) === "/Annot" ||
-    (dict.has(name("Subtype")) && dict.has(name("Rect")));
+  const kind = valueText(dict.get(name("Type")));
+  if (kind === "/Sig" || (dict.has(name("ByteRange")) && dict.has(name("Filter")))) {
+    let signed = false;
+    for (const key of SIGNER_KEYS) {
+      if (dict.has(name(key))) {
+        dict.delete(name(key));
+        signed = true;
+      }
+    }
+    if (signed) report.add("signatures");
+  }
+  if ((kind === "/Thread" || dict.has(name("F"))) && dict.lookup(name("I")) instanceof PDFDict) {
+    dict.delete(name("I")); // an article thread's title, author, dates
+    report.add("properties");
+  }
+  const annotation = kind === "/Annot" || (dict.has(name("Subtype")) && dict.has(name("Rect")));
   if (annotation) {
+    const subtype = valueText(dict.get(name("Subtype")));
+    const unauthored = UNAUTHORED.has(subtype);
     let dated = false;
-    for (const key of ["T", "M", "CreationDate"]) {
+    for (const key of unauthored ? ["M", "CreationDate"] : ["T", "M", "CreationDate"]) {
       if (dict.has(name(key))) {
         dict.delete(name(key));
         dated = true;
       }
     }
-    if (dated) report.add("comment-authors");
-    if (valueText(dict.get(name("Subtype"))) === "/FileAttachment" && dict.has(name("FS"))) {
+    if (dated && !unauthored) report.add("comment-authors");
+    if (subtype === "/FileAttachment" && dict.has(name("FS"))) {
       dict.delete(name("FS"));
-      report.add("embedded-files");
+      embedded.other += 1;
     }
+  }
+}
+
+/** A JPEG image (DCTDecode, its only filter) through the image cleaner, as
+ * documents._clean_pdf_jpeg. */
+function cleanPdfJpeg(ref, stream, report, context, stripImage) {
+  let filters = stream.dict.lookup(name("Filter"));
+  if (filters instanceof PDFArray && filters.size() === 1) filters = context.lookup(filters.get(0));
+  if (valueText(filters) !== "/DCTDecode") return;
+  const data = stream.contents;
+  if (!(data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff)) return;
+  let cleaned;
+  try {
+    cleaned = stripImage(data);
+  } catch {
+    report.keep("images");
+    return;
+  }
+  if (cleaned === null) return;
+  if (cleaned.length !== data.length || cleaned.some((b, i) => b !== data[i])) {
+    stream.dict.set(name("Filter"), name("DCTDecode"));
+    context.assign(ref, PDFRawStream.of(stream.dict, cleaned));
+    report.add("image-metadata");
   }
 }
 

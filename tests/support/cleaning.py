@@ -43,7 +43,10 @@ def searchable(data: bytes) -> str:
             for obj in pdf.objects:
                 parts.append(repr(obj))
                 if isinstance(obj, pikepdf.Stream):
-                    parts.append(obj.read_bytes().decode("latin-1"))
+                    try:
+                        parts.append(obj.read_bytes().decode("latin-1"))
+                    except pikepdf.PdfError:  # an image's own compression (JPEG): as it is
+                        parts.append(obj.read_raw_bytes().decode("latin-1"))
             for page in pdf.pages:
                 parts.append(page.Contents.read_bytes().decode("latin-1"))
     else:

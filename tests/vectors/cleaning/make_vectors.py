@@ -468,10 +468,20 @@ def pdf() -> tuple[bytes, dict[str, object]]:
         1: b"<< /Type /Catalog /Pages 2 0 R /Metadata 9 0 R /OpenAction 7 0 R "
            b"/Names << /EmbeddedFiles << /Names [(planted-attachment.txt) 8 0 R] >> "
            b"/JavaScript << /Names [(PlantedScript) 7 0 R] >> >> "
-           b"/AA << /WC << /S /JavaScript /JS (app.alert\\('PLANTED-CLOSE-SCRIPT'\\)) >> >> >>",
+           b"/AA << /WC << /S /JavaScript /JS (app.alert\\('PLANTED-CLOSE-SCRIPT'\\)) >> >> "
+           b"/AF [12 0 R] /Collection << /View /D >> /Threads [18 0 R] "
+           b"/AcroForm << /Fields [14 0 R 16 0 R] /XFA 17 0 R >> >>",
         2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-           b"/Resources << /Font << /F1 5 0 R >> >> /Annots [10 0 R] "
+           b"/Resources << /Font << /F1 5 0 R >> /XObject << /Im1 19 0 R >> >> "
+           b"/Annots [10 0 R 14 0 R 16 0 R "
+           # Annotations written in the array: a note, and a link whose action chains to a
+           # script.
+           b"<< /Type /Annot /Subtype /Text /Rect [10 10 20 20] /T (Planted Direct Annotator) "
+           b"/Contents (Direct note remains) >> "
+           b"<< /Type /Annot /Subtype /Link /Rect [30 30 40 40] /A << /S /GoTo /D [3 0 R /Fit] "
+           b"/Next << /S /JavaScript /JS (app.alert\\('PLANTED-NEXT-SCRIPT'\\)) >> >> >>] "
+           b"/AF [12 0 R] /LastModified (D:20240314150926Z) "
            b"/PieceInfo << /PlantedApp << /Private (PLANTED-PIECE-INFO) >> >> >>",
         4: stream(b"", first_page),
         5: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
@@ -485,20 +495,45 @@ def pdf() -> tuple[bytes, dict[str, object]]:
             b"/T (Planted Annotator) /M (D:20240314150926Z) /CreationDate (D:20240314150926Z) "
             b"/Contents (Note text remains) >>",
         11: stream(b"/Type /EmbeddedFile", b"PLANTED-EMBEDDED-CONTENT"),
+        # An associated file (PDF/A-3, Factur-X), reachable only from /AF.
+        12: b"<< /Type /Filespec /F (planted-associated.xml) /AFRelationship /Alternative "
+            b"/EF << /F 13 0 R >> >>",
+        13: stream(b"/Type /EmbeddedFile", b"PLANTED-ASSOCIATED-CONTENT"),
+        # A form field's name is no author: it stays.
+        14: b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (PlantedField) /Rect [50 50 90 60] "
+            b"/P 3 0 R /M (D:20240314150926Z) >>",
+        15: b"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached "
+            b"/Name (Planted Signer) /M (D:20240314150926Z) "
+            b"/ContactInfo (planted.signer@example.org) /Location (PLANTED-LOCATION) "
+            b"/Prop_Build << /App << /Name /PLANTED-SIGNING-APP >> >> "
+            b"/ByteRange [0 0 0 0] /Contents <00> >>",
+        16: b"<< /Type /Annot /Subtype /Widget /FT /Sig /T (SignatureField) /V 15 0 R "
+            b"/Rect [0 0 0 0] /P 3 0 R >>",
+        17: stream(b"", b"<xdp:xdp>PLANTED-XFA</xdp:xdp>"),
+        18: b"<< /Type /Thread /I << /Title (PLANTED-THREAD-TITLE) "
+            b"/Author (Planted Thread Author) >> >>",
+        19: stream(b"/Type /XObject /Subtype /Image /Width 8 /Height 8 /ColorSpace /DeviceGray "
+                   b"/BitsPerComponent 8 /Filter [/DCTDecode]", handmade_jpeg()),
     }
-    body, xref_at = pdf_objects(original, 1, 6, None, len(head), 12)
+    body, xref_at = pdf_objects(original, 1, 6, None, len(head), 20)
     # An incremental update replacing the page's text: the earlier text stays in the file.
-    update, _ = pdf_objects({4: stream(b"", page)}, 1, 6, xref_at, len(head) + len(body), 12)
+    update, _ = pdf_objects({4: stream(b"", page)}, 1, 6, xref_at, len(head) + len(body), 20)
     data = head + body + update
     expect = {
         "gone": ["Planted Author", "PLANTED-CREATOR-APP", "PLANTED-PRODUCER", "Planted Company",
                  "D:20240314150926Z", "Planted XMP Creator", "planted-attachment.txt",
                  "PLANTED-EMBEDDED-CONTENT", "PLANTED-OPEN-SCRIPT", "PLANTED-CLOSE-SCRIPT",
                  "PlantedScript", "Planted Annotator", "PLANTED-PIECE-INFO",
-                 "PLANTED-EARLIER-TEXT", "504c414e5445442d4944", "PLANTED-ID"],
-        "remain": ["Visible words remain.", "Note text remains", "Helvetica"],
+                 "PLANTED-EARLIER-TEXT", "504c414e5445442d4944", "PLANTED-ID",
+                 "planted-associated.xml", "PLANTED-ASSOCIATED-CONTENT", "Collection",
+                 "Planted Direct Annotator", "PLANTED-NEXT-SCRIPT", "Planted Signer",
+                 "planted.signer@example.org", "PLANTED-LOCATION", "PLANTED-SIGNING-APP",
+                 "PLANTED-XFA", "PLANTED-THREAD-TITLE", "Planted Thread Author",
+                 GPS_MARK.decode(), TEXT_MARK.decode(), "Exif"],
+        "remain": ["Visible words remain.", "Note text remains", "Helvetica", "PlantedField",
+                   "SignatureField", "Direct note remains", "Adobe.PPKLite", "/DCTDecode"],
         "removed": ["properties", "xmp", "embedded-files", "scripts", "application-data",
-                    "comment-authors", "earlier-versions"],
+                    "comment-authors", "earlier-versions", "signatures", "image-metadata"],
         "kept": ["visible-text"],
     }
     return data, expect
