@@ -429,6 +429,7 @@ NS_MANIFEST = "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
 ODF_MIME = b"application/vnd.oasis.opendocument."
 
 OOXML_PROPERTIES = ("docProps/core.xml", "docProps/app.xml", "docProps/custom.xml")
+PROPERTIES_TYPES = ("/metadata/core-properties", "/extended-properties", "/custom-properties")
 # Attributes that name a person on comments, tracked changes and people lists, by local name:
 # they are emptied (some are required by the schema); dates are removed (all optional). They
 # apply to Word's own attributes (w:author on a tracked change) and to the parts that list
@@ -553,9 +554,17 @@ class _Package:
         return b"".join(self.pieces(name, MAX_XML_BYTES))
 
 
+# The main parts' content types of Word, Excel and PowerPoint documents, templates and shows
+# (with macros too): the packages whose parts this module knows. Other Open Packaging files
+# (Visio, XPS, 3MF, NuGet) are not cleaned and keep the warning for other formats.
+OFFICE_MAIN = re.compile(
+    rb"vnd\.(openxmlformats-officedocument\.(wordprocessingml|spreadsheetml|presentationml)|"
+    rb"ms-(word|excel|powerpoint))\.[a-z.]*main\+xml", re.IGNORECASE)
+
+
 def package_kind(package: _Package) -> Literal["ooxml", "odf"] | None:
     if "[Content_Types].xml" in package.names:
-        return "ooxml"
+        return "ooxml" if OFFICE_MAIN.search(package.read("[Content_Types].xml")) else None
     if package.names[:1] == ["mimetype"] and package.read("mimetype").startswith(ODF_MIME):
         return "odf"
     return None
@@ -629,18 +638,24 @@ class _PackageCleaner:
             tree = parse_xml(self.package.read(name), name)
             self.clean_xml(name, tree)
             target.writestr(info, serialize_xml(tree))
-        elif (name.lower().endswith((".jpeg", ".jpg", ".png")) and "media/" in name.lower()) \
-                or name.startswith("Pictures/"):
-            image = self.package.read(name)
-            target.writestr(info, self._image(name, image))
         else:
+            # An image is known by its bytes, whatever its name says.
+            pieces = self.package.pieces(name)
+            first = next(pieces, b"")
+            if sniff(first[:8]) in ("jpeg", "png"):
+                image = first + b"".join(pieces)
+                if len(image) > MAX_XML_BYTES:
+                    raise MetadataError(f"{name} is too large to be cleaned")
+                target.writestr(info, self._image(name, image))
+                return
+            if _other_image(name, first):
+                self.report.keep("images")
             with target.open(info, "w") as entry:
-                for piece in self.package.pieces(name):
+                entry.write(first)
+                for piece in pieces:
                     entry.write(piece)
 
     def _image(self, name: str, image: bytes) -> bytes:
-        if sniff(image[:8]) == "other":
-            return image
         try:
             cleaned = strip(image)
         except MetadataError:
@@ -664,12 +679,24 @@ class _PackageCleaner:
         return removed
 
 
+# Images of other formats (which may hold metadata of their own), by name or first bytes.
+OTHER_IMAGES = (".gif", ".tif", ".tiff", ".bmp", ".webp", ".heic", ".heif", ".emf", ".wmf",
+                ".emz", ".wmz", ".svg", ".jxr", ".wdp")
+
+
+def _other_image(name: str, head: bytes) -> bool:
+    return name.lower().endswith(OTHER_IMAGES) or head.startswith(
+        (b"GIF8", b"II*\x00", b"MM\x00*", b"BM"))
+
+
 def _ooxml_drop(name: str) -> str | None:
     lowered = name.lower()
     if lowered.startswith("docprops/thumbnail."):
         return "thumbnails"
     if "/printersettings/" in lowered:
         return "printer"
+    if lowered.startswith("_xmlsignatures/"):
+        return "signatures"
     return None  # people lists stay, emptied of names: comments refer to them
 
 
@@ -689,6 +716,7 @@ class _OoxmlCleaner(_PackageCleaner):
         # part that holds them (a worksheet's page setup names its printer settings by id),
         # whichever comes first in the zip: so every relationship part is cleaned first.
         self._removed_ids: dict[str, set[str]] = {}
+        self.properties_parts = {part.lower() for part in OOXML_PROPERTIES}
         for name in self.package.names:
             if name.endswith(".rels") and name not in self.dropped:
                 tree = parse_xml(self.package.read(name), name)
@@ -700,22 +728,31 @@ class _OoxmlCleaner(_PackageCleaner):
         if name == "[Content_Types].xml":
             self.remove_references(tree, "Override", "PartName")
             return
-        if name in OOXML_PROPERTIES:
+        if name.lower() in self.properties_parts:
             for child in list(root):
                 root.remove(child)
                 self.report.removed["properties"] += 1
             return
         self._clean_people(name, tree)
 
+    def is_xml(self, name: str) -> bool:
+        return super().is_xml(name) or name.lower() in self.properties_parts
+
     def _clean_relationships(self, name: str, tree: etree._ElementTree) -> None:
         folder, _, rels = name.rpartition("_rels/")
         owner = folder + rels.removesuffix(".rels")
         removed: set[str] = set()
         for element in list(tree.iter(f"{{{NS_REL}}}Relationship")):
+            kind = element.get("Type", "").lower()
+            if name.lower() == "_rels/.rels" and kind.endswith(PROPERTIES_TYPES):
+                # The properties may be stored under any name (.NET's packaging writes
+                # package/services/metadata/core-properties/<id>.psmdcp): the type says.
+                self.properties_parts.add(_resolve("", element.get("Target", "")).lower())
             # A document's template is named by its path, which holds the user's name
             # (C:\Users\<name>\AppData\...\Normal.dotm).
-            template = element.get("Type", "").endswith("/attachedTemplate")
+            template = kind.endswith("/attachedtemplate")
             if element.get("TargetMode") == "External" and not template:
+                self.report.keep("links")
                 continue
             if template or _resolve(folder, element.get("Target", "")) in self.dropped:
                 self.report.removed["template"] += template
@@ -850,7 +887,13 @@ def _resolve(folder: str, target: str) -> str:
 
 ODF_DATE = "1970-01-01T00:00:00"
 ODF_DROPPED = (("Thumbnails/", "thumbnails"), ("Versions/", "earlier-versions"),
-               ("VersionList.xml", "earlier-versions"))
+               ("VersionList.xml", "earlier-versions"),
+               ("META-INF/documentsignatures.xml", "signatures"),
+               ("META-INF/macrosignatures.xml", "signatures"))
+NS_XLINK = "http://www.w3.org/1999/xlink"
+# settings.xml items that name a database (a path or a server) the document was merged with.
+ODF_DATABASE_ITEMS = frozenset({"CurrentDatabaseDataSource", "CurrentDatabaseCommand",
+                                "CurrentDatabaseCommandType"})
 # settings.xml items that name the printer (and, in its setup blob, often the user).
 ODF_PRINTER_ITEMS = frozenset({"PrinterName", "PrinterSetup", "PrinterPaperFromSetup"})
 
@@ -884,11 +927,13 @@ class _OdfCleaner(_PackageCleaner):
             return
         if name == "settings.xml":
             for item in list(root.iter(f"{{{NS_CONFIG}}}config-item")):
-                if item.get(f"{{{NS_CONFIG}}}name") in ODF_PRINTER_ITEMS:
+                item_name = item.get(f"{{{NS_CONFIG}}}name")
+                if item_name in ODF_PRINTER_ITEMS or item_name in ODF_DATABASE_ITEMS:
                     parent = item.getparent()
                     if parent is not None:
                         parent.remove(item)
-                        self.report.removed["printer"] += 1
+                        self.report.removed["printer" if item_name in ODF_PRINTER_ITEMS
+                                            else "connections"] += 1
             return
         self._clean_content(tree)
 
@@ -901,6 +946,8 @@ class _OdfCleaner(_PackageCleaner):
                 if "rsid" in _local(attribute):
                     del element.attrib[attribute]
                     rsids = True
+                elif attribute == f"{{{NS_XLINK}}}href" and ":" in element.attrib[attribute]:
+                    self.report.keep("links")  # file:// or a web address; inside: a path
         for info in list(tree.iter("{*}change-info")):
             self._blank_people(info)
             self.report.removed["change-authors"] += 1
@@ -917,9 +964,16 @@ class _OdfCleaner(_PackageCleaner):
             creator.text = ""
         for date in element.iter(f"{{{NS_DC}}}date"):
             date.text = ODF_DATE  # required in a change's record: one date for all
-        for initials in list(element.iter(f"{{{NS_META}}}creator-initials")):
+        # LibreOffice writes the initials as meta:creator-initials, loext:sender-initials or
+        # text:sender-initials.
+        for initials in list(element.iter(f"{{{NS_META}}}creator-initials",
+                                          "{*}sender-initials")):
             parent = initials.getparent()
             if parent is not None:
                 parent.remove(initials)
+        for inner in element.iter():
+            for attribute in list(inner.attrib):
+                if _local(attribute) == "sender-initials":
+                    del inner.attrib[attribute]
 
 

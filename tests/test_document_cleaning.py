@@ -49,6 +49,12 @@ def test_the_streaming_stripper_cleans_documents_given_in_pieces(case: dict[str,
 
 ARCHIVES = {
     "an archive": [("notes.txt", b"Written by Planted Person")],
+    # Open Packaging files that are no Word, Excel or PowerPoint document (here a Visio
+    # drawing): their parts are not known, so they are not called cleaned.
+    "a Visio drawing": [("[Content_Types].xml",
+                         b'<Types><Override PartName="/visio/document.xml" ContentType="'
+                         b'application/vnd.ms-visio.drawing.main+xml"/></Types>'),
+                        ("docProps/core.xml", b"<coreProperties>Planted Person</coreProperties>")],
     # More entries than an office document ever has: an archive, whatever it holds.
     "a large archive": [("[Content_Types].xml", b"<Types/>"),
                         *((f"log/{i}.txt", b"") for i in range(MAX_ENTRIES + 1))],
@@ -109,18 +115,22 @@ def _zip(entries: list[tuple[str, bytes]], zeros: int = 0) -> bytes:
     return buffer.getvalue()
 
 
+# What makes a package a Word document (only Word, Excel and PowerPoint packages are cleaned).
+WORD_MAIN = (b'<Override PartName="/word/document.xml" ContentType="application/vnd.'
+             b'openxmlformats-officedocument.wordprocessingml.document.main+xml"/>')
+WORD_TYPES = b"<Types>" + WORD_MAIN + b"</Types>"
 HOSTILE = {
-    "a zip bomb": (_zip([("[Content_Types].xml", b"<Types/>")], zeros=1100), "expands to more"),
+    "a zip bomb": (_zip([("[Content_Types].xml", WORD_TYPES)], zeros=1100), "expands to more"),
     "an XML bomb": (_zip([("[Content_Types].xml",
                            b'<!DOCTYPE t [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
-                           b"<t>&b;&b;&b;</t>")]), "declares a DTD"),
+                           b"<t>&b;&b;&b;" + WORD_MAIN + b"</t>")]), "declares a DTD"),
     # Elements with no entity: 12 MiB of "<a/>" in a 12 KiB upload, which parsed would take
     # gigabytes; refused before parsing.
-    "an XML node bomb": (_zip([("[Content_Types].xml", b"<Types/>"),
+    "an XML node bomb": (_zip([("[Content_Types].xml", WORD_TYPES),
                                ("word/document.xml",
                                 b"<d>" + b"<a/>" * (MAX_XML_ELEMENTS + 1) + b"</d>")]),
                          "too many elements"),
-    "broken XML": (_zip([("[Content_Types].xml", b"<Types>")]), "not well-formed"),
+    "broken XML": (_zip([("[Content_Types].xml", b"<Types>" + WORD_MAIN)]), "not well-formed"),
     "a damaged zip": (b"PK\x03\x04" + bytes(100), "damaged"),
     "a damaged PDF": (b"%PDF-1.7\n" + b"garbage " * 20, "could not be read"),
 }

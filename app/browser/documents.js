@@ -338,7 +338,20 @@ const NS_CONFIG = "urn:oasis:names:tc:opendocument:xmlns:config:1.0";
 const NS_MANIFEST = "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0";
 const ODF_MIME = "application/vnd.oasis.opendocument.";
 const ODF_DATE = "1970-01-01T00:00:00";
-const OOXML_PROPERTIES = new Set(["docProps/core.xml", "docProps/app.xml", "docProps/custom.xml"]);
+const OOXML_PROPERTIES = ["docProps/core.xml", "docProps/app.xml", "docProps/custom.xml"];
+const PROPERTIES_TYPES = ["/metadata/core-properties", "/extended-properties",
+                          "/custom-properties"];
+// Word, Excel and PowerPoint main parts (as documents.OFFICE_MAIN): other Open Packaging files
+// (Visio, XPS, 3MF) are not cleaned and keep the warning for other formats.
+const OFFICE_MAIN = /vnd\.(openxmlformats-officedocument\.(wordprocessingml|spreadsheetml|presentationml)|ms-(word|excel|powerpoint))\.[a-z.]*main\+xml/i;
+const OTHER_IMAGES = /\.(gif|tif|tiff|bmp|webp|heic|heif|emf|wmf|emz|wmz|svg|jxr|wdp)$/;
+const OTHER_IMAGE_MAGIC = [bytesOf("GIF8"), Uint8Array.of(0x49, 0x49, 0x2a, 0), Uint8Array.of(0x4d, 0x4d, 0, 0x2a),
+                           bytesOf("BM")];
+const otherImage = (entry, data) => OTHER_IMAGES.test(entry.toLowerCase()) ||
+  OTHER_IMAGE_MAGIC.some((magic) => startsWith(data, Array.from(magic)));
+const NS_XLINK = "http://www.w3.org/1999/xlink";
+const ODF_DATABASE_ITEMS = new Set(["CurrentDatabaseDataSource", "CurrentDatabaseCommand",
+                                    "CurrentDatabaseCommandType"]);
 // Applied to Word's own attributes and to the parts that list people, never elsewhere (a
 // table's displayName is its name), as in the Python module.
 const PERSON_ATTRIBUTES = new Set(["author", "initials", "userId", "providerId", "userName",
@@ -356,7 +369,9 @@ const CHANGE_ELEMENTS = new Set([
   "cellMerge", "customXmlInsRangeStart", "customXmlDelRangeStart",
   "customXmlMoveFromRangeStart", "customXmlMoveToRangeStart"]);
 const ODF_DROPPED = [["Thumbnails/", "thumbnails"], ["Versions/", "earlier-versions"],
-                     ["VersionList.xml", "earlier-versions"]];
+                     ["VersionList.xml", "earlier-versions"],
+                     ["META-INF/documentsignatures.xml", "signatures"],
+                     ["META-INF/macrosignatures.xml", "signatures"]];
 const ODF_PRINTER_ITEMS = new Set(["PrinterName", "PrinterSetup", "PrinterPaperFromSetup"]);
 const ZIP_DATE = new Date(1980, 0, 1); // the earliest date a zip entry can hold
 const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n';
@@ -436,9 +451,14 @@ function packageKind(bytes) {
   // it is, so none of it is expanded.
   const head = unzip(bytes, (file) => {
     names.push(file.name);
-    return names.length === 1 && file.name === "mimetype" && file.originalSize < 100;
+    return (names.length === 1 && file.name === "mimetype" && file.originalSize < 100) ||
+      (file.name === "[Content_Types].xml" && file.originalSize <= MAX_XML_BYTES);
   });
-  if (names.includes("[Content_Types].xml")) return { names, kind: "ooxml" };
+  if (names.includes("[Content_Types].xml")) {
+    const types = head["[Content_Types].xml"];
+    const office = types !== undefined && OFFICE_MAIN.test(new TextDecoder().decode(types));
+    return { names, kind: office ? "ooxml" : null };
+  }
   if (head.mimetype && new TextDecoder().decode(head.mimetype).startsWith(ODF_MIME)) {
     return { names, kind: "odf" };
   }
@@ -496,7 +516,6 @@ class PackageCleaner {
     for (const entry of this.names) {
       if (this.dropped.has(entry)) continue;
       let data = this.entries[entry];
-      const lowered = entry.toLowerCase();
       if (entry.endsWith("/")) {
         data = new Uint8Array(0);
       } else if (this.prepared.has(entry)) {
@@ -505,15 +524,14 @@ class PackageCleaner {
         const doc = parseXml(data, entry);
         this.cleanXml(entry, doc);
         data = serializeXml(doc);
-      } else if ((/\.(jpe?g|png)$/.test(lowered) && lowered.includes("media/")) ||
-                 entry.startsWith("Pictures/")) {
-        data = this.image(data);
+      } else { // an image is known by its bytes, whatever its name says
+        data = this.image(entry, data);
       }
       files[entry] = [data, { level: entry === "mimetype" ? 0 : 6, mtime: ZIP_DATE }];
     }
     return zipSync(files, { mtime: ZIP_DATE });
   }
-  image(data) {
+  image(entry, data) {
     let cleaned;
     try {
       cleaned = this.stripImage(data);
@@ -521,7 +539,10 @@ class PackageCleaner {
       this.report.keep("images");
       return data;
     }
-    if (cleaned === null) return data; // not a JPEG or PNG
+    if (cleaned === null) { // not a JPEG or PNG
+      if (otherImage(entry, data)) this.report.keep("images");
+      return data;
+    }
     if (cleaned.length !== data.length || cleaned.some((b, i) => b !== data[i])) {
       this.report.add("image-metadata");
     }
@@ -557,11 +578,13 @@ class OoxmlCleaner extends PackageCleaner {
     if (lowered.includes("/embeddings/")) this.report.keep("embedded-objects");
     if (lowered.startsWith("docprops/thumbnail.")) return "thumbnails";
     if (lowered.includes("/printersettings/")) return "printer";
+    if (lowered.startsWith("_xmlsignatures/")) return "signatures";
     return null;
   }
   // Relationships to a dropped part go, and so do the references to their ids in the part that
   // holds them, whichever comes first in the zip: so every relationship part is cleaned first.
   prepare() {
+    this.propertiesParts = new Set(OOXML_PROPERTIES.map((part) => part.toLowerCase()));
     for (const entry of this.names) {
       if (entry.endsWith(".rels") && !this.dropped.has(entry)) {
         const doc = parseXml(this.entries[entry], entry);
@@ -573,7 +596,7 @@ class OoxmlCleaner extends PackageCleaner {
   cleanXml(entry, doc) {
     if (entry === "[Content_Types].xml") {
       this.removeReferences(doc, "Override", "PartName");
-    } else if (OOXML_PROPERTIES.has(entry)) {
+    } else if (this.propertiesParts.has(entry.toLowerCase())) {
       const root = doc.documentElement;
       for (const child of Array.from(root.childNodes)) {
         if (child.nodeType === 1) this.report.add("properties");
@@ -583,6 +606,9 @@ class OoxmlCleaner extends PackageCleaner {
       this.cleanPeople(entry, doc);
     }
   }
+  isXml(entry) {
+    return super.isXml(entry) || this.propertiesParts.has(entry.toLowerCase());
+  }
   cleanRelationships(entry, doc) {
     const at = entry.lastIndexOf("_rels/");
     const folder = entry.slice(0, at);
@@ -590,8 +616,18 @@ class OoxmlCleaner extends PackageCleaner {
     const removed = new Set();
     for (const element of elements(doc, NS_REL, "Relationship")) {
       // A document's template is named by its path, which holds the user's name.
-      const template = (element.getAttribute("Type") ?? "").endsWith("/attachedTemplate");
-      if (element.getAttribute("TargetMode") === "External" && !template) continue;
+      const kind = (element.getAttribute("Type") ?? "").toLowerCase();
+      if (entry.toLowerCase() === "_rels/.rels" && PROPERTIES_TYPES.some((t) => kind.endsWith(t))) {
+        // The properties may be stored under any name (.NET's packaging writes
+        // package/services/metadata/core-properties/<id>.psmdcp): the type says.
+        this.propertiesParts.add(
+          resolveTarget("", element.getAttribute("Target") ?? "").toLowerCase());
+      }
+      const template = kind.endsWith("/attachedtemplate");
+      if (element.getAttribute("TargetMode") === "External" && !template) {
+        this.report.keep("links");
+        continue;
+      }
       if (template) this.report.add("template");
       const target = resolveTarget(folder, element.getAttribute("Target") ?? "");
       if (template || this.dropped.has(target)) {
@@ -738,9 +774,10 @@ class OdfCleaner extends PackageCleaner {
       }
     } else if (entry === "settings.xml") {
       for (const item of elements(doc, NS_CONFIG, "config-item")) {
-        if (ODF_PRINTER_ITEMS.has(item.getAttributeNS(NS_CONFIG, "name"))) {
+        const itemName = item.getAttributeNS(NS_CONFIG, "name");
+        if (ODF_PRINTER_ITEMS.has(itemName) || ODF_DATABASE_ITEMS.has(itemName)) {
           remove(item);
-          this.report.add("printer");
+          this.report.add(ODF_PRINTER_ITEMS.has(itemName) ? "printer" : "connections");
         }
       }
     } else {
@@ -754,6 +791,9 @@ class OdfCleaner extends PackageCleaner {
         if (attribute.localName.includes("rsid")) {
           element.removeAttributeNode(attribute);
           rsids = true;
+        } else if (attribute.namespaceURI === NS_XLINK && attribute.localName === "href" &&
+                   attribute.value.includes(":")) {
+          this.report.keep("links"); // file:// or a web address; inside: a path
         }
       }
     }
@@ -777,7 +817,15 @@ function blankPeople(element) {
   for (const date of Array.from(element.getElementsByTagNameNS(NS_DC, "date"))) {
     date.textContent = ODF_DATE; // required in a change's record: one date for all
   }
-  for (const initials of Array.from(element.getElementsByTagNameNS(NS_META, "creator-initials"))) {
+  // LibreOffice writes the initials as meta:creator-initials, loext:sender-initials or
+  // text:sender-initials.
+  for (const initials of [...element.getElementsByTagNameNS(NS_META, "creator-initials"),
+                          ...element.getElementsByTagNameNS("*", "sender-initials")]) {
     remove(initials);
+  }
+  for (const inner of [element, ...element.getElementsByTagName("*")]) {
+    for (const attribute of Array.from(inner.attributes)) {
+      if (attribute.localName === "sender-initials") inner.removeAttributeNode(attribute);
+    }
   }
 }

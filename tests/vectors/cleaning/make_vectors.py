@@ -153,7 +153,10 @@ def docx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
         '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
         'relationships/image" Target="media/image1.png"/>'
         '<Relationship Id="rId4" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        'relationships/settings" Target="settings.xml"/></Relationships>')
+        'relationships/settings" Target="settings.xml"/>'
+        '<Relationship Id="rId5" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/hyperlink" Target="file:///C:/Users/planted.linker/notes.txt" '
+        'TargetMode="External"/></Relationships>')
     entries = [
         *common_parts(
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
@@ -168,18 +171,36 @@ def docx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
         ("word/settings.xml", settings.encode()),
         ("word/_rels/settings.xml.rels", settings_rels.encode()),
         ("word/media/image1.png", png_with_text(b"PLANTED-IMAGE-TEXT")),
+        # An image is known by its bytes, not its name; one of another format is kept.
+        ("word/media/image2.bin", png_with_text(b"PLANTED-MISNAMED-IMAGE")),
+        ("word/media/image3.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"),
+        ("_xmlsignatures/sig1.xml", (XML + '<Signature><Object>PLANTED-SIGNER</Object>'
+                                     '</Signature>').encode()),
+        # Core properties where .NET's packaging writes them: the relationship's type says.
+        ("package/services/metadata/core-properties/0a1b2c.psmdcp", (
+            XML + '<coreProperties xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>'
+            'Planted Packager</dc:creator></coreProperties>').encode()),
     ]
+    package_rels = entries[1][1].replace(b"</Relationships>", (
+        '<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/package/2006/'
+        'relationships/metadata/core-properties" Target="/package/services/metadata/'
+        'core-properties/0a1b2c.psmdcp"/><Relationship Id="rId10" Type="http://'
+        'schemas.openxmlformats.org/package/2006/relationships/digital-signature/origin" '
+        'Target="_xmlsignatures/sig1.xml"/></Relationships>').encode())
+    entries[1] = ("_rels/.rels", package_rels)
     expect = {
         "gone": [*COMMON_GONE, "Planted Changer", "Planted Deleter", "Planted Commenter", "PCX",
                  "Planted Person", "planted.person@example.org", "00A1B2C3", "00D4E5F6",
                  "PLANTED-IMAGE-TEXT", "planted.user", "attachedTemplate", "PLANTED-VARIABLE",
-                 "5EEDF00D"],
+                 "5EEDF00D", "PLANTED-MISNAMED-IMAGE", "PLANTED-SIGNER", "Planted Packager",
+                 "_xmlsignatures"],
         "remain": ["Visible words remain.", "Inserted words remain.", "A comment remains.",
-                   "word/media/image1.png", "mc:Ignorable=\"w14\"",
+                   "word/media/image1.png", "mc:Ignorable=\"w14\"", "planted.linker",
                    "xmlns:w14=\"http://schemas.microsoft.com/office/word/2010/wordml\""],
         "removed": ["properties", "comment-authors", "change-authors", "people", "revision-ids",
-                    "thumbnails", "image-metadata", "template", "application-data"],
-        "kept": ["visible-text"],
+                    "thumbnails", "image-metadata", "template", "application-data", "signatures"],
+        "kept": ["visible-text", "links", "images"],
     }
     return entries, expect
 
@@ -344,7 +365,9 @@ def odt() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
         '</office:change-info></text:insertion></text:changed-region></text:tracked-changes>'
         '<text:p text:style-name="P1">Visible words remain.<office:annotation>'
         '<dc:creator>Planted Commenter</dc:creator><dc:date>2024-03-14T15:09:26</dc:date>'
-        '<meta:creator-initials>PCX</meta:creator-initials><text:p>A comment remains.</text:p>'
+        '<meta:creator-initials>PCX</meta:creator-initials>'
+        '<loext:sender-initials xmlns:loext="urn:org:documentfoundation:names:experimental:'
+        'office:xmlns:loext:1.0">PSI</loext:sender-initials><text:p>A comment remains.</text:p>'
         '</office:annotation></text:p></office:text></office:body></office:document-content>')
     settings = XML + (
         f'<office:document-settings {ODF_NS} office:version="1.3"><office:settings>'
@@ -353,8 +376,9 @@ def odt() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
         '</config:config-item><config:config-item config:name="PrinterSetup" '
         'config:type="base64Binary">UExBTlRFRA==</config:config-item>'
         '<config:config-item config:name="AddParaTableSpacing" config:type="boolean">true'
-        '</config:config-item></config:config-item-set></office:settings>'
-        '</office:document-settings>')
+        '</config:config-item><config:config-item config:name="CurrentDatabaseDataSource" '
+        'config:type="string">file:///home/planted.merger/Addresses.odb</config:config-item>'
+        '</config:config-item-set></office:settings></office:document-settings>')
     manifest = XML + (
         '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" '
         'manifest:version="1.3"><manifest:file-entry manifest:full-path="/" '
@@ -373,17 +397,22 @@ def odt() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
         ("Thumbnails/thumbnail.png", png_with_text(b"PLANTED-THUMBNAIL")),
         ("Pictures/photo.png", png_with_text(b"PLANTED-IMAGE-TEXT")),
         ("Versions/Version1", b"PLANTED-EARLIER-VERSION"),
-        ("META-INF/manifest.xml", manifest.encode())]
+        ("META-INF/manifest.xml", manifest.encode()),
+        ("META-INF/documentsignatures.xml", (XML + (
+            '<document-signatures xmlns="urn:oasis:names:tc:opendocument:xmlns:digitalsignature:'
+            '1.0"><Signature><Object>PLANTED-ODF-SIGNER</Object></Signature>'
+            '</document-signatures>')).encode())]
     expect = {
         "gone": ["Planted Initial Creator", "Planted Creator", "PT2H17M", "PLANTED-GENERATOR",
                  "PLANTED-DEPARTMENT", "Planted Changer", "Planted Commenter", "PCX",
                  "PLANTED-PRINTER", "UExBTlRFRA==", "PLANTED-THUMBNAIL", "Thumbnails/",
                  "PLANTED-EARLIER-VERSION", "0012ab34", "0056cd78", "2024-03-14T15:09:26",
-                 "PLANTED-IMAGE-TEXT"],
+                 "PLANTED-IMAGE-TEXT", "PSI", "planted.merger", "PLANTED-ODF-SIGNER"],
         "remain": ["Visible words remain.", "A comment remains.", "AddParaTableSpacing",
                    "Pictures/photo.png", "application/vnd.oasis.opendocument.text"],
         "removed": ["properties", "comment-authors", "change-authors", "revision-ids",
-                    "thumbnails", "printer", "earlier-versions", "image-metadata"],
+                    "thumbnails", "printer", "earlier-versions", "image-metadata",
+                    "connections", "signatures"],
         "kept": ["visible-text"],
     }
     return entries, expect
@@ -422,7 +451,7 @@ def odf_variant(kind: str, body: str) -> tuple[list[tuple[str, bytes]], dict[str
                     b"opendocument.text", b"opendocument." + kind.encode())}
     entries = [(name, replaced.get(name, data)) for name, data in entries]
     gone = [g for g in expect["gone"]  # type: ignore[attr-defined]
-            if g not in ("Planted Changer", "0012ab34", "0056cd78", "PCX")]
+            if g not in ("Planted Changer", "0012ab34", "0056cd78", "PCX", "PSI")]
     removed = [r for r in expect["removed"]  # type: ignore[attr-defined]
                if r not in ("change-authors", "revision-ids")]
     remain = [r if r != "application/vnd.oasis.opendocument.text" else mime.decode()
