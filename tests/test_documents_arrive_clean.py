@@ -105,6 +105,23 @@ def test_a_document_over_the_limit_is_refused_as_it_arrives(
         assert db.session.scalars(db.select(Attachment)).all() == []
 
 
+def test_documents_held_together_are_counted_and_capped(
+        app: Flask, make_app: Any, recipients: dict[str, Account]) -> None:  # noqa: F811
+    """Documents are held until complete, all of a request's at once: together they count
+    towards the case's total as they arrive, and may take no more than one attachment may."""
+    small = make_app(max_attachment_bytes=1024**2, max_case_attachment_bytes=4 * 1024**2,
+                     instance_path=state_of(app).config.instance_path)
+    padding = b"%" + b"\0" * (600 * 1024)
+    two = submit_with(small.test_client(), ("a.pdf", planted("planted.pdf") + padding),
+                      ("b.pdf", planted("planted.pdf") + padding))
+    assert two.status_code == 413 and "Documents sent together may take up to 1 MiB" in page(two)
+    one = submit_with(small.test_client(), ("a.pdf", planted("planted.pdf") + padding),
+                      ("notes.txt", b"\1" * (600 * 1024)))
+    assert one.status_code == 200, page(one)
+    with small.app_context():
+        assert len(db.session.scalars(db.select(Attachment)).all()) == 2
+
+
 def test_documents_sent_from_the_command_line_arrive_clean(
         app: Flask, live_server: str, org_fingerprint: str, staff: StaffLogin,  # noqa: F811
         rso: Account, tmp_path: Path) -> None:  # noqa: F811

@@ -7,7 +7,10 @@ a ``StreamEncryptor`` into the blob store, a piece at a time as the parser reads
 ciphertext is written. Images and other files are never whole in memory; a document (PDF, office
 file) is, for the length of the request: it is read from its end, so it is cleaned once complete
 (``candor_reporter.documents``), and its cleaned copy encrypted a piece at a time as it is
-written (bench/upload.py measures the peak memory on a 200 MB PDF). The hook is
+written (bench/upload.py measures the peak memory on a 200 MB PDF). The documents one request
+holds count towards the case's total as they arrive, and together they may take no more than one
+attachment may (``max_attachment_bytes``): a request holds at most that much for cleaning (more
+documents are refused, to be sent in another message). The hook is
 ``_get_file_stream``, the method Werkzeug documents for replacing that spooling, set for the one
 request.
 
@@ -55,6 +58,7 @@ class EncryptingFile:
         self.size = HEADER_SIZE
         self.plain_size = 0  # what the stream carries: the file less the metadata removed
         self.read_size = 0  # what the parser gave, before cleaning
+        self.held = 0  # of it, what is held until complete to be cleaned (a document)
         self._uploads = uploads
         self._stripper = SniffingStripper()
         assert uploads.case_ref is not None  # checked by the factory
@@ -79,7 +83,8 @@ class EncryptingFile:
     def write(self, data: bytes) -> int:
         self.read_size += len(data)
         if self.kind in ("pdf", "zip"):  # held until complete: its size counts as it arrives
-            self._uploads.check_size(self.read_size, self)
+            self.held += len(data)
+            self._uploads.hold(len(data), self)
         if self.error is None:
             try:
                 self._frames(self._encryptor.update(self._cleaned(self._stripper.update(data))))
@@ -106,6 +111,8 @@ class EncryptingFile:
 
     def finish(self) -> None:
         """Write the final frames; sets ``error`` for a file that cannot be cleaned."""
+        self._uploads.release(self.held)  # from here on its frames are counted
+        self.held = 0
         if self.error is None:
             try:
                 self._stripper.finish_into(
@@ -145,6 +152,7 @@ class PlainUploads:
         self.files: list[EncryptingFile] = []
         self._limits = limits
         self._total = reserved
+        self._held = 0  # documents' bytes held for cleaning, not yet encrypted
 
     def install(self, request: Request) -> None:
         """Parse this request's body through these uploads; allow it to be as large as the
@@ -172,13 +180,27 @@ class PlainUploads:
         self._total += size
         self.check_size(upload.size, upload)
 
+    def hold(self, size: int, upload: EncryptingFile) -> None:
+        """A document's piece held in memory until it is complete: counted in the case's total
+        and in what one request may hold."""
+        self._held += size
+        self.check_size(upload.read_size, upload)
+        if self._held > self._limits.attachment_bytes:
+            limit = f"{self._limits.attachment_bytes // 1024**2:,}"
+            raise RequestEntityTooLarge(gettext(
+                "Documents sent together may take up to %(size)s MiB: send the others in "
+                "another message. Nothing was sent.", size=limit))
+
+    def release(self, size: int) -> None:
+        self._held -= size
+
     def check_size(self, size: int, upload: EncryptingFile) -> None:
         if size > self._limits.attachment_bytes:
             limit = f"{self._limits.attachment_bytes // 1024**2:,}"
             raise RequestEntityTooLarge(gettext(
                 "%(name)s is too large: attachments may be up to %(size)s MiB. Nothing was "
                 "sent.", name=upload.name, size=limit))
-        if self._total > self._limits.case_bytes:
+        if self._total + self._held > self._limits.case_bytes:
             limit = f"{self._limits.case_bytes // 1024**2:,}"
             raise RequestEntityTooLarge(gettext(
                 "The attachments of a case may take up to %(size)s MiB. Nothing was sent.",

@@ -335,6 +335,8 @@ export const REMOVED_LABELS = {
   "file-location": N_("the folder the file was saved in, which may name you"),
   "earlier-versions": N_("earlier versions"),
   "image-metadata": N_("image metadata"),
+  connections: N_("user names and file paths in data connections and pivot tables"),
+  signatures: N_("signers' names and signing details"),
 };
 export const KEPT_LABELS = {
   "visible-text": N_("the visible text, comments' text and file names inside may still name " +
@@ -342,6 +344,8 @@ export const KEPT_LABELS = {
   macros: N_("macros are kept as they are and may hold names"),
   "embedded-objects": N_("embedded objects (other documents inside) are not cleaned"),
   images: N_("an image inside could not be cleaned"),
+  links: N_("links to other files or web addresses (may name you, or tell the sender when " +
+    "the file is opened)"),
 };
 
 /** "removed: ...; kept: ..." for a document's cleaning report, in the labels' order. */
