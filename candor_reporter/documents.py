@@ -6,20 +6,27 @@ company, edit times, the names of whoever commented or tracked a change, and ear
 what was removed and what could not be:
 
 - PDF (pikepdf, i.e. qpdf): the document information dictionary, every XMP metadata stream,
-  embedded files (the name tree and file-attachment annotations), JavaScript and actions that run
-  by themselves (``OpenAction``, ``AA``, JavaScript and launch actions), application data
-  (``PieceInfo``), annotation authors and dates (``T``, ``M``, ``CreationDate``) and the file
-  identifier. The file is written anew from its latest revision, so the earlier revisions kept by
-  incremental updates are gone.
+  embedded files (the name tree, file-attachment annotations, associated files ``AF``, every
+  file specification's ``EF``, a portfolio's ``Collection``), JavaScript and actions that run by
+  themselves (``OpenAction``, ``AA``, JavaScript and launch actions, also at the end of a
+  ``Next`` chain), application data (``PieceInfo``, ``LastModified``, XFA), markup annotations'
+  authors and dates (``T``, ``M``, ``CreationDate``; a form field's ``T`` is its name and stays),
+  signers' details, article threads' info, JPEG images' metadata (through the image cleaner)
+  and the file identifier. The file is written anew from its latest revision, so the earlier
+  revisions kept by incremental updates are gone.
 - Office Open XML (docx, xlsx, pptx; zipfile and lxml): the properties in ``docProps/core.xml``,
   ``app.xml`` and ``custom.xml``; comment and tracked-change authors, initials and dates; the people
-  lists (``word/people.xml``, ``xl/persons``, ``ppt/commentAuthors.xml``, ``ppt/authors.xml``);
-  revision session ids (rsid); the template's path and the folder Excel saved to (both hold the
-  user's name); thumbnails and printer settings. JPEG and PNG images inside go through the image
-  cleaner (``candor_reporter.metadata``).
+  lists (``word/people.xml``, ``xl/persons``, ``ppt/commentAuthors.xml``, ``ppt/authors.xml``),
+  shared-workbook users, pivot refreshers and data connections' paths and user names; revision
+  session ids (rsid) and document ids; Word's document variables; the template's path and the
+  folder Excel saved to (both hold the user's name); thumbnails, printer settings and digital
+  signatures. JPEG and PNG images inside, known by their bytes, go through the image cleaner
+  (``candor_reporter.metadata``). Only Word, Excel and PowerPoint packages are cleaned (other
+  Open Packaging files are not known part by part); links to other files are kept, said so.
 - OpenDocument (odt, ods, odp): ``meta.xml``'s properties, ``Thumbnails/``, the stored earlier
-  versions (``Versions/``), the printer named in ``settings.xml``, comment and tracked-change
-  authors and dates, revision ids. ``mimetype`` stays the first entry, stored.
+  versions (``Versions/``), the printer and mail-merge database named in ``settings.xml``,
+  comment and tracked-change authors, initials and dates, revision ids, digital signatures.
+  ``mimetype`` stays the first entry, stored.
 
 Every zip entry gets the same fixed date (its own is an edit time). What cannot be cleaned is
 said, never hidden: the visible text may still name people, and macros and embedded objects are
@@ -322,7 +329,7 @@ def _name_count(tree: pikepdf.Object) -> int:
         return 0
 
 
-def _runs(action: pikepdf.Object, seen: set[tuple[int, int]] | None = None, depth: int = 0
+def _runs(action: pikepdf.Object | None, seen: set[tuple[int, int]] | None = None, depth: int = 0
           ) -> bool:
     """Whether an action, or one of the actions it chains to (``/Next``), runs something."""
     seen = set() if seen is None else seen
@@ -412,8 +419,10 @@ def _clean_pdf_jpeg(image: pikepdf.Stream, report: CleaningReport) -> None:
         report.keep("images")
         return
     if cleaned != data:
+        parameters = image.get("/DecodeParms")
         image.write(cleaned, filter=pikepdf.Name.DCTDecode,
-                    decode_parms=image.get("/DecodeParms"))
+                    decode_parms=parameters if isinstance(
+                        parameters, (pikepdf.Dictionary, pikepdf.Array)) else None)
         report.removed["image-metadata"] += 1
 
 
@@ -797,8 +806,9 @@ class _OoxmlCleaner(_PackageCleaner):
                     del element.attrib[attribute]
                     connections += 1
                 elif lowered == "xl/connections.xml" and attribute_local == "connection":
-                    scrubbed = CONNECTION_SECRETS.sub(r"\1", element.attrib[attribute])
-                    if scrubbed != element.attrib[attribute]:
+                    value = str(element.attrib[attribute])
+                    scrubbed = CONNECTION_SECRETS.sub(r"\1", value)
+                    if scrubbed != value:
                         element.attrib[attribute] = scrubbed
                         connections += 1
                 elif attribute_local.startswith("rsid") and _namespace(attribute) == NS_W:

@@ -183,11 +183,11 @@ def docx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
             'Planted Packager</dc:creator></coreProperties>').encode()),
     ]
     package_rels = entries[1][1].replace(b"</Relationships>", (
-        '<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/package/2006/'
-        'relationships/metadata/core-properties" Target="/package/services/metadata/'
-        'core-properties/0a1b2c.psmdcp"/><Relationship Id="rId10" Type="http://'
-        'schemas.openxmlformats.org/package/2006/relationships/digital-signature/origin" '
-        'Target="_xmlsignatures/sig1.xml"/></Relationships>').encode())
+        b'<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/package/2006/'
+        b'relationships/metadata/core-properties" Target="/package/services/metadata/'
+        b'core-properties/0a1b2c.psmdcp"/><Relationship Id="rId10" Type="http://'
+        b'schemas.openxmlformats.org/package/2006/relationships/digital-signature/origin" '
+        b'Target="_xmlsignatures/sig1.xml"/></Relationships>'))
     entries[1] = ("_rels/.rels", package_rels)
     expect = {
         "gone": [*COMMON_GONE, "Planted Changer", "Planted Deleter", "Planted Commenter", "PCX",
