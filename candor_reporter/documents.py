@@ -90,6 +90,7 @@ REMOVED_LABELS = {
     "printer": N_("printer settings"),
     "template": N_("the template's path, which may name you"),
     "file-location": N_("the folder the file was saved in, which may name you"),
+    "file-links": N_("paths to files on your computer in links"),
     "earlier-versions": N_("earlier versions"),
     "image-metadata": N_("image metadata"),
     "connections": N_("user names and file paths in data connections and pivot tables"),
@@ -438,6 +439,8 @@ NS_MANIFEST = "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
 ODF_MIME = b"application/vnd.oasis.opendocument."
 
 OOXML_PROPERTIES = ("docProps/core.xml", "docProps/app.xml", "docProps/custom.xml")
+# A link's target that is a path on the user's computer or network (file:, \\server, C:\).
+LOCAL_PATH = re.compile(r"\s*(file:|\\\\|[a-z]:[\\/])", re.IGNORECASE)
 PROPERTIES_TYPES = ("/metadata/core-properties", "/extended-properties", "/custom-properties")
 # Attributes that name a person on comments, tracked changes and people lists, by local name:
 # they are emptied (some are required by the schema); dates are removed (all optional). They
@@ -761,7 +764,11 @@ class _OoxmlCleaner(_PackageCleaner):
             # (C:\Users\<name>\AppData\...\Normal.dotm).
             template = kind.endswith("/attachedtemplate")
             if element.get("TargetMode") == "External" and not template:
-                self.report.keep("links")
+                if LOCAL_PATH.match(element.get("Target", "")):
+                    element.set("Target", "")  # a path on the user's computer: names them
+                    self.report.removed["file-links"] += 1
+                else:
+                    self.report.keep("links")
                 continue
             if template or _resolve(folder, element.get("Target", "")) in self.dropped:
                 self.report.removed["template"] += template
@@ -956,8 +963,12 @@ class _OdfCleaner(_PackageCleaner):
                 if "rsid" in _local(attribute):
                     del element.attrib[attribute]
                     rsids = True
+                elif attribute == f"{{{NS_XLINK}}}href" and \
+                        LOCAL_PATH.match(str(element.attrib[attribute])):
+                    element.attrib[attribute] = ""  # a path on the user's computer
+                    self.report.removed["file-links"] += 1
                 elif attribute == f"{{{NS_XLINK}}}href" and ":" in element.attrib[attribute]:
-                    self.report.keep("links")  # file:// or a web address; inside: a path
+                    self.report.keep("links")  # a web address; without one, inside the file
         for info in list(tree.iter("{*}change-info")):
             self._blank_people(info)
             self.report.removed["change-authors"] += 1

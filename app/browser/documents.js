@@ -350,6 +350,8 @@ const OTHER_IMAGE_MAGIC = [bytesOf("GIF8"), Uint8Array.of(0x49, 0x49, 0x2a, 0), 
 const otherImage = (entry, data) => OTHER_IMAGES.test(entry.toLowerCase()) ||
   OTHER_IMAGE_MAGIC.some((magic) => startsWith(data, Array.from(magic)));
 const NS_XLINK = "http://www.w3.org/1999/xlink";
+// A link's target that is a path on the user's computer or network (as documents.LOCAL_PATH).
+const LOCAL_PATH = /^\s*(file:|\\\\|[a-z]:[\\/])/i;
 const ODF_DATABASE_ITEMS = new Set(["CurrentDatabaseDataSource", "CurrentDatabaseCommand",
                                     "CurrentDatabaseCommandType"]);
 // Applied to Word's own attributes and to the parts that list people, never elsewhere (a
@@ -625,7 +627,12 @@ class OoxmlCleaner extends PackageCleaner {
       }
       const template = kind.endsWith("/attachedtemplate");
       if (element.getAttribute("TargetMode") === "External" && !template) {
-        this.report.keep("links");
+        if (LOCAL_PATH.test(element.getAttribute("Target") ?? "")) {
+          element.setAttribute("Target", ""); // a path on the user's computer: names them
+          this.report.add("file-links");
+        } else {
+          this.report.keep("links");
+        }
         continue;
       }
       if (template) this.report.add("template");
@@ -792,8 +799,12 @@ class OdfCleaner extends PackageCleaner {
           element.removeAttributeNode(attribute);
           rsids = true;
         } else if (attribute.namespaceURI === NS_XLINK && attribute.localName === "href" &&
+                   LOCAL_PATH.test(attribute.value)) {
+          attribute.value = ""; // a path on the user's computer
+          this.report.add("file-links");
+        } else if (attribute.namespaceURI === NS_XLINK && attribute.localName === "href" &&
                    attribute.value.includes(":")) {
-          this.report.keep("links"); // file:// or a web address; inside: a path
+          this.report.keep("links"); // a web address; without one, inside the file
         }
       }
     }

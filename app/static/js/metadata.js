@@ -333,6 +333,7 @@ export const REMOVED_LABELS = {
   printer: N_("printer settings"),
   template: N_("the template's path, which may name you"),
   "file-location": N_("the folder the file was saved in, which may name you"),
+  "file-links": N_("paths to files on your computer in links"),
   "earlier-versions": N_("earlier versions"),
   "image-metadata": N_("image metadata"),
   connections: N_("user names and file paths in data connections and pivot tables"),

@@ -156,6 +156,9 @@ def docx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
         'relationships/settings" Target="settings.xml"/>'
         '<Relationship Id="rId5" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
         'relationships/hyperlink" Target="file:///C:/Users/planted.linker/notes.txt" '
+        'TargetMode="External"/>'
+        '<Relationship Id="rId6" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/image" Target="https://planted.example/beacon.png" '
         'TargetMode="External"/></Relationships>')
     entries = [
         *common_parts(
@@ -194,12 +197,13 @@ def docx() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
                  "Planted Person", "planted.person@example.org", "00A1B2C3", "00D4E5F6",
                  "PLANTED-IMAGE-TEXT", "planted.user", "attachedTemplate", "PLANTED-VARIABLE",
                  "5EEDF00D", "PLANTED-MISNAMED-IMAGE", "PLANTED-SIGNER", "Planted Packager",
-                 "_xmlsignatures"],
+                 "_xmlsignatures", "planted.linker"],
         "remain": ["Visible words remain.", "Inserted words remain.", "A comment remains.",
-                   "word/media/image1.png", "mc:Ignorable=\"w14\"", "planted.linker",
+                   "word/media/image1.png", "mc:Ignorable=\"w14\"", "planted.example",
                    "xmlns:w14=\"http://schemas.microsoft.com/office/word/2010/wordml\""],
         "removed": ["properties", "comment-authors", "change-authors", "people", "revision-ids",
-                    "thumbnails", "image-metadata", "template", "application-data", "signatures"],
+                    "thumbnails", "image-metadata", "template", "application-data", "signatures",
+                    "file-links"],
         "kept": ["visible-text", "links", "images"],
     }
     return entries, expect
@@ -363,7 +367,11 @@ def odt() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
         '<text:changed-region text:id="ct1"><text:insertion><office:change-info>'
         '<dc:creator>Planted Changer</dc:creator><dc:date>2024-03-14T15:09:26</dc:date>'
         '</office:change-info></text:insertion></text:changed-region></text:tracked-changes>'
-        '<text:p text:style-name="P1">Visible words remain.<office:annotation>'
+        '<text:p text:style-name="P1">Visible words remain.<text:a xmlns:xlink="http://www.w3.org/'
+        '1999/xlink" xlink:href="file:///home/planted.odflinker/x.odt">A link remains.</text:a>'
+        '<text:a xmlns:xlink="http://www.w3.org/1999/xlink" '
+        'xlink:href="https://planted.example/page">A web link remains.</text:a>'
+        '<office:annotation>'
         '<dc:creator>Planted Commenter</dc:creator><dc:date>2024-03-14T15:09:26</dc:date>'
         '<meta:creator-initials>PCX</meta:creator-initials>'
         '<loext:sender-initials xmlns:loext="urn:org:documentfoundation:names:experimental:'
@@ -407,13 +415,15 @@ def odt() -> tuple[list[tuple[str, bytes]], dict[str, object]]:
                  "PLANTED-DEPARTMENT", "Planted Changer", "Planted Commenter", "PCX",
                  "PLANTED-PRINTER", "UExBTlRFRA==", "PLANTED-THUMBNAIL", "Thumbnails/",
                  "PLANTED-EARLIER-VERSION", "0012ab34", "0056cd78", "2024-03-14T15:09:26",
-                 "PLANTED-IMAGE-TEXT", "PSI", "planted.merger", "PLANTED-ODF-SIGNER"],
+                 "PLANTED-IMAGE-TEXT", "PSI", "planted.merger", "PLANTED-ODF-SIGNER",
+                 "planted.odflinker"],
         "remain": ["Visible words remain.", "A comment remains.", "AddParaTableSpacing",
+                   "A link remains.", "planted.example",
                    "Pictures/photo.png", "application/vnd.oasis.opendocument.text"],
         "removed": ["properties", "comment-authors", "change-authors", "revision-ids",
                     "thumbnails", "printer", "earlier-versions", "image-metadata",
-                    "connections", "signatures"],
-        "kept": ["visible-text"],
+                    "connections", "signatures", "file-links"],
+        "kept": ["visible-text", "links"],
     }
     return entries, expect
 
@@ -451,12 +461,15 @@ def odf_variant(kind: str, body: str) -> tuple[list[tuple[str, bytes]], dict[str
                     b"opendocument.text", b"opendocument." + kind.encode())}
     entries = [(name, replaced.get(name, data)) for name, data in entries]
     gone = [g for g in expect["gone"]  # type: ignore[attr-defined]
-            if g not in ("Planted Changer", "0012ab34", "0056cd78", "PCX", "PSI")]
+            if g not in ("Planted Changer", "0012ab34", "0056cd78", "PCX", "PSI",
+                         "planted.odflinker")]
     removed = [r for r in expect["removed"]  # type: ignore[attr-defined]
-               if r not in ("change-authors", "revision-ids")]
+               if r not in ("change-authors", "revision-ids", "file-links")]
     remain = [r if r != "application/vnd.oasis.opendocument.text" else mime.decode()
-              for r in expect["remain"]]  # type: ignore[attr-defined]
-    return entries, {**expect, "gone": gone, "removed": removed, "remain": remain}
+              for r in expect["remain"]  # type: ignore[attr-defined]
+              if r not in ("A link remains.", "planted.example")]
+    return entries, {**expect, "gone": gone, "removed": removed, "remain": remain,
+                     "kept": ["visible-text"]}
 
 
 def pdf_objects(objects: dict[int, bytes], root: int, info: int | None, previous: int | None,
