@@ -27,6 +27,7 @@ from app.services import passkeys
 from app.services.passkeys import EXPIRED
 from app.state import state_of
 from crypto import keys
+from crypto.proof_of_work import solve_proof_of_work
 from tests.conftest import make_config
 from tests.support.authenticator import SoftwareAuthenticator
 from tests.support.staff import Account, StaffLogin, csrf_token
@@ -347,9 +348,12 @@ def test_a_role_can_be_required_to_use_passkeys(
     listing = admin_client.get("/staff/admin/staff").get_data(as_text=True)
     assert "<td>rso-passkey</td>" in listing and "<td>1</td>" in listing
 
-    # with one, TOTP alone no longer signs in; the passkey does
-    refused = staff.post_login(app.test_client(), rso)
+    # with one, TOTP alone no longer signs in; the passkey does. Only someone who gave the
+    # right code as well as the password is told why: a wrong code looks like any failure.
+    refused = staff.post_login(app.test_client(), rso, totp=code(app, rso))
     assert refused.status_code == 401 and refused.get_json()["error"] == "passkey_needed"
+    wrong = staff.post_login(app.test_client(), rso, totp="000000")
+    assert wrong.status_code == 401 and wrong.get_json()["error"] == "login_failed"
     assert sign_in_with_passkey(staff, app.test_client(), rso, authenticator).status_code == 200
 
 
@@ -366,7 +370,8 @@ def test_recovery_after_losing_every_passkey(
     register(client, SoftwareAuthenticator())  # then lost
     with app.app_context():
         passkeys_service_require(db.session, Role.RSO)
-    assert staff.post_login(app.test_client(), rso).get_json()["error"] == "passkey_needed"
+    assert staff.post_login(app.test_client(), rso, totp=code(app, rso)
+                            ).get_json()["error"] == "passkey_needed"
 
     recovering = app.test_client()
     token = csrf_token(recovering)
@@ -547,3 +552,84 @@ def test_a_refused_registration_adds_nothing_and_its_answer_is_spent(
     assert refused.get_json()["message"] == EXPIRED
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(StaffPasskey)) == 0
+
+
+def test_a_code_sign_in_is_no_step_up_for_someone_with_a_passkey(
+        app: Flask, client: FlaskClient, staff: StaffLogin, rso: Account) -> None:
+    """A phisher who has the password and a code signs in (the role does not require
+    passkeys), but that is not the fresh verification the person's passkey would give: no
+    identity, no passkey of their own, until the passkey confirms it."""
+    staff.login(client, rso)
+    mine = SoftwareAuthenticator()
+    assert register(client, mine).status_code == 201
+    phisher = app.test_client()
+    staff.login(phisher, rso, totp=code(app, rso))
+    refused = post(phisher, "/api/v1/staff/cases/C-00000/identity", {"reason": "x"})
+    assert refused.status_code == 403 and refused.get_json()["error"] == "step_up_required"
+    assert register(phisher, SoftwareAuthenticator()).status_code == 403
+    assert post(phisher, "/auth/step-up", {"totp": code(app, rso)}).status_code == 400
+    # the owner's own sign-in with the passkey is one
+    owner = app.test_client()
+    assert sign_in_with_passkey(staff, owner, rso, mine).status_code == 200
+    assert post(owner, "/api/v1/staff/cases/C-00000/identity", {"reason": "x"}).status_code == 404
+
+
+def test_a_passkey_of_another_account_confirms_nothing(
+        app: Flask, client: FlaskClient, staff: StaffLogin, rso: Account) -> None:
+    other = staff.create("board-passkey", Role.BOARD)
+    theirs = app.test_client()
+    staff.login(theirs, other)
+    their_key = SoftwareAuthenticator()
+    assert register(theirs, their_key).status_code == 201
+    staff.login(client, rso)
+    assert register(client, SoftwareAuthenticator()).status_code == 201
+    stale(app, rso)
+    options = post(client, "/auth/passkeys/options", {"purpose": "step_up"}).get_json()["options"]
+    answer = post(client, "/auth/step-up", {"credential": their_key.get(options, ORIGIN)})
+    assert answer.status_code == 401
+    assert sign_in_with_passkey(staff, app.test_client(), rso, their_key).status_code == 401
+
+
+def test_wrong_codes_at_a_step_up_close_the_session(
+        app: Flask, client: FlaskClient, staff: StaffLogin, rso: Account) -> None:
+    """Someone holding a stolen session cookie cannot guess codes until one works."""
+    staff.login(client, rso)
+    stale(app, rso)
+    limit = state_of(app).config.login_attempts_before_lockout
+    answers = [post(client, "/auth/step-up", {"totp": "000000"}) for _ in range(limit)]
+    assert [a.status_code for a in answers] == [401] * limit
+    assert answers[-1].get_json()["error"] == "session_closed"
+    assert client.get("/staff/").status_code in (302, 401)  # signed out
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StaffSession).where(
+            StaffSession.staff_id == rso.id)) == 0
+    assert "auth.step_up_session_closed" in audit_actions(app)
+    # a right code in time resets the count
+    staff.login(fresh := app.test_client(), rso, totp=code(app, rso))
+    stale(app, rso)
+    assert post(fresh, "/auth/step-up", {"totp": "000000"}).status_code == 401
+    assert post(fresh, "/auth/step-up", {"totp": code(app, rso)}).status_code == 200
+
+
+def test_a_flood_of_passkey_sign_ins_costs_puzzles_and_shuts_nobody_out(
+        app: Flask, make_app: Any) -> None:
+    flooded = make_app(webauthn_rp_id=RP_ID, webauthn_origin=ORIGIN,
+                       passkey_challenges_per_minute=2, proof_of_work_bits=8)
+    client = flooded.test_client()
+    token = csrf_token(client)
+
+    def options(body: dict[str, Any]) -> Any:
+        return client.post("/auth/passkeys/sign-in/options", json=body,
+                           headers={"X-CSRFToken": token})
+
+    answers = [options({}) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    puzzle = answers[-1].get_json()["proof_of_work"]
+    assert answers[-1].get_json()["error"] == "proof_of_work_required" and puzzle["bits"] == 8
+    challenge = base64.b64decode(puzzle["challenge"])
+    nonce = solve_proof_of_work(challenge, puzzle["bits"])
+    solved = {"proof_of_work": {"challenge": puzzle["challenge"],
+                                "nonce": base64.b64encode(nonce).decode(),
+                                "hash": "blake2b-256"}}
+    assert options(solved).status_code == 200  # a person's browser solves it and goes on
+    assert options(solved).status_code == 429  # each solution works once

@@ -73,10 +73,11 @@ def _must_register_passkey(principal: SessionPrincipal) -> bool:
 
 def step_up_required(view: View) -> View:
     """For the actions that matter most (revealing a reporter's identity, sharing or revoking a
-    case, disabling staff): refuse unless this session made a fresh user verification within
-    ``step_up_seconds`` (a passkey with user verification, or TOTP where there is no passkey;
-    signing in counts). Place it under ``staff_required``. Calls get 403
-    ``{"error": "step_up_required"}``; a form is sent to the step-up page and back."""
+    case, disabling or inviting staff, redirecting someone's notices): refuse unless this
+    session made a fresh user verification within ``step_up_seconds`` (a passkey with user
+    verification, or TOTP where no passkey counts; signing in counts when made that way).
+    Place it under ``staff_required``. Calls get 403 ``{"error": "step_up_required"}``; a form
+    is sent to the step-up page and back."""
 
     @wraps(view)
     def wrapped(*args: Any, principal: SessionPrincipal, **kwargs: Any) -> Any:
@@ -97,4 +98,6 @@ def step_up_required(view: View) -> View:
 
 # Where a form refused for want of a step-up sends the person back to (no Referer is sent).
 STEP_UP_RETURN = {"staff.admin_disable": "/staff/admin/staff",
+                  "staff.admin_invite": "/staff/admin/staff",
+                  "deadlines.admin_email": "/staff/admin/notifications",
                   "staff.admin_passkey_roles": "/staff/admin/passkeys"}

@@ -5,17 +5,21 @@ output (crypto/SPEC.md 8.12). The browser side is app/static/js/staff-passkeys.j
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
-from flask import Response, abort, jsonify, render_template, request, url_for
+from flask import Response, abort, jsonify, render_template, request, session, url_for
+from flask_login import logout_user
 
+from app.auth import puzzles
 from app.auth.blueprint import bp
 from app.auth.guards import staff_required
 from app.extensions import db
 from app.json_input import b64, bytes_field, json_body, text_field
 from app.models import SessionPrincipal, StaffPasskey
+from app.rate_limit import RateLimited
 from app.roles import Permission
-from app.services import audit, passkeys, staff_accounts
+from app.services import audit, passkeys, proof_of_work, staff_accounts, staff_sessions, throttle
 from app.services.passkeys import PasskeyRefused, RelyingParty
 from app.state import candor
 from crypto.keys import PASSKEY_PRF_INPUT
@@ -47,19 +51,53 @@ def refused(error: PasskeyRefused, status: int = 400) -> tuple[Response, int]:
     return jsonify(error="passkey_refused", message=str(error)), status
 
 
+STEP_UP_CLOSED = ("Too many wrong codes: this session was closed. Sign in again; if you did not "
+                  "make these attempts, tell an administrator.")
+
+
+def passkey_counts(staff: Any) -> bool:
+    """Whether only a passkey confirms it is this person: they have one, and passkeys are on
+    (an operator who turns them off shuts nobody out of a step-up)."""
+    return (RelyingParty.from_config(candor().config) is not None
+            and passkeys.has_passkey(db.session, staff))
+
+
 def step_up_needed() -> tuple[Response, int]:
     return jsonify(error="step_up_required", step_up=url_for("auth.step_up"),
                    message="Confirm it is you first: use your passkey (or, if you have none, "
                            "a code from your authenticator app), then try again."), 403
 
 
+# Sign-in challenges are counted with every node's; past the limit (a flood), each must bring
+# a solved puzzle instead, so a flood costs its sender work and never shuts staff out.
+FLOOD_BINDING = b"passkey-sign-in"
+FLOOD_MESSAGE = ("Many sign-ins are being started at the moment, so this page solves a small "
+                 "puzzle first.")
+
+
 @bp.post("/passkeys/sign-in/options")
-def sign_in_options() -> Response:
+def sign_in_options() -> tuple[Response, int] | Response:
     """Options for signing in with a passkey. They name no account, so the answer is the same
     for every visitor."""
-    options = passkeys.assertion_options(db.session, relying_party(), passkeys.SIGN_IN, None,
-                                         None)
-    candor().take_rate_limit(db.session, "passkey")  # commits the challenge with it
+    rp, state = relying_party(), candor()
+    config = state.config
+    bits = max(config.proof_of_work_bits, 1)
+    solved = puzzles.solution(json_body())
+    if solved is not None:
+        try:
+            proof_of_work.verify(config.secret_key, bits, solved.challenge,
+                                 solved.nonce, time.time(), state.spent_challenges(db.session),
+                                 binding=FLOOD_BINDING, algorithm=solved.algorithm)
+        except proof_of_work.ProofOfWorkRejected:
+            solved = None
+    if solved is None:
+        try:
+            state.take_rate_limit(db.session, "passkey")
+        except RateLimited:
+            return puzzles.puzzle_for(proof_of_work.issue(
+                config.secret_key, bits, time.time(), binding=FLOOD_BINDING), FLOOD_MESSAGE)
+    options = passkeys.assertion_options(db.session, rp, passkeys.SIGN_IN, None, None)
+    db.session.commit()
     return jsonify(options=options)
 
 
@@ -120,6 +158,8 @@ def register(principal: SessionPrincipal) -> tuple[Response, int] | Response:
                                     principal.session, credential_field(data),
                                     text_field(data, "name", 200), wrapped)
     except PasskeyRefused as error:
+        audit.record(db.session, "auth.passkey_register_failed",
+                     actor=audit.actor_for(principal.staff))
         return refused(error)  # a checked answer's challenge stays used
     audit.record(db.session, "auth.passkey_registered", actor=audit.actor_for(principal.staff),
                  detail={"passkey_id": passkey.id, "prf_unlock": wrapped is not None})
@@ -143,14 +183,18 @@ def store_unlock_copy(principal: SessionPrincipal, passkey_id: int
     assertion by that passkey to show the page had it in hand."""
     passkey = _own_passkey(principal, passkey_id)
     data = json_body()
+    # Everything is read before the answer is checked: a refusal after the check keeps its
+    # challenge used.
+    wrapped, credential = bytes_field(data, "prf_wrapped_private_key"), credential_field(data)
     try:
         used = passkeys.verify_assertion(db.session, relying_party(), principal.staff,
-                                         credential_field(data), passkeys.UNLOCK,
-                                         principal.session)
+                                         credential, passkeys.UNLOCK, principal.session)
         if used.id != passkey.id:
             raise PasskeyRefused("Use the passkey you are setting up.")
-        passkeys.store_prf_wrap(passkey, bytes_field(data, "prf_wrapped_private_key"))
+        passkeys.store_prf_wrap(passkey, wrapped)
     except PasskeyRefused as error:
+        audit.record(db.session, "auth.passkey_unlock_failed",
+                     actor=audit.actor_for(principal.staff), detail={"passkey_id": passkey.id})
         return refused(error)
     audit.record(db.session, "auth.passkey_unlock_enabled", actor=audit.actor_for(principal.staff),
                  detail={"passkey_id": passkey.id})
@@ -166,6 +210,8 @@ def rename(principal: SessionPrincipal, passkey_id: int) -> tuple[Response, int]
         passkeys.rename(passkey, text_field(json_body(), "name", 200))
     except PasskeyRefused as error:
         return refused(error)
+    audit.record(db.session, "auth.passkey_renamed", actor=audit.actor_for(principal.staff),
+                 detail={"passkey_id": passkey.id})
     db.session.commit()
     return jsonify(id=passkey.id, name=passkey.name)
 
@@ -191,7 +237,7 @@ def step_up(principal: SessionPrincipal) -> str:
     if not _LOCAL_PATH.fullmatch(next_url):  # only a path on this site: no open redirect
         next_url = url_for("staff.home")
     return render_template("auth/step_up.html", principal=principal, next_url=next_url,
-                           has_passkey=passkeys.has_passkey(db.session, principal.staff),
+                           has_passkey=passkey_counts(principal.staff),
                            passkeys_on=RelyingParty.from_config(candor().config)
                            is not None)
 
@@ -213,14 +259,28 @@ def step_up_submit(principal: SessionPrincipal) -> tuple[Response, int] | Respon
             return refused(error, 401)
         method = "passkey"
     else:
-        if passkeys.has_passkey(db.session, staff):
+        if passkey_counts(staff):
             return jsonify(error="passkey_required",
                            message="You have a passkey: confirm with it."), 400
+        config = candor().config
+        key = throttle.throttle_key(config, throttle.STEP_UP, staff.username)
         if not staff_accounts.claim_totp(db.session, staff, text_field(data, "totp", 16).strip()):
             audit.record(db.session, "auth.step_up_failed", actor=audit.actor_for(staff),
                          detail={"method": "totp"})
-            db.session.commit()
+            throttle.record_failure(db.session, key, config)  # commits
+            # Guessing codes with a stolen session ends it: the owner signs in again.
+            if throttle.recent_failures(db.session, key.name, config) >= \
+                    config.login_attempts_before_lockout:
+                staff_sessions.close_session(db.session, principal)
+                throttle.reset(db.session, key)  # that session is gone: the next one starts anew
+                audit.record(db.session, "auth.step_up_session_closed",
+                             actor=audit.actor_for(staff))
+                db.session.commit()
+                logout_user()
+                session.clear()
+                return jsonify(error="session_closed", message=STEP_UP_CLOSED), 401
             return jsonify(error="step_up_failed", message=staff_accounts.TOTP_REJECTED), 401
+        throttle.reset(db.session, key)
         method = "totp"
     passkeys.mark_verified(principal.session)
     audit.record(db.session, "auth.step_up", actor=audit.actor_for(staff),

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Response, abort, jsonify
 
 from app.json_input import b64, bytes_field
-from app.services.proof_of_work import UnknownPuzzleHash, puzzle_hash
+from app.services.proof_of_work import Challenge, UnknownPuzzleHash, puzzle_hash
 from app.services.staff_accounts import PuzzleNeeded
 from app.services.throttle import Solution
 from crypto.proof_of_work import PROOF_OF_WORK_HASHES
@@ -34,7 +34,11 @@ def solution(data: dict[str, Any]) -> Solution | None:
 
 
 def puzzle_answer(needed: PuzzleNeeded) -> tuple[Response, int]:
-    challenge = needed.challenge
-    return jsonify(error=PROOF_OF_WORK_REQUIRED, message=str(needed), proof_of_work={
+    return puzzle_for(needed.challenge, str(needed))
+
+
+def puzzle_for(challenge: Challenge, message: str) -> tuple[Response, int]:
+    """429 with ``challenge`` to solve and ``message`` saying why."""
+    return jsonify(error=PROOF_OF_WORK_REQUIRED, message=message, proof_of_work={
         "challenge": b64(challenge.challenge), "bits": challenge.bits,
         "expires": challenge.expires, "hashes": list(PROOF_OF_WORK_HASHES)}), 429

@@ -113,8 +113,11 @@ def login_submit() -> tuple[Response, int] | Response:
     # A fresh cookie session (and CSRF token) at every login: nothing from before carries over.
     session.clear()
     principal = staff_sessions.open_session(db.session, staff, stage)
-    if stage == staff_sessions.STAGE_FULL:
-        passkeys.mark_verified(principal.session)  # signing in is a fresh verification
+    # Signing in is a fresh verification, when it was made the way a step-up would be: with a
+    # passkey, or with a code by someone for whom no passkey counts.
+    if stage == staff_sessions.STAGE_FULL and (
+            method == "passkey" or not passkey_routes.passkey_counts(staff)):
+        passkeys.mark_verified(principal.session)
     db.session.commit()
     login_user(principal)
     full = stage == staff_sessions.STAGE_FULL

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -39,7 +40,7 @@ from webauthn.helpers.structs import (
 )
 
 from app.config import Config
-from app.extensions import DbSession
+from app.extensions import DbSession, savepoint
 from app.models import (
     PasskeyRoleRequirement,
     StaffPasskey,
@@ -237,8 +238,11 @@ def register(session: DbSession, rp: RelyingParty, staff: StaffUser, staff_sessi
                            public_key=verified.credential_public_key,
                            sign_count=verified.sign_count, name=name,
                            prf_wrapped_private_key=prf_wrapped)
-    session.add(passkey)
-    session.flush()
+    try:
+        with savepoint(session):  # the same credential registered at the same moment elsewhere
+            session.add(passkey)
+    except IntegrityError:
+        raise PasskeyRefused("This passkey is registered already.") from None
     return passkey
 
 

@@ -178,7 +178,7 @@ PASSKEY_NEEDED = ("Your role signs in with a passkey: enter your username and pa
 
 
 class PasskeyNeeded(AccountError):
-    """The password was right, but this account must use its passkey, not a TOTP code."""
+    """The password and the code were right, but this account must use its passkey."""
 
     def __init__(self) -> None:
         super().__init__(PASSKEY_NEEDED)
@@ -202,7 +202,7 @@ def authenticate(
     """Check the login secret and, once enrolled, the second factor (a TOTP code or a passkey).
     Failures count per name (existing or not), and past the free ones each attempt needs a
     solved puzzle (raises PuzzleNeeded); every failure looks the same, except PasskeyNeeded,
-    which only someone who knew the password sees."""
+    which only someone who gave the right password and a right code sees."""
     if isinstance(factor, str):
         factor = SecondFactor(factor)
     key = throttle.throttle_key(config, throttle.SIGN_IN, username)
@@ -221,8 +221,12 @@ def authenticate(
             if factor.passkey is not None:
                 ok = factor.passkey(staff)
             elif not factor.totp_allowed(staff):
-                throttle.record_failure(session, key, config)
-                raise PasskeyNeeded()
+                # Said only to someone who also gave a right code: without one, this attempt
+                # looks like any failure, so it does not confirm a guessed password.
+                if _claim_totp(session, staff, factor.totp_code):
+                    throttle.record_failure(session, key, config)
+                    raise PasskeyNeeded()
+                ok = False
             else:
                 ok = _claim_totp(session, staff, factor.totp_code)
         if not ok:

@@ -43,6 +43,7 @@ from crypto.proof_of_work import DEFAULT_PROOF_OF_WORK_HASH
 # Each purpose has its own count: failed recoveries cannot make signing in any harder.
 SIGN_IN = "sign-in"
 RECOVERY = "recovery"
+STEP_UP = "step-up"  # wrong TOTP codes at a step-up, by account
 # The first puzzle asked for (about 256 tries: nothing for a browser); one bit more per failure.
 FIRST_PUZZLE_BITS = 8
 # Failures with all names together, within the window, before every attempt needs a puzzle:
@@ -92,7 +93,7 @@ def _window(config: Config) -> timedelta:
     return timedelta(minutes=config.login_lockout_minutes)
 
 
-def _recent_failures(session: DbSession, key: bytes, config: Config) -> int:
+def recent_failures(session: DbSession, key: bytes, config: Config) -> int:
     row = session.execute(select(LoginThrottle.failures, LoginThrottle.updated_at)
                           .where(LoginThrottle.key == key)).first()
     if row is None or utcnow() - row.updated_at > _window(config):
@@ -104,9 +105,9 @@ def required_bits(session: DbSession, key: ThrottleKey, config: Config) -> int:
     """How hard the puzzle an attempt with this name must solve now (0: none): the harder of
     what this name's failures ask and what everyone's failures ask."""
     free = config.login_attempts_before_lockout
-    for_name = _recent_failures(session, key.name, config) - free
+    for_name = recent_failures(session, key.name, config) - free
     everyone_free = free * EVERYONE_FREE_FACTOR
-    for_everyone = (_recent_failures(session, key.everyone, config) - everyone_free) \
+    for_everyone = (recent_failures(session, key.everyone, config) - everyone_free) \
         // everyone_free
     beyond = max(for_name, for_everyone)
     if beyond < 0:

@@ -22,7 +22,7 @@ from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from app import vocabulary
-from app.auth.guards import staff_required
+from app.auth.guards import staff_required, step_up_required
 from app.extensions import DbSession, db
 from app.models import (
     Case,
@@ -234,6 +234,7 @@ def admin_retry(principal: SessionPrincipal, message_id: int) -> Response:
 
 @bp.post("/admin/staff/<int:staff_id>/email")
 @staff_required(Permission.MANAGE_STAFF)
+@step_up_required  # it decides where someone's deadline notices go
 def admin_email(principal: SessionPrincipal, staff_id: int) -> Response | tuple[str, int]:
     person = db.session.get(StaffUser, staff_id)
     if person is None:

@@ -94,6 +94,7 @@ def admin_staff(principal: SessionPrincipal) -> tuple[str, int]:
 
 @bp.post("/admin/staff/invite")
 @staff_required(Permission.MANAGE_STAFF)
+@step_up_required  # a new account can be given any role
 def admin_invite(principal: SessionPrincipal) -> tuple[str, int]:
     form = InviteStaffForm()
     if not form.validate_on_submit():

@@ -6,7 +6,9 @@
 import * as candor from "./candor-crypto.js";
 import { b64, unb64 } from "./bytes.js";
 import { postJson as post, Refusal } from "./http.js";
-import { enableSubmit, loadKeyPair, signIn, storeKeyPair } from "./staff-session.js";
+import {
+  enableSubmit, loadKeyPair, postSolvingPuzzles, signIn, storeKeyPair,
+} from "./staff-session.js";
 
 const b64url = (buffer) =>
   b64(new Uint8Array(buffer)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -75,8 +77,8 @@ async function ask(kind, publicKey) {
 }
 
 /** Sign in with password and passkey: the assertion to send with the login secret. */
-export async function signInAssertion(optionsUrl) {
-  const { options } = await post(optionsUrl, {});
+export async function signInAssertion(optionsUrl, status = null) {
+  const { options } = await postSolvingPuzzles(optionsUrl, {}, status);
   return credentialJson(await ask("get", requestOptions(options)));
 }
 

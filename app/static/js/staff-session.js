@@ -37,7 +37,7 @@ export function loadKeyPair(staffId) {
 // case more failures made it harder meanwhile). Nobody is locked out; see throttle.py.
 const PUZZLE_ROUNDS = 4;
 
-async function postSolvingPuzzles(url, body, status) {
+export async function postSolvingPuzzles(url, body, status) {
   for (let round = 1; ; round++) {
     try {
       return await postJson(url, body);
@@ -48,8 +48,7 @@ async function postSolvingPuzzles(url, body, status) {
       }
       const show = (percent) => {
         if (!status) return;
-        status.textContent = "Many failed attempts were made with this username, so this " +
-          `page solves a puzzle before trying… ${percent}%`;
+        status.textContent = `${error.message} ${percent}%`;
       };
       show(0);
       const { nonce, hash } = await solveProofOfWork(unb64(offered.challenge), offered.bits,
