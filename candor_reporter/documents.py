@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 import zipfile
 import zlib
 from collections import Counter
@@ -259,15 +260,19 @@ def clean_pdf(source: io.BytesIO, write: Callable[[bytes], object]) -> CleaningR
             # an owner's restrictions, which protect nothing once it is decrypted here.
             # Streams are copied as they are, never decoded: faster, and a stream that
             # expands to gigabytes (a bomb) costs nothing.
-            pdf.save(cast(BinaryIO, out), deterministic_id=True,
-                     fix_metadata_version=False, encryption=False, compress_streams=False,
-                     stream_decode_level=pikepdf.StreamDecodeLevel.none,
-                     object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+            # A damaged file's form fields may be out of reach of its form: pikepdf warns that
+            # Acrobat may not show them, which says nothing to the reporter, and is not shown.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+                pdf.save(cast(BinaryIO, out), deterministic_id=True,
+                         fix_metadata_version=False, encryption=False, compress_streams=False,
+                         stream_decode_level=pikepdf.StreamDecodeLevel.none,
+                         object_stream_mode=pikepdf.ObjectStreamMode.preserve)
     except pikepdf.PasswordError:
         raise MetadataError("the PDF is protected by a password, so it cannot be cleaned; "
                             "save a copy without the password") from None
     except (pikepdf.PdfError, pikepdf.DataDecodingError, ValueError, KeyError,
-            TypeError, RuntimeError) as error:
+            TypeError, AttributeError, RuntimeError) as error:  # damaged: refused, never sent
         raise MetadataError(f"the PDF could not be read ({type(error).__name__})") from None
     out.flush_piece()
     return report
@@ -367,7 +372,7 @@ def _clean_pdf_dictionary(obj: pikepdf.Dictionary | pikepdf.Stream, report: Clea
     files = obj.get("/EF")
     if isinstance(files, pikepdf.Dictionary):
         for stream in files.values():
-            if stream.is_indirect:
+            if isinstance(stream, pikepdf.Object) and stream.is_indirect:
                 embedded.streams.add(stream.objgen)
         del obj["/EF"]
         embedded.other += 1
