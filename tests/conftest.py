@@ -11,6 +11,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +84,10 @@ def database_url(database_server: databases.Server, migrated_template: str,
     return database_server.create_database(name, template=migrated_template)
 
 
-@pytest.fixture
-def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
-    application = create_app(make_config(tmp_path, database_url))
+@contextmanager
+def organisation_app(tmp_path: Path, database_url: str, **overrides: Any) -> Iterator[Flask]:
+    """An app on the test database with its organisation key made, closed afterwards."""
+    application = create_app(make_config(tmp_path, database_url, **overrides))
     with application.app_context():
         from app.services.directory import init_organisation_key
 
@@ -96,6 +98,12 @@ def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    with organisation_app(tmp_path, database_url) as application:
+        yield application
 
 
 @pytest.fixture

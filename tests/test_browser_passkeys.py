@@ -26,13 +26,11 @@ from playwright.sync_api import expect
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
-from app import create_app
 from app.extensions import db
 from app.models import AuditEntry, StaffPasskey, StaffSession, StaffUser, utcnow
 from app.roles import Role
 from app.services import passkeys
-from app.state import state_of
-from tests.conftest import PageLog, free_port, make_config
+from tests.conftest import PageLog, free_port, organisation_app
 from tests.support.staff import Account, StaffLogin, csrf_token
 from tests.test_browser_cases import IDENTITY, REPORT, file_report, open_from_inbox
 from tests.test_browser_staff import sign_in
@@ -49,18 +47,9 @@ def port() -> int:
 def app(tmp_path: Path, database_url: str, port: int) -> Iterator[Flask]:
     """The app with passkeys on: WebAuthn needs a host name (an IP address is never an RP id),
     so the pages are served as http://localhost:<port>, which browsers treat as secure."""
-    application = create_app(make_config(tmp_path, database_url, webauthn_rp_id="localhost",
-                                         webauthn_origin=f"http://localhost:{port}"))
-    with application.app_context():
-        from app.services.directory import init_organisation_key
-
-        config = state_of(application).config
-        init_organisation_key(db.session, config.org_signing_key_path, config.instance_path)
-        db.session.commit()
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with organisation_app(tmp_path, database_url, webauthn_rp_id="localhost",
+                          webauthn_origin=f"http://localhost:{port}") as application:
+        yield application
 
 
 @pytest.fixture

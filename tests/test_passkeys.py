@@ -18,7 +18,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
-from app import create_app
 from app.config import Config, ConfigError
 from app.extensions import db
 from app.models import AuditEntry, StaffPasskey, StaffSession, StaffUser, WebAuthnChallenge, utcnow
@@ -28,7 +27,7 @@ from app.services.passkeys import EXPIRED
 from app.state import state_of
 from crypto import keys
 from crypto.proof_of_work import solve_proof_of_work
-from tests.conftest import make_config
+from tests.conftest import organisation_app
 from tests.support.authenticator import SoftwareAuthenticator
 from tests.support.staff import Account, StaffLogin, csrf_token
 
@@ -38,18 +37,9 @@ ORIGIN = "http://localhost:5000"
 
 @pytest.fixture
 def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
-    application = create_app(make_config(tmp_path, database_url, webauthn_rp_id=RP_ID,
-                                         webauthn_origin=ORIGIN))
-    with application.app_context():
-        from app.services.directory import init_organisation_key
-
-        config = state_of(application).config
-        init_organisation_key(db.session, config.org_signing_key_path, config.instance_path)
-        db.session.commit()
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with organisation_app(tmp_path, database_url, webauthn_rp_id=RP_ID,
+                          webauthn_origin=ORIGIN) as application:
+        yield application
 
 
 def post(client: FlaskClient, url: str, body: dict[str, Any] | None = None,

@@ -7,7 +7,7 @@ import * as candor from "./candor-crypto.js";
 import { b64, unb64 } from "./bytes.js";
 import { postJson as post, Refusal } from "./http.js";
 import {
-  enableSubmit, loadKeyPair, postSolvingPuzzles, signIn, storeKeyPair,
+  bind, enableSubmit, loadKeyPair, postSolvingPuzzles, signIn, storeKeyPair,
 } from "./staff-session.js";
 
 const b64url = (buffer) =>
@@ -223,26 +223,6 @@ function startPasskeyList() {
   }
 }
 
-function bindForm(id, errorId, handler) {
-  const form = document.getElementById(id);
-  if (!form) return;
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    document.getElementById(errorId).hidden = true;
-    const button = form.querySelector("button[type=submit]");
-    button.disabled = true;
-    try {
-      await candor.ready();
-      await handler(form);
-    } catch (error) {
-      showError(errorId, error);
-    } finally {
-      button.disabled = false;
-    }
-  });
-  enableSubmit(form);
-}
-
 async function stepUpPage(form) {
   const code = form.totp ? form.totp.value.trim() : null;
   await stepUp({ code });
@@ -289,6 +269,6 @@ function startPasskeySignIn() {
 
 startPasskeySignIn();
 startPasskeyList();
-bindForm("passkey-add-form", "passkeys-error", addPasskey);
-bindForm("step-up-form", "step-up-error", stepUpPage);
+bind("passkey-add-form", "passkeys-error", addPasskey);
+bind("step-up-form", "step-up-error", stepUpPage);
 startUnlockButton();

@@ -206,7 +206,8 @@ export function enableSubmit(form) {
   for (const button of form.querySelectorAll("button[type=submit]")) button.disabled = false;
 }
 
-function bind(formId, errorId, handler) {
+/** Run `handler` on the form's submission, showing what went wrong in `errorId`. */
+export function bind(formId, errorId, handler) {
   const form = document.getElementById(formId);
   if (!form) return;
   form.addEventListener("submit", async (event) => {
