@@ -125,27 +125,22 @@ def language_links() -> list[tuple[Language, str]]:
 SCRIPT_SOURCES = Path(__file__).resolve().parent / "static" / "js"
 
 
+@cache
 def script_messages(folder: Path = SCRIPT_SOURCES) -> tuple[str, ...]:
     """Every message the pages' scripts show (the argument of each ``t("...")`` call, and of
     each ``N_("...")`` that marks one defined apart from where it is shown), read from the
     scripts themselves, so no list of them is kept anywhere else. Only scripts that import
-    text.js can show one; each is read once per process while it stays the same (what is
-    left per call is a stat of each script, a fraction of a millisecond)."""
+    text.js can show one. Read once per process: the scripts served are fixed when the app
+    starts (app/static_files.py builds their versioned copy then)."""
     found: set[str] = set()
     for path in sorted(folder.glob("*.js")):
-        stat = path.stat()
-        found.update(_messages_of(path, stat.st_mtime_ns, stat.st_size))
+        if 'from "./text.js"' not in path.read_text(encoding="utf-8"):
+            continue
+        found.update(
+            message for _line, message, _comments, _context in extract_from_file(
+                "javascript", str(path), keywords={"t": None, "N_": None})
+            if isinstance(message, str) and message)
     return tuple(sorted(found))
-
-
-@cache
-def _messages_of(path: Path, _mtime_ns: int, _size: int) -> frozenset[str]:
-    if 'from "./text.js"' not in path.read_text(encoding="utf-8"):
-        return frozenset()
-    return frozenset(
-        message for _line, message, _comments, _context in extract_from_file(
-            "javascript", str(path), keywords={"t": None, "N_": None})
-        if isinstance(message, str) and message)
 
 
 def script_text(messages: tuple[str, ...], gettext: Callable[[str], str]) -> dict[str, str]:
