@@ -13,7 +13,7 @@ from flask_login import logout_user
 
 from app.auth import puzzles
 from app.auth.blueprint import bp
-from app.auth.guards import staff_required
+from app.auth.guards import staff_required, step_up_required
 from app.extensions import db
 from app.json_input import b64, bytes_field, json_body, text_field
 from app.models import SessionPrincipal, StaffPasskey
@@ -60,12 +60,6 @@ def passkey_counts(staff: Any) -> bool:
     (an operator who turns them off shuts nobody out of a step-up)."""
     return (RelyingParty.from_config(candor().config) is not None
             and passkeys.has_passkey(db.session, staff))
-
-
-def step_up_needed() -> tuple[Response, int]:
-    return jsonify(error="step_up_required", step_up=url_for("auth.step_up"),
-                   message="Confirm it is you first: use your passkey (or, if you have none, "
-                           "a code from your authenticator app), then try again."), 403
 
 
 # Sign-in challenges are counted with every node's; past the limit (a flood), each must bring
@@ -116,9 +110,7 @@ def totp_allowed(staff: Any) -> bool:
     """TOTP signs in unless the account's role requires passkeys and it has one (a person
     who has none yet signs in with TOTP and is then led to register one), and always where
     passkeys are not set up (any more)."""
-    return not (RelyingParty.from_config(candor().config) is not None
-                and passkeys.passkey_required(db.session, staff)
-                and passkeys.has_passkey(db.session, staff))
+    return not (passkey_counts(staff) and passkeys.passkey_required(db.session, staff))
 
 
 @bp.post("/passkeys/options")
@@ -145,11 +137,9 @@ def ceremony_options(principal: SessionPrincipal) -> tuple[Response, int] | Resp
 
 @bp.post("/passkeys")
 @staff_required(Permission.VIEW_OWN_ACCOUNT)
+@step_up_required  # a stolen session must not be able to add its own passkey
 def register(principal: SessionPrincipal) -> tuple[Response, int] | Response:
-    """Keep a new passkey. Adding one to an account is itself a step-up action: a stolen
-    session must not be able to add its own passkey."""
-    if not passkeys.freshly_verified(principal.session, candor().config.step_up_seconds):
-        return step_up_needed()
+    """Keep a new passkey."""
     data = json_body()
     wrapped = bytes_field(data, "prf_wrapped_private_key") if data.get(
         "prf_wrapped_private_key") else None
@@ -218,11 +208,10 @@ def rename(principal: SessionPrincipal, passkey_id: int) -> tuple[Response, int]
 
 @bp.post("/passkeys/<int:passkey_id>/remove")
 @staff_required(Permission.VIEW_OWN_ACCOUNT)
+@step_up_required
 def remove(principal: SessionPrincipal, passkey_id: int) -> tuple[Response, int] | Response:
     """Remove a passkey and its copy of the private key (a step-up action)."""
     passkey = _own_passkey(principal, passkey_id)
-    if not passkeys.freshly_verified(principal.session, candor().config.step_up_seconds):
-        return step_up_needed()
     passkeys.remove(db.session, passkey)
     audit.record(db.session, "auth.passkey_removed", actor=audit.actor_for(principal.staff),
                  detail={"passkey_id": passkey_id})
